@@ -1,0 +1,49 @@
+"""Platform: the one internal API that the CLI (and later web, worker and plugins) call. Thin."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+
+from suraksha.banks import services as bank_services
+from suraksha.banks.matching import BruteForceMatcher
+from suraksha.db.engine import Database, open_database
+from suraksha.settings import Settings
+from suraksha.signals.file_signals import HashOptions
+from suraksha.signals.pdq import PdqMode
+
+
+class Platform:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.load()
+
+    @cached_property
+    def db(self) -> Database:
+        return open_database(
+            self.settings.resolved_database_url, busy_timeout_s=self.settings.sqlite_busy_timeout_s
+        )
+
+    def hash_options(self, *, fast: bool | None = None, video_fps: float | None = None) -> HashOptions:
+        """Hashing options from settings, with per-call overrides (``video_fps=0`` means every frame)."""
+        mode = PdqMode.FAST if fast else PdqMode(self.settings.pdq_mode) if fast is None else PdqMode.EXACT
+        fps = self.settings.video_fps if video_fps is None else video_fps
+        return HashOptions(
+            limits=self.settings.media_limits,
+            mode=mode,
+            video_fps=fps or None,
+            quality_floor=self.settings.pdq_quality_floor,
+        )
+
+    def matcher(self, bank_names: Sequence[str] | None = None) -> BruteForceMatcher:
+        """A matcher over the enabled entries of the named block banks (all, if none named) plus every
+        enabled allow bank: allow lists always apply."""
+        with self.db.session() as session:
+            entries = bank_services.active_entries(session, None)
+            if bank_names:
+                bank_services.active_entries(session, bank_names)  # raises NotFound for unknown names
+                entries = [(b, e) for b, e in entries if b.name in bank_names or b.kind == "allow"]
+            return BruteForceMatcher(entries, quality_floor=self.settings.pdq_quality_floor)
+
+    def close(self) -> None:
+        if "db" in self.__dict__:
+            self.db.dispose()

@@ -1,0 +1,87 @@
+"""Bank and BankEntry tables."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from suraksha.db.base import Base, UTCDateTime, utcnow
+
+
+class BankCategory(StrEnum):
+    CSAM = "csam"
+    NCII = "ncii"
+    SEXUAL_VIOLENCE = "sexual_violence"
+    TERRORISM = "terrorism"
+    OTHER = "other"
+
+
+class BankKind(StrEnum):
+    BLOCK = "block"
+    """Matches are findings."""
+    ALLOW = "allow"
+    """Matches suppress findings: benign images that third-party lists mis-hash."""
+
+
+class EntrySource(StrEnum):
+    MANUAL = "manual"
+    FILE = "file"
+    EXCHANGE = "exchange"
+
+
+class Bank(Base):
+    __tablename__ = "banks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(40), default=BankCategory.OTHER)
+    kind: Mapped[str] = mapped_column(String(10), default=BankKind.BLOCK)
+    pdq_threshold: Mapped[int] = mapped_column(Integer, default=31)
+    vpdq_query_percent: Mapped[float] = mapped_column(Float, default=80.0)
+    vpdq_target_percent: Mapped[float] = mapped_column(Float, default=0.0)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    entries: Mapped[list[BankEntry]] = relationship(
+        back_populates="bank", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class BankEntry(Base):
+    """One known signal in a bank.
+
+    ``value_digest`` (SHA-256 of ``signal_type:value``) carries the uniqueness constraint because a
+    vPDQ value (a frame list) is too long for a B-tree index on PostgreSQL.
+    """
+
+    __tablename__ = "bank_entries"
+    __table_args__ = (UniqueConstraint("bank_id", "signal_type", "value_digest"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
+    signal_type: Mapped[str] = mapped_column(String(20), index=True)
+    value: Mapped[str] = mapped_column(Text)
+    value_digest: Mapped[str] = mapped_column(String(64))
+    quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    source: Mapped[str] = mapped_column(String(20), default=EntrySource.MANUAL)
+    source_ref: Mapped[str] = mapped_column(String(500), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    disabled_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When set on a disabled entry, the entry comes back by itself at that time."""
+    disabled_reason: Mapped[str] = mapped_column(Text, default="")
+    confirm_count: Mapped[int] = mapped_column(Integer, default=0)
+    deconfirm_count: Mapped[int] = mapped_column(Integer, default=0)
+
+    bank: Mapped[Bank] = relationship(back_populates="entries")
+
+    def is_active(self, now: datetime) -> bool:
+        if self.enabled:
+            return True
+        return self.disabled_until is not None and self.disabled_until <= now

@@ -1,0 +1,327 @@
+"""Bank operations: create, list, import, export, enable and disable. Every function takes a session and
+leaves committing to the caller's unit of work, so an import is one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from suraksha.banks.formats import ListFormat, ParsedRow, RejectedRow, export_csv, parse_list
+from suraksha.banks.models import Bank, BankCategory, BankEntry, BankKind, EntrySource
+from suraksha.db.base import utcnow
+from suraksha.errors import Conflict, InvalidInput, NotFound
+from suraksha.signals.types import SignalKind, validate_signal
+
+log = logging.getLogger(__name__)
+
+BANK_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-.")
+
+
+def value_digest(signal_type: str, value: str) -> str:
+    return hashlib.sha256(f"{signal_type}:{value}".encode()).hexdigest()
+
+
+def _check_name(name: str) -> str:
+    normalised = name.strip()
+    if not normalised or len(normalised) > 100 or not set(normalised.lower()) <= BANK_NAME_CHARS:
+        raise InvalidInput(f"bank name {name!r} must be 1-100 characters of letters, digits, '_', '-' or '.'")
+    return normalised
+
+
+def create_bank(
+    session: Session,
+    name: str,
+    *,
+    category: BankCategory = BankCategory.OTHER,
+    kind: BankKind = BankKind.BLOCK,
+    description: str = "",
+    pdq_threshold: int = 31,
+    vpdq_query_percent: float = 80.0,
+    vpdq_target_percent: float = 0.0,
+) -> Bank:
+    name = _check_name(name)
+    if not 0 <= pdq_threshold <= 63:
+        raise InvalidInput(f"pdq_threshold {pdq_threshold} must be between 0 and 63")
+    for label, pct in (
+        ("vpdq_query_percent", vpdq_query_percent),
+        ("vpdq_target_percent", vpdq_target_percent),
+    ):
+        if not 0 <= pct <= 100:
+            raise InvalidInput(f"{label} {pct} must be between 0 and 100")
+    if session.scalar(select(Bank.id).where(Bank.name == name)) is not None:
+        raise Conflict(f"a bank named {name!r} already exists; choose another name or import into it")
+    bank = Bank(
+        name=name,
+        category=BankCategory(category),
+        kind=BankKind(kind),
+        description=description,
+        pdq_threshold=pdq_threshold,
+        vpdq_query_percent=vpdq_query_percent,
+        vpdq_target_percent=vpdq_target_percent,
+        enabled=True,
+    )
+    session.add(bank)
+    session.flush()
+    log.info("event=bank.create bank=%s category=%s kind=%s", name, category, kind)
+    return bank
+
+
+def get_bank(session: Session, name: str) -> Bank:
+    bank = session.scalar(select(Bank).where(Bank.name == name))
+    if bank is None:
+        raise NotFound(f"no bank named {name!r}; `suraksha bank list` shows the banks")
+    return bank
+
+
+def list_banks(session: Session) -> list[Bank]:
+    return list(session.scalars(select(Bank).order_by(Bank.name)))
+
+
+@dataclass
+class BankStats:
+    total: int
+    active: int
+    by_signal_type: dict[str, int]
+
+
+def bank_stats(session: Session, bank: Bank, now: datetime | None = None) -> BankStats:
+    now = now or utcnow()
+    by_type = dict(
+        session.execute(
+            select(BankEntry.signal_type, func.count())
+            .where(BankEntry.bank_id == bank.id)
+            .group_by(BankEntry.signal_type)
+        ).tuples()
+    )
+    inactive = (
+        session.scalar(
+            select(func.count()).where(
+                BankEntry.bank_id == bank.id,
+                BankEntry.enabled.is_(False),
+                (BankEntry.disabled_until.is_(None)) | (BankEntry.disabled_until > now),
+            )
+        )
+        or 0
+    )
+    total = sum(by_type.values())
+    return BankStats(total=total, active=total - inactive, by_signal_type=by_type)
+
+
+def set_bank_enabled(session: Session, name: str, enabled: bool) -> Bank:
+    bank = get_bank(session, name)
+    bank.enabled = enabled
+    log.info("event=bank.%s bank=%s", "enable" if enabled else "disable", name)
+    return bank
+
+
+def add_entry(
+    session: Session,
+    bank: Bank,
+    signal_type: SignalKind,
+    value: str,
+    *,
+    quality: int | None = None,
+    source: EntrySource = EntrySource.MANUAL,
+    source_ref: str = "",
+    note: str = "",
+) -> tuple[BankEntry, bool]:
+    """Add one entry; returns (entry, created). Re-adding an existing value changes nothing."""
+    try:
+        value = validate_signal(signal_type, value)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    digest = value_digest(signal_type, value)
+    existing = session.scalar(
+        select(BankEntry).where(
+            BankEntry.bank_id == bank.id,
+            BankEntry.signal_type == signal_type,
+            BankEntry.value_digest == digest,
+        )
+    )
+    if existing is not None:
+        return existing, False
+    entry = BankEntry(
+        bank_id=bank.id,
+        signal_type=signal_type.value,
+        value=value,
+        value_digest=digest,
+        quality=quality,
+        source=source.value,
+        source_ref=source_ref,
+        note=note,
+        added_at=utcnow(),
+        enabled=True,
+    )
+    session.add(entry)
+    session.flush()
+    return entry, True
+
+
+@dataclass
+class ImportResult:
+    bank: str
+    format: str
+    added: int = 0
+    unchanged: int = 0
+    duplicates_in_file: int = 0
+    rejected: list[RejectedRow] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    committed: bool = True
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "bank": self.bank,
+            "format": self.format,
+            "added": self.added,
+            "unchanged": self.unchanged,
+            "duplicates_in_file": self.duplicates_in_file,
+            "committed": self.committed,
+            "rejected": [{"line": r.line, "reason": r.reason, "text": r.text} for r in self.rejected],
+            "warnings": self.warnings,
+        }
+
+
+def import_entries(
+    session: Session,
+    bank_name: str,
+    text: str,
+    *,
+    fmt: ListFormat | None = None,
+    signal_type: SignalKind | None = None,
+    skip_invalid: bool = False,
+    source: EntrySource = EntrySource.FILE,
+    source_ref: str = "",
+) -> ImportResult:
+    """Validate every row, then add the new ones.
+
+    Atomic: when any row is rejected and ``skip_invalid`` is false, nothing is added and the result says
+    which lines were wrong and why (the caller rolls back). Re-importing the same file adds nothing.
+    """
+    bank = get_bank(session, bank_name)
+    parsed = parse_list(text, fmt, signal_type)
+    result = ImportResult(
+        bank=bank.name, format=parsed.format.value, rejected=parsed.rejected, warnings=parsed.warnings
+    )
+    if parsed.rejected and not skip_invalid:
+        result.committed = False
+        return result
+    unique: dict[tuple[str, str], ParsedRow] = {}
+    for row in parsed.rows:
+        key = (row.signal_type.value, value_digest(row.signal_type, row.value))
+        if key in unique:
+            result.duplicates_in_file += 1
+        else:
+            unique[key] = row
+    existing = _existing_digests(session, bank.id, [d for _, d in unique])
+    now = utcnow()
+    new_entries = []
+    for (kind, digest), row in unique.items():
+        if (kind, digest) in existing:
+            result.unchanged += 1
+            continue
+        new_entries.append(
+            BankEntry(
+                bank_id=bank.id,
+                signal_type=kind,
+                value=row.value,
+                value_digest=digest,
+                quality=row.quality,
+                source=source.value,
+                source_ref=row.source_ref or source_ref,
+                note=row.note,
+                added_at=now,
+                enabled=True,
+            )
+        )
+    session.add_all(new_entries)
+    session.flush()
+    result.added = len(new_entries)
+    log.info(
+        "event=bank.import bank=%s format=%s added=%d unchanged=%d rejected=%d",
+        bank.name,
+        parsed.format,
+        result.added,
+        result.unchanged,
+        len(result.rejected),
+    )
+    return result
+
+
+def _existing_digests(session: Session, bank_id: int, digests: Sequence[str]) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for start in range(0, len(digests), 500):
+        chunk = digests[start : start + 500]
+        found.update(
+            session.execute(
+                select(BankEntry.signal_type, BankEntry.value_digest).where(
+                    BankEntry.bank_id == bank_id, BankEntry.value_digest.in_(chunk)
+                )
+            ).tuples()
+        )
+    return found
+
+
+def export_entries(session: Session, bank_name: str, *, include_disabled: bool = True) -> str:
+    bank = get_bank(session, bank_name)
+    query = select(BankEntry).where(BankEntry.bank_id == bank.id).order_by(BankEntry.id)
+    if not include_disabled:
+        query = query.where(BankEntry.enabled.is_(True))
+    rows: list[dict[str, object]] = [
+        {
+            "signal_type": e.signal_type,
+            "signal": e.value,
+            "quality": "" if e.quality is None else e.quality,
+            "note": e.note,
+            "source_ref": e.source_ref,
+            "added_at": e.added_at.isoformat(),
+            "enabled": "true" if e.enabled else "false",
+        }
+        for e in session.scalars(query)
+    ]
+    return export_csv(rows)
+
+
+def set_entry_enabled(
+    session: Session, entry_id: int, enabled: bool, *, until: datetime | None = None, reason: str = ""
+) -> BankEntry:
+    """Disable an entry (for good, or ``until`` a time when it comes back by itself) or enable it again."""
+    entry = session.get(BankEntry, entry_id)
+    if entry is None:
+        raise NotFound(f"no bank entry with id {entry_id}; `suraksha bank show NAME --entries` lists ids")
+    entry.enabled = enabled
+    entry.disabled_until = None if enabled else until
+    entry.disabled_reason = "" if enabled else reason
+    log.info(
+        "event=bank.entry_%s entry=%d bank_id=%d", "enable" if enabled else "disable", entry_id, entry.bank_id
+    )
+    return entry
+
+
+def active_entries(
+    session: Session, bank_names: Sequence[str] | None = None, now: datetime | None = None
+) -> list[tuple[Bank, BankEntry]]:
+    """Every entry that matches right now, with its bank: enabled banks only (named ones, if given)."""
+    now = now or utcnow()
+    query = (
+        select(Bank, BankEntry)
+        .join(BankEntry, BankEntry.bank_id == Bank.id)
+        .where(Bank.enabled.is_(True))
+        .where(
+            BankEntry.enabled.is_(True)
+            | (BankEntry.disabled_until.is_not(None) & (BankEntry.disabled_until <= now))
+        )
+    )
+    if bank_names:
+        missing = set(bank_names) - set(session.scalars(select(Bank.name).where(Bank.name.in_(bank_names))))
+        if missing:
+            raise NotFound(
+                f"no bank named {', '.join(sorted(missing))}; `suraksha bank list` shows the banks"
+            )
+        query = query.where(Bank.name.in_(bank_names))
+    return [(b, e) for b, e in session.execute(query.order_by(BankEntry.id)).tuples()]

@@ -1,0 +1,1 @@
+"""The ``suraksha`` command line (Typer): one module per command group."""

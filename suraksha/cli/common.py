@@ -1,0 +1,52 @@
+"""What every command shares: the platform, output (human or --json), and turning errors into exits."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from suraksha.app import Platform
+from suraksha.errors import SurakshaError
+from suraksha.media.errors import MediaError
+
+EXIT_OK = 0
+EXIT_MATCH = 1
+EXIT_ERROR = 2
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def platform() -> Iterator[Platform]:
+    """A Platform for one command; domain errors become a clear message and exit code 2."""
+    try:
+        instance = Platform()
+    except SurakshaError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+    try:
+        yield instance
+    except (SurakshaError, MediaError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_ERROR) from None
+    finally:
+        instance.close()
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, default=str, sort_keys=False) + "\n")
+    sys.stdout.flush()
+
+
+def fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(EXIT_ERROR)

@@ -1,0 +1,137 @@
+"""``suraksha demo``: a working product in one command, on benign synthetic pictures.
+
+It makes a demo database (SQLite, in its own folder), a "known bad" bank holding hashes of benign
+synthetic pictures (stand-ins: Suraksha never ships real abuse hashes), an allow-list bank, and a
+folder of "uploads" (edited copies of banked pictures, unrelated pictures, a video, a corrupt file, a
+flat picture), then scans the uploads and shows what was found and why.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import typer
+from PIL import Image, ImageOps
+
+from suraksha.cli.common import err, out, platform
+
+KNOWN_SEEDS = (101, 102, 103, 104, 105, 106)
+UNRELATED_SEEDS = (201, 202, 203, 204)
+
+
+def build_demo(folder: Path) -> Path:
+    """Write the demo's media; return the uploads folder."""
+    from suraksha.testing.synthetic import encode, synthetic_image, write_synthetic_video  # noqa: PLC0415
+
+    known, uploads = folder / "known", folder / "uploads"
+    for sub in (known, uploads):
+        sub.mkdir(parents=True, exist_ok=True)
+    for seed in KNOWN_SEEDS:
+        (known / f"known-{seed}.jpg").write_bytes(encode(synthetic_image(seed), "JPEG", quality=95))
+    write_synthetic_video(known / "known-clip.mp4", seed=107)
+    first = synthetic_image(KNOWN_SEEDS[0])
+    (uploads / "repost-resized.jpg").write_bytes(encode(first.resize((400, 300)), "JPEG", quality=70))
+    (uploads / "repost-greyscale.png").write_bytes(
+        encode(ImageOps.grayscale(synthetic_image(KNOWN_SEEDS[1])), "PNG")
+    )
+    (uploads / "repost-rotated.webp").write_bytes(
+        encode(synthetic_image(KNOWN_SEEDS[2]).transpose(Image.Transpose.ROTATE_90), "WEBP", quality=90)
+    )
+    (uploads / "allow-listed.jpg").write_bytes(encode(synthetic_image(KNOWN_SEEDS[5]), "JPEG", quality=85))
+    for seed in UNRELATED_SEEDS:
+        (uploads / f"holiday-{seed}.jpg").write_bytes(encode(synthetic_image(seed), "JPEG", quality=88))
+    shutil.copy(known / "known-clip.mp4", uploads / "clip-copy.mp4")
+    (uploads / "broken.jpg").write_bytes(encode(synthetic_image(301), "JPEG")[:2000])
+    (uploads / "flat.png").write_bytes(encode(Image.new("RGB", (300, 200), (90, 120, 160)), "PNG"))
+    return uploads
+
+
+def demo_command(
+    folder: Path = typer.Option(None, "--dir", help="Where to put the demo (default: <data dir>/demo)."),
+    keep: bool = typer.Option(
+        False, "--keep", help="Reuse an existing demo folder instead of starting afresh."
+    ),
+) -> None:
+    """Seed a demo (benign pictures as a 'known bad' bank, an allow list, uploads) and scan it."""
+    from suraksha.cli import scan  # noqa: PLC0415
+    from suraksha.settings import Settings  # noqa: PLC0415
+
+    base = folder or Settings.load().data_path / "demo"
+    if base.exists() and not keep:
+        shutil.rmtree(base)
+    base.mkdir(parents=True, exist_ok=True)
+    os.environ["SURAKSHA_DATABASE_URL"] = f"sqlite:///{base / 'demo.sqlite3'}"
+    uploads = build_demo(base)
+    with platform() as p, p.db.session() as session:
+        from suraksha.banks import services  # noqa: PLC0415
+        from suraksha.banks.models import BankCategory, BankKind, EntrySource  # noqa: PLC0415
+        from suraksha.signals.file_signals import hash_path  # noqa: PLC0415
+
+        if not services.list_banks(session):
+            bad = services.create_bank(
+                session,
+                "demo-known-bad",
+                category=BankCategory.CSAM,
+                description="DEMO: hashes of benign synthetic pictures standing in for a known-abuse list",
+            )
+            allow = services.create_bank(
+                session,
+                "demo-allow",
+                kind=BankKind.ALLOW,
+                category=BankCategory.CSAM,
+                description="DEMO: pictures a third-party list mis-hashed",
+            )
+            options = p.hash_options()
+            for path in sorted((base / "known").iterdir()):
+                signals = hash_path(path, options)
+                from suraksha.signals.types import SignalKind  # noqa: PLC0415
+
+                if signals.pdq is not None:
+                    services.add_entry(
+                        session,
+                        bad,
+                        SignalKind.PDQ,
+                        signals.pdq.hex,
+                        quality=signals.pdq.quality,
+                        source=EntrySource.FILE,
+                        source_ref=path.name,
+                    )
+                    if path.name == f"known-{KNOWN_SEEDS[5]}.jpg":
+                        services.add_entry(
+                            session,
+                            allow,
+                            SignalKind.PDQ,
+                            signals.pdq.hex,
+                            source=EntrySource.MANUAL,
+                            note="reviewed: benign",
+                        )
+                if signals.vpdq:
+                    services.add_entry(
+                        session,
+                        bad,
+                        SignalKind.VPDQ,
+                        "\n".join(f.to_line() for f in signals.vpdq),
+                        source=EntrySource.FILE,
+                        source_ref=path.name,
+                    )
+                if signals.md5:
+                    services.add_entry(
+                        session,
+                        bad,
+                        SignalKind.MD5,
+                        signals.md5,
+                        source=EntrySource.FILE,
+                        source_ref=path.name,
+                    )
+    out.print(f"[bold]Suraksha demo[/bold] in {base}")
+    out.print("banks: demo-known-bad (benign stand-ins), demo-allow (allow list)")
+    out.print(f"scanning {uploads} ...\n")
+    err.print(
+        "expected: 3 edited reposts and the video match; allow-listed.jpg is suppressed; broken.jpg "
+        "cannot be checked; flat.png is low quality\n"
+    )
+    scan.scan_command(
+        [uploads], bank=[], json_out=False, workers=2, fast=False, rotations=True, video_fps=None
+    )

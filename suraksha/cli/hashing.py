@@ -1,0 +1,48 @@
+"""``suraksha hash PATH...``: print the signals of files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from suraksha.cli.common import EXIT_ERROR, out, platform, print_json
+from suraksha.cli.scan import parse_fps, walk
+
+FPS_HELP = "Video frames hashed per second, or 'all' for every frame (default: setting video_fps)."
+
+
+def hash_command(
+    paths: list[Path] = typer.Argument(..., help="Files or folders."),
+    json_out: bool = typer.Option(False, "--json", help="One JSON object a file."),
+    frames: bool = typer.Option(False, "--frames", help="With --json: include every vPDQ frame."),
+    video_fps: str | None = typer.Option(None, "--video-fps", help=FPS_HELP),
+    fast: bool = typer.Option(False, "--fast", help="Fast PDQ: luminance straight from the JPEG decoder."),
+) -> None:
+    """Hash files: MD5, SHA-256, PDQ (images) and vPDQ (video)."""
+    from suraksha.signals.file_signals import hash_path  # noqa: PLC0415
+
+    with platform() as p:
+        options = p.hash_options(fast=fast or None, video_fps=parse_fps(video_fps))
+        table = Table("file", "type", "md5", "pdq", "quality", "frames", "state")
+        failures = 0
+        for path in walk(paths):
+            signals = hash_path(path, options)
+            failures += signals.error is not None
+            if json_out:
+                print_json(signals.as_dict(frames=frames))
+            else:
+                table.add_row(
+                    str(path),
+                    signals.media_type or "?",
+                    signals.md5 or "",
+                    signals.pdq.hex if signals.pdq else "",
+                    str(signals.pdq.quality) if signals.pdq else "",
+                    str(len(signals.vpdq)) if signals.vpdq else "",
+                    signals.state.value + (f": {signals.error}" if signals.error else ""),
+                )
+        if not json_out:
+            out.print(table)
+        if failures:
+            raise typer.Exit(EXIT_ERROR)

@@ -1,0 +1,47 @@
+"""Entry point: ``suraksha COMMAND``."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+
+from suraksha import __version__
+from suraksha.cli import banks, demo, hashing, scan, system
+
+app = typer.Typer(
+    name="suraksha",
+    help="Suraksha: detect, act on, review, preserve and report child-safety harms.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(banks.app, name="bank")
+app.add_typer(system.db_app, name="db")
+app.command("hash")(hashing.hash_command)
+app.command("scan")(scan.scan_command)
+app.command("match")(scan.match_command)
+app.command("settings")(system.settings_command)
+app.command("demo")(demo.demo_command)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"suraksha {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version."
+    ),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log structured events to stderr."),
+) -> None:
+    level = logging.INFO if verbose else getattr(logging, os.environ.get("SURAKSHA_LOG_LEVEL", "WARNING"), 30)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+def main() -> None:
+    app()

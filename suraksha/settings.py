@@ -1,0 +1,258 @@
+"""Settings: one declarative table, one precedence order.
+
+Precedence: environment (``SURAKSHA_<NAME>``) > config file (TOML, ``SURAKSHA_CONFIG`` or
+``<config dir>/suraksha.toml``) > default. Secrets are typed so they never print. ``suraksha settings``
+and the table in README.md are generated from ``SETTINGS``.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from suraksha.errors import ConfigError
+from suraksha.media.limits import MediaLimits
+
+APP_NAME = "suraksha"
+
+
+class Secret(str):
+    """A string that never shows itself in repr, logs or tracebacks."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def reveal(self) -> str:
+        return str.__str__(self)
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError(f"expected true/false, got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    type: Callable[[str], Any]
+    default: Any
+    help: str
+    secret: bool = False
+
+    @property
+    def env_var(self) -> str:
+        return f"SURAKSHA_{self.name.upper()}"
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "database_url",
+        str,
+        None,
+        "SQLAlchemy URL. Unset: a SQLite file in the user data directory. "
+        "PostgreSQL: postgresql+psycopg://user@host/db",
+        secret=True,
+    ),
+    Setting(
+        "data_dir",
+        str,
+        None,
+        "Where the embedded database and caches live (default: the platform's "
+        "user data directory for 'suraksha').",
+    ),
+    Setting(
+        "pdq_quality_floor",
+        int,
+        50,
+        "PDQ hashes below this quality are 'low quality': stored and reported, never matched.",
+    ),
+    Setting(
+        "pdq_mode",
+        str,
+        "exact",
+        "PDQ hashing mode: 'exact' (reference-identical from RGB) or 'fast' "
+        "(luminance straight from the JPEG decoder).",
+    ),
+    Setting("default_pdq_threshold", int, 31, "PDQ match threshold of a new bank (0-63)."),
+    Setting("video_fps", float, 1.0, "vPDQ frames hashed per second of video (0 = every frame)."),
+    Setting("vpdq_query_match_percent", float, 80.0, "Default share of query frames that must match."),
+    Setting("vpdq_target_match_percent", float, 0.0, "Default share of target frames that must match."),
+    Setting("media_max_bytes", int, MediaLimits.max_bytes, "Largest media file accepted, in bytes."),
+    Setting(
+        "media_max_pixels",
+        int,
+        MediaLimits.max_pixels,
+        "Largest image decoded (width x height): decompression bombs stop here.",
+    ),
+    Setting("media_max_frames", int, MediaLimits.max_frames, "Most video frames hashed per file."),
+    Setting("media_max_video_seconds", float, MediaLimits.max_video_seconds, "Longest video accepted."),
+    Setting("media_max_frame_pixels", int, MediaLimits.max_frame_pixels, "Largest video frame decoded."),
+    Setting(
+        "media_decode_timeout_s",
+        float,
+        MediaLimits.decode_timeout_s,
+        "Wall-clock limit to decode one file; the scan's worker is killed and replaced past it.",
+    ),
+    Setting("import_max_bytes", int, 512 * 1024 * 1024, "Largest hash-list file accepted by bank import."),
+    Setting("sqlite_busy_timeout_s", float, 30.0, "How long a SQLite writer waits for the lock."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings: ``Settings.load()``; tests override with ``Settings.load(overrides)``."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @classmethod
+    def load(
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        config_file: Path | None = None,
+    ) -> Settings:
+        env = os.environ if environ is None else environ
+        file_values = _read_config_file(config_file, env)
+        unknown = set(file_values) - set(_BY_NAME)
+        if unknown:
+            raise ConfigError(
+                f"unknown setting(s) in the config file: {', '.join(sorted(unknown))}; "
+                "`suraksha settings` lists the valid names"
+            )
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for setting in SETTINGS:
+            if overrides is not None and setting.name in overrides:
+                values[setting.name], sources[setting.name] = overrides[setting.name], "override"
+            elif setting.env_var in env and env[setting.env_var] != "":
+                values[setting.name] = _convert(setting, env[setting.env_var], setting.env_var)
+                sources[setting.name] = "environment"
+            elif setting.name in file_values:
+                raw = file_values[setting.name]
+                values[setting.name] = (
+                    raw if not isinstance(raw, str) else _convert(setting, raw, "config file")
+                )
+                sources[setting.name] = "config file"
+            else:
+                values[setting.name], sources[setting.name] = setting.default, "default"
+            if setting.secret and isinstance(values[setting.name], str):
+                values[setting.name] = Secret(values[setting.name])
+        _validate(values)
+        return cls(values=values, sources=sources)
+
+    @property
+    def data_path(self) -> Path:
+        raw = self.values.get("data_dir")
+        return Path(raw) if raw else Path(platformdirs.user_data_dir(APP_NAME))
+
+    @property
+    def resolved_database_url(self) -> str:
+        url = self.values.get("database_url")
+        if url:
+            return Secret(url).reveal()
+        return f"sqlite:///{self.data_path / 'suraksha.sqlite3'}"
+
+    @property
+    def media_limits(self) -> MediaLimits:
+        return MediaLimits(
+            max_bytes=self.media_max_bytes,
+            max_pixels=self.media_max_pixels,
+            max_frames=self.media_max_frames,
+            max_video_seconds=self.media_max_video_seconds,
+            max_frame_pixels=self.media_max_frame_pixels,
+            decode_timeout_s=self.media_decode_timeout_s,
+        )
+
+    def describe(self) -> list[dict[str, str]]:
+        """Every setting with its value (secrets masked) and where the value came from."""
+        rows = []
+        for s in SETTINGS:
+            value = self.values[s.name]
+            shown = "(set, hidden)" if s.secret and value else repr(value)
+            rows.append(
+                {
+                    "name": s.name,
+                    "env": s.env_var,
+                    "value": shown,
+                    "source": self.sources[s.name],
+                    "help": s.help,
+                }
+            )
+        return rows
+
+
+def _read_config_file(config_file: Path | None, env: Mapping[str, str]) -> dict[str, Any]:
+    path = config_file or (Path(env["SURAKSHA_CONFIG"]) if env.get("SURAKSHA_CONFIG") else None)
+    explicit = path is not None
+    if path is None:
+        path = Path(platformdirs.user_config_dir(APP_NAME)) / "suraksha.toml"
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"config file {path} does not exist; fix SURAKSHA_CONFIG or create the file")
+        return {}
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+
+
+def _convert(setting: Setting, raw: str, where: str) -> Any:
+    convert = _parse_bool if setting.type is bool else setting.type
+    try:
+        return convert(raw)
+    except ValueError as exc:
+        shown = "(hidden)" if setting.secret else repr(raw)
+        raise ConfigError(
+            f"{where}: {setting.name} = {shown} is not a valid {setting.type.__name__}: {exc}"
+        ) from None
+
+
+def _validate(values: Mapping[str, Any]) -> None:
+    problems = []
+    if not 0 <= values["pdq_quality_floor"] <= 100:
+        problems.append("pdq_quality_floor must be between 0 and 100")
+    if values["pdq_mode"] not in {"exact", "fast"}:
+        problems.append("pdq_mode must be 'exact' or 'fast'")
+    if not 0 <= values["default_pdq_threshold"] <= 63:
+        problems.append("default_pdq_threshold must be between 0 and 63")
+    if values["video_fps"] < 0:
+        problems.append("video_fps must be >= 0 (0 = every frame)")
+    for name in ("vpdq_query_match_percent", "vpdq_target_match_percent"):
+        if not 0 <= values[name] <= 100:
+            problems.append(f"{name} must be between 0 and 100")
+    for name in (
+        "media_max_bytes",
+        "media_max_pixels",
+        "media_max_frames",
+        "media_max_frame_pixels",
+        "import_max_bytes",
+    ):
+        if values[name] <= 0:
+            problems.append(f"{name} must be positive")
+    for name in ("media_max_video_seconds", "media_decode_timeout_s", "sqlite_busy_timeout_s"):
+        if values[name] <= 0:
+            problems.append(f"{name} must be positive")
+    if problems:
+        raise ConfigError("invalid settings: " + "; ".join(problems))

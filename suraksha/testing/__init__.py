@@ -1,0 +1,1 @@
+"""Benign synthetic media and fixtures for tests, demos and plugin authors."""

@@ -1,0 +1,154 @@
+"""The command line, end to end, on a real SQLite database and benign synthetic media."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from suraksha.cli import pool
+from suraksha.cli.main import app
+from suraksha.media.limits import MediaLimits
+from suraksha.signals.file_signals import FileSignals, HashOptions, HashState
+from suraksha.testing.synthetic import encode, synthetic_image
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def json_lines(output: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> dict[str, Path]:
+    known = tmp_path / "known"
+    uploads = tmp_path / "uploads"
+    known.mkdir()
+    uploads.mkdir()
+    (known / "a.jpg").write_bytes(encode(synthetic_image(1), "JPEG", quality=95))
+    (known / "b.jpg").write_bytes(encode(synthetic_image(2), "JPEG", quality=95))
+    (uploads / "a-small.jpg").write_bytes(encode(synthetic_image(1).resize((320, 240)), "JPEG", quality=70))
+    (uploads / "b-rotated.png").write_bytes(
+        encode(synthetic_image(2).transpose(Image.Transpose.ROTATE_90), "PNG")
+    )
+    (uploads / "other.jpg").write_bytes(encode(synthetic_image(3), "JPEG"))
+    return {"known": known, "uploads": uploads}
+
+
+def test_bank_lifecycle_and_scan(media: dict[str, Path]) -> None:
+    assert run("bank", "create", "known", "--category", "csam")[0] == 0
+    code, output = run("bank", "add", "known", str(media["known"] / "a.jpg"), str(media["known"] / "b.jpg"))
+    assert code == 0 and "4 added" in output
+    code, output = run("bank", "list", "--json")
+    [bank] = json.loads(output)
+    assert bank["entries"] == 4 and bank["category"] == "csam"
+
+    code, output = run("scan", str(media["uploads"]), "--json", "--workers", "0")
+    assert code == 1
+    results = {Path(str(r["path"])).name: r for r in json_lines(output) if "path" in r}
+    assert results["a-small.jpg"]["matches"]
+    assert not results["b-rotated.png"]["matches"]
+    assert not results["other.jpg"]["matches"]
+    summary = json_lines(output)[-1]["summary"]
+    assert isinstance(summary, dict) and summary["matched_files"] == 1
+
+    code, output = run("scan", str(media["uploads"]), "--json", "--rotations", "--workers", "2")
+    assert code == 1
+    results = {Path(str(r["path"])).name: r for r in json_lines(output) if "path" in r}
+    [hit] = results["b-rotated.png"]["matches"]  # type: ignore[misc]
+    assert hit["rotation"] != "original"
+
+
+def test_scan_without_match_exits_zero_and_errors_exit_two(media: dict[str, Path], tmp_path: Path) -> None:
+    run("bank", "create", "empty")
+    assert run("scan", str(media["uploads"]), "--workers", "0")[0] == 0
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "cut.jpg").write_bytes(encode(synthetic_image(9), "JPEG")[:500])
+    (broken / "notes.txt").write_text("hello")
+    code, output = run("scan", str(broken), "--json", "--workers", "0")
+    assert code == 2
+    states = sorted(str(r["state"]) for r in json_lines(output) if "path" in r)
+    assert states == ["corrupt", "unsupported"]
+
+
+def test_md5_matches_even_when_decoding_fails(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(encode(synthetic_image(9), "JPEG")[:500])
+    run("bank", "create", "exact")
+    code, output = run("hash", str(cut), "--json")
+    md5 = json_lines(output)[0]["md5"]
+    assert run("bank", "add", "exact", "--signal", f"md5:{md5}")[0] == 0
+    code, output = run("match", "--file", str(cut), "--json")
+    assert code == 1 and json_lines(output)[0]["matches"]
+
+
+def test_import_reports_bad_lines_and_changes_nothing(tmp_path: Path) -> None:
+    run("bank", "create", "b")
+    bad = tmp_path / "list.csv"
+    bad.write_text("signal_type,signal\nmd5,00112233445566778899aabbccddeeff\nmd5,nope\n")
+    code, output = run("bank", "import", "b", str(bad), "--json")
+    assert code == 2
+    result = json.loads(output)
+    assert result["rejected"][0]["line"] == 3 and result["committed"] is False
+    assert json.loads(run("bank", "show", "b", "--json")[1])["entries"] == 0
+    assert run("bank", "import", "b", str(bad), "--skip-invalid")[0] == 0
+    assert json.loads(run("bank", "show", "b", "--json")[1])["entries"] == 1
+
+
+def test_match_by_value_and_bad_values() -> None:
+    run("bank", "create", "b")
+    md5 = "00112233445566778899aabbccddeeff"
+    run("bank", "add", "b", "--signal", f"md5:{md5}")
+    assert run("match", "--md5", md5)[0] == 1
+    assert run("match", "--md5", "ffffffffffffffffffffffffffffffff")[0] == 0
+    code, _ = run("match", "--md5", "xyz")
+    assert code == 2
+    assert run("match")[0] == 2
+    assert run("scan", "/nonexistent/folder")[0] == 2
+    assert run("bank", "show", "missing")[0] == 2
+
+
+def test_hash_json_shape(tmp_path: Path) -> None:
+    path = tmp_path / "x.jpg"
+    path.write_bytes(encode(synthetic_image(5), "JPEG"))
+    code, output = run("hash", str(path), "--json")
+    [record] = json_lines(output)
+    assert code == 0
+    assert set(record) >= {
+        "path",
+        "media_type",
+        "md5",
+        "sha256",
+        "pdq",
+        "pdq_quality",
+        "vpdq_frames",
+        "error",
+    }
+    assert record["media_type"] == "image/jpeg" and len(str(record["pdq"])) == 64
+
+
+def _slow_for_one(path: str, options: HashOptions) -> FileSignals:
+    if path.endswith("slow.jpg"):
+        time.sleep(30)
+    return FileSignals(path=path, size=1, state=HashState.HASHED)
+
+
+def test_pool_kills_a_file_past_its_time_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pool, "_hash_one", _slow_for_one)  # inherited by the forked workers
+    monkeypatch.setattr(pool, "GRACE_S", 0.0)
+    paths = [tmp_path / f"{name}.jpg" for name in ("a", "slow", "b", "c")]
+    options = HashOptions(limits=MediaLimits(decode_timeout_s=1.0))
+    started = time.monotonic()
+    results = {Path(str(r.path)).name: r.state for r in pool.hash_files(paths, options, workers=2)}
+    assert results == {"a.jpg": "hashed", "slow.jpg": "timed_out", "b.jpg": "hashed", "c.jpg": "hashed"}
+    assert time.monotonic() - started < 15
