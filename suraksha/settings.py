@@ -17,7 +17,7 @@ from typing import Any
 import platformdirs
 
 from suraksha.errors import ConfigError
-from suraksha.media.limits import MediaLimits
+from suraksha.media.limits import DEFAULT_LIMITS, MediaLimits
 
 APP_NAME = "suraksha"
 
@@ -89,20 +89,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("video_fps", float, 1.0, "vPDQ frames hashed per second of video (0 = every frame)."),
     Setting("vpdq_query_match_percent", float, 80.0, "Default share of query frames that must match."),
     Setting("vpdq_target_match_percent", float, 0.0, "Default share of target frames that must match."),
-    Setting("media_max_bytes", int, MediaLimits.max_bytes, "Largest media file accepted, in bytes."),
+    Setting("media_max_bytes", int, DEFAULT_LIMITS.max_bytes, "Largest media file accepted, in bytes."),
     Setting(
         "media_max_pixels",
         int,
-        MediaLimits.max_pixels,
+        DEFAULT_LIMITS.max_pixels,
         "Largest image decoded (width x height): decompression bombs stop here.",
     ),
-    Setting("media_max_frames", int, MediaLimits.max_frames, "Most video frames hashed per file."),
-    Setting("media_max_video_seconds", float, MediaLimits.max_video_seconds, "Longest video accepted."),
-    Setting("media_max_frame_pixels", int, MediaLimits.max_frame_pixels, "Largest video frame decoded."),
+    Setting("media_max_frames", int, DEFAULT_LIMITS.max_frames, "Most video frames hashed per file."),
+    Setting("media_max_video_seconds", float, DEFAULT_LIMITS.max_video_seconds, "Longest video accepted."),
+    Setting("media_max_frame_pixels", int, DEFAULT_LIMITS.max_frame_pixels, "Largest video frame decoded."),
     Setting(
         "media_decode_timeout_s",
         float,
-        MediaLimits.decode_timeout_s,
+        DEFAULT_LIMITS.decode_timeout_s,
         "Wall-clock limit to decode one file; the scan's worker is killed and replaced past it.",
     ),
     Setting("import_max_bytes", int, 512 * 1024 * 1024, "Largest hash-list file accepted by bank import."),

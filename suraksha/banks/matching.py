@@ -18,8 +18,9 @@ import numpy as np
 import numpy.typing as npt
 
 from suraksha.banks.models import Bank, BankEntry, BankKind
+from suraksha.signals.bits import hamming_distances
 from suraksha.signals.file_signals import FileSignals
-from suraksha.signals.pdq import PdqHash, hamming_distances, pdq_dihedral
+from suraksha.signals.pdq import PdqDihedral, PdqHash, pdq_dihedral
 from suraksha.signals.types import SignalKind
 from suraksha.signals.vpdq import VpdqFrame, match_vpdq, parse_vpdq
 
@@ -72,16 +73,7 @@ class MatchOutcome:
     allowed_by: list[MatchHit] = field(default_factory=list)
 
 
-ROTATION_NAMES = (
-    "original",
-    "rotate90",
-    "rotate180",
-    "rotate270",
-    "flipx",
-    "flipy",
-    "flip_plus1",
-    "flip_minus1",
-)
+ROTATION_NAMES = PdqDihedral._fields
 
 
 class BruteForceMatcher:

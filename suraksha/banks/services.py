@@ -92,13 +92,14 @@ class BankStats:
 
 def bank_stats(session: Session, bank: Bank, now: datetime | None = None) -> BankStats:
     now = now or utcnow()
-    by_type = dict(
-        session.execute(
+    by_type: dict[str, int] = {  # noqa: C416 - dict(Result) would treat the result as a mapping
+        signal_type: count
+        for signal_type, count in session.execute(
             select(BankEntry.signal_type, func.count())
             .where(BankEntry.bank_id == bank.id)
             .group_by(BankEntry.signal_type)
-        ).tuples()
-    )
+        )
+    }
     inactive = (
         session.scalar(
             select(func.count()).where(
@@ -257,13 +258,10 @@ def _existing_digests(session: Session, bank_id: int, digests: Sequence[str]) ->
     found: set[tuple[str, str]] = set()
     for start in range(0, len(digests), 500):
         chunk = digests[start : start + 500]
-        found.update(
-            session.execute(
-                select(BankEntry.signal_type, BankEntry.value_digest).where(
-                    BankEntry.bank_id == bank_id, BankEntry.value_digest.in_(chunk)
-                )
-            ).tuples()
+        query = select(BankEntry.signal_type, BankEntry.value_digest).where(
+            BankEntry.bank_id == bank_id, BankEntry.value_digest.in_(chunk)
         )
+        found.update((signal_type, digest) for signal_type, digest in session.execute(query))
     return found
 
 
@@ -324,4 +322,4 @@ def active_entries(
                 f"no bank named {', '.join(sorted(missing))}; `suraksha bank list` shows the banks"
             )
         query = query.where(Bank.name.in_(bank_names))
-    return [(b, e) for b, e in session.execute(query.order_by(BankEntry.id)).tuples()]
+    return [(b, e) for b, e in session.execute(query.order_by(BankEntry.id))]

@@ -39,6 +39,8 @@ def create(
     """Create a bank."""
     with platform() as p, p.db.session() as session:
         s = p.settings
+        query_percent = s.vpdq_query_match_percent if vpdq_query_percent is None else vpdq_query_percent
+        target_percent = s.vpdq_target_match_percent if vpdq_target_percent is None else vpdq_target_percent
         bank = services.create_bank(
             session,
             name,
@@ -46,8 +48,8 @@ def create(
             kind=kind,
             description=description,
             pdq_threshold=s.default_pdq_threshold if pdq_threshold is None else pdq_threshold,
-            vpdq_query_percent=s.vpdq_query_percent if vpdq_query_percent is None else vpdq_query_percent,
-            vpdq_target_percent=s.vpdq_target_percent if vpdq_target_percent is None else vpdq_target_percent,
+            vpdq_query_percent=query_percent,
+            vpdq_target_percent=target_percent,
         )
         if json_out:
             print_json(_bank_dict(bank))

@@ -55,15 +55,27 @@ def demo_command(
     ),
 ) -> None:
     """Seed a demo (benign pictures as a 'known bad' bank, an allow list, uploads) and scan it."""
-    from suraksha.cli import scan  # noqa: PLC0415
     from suraksha.settings import Settings  # noqa: PLC0415
 
     base = folder or Settings.load().data_path / "demo"
     if base.exists() and not keep:
         shutil.rmtree(base)
     base.mkdir(parents=True, exist_ok=True)
-    os.environ["SURAKSHA_DATABASE_URL"] = f"sqlite:///{base / 'demo.sqlite3'}"
-    uploads = build_demo(base)
+    previous = os.environ.get("SURAKSHA_DATABASE_URL")
+    os.environ["SURAKSHA_DATABASE_URL"] = database_url = f"sqlite:///{base / 'demo.sqlite3'}"
+    try:
+        _seed_and_scan(base, build_demo(base))
+    finally:
+        if previous is None:
+            del os.environ["SURAKSHA_DATABASE_URL"]
+        else:
+            os.environ["SURAKSHA_DATABASE_URL"] = previous
+    out.print(f"\nThe demo database stays at {base}: SURAKSHA_DATABASE_URL={database_url}")
+
+
+def _seed_and_scan(base: Path, uploads: Path) -> None:
+    from suraksha.cli import scan  # noqa: PLC0415
+
     with platform() as p, p.db.session() as session:
         from suraksha.banks import services  # noqa: PLC0415
         from suraksha.banks.models import BankCategory, BankKind, EntrySource  # noqa: PLC0415
@@ -132,6 +144,11 @@ def demo_command(
         "expected: 3 edited reposts and the video match; allow-listed.jpg is suppressed; broken.jpg "
         "cannot be checked; flat.png is low quality\n"
     )
-    scan.scan_command(
-        [uploads], bank=[], json_out=False, workers=2, fast=False, rotations=True, video_fps=None
-    )
+    try:
+        scan.scan_command(
+            [uploads], bank=[], json_out=False, workers=2, fast=False, rotations=True, video_fps=None
+        )
+    except typer.Exit as done:
+        # The scan exits 1 because the demo plants matches: for the demo that is success.
+        if done.exit_code != 1:
+            raise

@@ -47,26 +47,26 @@ def hash_files(paths: Iterable[Path], options: HashOptions, workers: int) -> Ite
         while True:
             while len(in_flight) < workers:
                 if retry:
-                    path = retry.pop()
+                    name = retry.pop()
                 else:
                     next_path = next(pending, None)
                     if next_path is None:
                         break
-                    path = str(next_path)
-                in_flight[executor.submit(_hash_one, path, options)] = (path, time.monotonic())
+                    name = str(next_path)
+                in_flight[executor.submit(_hash_one, name, options)] = (name, time.monotonic())
             if not in_flight:
                 return
             done, _ = wait(in_flight, timeout=0.5, return_when=FIRST_COMPLETED)
             broken = False
             for future in done:
-                path, _started = in_flight.pop(future)
+                name, _started = in_flight.pop(future)
                 try:
                     yield future.result()
                 except BrokenProcessPool:
                     broken = True
                     yield FileSignals(
-                        path=path,
-                        size=_size(path),
+                        path=name,
+                        size=_size(name),
                         state=HashState.CORRUPT,
                         error="the decoder crashed on this file (worker process died)",
                     )
@@ -74,15 +74,15 @@ def hash_files(paths: Iterable[Path], options: HashOptions, workers: int) -> Ite
             late = [f for f, (_, started) in in_flight.items() if now - started > deadline_s]
             if late or broken:
                 for future in late:
-                    path, _ = in_flight.pop(future)
+                    name, _ = in_flight.pop(future)
                     yield FileSignals(
-                        path=path,
-                        size=_size(path),
+                        path=name,
+                        size=_size(name),
                         state=HashState.TIMED_OUT,
                         error=f"decoding took longer than {options.limits.decode_timeout_s:g} s "
                         "(setting media_decode_timeout_s); the worker was stopped",
                     )
-                retry.extend(path for path, _ in in_flight.values())
+                retry.extend(name for name, _ in in_flight.values())
                 in_flight.clear()
                 _kill(executor)
                 executor = ProcessPoolExecutor(max_workers=workers, mp_context=context)

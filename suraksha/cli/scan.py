@@ -75,7 +75,9 @@ def scan_command(
         started = time.perf_counter()
         states: Counter[str] = Counter()
         matched_files = 0
-        table = Table("file", "bank", "entry", "type", "distance", "category")
+        table = Table("bank", "entry", "type", "distance", "category")
+        table.add_column("file", overflow="fold", ratio=1)
+        notes: list[str] = []
         show_progress = not json_out and sys.stderr.isatty()
         with Progress(
             TextColumn("scanning"),
@@ -99,13 +101,18 @@ def scan_command(
                     if hit.query_match_percent is not None:
                         distance = f"{hit.query_match_percent:g}% / {hit.target_match_percent:g}%"
                     table.add_row(
-                        str(signals.path),
                         hit.bank,
                         str(hit.entry_id),
                         hit.signal_type,
                         distance,
                         hit.category,
+                        str(signals.path),
                     )
+                if outcome.suppressed and not outcome.hits:
+                    banks = ", ".join(sorted({h.bank for h in outcome.allowed_by}))
+                    notes.append(f"suppressed by allow list {banks}: {signals.path}")
+                if signals.state is HashState.LOW_QUALITY:
+                    notes.append(f"low quality (digests checked, PDQ not matchable): {signals.path}")
                 if not json_out and signals.error:
                     err.print(f"[yellow]{signals.state.value}:[/yellow] {signals.path}: {signals.error}")
         elapsed = time.perf_counter() - started
@@ -126,6 +133,8 @@ def scan_command(
         else:
             if table.row_count:
                 out.print(table)
+            for note in notes:
+                out.print(note)
             out.print(
                 f"{len(files)} files, {matched_files} matched, "
                 f"{states.get(HashState.LOW_QUALITY, 0)} low quality (PDQ not matchable; digests checked), "

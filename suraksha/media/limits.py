@@ -9,7 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-@dataclass(frozen=True, slots=True)
+# No slots: settings.py reads the defaults as class attributes (MediaLimits.max_bytes), which slots
+# would turn into member descriptors.
+@dataclass(frozen=True)
 class MediaLimits:
     max_bytes: int = 256 * 1024 * 1024
     """Largest file accepted, images and video alike."""

@@ -6,23 +6,19 @@ file that breaks a limit or fails to decode ends in its own state, never in "cle
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from suraksha.media.detect import MediaFormat, MediaKind, sniff
+from suraksha.media.detect import SNIFF_BYTES, MediaFormat, MediaKind, sniff
+from suraksha.media.errors import MediaError, MediaTooLarge
 from suraksha.media.image import decode_image
+from suraksha.media.limits import DEFAULT_LIMITS, MediaLimits
 from suraksha.media.video import iter_frames
+from suraksha.signals.digests import digests_of_bytes, digests_of_file
 from suraksha.signals.pdq import PdqHash, PdqMode, pdq_from_luma, pdq_from_rgb
 from suraksha.signals.vpdq import VpdqFrame, hash_frames
-
-from suraksha.media.errors import MediaError, MediaTooLarge
-from suraksha.media.limits import DEFAULT_LIMITS, MediaLimits
-
-READ_CHUNK = 1024 * 1024
-SNIFF_BYTES = 4096
 
 
 class HashState(StrEnum):
@@ -93,12 +89,8 @@ class HashOptions:
 
 def hash_bytes(data: bytes, options: HashOptions = HashOptions(), *, path: str | None = None) -> FileSignals:
     started = time.perf_counter()
-    signals = FileSignals(
-        path=path,
-        size=len(data),
-        md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-        sha256=hashlib.sha256(data).hexdigest(),
-    )
+    digests = digests_of_bytes(data)
+    signals = FileSignals(path=path, size=len(data), md5=digests.md5, sha256=digests.sha256)
     try:
         if len(data) > options.limits.max_bytes:
             raise MediaTooLarge(
@@ -128,13 +120,9 @@ def hash_path(path: Path, options: HashOptions = HashOptions()) -> FileSignals:
         media_format = None
     if size <= options.limits.max_bytes and (media_format is None or media_format.kind is MediaKind.IMAGE):
         return hash_bytes(path.read_bytes(), options, path=str(path))
-    md5, sha256 = hashlib.md5(usedforsecurity=False), hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(READ_CHUNK):
-            md5.update(chunk)
-            sha256.update(chunk)
+    digests = digests_of_file(path)
     signals = FileSignals(
-        path=str(path), size=size, md5=md5.hexdigest(), sha256=sha256.hexdigest(), media_format=media_format
+        path=str(path), size=digests.size, md5=digests.md5, sha256=digests.sha256, media_format=media_format
     )
     try:
         if size > options.limits.max_bytes:

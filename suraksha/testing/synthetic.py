@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -48,7 +49,7 @@ def write_synthetic_video(
     base = np.asarray(synthetic_image(seed, width * 2, height))
     with av.open(str(path), mode="w") as container:
         codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
-        stream = container.add_stream(codec, rate=fps)
+        stream = cast("av.VideoStream", container.add_stream(codec, rate=fps))
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for index in range(int(seconds * fps)):
             offset = int(index * width / max(1, seconds * fps))

@@ -152,3 +152,17 @@ def test_pool_kills_a_file_past_its_time_limit(tmp_path: Path, monkeypatch: pyte
     results = {Path(str(r.path)).name: r.state for r in pool.hash_files(paths, options, workers=2)}
     assert results == {"a.jpg": "hashed", "slow.jpg": "timed_out", "b.jpg": "hashed", "c.jpg": "hashed"}
     assert time.monotonic() - started < 15
+
+
+def test_demo_runs_and_finds_what_it_planted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, output = run("demo", "--dir", str(tmp_path / "demo"))
+    assert code == 0, output
+    assert "4 matched" in output
+    monkeypatch.setenv("SURAKSHA_DATABASE_URL", f"sqlite:///{tmp_path / 'demo' / 'demo.sqlite3'}")
+    code, output = run("scan", str(tmp_path / "demo" / "uploads"), "--json", "--rotations", "--workers", "0")
+    results = {Path(str(r["path"])).name: r for r in json_lines(output) if "path" in r}
+    matched = {name for name, r in results.items() if r["matches"]}
+    assert matched == {"repost-resized.jpg", "repost-greyscale.png", "repost-rotated.webp", "clip-copy.mp4"}
+    assert results["allow-listed.jpg"]["suppressed"]
+    assert results["broken.jpg"]["state"] == "corrupt"
+    assert results["flat.png"]["state"] == "low_quality"

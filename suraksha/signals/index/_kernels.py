@@ -1,0 +1,376 @@
+"""Numba kernels behind the PDQ match index.
+
+numba compiles these functions from their bytecode, so their Python annotations are `Any`: the
+types that matter are the numpy dtypes the callers in `mih.py`, `pdq_index.py` and `digest_index.py`
+pass (documented per function). Index variables are int64 on purpose: numba turns mixed
+uint64/int64 arithmetic into float64.
+
+Layout the kernels share (see `mih.py`): a hash is 4 little-endian uint64 words; table `t` indexes
+the 32-bit chunk `t` (word t // 2, low half for even t). The chunk splits into a key (the top
+`key_bits`), a stored fingerprint (the next `fp_bits`, at most 16) and `fp_shift` ignored low bits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+import numba
+import numpy as np
+from llvmlite import ir  # type: ignore[import-untyped]
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+PREFETCH_DISTANCE = 8
+"""Buckets (and candidates) to request ahead: measured best on a 2-core Xeon at 10M entries."""
+
+_RADIX_BITS = 11
+
+
+def _kernel(fn: _F) -> _F:
+    return cast(_F, numba.njit(cache=True, nogil=True)(fn))
+
+
+def _intrinsic(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """An LLVM-level helper callable from kernels (its Python signature drops `typingctx`)."""
+    return cast(Callable[..., Any], intrinsic(fn))
+
+
+_cgutils: Any = cgutils
+
+
+def _popcount(typingctx: Any, x: Any) -> Any:
+    """popcount(x): population count of an integer, as int64 (LLVM ctpop, vectorises)."""
+    sig = numba.types.int64(x)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        (value,) = args
+        fn = builder.module.declare_intrinsic("llvm.ctpop", [value.type])
+        result = builder.call(fn, [value])
+        if value.type.width < 64:
+            result = builder.zext(result, ir.IntType(64))
+        return result
+
+    return sig, codegen
+
+
+popcount = _intrinsic(_popcount)
+
+
+def _prefetch(typingctx: Any, array: Any, index: Any) -> Any:
+    """prefetch(array, index): start loading 1-D `array[index]` into cache; no effect on results."""
+    sig = numba.types.void(array, index)
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        array_type = signature.args[0]
+        array_value = context.make_array(array_type)(context, builder, args[0])
+        pointer = _cgutils.get_item_pointer(
+            context, builder, array_type, array_value, [args[1]], wraparound=False
+        )
+        i32 = ir.IntType(32)
+        byte_pointer = builder.bitcast(pointer, ir.IntType(8).as_pointer())
+        fnty = ir.FunctionType(ir.VoidType(), [byte_pointer.type, i32, i32, i32])
+        fn = _cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        # read, highest temporal locality, data cache
+        builder.call(fn, [byte_pointer, i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+prefetch = _intrinsic(_prefetch)
+
+
+@_kernel
+def chunk_values(hashes: Any, table: Any, shift: Any) -> Any:
+    """uint32 chunk `table` of each hash (uint64[n, 4]), shifted right by `shift`."""
+    n = hashes.shape[0]
+    out = np.empty(n, np.uint32)
+    word = table >> 1
+    bit_shift = np.uint64((table & 1) * 32 + shift)
+    low32 = np.uint64(0xFFFFFFFF) >> np.uint64(shift)
+    for i in range(n):
+        out[i] = np.uint32((hashes[i, word] >> bit_shift) & low32)
+    return out
+
+
+@_kernel
+def radix_argsort(values: Any, bits: Any) -> Any:
+    """Stable LSD radix argsort of uint32 `values` using their low `bits` bits.
+
+    Returns (order uint32[n], sorted values uint32[n]). Passes whose digit is constant are skipped.
+    """
+    n = values.shape[0]
+    keys = values.copy()
+    order = np.arange(n).astype(np.uint32)
+    keys_tmp = np.empty_like(keys)
+    order_tmp = np.empty_like(order)
+    radix = 1 << _RADIX_BITS
+    counts = np.zeros(radix + 1, np.int64)
+    for shift in range(0, bits, _RADIX_BITS):
+        counts[:] = 0
+        for i in range(n):
+            counts[((keys[i] >> shift) & (radix - 1)) + 1] += 1
+        if counts.max() == n:
+            continue
+        for d in range(radix):
+            counts[d + 1] += counts[d]
+        for i in range(n):
+            d = (keys[i] >> shift) & (radix - 1)
+            slot = counts[d]
+            keys_tmp[slot] = keys[i]
+            order_tmp[slot] = order[i]
+            counts[d] = slot + 1
+        keys, keys_tmp = keys_tmp, keys
+        order, order_tmp = order_tmp, order
+    return order, keys
+
+
+@_kernel
+def bucket_offsets(sorted_keys: Any, n_buckets: Any) -> Any:
+    """CSR offsets (uint32[n_buckets + 1]) of sorted integer keys in [0, n_buckets)."""
+    counts = np.zeros(n_buckets + 1, np.int64)
+    for i in range(sorted_keys.shape[0]):
+        counts[np.int64(sorted_keys[i]) + 1] += 1
+    for b in range(n_buckets):
+        counts[b + 1] += counts[b]
+    return counts.astype(np.uint32)
+
+
+@_kernel
+def _grow(array: Any, size: Any) -> Any:
+    out = np.empty(max(size, 2 * array.shape[0]), array.dtype)
+    out[: array.shape[0]] = array
+    return out
+
+
+@_kernel
+def mih_search(
+    hashes: Any,
+    groups: Any,
+    dead: Any,
+    offsets: Any,
+    fps: Any,
+    positions: Any,
+    key_bits: Any,
+    fp_bits: Any,
+    fp_shift: Any,
+    order: Any,
+    radii: Any,
+    masks: Any,
+    mask_starts: Any,
+    queries: Any,
+    thresholds: Any,
+    max_threshold: Any,
+) -> Any:
+    """Every (query, row, distance) with distance <= thresholds[groups[row]] among live rows.
+
+    hashes uint64[n, 4] in table-0 order; groups uint16[n]; dead uint8 bitmap over rows;
+    offsets uint32[8, 2**key_bits + 1]; fps uint16[8, n]; positions uint32[7, n] (row of each
+    slot of tables 1..7; table 0's slots are rows); order int64[8] (probe order of the tables);
+    radii int64[8] (-1: table not probed); masks uint32 (key flips by weight, see mask_starts);
+    queries uint64[q, 4]; thresholds int64[g] (-1: group not matched); max_threshold int.
+
+    Exactness: the caller picks radii with sum(radius + 1) > max_threshold over probed tables, so a
+    row within max_threshold has some probed table whose chunk (key + stored fingerprint bits) is
+    within that table's radius (pigeonhole). Table t enumerates every key within radius r and keeps
+    the slots whose fingerprint is within the remaining radius: exactly the rows whose masked chunk is
+    within r. A row is reported only from the first table (in probe order) that finds it.
+    """
+    n_tables = offsets.shape[0]
+    fp_mask = (1 << fp_bits) - 1
+    n_masks = masks.shape[0]
+    starts = np.empty(n_masks, np.int64)
+    ends = np.empty(n_masks, np.int64)
+    rems = np.empty(n_masks, np.int64)
+    cand = np.empty(4096, np.int64)
+    cand_table = np.empty(4096, np.int64)
+    out_query = np.empty(1024, np.int64)
+    out_row = np.empty(1024, np.int64)
+    out_distance = np.empty(1024, np.int64)
+    n_out = 0
+    qchunk = np.empty(n_tables, np.int64)
+    flat_hashes = hashes.reshape(-1)
+    pd = PREFETCH_DISTANCE
+    for qi in range(queries.shape[0]):
+        for t in range(n_tables):
+            qchunk[t] = np.int64((queries[qi, t >> 1] >> np.uint64((t & 1) * 32)) & np.uint64(0xFFFFFFFF))
+        n_cand = 0
+        for j in range(n_tables):
+            t = order[j]
+            r = radii[t]
+            if r < 0:
+                continue
+            qkey = qchunk[t] >> (fp_bits + fp_shift)
+            qfp = np.uint16((qchunk[t] >> fp_shift) & fp_mask)
+            n_buckets = 0
+            for w in range(min(r, key_bits) + 1):
+                rem = r - w
+                for mi in range(mask_starts[w], mask_starts[w + 1]):
+                    key = qkey ^ np.int64(masks[mi])
+                    st = np.int64(offsets[t, key])
+                    en = np.int64(offsets[t, key + 1])
+                    if st < en:
+                        starts[n_buckets] = st
+                        ends[n_buckets] = en
+                        rems[n_buckets] = rem
+                        n_buckets += 1
+            table_fps = fps[t]
+            for b in range(min(pd, n_buckets)):
+                prefetch(table_fps, starts[b])
+            for b in range(n_buckets):
+                if b + pd < n_buckets:
+                    b2 = b + pd
+                    ahead = starts[b2]
+                    if rems[b2] == 0 and ends[b2] - ahead > 32:
+                        ahead += ((ends[b2] - ahead) * np.int64(qfp)) >> fp_bits
+                    prefetch(table_fps, ahead)
+                st = starts[b]
+                en = ends[b]
+                rem = rems[b]
+                lo = st
+                hi = en
+                hit = False
+                if rem >= fp_bits:
+                    hit = True
+                elif rem == 0:
+                    if en - st > 32:
+                        # fingerprints are sorted within a bucket and near uniform: look around
+                        # the interpolated position, fall back to binary search when the window
+                        # does not bracket the fingerprint
+                        guess = st + (((en - st) * np.int64(qfp)) >> fp_bits)
+                        lo = max(st, guess - 8)
+                        hi = min(en, lo + 16)
+                        lo = max(st, hi - 16)
+                        if not ((lo == st or table_fps[lo] < qfp) and (hi == en or table_fps[hi - 1] > qfp)):
+                            a = st
+                            z = en
+                            while a < z:
+                                mid = (a + z) >> 1
+                                if table_fps[mid] < qfp:
+                                    a = mid + 1
+                                else:
+                                    z = mid
+                            lo = a
+                            hi = a
+                            while hi < en and table_fps[hi] == qfp:
+                                hi += 1
+                    window = table_fps[lo:hi]
+                    for k in range(window.shape[0]):
+                        hit |= window[k] == qfp
+                else:
+                    window = table_fps[st:en]
+                    for k in range(window.shape[0]):
+                        hit |= popcount(window[k] ^ qfp) <= rem
+                if not hit:
+                    continue
+                for k in range(lo, hi):
+                    if popcount(table_fps[k] ^ qfp) <= rem:
+                        if n_cand == cand.shape[0]:
+                            cand = _grow(cand, n_cand + 1)
+                            cand_table = _grow(cand_table, n_cand + 1)
+                        cand[n_cand] = k if t == 0 else np.int64(positions[t - 1, k])
+                        cand_table[n_cand] = j
+                        n_cand += 1
+        q0 = queries[qi, 0]
+        q1 = queries[qi, 1]
+        q2 = queries[qi, 2]
+        q3 = queries[qi, 3]
+        for i in range(min(pd, n_cand)):
+            prefetch(flat_hashes, cand[i] * 4)
+        for i in range(n_cand):
+            if i + pd < n_cand:
+                prefetch(flat_hashes, cand[i + pd] * 4)
+            row = cand[i]
+            d = (
+                popcount(hashes[row, 0] ^ q0)
+                + popcount(hashes[row, 1] ^ q1)
+                + popcount(hashes[row, 2] ^ q2)
+                + popcount(hashes[row, 3] ^ q3)
+            )
+            if d > max_threshold:
+                continue
+            g = np.int64(groups[row])
+            if g >= thresholds.shape[0] or d > thresholds[g]:
+                continue
+            if (dead[row >> 3] >> (row & 7)) & 1:
+                continue
+            duplicate = False
+            for j2 in range(cand_table[i]):
+                t2 = order[j2]
+                if radii[t2] < 0:
+                    continue
+                c = np.int64((hashes[row, t2 >> 1] >> np.uint64((t2 & 1) * 32)) & np.uint64(0xFFFFFFFF))
+                if popcount((c ^ qchunk[t2]) >> fp_shift) <= radii[t2]:
+                    duplicate = True
+                    break
+            if duplicate:
+                continue
+            if n_out == out_query.shape[0]:
+                out_query = _grow(out_query, n_out + 1)
+                out_row = _grow(out_row, n_out + 1)
+                out_distance = _grow(out_distance, n_out + 1)
+            out_query[n_out] = qi
+            out_row[n_out] = row
+            out_distance[n_out] = d
+            n_out += 1
+    return out_query[:n_out], out_row[:n_out], out_distance[:n_out]
+
+
+@_kernel
+def scan_search(
+    hashes: Any, groups: Any, dead: Any, queries: Any, thresholds: Any, max_threshold: Any
+) -> Any:
+    """Brute force: every (query, row, distance) with distance <= thresholds[groups[row]].
+
+    Same arguments as `mih_search`; rows are scanned in cache-sized blocks so a batch of queries
+    reads the hash array once per block, not once per query.
+    """
+    n = hashes.shape[0]
+    block = 2048
+    distance = np.empty(block, np.int64)
+    out_query = np.empty(1024, np.int64)
+    out_row = np.empty(1024, np.int64)
+    out_distance = np.empty(1024, np.int64)
+    n_out = 0
+    for b0 in range(0, n, block):
+        b1 = min(n, b0 + block)
+        rows = hashes[b0:b1]
+        for qi in range(queries.shape[0]):
+            q0 = queries[qi, 0]
+            q1 = queries[qi, 1]
+            q2 = queries[qi, 2]
+            q3 = queries[qi, 3]
+            hit = False
+            for k in range(b1 - b0):
+                d = (
+                    popcount(rows[k, 0] ^ q0)
+                    + popcount(rows[k, 1] ^ q1)
+                    + popcount(rows[k, 2] ^ q2)
+                    + popcount(rows[k, 3] ^ q3)
+                )
+                distance[k] = d
+                hit |= d <= max_threshold
+            if not hit:
+                continue
+            for k in range(b1 - b0):
+                d = distance[k]
+                if d > max_threshold:
+                    continue
+                row = b0 + k
+                g = np.int64(groups[row])
+                if g >= thresholds.shape[0] or d > thresholds[g]:
+                    continue
+                if (dead[row >> 3] >> (row & 7)) & 1:
+                    continue
+                if n_out == out_query.shape[0]:
+                    out_query = _grow(out_query, n_out + 1)
+                    out_row = _grow(out_row, n_out + 1)
+                    out_distance = _grow(out_distance, n_out + 1)
+                out_query[n_out] = qi
+                out_row[n_out] = row
+                out_distance[n_out] = d
+                n_out += 1
+    return out_query[:n_out], out_row[:n_out], out_distance[:n_out]

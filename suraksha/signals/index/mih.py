@@ -1,0 +1,321 @@
+"""The immutable base of the PDQ index: multi-index hashing over eight 32-bit chunks.
+
+Why this shape (measured, see docs/performance.md, "Matching"): a 256-bit hash splits into eight
+32-bit chunks. If two hashes are within distance T, then for radii r_t with sum(r_t + 1) > T some
+chunk t differs in at most r_t bits (pigeonhole); T = 31 gives r = 3 on every chunk. Each chunk has a
+table: rows sorted by the chunk value, a CSR offsets array over the chunk's top `key_bits` bits, and
+the next (up to) 16 bits stored beside each slot as a fingerprint. A probe enumerates every key
+within radius r and, inside each bucket, keeps the fingerprints within the remaining radius, so only
+~100 rows per query at 10M entries reach the random-access 256-bit check (plain 16 x 16-bit MIH
+verifies ~40,000). Table 0 owns the row order: the hash, id and group arrays are sorted by chunk 0,
+so table 0 needs no row-id array. Memory per entry: 32 (hash) + 8 (id) + 2 (group) + 8 x 2
+(fingerprints) + 7 x 4 (row ids) + 12 (id lookup, touched only by add/remove) bytes.
+
+Thresholds above what probing pays for (the cost model below) use a blocked brute-force scan, which
+is exact for any threshold.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from suraksha.errors import InvalidInput
+from suraksha.signals.index import _kernels
+
+N_TABLES = 8
+MAX_FP_BITS = 16
+MAX_ENTRIES = 2**32 - 1
+
+# Cost model, nanoseconds per query on one core (fitted on a 2-core Xeon; only the ratio between
+# probing and scanning matters, it decides the fallback).
+_NS_PROBE = 3.0
+_NS_BUCKET = 20.0
+_NS_SCANNED_SLOT = 0.1
+_NS_CANDIDATE = 20.0
+_NS_SCANNED_ROW = 0.9
+
+Words = npt.NDArray[np.uint64]
+Matches = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
+
+
+def default_key_bits(n: int) -> int:
+    """Key width for n entries: buckets of about 32-64 slots; 2**key_bits offsets per table."""
+    return max(4, min(20, round(math.log2(max(n, 1))) - 5))
+
+
+@lru_cache(maxsize=64)
+def flip_masks(key_bits: int, max_weight: int) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """Every key_bits-bit mask of weight <= max_weight, by weight; starts[w] indexes weight w."""
+    masks: list[int] = []
+    starts = [0]
+    for weight in range(min(max_weight, key_bits) + 1):
+        for bits in itertools.combinations(range(key_bits), weight):
+            masks.append(sum(1 << b for b in bits))
+        starts.append(len(masks))
+    return np.array(masks, dtype=np.uint32), np.array(starts, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class SearchPlan:
+    scan: bool
+    order: npt.NDArray[np.int64]
+    radii: npt.NDArray[np.int64]
+    masks: npt.NDArray[np.uint32]
+    mask_starts: npt.NDArray[np.int64]
+    probe_ns: float
+    scan_ns: float
+
+
+def _empty_matches() -> Matches:
+    empty = np.zeros(0, dtype=np.int64)
+    return empty, empty.copy(), empty.copy()
+
+
+@dataclass(frozen=True, eq=False)
+class MihTables:
+    hashes: Words
+    """(n, 4) uint64, rows in table-0 order."""
+    ids: npt.NDArray[np.int64]
+    groups: npt.NDArray[np.uint16]
+    offsets: npt.NDArray[np.uint32]
+    """(8, 2**key_bits + 1): slots of key k in table t are offsets[t, k] : offsets[t, k + 1]."""
+    fps: npt.NDArray[np.uint16]
+    """(8, n): fingerprint of each slot, sorted within a bucket."""
+    positions: npt.NDArray[np.uint32]
+    """(7, n): row of each slot of tables 1..7."""
+    id_sorted: npt.NDArray[np.int64]
+    id_rows: npt.NDArray[np.uint32]
+    key_bits: int
+    table_cost: tuple[float, ...]
+    """Per table: mean number of rows sharing a random row's bucket (skewed data has more)."""
+    _plans: dict[int, SearchPlan] = field(default_factory=dict, repr=False)
+
+    @property
+    def n(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def fp_bits(self) -> int:
+        return min(MAX_FP_BITS, 32 - self.key_bits)
+
+    @property
+    def fp_shift(self) -> int:
+        return 32 - self.key_bits - self.fp_bits
+
+    @property
+    def nbytes(self) -> int:
+        return sum(int(a.nbytes) for a in self.arrays().values())
+
+    @classmethod
+    def build(
+        cls,
+        ids: npt.NDArray[np.int64],
+        hashes: Words,
+        groups: npt.NDArray[np.uint16],
+        *,
+        key_bits: int | None = None,
+    ) -> MihTables:
+        """Build from unique ids, (n, 4) uint64 hashes and uint16 groups (all the same length n)."""
+        n = int(ids.shape[0])
+        if hashes.shape != (n, 4) or groups.shape != (n,):
+            raise InvalidInput(
+                f"ids, hashes and groups differ in length: {n}, {hashes.shape}, {groups.shape}"
+            )
+        if n > MAX_ENTRIES:
+            raise InvalidInput(f"a PDQ index holds at most {MAX_ENTRIES} entries, not {n}")
+        k = default_key_bits(n) if key_bits is None else key_bits
+        if not 1 <= k <= 24:
+            raise InvalidInput(f"key_bits must be between 1 and 24, not {k}")
+        fp_bits = min(MAX_FP_BITS, 32 - k)
+        fp_shift = 32 - k - fp_bits
+        sort_bits = k + fp_bits
+        hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
+        order0, sorted0 = _kernels.radix_argsort(_kernels.chunk_values(hashes, 0, fp_shift), sort_bits)
+        hashes = hashes[order0]
+        ids = np.ascontiguousarray(ids[order0], dtype=np.int64)
+        groups = np.ascontiguousarray(groups[order0], dtype=np.uint16)
+        del order0
+        offsets = np.empty((N_TABLES, (1 << k) + 1), dtype=np.uint32)
+        fps = np.empty((N_TABLES, n), dtype=np.uint16)
+        positions = np.empty((N_TABLES - 1, n), dtype=np.uint32)
+        for t in range(N_TABLES):
+            if t == 0:
+                sorted_values = sorted0
+            else:
+                order, sorted_values = _kernels.radix_argsort(
+                    _kernels.chunk_values(hashes, t, fp_shift), sort_bits
+                )
+                positions[t - 1] = order
+                del order
+            offsets[t] = _kernels.bucket_offsets(sorted_values >> np.uint32(fp_bits), 1 << k)
+            fps[t] = sorted_values & np.uint32((1 << fp_bits) - 1)
+            del sorted_values
+        id_order = np.argsort(ids, kind="stable")
+        id_sorted = ids[id_order]
+        if n > 1 and bool(np.any(id_sorted[1:] == id_sorted[:-1])):
+            duplicate = int(id_sorted[1:][id_sorted[1:] == id_sorted[:-1]][0])
+            raise InvalidInput(f"entry id {duplicate} is given twice; ids in an index must be unique")
+        return cls(
+            hashes=hashes,
+            ids=ids,
+            groups=groups,
+            offsets=offsets,
+            fps=fps,
+            positions=positions,
+            id_sorted=id_sorted,
+            id_rows=id_order.astype(np.uint32),
+            key_bits=k,
+            table_cost=_table_costs(offsets, n),
+        )
+
+    @classmethod
+    def empty(cls) -> MihTables:
+        return cls.build(np.zeros(0, np.int64), np.zeros((0, 4), np.uint64), np.zeros(0, np.uint16))
+
+    def arrays(self) -> dict[str, npt.NDArray[Any]]:
+        return {
+            "hashes": self.hashes,
+            "ids": self.ids,
+            "groups": self.groups,
+            "offsets": self.offsets,
+            "fps": self.fps,
+            "positions": self.positions,
+            "id_sorted": self.id_sorted,
+            "id_rows": self.id_rows,
+        }
+
+    def params(self) -> dict[str, Any]:
+        return {"key_bits": self.key_bits, "table_cost": list(self.table_cost)}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, npt.NDArray[Any]], params: dict[str, Any]) -> MihTables:
+        """Wrap stored arrays (memory-mapped or not) after checking that they fit together."""
+        k = int(params["key_bits"])
+        n = int(arrays["ids"].shape[0])
+        expected: dict[str, tuple[tuple[int, ...], type[np.generic]]] = {
+            "hashes": ((n, 4), np.uint64),
+            "ids": ((n,), np.int64),
+            "groups": ((n,), np.uint16),
+            "offsets": ((N_TABLES, (1 << k) + 1), np.uint32),
+            "fps": ((N_TABLES, n), np.uint16),
+            "positions": ((N_TABLES - 1, n), np.uint32),
+            "id_sorted": ((n,), np.int64),
+            "id_rows": ((n,), np.uint32),
+        }
+        for name, (shape, dtype) in expected.items():
+            array = arrays.get(name)
+            if array is None or array.shape != shape or array.dtype != dtype:
+                got = "missing" if array is None else f"{array.dtype} {array.shape}"
+                raise ValueError(f"array {name!r} is {got}, expected {np.dtype(dtype)} {shape}")
+        if n and not bool(np.all(arrays["offsets"][:, -1] == n)):
+            raise ValueError("offsets do not end at the entry count")
+        return cls(
+            hashes=arrays["hashes"],
+            ids=arrays["ids"],
+            groups=arrays["groups"],
+            offsets=arrays["offsets"],
+            fps=arrays["fps"],
+            positions=arrays["positions"],
+            id_sorted=arrays["id_sorted"],
+            id_rows=arrays["id_rows"],
+            key_bits=k,
+            table_cost=tuple(float(c) for c in params["table_cost"]),
+        )
+
+    def rows_of(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """Row of each id, -1 where the id is not in this base."""
+        if self.n == 0:
+            return np.full(ids.shape, -1, dtype=np.int64)
+        at = np.searchsorted(self.id_sorted, ids).clip(0, self.n - 1)
+        found = self.id_sorted[at] == ids
+        return np.where(found, self.id_rows[at].astype(np.int64), -1)
+
+    def plan(self, max_threshold: int) -> SearchPlan:
+        plan = self._plans.get(max_threshold)
+        if plan is None:
+            plan = _make_plan(self.n, self.key_bits, self.fp_bits, self.table_cost, max_threshold)
+            self._plans[max_threshold] = plan
+        return plan
+
+    def search(
+        self,
+        queries: Words,
+        thresholds: npt.NDArray[np.int64],
+        max_threshold: int,
+        dead: npt.NDArray[np.uint8],
+    ) -> Matches:
+        """(query, row, distance) for live rows within thresholds[group of row]."""
+        if self.n == 0 or queries.shape[0] == 0 or max_threshold < 0:
+            return _empty_matches()
+        plan = self.plan(max_threshold)
+        if plan.scan:
+            result = _kernels.scan_search(self.hashes, self.groups, dead, queries, thresholds, max_threshold)
+        else:
+            result = _kernels.mih_search(
+                self.hashes,
+                self.groups,
+                dead,
+                self.offsets,
+                self.fps,
+                self.positions,
+                self.key_bits,
+                self.fp_bits,
+                self.fp_shift,
+                plan.order,
+                plan.radii,
+                plan.masks,
+                plan.mask_starts,
+                queries,
+                thresholds,
+                max_threshold,
+            )
+        return (result[0], result[1], result[2])
+
+
+def _table_costs(offsets: npt.NDArray[np.uint32], n: int) -> tuple[float, ...]:
+    if n == 0:
+        return (0.0,) * N_TABLES
+    sizes = np.diff(offsets.astype(np.int64), axis=1).astype(np.float64)
+    return tuple(float(c) for c in (sizes**2).sum(axis=1) / n)
+
+
+def _ball(bits: int, radius: int) -> float:
+    return float(sum(math.comb(bits, w) for w in range(min(radius, bits) + 1)))
+
+
+def _make_plan(
+    n: int, key_bits: int, fp_bits: int, table_cost: tuple[float, ...], max_threshold: int
+) -> SearchPlan:
+    units = max_threshold + 1
+    cheapest_first = np.argsort(np.array(table_cost), kind="stable").astype(np.int64)
+    radii = np.full(N_TABLES, -1, dtype=np.int64)
+    if units <= N_TABLES:
+        radii[cheapest_first[:units]] = 0
+    else:
+        radii[:] = units // N_TABLES - 1
+        radii[cheapest_first[: units % N_TABLES]] += 1
+    probe_ns = 0.0
+    for t in range(N_TABLES):
+        r = int(radii[t])
+        if r < 0:
+            continue
+        bucket = max(table_cost[t], n / 2.0**key_bits)
+        candidates = 0.0
+        for w in range(min(r, key_bits) + 1):
+            keys = math.comb(key_bits, w)
+            rem = r - w
+            probe_ns += keys * (_NS_PROBE + _NS_BUCKET + (0.0 if rem == 0 else bucket * _NS_SCANNED_SLOT))
+            candidates += keys * bucket * _ball(fp_bits, rem) / 2.0**fp_bits
+        probe_ns += candidates * _NS_CANDIDATE
+    scan_ns = n * _NS_SCANNED_ROW
+    scan = probe_ns > scan_ns
+    max_radius = int(radii.max())
+    masks, starts = flip_masks(key_bits, 0 if scan else max_radius)
+    return SearchPlan(scan, cheapest_first, radii, masks, starts, probe_ns, scan_ns)
