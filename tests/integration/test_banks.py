@@ -7,8 +7,6 @@ import random
 from datetime import timedelta
 
 import pytest
-from suraksha.signals.pdq import PdqHash
-from suraksha.signals.types import SignalKind
 
 from suraksha.banks import services
 from suraksha.banks.formats import ListFormat
@@ -18,6 +16,8 @@ from suraksha.db import Database, utcnow
 from suraksha.db.migrate import current_revision, downgrade, head_revision, upgrade
 from suraksha.errors import Conflict, InvalidInput, NotFound
 from suraksha.signals.file_signals import FileSignals
+from suraksha.signals.pdq import PdqHash
+from suraksha.signals.types import SignalKind
 
 
 def pdq_like(rng: random.Random) -> str:

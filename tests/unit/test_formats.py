@@ -8,10 +8,10 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from suraksha.signals.types import SignalKind
 
 from suraksha.banks.formats import ListFormat, detect_format, looks_like_pdq_list, parse_list
 from suraksha.errors import InvalidInput
+from suraksha.signals.types import SignalKind
 
 
 def pdq_like(rng: random.Random) -> str:
