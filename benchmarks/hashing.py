@@ -1,6 +1,6 @@
 """PDQ hashing throughput and fidelity: our exact and fast modes against HMA's path, on one core.
 
-    .venv/bin/python benchmarks/hashing.py [--count 1000] [--json]
+    .venv/bin/python benchmarks/hashing.py [--count 1000] [--rounds 1] [--json]
 
 The corpus is >= 1,000 benign JPEG photos of 0.3-3 MP made from scikit-image's bundled sample images
 (crops, resizes, collages, flips, colour and noise changes, JPEG quality 70-95), built once into
@@ -196,7 +196,7 @@ def _pin_to_one_core() -> str:
     return "not pinned (no sched_setaffinity on this OS)"
 
 
-def run(count: int) -> dict[str, object]:
+def run(count: int, rounds: int = 1) -> dict[str, object]:
     from suraksha.signals import pdq
 
     paths = build_corpus(count)
@@ -233,9 +233,12 @@ def run(count: int) -> dict[str, object]:
     pdq._reference_dct = counting_reference  # count exact mode's fallbacks to the reference arithmetic
     try:
         for name, function in paths_under_test.items():
-            started = time.perf_counter()
-            outputs[name] = [function(blob) for blob in blobs]
-            seconds[name] = time.perf_counter() - started
+            for _ in range(rounds):  # the fastest round counts: other load on the machine only slows
+                fallbacks = 0
+                started = time.perf_counter()
+                outputs[name] = [function(blob) for blob in blobs]
+                elapsed = time.perf_counter() - started
+                seconds[name] = min(elapsed, seconds.get(name, elapsed))
             if name == "exact":
                 exact_fallbacks = fallbacks
     finally:
@@ -259,6 +262,7 @@ def run(count: int) -> dict[str, object]:
         "megapixels_range": [round(min(megapixels), 2), round(max(megapixels), 2)],
         "bytes_mean": round(float(np.mean([len(b) for b in blobs]))),
         "cpu": pinned,
+        "rounds": rounds,
         "decoder": decoder,
         "images_per_second": {name: round(rate, 1) for name, rate in rates.items()},
         "ms_per_image": {name: round(1000 / rate, 2) for name, rate in rates.items()},
@@ -273,9 +277,12 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--count", type=int, default=1000, help="corpus images to hash (default 1000)")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="time each path this many times, keep the fastest"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     args = parser.parse_args()
-    result = run(args.count)
+    result = run(args.count, args.rounds)
     if args.json:
         print(json.dumps(result, indent=2))
         return

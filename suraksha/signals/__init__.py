@@ -6,7 +6,8 @@
 - ``bits``: hex, Hamming distance, one-against-many distances for brute-force matching;
 - ``types``: the signal-type vocabulary (``SignalKind``, validation, naive comparisons), after
   python-threatexchange's ``SignalType``;
-- ``file_signals``: from a file to all of the above.
+- ``file_signals``: from a file to all of the above;
+- ``index``: the in-memory PDQ match index.
 
 Import the module you need; this package imports nothing itself, so that validating a hash does not
 load numba.

@@ -148,11 +148,13 @@ def pdq_from_rgb(rgb: npt.NDArray[np.uint8], mode: PdqMode = PdqMode.EXACT) -> P
 
 
 def pdq_from_luma(
-    luma: npt.NDArray[np.uint8] | npt.NDArray[np.float32], mode: PdqMode = PdqMode.EXACT
+    luma: npt.NDArray[np.uint8] | npt.NDArray[np.float32], mode: PdqMode = PdqMode.FAST
 ) -> PdqHash:
-    """PDQ of an (H, W) luminance plane: uint8 (a decoder's Y channel) or float32 (the reference's input).
+    """PDQ of an (H, W) luminance plane: uint8 (a decoder's Y channel) or float32.
 
-    In exact mode the result is the reference's ``pdqHash256FromFloatLuma`` of the plane as float32.
+    This is the fast pipeline's entry (``decode_image(..., luma_only=True)`` then this), so its default
+    mode is ``fast``. With ``mode=exact`` the result is bit for bit the reference's
+    ``pdqHash256FromFloatLuma`` of the plane as float32.
     """
     return _hash(_as_luma(luma), PdqMode(mode), all_variants=False)
 
@@ -200,7 +202,7 @@ def _hash(pixels: npt.NDArray[np.generic], mode: PdqMode, *, all_variants: bool)
     height, width = pixels.shape[:2]
     if height < MIN_HASHABLE_DIM or width < MIN_HASHABLE_DIM:
         return PdqHash(bytes(HASH_BYTES), 0)
-    if mode is PdqMode.EXACT and (height * width <= REFERENCE_MAX_PIXELS or (height, width) == (64, 64)):
+    if mode is PdqMode.EXACT and height * width <= REFERENCE_MAX_PIXELS:
         dct, quality = _reference_dct(pixels)
     else:
         dct, quality, samples, gradient_sum = _weighted_dct(pixels, mode)
@@ -237,17 +239,21 @@ def _reference_dct(pixels: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.floa
 
 _SCRATCH = threading.local()
 _SCRATCH_KEEP_PIXELS = 24_000_000
-"""Keep the reference path's two float32 work buffers between calls (per thread) up to this size:
-reallocating them costs a page fault per 4 KiB, as much as a filter pass."""
+"""The reference path's two float32 work buffers are kept between calls (per thread), grown by half
+again when too small, up to this size: allocating them afresh costs a page fault per 4 KiB, about as
+much as a filter pass."""
 
 
 def _scratch_buffers(height: int, width: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
     size = height * width
     held: npt.NDArray[np.float32] | None = getattr(_SCRATCH, "buffer", None)
     if held is None or held.size < 2 * size:
-        held = np.empty(2 * size, np.float32)
-        if size <= _SCRATCH_KEEP_PIXELS:
+        grown = max(size, 0 if held is None else held.size * 3 // 4)
+        if grown <= _SCRATCH_KEEP_PIXELS:
+            held = np.empty(2 * grown, np.float32)
             _SCRATCH.buffer = held
+        else:
+            held = np.empty(2 * size, np.float32)
     return held[:size].reshape(height, width), held[size : 2 * size].reshape(height, width)
 
 

@@ -105,3 +105,16 @@ def _decoder_luma(path: Path) -> npt.NDArray[np.uint8]:
     decoded = decode_image(path.read_bytes(), luma_only=True)
     assert decoded.luma is not None
     return decoded.luma
+
+
+def test_every_pixel_mode_hashes_like_the_original_end_to_end(pdq_dir: Path) -> None:
+    """The bridge photo saved in 14 Pillow modes, decoded by our media module: both modes within 10."""
+    from suraksha.media.image import decode_image
+
+    folder = pdq_dir / "misc-images" / "modes"
+    original = pdq_from_rgb(decode_image((folder / "original.jpg").read_bytes()).rgb)  # type: ignore[arg-type]
+    for path in sorted(folder.iterdir()):
+        rgb = decode_image(path.read_bytes()).rgb
+        assert rgb is not None
+        assert pdq_from_rgb(rgb).distance(original) <= 10, path.name
+        assert pdq_from_luma(_decoder_luma(path), PdqMode.FAST).distance(original) <= 10, path.name
