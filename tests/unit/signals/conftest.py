@@ -8,7 +8,6 @@ why, when neither exists.
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,19 +17,9 @@ import numpy.typing as npt
 import pytest
 from PIL import Image, ImageOps
 
+from suraksha.testing.testdata import find_testdata
 
-def find_testdata() -> Path | None:
-    configured = os.environ.get("SURAKSHA_TESTDATA")
-    if configured:
-        return Path(configured)
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "testdata"
-        if candidate.is_dir():
-            return candidate
-    return None
-
-
-TESTDATA = find_testdata()
+TESTDATA = find_testdata(Path(__file__))
 
 
 def require_testdata(*parts: str) -> Path:

@@ -1,0 +1,19 @@
+"""Where the shared reference test data (PDQ and vPDQ vectors, NCMEC's schema) lives."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def find_testdata(start: Path | None = None) -> Path | None:
+    """``$SURAKSHA_TESTDATA``, else the first ``shared/testdata`` folder beside a parent of ``start``
+    (default: this file; the repository sits beside ``shared/`` in the workspace and in CI)."""
+    configured = os.environ.get("SURAKSHA_TESTDATA")
+    if configured:
+        return Path(configured)
+    for parent in (start or Path(__file__)).resolve().parents:
+        candidate = parent / "shared" / "testdata"
+        if candidate.is_dir():
+            return candidate
+    return None
