@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 from suraksha.cli.common import EXIT_ERROR, out, platform, print_json
 from suraksha.cli.scan import parse_fps, walk
@@ -25,24 +24,22 @@ def hash_command(
 
     with platform() as p:
         options = p.hash_options(fast=fast or None, video_fps=parse_fps(video_fps))
-        table = Table("file", "type", "md5", "pdq", "quality", "frames", "state")
         failures = 0
         for path in walk(paths):
             signals = hash_path(path, options)
             failures += signals.error is not None
             if json_out:
                 print_json(signals.as_dict(frames=frames))
-            else:
-                table.add_row(
-                    str(path),
-                    signals.media_type or "?",
-                    signals.md5 or "",
-                    signals.pdq.hex if signals.pdq else "",
-                    str(signals.pdq.quality) if signals.pdq else "",
-                    str(len(signals.vpdq)) if signals.vpdq else "",
-                    signals.state.value + (f": {signals.error}" if signals.error else ""),
+                continue
+            state = signals.state.value + (f": {signals.error}" if signals.error else "")
+            out.print(f"[bold]{path}[/bold]  {signals.media_type or 'unknown type'}  {state}")
+            out.print(f"  md5    {signals.md5}\n  sha256 {signals.sha256}")
+            if signals.pdq is not None:
+                out.print(f"  pdq    {signals.pdq.hex}  quality {signals.pdq.quality}")
+            if signals.vpdq:
+                usable = sum(f.quality >= options.quality_floor for f in signals.vpdq)
+                out.print(
+                    f"  vpdq   {len(signals.vpdq)} frames ({usable} of quality >= {options.quality_floor})"
                 )
-        if not json_out:
-            out.print(table)
         if failures:
             raise typer.Exit(EXIT_ERROR)
