@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from suraksha.db.base import Base, UTCDateTime, utcnow
@@ -85,3 +85,28 @@ class BankEntry(Base):
         if self.enabled:
             return True
         return self.disabled_until is not None and self.disabled_until <= now
+
+
+class BankChangeKind(StrEnum):
+    ENTRY_ADDED = "entry_added"
+    ENTRY_ENABLED = "entry_enabled"
+    ENTRY_DISABLED = "entry_disabled"
+    BANK_CHANGED = "bank_changed"
+    """Bank-wide: enabled, disabled, or its threshold changed. Followers reload the bank's entries."""
+
+
+class BankChange(Base):
+    """The change feed match indexes follow: one row per change, written in the same transaction as the
+    change (outbox), so an index in any process, on any machine, can catch up from the database alone.
+
+    Writers take a lock on this table before inserting (PostgreSQL), so ids are issued in commit order
+    and a follower that has seen id N has seen every change up to N.
+    """
+
+    __tablename__ = "bank_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    bank_id: Mapped[int] = mapped_column(Integer, index=True)
+    entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,11 +9,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from suraksha.banks.formats import ListFormat, ParsedRow, RejectedRow, export_csv, parse_list
-from suraksha.banks.models import Bank, BankCategory, BankEntry, BankKind, EntrySource
+from suraksha.banks.models import (
+    Bank,
+    BankCategory,
+    BankChange,
+    BankChangeKind,
+    BankEntry,
+    BankKind,
+    EntrySource,
+)
 from suraksha.db.base import utcnow
 from suraksha.errors import Conflict, InvalidInput, NotFound
 from suraksha.signals.types import SignalKind, validate_signal
@@ -25,6 +33,23 @@ BANK_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-.")
 
 def value_digest(signal_type: str, value: str) -> str:
     return hashlib.sha256(f"{signal_type}:{value}".encode()).hexdigest()
+
+
+def record_changes(
+    session: Session, bank_id: int, kind: BankChangeKind, entry_ids: Sequence[int | None] = (None,)
+) -> None:
+    """Append to the change feed that match indexes follow, in the caller's transaction.
+
+    On PostgreSQL the table lock makes feed ids follow commit order (a follower that has read id N has
+    seen every change before it); SQLite has one writer at a time already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE bank_changes IN SHARE ROW EXCLUSIVE MODE"))
+    now = utcnow()
+    session.execute(
+        insert(BankChange),
+        [{"bank_id": bank_id, "entry_id": e, "kind": kind.value, "created_at": now} for e in entry_ids],
+    )
 
 
 def _check_name(name: str) -> str:
@@ -117,6 +142,7 @@ def bank_stats(session: Session, bank: Bank, now: datetime | None = None) -> Ban
 def set_bank_enabled(session: Session, name: str, enabled: bool) -> Bank:
     bank = get_bank(session, name)
     bank.enabled = enabled
+    record_changes(session, bank.id, BankChangeKind.BANK_CHANGED)
     log.info("event=bank.%s bank=%s", "enable" if enabled else "disable", name)
     return bank
 
@@ -161,6 +187,7 @@ def add_entry(
     )
     session.add(entry)
     session.flush()
+    record_changes(session, bank.id, BankChangeKind.ENTRY_ADDED, [entry.id])
     return entry, True
 
 
@@ -242,6 +269,8 @@ def import_entries(
         )
     session.add_all(new_entries)
     session.flush()
+    if new_entries:
+        record_changes(session, bank.id, BankChangeKind.ENTRY_ADDED, [e.id for e in new_entries])
     result.added = len(new_entries)
     log.info(
         "event=bank.import bank=%s format=%s added=%d unchanged=%d rejected=%d",
@@ -293,6 +322,12 @@ def set_entry_enabled(
     if entry is None:
         raise NotFound(f"no bank entry with id {entry_id}; `suraksha bank show NAME --entries` lists ids")
     entry.enabled = enabled
+    record_changes(
+        session,
+        entry.bank_id,
+        BankChangeKind.ENTRY_ENABLED if enabled else BankChangeKind.ENTRY_DISABLED,
+        [entry.id],
+    )
     entry.disabled_until = None if enabled else until
     entry.disabled_reason = "" if enabled else reason
     log.info(

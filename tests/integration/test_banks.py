@@ -190,3 +190,33 @@ def test_matcher_thresholds_and_allow_lists(db: Database) -> None:
     assert [h.signal_type for h in outcome.hits] == ["md5"]
     assert {h.bank for h in outcome.suppressed} == {"strict", "loose"}
     assert [h.bank for h in outcome.allowed_by] == ["allow"]
+
+
+def test_every_entry_change_is_in_the_feed(db: Database) -> None:
+    from sqlalchemy import select
+
+    from suraksha.banks.models import BankChange
+
+    rng = random.Random(5)
+    with db.session() as s:
+        bank = services.create_bank(s, "b")
+        entry, _ = services.add_entry(s, bank, SignalKind.PDQ, pdq_like(rng))
+        entry_id = entry.id
+    with db.session() as s:
+        ten = "\n".join(pdq_like(rng) for _ in range(10))
+        services.import_entries(s, "b", ten, signal_type=SignalKind.PDQ)
+        services.set_entry_enabled(s, entry_id, False)
+        services.set_bank_enabled(s, "b", False)
+    with db.session() as s:
+        kinds = [c.kind for c in s.scalars(select(BankChange).order_by(BankChange.id))]
+    assert kinds == ["entry_added"] * 11 + ["entry_disabled", "bank_changed"]
+
+    def abandoned_import() -> None:
+        with db.session() as s:
+            services.import_entries(s, "b", pdq_like(rng), signal_type=SignalKind.PDQ)
+            raise InvalidInput("abandon the unit of work")
+
+    with pytest.raises(InvalidInput):  # a rolled-back import leaves no feed rows behind
+        abandoned_import()
+    with db.session() as s:
+        assert len(list(s.scalars(select(BankChange)))) == 13

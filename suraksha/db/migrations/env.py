@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any, Literal
+
 from alembic import context
 
 import suraksha.banks.models  # noqa: F401 - registers the tables on Base.metadata
-from suraksha.db.base import Base
+from suraksha.db.base import Base, UTCDateTime
+
+
+def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[False]:
+    """Render our portable column types as the plain SQLAlchemy types they store (migrations must not
+    import application code that may change later)."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
 
 engine = context.config.attributes["engine"]
 with engine.connect() as connection:
@@ -14,6 +25,7 @@ with engine.connect() as connection:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        render_item=render_item,
     )
     with context.begin_transaction():
         context.run_migrations()
