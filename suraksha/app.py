@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cached_property
 
-from suraksha.banks import services as bank_services
-from suraksha.banks.matching import BruteForceMatcher
+from suraksha.banks.index import BankIndex
 from suraksha.db.engine import Database, open_database
 from suraksha.settings import Settings
 from suraksha.signals.file_signals import HashOptions
@@ -34,15 +33,10 @@ class Platform:
             quality_floor=self.settings.pdq_quality_floor,
         )
 
-    def matcher(self, bank_names: Sequence[str] | None = None) -> BruteForceMatcher:
-        """A matcher over the enabled entries of the named block banks (all, if none named) plus every
-        enabled allow bank: allow lists always apply."""
-        with self.db.session() as session:
-            entries = bank_services.active_entries(session, None)
-            if bank_names:
-                bank_services.active_entries(session, bank_names)  # raises NotFound for unknown names
-                entries = [(b, e) for b, e in entries if b.name in bank_names or b.kind == "allow"]
-            return BruteForceMatcher(entries, quality_floor=self.settings.pdq_quality_floor)
+    def matcher(self, bank_names: Sequence[str] | None = None) -> BankIndex:
+        """The match index over the enabled entries of the named block banks (all, if none named) and
+        of every allow bank: allow lists always apply. Raises NotFound for an unknown bank name."""
+        return BankIndex(self.db, quality_floor=self.settings.pdq_quality_floor, banks=bank_names).load()
 
     def close(self) -> None:
         if "db" in self.__dict__:

@@ -34,6 +34,7 @@ class BankRef:
     pdq_threshold: int
     vpdq_query_percent: float
     vpdq_target_percent: float
+    enabled: bool = True
 
     @classmethod
     def of(cls, bank: Bank) -> BankRef:
@@ -45,6 +46,7 @@ class BankRef:
             bank.pdq_threshold,
             bank.vpdq_query_percent,
             bank.vpdq_target_percent,
+            bank.enabled,
         )
 
 
@@ -113,7 +115,7 @@ class BruteForceMatcher:
             raw.extend(self._match_pdq(signals.pdq, rotations))
         if signals.vpdq:
             raw.extend(self._match_vpdq(signals.vpdq))
-        return _apply_allow_lists(raw)
+        return apply_allow_lists(raw)
 
     def _match_pdq(self, query: PdqHash, rotations: bool) -> list[MatchHit]:
         if len(self._pdq) == 0:
@@ -164,7 +166,7 @@ class BruteForceMatcher:
         return hits
 
 
-def _apply_allow_lists(raw: list[MatchHit]) -> MatchOutcome:
+def apply_allow_lists(raw: list[MatchHit]) -> MatchOutcome:
     allowed_by = [h for h in raw if h.bank_kind == BankKind.ALLOW]
     allowed_types = {h.signal_type for h in allowed_by}
     outcome = MatchOutcome(allowed_by=allowed_by)

@@ -175,8 +175,8 @@ def match_vpdq(
     3. query % = matched query frames / query frames left after step 1; target % likewise.
        If either side has no frames left, both are 0 (the C++ reference; the Python one divides by 0).
     """
-    query_hashes = _usable_hashes(query, quality_threshold)
-    target_hashes = _usable_hashes(target, quality_threshold)
+    query_hashes = usable_frame_hashes(query, quality_threshold)
+    target_hashes = usable_frame_hashes(target, quality_threshold)
     if len(query_hashes) == 0 or len(target_hashes) == 0:
         return VpdqMatch(0.0, 0.0)
     query_matched, target_matched = _matched(query_hashes, target_hashes, distance_threshold)
@@ -200,7 +200,7 @@ def is_match(
     return result.is_match(query_percent, target_percent)
 
 
-def _usable_hashes(frames: Sequence[VpdqFrame], quality_threshold: int) -> npt.NDArray[np.uint8]:
+def usable_frame_hashes(frames: Sequence[VpdqFrame], quality_threshold: int) -> npt.NDArray[np.uint8]:
     """The frames' hash bytes, first occurrence of each hash only, then quality-filtered: (N, 32)."""
     seen: set[bytes] = set()
     kept = []

@@ -18,24 +18,7 @@ from suraksha.errors import Conflict, InvalidInput, NotFound
 from suraksha.signals.file_signals import FileSignals
 from suraksha.signals.pdq import PdqHash
 from suraksha.signals.types import SignalKind
-
-
-def pdq_like(rng: random.Random) -> str:
-    """A random 256-bit value with exactly 128 bits set, as PDQ's median threshold makes them."""
-    bits = [1] * 128 + [0] * 128
-    rng.shuffle(bits)
-    return f"{int(''.join(map(str, bits)), 2):064x}"
-
-
-def md5_of(text: str) -> str:
-    return hashlib.md5(text.encode(), usedforsecurity=False).hexdigest()
-
-
-def flip_bits(hex_value: str, count: int, rng: random.Random) -> str:
-    value = int(hex_value, 16)
-    for bit in rng.sample(range(256), count):
-        value ^= 1 << bit
-    return f"{value:064x}"
+from suraksha.testing.hashes import flip_bits, md5_of, pdq_like
 
 
 def test_migrations_round_trip(db: Database) -> None:

@@ -12,12 +12,7 @@ from hypothesis import strategies as st
 from suraksha.banks.formats import ListFormat, detect_format, looks_like_pdq_list, parse_list
 from suraksha.errors import InvalidInput
 from suraksha.signals.types import SignalKind
-
-
-def pdq_like(rng: random.Random) -> str:
-    bits = [1] * 128 + [0] * 128
-    rng.shuffle(bits)
-    return f"{int(''.join(map(str, bits)), 2):064x}"
+from suraksha.testing.hashes import pdq_like
 
 
 def test_detect_format() -> None:

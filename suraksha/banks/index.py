@@ -1,0 +1,401 @@
+"""The banks' match index: PDQ, vPDQ frames, MD5 and SHA-256 over every active entry, kept current by
+following the bank change feed (``BankChange``).
+
+Every entry whose own state is active is indexed, with its bank as the group; which banks take part
+(enabled ones, the ones asked for, allow lists always) and at what PDQ threshold is decided per query,
+so enabling a bank or changing its threshold costs a reload of a few bank rows, not of its entries.
+
+Changes are applied by state, not by replaying operations: for every entry the feed names, the index
+reads the entry's current row and adds, replaces or removes it. Applying a change twice is harmless,
+which is what lets ``load`` read the feed position before the entries without a gap.
+
+Not ready is never "no match": ``match`` raises ``IndexNotReady`` before ``load`` and, when a staleness
+bound is set, once the last successful refresh is older than it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from suraksha.banks.matching import ROTATION_NAMES, BankRef, MatchHit, MatchOutcome, apply_allow_lists
+from suraksha.banks.models import Bank, BankChange, BankChangeKind, BankEntry, BankKind
+from suraksha.db.base import utcnow
+from suraksha.db.engine import Database
+from suraksha.errors import InvalidInput, NotFound
+from suraksha.signals.file_signals import FileSignals
+from suraksha.signals.index import DigestIndex, IndexNotReady, PdqIndex
+from suraksha.signals.pdq import pdq_dihedral
+from suraksha.signals.types import SignalKind
+from suraksha.signals.vpdq import VPDQ_DISTANCE_THRESHOLD, parse_vpdq, usable_frame_hashes
+
+log = logging.getLogger(__name__)
+
+MAX_BANK_ID = 0xFFFF  # bank ids are the indexes' 16-bit group ids
+FEED_BATCH = 50_000
+ID_CHUNK = 900  # under SQLite's bound-parameter limit
+
+
+def _entry_active(now: datetime) -> ColumnElement[bool]:
+    return BankEntry.enabled.is_(True) | (
+        BankEntry.disabled_until.is_not(None) & (BankEntry.disabled_until <= now)
+    )
+
+
+@dataclass
+class _Video:
+    bank_id: int
+    frame_ids: npt.NDArray[np.int64]
+    """One id per unique usable frame hash of the entry (the vPDQ denominator for target %)."""
+
+
+class BankIndex:
+    def __init__(
+        self,
+        db: Database,
+        *,
+        quality_floor: int = 50,
+        banks: Collection[str] | None = None,
+        stale_after_s: float | None = None,
+    ) -> None:
+        self.db = db
+        self.quality_floor = quality_floor
+        self.bank_names = frozenset(banks) if banks else None
+        self.stale_after_s = stale_after_s
+        self._lock = threading.RLock()
+        self._loaded = False
+        self._position = 0
+        self._checked_at: datetime | None = None
+        self._refreshed_at = 0.0
+        self._banks: dict[int, BankRef] = {}
+        self._entries: dict[int, tuple[int, str]] = {}  # entry id -> (bank id, signal type)
+        self._pdq = PdqIndex.build(np.zeros(0, np.int64), np.zeros((0, 32), np.uint8))
+        self._md5 = DigestIndex.build(np.zeros(0, np.int64), np.zeros((0, 16), np.uint8), digest_size=16)
+        self._sha256 = DigestIndex.build(np.zeros(0, np.int64), np.zeros((0, 32), np.uint8), digest_size=32)
+        self._frames = PdqIndex.build(np.zeros(0, np.int64), np.zeros((0, 32), np.uint8))
+        self._videos: dict[int, _Video] = {}
+        self._frame_entry: dict[int, int] = {}
+        self._next_frame_id = 1
+        self._follower: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        if not self._loaded:
+            return False
+        if self.stale_after_s is None:
+            return True
+        return time.monotonic() - self._refreshed_at <= self.stale_after_s
+
+    @property
+    def position(self) -> int:
+        """The last change-feed id applied."""
+        return self._position
+
+    @property
+    def entry_count(self) -> int:
+        return len(self._entries)
+
+    def load(self) -> BankIndex:
+        """Build every index from the database. The feed position is read first: a change committed
+        while the entries are read is applied again by the next refresh, which is harmless."""
+        started = time.perf_counter()
+        with self.db.session() as session:
+            position = session.scalar(select(func.coalesce(func.max(BankChange.id), 0))) or 0
+            now = utcnow()
+            banks = self._read_banks(session)
+            rows = session.execute(
+                select(BankEntry.id, BankEntry.bank_id, BankEntry.signal_type, BankEntry.value).where(
+                    _entry_active(now)
+                )
+            ).all()
+        by_type: dict[str, list[Any]] = defaultdict(list)
+        for row in rows:
+            by_type[row.signal_type].append(row)
+        with self._lock:
+            self._banks = banks
+            self._entries = {row.id: (row.bank_id, row.signal_type) for row in rows}
+            self._pdq = _build_pdq(by_type[SignalKind.PDQ])
+            self._md5 = _build_digest(by_type[SignalKind.MD5], 16)
+            self._sha256 = _build_digest(by_type[SignalKind.SHA256], 32)
+            self._frames = PdqIndex.build(np.zeros(0, np.int64), np.zeros((0, 32), np.uint8))
+            self._videos, self._frame_entry = {}, {}
+            for row in by_type[SignalKind.VPDQ]:
+                self._add_video(row.id, row.bank_id, row.value)
+            self._position, self._checked_at = int(position), now
+            self._loaded = True
+            self._refreshed_at = time.monotonic()
+        self._check_bank_names()
+        log.info(
+            "event=index.load entries=%d position=%d seconds=%.3f",
+            len(rows),
+            position,
+            time.perf_counter() - started,
+        )
+        return self
+
+    def refresh(self) -> int:
+        """Apply every change since the last one applied; bring back entries whose timed disable ran
+        out. Returns the number of entries re-read."""
+        if not self._loaded:
+            raise IndexNotReady("the match index is not loaded yet")
+        touched = 0
+        while True:
+            with self.db.session() as session:
+                now = utcnow()
+                changes = session.execute(
+                    select(BankChange.id, BankChange.kind, BankChange.entry_id)
+                    .where(BankChange.id > self._position)
+                    .order_by(BankChange.id)
+                    .limit(FEED_BATCH)
+                ).all()
+                entry_ids = {c.entry_id for c in changes if c.entry_id is not None}
+                assert self._checked_at is not None
+                returned = session.scalars(
+                    select(BankEntry.id).where(
+                        BankEntry.enabled.is_(False),
+                        BankEntry.disabled_until > self._checked_at,
+                        BankEntry.disabled_until <= now,
+                    )
+                ).all()
+                entry_ids.update(returned)
+                banks = (
+                    self._read_banks(session)
+                    if any(c.kind == BankChangeKind.BANK_CHANGED for c in changes)
+                    else None
+                )
+                current = _read_entries(session, sorted(entry_ids), now)
+            with self._lock:
+                if banks is not None:
+                    self._banks = banks
+                for entry_id in entry_ids:
+                    self._apply(entry_id, current.get(entry_id))
+                if changes:
+                    self._position = int(changes[-1].id)
+                self._checked_at = now
+                self._refreshed_at = time.monotonic()
+            touched += len(entry_ids)
+            if len(changes) < FEED_BATCH:
+                return touched
+
+    def follow(self, interval_s: float = 1.0) -> None:
+        """Refresh in a background thread every ``interval_s`` until ``close``."""
+        if self._follower is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(interval_s):
+                try:
+                    self.refresh()
+                except Exception:  # keep following; staleness makes the failure visible
+                    log.exception("event=index.refresh_failed")
+
+        self._follower = threading.Thread(target=loop, name="bank-index-follower", daemon=True)
+        self._follower.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._follower is not None:
+            self._follower.join(timeout=5)
+
+    # -- matching --------------------------------------------------------------------------------
+
+    def match(
+        self, signals: FileSignals, *, rotations: bool = False, banks: Collection[str] | None = None
+    ) -> MatchOutcome:
+        """The block hits of one file, allow lists applied: the same answer as ``BruteForceMatcher``."""
+        if not self.ready:
+            raise IndexNotReady(
+                "the match index is not loaded"
+                if not self._loaded
+                else f"the match index is stale: no refresh in the last {self.stale_after_s:g} s"
+            )
+        with self._lock:
+            refs = self._selected(banks)
+            groups = set(refs)
+            raw: list[MatchHit] = []
+            for kind, value, index in (
+                (SignalKind.MD5, signals.md5, self._md5),
+                (SignalKind.SHA256, signals.sha256, self._sha256),
+            ):
+                if value is not None and groups:
+                    for digest_match in index.lookup_one(bytes.fromhex(value), groups=groups):
+                        ref = refs[digest_match.group]
+                        raw.append(
+                            MatchHit(
+                                ref.name,
+                                ref.kind,
+                                ref.category,
+                                digest_match.entry_id,
+                                kind.value,
+                                distance=0,
+                            )
+                        )
+            if signals.pdq is not None and signals.pdq.quality >= self.quality_floor and groups:
+                variants = list(pdq_dihedral(signals.pdq)) if rotations else [signals.pdq]
+                query = np.frombuffer(b"".join(v.value for v in variants), np.uint8).reshape(1, -1, 32)
+                thresholds = {bank_id: ref.pdq_threshold for bank_id, ref in refs.items()}
+                for pdq_match in self._pdq.query(query, threshold=thresholds).for_query(0):
+                    ref = refs[pdq_match.group]
+                    rotation = ROTATION_NAMES[pdq_match.variant or 0] if rotations else None
+                    raw.append(
+                        MatchHit(
+                            ref.name,
+                            ref.kind,
+                            ref.category,
+                            pdq_match.entry_id,
+                            SignalKind.PDQ.value,
+                            distance=pdq_match.distance,
+                            rotation=rotation,
+                        )
+                    )
+            if signals.vpdq and groups:
+                raw.extend(self._match_video(signals, refs))
+        return apply_allow_lists(raw)
+
+    def _match_video(self, signals: FileSignals, refs: dict[int, BankRef]) -> list[MatchHit]:
+        query = usable_frame_hashes(signals.vpdq, self.quality_floor)
+        if len(query) == 0 or not self._videos:
+            return []
+        # A frame matches at distance strictly under 31, as the reference vpdq library counts it.
+        threshold = dict.fromkeys(refs, VPDQ_DISTANCE_THRESHOLD - 1)
+        found = self._frames.query(query, threshold=threshold)
+        query_hits: dict[int, set[int]] = defaultdict(set)
+        frame_hits: dict[int, set[int]] = defaultdict(set)
+        for q, frame_id in zip(found.query_index.tolist(), found.entry_id.tolist(), strict=True):
+            entry_id = self._frame_entry[frame_id]
+            query_hits[entry_id].add(q)
+            frame_hits[entry_id].add(frame_id)
+        hits = []
+        for entry_id in sorted(query_hits):
+            video = self._videos[entry_id]
+            ref = refs[video.bank_id]
+            query_percent = 100.0 * len(query_hits[entry_id]) / len(query)
+            target_percent = 100.0 * len(frame_hits[entry_id]) / len(video.frame_ids)
+            if query_percent >= ref.vpdq_query_percent and target_percent >= ref.vpdq_target_percent:
+                hits.append(
+                    MatchHit(
+                        ref.name,
+                        ref.kind,
+                        ref.category,
+                        entry_id,
+                        SignalKind.VPDQ.value,
+                        query_match_percent=round(query_percent, 2),
+                        target_match_percent=round(target_percent, 2),
+                    )
+                )
+        return hits
+
+    def _selected(self, banks: Collection[str] | None) -> dict[int, BankRef]:
+        names = frozenset(banks) if banks else self.bank_names
+        return {
+            bank_id: ref
+            for bank_id, ref in self._banks.items()
+            if ref.enabled and (names is None or ref.name in names or ref.kind == BankKind.ALLOW)
+        }
+
+    # -- changes ---------------------------------------------------------------------------------
+
+    def _apply(self, entry_id: int, row: Any | None) -> None:
+        """Make the index agree with the entry's current row (None: gone or inactive)."""
+        known = self._entries.pop(entry_id, None)
+        if known is not None:
+            _, signal_type = known
+            if signal_type == SignalKind.PDQ:
+                self._pdq.remove([entry_id])
+            elif signal_type == SignalKind.MD5:
+                self._md5.remove([entry_id])
+            elif signal_type == SignalKind.SHA256:
+                self._sha256.remove([entry_id])
+            elif signal_type == SignalKind.VPDQ:
+                self._remove_video(entry_id)
+        if row is None:
+            return
+        self._entries[entry_id] = (row.bank_id, row.signal_type)
+        if row.signal_type == SignalKind.PDQ:
+            self._pdq.add([entry_id], [bytes.fromhex(row.value)], [row.bank_id])
+        elif row.signal_type == SignalKind.MD5:
+            self._md5.add([entry_id], [bytes.fromhex(row.value)], [row.bank_id])
+        elif row.signal_type == SignalKind.SHA256:
+            self._sha256.add([entry_id], [bytes.fromhex(row.value)], [row.bank_id])
+        elif row.signal_type == SignalKind.VPDQ:
+            self._add_video(entry_id, row.bank_id, row.value)
+
+    def _add_video(self, entry_id: int, bank_id: int, value: str) -> None:
+        hashes = usable_frame_hashes(parse_vpdq(value), self.quality_floor)
+        frame_ids = np.arange(self._next_frame_id, self._next_frame_id + len(hashes), dtype=np.int64)
+        self._next_frame_id += len(hashes)
+        if len(hashes):
+            self._frames.add(frame_ids, hashes, np.full(len(hashes), bank_id, np.uint16))
+        self._videos[entry_id] = _Video(bank_id, frame_ids)
+        self._frame_entry.update(dict.fromkeys(frame_ids.tolist(), entry_id))
+
+    def _remove_video(self, entry_id: int) -> None:
+        video = self._videos.pop(entry_id, None)
+        if video is None:
+            return
+        if len(video.frame_ids):
+            self._frames.remove(video.frame_ids)
+        for frame_id in video.frame_ids.tolist():
+            self._frame_entry.pop(frame_id, None)
+
+    @staticmethod
+    def _read_banks(session: Session) -> dict[int, BankRef]:
+        banks = {}
+        for bank in session.scalars(select(Bank)):
+            if bank.id > MAX_BANK_ID:
+                raise InvalidInput(
+                    f"bank {bank.name} has id {bank.id}: the match index takes ids up to 65535"
+                )
+            banks[bank.id] = BankRef.of(bank)
+        return banks
+
+    def _check_bank_names(self) -> None:
+        if self.bank_names:
+            missing = self.bank_names - {ref.name for ref in self._banks.values()}
+            if missing:
+                raise NotFound(
+                    f"no bank named {', '.join(sorted(missing))}; `suraksha bank list` shows the banks"
+                )
+
+
+def _read_entries(session: Session, entry_ids: Sequence[int], now: datetime) -> dict[int, Any]:
+    found: dict[int, Any] = {}
+    for start in range(0, len(entry_ids), ID_CHUNK):
+        chunk = entry_ids[start : start + ID_CHUNK]
+        rows = session.execute(
+            select(BankEntry.id, BankEntry.bank_id, BankEntry.signal_type, BankEntry.value).where(
+                BankEntry.id.in_(chunk), _entry_active(now)
+            )
+        )
+        found.update((row.id, row) for row in rows)
+    return found
+
+
+def _build_pdq(rows: Iterable[Any]) -> PdqIndex:
+    rows = list(rows)
+    ids = np.fromiter((r.id for r in rows), np.int64, len(rows))
+    hashes = np.frombuffer(b"".join(bytes.fromhex(r.value) for r in rows), np.uint8).reshape(-1, 32)
+    groups = np.fromiter((r.bank_id for r in rows), np.uint16, len(rows))
+    return PdqIndex.build(ids, hashes, groups)
+
+
+def _build_digest(rows: Iterable[Any], size: int) -> DigestIndex:
+    rows = list(rows)
+    ids = np.fromiter((r.id for r in rows), np.int64, len(rows))
+    digests = np.frombuffer(b"".join(bytes.fromhex(r.value) for r in rows), np.uint8).reshape(-1, size)
+    groups = np.fromiter((r.bank_id for r in rows), np.uint16, len(rows))
+    return DigestIndex.build(ids, digests, groups, digest_size=size)
