@@ -72,6 +72,8 @@ def detect_format(text: str) -> ListFormat:
         parts = header
         if len(parts) == 4 and parts[0].isdigit() and len(parts[2]) == 64 and HEX_RE.match(parts[2]):
             return ListFormat.VPDQ
+        if len(parts) > 1:
+            return ListFormat.CSV  # a table: its header is checked (and named in the error) by the CSV parser
         return ListFormat.PLAIN
     raise InvalidInput("the hash list is empty: no line holds a hash")
 

@@ -19,6 +19,9 @@ def test_detect_format() -> None:
     assert detect_format("signal_type,signal\npdq,ab\n") is ListFormat.CSV
     assert detect_format("# comment\n\n" + "0," + "50," + "a" * 64 + ",0.0\n") is ListFormat.VPDQ
     assert detect_format("d41d8cd98f00b204e9800998ecf8427e\n") is ListFormat.PLAIN
+    assert detect_format("path,reference_pdq\na.jpg,ff\n") is ListFormat.CSV
+    with pytest.raises(InvalidInput, match="signal_type and signal"):
+        parse_list("path,reference_pdq\na.jpg,ff\n")
     with pytest.raises(InvalidInput, match="empty"):
         detect_format("\n# nothing\n")
 
