@@ -95,6 +95,9 @@ class _State:
     delta: dict[bytes, dict[int, int]] = field(default_factory=dict)
     """digest -> {entry id: group} of added entries."""
     delta_ids: dict[int, bytes] = field(default_factory=dict)
+    delta_seq: dict[int, int] = field(default_factory=dict)
+    """When each added entry was added (a counter): compaction carries over those added after its cut."""
+    next_seq: int = 0
     source: SnapshotInfo | None = None
 
 
@@ -278,6 +281,7 @@ class DigestIndex:
         for entry_id in ids.tolist():
             digest = state.delta_ids.pop(entry_id, None)
             if digest is not None:
+                del state.delta_seq[entry_id]
                 entries = state.delta[digest]
                 del entries[entry_id]
                 if not entries:
@@ -295,6 +299,7 @@ class DigestIndex:
                 base = state.base
                 live = _bitmap.live_rows(state.dead, base.n)
                 delta_ids, delta_digests, delta_groups = _delta_arrays(state, self.digest_size)
+                cut_seq = state.next_seq
                 self._journal = []
             try:
                 new_base = _Base.build(
@@ -314,9 +319,9 @@ class DigestIndex:
                     rows = new_base.rows_of(removed)
                     new_state.n_dead += _bitmap.set_rows(new_state.dead, rows[rows >= 0])
                 # entries added while the new base was built are still in the current delta
-                added_meanwhile = set(current.delta_ids) - set(delta_ids.tolist())
-                for entry_id in added_meanwhile:
-                    digest = current.delta_ids[entry_id]
+                for entry_id, digest in current.delta_ids.items():
+                    if current.delta_seq[entry_id] < cut_seq:
+                        continue
                     _delta_put(new_state, entry_id, digest, current.delta[digest][entry_id])
                 self._state = new_state
 
@@ -324,6 +329,8 @@ class DigestIndex:
 def _delta_put(state: _State, entry_id: int, digest: bytes, group: int) -> None:
     state.delta.setdefault(digest, {})[entry_id] = group
     state.delta_ids[entry_id] = digest
+    state.delta_seq[entry_id] = state.next_seq
+    state.next_seq += 1
 
 
 def _delta_arrays(

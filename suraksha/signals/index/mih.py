@@ -9,7 +9,8 @@ within radius r and, inside each bucket, keeps the fingerprints within the remai
 ~100 rows per query at 10M entries reach the random-access 256-bit check (plain 16 x 16-bit MIH
 verifies ~40,000). Table 0 owns the row order: the hash, id and group arrays are sorted by chunk 0,
 so table 0 needs no row-id array. Memory per entry: 32 (hash) + 8 (id) + 2 (group) + 8 x 2
-(fingerprints) + 7 x 4 (row ids) + 12 (id lookup, touched only by add/remove) bytes.
+(fingerprints) + 7 x 3 (row numbers; 4 bytes above 2**24 entries) + 4 (id lookup, touched only by
+add and remove) = 83 bytes, plus 8 x 2**key_bits x 4 bytes of offsets.
 
 Thresholds above what probing pays for (the cost model below) use a blocked brute-force scan, which
 is exact for any threshold.
@@ -21,7 +22,7 @@ import itertools
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -45,9 +46,14 @@ Words = npt.NDArray[np.uint64]
 Matches = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
 
 
+def row_bytes_for(n: int) -> int:
+    """Bytes per stored row number: 3 up to 2**24 entries (saves 7 bytes an entry), else 4."""
+    return 3 if n <= 1 << 24 else 4
+
+
 def default_key_bits(n: int) -> int:
-    """Key width for n entries: buckets of about 32-64 slots; 2**key_bits offsets per table."""
-    return max(4, min(20, round(math.log2(max(n, 1))) - 5))
+    """Key width for n entries: buckets of 32-64 slots (measured best at 1M and 10M: 14 and 18 bits)."""
+    return max(4, min(20, max(n, 1).bit_length() - 6))
 
 
 @lru_cache(maxsize=64)
@@ -88,11 +94,12 @@ class MihTables:
     """(8, 2**key_bits + 1): slots of key k in table t are offsets[t, k] : offsets[t, k + 1]."""
     fps: npt.NDArray[np.uint16]
     """(8, n): fingerprint of each slot, sorted within a bucket."""
-    positions: npt.NDArray[np.uint32]
-    """(7, n): row of each slot of tables 1..7."""
-    id_sorted: npt.NDArray[np.int64]
+    positions: npt.NDArray[np.uint8]
+    """(7, n * row_bytes): row of each slot of tables 1..7, little-endian, row_bytes (3 or 4) each."""
     id_rows: npt.NDArray[np.uint32]
+    """Rows in entry-id order (binary search through `ids`: the id lookup of add and remove)."""
     key_bits: int
+    row_bytes: int
     table_cost: tuple[float, ...]
     """Per table: mean number of rows sharing a random row's bucket (skewed data has more)."""
     _plans: dict[int, SearchPlan] = field(default_factory=dict, repr=False)
@@ -121,6 +128,7 @@ class MihTables:
         groups: npt.NDArray[np.uint16],
         *,
         key_bits: int | None = None,
+        row_bytes: int | None = None,
     ) -> MihTables:
         """Build from unique ids, (n, 4) uint64 hashes and uint16 groups (all the same length n)."""
         n = int(ids.shape[0])
@@ -135,33 +143,38 @@ class MihTables:
             raise InvalidInput(f"key_bits must be between 1 and 24, not {k}")
         fp_bits = min(MAX_FP_BITS, 32 - k)
         fp_shift = 32 - k - fp_bits
-        sort_bits = k + fp_bits
         hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
-        order0, sorted0 = _kernels.radix_argsort(_kernels.chunk_values(hashes, 0, fp_shift), sort_bits)
-        hashes = hashes[order0]
+        # id lookup (for add/remove): the rows in id order; ids given in order need no sort
+        by_id = np.argsort(ids) if n > 1 and not bool(np.all(ids[1:] > ids[:-1])) else None
+        if by_id is not None:
+            id_sorted = ids[by_id]
+            repeated = id_sorted[1:][id_sorted[1:] == id_sorted[:-1]]
+            del id_sorted
+            if repeated.size:
+                raise InvalidInput(
+                    f"entry id {int(repeated[0])} is given twice; ids in an index must be unique"
+                )
+        row_bytes = row_bytes_for(n) if row_bytes is None else row_bytes
+        if row_bytes not in (3, 4) or n > 1 << (8 * row_bytes):
+            raise InvalidInput(f"row_bytes must be 3 (up to 2**24 entries) or 4, not {row_bytes}")
+        offsets = np.empty((N_TABLES, (1 << k) + 1), dtype=np.uint32)
+        fps = np.empty((N_TABLES, n), dtype=np.uint16)
+        positions = np.empty((N_TABLES - 1, n * row_bytes), dtype=np.uint8)
+        # table 0 decides the row order: its slots are the rows
+        order0 = np.empty(n, dtype=np.uint32)
+        _kernels.sort_table(hashes, 0, k, fp_bits, fp_shift, 4, offsets[0], fps[0], order0.view(np.uint8))
+        row_of_input = np.empty(n, dtype=np.uint32)
+        row_of_input[order0] = np.arange(n, dtype=np.uint32)
+        id_rows = row_of_input if by_id is None else row_of_input[by_id]
+        del row_of_input, by_id
+        hashes = _kernels.gather_rows(hashes, order0)
         ids = np.ascontiguousarray(ids[order0], dtype=np.int64)
         groups = np.ascontiguousarray(groups[order0], dtype=np.uint16)
         del order0
-        offsets = np.empty((N_TABLES, (1 << k) + 1), dtype=np.uint32)
-        fps = np.empty((N_TABLES, n), dtype=np.uint16)
-        positions = np.empty((N_TABLES - 1, n), dtype=np.uint32)
-        for t in range(N_TABLES):
-            if t == 0:
-                sorted_values = sorted0
-            else:
-                order, sorted_values = _kernels.radix_argsort(
-                    _kernels.chunk_values(hashes, t, fp_shift), sort_bits
-                )
-                positions[t - 1] = order
-                del order
-            offsets[t] = _kernels.bucket_offsets(sorted_values >> np.uint32(fp_bits), 1 << k)
-            fps[t] = sorted_values & np.uint32((1 << fp_bits) - 1)
-            del sorted_values
-        id_order = np.argsort(ids, kind="stable")
-        id_sorted = ids[id_order]
-        if n > 1 and bool(np.any(id_sorted[1:] == id_sorted[:-1])):
-            duplicate = int(id_sorted[1:][id_sorted[1:] == id_sorted[:-1]][0])
-            raise InvalidInput(f"entry id {duplicate} is given twice; ids in an index must be unique")
+        for t in range(1, N_TABLES):
+            _kernels.sort_table(
+                hashes, t, k, fp_bits, fp_shift, row_bytes, offsets[t], fps[t], positions[t - 1]
+            )
         return cls(
             hashes=hashes,
             ids=ids,
@@ -169,9 +182,9 @@ class MihTables:
             offsets=offsets,
             fps=fps,
             positions=positions,
-            id_sorted=id_sorted,
-            id_rows=id_order.astype(np.uint32),
+            id_rows=id_rows,
             key_bits=k,
+            row_bytes=row_bytes,
             table_cost=_table_costs(offsets, n),
         )
 
@@ -187,17 +200,17 @@ class MihTables:
             "offsets": self.offsets,
             "fps": self.fps,
             "positions": self.positions,
-            "id_sorted": self.id_sorted,
             "id_rows": self.id_rows,
         }
 
     def params(self) -> dict[str, Any]:
-        return {"key_bits": self.key_bits, "table_cost": list(self.table_cost)}
+        return {"key_bits": self.key_bits, "row_bytes": self.row_bytes, "table_cost": list(self.table_cost)}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, npt.NDArray[Any]], params: dict[str, Any]) -> MihTables:
         """Wrap stored arrays (memory-mapped or not) after checking that they fit together."""
         k = int(params["key_bits"])
+        row_bytes = int(params["row_bytes"])
         n = int(arrays["ids"].shape[0])
         expected: dict[str, tuple[tuple[int, ...], type[np.generic]]] = {
             "hashes": ((n, 4), np.uint64),
@@ -205,8 +218,7 @@ class MihTables:
             "groups": ((n,), np.uint16),
             "offsets": ((N_TABLES, (1 << k) + 1), np.uint32),
             "fps": ((N_TABLES, n), np.uint16),
-            "positions": ((N_TABLES - 1, n), np.uint32),
-            "id_sorted": ((n,), np.int64),
+            "positions": ((N_TABLES - 1, n * row_bytes), np.uint8),
             "id_rows": ((n,), np.uint32),
         }
         for name, (shape, dtype) in expected.items():
@@ -223,19 +235,16 @@ class MihTables:
             offsets=arrays["offsets"],
             fps=arrays["fps"],
             positions=arrays["positions"],
-            id_sorted=arrays["id_sorted"],
             id_rows=arrays["id_rows"],
             key_bits=k,
+            row_bytes=row_bytes,
             table_cost=tuple(float(c) for c in params["table_cost"]),
         )
 
     def rows_of(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Row of each id, -1 where the id is not in this base."""
-        if self.n == 0:
-            return np.full(ids.shape, -1, dtype=np.int64)
-        at = np.searchsorted(self.id_sorted, ids).clip(0, self.n - 1)
-        found = self.id_sorted[at] == ids
-        return np.where(found, self.id_rows[at].astype(np.int64), -1)
+        rows: npt.NDArray[np.int64] = _kernels.rows_of_ids(self.ids, self.id_rows, ids)
+        return rows
 
     def plan(self, max_threshold: int) -> SearchPlan:
         plan = self._plans.get(max_threshold)
@@ -250,12 +259,20 @@ class MihTables:
         thresholds: npt.NDArray[np.int64],
         max_threshold: int,
         dead: npt.NDArray[np.uint8],
+        *,
+        method: Literal["auto", "probe", "scan"] = "auto",
     ) -> Matches:
-        """(query, row, distance) for live rows within thresholds[group of row]."""
+        """(query, row, distance) for live rows within thresholds[group of row].
+
+        `method` forces probing or scanning (both exact; "auto" follows the cost model).
+        """
         if self.n == 0 or queries.shape[0] == 0 or max_threshold < 0:
             return _empty_matches()
         plan = self.plan(max_threshold)
-        if plan.scan:
+        if method == "probe" and plan.scan:
+            masks, starts = flip_masks(self.key_bits, int(plan.radii.max()))
+            plan = SearchPlan(False, plan.order, plan.radii, masks, starts, plan.probe_ns, plan.scan_ns)
+        if method == "scan" or plan.scan:
             result = _kernels.scan_search(self.hashes, self.groups, dead, queries, thresholds, max_threshold)
         else:
             result = _kernels.mih_search(
@@ -265,6 +282,7 @@ class MihTables:
                 self.offsets,
                 self.fps,
                 self.positions,
+                self.row_bytes,
                 self.key_bits,
                 self.fp_bits,
                 self.fp_shift,
