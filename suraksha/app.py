@@ -36,7 +36,18 @@ class Platform:
     def matcher(self, bank_names: Sequence[str] | None = None) -> BankIndex:
         """The match index over the enabled entries of the named block banks (all, if none named) and
         of every allow bank: allow lists always apply. Raises NotFound for an unknown bank name."""
-        return BankIndex(self.db, quality_floor=self.settings.pdq_quality_floor, banks=bank_names).load()
+        return self.bank_index(bank_names).load()
+
+    def bank_index(self, bank_names: Sequence[str] | None = None) -> BankIndex:
+        """A match index, not loaded yet, that starts from the published generation in the index
+        folder when there is a usable one."""
+        return BankIndex(
+            self.db,
+            quality_floor=self.settings.pdq_quality_floor,
+            banks=bank_names,
+            stale_after_s=self.settings.index_stale_after_s,
+            index_dir=self.settings.index_path,
+        )
 
     def close(self) -> None:
         if "db" in self.__dict__:

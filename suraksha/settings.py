@@ -107,6 +107,40 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("import_max_bytes", int, 512 * 1024 * 1024, "Largest hash-list file accepted by bank import."),
     Setting("sqlite_busy_timeout_s", float, 30.0, "How long a SQLite writer waits for the lock."),
+    Setting(
+        "index_dir",
+        str,
+        None,
+        "Where published match-index generations live (default: <data_dir>/index). Processes start "
+        "from the current one, memory-mapped and shared, then follow the bank change feed.",
+    ),
+    Setting(
+        "index_stale_after_s",
+        float,
+        30.0,
+        "A match index not refreshed from the change feed for this long answers not-ready.",
+    ),
+    Setting(
+        "job_lease_s",
+        float,
+        60.0,
+        "How long a worker holds a job before another may take it over (a worker that died); "
+        "a running job's lease is extended by heartbeat.",
+    ),
+    Setting(
+        "job_max_attempts",
+        int,
+        8,
+        "Attempts before a failing job is dead-lettered (jobs enqueued without their own limit).",
+    ),
+    Setting(
+        "job_backoff_base_s", float, 5.0, "Delay before the first retry; doubles each attempt, with jitter."
+    ),
+    Setting("job_backoff_max_s", float, 3600.0, "Longest delay between two attempts of a job."),
+    Setting(
+        "worker_poll_interval_s", float, 2.0, "Longest sleep of an idle worker between looks for due jobs."
+    ),
+    Setting("worker_batch_size", int, 10, "Jobs a worker leases at once."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -166,6 +200,11 @@ class Settings:
     def data_path(self) -> Path:
         raw = self.values.get("data_dir")
         return Path(raw) if raw else Path(platformdirs.user_data_dir(APP_NAME))
+
+    @property
+    def index_path(self) -> Path:
+        raw = self.values.get("index_dir")
+        return Path(raw) if raw else self.data_path / "index"
 
     @property
     def resolved_database_url(self) -> str:
@@ -254,5 +293,12 @@ def _validate(values: Mapping[str, Any]) -> None:
     for name in ("media_max_video_seconds", "media_decode_timeout_s", "sqlite_busy_timeout_s"):
         if values[name] <= 0:
             problems.append(f"{name} must be positive")
+    for name in ("job_lease_s", "job_max_attempts", "job_backoff_max_s", "worker_poll_interval_s"):
+        if values[name] <= 0:
+            problems.append(f"{name} must be positive")
+    if values["job_backoff_base_s"] < 0:
+        problems.append("job_backoff_base_s must be >= 0")
+    if not 1 <= values["worker_batch_size"] <= 1000:
+        problems.append("worker_batch_size must be between 1 and 1000")
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems))

@@ -11,17 +11,26 @@ which is what lets ``load`` read the feed position before the entries without a 
 
 Not ready is never "no match": ``match`` raises ``IndexNotReady`` before ``load`` and, when a staleness
 bound is set, once the last successful refresh is older than it.
+
+With an ``index_dir``, a process starts from the published generation (``index_store``: memory-mapped
+snapshots at a feed position) and applies the feed from there, instead of reading every entry; the
+process that finds the index in need of compaction (and wins the folder's lock) publishes a compacted
+generation, and every follower swaps to it, mapped: the pages are shared, so no process ever holds
+a private second copy and no worker rebuilds from the database.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import random
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,13 +38,14 @@ import numpy.typing as npt
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
+from suraksha.banks import index_store
 from suraksha.banks.matching import ROTATION_NAMES, BankRef, MatchHit, MatchOutcome, apply_allow_lists
 from suraksha.banks.models import Bank, BankChange, BankChangeKind, BankEntry, BankKind
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
 from suraksha.errors import InvalidInput, NotFound
 from suraksha.signals.file_signals import FileSignals
-from suraksha.signals.index import DigestIndex, IndexNotReady, PdqIndex
+from suraksha.signals.index import DigestIndex, IndexNotReady, PdqIndex, SnapshotError
 from suraksha.signals.pdq import pdq_dihedral
 from suraksha.signals.types import SignalKind
 from suraksha.signals.vpdq import VPDQ_DISTANCE_THRESHOLD, parse_vpdq, usable_frame_hashes
@@ -68,18 +78,22 @@ class BankIndex:
         quality_floor: int = 50,
         banks: Collection[str] | None = None,
         stale_after_s: float | None = None,
+        index_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.db = db
         self.quality_floor = quality_floor
         self.bank_names = frozenset(banks) if banks else None
         self.stale_after_s = stale_after_s
+        self.index_dir = Path(index_dir) if index_dir is not None else None
         self._lock = threading.RLock()
+        self._changes = threading.Lock()
+        """Held while the feed is applied or a generation written or swapped in: one at a time."""
         self._loaded = False
         self._position = 0
         self._checked_at: datetime | None = None
         self._refreshed_at = 0.0
+        self._generation: str | None = None
         self._banks: dict[int, BankRef] = {}
-        self._entries: dict[int, tuple[int, str]] = {}  # entry id -> (bank id, signal type)
         self._pdq = PdqIndex.build(np.zeros(0, np.int64), np.zeros((0, 32), np.uint8))
         self._md5 = DigestIndex.build(np.zeros(0, np.int64), np.zeros((0, 16), np.uint8), digest_size=16)
         self._sha256 = DigestIndex.build(np.zeros(0, np.int64), np.zeros((0, 32), np.uint8), digest_size=32)
@@ -106,10 +120,33 @@ class BankIndex:
         return self._position
 
     @property
+    def generation(self) -> str | None:
+        """The published generation this index started from or last swapped to (None: built here)."""
+        return self._generation
+
+    @property
     def entry_count(self) -> int:
-        return len(self._entries)
+        with self._lock:
+            return len(self._pdq) + len(self._md5) + len(self._sha256) + len(self._videos)
+
+    @property
+    def needs_compaction(self) -> bool:
+        with self._lock:
+            return any(index.needs_compaction for index in (self._pdq, self._frames, self._md5, self._sha256))
+
+    def feed_head(self) -> int:
+        """The newest change-feed id in the database."""
+        with self.db.session() as session:
+            return int(session.scalar(select(func.coalesce(func.max(BankChange.id), 0))) or 0)
 
     def load(self) -> BankIndex:
+        """Load the index: from the published generation when there is a usable one (then catch up
+        from the feed), else from the database. Ready once this returns."""
+        if self.index_dir is not None and self._load_generation():
+            return self
+        return self._load_from_database()
+
+    def _load_from_database(self) -> BankIndex:
         """Build every index from the database. The feed position is read first: a change committed
         while the entries are read is applied again by the next refresh, which is harmless."""
         started = time.perf_counter()
@@ -125,33 +162,185 @@ class BankIndex:
         by_type: dict[str, list[Any]] = defaultdict(list)
         for row in rows:
             by_type[row.signal_type].append(row)
-        with self._lock:
+        with self._changes, self._lock:
             self._banks = banks
-            self._entries = {row.id: (row.bank_id, row.signal_type) for row in rows}
             self._pdq = _build_pdq(by_type[SignalKind.PDQ])
             self._md5 = _build_digest(by_type[SignalKind.MD5], 16)
             self._sha256 = _build_digest(by_type[SignalKind.SHA256], 32)
             self._frames = PdqIndex.build(np.zeros(0, np.int64), np.zeros((0, 32), np.uint8))
-            self._videos, self._frame_entry = {}, {}
+            self._videos, self._frame_entry, self._next_frame_id = {}, {}, 1
             for row in by_type[SignalKind.VPDQ]:
                 self._add_video(row.id, row.bank_id, row.value)
             self._position, self._checked_at = int(position), now
+            self._generation = None
             self._loaded = True
             self._refreshed_at = time.monotonic()
         self._check_bank_names()
         log.info(
-            "event=index.load entries=%d position=%d seconds=%.3f",
+            "event=index.load source=database entries=%d position=%d seconds=%.3f",
             len(rows),
             position,
             time.perf_counter() - started,
         )
         return self
 
+    def _load_generation(self) -> bool:
+        """Start from the published generation; False (and a logged reason) when there is none or it
+        cannot be used, so the caller builds from the database instead."""
+        assert self.index_dir is not None
+        started = time.perf_counter()
+        try:
+            generation = index_store.current_generation(self.index_dir)
+            if generation is None:
+                return False
+            with self.db.session() as session:
+                banks = self._read_banks(session)
+            if not self._usable(generation, self.feed_head()):
+                return False
+            loaded = index_store.open_generation(generation)
+        except SnapshotError as exc:
+            log.warning("event=index.generation_unusable dir=%s reason=%r", self.index_dir, str(exc))
+            return False
+        with self._changes, self._lock:
+            self._banks = banks
+            self._install(loaded)
+            self._loaded = True
+        self.refresh()
+        self._check_bank_names()
+        log.info(
+            "event=index.load source=generation generation=%s entries=%d position=%d seconds=%.3f",
+            generation.name,
+            generation.entries,
+            self._position,
+            time.perf_counter() - started,
+        )
+        return True
+
+    def _usable(self, generation: index_store.Generation, head: int) -> bool:
+        if generation.quality_floor != self.quality_floor:
+            log.warning(
+                "event=index.generation_unusable generation=%s reason=quality_floor published=%d ours=%d",
+                generation.name,
+                generation.quality_floor,
+                self.quality_floor,
+            )
+            return False
+        if generation.position > head:
+            # the database is older than the generation (restored from a backup, or another one)
+            log.warning(
+                "event=index.generation_unusable generation=%s reason=ahead_of_feed position=%d head=%d",
+                generation.name,
+                generation.position,
+                head,
+            )
+            return False
+        return True
+
+    def _install(self, loaded: index_store.LoadedGeneration) -> None:
+        """Replace every index with a generation's (caller holds both locks)."""
+        generation = loaded.generation
+        self._pdq, self._frames = loaded.pdq, loaded.frames
+        self._md5, self._sha256 = loaded.md5, loaded.sha256
+        self._videos, self._frame_entry = {}, {}
+        next_frame = 1
+        for entry_id, bank_id, frame_ids in loaded.videos.rows():
+            self._videos[entry_id] = _Video(bank_id, frame_ids)
+            self._frame_entry.update(dict.fromkeys(frame_ids.tolist(), entry_id))
+            if len(frame_ids):
+                next_frame = max(next_frame, int(frame_ids.max()) + 1)
+        self._next_frame_id = next_frame
+        self._position, self._checked_at = generation.position, generation.checked_at
+        self._generation = generation.name
+        self._refreshed_at = time.monotonic()
+
+    def publish(self, *, compact: bool = True, wait: bool = True) -> index_store.Generation | None:
+        """Compact (unless told not to) and publish this index as the folder's new generation.
+        Returns None when ``wait`` is false and another process is publishing."""
+        if self.index_dir is None:
+            raise InvalidInput("no index folder is set (setting index_dir): nowhere to publish")
+        if not self._loaded:
+            raise IndexNotReady("the match index is not loaded: nothing to publish")
+        with index_store.publisher_lock(self.index_dir, wait=wait) as locked:
+            if not locked:
+                return None
+            if compact:  # aside, while matching goes on; changes applied meanwhile are kept
+                for index in (self._pdq, self._frames, self._md5, self._sha256):
+                    index.compact()
+            with self._changes:  # the feed is not applied while the files are written
+                started = time.perf_counter()
+                assert self._checked_at is not None
+                generation = index_store.write_generation(
+                    self.index_dir,
+                    position=self._position,
+                    checked_at=self._checked_at,
+                    quality_floor=self.quality_floor,
+                    pdq=self._pdq,
+                    frames=self._frames,
+                    md5=self._md5,
+                    sha256=self._sha256,
+                    videos=self._video_table(),
+                )
+                self._generation = generation.name
+        log.info(
+            "event=index.publish generation=%s entries=%d position=%d seconds=%.3f",
+            generation.name,
+            generation.entries,
+            generation.position,
+            time.perf_counter() - started,
+        )
+        return generation
+
+    def adopt_current(self) -> bool:
+        """Swap to the folder's CURRENT generation if it is newer than ours: map it, apply the feed
+        from its position, then replace ours. True when swapped."""
+        if self.index_dir is None or not self._loaded:
+            return False
+        generation = index_store.current_generation(self.index_dir)
+        if generation is None or generation.name == self._generation:
+            return False
+        if not self._usable(generation, self.feed_head()):
+            return False
+        loaded = index_store.open_generation(generation)
+        with self._changes:
+            with self._lock:
+                banks = self._banks
+            shadow = BankIndex(self.db, quality_floor=self.quality_floor, banks=self.bank_names)
+            shadow._banks = banks
+            shadow._install(loaded)
+            shadow._loaded = True
+            shadow._apply_feed()
+            with self._lock:
+                self._banks = shadow._banks
+                self._pdq, self._frames = shadow._pdq, shadow._frames
+                self._md5, self._sha256 = shadow._md5, shadow._sha256
+                self._videos, self._frame_entry = shadow._videos, shadow._frame_entry
+                self._next_frame_id = shadow._next_frame_id
+                self._position, self._checked_at = shadow._position, shadow._checked_at
+                self._generation = generation.name
+                self._refreshed_at = time.monotonic()
+        log.info("event=index.swap generation=%s position=%d", generation.name, self._position)
+        return True
+
+    def _video_table(self) -> index_store.VideoTable:
+        with self._lock:
+            videos = list(self._videos.items())
+        frame_lists = [video.frame_ids for _, video in videos]
+        return index_store.VideoTable(
+            np.array([entry_id for entry_id, _ in videos], np.int64),
+            np.array([video.bank_id for _, video in videos], np.int64),
+            np.array([len(f) for f in frame_lists], np.int64),
+            np.concatenate(frame_lists).astype(np.int64) if frame_lists else np.zeros(0, np.int64),
+        )
+
     def refresh(self) -> int:
         """Apply every change since the last one applied; bring back entries whose timed disable ran
         out. Returns the number of entries re-read."""
         if not self._loaded:
             raise IndexNotReady("the match index is not loaded yet")
+        with self._changes:
+            return self._apply_feed()
+
+    def _apply_feed(self) -> int:
         touched = 0
         while True:
             with self.db.session() as session:
@@ -181,8 +370,7 @@ class BankIndex:
             with self._lock:
                 if banks is not None:
                     self._banks = banks
-                for entry_id in entry_ids:
-                    self._apply(entry_id, current.get(entry_id))
+                self._apply(sorted(entry_ids), current)
                 if changes:
                     self._position = int(changes[-1].id)
                 self._checked_at = now
@@ -191,15 +379,23 @@ class BankIndex:
             if len(changes) < FEED_BATCH:
                 return touched
 
-    def follow(self, interval_s: float = 1.0) -> None:
-        """Refresh in a background thread every ``interval_s`` until ``close``."""
+    def follow(self, interval_s: float = 1.0, *, generation_check_s: float = 10.0) -> None:
+        """In a background thread until ``close``: apply the feed every ``interval_s``; with an index
+        folder, every ``generation_check_s`` (jittered, so workers do not move in step) swap to a
+        newer published generation, and publish a compacted one when this index needs it and no
+        other process is publishing."""
         if self._follower is not None:
             return
 
         def loop() -> None:
+            next_check = time.monotonic() + generation_check_s * random.uniform(0.5, 1.5)  # noqa: S311 (jitter)
             while not self._stop.wait(interval_s):
                 try:
                     self.refresh()
+                    if self.index_dir is not None and time.monotonic() >= next_check:
+                        next_check = time.monotonic() + generation_check_s * random.uniform(0.5, 1.5)  # noqa: S311 (jitter)
+                        if not self.adopt_current() and self.needs_compaction:
+                            self.publish(wait=False)
                 except Exception:  # keep following; staleness makes the failure visible
                     log.exception("event=index.refresh_failed")
 
@@ -309,30 +505,34 @@ class BankIndex:
 
     # -- changes ---------------------------------------------------------------------------------
 
-    def _apply(self, entry_id: int, row: Any | None) -> None:
-        """Make the index agree with the entry's current row (None: gone or inactive)."""
-        known = self._entries.pop(entry_id, None)
-        if known is not None:
-            _, signal_type = known
-            if signal_type == SignalKind.PDQ:
-                self._pdq.remove([entry_id])
-            elif signal_type == SignalKind.MD5:
-                self._md5.remove([entry_id])
-            elif signal_type == SignalKind.SHA256:
-                self._sha256.remove([entry_id])
-            elif signal_type == SignalKind.VPDQ:
-                self._remove_video(entry_id)
-        if row is None:
+    def _apply(self, entry_ids: Sequence[int], current: dict[int, Any]) -> None:
+        """Make the index agree with the entries' current rows (absent: gone or inactive). Caller
+        holds the lock."""
+        if not entry_ids:
             return
-        self._entries[entry_id] = (row.bank_id, row.signal_type)
-        if row.signal_type == SignalKind.PDQ:
-            self._pdq.add([entry_id], [bytes.fromhex(row.value)], [row.bank_id])
-        elif row.signal_type == SignalKind.MD5:
-            self._md5.add([entry_id], [bytes.fromhex(row.value)], [row.bank_id])
-        elif row.signal_type == SignalKind.SHA256:
-            self._sha256.add([entry_id], [bytes.fromhex(row.value)], [row.bank_id])
-        elif row.signal_type == SignalKind.VPDQ:
-            self._add_video(entry_id, row.bank_id, row.value)
+        ids = np.array(entry_ids, np.int64)
+        self._pdq.remove(ids)
+        self._md5.remove(ids)
+        self._sha256.remove(ids)
+        for entry_id in entry_ids:
+            self._remove_video(entry_id)
+        by_type: dict[str, list[Any]] = defaultdict(list)
+        for entry_id in entry_ids:
+            row = current.get(entry_id)
+            if row is not None:
+                by_type[row.signal_type].append(row)
+        for kind, index in (
+            (SignalKind.PDQ, self._pdq),
+            (SignalKind.MD5, self._md5),
+            (SignalKind.SHA256, self._sha256),
+        ):
+            rows = by_type[kind]
+            if rows:
+                index.add(
+                    [r.id for r in rows], [bytes.fromhex(r.value) for r in rows], [r.bank_id for r in rows]
+                )
+        for row in by_type[SignalKind.VPDQ]:
+            self._add_video(row.id, row.bank_id, row.value)
 
     def _add_video(self, entry_id: int, bank_id: int, value: str) -> None:
         hashes = usable_frame_hashes(parse_vpdq(value), self.quality_floor)

@@ -1,16 +1,20 @@
-"""The immutable base of the PDQ index: multi-index hashing over eight 32-bit chunks.
+"""The immutable base of the PDQ index: multi-index hashing over ten chunks of 25-26 bits.
 
-Why this shape (measured, see docs/performance.md, "Matching"): a 256-bit hash splits into eight
-32-bit chunks. If two hashes are within distance T, then for radii r_t with sum(r_t + 1) > T some
-chunk t differs in at most r_t bits (pigeonhole); T = 31 gives r = 3 on every chunk. Each chunk has a
-table: rows sorted by the chunk value, a CSR offsets array over the chunk's top `key_bits` bits, and
-the next (up to) 16 bits stored beside each slot as a fingerprint. A probe enumerates every key
-within radius r and, inside each bucket, keeps the fingerprints within the remaining radius, so only
-~100 rows per query at 10M entries reach the random-access 256-bit check (plain 16 x 16-bit MIH
-verifies ~40,000). Table 0 owns the row order: the hash, id and group arrays are sorted by chunk 0,
-so table 0 needs no row-id array. Memory per entry: 32 (hash) + 8 (id) + 2 (group) + 8 x 2
-(fingerprints) + 7 x 3 (row numbers; 4 bytes above 2**24 entries) + 4 (id lookup, touched only by
-add and remove) = 83 bytes, plus 8 x 2**key_bits x 4 bytes of offsets.
+Why this shape (measured, see docs/performance.md, "Matching"): split the 256-bit hash into m
+disjoint chunks. If two hashes are within distance T and radii r_t satisfy sum(r_t + 1) > T, some
+chunk t differs in at most r_t bits (pigeonhole). With ten chunks and T = 31, two chunks are probed
+at radius 3 and eight at radius 2. Each chunk has a table: rows sorted by the chunk value, CSR
+offsets over the chunk's top `key_bits` bits (2**key_bits buckets), and the next (up to) 8 bits kept
+beside each slot as a one-byte fingerprint. A probe enumerates every key within radius r and keeps,
+inside each bucket, the fingerprints within the remaining radius; only those slots reach the
+random-access 256-bit check. Eight 32-bit chunks (radius 3 each) visit 2.4x more buckets for the same
+memory; plain 16 x 16-bit MIH (what FAISS and python-threatexchange use) verifies ~40,000 rows a
+query at 10M entries, this ~1,500.
+
+Table 0 owns the row order: hash, id and group arrays are sorted by chunk 0, so table 0 needs no
+row numbers. Memory per entry: 32 (hash) + 8 (id) + 2 (group) + 10 (fingerprints) + 9 x 3 (row
+numbers; 4 bytes above 2**24 entries) + 4 (id lookup, touched only by add and remove) = 83 bytes,
+plus 10 x 2**key_bits x 4 bytes of offsets.
 
 Thresholds above what probing pays for (the cost model below) use a blocked brute-force scan, which
 is exact for any threshold.
@@ -18,10 +22,12 @@ is exact for any threshold.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import itertools
 import math
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -30,8 +36,10 @@ import numpy.typing as npt
 from suraksha.errors import InvalidInput
 from suraksha.signals.index import _kernels
 
-N_TABLES = 8
-MAX_FP_BITS = 16
+CHUNK_BITS = (26, 26, 26, 26, 26, 26, 25, 25, 25, 25)
+"""Widths of the chunks, in hash bit order (they tile the 256 bits)."""
+N_TABLES = len(CHUNK_BITS)
+MAX_FP_BITS = 8
 MAX_ENTRIES = 2**32 - 1
 
 # Cost model, nanoseconds per query on one core (fitted on a 2-core Xeon; only the ratio between
@@ -40,7 +48,7 @@ _NS_PROBE = 3.0
 _NS_BUCKET = 20.0
 _NS_SCANNED_SLOT = 0.1
 _NS_CANDIDATE = 20.0
-_NS_SCANNED_ROW = 0.9
+_NS_SCANNED_ROW = 1.2
 
 Words = npt.NDArray[np.uint64]
 Matches = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
@@ -52,8 +60,34 @@ def row_bytes_for(n: int) -> int:
 
 
 def default_key_bits(n: int) -> int:
-    """Key width for n entries: buckets of 32-64 slots (measured best at 1M and 10M: 14 and 18 bits)."""
-    return max(4, min(20, max(n, 1).bit_length() - 6))
+    """Key width for n entries: 18 bits (26-bit chunks = 18-bit key + full 8-bit fingerprint) from
+    about a million entries on (measured best at 1M and 10M); fewer for small indexes, whose offsets
+    would otherwise outweigh them."""
+    return max(4, min(18, max(n, 1).bit_length() - 3))
+
+
+@dataclass(frozen=True)
+class ChunkLayout:
+    """Where each table's chunk lies in the hash, and how it splits into key and fingerprint."""
+
+    start: npt.NDArray[np.int64]
+    bits: npt.NDArray[np.int64]
+    fp_bits: npt.NDArray[np.int64]
+    fp_shift: npt.NDArray[np.int64]
+    """Low bits of the chunk below the fingerprint: not indexed (checked by the full comparison)."""
+
+    @classmethod
+    def of(cls, key_bits: int, widths: tuple[int, ...] = CHUNK_BITS) -> ChunkLayout:
+        bits = np.array(widths, dtype=np.int64)
+        if int(bits.sum()) != 256 or key_bits >= int(bits.min()):
+            raise InvalidInput(f"chunks {widths} do not tile 256 bits with {key_bits}-bit keys")
+        start = np.concatenate([[0], np.cumsum(bits)[:-1]]).astype(np.int64)
+        fp_bits = np.minimum(MAX_FP_BITS, bits - key_bits)
+        return cls(start, bits, fp_bits, bits - key_bits - fp_bits)
+
+    def table(self, t: int) -> tuple[int, int, int, int]:
+        """(chunk start, chunk bits, fingerprint bits, fingerprint shift) of table t."""
+        return int(self.start[t]), int(self.bits[t]), int(self.fp_bits[t]), int(self.fp_shift[t])
 
 
 @lru_cache(maxsize=64)
@@ -88,18 +122,22 @@ def _empty_matches() -> Matches:
 class MihTables:
     hashes: Words
     """(n, 4) uint64, rows in table-0 order."""
-    ids: npt.NDArray[np.int64]
-    groups: npt.NDArray[np.uint16]
+    ids: npt.NDArray[np.uint32] | npt.NDArray[np.int64]
+    """Entry id of each row, minus id_base: uint32 when the ids span less than 2**32, else int64."""
+    groups: npt.NDArray[np.uint8] | npt.NDArray[np.uint16]
+    """Group of each row: uint8 when every group is below 256."""
     offsets: npt.NDArray[np.uint32]
-    """(8, 2**key_bits + 1): slots of key k in table t are offsets[t, k] : offsets[t, k + 1]."""
-    fps: npt.NDArray[np.uint16]
-    """(8, n): fingerprint of each slot, sorted within a bucket."""
+    """(m, 2**key_bits + 1): slots of key k in table t are offsets[t, k] : offsets[t, k + 1]."""
+    fps: npt.NDArray[np.uint8]
+    """(m, n): fingerprint of each slot, sorted within a bucket."""
     positions: npt.NDArray[np.uint8]
-    """(7, n * row_bytes): row of each slot of tables 1..7, little-endian, row_bytes (3 or 4) each."""
-    id_rows: npt.NDArray[np.uint32]
-    """Rows in entry-id order (binary search through `ids`: the id lookup of add and remove)."""
+    """(m - 1, n * row_bytes): row of each slot of tables 1.., little-endian, 3 or 4 bytes each."""
+    id_rows: npt.NDArray[np.uint8]
+    """Rows in entry-id order, row_bytes each (binary search through `ids`: the id lookup of add
+    and remove; a memory-mapped snapshot pages it in only when entries change)."""
     key_bits: int
     row_bytes: int
+    id_base: int
     table_cost: tuple[float, ...]
     """Per table: mean number of rows sharing a random row's bucket (skewed data has more)."""
     _plans: dict[int, SearchPlan] = field(default_factory=dict, repr=False)
@@ -108,13 +146,9 @@ class MihTables:
     def n(self) -> int:
         return int(self.ids.shape[0])
 
-    @property
-    def fp_bits(self) -> int:
-        return min(MAX_FP_BITS, 32 - self.key_bits)
-
-    @property
-    def fp_shift(self) -> int:
-        return 32 - self.key_bits - self.fp_bits
+    @cached_property
+    def layout(self) -> ChunkLayout:
+        return ChunkLayout.of(self.key_bits)
 
     @property
     def nbytes(self) -> int:
@@ -141,8 +175,7 @@ class MihTables:
         k = default_key_bits(n) if key_bits is None else key_bits
         if not 1 <= k <= 24:
             raise InvalidInput(f"key_bits must be between 1 and 24, not {k}")
-        fp_bits = min(MAX_FP_BITS, 32 - k)
-        fp_shift = 32 - k - fp_bits
+        layout = ChunkLayout.of(k)
         hashes = np.ascontiguousarray(hashes, dtype=np.uint64)
         # id lookup (for add/remove): the rows in id order; ids given in order need no sort
         by_id = np.argsort(ids) if n > 1 and not bool(np.all(ids[1:] > ids[:-1])) else None
@@ -158,33 +191,42 @@ class MihTables:
         if row_bytes not in (3, 4) or n > 1 << (8 * row_bytes):
             raise InvalidInput(f"row_bytes must be 3 (up to 2**24 entries) or 4, not {row_bytes}")
         offsets = np.empty((N_TABLES, (1 << k) + 1), dtype=np.uint32)
-        fps = np.empty((N_TABLES, n), dtype=np.uint16)
+        fps = np.empty((N_TABLES, n), dtype=np.uint8)
         positions = np.empty((N_TABLES - 1, n * row_bytes), dtype=np.uint8)
         # table 0 decides the row order: its slots are the rows
         order0 = np.empty(n, dtype=np.uint32)
-        _kernels.sort_table(hashes, 0, k, fp_bits, fp_shift, 4, offsets[0], fps[0], order0.view(np.uint8))
+        start, bits, fp_bits, fp_shift = layout.table(0)
+        _kernels.sort_table(
+            hashes, start, bits, k, fp_bits, fp_shift, 4, offsets[0], fps[0], order0.view(np.uint8)
+        )
         row_of_input = np.empty(n, dtype=np.uint32)
         row_of_input[order0] = np.arange(n, dtype=np.uint32)
-        id_rows = row_of_input if by_id is None else row_of_input[by_id]
-        del row_of_input, by_id
+        id_order = row_of_input if by_id is None else row_of_input[by_id]
+        id_rows = id_order.view(np.uint8).reshape(n, 4)[:, :row_bytes].reshape(-1).copy()
+        del row_of_input, by_id, id_order
         hashes = _kernels.gather_rows(hashes, order0)
-        ids = np.ascontiguousarray(ids[order0], dtype=np.int64)
-        groups = np.ascontiguousarray(groups[order0], dtype=np.uint16)
+        stored_ids, id_base = _compact_ids(ids)
+        stored_ids = _kernels.gather(stored_ids, order0)
+        narrow = n == 0 or int(groups.max()) < 256
+        stored_groups = _kernels.gather(groups.astype(np.uint8 if narrow else np.uint16), order0)
         del order0
         for t in range(1, N_TABLES):
+            start, bits, fp_bits, fp_shift = layout.table(t)
             _kernels.sort_table(
-                hashes, t, k, fp_bits, fp_shift, row_bytes, offsets[t], fps[t], positions[t - 1]
+                hashes, start, bits, k, fp_bits, fp_shift, row_bytes, offsets[t], fps[t], positions[t - 1]
             )
+        _release_free_memory()
         return cls(
             hashes=hashes,
-            ids=ids,
-            groups=groups,
+            ids=stored_ids,
+            groups=stored_groups,
             offsets=offsets,
             fps=fps,
             positions=positions,
             id_rows=id_rows,
             key_bits=k,
             row_bytes=row_bytes,
+            id_base=id_base,
             table_cost=_table_costs(offsets, n),
         )
 
@@ -204,28 +246,36 @@ class MihTables:
         }
 
     def params(self) -> dict[str, Any]:
-        return {"key_bits": self.key_bits, "row_bytes": self.row_bytes, "table_cost": list(self.table_cost)}
+        return {
+            "key_bits": self.key_bits,
+            "row_bytes": self.row_bytes,
+            "id_base": self.id_base,
+            "chunk_bits": list(CHUNK_BITS),
+            "table_cost": list(self.table_cost),
+        }
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, npt.NDArray[Any]], params: dict[str, Any]) -> MihTables:
         """Wrap stored arrays (memory-mapped or not) after checking that they fit together."""
         k = int(params["key_bits"])
         row_bytes = int(params["row_bytes"])
+        if tuple(params["chunk_bits"]) != CHUNK_BITS:
+            raise ValueError(f"chunk layout {params['chunk_bits']} is not this version's {list(CHUNK_BITS)}")
         n = int(arrays["ids"].shape[0])
-        expected: dict[str, tuple[tuple[int, ...], type[np.generic]]] = {
-            "hashes": ((n, 4), np.uint64),
-            "ids": ((n,), np.int64),
-            "groups": ((n,), np.uint16),
-            "offsets": ((N_TABLES, (1 << k) + 1), np.uint32),
-            "fps": ((N_TABLES, n), np.uint16),
-            "positions": ((N_TABLES - 1, n * row_bytes), np.uint8),
-            "id_rows": ((n,), np.uint32),
+        expected: dict[str, tuple[tuple[int, ...], tuple[type[np.generic], ...]]] = {
+            "hashes": ((n, 4), (np.uint64,)),
+            "ids": ((n,), (np.uint32, np.int64)),
+            "groups": ((n,), (np.uint8, np.uint16)),
+            "offsets": ((N_TABLES, (1 << k) + 1), (np.uint32,)),
+            "fps": ((N_TABLES, n), (np.uint8,)),
+            "positions": ((N_TABLES - 1, n * row_bytes), (np.uint8,)),
+            "id_rows": ((n * row_bytes,), (np.uint8,)),
         }
-        for name, (shape, dtype) in expected.items():
+        for name, (shape, dtypes) in expected.items():
             array = arrays.get(name)
-            if array is None or array.shape != shape or array.dtype != dtype:
+            if array is None or array.shape != shape or array.dtype not in dtypes:
                 got = "missing" if array is None else f"{array.dtype} {array.shape}"
-                raise ValueError(f"array {name!r} is {got}, expected {np.dtype(dtype)} {shape}")
+                raise ValueError(f"array {name!r} is {got}, expected {np.dtype(dtypes[0])} {shape}")
         if n and not bool(np.all(arrays["offsets"][:, -1] == n)):
             raise ValueError("offsets do not end at the entry count")
         return cls(
@@ -238,18 +288,30 @@ class MihTables:
             id_rows=arrays["id_rows"],
             key_bits=k,
             row_bytes=row_bytes,
+            id_base=int(params["id_base"]),
             table_cost=tuple(float(c) for c in params["table_cost"]),
         )
 
     def rows_of(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
         """Row of each id, -1 where the id is not in this base."""
-        rows: npt.NDArray[np.int64] = _kernels.rows_of_ids(self.ids, self.id_rows, ids)
+        rows: npt.NDArray[np.int64] = _kernels.rows_of_ids(
+            self.ids, self.id_base, self.id_rows, self.row_bytes, ids
+        )
         return rows
+
+    def entry_ids(self, rows: npt.NDArray[np.int64] | npt.NDArray[np.bool_] | slice) -> npt.NDArray[np.int64]:
+        """Entry ids of the given rows (indices, a mask, or a slice)."""
+        return self.ids[rows].astype(np.int64) + self.id_base
+
+    def group_ids(
+        self, rows: npt.NDArray[np.int64] | npt.NDArray[np.bool_] | slice
+    ) -> npt.NDArray[np.uint16]:
+        return self.groups[rows].astype(np.uint16)
 
     def plan(self, max_threshold: int) -> SearchPlan:
         plan = self._plans.get(max_threshold)
         if plan is None:
-            plan = _make_plan(self.n, self.key_bits, self.fp_bits, self.table_cost, max_threshold)
+            plan = _make_plan(self.n, self.key_bits, self.layout, self.table_cost, max_threshold)
             self._plans[max_threshold] = plan
         return plan
 
@@ -275,6 +337,7 @@ class MihTables:
         if method == "scan" or plan.scan:
             result = _kernels.scan_search(self.hashes, self.groups, dead, queries, thresholds, max_threshold)
         else:
+            layout = self.layout
             result = _kernels.mih_search(
                 self.hashes,
                 self.groups,
@@ -284,8 +347,10 @@ class MihTables:
                 self.positions,
                 self.row_bytes,
                 self.key_bits,
-                self.fp_bits,
-                self.fp_shift,
+                layout.start,
+                layout.bits,
+                layout.fp_bits,
+                layout.fp_shift,
                 plan.order,
                 plan.radii,
                 plan.masks,
@@ -295,6 +360,21 @@ class MihTables:
                 max_threshold,
             )
         return (result[0], result[1], result[2])
+
+
+def _release_free_memory() -> None:
+    """Hand the build's freed scratch memory back to the OS (glibc keeps ~50 MB of it at 10M)."""
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to do
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
+def _compact_ids(ids: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.uint32] | npt.NDArray[np.int64], int]:
+    """(stored ids, base): ids as uint32 offsets from the smallest when they span less than 2**32
+    (database ids do: 40 MB saved at 10M entries), else unchanged."""
+    if ids.shape[0] and int(ids.max()) - int(ids.min()) < 1 << 32:
+        base = int(ids.min())
+        return (ids - base).astype(np.uint32), base
+    return np.ascontiguousarray(ids, dtype=np.int64), 0
 
 
 def _table_costs(offsets: npt.NDArray[np.uint32], n: int) -> tuple[float, ...]:
@@ -309,22 +389,26 @@ def _ball(bits: int, radius: int) -> float:
 
 
 def _make_plan(
-    n: int, key_bits: int, fp_bits: int, table_cost: tuple[float, ...], max_threshold: int
+    n: int, key_bits: int, layout: ChunkLayout, table_cost: tuple[float, ...], max_threshold: int
 ) -> SearchPlan:
+    """Radii for max_threshold (sum(radius + 1) > max_threshold), probe order, and the cost model's
+    choice between probing and scanning."""
     units = max_threshold + 1
-    cheapest_first = np.argsort(np.array(table_cost), kind="stable").astype(np.int64)
+    # tables that take a larger radius first: wide chunks (fewer false candidates), then even buckets
+    preferred = np.lexsort((np.array(table_cost), -layout.bits)).astype(np.int64)
     radii = np.full(N_TABLES, -1, dtype=np.int64)
     if units <= N_TABLES:
-        radii[cheapest_first[:units]] = 0
+        radii[preferred[:units]] = 0
     else:
         radii[:] = units // N_TABLES - 1
-        radii[cheapest_first[: units % N_TABLES]] += 1
+        radii[preferred[: units % N_TABLES]] += 1
     probe_ns = 0.0
     for t in range(N_TABLES):
         r = int(radii[t])
         if r < 0:
             continue
         bucket = max(table_cost[t], n / 2.0**key_bits)
+        fp_bits = int(layout.fp_bits[t])
         candidates = 0.0
         for w in range(min(r, key_bits) + 1):
             keys = math.comb(key_bits, w)
@@ -334,6 +418,6 @@ def _make_plan(
         probe_ns += candidates * _NS_CANDIDATE
     scan_ns = n * _NS_SCANNED_ROW
     scan = probe_ns > scan_ns
-    max_radius = int(radii.max())
-    masks, starts = flip_masks(key_bits, 0 if scan else max_radius)
-    return SearchPlan(scan, cheapest_first, radii, masks, starts, probe_ns, scan_ns)
+    masks, starts = flip_masks(key_bits, 0 if scan else int(radii.max()))
+    order = np.argsort(-radii, kind="stable").astype(np.int64)
+    return SearchPlan(scan, order, radii, masks, starts, probe_ns, scan_ns)

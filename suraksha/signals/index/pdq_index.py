@@ -21,7 +21,7 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -98,6 +98,9 @@ class _Journal:
 
 class PdqIndex:
     """Exact PDQ match index. A new `PdqIndex()` is not loaded: querying it raises IndexNotReady."""
+
+    search_method: Literal["auto", "probe", "scan"] = "auto"
+    """How the base is searched: "auto" (the cost model picks), or forced (tests, benchmarks)."""
 
     def __init__(self) -> None:
         self._state: _State | None = None
@@ -221,9 +224,11 @@ class PdqIndex:
         n_variants = batch.shape[1] if batch.ndim == 3 else 1
         words = as_words(batch.reshape(-1, 32))
         table, max_threshold = self._threshold_table(threshold, state.max_group)
-        sub, rows, distance = state.base.search(words, table, max_threshold, state.dead)
-        entry_id = state.base.ids[rows]
-        group = state.base.groups[rows]
+        sub, rows, distance = state.base.search(
+            words, table, max_threshold, state.dead, method=self.search_method
+        )
+        entry_id = state.base.entry_ids(rows)
+        group = state.base.group_ids(rows)
         delta = state.delta
         if delta.count and max_threshold >= 0:
             d_sub, d_rows, d_distance = _kernels.scan_search(
@@ -346,9 +351,9 @@ class PdqIndex:
                 delta_live = cut.live()
                 self._journal = _Journal()
             try:
-                ids = np.concatenate([base.ids[base_live], cut.ids[: cut.count][delta_live]])
+                ids = np.concatenate([base.entry_ids(base_live), cut.ids[: cut.count][delta_live]])
                 words = np.concatenate([base.hashes[base_live], cut.hashes[: cut.count][delta_live]])
-                groups = np.concatenate([base.groups[base_live], cut.groups[: cut.count][delta_live]])
+                groups = np.concatenate([base.group_ids(base_live), cut.groups[: cut.count][delta_live]])
                 new_base = MihTables.build(ids, words, groups)
                 del ids, words, groups
             except BaseException:

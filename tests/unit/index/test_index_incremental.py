@@ -129,3 +129,28 @@ def test_needs_compaction_after_many_adds() -> None:
     index.compact()
     assert not index.needs_compaction
     assert len(index) == 3100
+
+
+def test_wide_ids_and_groups_are_kept_exactly() -> None:
+    """Ids spanning more than 2**32 and groups above 255 take the wide storage; small ones the narrow."""
+    rng = np.random.default_rng(4)
+    hashes = random_hashes(rng, 600)
+    ids = np.concatenate([np.arange(300) - 2**40, np.arange(300) + 2**50])
+    groups = np.arange(600) % 300
+    index = PdqIndex.build(ids, hashes, groups)
+    base = index._state.base  # type: ignore[union-attr]
+    assert (base.ids.dtype, base.groups.dtype) == (np.int64, np.uint16)
+    oracle = ReferencePdqIndex()
+    oracle.add(ids, hashes, groups)
+    assert as_tuples(index.query(hashes[::7], threshold=0)) == as_tuples(
+        oracle.query(hashes[::7], threshold=0)
+    )
+    got = index.query(hashes[[0, 599]], threshold=0)
+    assert got.entry_id.tolist() == [-(2**40), 2**50 + 299]
+    assert got.group.tolist() == [0, 299]
+    assert index.remove([2**50 + 299, -(2**40)]) == 2
+    assert len(index.query(hashes[[0, 599]], threshold=0)) == 0
+    narrow = PdqIndex.build(np.arange(10) + 10**12, hashes[:10], 7)
+    assert (narrow._state.base.ids.dtype, narrow._state.base.groups.dtype) == (np.uint32, np.uint8)  # type: ignore[union-attr]
+    assert narrow.query_one(hashes[3], threshold=0)[0].entry_id == 10**12 + 3
+    assert narrow.remove([10**12 + 3]) == 1
