@@ -141,6 +141,34 @@ SETTINGS: tuple[Setting, ...] = (
         "worker_poll_interval_s", float, 2.0, "Longest sleep of an idle worker between looks for due jobs."
     ),
     Setting("worker_batch_size", int, 10, "Jobs a worker leases at once."),
+    Setting(
+        "fetch_max_bytes",
+        int,
+        DEFAULT_LIMITS.max_bytes,
+        "Largest media file fetched from a URL, in bytes (a larger Content-Length is refused unread).",
+    ),
+    Setting(
+        "fetch_timeout_s",
+        float,
+        30.0,
+        "Deadline for fetching one media URL: name lookups, connects, redirects and body together.",
+    ),
+    Setting("fetch_max_redirects", int, 5, "Redirects followed when fetching a media URL."),
+    Setting(
+        "fetch_allowed_hosts",
+        str,
+        "",
+        "Comma-separated host names media may be fetched from (exact, or *.example.com for names "
+        "under it); empty: any host whose addresses are public.",
+    ),
+    Setting("fetch_allowed_ports", str, "80,443", "Comma-separated ports media URLs may use."),
+    Setting(
+        "fetch_user_agent",
+        str,
+        "Suraksha-MediaFetch/0.1",
+        "User-Agent sent when fetching media URLs.",
+    ),
+    Setting("webhook_timeout_s", float, 10.0, "Deadline for one webhook delivery attempt."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -298,6 +326,11 @@ def _validate(values: Mapping[str, Any]) -> None:
             problems.append(f"{name} must be positive")
     if values["job_backoff_base_s"] < 0:
         problems.append("job_backoff_base_s must be >= 0")
+    for name in ("fetch_max_bytes", "fetch_timeout_s", "webhook_timeout_s"):
+        if values[name] <= 0:
+            problems.append(f"{name} must be positive")
+    if not 0 <= values["fetch_max_redirects"] <= 20:
+        problems.append("fetch_max_redirects must be between 0 and 20")
     if not 1 <= values["worker_batch_size"] <= 1000:
         problems.append("worker_batch_size must be between 1 and 1000")
     if problems:
