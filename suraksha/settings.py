@@ -169,6 +169,27 @@ SETTINGS: tuple[Setting, ...] = (
         "User-Agent sent when fetching media URLs.",
     ),
     Setting("webhook_timeout_s", float, 10.0, "Deadline for one webhook delivery attempt."),
+    Setting(
+        "rules_max_text_chars",
+        int,
+        64 * 1024,
+        "Longest text field (post, bio, name, handle) the text rules read, in characters; a longer one "
+        "is refused, never cut.",
+    ),
+    Setting(
+        "rules_phone_region",
+        str,
+        "IN",
+        "Region (ISO 3166 two-letter code) of phone numbers written without a country code in text.",
+    ),
+    Setting(
+        "rules_pack_paths",
+        str,
+        None,
+        "Extra rule packs: YAML files or folders of them, separated by the OS path separator (':' on "
+        "Linux), loaded after the default pack.",
+    ),
+    Setting("rules_default_pack", bool, True, "Load the rule pack shipped with Suraksha."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -333,5 +354,10 @@ def _validate(values: Mapping[str, Any]) -> None:
         problems.append("fetch_max_redirects must be between 0 and 20")
     if not 1 <= values["worker_batch_size"] <= 1000:
         problems.append("worker_batch_size must be between 1 and 1000")
+    if values["rules_max_text_chars"] <= 0:
+        problems.append("rules_max_text_chars must be positive")
+    region = values["rules_phone_region"]
+    if not (isinstance(region, str) and len(region.strip()) == 2 and region.strip().isalpha()):
+        problems.append("rules_phone_region must be a two-letter region code such as IN")
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems))
