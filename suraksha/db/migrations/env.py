@@ -6,7 +6,9 @@ from typing import Any, Literal
 
 from alembic import context
 
-import suraksha.banks.models  # noqa: F401 - registers the tables on Base.metadata
+# importing the models registers their tables on Base.metadata
+import suraksha.banks.models
+import suraksha.worker.models  # noqa: F401
 from suraksha.db.base import Base, UTCDateTime
 
 

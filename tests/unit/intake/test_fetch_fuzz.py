@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 
 from hypothesis import HealthCheck, given, settings
@@ -67,5 +66,7 @@ def test_every_address_is_classified(address: ipaddress.IPv4Address | ipaddress.
 
 @given(st.text(max_size=40))
 def test_literal_address_never_raises_anything_but_value_error(host: str) -> None:
-    with contextlib.suppress(ValueError):
+    try:
         literal_address(host)
+    except ValueError:
+        pass

@@ -1,0 +1,135 @@
+"""Job handlers: what runs a job of each kind, registered by name, free of any web framework.
+
+The handler contract
+--------------------
+Delivery is **at least once**: a worker can die after a handler's effect and before the job is marked
+done, and then the job runs again. So every effect must be keyed by what caused it (the job's ``key``
+or an id in its payload), so that a repeat is a no-op.
+
+The strong pattern, and the default: a *transactional* handler gets ``ctx.session``, an open
+transaction in which the worker also marks the job done. Its database writes and the completion
+commit together or not at all, and the completion only succeeds while this worker still holds the
+lease, so a database-only handler's effect happens **exactly once**, even with many workers and
+workers killed at any point.
+
+Outbound side effects (webhooks, reports to a clearinghouse) cannot join a database transaction.
+Enqueue them from the transactional handler as jobs of their own, with a dedupe key
+(``enqueue(ctx.session, "webhook.deliver", {...}, key=f"webhook:{action_id}")``), and run those with
+a non-transactional handler (``transactional=False``: no transaction is held open during the call)
+that sends a stable delivery id (``ctx.key``) the receiver uses to drop repeats.
+
+A handler fails by raising. ``PermanentFailure`` (or ``InvalidInput``) dead-letters the job at once
+with the message as the reason; anything else is retried with backoff until the attempts run out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, overload
+
+from sqlalchemy.orm import Session
+
+from suraksha.errors import InvalidInput, SurakshaError
+from suraksha.worker.queue import Lease
+
+
+class PermanentFailure(SurakshaError):
+    """Raised by a handler when retrying cannot help (the row it names is gone, the input is wrong)."""
+
+
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (PermanentFailure, InvalidInput)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    """What a handler gets: the job (by id, kind, payload, key), and for transactional handlers the
+    transaction the job completes in."""
+
+    lease: Lease
+    transaction: Session | None = None
+
+    @property
+    def job_id(self) -> int:
+        return self.lease.job_id
+
+    @property
+    def kind(self) -> str:
+        return self.lease.kind
+
+    @property
+    def payload(self) -> Mapping[str, Any]:
+        return self.lease.payload
+
+    @property
+    def key(self) -> str | None:
+        return self.lease.key
+
+    @property
+    def attempt(self) -> int:
+        return self.lease.attempt
+
+    @property
+    def session(self) -> Session:
+        if self.transaction is None:
+            raise RuntimeError(
+                f"the {self.kind!r} handler is registered with transactional=False and has no session; "
+                "open a unit of work of its own, or register it as transactional"
+            )
+        return self.transaction
+
+
+Handler = Callable[[JobContext], None]
+
+
+@dataclass(frozen=True)
+class Registration:
+    kind: str
+    handler: Handler
+    transactional: bool = True
+
+
+class HandlerRegistry:
+    """Kind -> handler. ``registry.register("kind", fn)`` or ``@registry.register("kind")``."""
+
+    def __init__(self, handlers: Mapping[str, Handler] | None = None) -> None:
+        self._by_kind: dict[str, Registration] = {}
+        for kind, handler in (handlers or {}).items():
+            self.register(kind, handler)
+
+    @overload
+    def register(self, kind: str, handler: Handler, *, transactional: bool = True) -> Handler: ...
+
+    @overload
+    def register(
+        self, kind: str, handler: None = None, *, transactional: bool = True
+    ) -> Callable[[Handler], Handler]: ...
+
+    def register(
+        self, kind: str, handler: Handler | None = None, *, transactional: bool = True
+    ) -> Handler | Callable[[Handler], Handler]:
+        def add(fn: Handler) -> Handler:
+            if kind in self._by_kind:
+                raise InvalidInput(f"a handler for job kind {kind!r} is already registered")
+            self._by_kind[kind] = Registration(kind, fn, transactional)
+            return fn
+
+        return add if handler is None else add(handler)
+
+    def get(self, kind: str) -> Registration:
+        try:
+            return self._by_kind[kind]
+        except KeyError:
+            raise InvalidInput(
+                f"no handler for job kind {kind!r}; registered: {', '.join(sorted(self._by_kind)) or 'none'}"
+            ) from None
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(sorted(self._by_kind))
+
+    def __contains__(self, kind: object) -> bool:
+        return kind in self._by_kind
+
+    def __iter__(self) -> Iterator[Registration]:
+        return iter(self._by_kind.values())
