@@ -111,7 +111,7 @@ def parse_target(raw: str | httpx.URL, policy: TargetPolicy) -> Target:
     try:
         url = raw if isinstance(raw, httpx.URL) else httpx.URL(text)
         scheme, port = url.scheme, url.port
-        host = url.raw_host.decode("ascii").lower()
+        host = url.raw_host.decode("ascii")
     except (httpx.InvalidURL, ValueError, UnicodeError) as exc:
         raise TargetRefused(Refusal.INVALID_URL, f"not a valid URL: {exc}") from None
     if scheme not in DEFAULT_PORTS:

@@ -178,3 +178,18 @@ def test_allow_list_applies_to_every_hop(media_server: Served, dns: FakeDNS) -> 
     to = quote(media_server.url("/ok", host="elsewhere.example"), safe="")
     outcome = fetch(media_server.url("/redirect?to=" + to, host="media.example"))
     assert isinstance(outcome, FetchFailure) and outcome.reason is FetchFailureReason.NOT_ALLOWED_HOST
+
+
+def test_system_resolver_refuses_localhost() -> None:
+    # The real resolver (hosts file): "localhost" is loopback, whatever the spelling of the name.
+    for url in ("http://localhost/", "http://LOCALHOST:80/admin"):
+        outcome = MediaFetcher().fetch(url)
+        assert isinstance(outcome, FetchFailure)
+        assert outcome.reason is FetchFailureReason.BLOCKED_ADDRESS and outcome.address == "127.0.0.1"
+
+
+def test_upper_case_names_and_literals_reach_the_pinned_address(media_server: Served, dns: FakeDNS) -> None:
+    dns.answers["media.example"] = [["127.0.0.1"]]  # httpx lower-cases names; not IPv6 literals
+    fetch = fetcher(media_server, dns).fetch
+    assert isinstance(fetch(media_server.url("/ok", host="MEDIA.Example")), FetchedMedia)
+    assert isinstance(fetch(media_server.url("/ok", host="[::FFFF:127.0.0.1]")), FetchedMedia)
