@@ -1,0 +1,305 @@
+"""Deliver signed webhooks to the host platform, and say whether to try again.
+
+One call is one attempt. The integrator keeps the delivery rows and retries through the job queue:
+``deliver`` classifies the attempt (delivered, retryable, failed for good) and ``retry_delay`` says when
+to try again. The delivery id is chosen once, when the delivery is created, and sent with every attempt
+so the platform can drop duplicates; the timestamp and signature are fresh on each attempt.
+
+Webhook URLs pass the same checks as fetched media URLs (``suraksha.intake.targets``): a private
+address is refused unless the endpoint was explicitly marked ``allow_private_network`` (platforms often
+receive webhooks inside their own network); loopback, link-local and cloud metadata addresses are
+refused always. Redirects are not followed: a webhook that answers 3xx has failed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import email.utils
+import functools
+import json
+import logging
+import random
+import re
+import ssl
+import time
+import uuid
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import httpx
+
+from suraksha.enforcement.signatures import EVENT_HEADER, signature_headers
+from suraksha.errors import InvalidInput
+from suraksha.intake.addresses import AddressPolicy
+from suraksha.intake.pinning import PinnedBackend, PinnedTransport, Resolver, system_resolver
+from suraksha.intake.targets import (
+    SSRF_REFUSALS,
+    Refusal,
+    TargetPolicy,
+    TargetRefused,
+    loggable_url,
+    parse_target,
+    resolve_target,
+)
+from suraksha.settings import Secret
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024
+_TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # header-safe, and fits the deliveries table
+USER_AGENT = "Suraksha-Webhooks/0.1"
+
+
+class DeliveryOutcome(StrEnum):
+    DELIVERED = "delivered"  # 2xx
+    RETRYABLE = "retryable"  # timeout, connection error, name lookup failure, 5xx, 429
+    FAILED = "failed"  # other 4xx, 3xx, refused address or URL: retrying cannot help
+
+
+@dataclass(frozen=True)
+class WebhookEndpoint:
+    """Where one platform receives webhooks. ``secrets`` sign every delivery (several while rotating);
+    ``allow_private_network`` opts this endpoint in to RFC 1918 / unique-local addresses."""
+
+    url: str
+    secrets: tuple[Secret, ...]
+    allow_private_network: bool = False
+    timeout_s: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not self.secrets:
+            raise InvalidInput(f"webhook endpoint {loggable_url(self.url)} needs at least one secret")
+        if self.timeout_s <= 0:
+            raise InvalidInput("webhook timeout must be positive")
+
+    def target_policy(self, loopback_ports_for_testing: frozenset[int] = frozenset()) -> TargetPolicy:
+        """The address checks for this endpoint: any port, private networks only if opted in."""
+        return TargetPolicy(
+            allowed_ports=None,
+            addresses=AddressPolicy(
+                allow_private_network=self.allow_private_network,
+                loopback_ports_for_testing=loopback_ports_for_testing,
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class WebhookDelivery:
+    delivery_id: str
+    event: str
+    body: bytes
+
+    @classmethod
+    def create(
+        cls, event: str, data: Mapping[str, Any], *, delivery_id: str | None = None
+    ) -> WebhookDelivery:
+        """A new delivery: ``{"delivery_id", "event", "created_at", "data"}`` as compact JSON.
+
+        Store the result (id and body) and send the same bytes on every attempt.
+        """
+        delivery_id = delivery_id or uuid.uuid4().hex
+        if not _TOKEN.fullmatch(delivery_id) or not _TOKEN.fullmatch(event):
+            raise InvalidInput(
+                f"webhook event {event[:100]!r} and delivery id {delivery_id[:100]!r} must be 1-64 "
+                "letters, digits or . _ : -"
+            )
+        envelope = {
+            "delivery_id": delivery_id,
+            "event": event,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "data": data,
+        }
+        body = json.dumps(envelope, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+        if len(body) > MAX_BODY_BYTES:
+            raise InvalidInput(f"webhook body of {len(body)} bytes is over {MAX_BODY_BYTES}")
+        return cls(delivery_id=delivery_id, event=event, body=body)
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    delivery_id: str
+    outcome: DeliveryOutcome
+    detail: str
+    status: int | None = None
+    retry_after_s: float | None = None
+    """What the platform asked for (``Retry-After`` on 429 or 503), in seconds."""
+    address: str | None = None
+    refusal: Refusal | None = None
+    """Why the URL or its address was refused before anything was sent."""
+    elapsed_s: float = 0.0
+    attempted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+class WebhookSender:
+    """Sends deliveries. ``allow_loopback_ports_for_testing`` lets tests and the local demo deliver
+    to their own loopback receiver on those ports; a constructor argument only, never a setting."""
+
+    def __init__(
+        self,
+        *,
+        resolver: Resolver = system_resolver,
+        ssl_context: ssl.SSLContext | None = None,
+        user_agent: str = USER_AGENT,
+        allow_loopback_ports_for_testing: Collection[int] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._resolver = resolver
+        self._ssl_context = ssl_context or httpx.create_ssl_context()
+        self._user_agent = user_agent
+        self._loopback_ports = frozenset(allow_loopback_ports_for_testing)
+        self._clock = clock
+
+    def deliver(self, endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> DeliveryResult:
+        started = time.monotonic()
+        result = self._attempt(endpoint, delivery, started)
+        result = dataclasses.replace(result, elapsed_s=time.monotonic() - started)
+        _log(endpoint, result)
+        return result
+
+    def _attempt(
+        self, endpoint: WebhookEndpoint, delivery: WebhookDelivery, started: float
+    ) -> DeliveryResult:
+        policy = endpoint.target_policy(self._loopback_ports)
+        backend = PinnedBackend(deadline=started + endpoint.timeout_s)
+        result = functools.partial(DeliveryResult, delivery.delivery_id)
+        try:
+            target = parse_target(endpoint.url, policy)
+            backend.pin(target.host, resolve_target(target, policy, self._resolver, backend.deadline))
+            headers = {
+                "User-Agent": self._user_agent,
+                "Content-Type": "application/json",
+                EVENT_HEADER: delivery.event,
+                **signature_headers(
+                    endpoint.secrets,
+                    delivery.body,
+                    delivery_id=delivery.delivery_id,
+                    timestamp=int(self._clock()),
+                ),
+            }
+            timeout = httpx.Timeout(endpoint.timeout_s)
+            request = httpx.Request(
+                "POST",
+                target.url,
+                headers=headers,
+                content=delivery.body,
+                extensions={"timeout": timeout.as_dict()},
+            )
+            with PinnedTransport(backend, self._ssl_context) as transport:
+                response = transport.handle_request(request)
+                response.close()  # the answer is the status; the body is never read
+            address = backend.connected.get(target.host)
+            return _classify(result, response, address)
+        except TargetRefused as refused:
+            retry = refused.reason in {Refusal.DNS_FAILURE, Refusal.TIMED_OUT}
+            return result(
+                DeliveryOutcome.RETRYABLE if retry else DeliveryOutcome.FAILED,
+                f"{refused.reason.value}: {refused.detail}",
+                address=refused.address,
+                refusal=refused.reason,
+            )
+        except httpx.HTTPError as exc:  # timeouts, refused connections, TLS and protocol errors
+            return result(DeliveryOutcome.RETRYABLE, f"{type(exc).__name__}: {exc}")
+
+
+def _classify(
+    result: Callable[..., DeliveryResult], response: httpx.Response, address: str | None
+) -> DeliveryResult:
+    status = response.status_code
+    if 200 <= status < 300:
+        return result(DeliveryOutcome.DELIVERED, f"HTTP {status}", status=status, address=address)
+    if status == 429 or status >= 500:
+        return result(
+            DeliveryOutcome.RETRYABLE,
+            f"HTTP {status}",
+            status=status,
+            address=address,
+            retry_after_s=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    detail = f"HTTP {status}" + (" (redirects are not followed)" if 300 <= status < 400 else "")
+    return result(DeliveryOutcome.FAILED, detail, status=status, address=address)
+
+
+def _log(endpoint: WebhookEndpoint, result: DeliveryResult) -> None:
+    url = loggable_url(endpoint.url)
+    if result.refusal in SSRF_REFUSALS:
+        log.warning(
+            "event=webhook.blocked url=%s delivery_id=%s address=%s detail=%r",
+            url,
+            result.delivery_id,
+            result.address or "-",
+            result.detail[:300],
+        )
+        return
+    log.info(
+        "event=webhook.%s url=%s delivery_id=%s status=%s elapsed_s=%.3f",
+        result.outcome.value,
+        url,
+        result.delivery_id,
+        result.status or "-",
+        result.elapsed_s,
+    )
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """``Retry-After`` in seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3); None if absent or
+    unreadable. Never negative."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        return float(min(int(text[:10]), 10**9))
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def backoff_delay(
+    attempt: int,
+    *,
+    base_s: float = 5.0,
+    cap_s: float = 3600.0,
+    rng: random.Random | None = None,
+) -> float:
+    """Seconds to wait before retry number ``attempt`` (1 = the first retry): ``base_s`` doubled per
+    attempt, capped at ``cap_s``, with "equal jitter" (a random point in the upper half) so endpoints
+    that failed together do not retry together, yet the wait never collapses to zero."""
+    if attempt < 1:
+        raise ValueError("attempt counts from 1")
+    ceiling = min(cap_s, base_s * 2.0 ** min(attempt - 1, 64))
+    return ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
+
+
+def retry_delay(
+    result: DeliveryResult,
+    attempt: int,
+    *,
+    base_s: float = 5.0,
+    cap_s: float = 3600.0,
+    rng: random.Random | None = None,
+) -> float | None:
+    """When to try a delivery again: None when it must not be retried; the platform's ``Retry-After``
+    when it gave one (capped at ``cap_s``); otherwise ``backoff_delay``."""
+    if result.outcome is not DeliveryOutcome.RETRYABLE:
+        return None
+    if result.retry_after_s is not None:
+        return min(result.retry_after_s, cap_s)
+    return backoff_delay(attempt, base_s=base_s, cap_s=cap_s, rng=rng)
+
+
+def deliver(
+    endpoint: WebhookEndpoint, delivery: WebhookDelivery, *, sender: WebhookSender | None = None
+) -> DeliveryResult:
+    """One attempt of ``delivery`` to ``endpoint`` with the system resolver and trust store."""
+    return (sender or WebhookSender()).deliver(endpoint, delivery)
+
+
+def endpoint_secrets(values: Sequence[str]) -> tuple[Secret, ...]:
+    """Wrap stored secret strings so they never print."""
+    return tuple(v if isinstance(v, Secret) else Secret(v) for v in values)
