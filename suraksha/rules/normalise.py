@@ -56,6 +56,8 @@ _LEET = {
     "|": "i",
 }
 _LEET_SYMBOLS = frozenset("@$!|")
+_LEADING_PUNCTUATION = frozenset("@!")
+_TRAILING_PUNCTUATION = frozenset("!")
 
 
 class TextTooLong(InvalidInput):
@@ -205,12 +207,12 @@ def _skeleton_view(normalised: MappedText) -> MappedText:
         while stop < count and (_is_word_char(chars[stop]) or chars[stop] in _LEET_SYMBOLS):
             stop += 1
         first, last = index, stop
-        # Symbols at the edges of a token are punctuation ("now!", "@name"), not leetspeak; a leading
-        # "$" is the exception ("$ell").
-        while first < last and chars[first] in _LEET_SYMBOLS and chars[first] != "$":
+        # "@" starting a token is a mention and "!" at either end is punctuation ("@name", "now!");
+        # elsewhere they are letters ("vi@", "p@id", "$ell", "|ink").
+        while first < last and chars[first] in _LEADING_PUNCTUATION:
             separator(starts[first], ends[first])
             first += 1
-        while last > first and chars[last - 1] in _LEET_SYMBOLS:
+        while last > first and chars[last - 1] in _TRAILING_PUNCTUATION:
             last -= 1
         has_letter = any(chars[k].isalpha() for k in range(first, last))
         for k in range(first, last):

@@ -6,7 +6,8 @@ aliases expand to billions of nodes); the schema is broken (``spec``: unknown ke
 two rules share an id; ``requires`` names a rule the pack does not have, or rules require each other in
 a circle; a keyword or regex does not compile (``matchers``); or a rule contradicts its own examples:
 every ``should_match`` must fire the rule and no ``should_not_match`` may. Examples are evaluated as the
-first field the rule applies to, with the entities found in them, exactly as a pipeline would.
+first field the rule applies to, with the entities found in them, exactly as a pipeline would (phone
+numbers in the engine's region: a pack meant for several regions writes them with their country code).
 
 Parsing uses ``yaml.safe_load`` (no Python objects from YAML), after ``yaml.parse`` has walked the
 events to refuse aliases and count nodes.
