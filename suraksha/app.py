@@ -7,9 +7,14 @@ from functools import cached_property
 
 from suraksha.banks.index import BankIndex
 from suraksha.db.engine import Database, open_database
+from suraksha.enforcement.policy import Policy, load_policy
+from suraksha.intake import tasks as intake_tasks
+from suraksha.intake.pipeline import Pipeline
+from suraksha.intake.store import MediaStore
 from suraksha.settings import Settings
 from suraksha.signals.file_signals import HashOptions
 from suraksha.signals.pdq import PdqMode
+from suraksha.worker.handlers import HandlerRegistry
 
 
 class Platform:
@@ -48,6 +53,30 @@ class Platform:
             stale_after_s=self.settings.index_stale_after_s,
             index_dir=self.settings.index_path,
         )
+
+    @cached_property
+    def media_store(self) -> MediaStore:
+        return MediaStore(self.settings.data_path / "media")
+
+    @cached_property
+    def policy(self) -> Policy:
+        return load_policy(self.settings.policy_file)
+
+    def pipeline(self, index: BankIndex) -> Pipeline:
+        """The detection pipeline over a loaded (and followed) match index."""
+        return Pipeline(
+            db=self.db,
+            index=index,
+            store=self.media_store,
+            options=self.hash_options(),
+            policy=self.policy,
+        )
+
+    def job_handlers(self, index: BankIndex) -> HandlerRegistry:
+        """Every job kind this platform runs, with its handler."""
+        registry = HandlerRegistry()
+        intake_tasks.register(registry, self.pipeline(index))
+        return registry
 
     def close(self) -> None:
         if "db" in self.__dict__:

@@ -108,6 +108,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("import_max_bytes", int, 512 * 1024 * 1024, "Largest hash-list file accepted by bank import."),
     Setting("sqlite_busy_timeout_s", float, 30.0, "How long a SQLite writer waits for the lock."),
     Setting(
+        "policy_file",
+        str,
+        None,
+        "YAML decision policy (what each bank category and rule category leads to); unset: the "
+        "built-in policy (see suraksha/enforcement/policy.py).",
+    ),
+    Setting(
         "index_dir",
         str,
         None,
@@ -119,6 +126,20 @@ SETTINGS: tuple[Setting, ...] = (
         float,
         30.0,
         "A match index not refreshed from the change feed for this long answers not-ready.",
+    ),
+    Setting(
+        "web_max_body_bytes",
+        int,
+        100 * 1024 * 1024,
+        "Largest request body the web service reads (uploads included); larger ones get 413 "
+        "before any of it is processed.",
+    ),
+    Setting(
+        "metrics_public",
+        bool,
+        False,
+        "Serve /metrics without an API key (for a scraper on a private port or network); "
+        "otherwise /metrics needs a key with the read role.",
     ),
     Setting(
         "job_lease_s",
@@ -336,6 +357,7 @@ def _validate(values: Mapping[str, Any]) -> None:
         "media_max_frames",
         "media_max_frame_pixels",
         "import_max_bytes",
+        "web_max_body_bytes",
     ):
         if values[name] <= 0:
             problems.append(f"{name} must be positive")

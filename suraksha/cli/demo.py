@@ -65,6 +65,7 @@ def demo_command(
     os.environ["SURAKSHA_DATABASE_URL"] = database_url = f"sqlite:///{base / 'demo.sqlite3'}"
     try:
         _seed_and_scan(base, build_demo(base))
+        _submit_and_process()
     finally:
         if previous is None:
             del os.environ["SURAKSHA_DATABASE_URL"]
@@ -152,3 +153,44 @@ def _seed_and_scan(base: Path, uploads: Path) -> None:
         # The scan exits 1 because the demo plants matches: for the demo that is success.
         if done.exit_code != 1:
             raise
+
+
+def _submit_and_process() -> None:
+    """Send the demo's accounts and posts through intake and the pipeline (a worker that drains the
+    queue), then show what was decided for each."""
+    from rich.table import Table  # noqa: PLC0415
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from suraksha.enforcement.models import Decision  # noqa: PLC0415
+    from suraksha.intake.models import Item  # noqa: PLC0415
+    from suraksha.intake.services import submit_item  # noqa: PLC0415
+    from suraksha.testing.demo_items import demo_items  # noqa: PLC0415
+    from suraksha.worker.policy import WorkerConfig  # noqa: PLC0415
+    from suraksha.worker.runner import run_worker  # noqa: PLC0415
+
+    with platform() as p:
+        with p.db.session() as session:
+            for submission in demo_items(KNOWN_SEEDS[:5], UNRELATED_SEEDS):
+                submit_item(session, p.media_store, submission, max_media_bytes=p.settings.media_max_bytes)
+        index = p.bank_index().load()
+        run_worker(
+            p.db,
+            p.job_handlers(index),
+            config=WorkerConfig.from_settings(p.settings),
+            until_drained=True,
+            install_signal_handlers=False,
+        )
+        out.print(
+            "\n[bold]Posts from the demo platform[/bold] (accounts, text, media), through the pipeline:"
+        )
+        table = Table("item", "account", "verdict", "why", "actions")
+        with p.db.session() as session:
+            rows = session.execute(
+                select(Item, Decision).join(Decision, Decision.item_id == Item.id).order_by(Item.id)
+            ).all()
+            for row, decision in rows:
+                actions = ", ".join(a.kind for a in decision.actions) or "-"
+                table.add_row(
+                    row.platform_item_id, row.account.handle, decision.verdict, decision.reason, actions
+                )
+        out.print(table)

@@ -8,7 +8,7 @@ import os
 import typer
 
 from suraksha import __version__
-from suraksha.cli import banks, demo, hashing, index, jobs, scan, system
+from suraksha.cli import banks, demo, hashing, index, jobs, scan, system, worker
 
 app = typer.Typer(
     name="suraksha",
@@ -26,6 +26,7 @@ app.command("scan")(scan.scan_command)
 app.command("match")(scan.match_command)
 app.command("settings")(system.settings_command)
 app.command("demo")(demo.demo_command)
+app.command("worker")(worker.worker_command)
 
 
 def _version(value: bool) -> None:

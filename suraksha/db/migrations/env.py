@@ -7,7 +7,12 @@ from typing import Any, Literal
 from alembic import context
 
 # importing the models registers their tables on Base.metadata
+import suraksha.access.models
+import suraksha.admin.models
 import suraksha.banks.models
+import suraksha.enforcement.models
+import suraksha.intake.models
+import suraksha.network.models
 import suraksha.worker.models  # noqa: F401
 from suraksha.db.base import Base, UTCDateTime
 

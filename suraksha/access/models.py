@@ -1,0 +1,37 @@
+"""API keys for the host platform's integration: stored as a SHA-256 of the secret (keys are 256-bit
+random, so a slow password hash adds nothing), shown once, scoped, revocable."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from suraksha.db.base import Base, UTCDateTime, utcnow
+
+
+class ApiScope(StrEnum):
+    INGEST = "ingest"
+    """Submit items and check media; read their state and the action feed."""
+    READ = "read"
+    """Read items, matches, banks (HMA lookups)."""
+    ADMIN = "admin"
+    """Everything, including bank changes."""
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    """The public first characters of the key, to find the row (and to recognise a key in logs)."""
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[str] = mapped_column(String(200))
+    """Space-separated ApiScope values."""
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

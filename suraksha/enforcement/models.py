@@ -1,0 +1,118 @@
+"""Decisions (what was decided about an item, by what, why, automated or not), the actions they
+call for, and their delivery to the host platform.
+
+Actions are idempotent by construction: one row per (decision, kind, target), so a decision applied
+twice (a worker killed after committing, then the job retried) creates nothing new. Deliveries carry
+a stable id the platform dedupes on, the same across retries.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from suraksha.db.base import Base, UTCDateTime, utcnow
+from suraksha.intake.models import BigId
+
+
+class Verdict(StrEnum):
+    VIOLATION = "violation"
+    REVIEW = "review"
+    """Needs a person: rule or classifier hits, unconfirmed matches."""
+    CLEAN = "clean"
+    NOT_CHECKED = "not_checked"
+    """Some media could not be checked (fetch, decode or time limit): never called clean."""
+
+
+class DecidedBy(StrEnum):
+    POLICY = "policy"
+    REVIEWER = "reviewer"
+
+
+class ActionKind(StrEnum):
+    REMOVE = "remove"
+    RESTRICT = "restrict"
+    SUSPEND = "suspend"
+    WITHHOLD = "withhold"
+    """Withhold in the listed countries only."""
+    RESTORE = "restore"
+    PRESERVE = "preserve"
+    """Open a preservation hold on the evidence (acted on by the vault, not the platform)."""
+    REPORT = "report"
+    """Queue a clearinghouse report for human confirmation (acted on by reporting)."""
+
+
+class ActionTarget(StrEnum):
+    ITEM = "item"
+    ACCOUNT = "account"
+
+
+class ActionState(StrEnum):
+    PENDING = "pending"
+    """Written; delivery not yet attempted or paused by a kill switch."""
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    INTERNAL = "internal"
+    """Not for the platform (preserve, report): carried out inside Suraksha."""
+
+
+class Decision(Base):
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    verdict: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(60), default="")
+    automated: Mapped[bool] = mapped_column(Boolean)
+    decided_by: Mapped[str] = mapped_column(String(20))
+    decided_by_ref: Mapped[str] = mapped_column(String(200), default="")
+    """Policy rule name and version, or the reviewer's pseudonym."""
+    basis: Mapped[str] = mapped_column(Text, default="[]")
+    """JSON list of what decided: bank entries with distances, rule hits with pack versions."""
+    reason: Mapped[str] = mapped_column(Text, default="")
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+    actions: Mapped[list[Action]] = relationship(back_populates="decision", order_by="Action.id")
+
+
+class Action(Base):
+    __tablename__ = "actions"
+    __table_args__ = (UniqueConstraint("decision_id", "kind", "target"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    """Also the cursor of the pull feed: ids only grow."""
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(20))
+    countries: Mapped[str] = mapped_column(String(500), default="")
+    """Space-separated ISO 3166-1 alpha-2 codes, for withhold."""
+    automated: Mapped[bool] = mapped_column(Boolean)
+    state: Mapped[str] = mapped_column(String(20), default=ActionState.PENDING, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    decision: Mapped[Decision] = relationship(back_populates="actions")
+
+
+class Delivery(Base):
+    """One webhook delivery of one action; ``delivery_id`` is what the platform dedupes on."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("action_id", "endpoint"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(64), unique=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(100))
+    state: Mapped[str] = mapped_column(String(20), default=ActionState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

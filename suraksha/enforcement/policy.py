@@ -1,0 +1,199 @@
+"""The decision policy: what a finding leads to, as configuration (per bank category and per rule
+category), not code. The built-in policy is below; a deployment replaces it with a YAML file
+(setting ``policy_file``) of the same shape.
+
+Business rules applied by ``decide`` (in this order):
+1. A hit in an enabled block bank, not suppressed by an allow list, decides by the bank's category
+   (the most severe category wins when several banks hit).
+2. Otherwise text-rule hits send the item to review, at the highest priority among the hits.
+3. Otherwise, if any media file could not be checked (fetch, decode, time limit), the verdict is
+   ``not_checked`` and the item goes to review: unknown is never clean.
+4. Otherwise a user or trusted-flagger report sends it to review.
+5. Otherwise the item is clean.
+Automated actions run only for verdicts the policy marks automated; with the kill switch
+"pause automated enforcement" on, they are not created and the item goes to review instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from suraksha.enforcement.models import ActionKind, Verdict
+from suraksha.errors import ConfigError
+
+ANY = "*"
+
+
+class Outcome(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    verdict: Verdict
+    actions: list[ActionKind] = Field(default_factory=list)
+    priority: int = Field(default=50, ge=0, le=100)
+    automated: bool = False
+
+
+class Policy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: str
+    bank_categories: dict[str, Outcome]
+    rule_categories: dict[str, Outcome]
+    not_checked: Outcome
+    user_report: Outcome
+    trusted_flagger: Outcome
+
+    def for_bank(self, category: str) -> Outcome:
+        return self.bank_categories.get(category) or self.bank_categories[ANY]
+
+    def for_rule(self, category: str) -> Outcome:
+        return self.rule_categories.get(category) or self.rule_categories[ANY]
+
+
+BUILTIN = Policy(
+    version="builtin-1",
+    bank_categories={
+        "csam": Outcome(
+            verdict=Verdict.VIOLATION,
+            actions=[ActionKind.REMOVE, ActionKind.SUSPEND, ActionKind.PRESERVE, ActionKind.REPORT],
+            priority=100,
+            automated=True,
+        ),
+        "ncii": Outcome(
+            verdict=Verdict.VIOLATION,
+            actions=[ActionKind.REMOVE, ActionKind.PRESERVE],
+            priority=90,
+            automated=True,
+        ),
+        ANY: Outcome(verdict=Verdict.REVIEW, priority=70),
+    },
+    rule_categories={ANY: Outcome(verdict=Verdict.REVIEW, priority=50)},
+    not_checked=Outcome(verdict=Verdict.NOT_CHECKED, priority=40),
+    user_report=Outcome(verdict=Verdict.REVIEW, priority=30),
+    trusted_flagger=Outcome(verdict=Verdict.REVIEW, priority=60),
+)
+
+
+def load_policy(path: str | Path | None) -> Policy:
+    """The policy in ``path`` (YAML), or the built-in one. A bad file is a ConfigError naming it."""
+    if path is None:
+        return BUILTIN
+    try:
+        raw: Any = yaml.safe_load(Path(path).read_text())
+        policy = Policy.model_validate(raw)
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise ConfigError(f"decision policy {path} is not usable: {exc}") from exc
+    if ANY not in policy.bank_categories or ANY not in policy.rule_categories:
+        raise ConfigError(f"decision policy {path} needs a '*' entry in bank_categories and rule_categories")
+    return policy
+
+
+@dataclass(frozen=True)
+class BankFinding:
+    bank: str
+    category: str
+    entry_id: int
+    signal_type: str
+    distance: int | None
+
+
+@dataclass(frozen=True)
+class RuleFinding:
+    pack: str
+    version: str
+    rule_id: str
+    category: str
+    priority: int
+
+
+@dataclass(frozen=True)
+class Findings:
+    banks: list[BankFinding] = field(default_factory=list)
+    rules: list[RuleFinding] = field(default_factory=list)
+    not_checked: list[str] = field(default_factory=list)
+    """Reasons, one per media file that could not be checked."""
+    reporter_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    verdict: Verdict
+    category: str
+    actions: tuple[ActionKind, ...]
+    automated: bool
+    priority: int
+    basis: list[dict[str, Any]]
+    reason: str
+    policy_version: str
+
+
+def decide(policy: Policy, findings: Findings, *, automation_paused: bool = False) -> Plan:
+    if findings.banks:
+        ranked = sorted(findings.banks, key=lambda f: -policy.for_bank(f.category).priority)
+        top = ranked[0]
+        outcome = policy.for_bank(top.category)
+        basis = [
+            {
+                "bank": f.bank,
+                "category": f.category,
+                "entry_id": f.entry_id,
+                "signal": f.signal_type,
+                "distance": f.distance,
+            }
+            for f in ranked
+        ]
+        reason = f"{top.signal_type} match in bank {top.bank} ({top.category})"
+        return _plan(policy, outcome, top.category, basis, reason, automation_paused)
+    if findings.rules:
+        ranked_rules = sorted(findings.rules, key=lambda r: -r.priority)
+        top_rule = ranked_rules[0]
+        outcome = policy.for_rule(top_rule.category)
+        outcome = outcome.model_copy(update={"priority": max(outcome.priority, top_rule.priority)})
+        basis = [
+            {"pack": r.pack, "version": r.version, "rule": r.rule_id, "category": r.category}
+            for r in ranked_rules
+        ]
+        reason = f"text rule {top_rule.rule_id} ({top_rule.category})"
+        return _plan(policy, outcome, top_rule.category, basis, reason, automation_paused)
+    if findings.not_checked:
+        basis = [{"not_checked": r} for r in findings.not_checked]
+        reason = "media could not be checked: " + "; ".join(findings.not_checked)
+        return _plan(policy, policy.not_checked, "", basis, reason, automation_paused)
+    if findings.reporter_kind is not None:
+        outcome = (
+            policy.trusted_flagger if findings.reporter_kind == "trusted_flagger" else policy.user_report
+        )
+        return _plan(policy, outcome, "", [{"report": findings.reporter_kind}], "reported", automation_paused)
+    return Plan(Verdict.CLEAN, "", (), True, 0, [], "no finding", policy.version)
+
+
+def _plan(
+    policy: Policy, outcome: Outcome, category: str, basis: list[dict[str, Any]], reason: str, paused: bool
+) -> Plan:
+    automated = outcome.automated and bool(outcome.actions)
+    if automated and paused:
+        return Plan(
+            Verdict.REVIEW,
+            category,
+            (),
+            False,
+            max(outcome.priority, 90),
+            basis,
+            reason + " (automated enforcement paused: a person decides)",
+            policy.version,
+        )
+    return Plan(
+        outcome.verdict,
+        category,
+        tuple(outcome.actions) if automated else (),
+        automated,
+        outcome.priority,
+        basis,
+        reason,
+        policy.version,
+    )

@@ -1,0 +1,142 @@
+"""Recording decisions and their actions, idempotently; the pull feed of actions.
+
+An item is decided once: ``record_decision`` moves the item from ``queued`` with a guarded update, so
+a job that runs twice (a worker killed after its commit) finds the item already decided and writes
+nothing. Actions are unique per (decision, kind, target) and their deliveries per (action,
+endpoint), with a delivery id fixed at creation: a retried delivery carries the same id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from suraksha.db.base import utcnow
+from suraksha.enforcement.models import (
+    Action,
+    ActionKind,
+    ActionState,
+    ActionTarget,
+    DecidedBy,
+    Decision,
+    Delivery,
+    Verdict,
+)
+from suraksha.enforcement.policy import Plan
+from suraksha.intake.models import Account, Item, ItemState
+from suraksha.worker.queue import enqueue
+
+log = logging.getLogger(__name__)
+
+DELIVER = "action.deliver"
+INTERNAL_KINDS = frozenset({ActionKind.PRESERVE, ActionKind.REPORT})
+TARGETS = {ActionKind.SUSPEND: ActionTarget.ACCOUNT}
+
+
+def claim_for_decision(session: Session, item_id: int) -> bool:
+    """Move a queued item to decided; False when another run already did (then write nothing)."""
+    moved = session.execute(
+        update(Item)
+        .where(Item.id == item_id, Item.state == ItemState.QUEUED)
+        .values(state=ItemState.DECIDED, updated_at=utcnow())
+    )
+    return bool(moved.rowcount)  # type: ignore[attr-defined]
+
+
+def record_decision(
+    session: Session, item: Item, plan: Plan, *, endpoints: Sequence[str] = (), countries: Sequence[str] = ()
+) -> Decision:
+    """Write the decision and the actions it calls for; queue a delivery per platform action and
+    endpoint. The caller has claimed the item (``claim_for_decision``) in the same transaction."""
+    decision = Decision(
+        item_id=item.id,
+        verdict=plan.verdict,
+        category=plan.category,
+        automated=plan.automated,
+        decided_by=DecidedBy.POLICY,
+        decided_by_ref=f"policy {plan.policy_version}",
+        basis=json.dumps(plan.basis, sort_keys=True),
+        reason=plan.reason,
+        priority=plan.priority,
+    )
+    session.add(decision)
+    session.flush()
+    for kind in plan.actions:
+        add_action(
+            session, decision, item, kind, automated=plan.automated, countries=countries, endpoints=endpoints
+        )
+    if plan.actions:
+        item.state = ItemState.ACTIONED
+    log.info(
+        "event=decision item=%d verdict=%s category=%s automated=%s actions=%s",
+        item.id,
+        plan.verdict,
+        plan.category,
+        plan.automated,
+        ",".join(plan.actions),
+    )
+    return decision
+
+
+def add_action(
+    session: Session,
+    decision: Decision,
+    item: Item,
+    kind: ActionKind,
+    *,
+    automated: bool,
+    countries: Sequence[str] = (),
+    endpoints: Sequence[str] = (),
+) -> Action:
+    target = TARGETS.get(kind, ActionTarget.ITEM)
+    existing = session.scalar(
+        select(Action).where(Action.decision_id == decision.id, Action.kind == kind, Action.target == target)
+    )
+    if existing is not None:
+        return existing
+    internal = kind in INTERNAL_KINDS
+    action = Action(
+        decision_id=decision.id,
+        item_id=item.id,
+        account_id=item.account_id,
+        kind=kind,
+        target=target,
+        countries=" ".join(countries) if kind == ActionKind.WITHHOLD else "",
+        automated=automated,
+        state=ActionState.INTERNAL if internal else ActionState.PENDING,
+    )
+    session.add(action)
+    session.flush()
+    if kind == ActionKind.SUSPEND:
+        account = session.get(Account, item.account_id)
+        if account is not None and account.suspended_at is None:
+            account.suspended_at = utcnow()
+    if not internal:
+        for endpoint in endpoints:
+            delivery = Delivery(delivery_id=uuid.uuid4().hex, action_id=action.id, endpoint=endpoint)
+            session.add(delivery)
+            session.flush()
+            enqueue(session, DELIVER, {"delivery": delivery.id}, key=f"delivery:{delivery.id}")
+    return action
+
+
+def action_feed(session: Session, *, after: int = 0, limit: int = 100) -> list[Action]:
+    """Actions for the platform (not internal ones) with id > ``after``, oldest first: the pull feed.
+    The cursor is the last id seen."""
+    return list(
+        session.scalars(
+            select(Action)
+            .where(Action.id > after, Action.state != ActionState.INTERNAL)
+            .order_by(Action.id)
+            .limit(max(1, min(limit, 1000)))
+        )
+    )
+
+
+def verdict_is_final(verdict: str) -> bool:
+    return verdict in (Verdict.VIOLATION, Verdict.CLEAN)

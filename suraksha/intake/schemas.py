@@ -1,0 +1,150 @@
+"""The item the host platform submits, validated before anything is written. Unknown fields are
+refused (a typo in a field name must not silently drop data), every string and list is bounded."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from ipaddress import IPv4Address, IPv6Address
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from suraksha.intake.models import ItemKind, ReporterKind
+
+MAX_TEXT = 64 * 1024
+MAX_MEDIA = 20
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class AccountIn(_Strict):
+    platform_id: str = Field(min_length=1, max_length=200)
+    handle: str = Field(default="", max_length=200)
+    display_name: str = Field(default="", max_length=500)
+    bio: str = Field(default="", max_length=MAX_TEXT)
+    created_at: datetime | None = None
+
+
+class MediaIn(_Strict):
+    """One media file: ``data`` (base64 of the bytes) or ``url`` (fetched by us, bounded, no SSRF)."""
+
+    url: AnyHttpUrl | None = None
+    data: str | None = Field(default=None, description="Base64 of the file's bytes.")
+    content_type: str = Field(default="", max_length=100)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MediaIn:
+        if (self.url is None) == (self.data is None):
+            raise ValueError("give exactly one of 'url' or 'data' for each media file")
+        return self
+
+    def decoded(self) -> bytes | None:
+        if self.data is None:
+            return None
+        try:
+            return base64.b64decode(self.data, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"media 'data' is not valid base64 ({exc})") from exc
+
+    @field_validator("data")
+    @classmethod
+    def _base64(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                base64.b64decode(value, validate=True)
+            except binascii.Error as exc:
+                raise ValueError(f"not valid base64 ({exc})") from exc
+        return value
+
+
+class ReporterIn(_Strict):
+    kind: ReporterKind
+    id: str = Field(min_length=1, max_length=200)
+    reason: str = Field(default="", max_length=4000)
+
+
+class ItemIn(_Strict):
+    platform_item_id: str = Field(min_length=1, max_length=200)
+    kind: ItemKind
+    account: AccountIn
+    text: str = Field(default="", max_length=MAX_TEXT)
+    media: list[MediaIn] = Field(default_factory=list, max_length=MAX_MEDIA)
+    posted_at: datetime | None = None
+    upload_ip: IPv4Address | IPv6Address | None = None
+    upload_port: int | None = Field(default=None, ge=0, le=65535)
+    device_id: str | None = Field(default=None, max_length=200)
+    reporter: ReporterIn | None = None
+
+
+class MatchOut(BaseModel):
+    bank: str
+    category: str
+    entry_id: int
+    signal_type: str
+    distance: int | None
+    rotation: str | None
+    suppressed: bool
+
+
+class MediaOut(BaseModel):
+    position: int
+    state: str
+    error: str
+    size: int | None
+    format: str | None
+    md5: str | None
+    sha256: str | None
+    pdq: str | None
+    pdq_quality: int | None
+    matches: list[MatchOut]
+
+
+class RuleHitOut(BaseModel):
+    pack: str
+    version: str
+    rule_id: str
+    category: str
+    field: str
+    start: int
+    end: int
+    matched: str
+
+
+class ActionOut(BaseModel):
+    id: int
+    kind: str
+    target: str
+    countries: list[str]
+    state: str
+    automated: bool
+    item_id: str
+    """The platform's item id."""
+    account_id: str
+    """The platform's account id."""
+    created_at: datetime
+
+
+class DecisionOut(BaseModel):
+    verdict: str
+    category: str
+    automated: bool
+    decided_by: str
+    reason: str
+    priority: int
+    created_at: datetime
+
+
+class ItemOut(BaseModel):
+    id: int
+    platform_item_id: str
+    state: str
+    error: str
+    received_at: datetime
+    media: list[MediaOut]
+    rule_hits: list[RuleHitOut]
+    entities: list[dict[str, str]]
+    decisions: list[DecisionOut]
+    actions: list[ActionOut]

@@ -1,0 +1,127 @@
+"""Intake: an item from the platform becomes rows and a processing job, in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from suraksha.db.base import utcnow
+from suraksha.errors import Conflict, InvalidInput, NotFound
+from suraksha.intake.models import Account, Item, ItemMedia, ItemState, MediaState
+from suraksha.intake.schemas import AccountIn, ItemIn
+from suraksha.intake.store import MediaStore
+from suraksha.worker.queue import enqueue
+
+log = logging.getLogger(__name__)
+
+PROCESS_ITEM = "item.process"
+
+
+@dataclass(frozen=True)
+class Submitted:
+    item: Item
+    created: bool
+    """False when the same item (same platform id, same payload) had been submitted before."""
+
+
+def payload_digest(item: ItemIn, uploads: list[bytes | None]) -> str:
+    """SHA-256 over the canonical JSON of the item, media bytes replaced by their SHA-256."""
+    body = item.model_dump(mode="json", exclude={"media"})
+    body["media"] = [
+        {"url": str(m.url) if m.url else None, "sha256": hashlib.sha256(data).hexdigest() if data else None}
+        for m, data in zip(item.media, uploads, strict=True)
+    ]
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def upsert_account(session: Session, account: AccountIn) -> Account:
+    """The account as last described: profile fields are replaced, first_seen kept."""
+    row = session.scalar(select(Account).where(Account.platform_account_id == account.platform_id))
+    now = utcnow()
+    if row is None:
+        row = Account(platform_account_id=account.platform_id, first_seen_at=now)
+        session.add(row)
+    row.handle = account.handle
+    row.display_name = account.display_name
+    row.bio = account.bio
+    row.platform_created_at = account.created_at or row.platform_created_at
+    row.last_seen_at = now
+    return row
+
+
+def submit_item(session: Session, store: MediaStore, item: ItemIn, *, max_media_bytes: int) -> Submitted:
+    """Record an item and queue its processing (same transaction: nothing is lost if the process dies
+    after the commit, nothing is queued if it dies before). Idempotent on the platform item id: the same
+    payload again returns the existing item; a different payload under the same id is a Conflict."""
+    uploads = []
+    for position, media in enumerate(item.media):
+        data = media.decoded()
+        if data is not None and len(data) > max_media_bytes:
+            raise InvalidInput(
+                f"media {position} is {len(data):,} bytes; the limit is {max_media_bytes:,} "
+                "(setting media_max_bytes)"
+            )
+        uploads.append(data)
+    digest = payload_digest(item, uploads)
+    existing = session.scalar(select(Item).where(Item.platform_item_id == item.platform_item_id))
+    if existing is not None:
+        if existing.payload_digest != digest:
+            raise Conflict(
+                f"item {item.platform_item_id!r} was already submitted with a different payload; "
+                "platform item ids must be unique (send an edit as a new id)"
+            )
+        return Submitted(existing, created=False)
+    account = upsert_account(session, item.account)
+    session.flush()
+    row = Item(
+        platform_item_id=item.platform_item_id,
+        payload_digest=digest,
+        kind=item.kind,
+        account_id=account.id,
+        text=item.text,
+        state=ItemState.QUEUED,
+        posted_at=item.posted_at,
+        upload_ip=str(item.upload_ip) if item.upload_ip else None,
+        upload_port=item.upload_port,
+        device_id=item.device_id,
+        reporter_kind=item.reporter.kind if item.reporter else None,
+        reporter_id=item.reporter.id if item.reporter else None,
+        report_reason=item.reporter.reason if item.reporter else "",
+    )
+    for position, (media, data) in enumerate(zip(item.media, uploads, strict=True)):
+        row.media.append(
+            ItemMedia(
+                position=position,
+                url=str(media.url) if media.url else None,
+                declared_type=media.content_type,
+                state=MediaState.PENDING,
+                size=len(data) if data is not None else None,
+                sha256=store.put(data) if data is not None else None,
+            )
+        )
+    session.add(row)
+    session.flush()
+    enqueue(session, PROCESS_ITEM, {"item_id": row.id}, key=f"item:{row.id}")
+    log.info(
+        "event=item.submitted item=%d platform_item=%s media=%d", row.id, item.platform_item_id, len(uploads)
+    )
+    return Submitted(row, created=True)
+
+
+def get_item(session: Session, item_id: int) -> Item:
+    item = session.get(Item, item_id)
+    if item is None:
+        raise NotFound(f"no item with id {item_id}")
+    return item
+
+
+def get_item_by_platform_id(session: Session, platform_item_id: str) -> Item:
+    item = session.scalar(select(Item).where(Item.platform_item_id == platform_item_id))
+    if item is None:
+        raise NotFound(f"no item with platform id {platform_item_id!r}")
+    return item

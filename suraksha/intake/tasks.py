@@ -1,0 +1,18 @@
+"""The pipeline's job handlers. ``item.process`` runs outside a held transaction (it fetches and
+hashes) and is exactly-once in effect through the item's guarded state change (see pipeline.py)."""
+
+from __future__ import annotations
+
+from suraksha.intake.pipeline import Pipeline
+from suraksha.intake.services import PROCESS_ITEM
+from suraksha.worker.handlers import HandlerRegistry, JobContext, PermanentFailure
+
+
+def register(registry: HandlerRegistry, pipeline: Pipeline) -> None:
+    def process_item(ctx: JobContext) -> None:
+        item_id = ctx.payload.get("item_id")
+        if not isinstance(item_id, int):
+            raise PermanentFailure(f"job {ctx.job_id} has no integer item_id in its payload")
+        pipeline.process(item_id)
+
+    registry.register(PROCESS_ITEM, process_item, transactional=False)

@@ -1,0 +1,177 @@
+"""Items from intake to decision and actions, on SQLite and PostgreSQL, with benign synthetic media in
+a "known bad" bank: each effect happens once, unknown is never clean, kill switches hold."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from suraksha.admin.models import KillSwitch
+from suraksha.admin.services import set_switch
+from suraksha.banks import services as banks
+from suraksha.banks.index import BankIndex
+from suraksha.banks.models import BankCategory
+from suraksha.db import Database
+from suraksha.enforcement.models import Action, ActionKind, ActionState, Decision, Delivery, Verdict
+from suraksha.enforcement.policy import BUILTIN
+from suraksha.enforcement.services import action_feed
+from suraksha.errors import Conflict
+from suraksha.intake.models import Account, Item, ItemMatch, ItemState, MediaState
+from suraksha.intake.pipeline import Pipeline
+from suraksha.intake.schemas import ItemIn
+from suraksha.intake.services import PROCESS_ITEM, submit_item
+from suraksha.intake.store import MediaStore
+from suraksha.signals.file_signals import HashOptions, hash_bytes
+from suraksha.signals.types import SignalKind
+from suraksha.testing.synthetic import synthetic_jpeg
+from suraksha.worker.models import Job
+
+KNOWN = synthetic_jpeg(101)
+REPOST = synthetic_jpeg(101, 500, 375, quality=70)  # a resized, re-encoded copy
+OTHER = synthetic_jpeg(202)
+
+
+@pytest.fixture
+def pipeline(db: Database, tmp_path: Path) -> Pipeline:
+    signals = hash_bytes(KNOWN, HashOptions())
+    assert signals.pdq is not None
+    with db.session() as s:
+        bank = banks.create_bank(s, "known-bad", category=BankCategory.CSAM)
+        banks.add_entry(s, bank, SignalKind.PDQ, signals.pdq.hex, quality=signals.pdq.quality)
+    index = BankIndex(db).load()
+    return Pipeline(
+        db=db,
+        index=index,
+        store=MediaStore(tmp_path / "media"),
+        options=HashOptions(),
+        policy=BUILTIN,
+        endpoints=("platform",),
+    )
+
+
+def item(platform_id: str, account: str, *media: bytes, text: str = "", **extra: object) -> ItemIn:
+    return ItemIn.model_validate(
+        {
+            "platform_item_id": platform_id,
+            "kind": "post",
+            "account": {"platform_id": account, "handle": f"@{account}"},
+            "text": text,
+            "media": [{"data": base64.b64encode(m).decode(), "content_type": "image/jpeg"} for m in media],
+            **extra,
+        }
+    )
+
+
+def submit(pipeline: Pipeline, value: ItemIn) -> int:
+    with pipeline.db.session() as s:
+        return submit_item(s, pipeline.store, value, max_media_bytes=10_000_000).item.id
+
+
+def test_banked_media_is_removed_and_the_account_suspended_once(pipeline: Pipeline) -> None:
+    item_id = submit(pipeline, item("p1", "acct-1", REPOST, text="hello"))
+    with pipeline.db.session() as s:
+        assert s.scalar(select(Job.kind).where(Job.dedupe_key == f"item:{item_id}")) == PROCESS_ITEM
+    assert pipeline.process(item_id)
+    assert not pipeline.process(item_id)  # a second run (a retried job) changes nothing
+    with pipeline.db.session() as s:
+        row = s.get(Item, item_id)
+        assert row is not None and row.state == ItemState.ACTIONED
+        [decision] = s.scalars(select(Decision).where(Decision.item_id == item_id)).all()
+        assert decision.verdict == Verdict.VIOLATION and decision.automated
+        assert "known-bad" in decision.basis and "distance" in decision.basis
+        kinds = {a.kind: a for a in s.scalars(select(Action).where(Action.decision_id == decision.id))}
+        assert set(kinds) == {ActionKind.REMOVE, ActionKind.SUSPEND, ActionKind.PRESERVE, ActionKind.REPORT}
+        assert kinds[ActionKind.PRESERVE].state == ActionState.INTERNAL
+        assert s.scalar(select(func.count()).select_from(Delivery)) == 2  # remove + suspend, one endpoint
+        account = s.scalar(select(Account).where(Account.platform_account_id == "acct-1"))
+        assert account is not None and account.suspended_at is not None
+        [match] = s.scalars(select(ItemMatch).where(ItemMatch.item_id == item_id)).all()
+        assert match.bank_name == "known-bad" and match.distance is not None and match.distance <= 31
+        feed = action_feed(s)
+        assert [a.kind for a in feed] == [ActionKind.REMOVE, ActionKind.SUSPEND]
+        assert action_feed(s, after=feed[-1].id) == []
+
+
+def test_clean_items_are_clean_and_their_bytes_are_not_kept(pipeline: Pipeline) -> None:
+    item_id = submit(pipeline, item("p2", "acct-2", OTHER))
+    assert pipeline.process(item_id)
+    with pipeline.db.session() as s:
+        [decision] = s.scalars(select(Decision).where(Decision.item_id == item_id)).all()
+        assert decision.verdict == Verdict.CLEAN
+        row = s.get(Item, item_id)
+        assert row is not None and row.media[0].state == MediaState.HASHED
+        assert pipeline.store.get(row.media[0].sha256 or "") is None
+
+
+def test_an_undecodable_file_is_not_clean(pipeline: Pipeline) -> None:
+    item_id = submit(pipeline, item("p3", "acct-3", KNOWN[: len(KNOWN) // 3]))
+    assert pipeline.process(item_id)
+    with pipeline.db.session() as s:
+        [decision] = s.scalars(select(Decision).where(Decision.item_id == item_id)).all()
+        assert decision.verdict == Verdict.NOT_CHECKED
+        row = s.get(Item, item_id)
+        assert row is not None and row.media[0].state == MediaState.NOT_CHECKED and row.media[0].error
+
+
+def test_reports_go_to_review(pipeline: Pipeline) -> None:
+    reported = item("p4", "acct-4", text="x", reporter={"kind": "trusted_flagger", "id": "ngo-1"})
+    item_id = submit(pipeline, reported)
+    assert pipeline.process(item_id)
+    with pipeline.db.session() as s:
+        [decision] = s.scalars(select(Decision).where(Decision.item_id == item_id)).all()
+        assert decision.verdict == Verdict.REVIEW and decision.priority == BUILTIN.trusted_flagger.priority
+
+
+def test_paused_automation_sends_matches_to_a_person(pipeline: Pipeline) -> None:
+    with pipeline.db.session() as s:
+        set_switch(s, KillSwitch.PAUSE_AUTOMATED_ENFORCEMENT, True, by="lead-1", reason="drill")
+    item_id = submit(pipeline, item("p5", "acct-5", KNOWN))
+    assert pipeline.process(item_id)
+    with pipeline.db.session() as s:
+        [decision] = s.scalars(select(Decision).where(Decision.item_id == item_id)).all()
+        assert decision.verdict == Verdict.REVIEW and not decision.automated
+        assert s.scalar(select(func.count()).select_from(Action)) == 0
+
+
+def test_submission_is_idempotent_on_the_platform_id(pipeline: Pipeline) -> None:
+    first = submit(pipeline, item("p6", "acct-6", OTHER, text="a"))
+    assert submit(pipeline, item("p6", "acct-6", OTHER, text="a")) == first
+    with pytest.raises(Conflict, match="different payload"):
+        submit(pipeline, item("p6", "acct-6", OTHER, text="b"))
+    with pipeline.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Item)) == 1
+        assert s.scalar(select(func.count()).select_from(Job)) == 1
+
+
+def test_upload_time_check_stores_nothing_unless_it_matches(pipeline: Pipeline) -> None:
+    from suraksha.intake.check import CheckVerdict, check_item
+
+    clean = check_item(pipeline, item("c1", "acct-c", OTHER), max_media_bytes=10**7)
+    assert clean.verdict == CheckVerdict.NO_MATCH and clean.item_id is None
+    broken = check_item(pipeline, item("c2", "acct-c", KNOWN[:500]), max_media_bytes=10**7)
+    assert broken.verdict == CheckVerdict.NOT_CHECKED and broken.item_id is None
+    with pipeline.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(Item)) == 0
+    matched = check_item(pipeline, item("c3", "acct-c", REPOST), max_media_bytes=10**7)
+    assert matched.verdict == CheckVerdict.MATCH and matched.item_id is not None
+    assert matched.media[0]["matches"]
+    assert pipeline.process(matched.item_id)
+
+
+def test_item_read_model(pipeline: Pipeline) -> None:
+    from suraksha.intake.views import item_out
+
+    item_id = submit(pipeline, item("v1", "acct-v", REPOST))
+    pipeline.process(item_id)
+    with pipeline.db.session() as s:
+        row = s.get(Item, item_id)
+        assert row is not None
+        out = item_out(s, row)
+    assert out.state == ItemState.ACTIONED
+    assert out.media[0].matches[0].bank == "known-bad"
+    assert out.decisions[0].verdict == Verdict.VIOLATION
+    assert {a.kind for a in out.actions} >= {"remove", "suspend"}
+    assert out.actions[0].item_id == "v1" and out.actions[0].account_id == "acct-v"

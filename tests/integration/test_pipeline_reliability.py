@@ -1,0 +1,85 @@
+"""Kill -9 a worker at random points while it processes a stream of items: after restarts every item
+is processed and no effect happens twice (one decision per item, no duplicate action). On PostgreSQL
+two workers run at once."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from suraksha.banks import services as banks
+from suraksha.banks.models import BankCategory
+from suraksha.db import Database
+from suraksha.enforcement.models import Action, Decision
+from suraksha.intake.models import Item, ItemState
+from suraksha.intake.services import submit_item
+from suraksha.intake.store import MediaStore
+from suraksha.signals.file_signals import HashOptions, hash_bytes
+from suraksha.signals.types import SignalKind
+from suraksha.testing.synthetic import synthetic_jpeg
+from tests.integration.test_pipeline import item
+
+N_ITEMS = 120
+
+
+def start_worker(env: dict[str, str], *extra: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "suraksha", "worker", *extra],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def test_killed_workers_lose_nothing_and_repeat_nothing(
+    db: Database, database_url: str, tmp_path: Path
+) -> None:
+    known = synthetic_jpeg(7, 320, 240)
+    signals = hash_bytes(known, HashOptions())
+    assert signals.pdq is not None
+    store = MediaStore(tmp_path / "media")
+    with db.session() as s:
+        bank = banks.create_bank(s, "known-bad", category=BankCategory.CSAM)
+        banks.add_entry(s, bank, SignalKind.PDQ, signals.pdq.hex, quality=signals.pdq.quality)
+    for i in range(N_ITEMS):
+        media = known if i % 3 == 0 else synthetic_jpeg(1000 + i, 320, 240)
+        with db.session() as s:
+            submit_item(s, store, item(f"stream-{i}", f"acct-{i % 17}", media), max_media_bytes=10**7)
+    env = dict(
+        os.environ,
+        SURAKSHA_DATABASE_URL=database_url,
+        SURAKSHA_DATA_DIR=str(tmp_path),
+        SURAKSHA_JOB_LEASE_S="3",
+        SURAKSHA_JOB_BACKOFF_BASE_S="0.2",
+        SURAKSHA_WORKER_POLL_INTERVAL_S="0.2",
+    )
+    parallel = 2 if db.dialect == "postgresql" else 1
+    rng = random.Random(5)
+    for _ in range(3):
+        workers = [start_worker(env) for _ in range(parallel)]
+        time.sleep(rng.uniform(2.5, 5.0))
+        for worker in workers:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(timeout=30)
+    time.sleep(3.2)  # the killed workers' leases run out
+    finishers = [start_worker(env, "--drain") for _ in range(parallel)]
+    for finisher in finishers:
+        _, stderr = finisher.communicate(timeout=240)
+        assert finisher.returncode == 0, stderr.decode()[-2000:]
+    with db.session() as s:
+        states = dict(s.execute(select(Item.state, func.count()).group_by(Item.state)).all())
+        assert sum(states.values()) == N_ITEMS
+        assert ItemState.QUEUED not in states, states
+        per_item = s.execute(select(Decision.item_id, func.count()).group_by(Decision.item_id)).all()
+        assert len(per_item) == N_ITEMS and {count for _, count in per_item} == {1}
+        banked = len(range(0, N_ITEMS, 3))
+        assert (
+            s.scalar(select(func.count()).select_from(Action)) == 4 * banked
+        )  # remove, suspend, preserve, report
