@@ -37,7 +37,7 @@ from suraksha.rules.models import EntityKind, EntityTag
 _URL_CHARS = r"[^\s<>\"'`]"
 _SCHEMED = re.compile(rf"(?<![A-Za-z0-9])(?:https?|ftp)://{_URL_CHARS}{{1,2048}}", re.IGNORECASE)
 _BARE = re.compile(
-    r"(?<![A-Za-z0-9@._/:%+-])(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z][A-Za-z0-9-]{1,62}(?![A-Za-z0-9@_-])"
+    r"(?<![A-Za-z0-9@._/%+-])(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z][A-Za-z0-9-]{1,62}(?![A-Za-z0-9@_-])"
     rf"(?::[0-9]{{1,5}})?(?:[/?#]{_URL_CHARS}{{0,2048}})?"
 )
 _TRAILING = ".,;:!?*'\""

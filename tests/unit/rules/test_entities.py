@@ -208,6 +208,7 @@ def test_ordinary_numbers_are_not_phones(text: str) -> None:
         ("https://example.com:8443/a?b=1#frag", "https://example.com:8443/a?b=1", ()),
         ("example.org/path_(x)", "https://example.org/path_(x)", ()),
         ("shop.online", "https://shop.online", ()),
+        ("tg:t.me/some_name", "https://t.me/some_name", ()),
     ],
 )
 def test_urls(text: str, value: str, tags: tuple[EntityTag, ...]) -> None:
