@@ -9,8 +9,11 @@ from suraksha.banks.index import BankIndex
 from suraksha.db.engine import Database, open_database
 from suraksha.enforcement.policy import Policy, load_policy
 from suraksha.intake import tasks as intake_tasks
+from suraksha.intake.adapters import EngineRules, Fetch
+from suraksha.intake.fetch import FetchPolicy, MediaFetcher
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.store import MediaStore
+from suraksha.rules import RuleEngine
 from suraksha.settings import Settings
 from suraksha.signals.file_signals import HashOptions
 from suraksha.signals.pdq import PdqMode
@@ -70,7 +73,13 @@ class Platform:
             store=self.media_store,
             options=self.hash_options(),
             policy=self.policy,
+            text_rules=EngineRules(self.rule_engine),
+            fetch=Fetch(MediaFetcher(FetchPolicy.from_settings(self.settings))),
         )
+
+    @cached_property
+    def rule_engine(self) -> RuleEngine:
+        return RuleEngine.from_settings(self.settings)
 
     def job_handlers(self, index: BankIndex) -> HandlerRegistry:
         """Every job kind this platform runs, with its handler."""

@@ -35,7 +35,7 @@ def demo_items(known_seeds: tuple[int, ...], unrelated_seeds: tuple[int, ...]) -
         seed = known_seeds[i % len(known_seeds)]
         items.append(
             {
-                "platform_item_id": f"demo-post-{account_id}-1",
+                "platform_item_id": f"{account_id}-post1",
                 "kind": "post",
                 "account": {"platform_id": account_id, "handle": handle, "bio": bio},
                 "text": "New set today, DM for price. Pay via UPI demo.seller1@okaxis",
@@ -47,7 +47,7 @@ def demo_items(known_seeds: tuple[int, ...], unrelated_seeds: tuple[int, ...]) -
         )
         items.append(
             {
-                "platform_item_id": f"demo-post-{account_id}-2",
+                "platform_item_id": f"{account_id}-post2",
                 "kind": "post",
                 "account": {"platform_id": account_id, "handle": handle, "bio": bio},
                 "text": "Link in bio, join my telegram t.me/demo_channel_x",
@@ -56,7 +56,7 @@ def demo_items(known_seeds: tuple[int, ...], unrelated_seeds: tuple[int, ...]) -
     for i, (account_id, handle, bio) in enumerate(ORDINARY):
         items.append(
             {
-                "platform_item_id": f"demo-post-{account_id}-1",
+                "platform_item_id": f"{account_id}-post1",
                 "kind": "post",
                 "account": {"platform_id": account_id, "handle": handle, "bio": bio},
                 "text": "Lovely day out",
@@ -67,7 +67,7 @@ def demo_items(known_seeds: tuple[int, ...], unrelated_seeds: tuple[int, ...]) -
         )
     items.append(
         {
-            "platform_item_id": "demo-post-demo-u1-2",
+            "platform_item_id": "demo-u1-post2",
             "kind": "comment",
             "account": {"platform_id": "demo-u1", "handle": "@holiday_snaps", "bio": "Travel and food"},
             "text": "Is this spam?",

@@ -1,0 +1,56 @@
+"""The pipeline's two outside parts, adapted: text rules (``suraksha.rules``) and the SSRF-safe media
+fetcher (``suraksha.intake.fetch``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from suraksha.intake.fetch import FetchFailure, MediaFetcher
+from suraksha.intake.pipeline import FetchFailed, TextEntity, TextFindings, TextHit
+from suraksha.rules import RuleEngine, Severity
+
+SEVERITY_PRIORITY = {Severity.LOW: 20, Severity.MEDIUM: 40, Severity.HIGH: 60, Severity.CRITICAL: 80}
+
+
+class EngineRules:
+    """A RuleEngine as the pipeline's TextRules: hits with pack versions and spans, entities."""
+
+    def __init__(self, engine: RuleEngine) -> None:
+        self.engine = engine
+
+    def evaluate_fields(self, fields: Mapping[str, str]) -> TextFindings:
+        result = self.engine.evaluate({k: v for k, v in fields.items() if v})
+        return TextFindings(
+            hits=[
+                TextHit(
+                    pack=h.pack,
+                    version=h.pack_version,
+                    rule_id=h.rule_id,
+                    category=h.category.value,
+                    priority=SEVERITY_PRIORITY.get(h.severity, 40),
+                    field=h.field.value,
+                    start=h.start,
+                    end=h.end,
+                    matched=h.text,
+                )
+                for h in result.hits
+            ],
+            entities=[
+                TextEntity(kind=e.kind.value, value=e.value, field=e.field.value, start=e.start, end=e.end)
+                for e in result.entities
+            ],
+        )
+
+
+class Fetch:
+    """A MediaFetcher as the pipeline's fetch function: bytes, or FetchFailed with the typed reason."""
+
+    def __init__(self, fetcher: MediaFetcher) -> None:
+        self.fetcher = fetcher
+
+    def __call__(self, url: str) -> bytes:
+        outcome = self.fetcher.fetch(url)
+        if isinstance(outcome, FetchFailure):
+            detail = f" ({outcome.detail})" if outcome.detail else ""
+            raise FetchFailed(f"{outcome.reason.value}{detail}")
+        return outcome.content
