@@ -7,7 +7,10 @@ from functools import cached_property
 
 from suraksha.banks.index import BankIndex
 from suraksha.db.engine import Database, open_database
+from suraksha.enforcement import tasks as enforcement_tasks
 from suraksha.enforcement.policy import Policy, load_policy
+from suraksha.enforcement.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
+from suraksha.errors import ConfigError
 from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.adapters import EngineRules, Fetch
 from suraksha.intake.fetch import FetchPolicy, MediaFetcher
@@ -75,16 +78,37 @@ class Platform:
             policy=self.policy,
             text_rules=EngineRules(self.rule_engine),
             fetch=Fetch(MediaFetcher(FetchPolicy.from_settings(self.settings))),
+            endpoints=tuple(self.webhook_endpoints),
         )
+
+    @cached_property
+    def webhook_endpoints(self) -> dict[str, WebhookEndpoint]:
+        """The platform's webhook endpoint, when one is configured (name: "platform")."""
+        url = self.settings.webhook_url
+        if not url:
+            return {}
+        raw = self.settings.webhook_secrets
+        secrets = [v.strip() for v in (raw.reveal() if raw else "").split(",") if v.strip()]
+        if not secrets:
+            raise ConfigError("webhook_url is set but webhook_secrets is empty: deliveries must be signed")
+        return {
+            "platform": WebhookEndpoint(
+                url,
+                endpoint_secrets(secrets),
+                allow_private_network=self.settings.webhook_allow_private_network,
+                timeout_s=self.settings.webhook_timeout_s,
+            )
+        }
 
     @cached_property
     def rule_engine(self) -> RuleEngine:
         return RuleEngine.from_settings(self.settings)
 
-    def job_handlers(self, index: BankIndex) -> HandlerRegistry:
+    def job_handlers(self, index: BankIndex, *, sender: WebhookSender | None = None) -> HandlerRegistry:
         """Every job kind this platform runs, with its handler."""
         registry = HandlerRegistry()
         intake_tasks.register(registry, self.pipeline(index))
+        enforcement_tasks.register(registry, self.db, self.webhook_endpoints, sender or WebhookSender())
         return registry
 
     def close(self) -> None:

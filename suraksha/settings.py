@@ -191,6 +191,28 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("webhook_timeout_s", float, 10.0, "Deadline for one webhook delivery attempt."),
     Setting(
+        "webhook_url",
+        str,
+        None,
+        "Where actions are delivered to the host platform (signed webhooks, docs/webhooks.md); "
+        "unset: actions are only offered on the pull feed GET /api/v1/actions.",
+    ),
+    Setting(
+        "webhook_secrets",
+        str,
+        None,
+        "Comma-separated signing secrets for webhook_url; all are used to sign, so a rotation "
+        "adds the new one first and drops the old one once the platform verifies with it.",
+        secret=True,
+    ),
+    Setting(
+        "webhook_allow_private_network",
+        bool,
+        False,
+        "Let webhook_url resolve to a private (RFC 1918 / unique-local) address: a platform "
+        "receiving inside its own network. Loopback and metadata addresses stay refused.",
+    ),
+    Setting(
         "rules_max_text_chars",
         int,
         64 * 1024,

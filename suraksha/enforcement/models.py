@@ -110,6 +110,8 @@ class Delivery(Base):
     delivery_id: Mapped[str] = mapped_column(String(64), unique=True)
     action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"), index=True)
     endpoint: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text, default="")
+    """The signed JSON, fixed at creation: every attempt sends the same bytes."""
     state: Mapped[str] = mapped_column(String(20), default=ActionState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_status: Mapped[int | None] = mapped_column(Integer, nullable=True)

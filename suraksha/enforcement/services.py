@@ -28,6 +28,7 @@ from suraksha.enforcement.models import (
     Verdict,
 )
 from suraksha.enforcement.policy import Plan
+from suraksha.enforcement.webhooks import WebhookDelivery
 from suraksha.intake.models import Account, Item, ItemState
 from suraksha.worker.queue import enqueue
 
@@ -117,12 +118,34 @@ def add_action(
         if account is not None and account.suspended_at is None:
             account.suspended_at = utcnow()
     if not internal:
+        account = session.get(Account, item.account_id)
+        data = action_payload(action, item.platform_item_id, account.platform_account_id if account else "")
         for endpoint in endpoints:
-            delivery = Delivery(delivery_id=uuid.uuid4().hex, action_id=action.id, endpoint=endpoint)
+            signed = WebhookDelivery.create("action", data, delivery_id=uuid.uuid4().hex)
+            delivery = Delivery(
+                delivery_id=signed.delivery_id,
+                action_id=action.id,
+                endpoint=endpoint,
+                body=signed.body.decode(),
+            )
             session.add(delivery)
             session.flush()
             enqueue(session, DELIVER, {"delivery": delivery.id}, key=f"delivery:{delivery.id}")
     return action
+
+
+def action_payload(action: Action, platform_item_id: str, platform_account_id: str) -> dict[str, object]:
+    """What the platform is told about an action (webhook body and pull feed alike)."""
+    return {
+        "action_id": action.id,
+        "kind": action.kind,
+        "target": action.target,
+        "item_id": platform_item_id,
+        "account_id": platform_account_id,
+        "countries": action.countries.split(),
+        "automated": action.automated,
+        "decision_id": action.decision_id,
+    }
 
 
 def action_feed(session: Session, *, after: int = 0, limit: int = 100) -> list[Action]:

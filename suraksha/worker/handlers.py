@@ -38,6 +38,15 @@ class PermanentFailure(SurakshaError):
     """Raised by a handler when retrying cannot help (the row it names is gone, the input is wrong)."""
 
 
+class Deferred(SurakshaError):
+    """Raised by a handler when the job cannot run now through no fault of its own (a kill switch
+    holds it): it is queued again after ``delay_s`` without spending an attempt."""
+
+    def __init__(self, reason: str, delay_s: float = 30.0) -> None:
+        super().__init__(reason)
+        self.delay_s = delay_s
+
+
 PERMANENT_ERRORS: tuple[type[BaseException], ...] = (PermanentFailure, InvalidInput)
 
 

@@ -328,6 +328,24 @@ def purge_done(session: Session, older_than: timedelta, *, now: datetime | None 
     return count
 
 
+def defer(
+    session: Session, held: Lease, reason: str, delay: timedelta, *, now: datetime | None = None
+) -> None:
+    """Put a job back for later without spending an attempt: it could not run for a reason that is not
+    its fault (a kill switch holds it, a dependency is not ready)."""
+    now = now or utcnow()
+    _guarded_update(
+        session,
+        held,
+        state=JobState.QUEUED.value,
+        attempts=Job.attempts - 1,
+        last_error=f"deferred: {reason.strip()[:ERROR_MAX_CHARS]}",
+        run_after=now + delay,
+        lease_token=None,
+        lease_expires_at=None,
+    )
+
+
 def _guarded_update(session: Session, held: Lease, **values: Any) -> None:
     result = session.execute(
         update(Job)

@@ -18,6 +18,7 @@ import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from types import FrameType
 
 from sqlalchemy import Engine, func, select
@@ -25,10 +26,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from suraksha.db.engine import Database
 from suraksha.errors import InvalidInput
-from suraksha.worker.handlers import PERMANENT_ERRORS, Handler, HandlerRegistry, JobContext
+from suraksha.worker.handlers import PERMANENT_ERRORS, Deferred, Handler, HandlerRegistry, JobContext
 from suraksha.worker.models import Job, JobState
 from suraksha.worker.policy import WorkerConfig
-from suraksha.worker.queue import Lease, LeaseLost, complete, extend, fail, lease, release
+from suraksha.worker.queue import Lease, LeaseLost, complete, defer, extend, fail, lease, release
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,8 @@ class WorkerCounters:
     lease_lost: int = 0
     """Jobs this worker ran but could not complete: its lease had been taken over (work rolled back)."""
     released: int = 0
+    deferred: int = 0
+    """Jobs put back for later without spending an attempt (a kill switch held them)."""
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -161,6 +164,9 @@ class Worker:
             self.counters.lease_lost += 1
             log.warning("event=job.lease_lost job=%s kind=%s worker=%s", held.job_id, held.kind, exc)
             return
+        except Deferred as exc:
+            self._defer(held, exc)
+            return
         except Exception as exc:
             self._record_failure(held, exc)
             return
@@ -173,6 +179,19 @@ class Worker:
             self.worker_id,
             (time.monotonic() - started) * 1000,
         )
+
+    def _defer(self, held: Lease, exc: Deferred) -> None:
+        try:
+            with self._unit() as session:
+                defer(session, held, str(exc), timedelta(seconds=exc.delay_s))
+        except LeaseLost:
+            self.counters.lease_lost += 1
+            return
+        except Exception:
+            log.exception("event=job.defer_unrecorded job=%s kind=%s", held.job_id, held.kind)
+            return
+        self.counters.deferred += 1
+        log.info("event=job.deferred job=%s kind=%s reason=%r", held.job_id, held.kind, str(exc)[:200])
 
     def _record_failure(self, held: Lease, exc: Exception) -> None:
         retryable = not isinstance(exc, PERMANENT_ERRORS)

@@ -4,6 +4,9 @@ a "known bad" bank: each effect happens once, unknown is never clean, kill switc
 from __future__ import annotations
 
 import base64
+import http.server
+import socket
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,10 +18,14 @@ from suraksha.banks import services as banks
 from suraksha.banks.index import BankIndex
 from suraksha.banks.models import BankCategory
 from suraksha.db import Database
+from suraksha.enforcement import tasks as enforcement_tasks
 from suraksha.enforcement.models import Action, ActionKind, ActionState, Decision, Delivery, Verdict
 from suraksha.enforcement.policy import BUILTIN
 from suraksha.enforcement.services import action_feed
+from suraksha.enforcement.signatures import verify_signature
+from suraksha.enforcement.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
 from suraksha.errors import Conflict
+from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.models import Account, Item, ItemMatch, ItemState, MediaState
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.schemas import ItemIn
@@ -27,7 +34,10 @@ from suraksha.intake.store import MediaStore
 from suraksha.signals.file_signals import HashOptions, hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg
+from suraksha.worker.handlers import HandlerRegistry
 from suraksha.worker.models import Job
+from suraksha.worker.policy import RetryPolicy, WorkerConfig
+from suraksha.worker.runner import run_worker
 
 KNOWN = synthetic_jpeg(101)
 REPOST = synthetic_jpeg(101, 500, 375, quality=70)  # a resized, re-encoded copy
@@ -175,3 +185,93 @@ def test_item_read_model(pipeline: Pipeline) -> None:
     assert out.decisions[0].verdict == Verdict.VIOLATION
     assert {a.kind for a in out.actions} >= {"remove", "suspend"}
     assert out.actions[0].item_id == "v1" and out.actions[0].account_id == "acct-v"
+
+
+class Receiver:
+    """The platform's webhook endpoint: records what arrives; answers 500 to the first N requests."""
+
+    def __init__(self, failures: int = 0, host: str = "127.0.0.1") -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.failures = failures
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if receiver.failures > 0:
+                    receiver.failures -= 1
+                    self.send_response(500)
+                else:
+                    receiver.received.append((dict(self.headers.items()), body))
+                    self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        family = http.server.ThreadingHTTPServer
+        if ":" in host:
+
+            class V6(http.server.ThreadingHTTPServer):
+                address_family = socket.AF_INET6
+
+            family = V6
+        self.server = family((host, 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+
+
+def test_actions_are_delivered_signed_once_each_through_retries(pipeline: Pipeline) -> None:
+    receiver = Receiver(failures=1)
+    try:
+        secrets = endpoint_secrets(["s3cret-for-tests"])
+        endpoints = {"platform": WebhookEndpoint(f"http://127.0.0.1:{receiver.port}/hook", secrets)}
+        registry = HandlerRegistry()
+        intake_tasks.register(registry, pipeline)
+        enforcement_tasks.register(
+            registry, pipeline.db, endpoints, WebhookSender(allow_loopback_ports_for_testing={receiver.port})
+        )
+        with pipeline.db.session() as s:
+            set_switch(s, KillSwitch.PAUSE_DELIVERY, True, by="lead-1")
+        item_id = submit(pipeline, item("w1", "acct-w", REPOST))
+        config = WorkerConfig(poll_interval_s=0.05, retry=RetryPolicy(backoff_base_s=0.05, backoff_max_s=0.1))
+        run_worker(
+            pipeline.db, registry, config=config, install_signal_handlers=False, stop_event=_stop_after(1.0)
+        )
+        assert receiver.received == []  # paused: nothing left
+        with pipeline.db.session() as s:  # the deliveries wait without spending attempts
+            waiting = s.scalars(select(Job).where(Job.kind == "action.deliver")).all()
+            assert len(waiting) == 2 and {j.state for j in waiting} == {"queued"}
+            assert {j.attempts for j in waiting} == {0}
+            for job in waiting:
+                job.run_after = job.created_at
+        with pipeline.db.session() as s:
+            set_switch(s, KillSwitch.PAUSE_DELIVERY, False, by="lead-1")
+        run_worker(pipeline.db, registry, config=config, until_drained=True, install_signal_handlers=False)
+        assert len(receiver.received) == 2  # remove and suspend; the 500 was retried
+        ids = set()
+        for headers, body in receiver.received:
+            verify_signature(secrets, headers, body)
+            ids.add(headers["Suraksha-Delivery-Id"])
+            assert b'"item_id":"w1"' in body and b'"account_id":"acct-w"' in body
+        assert len(ids) == 2
+        with pipeline.db.session() as s:
+            states = {d.state for d in s.scalars(select(Delivery))}
+            assert states == {ActionState.DELIVERED}
+            assert {a.state for a in s.scalars(select(Action).where(Action.item_id == item_id))} == {
+                ActionState.DELIVERED,
+                ActionState.INTERNAL,
+            }
+    finally:
+        receiver.close()
+
+
+def _stop_after(seconds: float) -> threading.Event:
+    event = threading.Event()
+    threading.Timer(seconds, event.set).start()
+    return event

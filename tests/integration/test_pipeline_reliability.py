@@ -4,9 +4,11 @@ two workers run at once."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,16 +19,34 @@ from sqlalchemy import func, select
 from suraksha.banks import services as banks
 from suraksha.banks.models import BankCategory
 from suraksha.db import Database
-from suraksha.enforcement.models import Action, Decision
+from suraksha.enforcement.models import Action, ActionState, Decision, Delivery
 from suraksha.intake.models import Item, ItemState
 from suraksha.intake.services import submit_item
 from suraksha.intake.store import MediaStore
 from suraksha.signals.file_signals import HashOptions, hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg
-from tests.integration.test_pipeline import item
+from tests.integration.test_pipeline import Receiver, item
 
 N_ITEMS = 120
+PRIVATE_NETWORKS = [
+    ipaddress.ip_network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
+]
+
+
+def private_address() -> str | None:
+    """An address of this machine in a private network: the worker processes may deliver webhooks
+    there (webhook_allow_private_network), never to loopback."""
+    for family, probe in ((socket.AF_INET6, "fd00::1"), (socket.AF_INET, "10.255.255.255")):
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as probe_socket:
+                probe_socket.connect((probe, 1))
+                address = ipaddress.ip_address(probe_socket.getsockname()[0])
+        except OSError:
+            continue
+        if any(address in network for network in PRIVATE_NETWORKS):
+            return str(address)
+    return None
 
 
 def start_worker(env: dict[str, str], *extra: str) -> subprocess.Popen[bytes]:
@@ -60,6 +80,15 @@ def test_killed_workers_lose_nothing_and_repeat_nothing(
         SURAKSHA_JOB_BACKOFF_BASE_S="0.2",
         SURAKSHA_WORKER_POLL_INTERVAL_S="0.2",
     )
+    host = private_address()
+    receiver = Receiver(host=host) if host else None
+    if receiver is not None:
+        shown = f"[{host}]" if ":" in str(host) else str(host)
+        env.update(
+            SURAKSHA_WEBHOOK_URL=f"http://{shown}:{receiver.port}/hook",
+            SURAKSHA_WEBHOOK_SECRETS="reliability-secret",
+            SURAKSHA_WEBHOOK_ALLOW_PRIVATE_NETWORK="true",
+        )
     parallel = 2 if db.dialect == "postgresql" else 1
     rng = random.Random(5)
     for _ in range(3):
@@ -80,6 +109,13 @@ def test_killed_workers_lose_nothing_and_repeat_nothing(
         per_item = s.execute(select(Decision.item_id, func.count()).group_by(Decision.item_id)).all()
         assert len(per_item) == N_ITEMS and {count for _, count in per_item} == {1}
         banked = len(range(0, N_ITEMS, 3))
-        assert (
-            s.scalar(select(func.count()).select_from(Action)) == 4 * banked
-        )  # remove, suspend, preserve, report
+        actions = s.scalar(select(func.count()).select_from(Action))
+        assert actions == 4 * banked  # remove, suspend, preserve, report
+        deliveries = {d.delivery_id: d.state for d in s.scalars(select(Delivery))}
+    if receiver is None:
+        return  # no private address on this machine to deliver to (loopback is refused by design)
+    receiver.close()
+    assert len(deliveries) == 2 * banked  # remove and suspend, one endpoint: one delivery id each
+    received = {headers["Suraksha-Delivery-Id"] for headers, _ in receiver.received}
+    assert received == set(deliveries)  # every delivery arrived; at-least-once, under one id each
+    assert set(deliveries.values()) == {ActionState.DELIVERED}

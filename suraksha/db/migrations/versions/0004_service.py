@@ -268,6 +268,7 @@ def upgrade() -> None:
         sa.Column("delivery_id", sa.String(length=64), nullable=False),
         sa.Column("action_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("endpoint", sa.String(length=100), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("last_status", sa.Integer(), nullable=True),
