@@ -130,6 +130,21 @@ class BankIndex:
             return len(self._pdq) + len(self._md5) + len(self._sha256) + len(self._videos)
 
     @property
+    def loaded(self) -> bool:
+        """Loaded at least once; it may have gone stale since (``ready`` says whether it may answer)."""
+        return self._loaded
+
+    def entry_counts(self) -> dict[str, int]:
+        """Entries indexed per signal type (vPDQ: videos, not frames)."""
+        with self._lock:
+            return {
+                SignalKind.PDQ.value: len(self._pdq),
+                SignalKind.VPDQ.value: len(self._videos),
+                SignalKind.MD5.value: len(self._md5),
+                SignalKind.SHA256.value: len(self._sha256),
+            }
+
+    @property
     def needs_compaction(self) -> bool:
         with self._lock:
             return any(index.needs_compaction for index in (self._pdq, self._frames, self._md5, self._sha256))
@@ -346,7 +361,7 @@ class BankIndex:
             with self.db.session() as session:
                 now = utcnow()
                 changes = session.execute(
-                    select(BankChange.id, BankChange.kind, BankChange.entry_id)
+                    select(BankChange.id, BankChange.kind, BankChange.entry_id, BankChange.bank_id)
                     .where(BankChange.id > self._position)
                     .order_by(BankChange.id)
                     .limit(FEED_BATCH)
@@ -361,9 +376,12 @@ class BankIndex:
                     )
                 ).all()
                 entry_ids.update(returned)
+                # A bank created after the load is new to us: its first entries bring its row along.
                 banks = (
                     self._read_banks(session)
-                    if any(c.kind == BankChangeKind.BANK_CHANGED for c in changes)
+                    if any(
+                        c.kind == BankChangeKind.BANK_CHANGED or c.bank_id not in self._banks for c in changes
+                    )
                     else None
                 )
                 current = _read_entries(session, sorted(entry_ids), now)
@@ -399,8 +417,9 @@ class BankIndex:
                 except Exception:  # keep following; staleness makes the failure visible
                     log.exception("event=index.refresh_failed")
 
-        self._follower = threading.Thread(target=loop, name="bank-index-follower", daemon=True)
-        self._follower.start()
+        follower = threading.Thread(target=loop, name="bank-index-follower", daemon=True)
+        follower.start()
+        self._follower = follower  # only once started: ``close`` may run at any moment
 
     def close(self) -> None:
         self._stop.set()

@@ -179,3 +179,15 @@ def test_disable_reaches_another_process_within_ten_seconds(db: Database, databa
         worker.join(timeout=30)
         if worker.is_alive():
             worker.kill()
+
+
+def test_a_bank_created_after_the_load_matches_once_followed(db: Database) -> None:
+    """Its row is read with its first entries from the feed: no reload needed."""
+    index = BankIndex(db).load()
+    value = pdq_like(random.Random(3))
+    with db.session() as s:
+        late = services.create_bank(s, "late")
+        services.add_entry(s, late, SignalKind.PDQ, value)
+    index.refresh()
+    [hit] = index.match(FileSignals(path=None, size=0, pdq=PdqHash(bytes.fromhex(value), 100))).hits
+    assert hit.bank == "late" and hit.distance == 0
