@@ -19,13 +19,25 @@ class InvalidInput(SurakshaError):
     pass
 
 
+class Unprocessable(InvalidInput):
+    """Well-formed input that cannot be processed as asked (e.g. a picture too flat to match)."""
+
+
 class NotReady(SurakshaError):
     """A lookup cannot be answered yet (index not loaded, stale). Never to be read as "no match"."""
 
 
+class Unauthenticated(SurakshaError):
+    """No credentials, or credentials that are not valid (unknown, malformed or revoked)."""
+
+
 class Forbidden(SurakshaError):
-    pass
+    """Authenticated, but not allowed to do this."""
 
 
 class ConfigError(SurakshaError):
     pass
+
+
+class ExternalServiceError(SurakshaError):
+    """A system outside ours (a media host, the host platform, a clearinghouse) failed or timed out."""
