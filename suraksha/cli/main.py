@@ -8,7 +8,7 @@ import os
 import typer
 
 from suraksha import __version__
-from suraksha.cli import banks, demo, hashing, index, jobs, scan, system, worker
+from suraksha.cli import apikeys, banks, demo, hashing, index, jobs, scan, serve, system, worker
 
 app = typer.Typer(
     name="suraksha",
@@ -20,12 +20,14 @@ app = typer.Typer(
 app.add_typer(banks.app, name="bank")
 app.add_typer(system.db_app, name="db")
 app.add_typer(index.index_app, name="index")
+app.add_typer(apikeys.app, name="apikey")
 app.add_typer(jobs.app, name="jobs")
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(scan.match_command)
 app.command("settings")(system.settings_command)
 app.command("demo")(demo.demo_command)
+app.command("serve")(serve.serve_command)
 app.command("worker")(worker.worker_command)
 
 

@@ -1,0 +1,31 @@
+"""``suraksha serve``: the web service (HTTP API, HMA-compatible routes, health and metrics)."""
+
+from __future__ import annotations
+
+import typer
+
+from suraksha.access.services import has_active_api_key
+from suraksha.cli.common import fail, platform
+
+
+def serve_command(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
+) -> None:
+    """Run the web service until interrupted. Every endpoint but /healthz and /readyz needs an API
+    key, so it refuses to start before one exists."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    from suraksha.web.app import create_app  # noqa: PLC0415 - nor the web framework
+
+    with platform() as p:
+        with p.db.session() as session:
+            if not has_active_api_key(session):
+                raise fail(
+                    "no API key exists yet, and every endpoint needs one: create one first with "
+                    "`suraksha apikey create NAME --role admin` (it is printed once; keep it)"
+                )
+        # Our own access log (RequestObserver) replaces uvicorn's, which would log query strings.
+        uvicorn.run(
+            create_app(p), host=host, port=port, access_log=False, log_config=None, server_header=False
+        )
