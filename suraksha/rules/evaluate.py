@@ -65,8 +65,7 @@ def evaluate_rules(
         for item in prepared:
             if item.field not in rule.fields:
                 continue
-            view = item.text.view(rule.matcher.view)
-            spans = rule.matcher.find(view.text, hit_limit + 1)
+            spans = rule.matcher.find(item.text, hit_limit + 1)
             if not spans:
                 continue
             evidence: tuple[str, ...] = ()
@@ -79,8 +78,7 @@ def evaluate_rules(
                 spans = spans[:hit_limit]
                 outcome.capped.add(item.field)
             fired.setdefault(spec.id, set()).add(item.field)
-            for start, end in spans:
-                orig_start, orig_end = view.to_original(start, end)
+            for orig_start, orig_end in spans:
                 outcome.hits.append(
                     RuleHit(
                         pack=pack_name,

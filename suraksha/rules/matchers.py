@@ -9,8 +9,9 @@ Keywords are matched on the skeleton view (see ``normalise``). A keyword is put 
 skeleton function as the text, then compiled so that a letter may repeat (``seeell``) and, in keywords
 of four letters or more, a space may stand between any two letters (``s e l l``, ``paidcontent``,
 ``pa id con tent``). Shorter keywords match only whole, so ``dm`` does not fire on the initials
-``D. M.``. A keyword hit must start and end on a word boundary of the skeleton, which holds nothing but
-word characters and single spaces.
+``D. M.``. A keyword hit starts and ends on a word boundary: the pattern is matched against
+``NormalisedText.bounded_skeleton`` as ``" (body) "``, so boundaries are part of the one RE2 pass and
+no match is ever retried (a retry loop over leftmost-longest matches is quadratic on crafted text).
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from dataclasses import dataclass
 import re2
 
 from suraksha.rules.models import TextView
-from suraksha.rules.normalise import skeleton_of
+from suraksha.rules.normalise import NormalisedText, skeleton_of
 
 MAX_PROGRAM_MEMORY = 8 * 1024 * 1024
 _SPACED_FROM_LETTERS = 4
+_GAP = "(?:  )"  # one space of the skeleton, doubled in the bounded skeleton
 
 
 class PatternError(ValueError):
@@ -41,18 +43,17 @@ def _options(*, case_sensitive: bool, longest: bool) -> re2.Options:
 
 
 def keyword_regex(keyword: str) -> str:
-    """The RE2 source that finds ``keyword`` in a skeleton view."""
+    """The RE2 source of ``keyword``'s body, for the bounded skeleton (spaces doubled)."""
     skeleton = skeleton_of(keyword)
     if not skeleton:
         raise PatternError(f"keyword {keyword!r} has no letters or digits left after normalisation")
-    letters = skeleton.replace(" ", "")
-    spaced = len(letters) >= _SPACED_FROM_LETTERS
+    spaced = len(skeleton.replace(" ", "")) >= _SPACED_FROM_LETTERS
     parts: list[str] = []
     previous = ""
     for char in skeleton:
         if char == " ":
             if not spaced:
-                parts.append(" ")
+                parts.append(_GAP)
                 previous = ""
             continue
         if char == previous:
@@ -60,8 +61,8 @@ def keyword_regex(keyword: str) -> str:
         literal = re2.escape(char)
         if spaced:
             if parts:
-                parts.append(" ?")
-            parts.append(f"{literal}(?: ?{literal})*")
+                parts.append(f"{_GAP}?")
+            parts.append(f"{literal}(?:{_GAP}?{literal})*")
         else:
             parts.append(f"{literal}+")
         previous = char
@@ -74,51 +75,27 @@ class Matcher:
 
     view: TextView
     program: re2._Regexp[str]
-    word_bounded: bool
+    bounded: bool
+    """A keyword program: matched on the bounded skeleton, its hit is group 1."""
 
-    def find(self, text: str, limit: int) -> list[tuple[int, int]]:
-        """Up to ``limit`` non-empty, non-overlapping ``[start, end)`` spans of ``text``, in order."""
+    def find(self, text: NormalisedText, limit: int) -> list[tuple[int, int]]:
+        """Up to ``limit`` non-empty, non-overlapping spans, in the ORIGINAL text, in order."""
+        mapped = text.bounded_skeleton if self.bounded else text.view(self.view)
         spans: list[tuple[int, int]] = []
-        position = 0
-        length = len(text)
-        while position < length and len(spans) < limit:
-            found = self.program.search(text, position)
-            if found is None:
-                break
-            start, end = found.span()
-            if end == start:
-                position = start + 1
+        for found in self.program.finditer(mapped.text):
+            start, end = found.span(1) if self.bounded else found.span()
+            if start == end:
                 continue
-            if self.word_bounded:
-                if start > 0 and text[start - 1] != " ":
-                    position = start + 1
-                    continue
-                if end < length and text[end] != " ":
-                    end = self._shorter_bounded_end(text, start, end)
-                    if end == start:
-                        position = start + 1
-                        continue
-            spans.append((start, end))
-            position = end
+            spans.append(mapped.to_original(start, end))
+            if len(spans) >= limit:
+                break
         return spans
-
-    def _shorter_bounded_end(self, text: str, start: int, end: int) -> int:
-        """The longest match from ``start`` that ends on a word boundary before ``end``, or ``start``.
-
-        Leftmost-longest matching may run past the word it should stop at ("sell it" is ``seii it``
-        and ``i(?: ?i)*`` takes the "i" of "it"); the ends worth trying are the spaces inside it.
-        """
-        cut = text.rfind(" ", start, end)
-        while cut > start:
-            if self.program.fullmatch(text, start, cut) is not None:
-                return cut
-            cut = text.rfind(" ", start, cut)
-        return start
 
 
 def keyword_matcher(keywords: Sequence[str]) -> Matcher:
-    source = "|".join(f"(?:{keyword_regex(k)})" for k in keywords)
-    return Matcher(TextView.SKELETON, _compile(source, case_sensitive=True, longest=True), True)
+    body = "|".join(f"(?:{keyword_regex(k)})" for k in keywords)
+    program = _compile(f" ({body}) ", case_sensitive=True, longest=True)
+    return Matcher(TextView.SKELETON, program, bounded=True)
 
 
 def regex_matcher(patterns: Sequence[str], view: TextView, *, case_sensitive: bool) -> Matcher:
@@ -127,7 +104,7 @@ def regex_matcher(patterns: Sequence[str], view: TextView, *, case_sensitive: bo
         if program.fullmatch("") is not None:
             raise PatternError(f"regex {pattern!r} matches the empty string, so it would match everywhere")
     source = "|".join(f"(?:{p})" for p in patterns)
-    return Matcher(view, _compile(source, case_sensitive=case_sensitive, longest=False), False)
+    return Matcher(view, _compile(source, case_sensitive=case_sensitive, longest=False), bounded=False)
 
 
 def _compile(source: str, *, case_sensitive: bool, longest: bool) -> re2._Regexp[str]:
