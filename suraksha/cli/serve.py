@@ -2,18 +2,30 @@
 
 from __future__ import annotations
 
+import threading
+
 import typer
 
 from suraksha.access.services import has_active_api_key
 from suraksha.cli.common import fail, platform
+from suraksha.worker.policy import WorkerConfig
+from suraksha.worker.runner import default_worker_id, run_worker
 
 
 def serve_command(
     host: str = typer.Option("127.0.0.1", help="Address to listen on (0.0.0.0: every interface)."),
     port: int = typer.Option(8000, min=1, max=65535, help="Port to listen on."),
+    workers: int = typer.Option(
+        1,
+        min=0,
+        max=16,
+        help="Job workers inside this process (items, deliveries). 0 on PostgreSQL deployments that run "
+        "`suraksha worker` processes instead.",
+    ),
 ) -> None:
-    """Run the web service until interrupted. Every endpoint but /healthz and /readyz needs an API
-    key, so it refuses to start before one exists."""
+    """Run the web service (and, by default, a job worker: the one-process SQLite deployment) until
+    interrupted. Every endpoint but /healthz and /readyz needs an API key, so it refuses to start
+    before one exists."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     from suraksha.web.app import create_app  # noqa: PLC0415 - nor the web framework
@@ -25,7 +37,29 @@ def serve_command(
                     "no API key exists yet, and every endpoint needs one: create one first with "
                     "`suraksha apikey create NAME --role admin` (it is printed once; keep it)"
                 )
-        # Our own access log (RequestObserver) replaces uvicorn's, which would log query strings.
-        uvicorn.run(
-            create_app(p), host=host, port=port, access_log=False, log_config=None, server_header=False
-        )
+        app = create_app(p)
+        stop = threading.Event()
+        threads = [
+            threading.Thread(
+                target=run_worker,
+                args=(p.db, p.job_handlers(app.state.suraksha.index)),
+                kwargs={
+                    "config": WorkerConfig.from_settings(p.settings),
+                    "stop_event": stop,
+                    "install_signal_handlers": False,
+                    "worker_id": f"{default_worker_id()}-serve-{n}",
+                },
+                name=f"serve-worker-{n}",
+                daemon=True,
+            )
+            for n in range(workers)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            # Our own access log (RequestObserver) replaces uvicorn's, which would log query strings.
+            uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, server_header=False)
+        finally:
+            stop.set()  # a job in hand is finished (or released) first
+            for thread in threads:
+                thread.join(timeout=60)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from suraksha.intake.fetch import FetchFailure, MediaFetcher
 from suraksha.intake.pipeline import FetchFailed, TextEntity, TextFindings, TextHit
-from suraksha.rules import RuleEngine, Severity
+from suraksha.rules import ChecksumStatus, RuleEngine, Severity, TextTooLong
 
 SEVERITY_PRIORITY = {Severity.LOW: 20, Severity.MEDIUM: 40, Severity.HIGH: 60, Severity.CRITICAL: 80}
 
@@ -19,7 +19,10 @@ class EngineRules:
         self.engine = engine
 
     def evaluate_fields(self, fields: Mapping[str, str]) -> TextFindings:
-        result = self.engine.evaluate({k: v for k, v in fields.items() if v})
+        try:
+            result = self.engine.evaluate({k: v for k, v in fields.items() if v})
+        except TextTooLong as exc:
+            return TextFindings(not_evaluated=[f"text rules not run: {exc}"])
         return TextFindings(
             hits=[
                 TextHit(
@@ -38,6 +41,7 @@ class EngineRules:
             entities=[
                 TextEntity(kind=e.kind.value, value=e.value, field=e.field.value, start=e.start, end=e.end)
                 for e in result.entities
+                if e.checksum != ChecksumStatus.FAILED  # a mistyped wallet must not link two accounts
             ],
         )
 

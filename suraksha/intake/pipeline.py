@@ -75,6 +75,8 @@ class TextEntity:
 class TextFindings:
     hits: list[TextHit] = field(default_factory=list)
     entities: list[TextEntity] = field(default_factory=list)
+    not_evaluated: list[str] = field(default_factory=list)
+    """Why text could not be read by the rules (too long...): never the same as no hit."""
 
 
 class TextRules(Protocol):
@@ -133,7 +135,7 @@ class Pipeline:
                 if h.bank_kind == BankKind.BLOCK
             ],
             rules=[RuleFinding(h.pack, h.version, h.rule_id, h.category, h.priority) for h in text.hits],
-            not_checked=[r.not_checked for r in results if r.not_checked is not None],
+            not_checked=[r.not_checked for r in results if r.not_checked is not None] + text.not_evaluated,
             reporter_kind=reporter_kind,
         )
         with self.db.session() as session:

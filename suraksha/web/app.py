@@ -22,11 +22,12 @@ from suraksha.intake.fetch import MediaFetcher
 from suraksha.web import problems
 from suraksha.web.hma import curation, hashing, matching
 from suraksha.web.middleware import BodySizeLimit, CatchAll, RequestObserver, SecurityHeaders
-from suraksha.web.routes import ops
+from suraksha.web.routes import items, ops
 from suraksha.web.state import WebState
 
 ROUTERS: Sequence[APIRouter] = (
     ops.router,
+    items.router,
     hashing.router,
     matching.router,
     curation.router,

@@ -1,0 +1,109 @@
+"""The integration API for the host platform: submit items, check uploads synchronously, read an
+item's state, poll the action feed. Every route needs an API key with the ``ingest`` role (or admin)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel
+
+from suraksha.access.models import ApiScope
+from suraksha.enforcement.services import action_feed
+from suraksha.intake.check import CheckVerdict, check_item
+from suraksha.intake.pipeline import Pipeline
+from suraksha.intake.schemas import ActionOut, ItemIn, ItemOut
+from suraksha.intake.services import get_item, submit_item
+from suraksha.intake.views import actions_out, item_out
+from suraksha.web.auth import require
+from suraksha.web.problems import PROBLEM_RESPONSES
+from suraksha.web.routes import API_V1
+from suraksha.web.state import WebState, get_state
+
+router = APIRouter(prefix=API_V1, tags=["items"], responses=PROBLEM_RESPONSES)
+INGEST = require(ApiScope.INGEST)
+
+
+class Accepted(BaseModel):
+    id: int
+    platform_item_id: str
+    state: str
+    created: bool
+    """False: the same item (same id and payload) had been submitted before; nothing new was queued."""
+    status_url: str
+
+
+class CheckOut(BaseModel):
+    verdict: CheckVerdict
+    """``match``: block it. ``not_checked``: some file could not be checked; hold it. ``no_match``."""
+    media: list[dict[str, Any]]
+    item_id: int | None
+    """Set when a match made Suraksha record the item (decision and actions follow as for /items)."""
+
+
+class ActionFeed(BaseModel):
+    actions: list[ActionOut]
+    next_after: int
+    """Pass as ``after`` to get the actions that follow (the same value when there are none yet)."""
+
+
+def pipeline_of(request: Request, state: WebState) -> Pipeline:
+    """One pipeline per app, over the app's match index (built on first use: it loads rule packs)."""
+    pipeline: Pipeline | None = getattr(request.app.state, "pipeline", None)
+    if pipeline is None:
+        pipeline = state.platform.pipeline(state.index)
+        request.app.state.pipeline = pipeline
+    return pipeline
+
+
+@router.post("/items", status_code=202, response_model=Accepted, dependencies=[INGEST])
+def submit(
+    body: ItemIn, request: Request, response: Response, state: WebState = Depends(get_state)
+) -> Accepted:
+    """Queue an item for detection. Idempotent on ``platform_item_id``: the same payload again answers
+    the existing item; a different payload under the same id is 409."""
+    platform = state.platform
+    with platform.db.session() as session:
+        done = submit_item(
+            session, platform.media_store, body, max_media_bytes=platform.settings.media_max_bytes
+        )
+        item = done.item
+        url = str(request.url_for("item_status", item_id=item.id))
+        response.headers["Location"] = url
+        return Accepted(
+            id=item.id,
+            platform_item_id=item.platform_item_id,
+            state=item.state,
+            created=done.created,
+            status_url=url,
+        )
+
+
+@router.get("/items/{item_id}", response_model=ItemOut, name="item_status", dependencies=[INGEST])
+def item_status(item_id: int, state: WebState = Depends(get_state)) -> ItemOut:
+    """State (queued, decided, actioned, error), signals, matches, rule hits, entities, decision, actions."""
+    with state.platform.db.session() as session:
+        return item_out(session, get_item(session, item_id))
+
+
+@router.post("/check", response_model=CheckOut, dependencies=[INGEST])
+def check(body: ItemIn, request: Request, state: WebState = Depends(get_state)) -> CheckOut:
+    """Hash and match uploaded media now (no URLs), for platforms that block before publishing.
+    Nothing is stored unless something matches. 503 while the match index is not ready."""
+    result = check_item(
+        pipeline_of(request, state), body, max_media_bytes=state.platform.settings.media_max_bytes
+    )
+    return CheckOut(verdict=result.verdict, media=result.media, item_id=result.item_id)
+
+
+@router.get("/actions", response_model=ActionFeed, dependencies=[INGEST])
+def actions(
+    after: int = Query(0, ge=0, description="The cursor: the last action id seen (0 for the start)."),
+    limit: int = Query(100, ge=1, le=1000),
+    state: WebState = Depends(get_state),
+) -> ActionFeed:
+    """Actions for the platform to carry out, oldest first (for platforms that poll instead of, or as
+    well as, receiving webhooks)."""
+    with state.platform.db.session() as session:
+        rows = action_feed(session, after=after, limit=limit)
+        return ActionFeed(actions=actions_out(session, rows), next_after=rows[-1].id if rows else after)

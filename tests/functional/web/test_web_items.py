@@ -1,0 +1,146 @@
+"""The integration API over HTTP: submit items, read their state, check uploads, poll the action feed."""
+
+from __future__ import annotations
+
+import base64
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from suraksha.app import Platform
+from suraksha.banks import services as banks
+from suraksha.banks.models import BankCategory
+from suraksha.intake.models import Item
+from suraksha.signals.file_signals import hash_bytes
+from suraksha.signals.types import SignalKind
+from suraksha.testing.synthetic import synthetic_jpeg
+from suraksha.worker.policy import WorkerConfig
+from suraksha.worker.runner import run_worker
+from tests.functional.web.conftest import Keys, web_state
+
+CSAM_SEED = 31
+
+
+def body(platform_id: str, *media: bytes, text: str = "hello", **extra: object) -> dict[str, object]:
+    return {
+        "platform_item_id": platform_id,
+        "kind": "post",
+        "account": {"platform_id": "acct-1", "handle": "@one", "bio": "pay via UPI demo.seller9@okaxis"},
+        "text": text,
+        "media": [{"data": base64.b64encode(m).decode(), "content_type": "image/jpeg"} for m in media],
+        **extra,
+    }
+
+
+def drain(client: TestClient, platform: Platform) -> None:
+    index = web_state(client.app).index  # type: ignore[arg-type]
+    index.refresh()
+    run_worker(
+        platform.db,
+        platform.job_handlers(index),
+        config=WorkerConfig(poll_interval_s=0.05),
+        until_drained=True,
+        install_signal_handlers=False,
+    )
+
+
+def csam_bank(platform: Platform) -> None:
+    signals = hash_bytes(synthetic_jpeg(CSAM_SEED))
+    assert signals.pdq is not None
+    with platform.db.session() as session:
+        bank = banks.create_bank(session, "csam-list", category=BankCategory.CSAM)
+        banks.add_entry(session, bank, SignalKind.PDQ, signals.pdq.hex, quality=signals.pdq.quality)
+
+
+def items_in(platform: Platform) -> int:
+    with platform.db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(Item)) or 0)
+
+
+def test_submit_process_and_read(client: TestClient, keys: Keys, platform: Platform) -> None:
+    csam_bank(platform)
+    ingest = keys.header("ingest")
+    answer = client.post(
+        "/api/v1/items", json=body("p-1", synthetic_jpeg(CSAM_SEED, 500, 375)), headers=ingest
+    )
+    assert answer.status_code == 202, answer.text
+    accepted = answer.json()
+    assert accepted["created"] and accepted["state"] == "queued"
+    assert answer.headers["Location"] == accepted["status_url"]
+    again = client.post(
+        "/api/v1/items", json=body("p-1", synthetic_jpeg(CSAM_SEED, 500, 375)), headers=ingest
+    )
+    assert again.status_code == 202 and again.json()["id"] == accepted["id"] and not again.json()["created"]
+    conflict = client.post("/api/v1/items", json=body("p-1", text="changed"), headers=ingest)
+    assert conflict.status_code == 409 and "different payload" in conflict.json()["detail"]
+
+    drain(client, platform)
+    status = client.get(f"/api/v1/items/{accepted['id']}", headers=ingest).json()
+    assert status["state"] == "actioned"
+    assert status["media"][0]["matches"][0]["bank"] == "csam-list"
+    assert status["decisions"][0]["verdict"] == "violation"
+    assert {"kind": "upi_id", "value": "demo.seller9@okaxis", "field": "bio"} in status["entities"]
+
+    feed = client.get("/api/v1/actions", headers=ingest).json()
+    assert [a["kind"] for a in feed["actions"]] == ["remove", "suspend"]
+    assert feed["actions"][0]["item_id"] == "p-1" and feed["actions"][1]["target"] == "account"
+    later = client.get(f"/api/v1/actions?after={feed['next_after']}", headers=ingest).json()
+    assert later == {"actions": [], "next_after": feed["next_after"]}
+
+
+def test_text_rules_send_items_to_review(client: TestClient, keys: Keys, platform: Platform) -> None:
+    answer = client.post(
+        "/api/v1/items",
+        json=body("p-2", text="DM for price, join my telegram"),
+        headers=keys.header("ingest"),
+    )
+    drain(client, platform)
+    status = client.get(f"/api/v1/items/{answer.json()['id']}", headers=keys.header("ingest")).json()
+    assert status["decisions"][0]["verdict"] == "review"
+    assert status["rule_hits"] and all(h["version"] for h in status["rule_hits"])
+
+
+def test_check_answers_inline_and_stores_only_matches(
+    client: TestClient, keys: Keys, platform: Platform
+) -> None:
+    csam_bank(platform)
+    web_state(client.app).index.refresh()  # type: ignore[arg-type]
+    ingest = keys.header("ingest")
+    clean = client.post("/api/v1/check", json=body("c-1", synthetic_jpeg(77)), headers=ingest)
+    assert clean.status_code == 200 and clean.json()["verdict"] == "no_match"
+    assert items_in(platform) == 0
+    broken = client.post("/api/v1/check", json=body("c-2", synthetic_jpeg(77)[:400]), headers=ingest)
+    assert broken.json()["verdict"] == "not_checked"
+    hit = client.post("/api/v1/check", json=body("c-3", synthetic_jpeg(CSAM_SEED, 480, 360)), headers=ingest)
+    assert hit.json()["verdict"] == "match" and hit.json()["item_id"]
+    assert items_in(platform) == 1
+    url = client.post(
+        "/api/v1/check", json={**body("c-4"), "media": [{"url": "https://example.org/a.jpg"}]}, headers=ingest
+    )
+    assert url.status_code == 400 and "uploaded bytes only" in url.json()["detail"]
+
+
+def test_bad_payloads_change_nothing(client: TestClient, keys: Keys, platform: Platform) -> None:
+    ingest = keys.header("ingest")
+    bad = [
+        {**body("b-1"), "surprise": 1},
+        {**body("b-2"), "kind": "novel"},
+        {**body("b-3"), "media": [{"data": "not base64!"}]},
+        {**body("b-4"), "media": [{"data": "aGk=", "url": "https://example.org/x.jpg"}]},
+        {**body("b-5"), "media": [{"url": "file:///etc/passwd"}]},
+        {**body("b-6"), "upload_ip": "999.1.1.1"},
+        {**body(""), "platform_item_id": ""},
+    ]
+    for payload in bad:
+        answer = client.post("/api/v1/items", json=payload, headers=ingest)
+        assert answer.status_code == 422, (payload, answer.text)
+    assert (
+        client.post(
+            "/api/v1/items", content=b"{", headers={**ingest, "Content-Type": "application/json"}
+        ).status_code
+        == 422
+    )
+    assert client.post("/api/v1/items", json=body("b-7"), headers=keys.header("read")).status_code == 403
+    assert client.post("/api/v1/items", json=body("b-8")).status_code == 401
+    assert client.get("/api/v1/items/999999", headers=ingest).status_code == 404
+    assert items_in(platform) == 0
