@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import cached_property
 
+import pluggy
+
 from suraksha.banks.index import BankIndex
 from suraksha.db.engine import Database, open_database
 from suraksha.enforcement import tasks as enforcement_tasks
@@ -16,6 +18,7 @@ from suraksha.intake.adapters import EngineRules, Fetch
 from suraksha.intake.fetch import FetchPolicy, MediaFetcher
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.store import MediaStore
+from suraksha.plugins import Classifiers, plugin_manager
 from suraksha.rules import RuleEngine
 from suraksha.settings import Settings
 from suraksha.signals.file_signals import HashOptions
@@ -79,7 +82,17 @@ class Platform:
             text_rules=EngineRules(self.rule_engine),
             fetch=Fetch(MediaFetcher(FetchPolicy.from_settings(self.settings))),
             endpoints=tuple(self.webhook_endpoints),
+            classifiers=self.classifiers if self.classifiers.any else None,
         )
+
+    @cached_property
+    def plugins(self) -> pluggy.PluginManager:
+        names = [n.strip() for n in (self.settings.plugins or "").split(",") if n.strip()]
+        return plugin_manager(names)
+
+    @cached_property
+    def classifiers(self) -> Classifiers:
+        return Classifiers(self.plugins)
 
     @cached_property
     def webhook_endpoints(self) -> dict[str, WebhookEndpoint]:

@@ -108,6 +108,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("import_max_bytes", int, 512 * 1024 * 1024, "Largest hash-list file accepted by bank import."),
     Setting("sqlite_busy_timeout_s", float, 30.0, "How long a SQLite writer waits for the lock."),
     Setting(
+        "plugins",
+        str,
+        None,
+        "Comma-separated names of installed plugins to load (entry points in the 'suraksha' "
+        "group). Unset: none; no classifier runs unless named here.",
+    ),
+    Setting(
         "policy_file",
         str,
         None,

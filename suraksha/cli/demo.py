@@ -53,25 +53,37 @@ def demo_command(
     keep: bool = typer.Option(
         False, "--keep", help="Reuse an existing demo folder instead of starting afresh."
     ),
+    serve: bool = typer.Option(
+        True, "--serve/--no-serve", help="Serve the demo over HTTP afterwards (until Ctrl-C)."
+    ),
+    port: int = typer.Option(8000, min=1, max=65535, help="Port for --serve (on 127.0.0.1)."),
 ) -> None:
-    """Seed a demo (benign pictures as a 'known bad' bank, an allow list, uploads) and scan it."""
+    """Seed a demo (benign pictures as a 'known bad' bank, an allow list, uploads; accounts and posts
+    including a small racket), scan it, run the posts through the pipeline, then serve it."""
     from suraksha.settings import Settings  # noqa: PLC0415
 
     base = folder or Settings.load().data_path / "demo"
     if base.exists() and not keep:
         shutil.rmtree(base)
     base.mkdir(parents=True, exist_ok=True)
-    previous = os.environ.get("SURAKSHA_DATABASE_URL")
-    os.environ["SURAKSHA_DATABASE_URL"] = database_url = f"sqlite:///{base / 'demo.sqlite3'}"
+    database_url = f"sqlite:///{base / 'demo.sqlite3'}"
+    demo_env = {"SURAKSHA_DATABASE_URL": database_url, "SURAKSHA_DATA_DIR": str(base)}
+    previous = {name: os.environ.get(name) for name in demo_env}
+    os.environ.update(demo_env)
     try:
         _seed_and_scan(base, build_demo(base))
         _submit_and_process()
+        out.print(
+            f"\nThe demo stays in {base}: SURAKSHA_DATABASE_URL={database_url} SURAKSHA_DATA_DIR={base}"
+        )
+        if serve:
+            _serve(port)
     finally:
-        if previous is None:
-            del os.environ["SURAKSHA_DATABASE_URL"]
-        else:
-            os.environ["SURAKSHA_DATABASE_URL"] = previous
-    out.print(f"\nThe demo database stays at {base}: SURAKSHA_DATABASE_URL={database_url}")
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _seed_and_scan(base: Path, uploads: Path) -> None:
@@ -194,3 +206,25 @@ def _submit_and_process() -> None:
                     row.platform_item_id, row.account.handle, decision.verdict, decision.reason, actions
                 )
         out.print(table)
+
+
+def _serve(port: int) -> None:
+    """Serve the demo: an admin key for this demo only, printed once, and a few requests to try."""
+    import time  # noqa: PLC0415
+
+    from suraksha.access.services import create_api_key  # noqa: PLC0415
+    from suraksha.cli.serve import serve_command  # noqa: PLC0415
+
+    with platform() as p, p.db.session() as session:
+        name = f"demo-admin-{int(time.time())}"
+        _, key = create_api_key(session, name, ["admin"], note="suraksha demo")
+    base = f"http://127.0.0.1:{port}"
+    out.print(f"\n[bold]Serving the demo on {base}[/bold] (Ctrl-C stops). A demo admin API key:\n  {key}")
+    out.print(
+        f"Try:\n  curl -H 'Authorization: Bearer {key}' {base}/api/v1/items/1\n"
+        f"  curl -H 'Authorization: Bearer {key}' '{base}/api/v1/actions?after=0'\n"
+        f"  curl -H 'Authorization: Bearer {key}' {base}/c/banks\n"
+        f"  curl {base}/readyz\n"
+        f"The API is described at {base}/openapi.json (docs/api.md)."
+    )
+    serve_command(host="127.0.0.1", port=port, workers=1)

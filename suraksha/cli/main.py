@@ -8,7 +8,7 @@ import os
 import typer
 
 from suraksha import __version__
-from suraksha.cli import apikeys, banks, demo, hashing, index, jobs, scan, serve, system, worker
+from suraksha.cli import apikeys, banks, demo, hashing, index, jobs, scan, serve, switches, system, worker
 
 app = typer.Typer(
     name="suraksha",
@@ -22,6 +22,7 @@ app.add_typer(system.db_app, name="db")
 app.add_typer(index.index_app, name="index")
 app.add_typer(apikeys.app, name="apikey")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(switches.app, name="switch")
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(scan.match_command)

@@ -5,7 +5,8 @@ category), not code. The built-in policy is below; a deployment replaces it with
 Business rules applied by ``decide`` (in this order):
 1. A hit in an enabled block bank, not suppressed by an allow list, decides by the bank's category
    (the most severe category wins when several banks hit).
-2. Otherwise text-rule hits send the item to review, at the highest priority among the hits.
+2. Otherwise text-rule hits and classifier findings send the item to review, at the highest priority
+   among them (classifiers never act by themselves).
 3. Otherwise, if any media file could not be checked (fetch, decode, time limit), the verdict is
    ``not_checked`` and the item goes to review: unknown is never clean.
 4. Otherwise a user or trusted-flagger report sends it to review.
@@ -21,10 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from suraksha.enforcement.models import ActionKind, Verdict
 from suraksha.errors import ConfigError
+from suraksha.hookspecs import ClassifierFinding
 
 ANY = "*"
 
@@ -36,6 +38,16 @@ class Outcome(BaseModel):
     actions: list[ActionKind] = Field(default_factory=list)
     priority: int = Field(default=50, ge=0, le=100)
     automated: bool = False
+    countries: list[str] = Field(default_factory=list)
+    """ISO 3166-1 alpha-2 codes, for a ``withhold`` action."""
+
+    @field_validator("countries")
+    @classmethod
+    def _country_codes(cls, value: list[str]) -> list[str]:
+        bad = [c for c in value if len(c) != 2 or not c.isalpha() or not c.isupper()]
+        if bad:
+            raise ValueError(f"countries are ISO 3166-1 alpha-2 codes (e.g. IN, US), not {bad}")
+        return value
 
 
 class Policy(BaseModel):
@@ -47,6 +59,7 @@ class Policy(BaseModel):
     not_checked: Outcome
     user_report: Outcome
     trusted_flagger: Outcome
+    classifier: Outcome = Outcome(verdict=Verdict.REVIEW, priority=50)
 
     def for_bank(self, category: str) -> Outcome:
         return self.bank_categories.get(category) or self.bank_categories[ANY]
@@ -115,6 +128,7 @@ class RuleFinding:
 class Findings:
     banks: list[BankFinding] = field(default_factory=list)
     rules: list[RuleFinding] = field(default_factory=list)
+    classifiers: list[ClassifierFinding] = field(default_factory=list)
     not_checked: list[str] = field(default_factory=list)
     """Reasons, one per media file that could not be checked."""
     reporter_kind: str | None = None
@@ -125,6 +139,7 @@ class Plan:
     verdict: Verdict
     category: str
     actions: tuple[ActionKind, ...]
+    countries: tuple[str, ...]
     automated: bool
     priority: int
     basis: list[dict[str, Any]]
@@ -133,6 +148,7 @@ class Plan:
 
 
 def decide(policy: Policy, findings: Findings, *, automation_paused: bool = False) -> Plan:
+    basis: list[dict[str, Any]]
     if findings.banks:
         ranked = sorted(findings.banks, key=lambda f: -policy.for_bank(f.category).priority)
         top = ranked[0]
@@ -149,17 +165,35 @@ def decide(policy: Policy, findings: Findings, *, automation_paused: bool = Fals
         ]
         reason = f"{top.signal_type} match in bank {top.bank} ({top.category})"
         return _plan(policy, outcome, top.category, basis, reason, automation_paused)
-    if findings.rules:
+    if findings.rules or findings.classifiers:
         ranked_rules = sorted(findings.rules, key=lambda r: -r.priority)
-        top_rule = ranked_rules[0]
-        outcome = policy.for_rule(top_rule.category)
-        outcome = outcome.model_copy(update={"priority": max(outcome.priority, top_rule.priority)})
+        ranked_models = sorted(findings.classifiers, key=lambda c: -c.priority)
         basis = [
             {"pack": r.pack, "version": r.version, "rule": r.rule_id, "category": r.category}
             for r in ranked_rules
         ]
-        reason = f"text rule {top_rule.rule_id} ({top_rule.category})"
-        return _plan(policy, outcome, top_rule.category, basis, reason, automation_paused)
+        basis += [
+            {
+                "classifier": c.classifier,
+                "version": c.version,
+                "category": c.category,
+                "score": c.score,
+                "where": c.where,
+            }
+            for c in ranked_models
+        ]
+        if ranked_rules and (not ranked_models or ranked_rules[0].priority >= ranked_models[0].priority):
+            top_rule = ranked_rules[0]
+            outcome = policy.for_rule(top_rule.category)
+            priority, category = max(outcome.priority, top_rule.priority), top_rule.category
+            reason = f"text rule {top_rule.rule_id} ({top_rule.category})"
+        else:
+            top_model = ranked_models[0]
+            outcome = policy.classifier
+            priority, category = max(outcome.priority, top_model.priority), top_model.category
+            reason = f"classifier {top_model.classifier} ({top_model.category}, score {top_model.score:.2f})"
+        outcome = outcome.model_copy(update={"priority": priority})
+        return _plan(policy, outcome, category, basis, reason, automation_paused)
     if findings.not_checked:
         basis = [{"not_checked": r} for r in findings.not_checked]
         reason = "media could not be checked: " + "; ".join(findings.not_checked)
@@ -169,7 +203,7 @@ def decide(policy: Policy, findings: Findings, *, automation_paused: bool = Fals
             policy.trusted_flagger if findings.reporter_kind == "trusted_flagger" else policy.user_report
         )
         return _plan(policy, outcome, "", [{"report": findings.reporter_kind}], "reported", automation_paused)
-    return Plan(Verdict.CLEAN, "", (), True, 0, [], "no finding", policy.version)
+    return Plan(Verdict.CLEAN, "", (), (), True, 0, [], "no finding", policy.version)
 
 
 def _plan(
@@ -181,6 +215,7 @@ def _plan(
             Verdict.REVIEW,
             category,
             (),
+            (),
             False,
             max(outcome.priority, 90),
             basis,
@@ -191,6 +226,7 @@ def _plan(
         outcome.verdict,
         category,
         tuple(outcome.actions) if automated else (),
+        tuple(outcome.countries),
         automated,
         outcome.priority,
         basis,

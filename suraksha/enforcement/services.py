@@ -49,9 +49,7 @@ def claim_for_decision(session: Session, item_id: int) -> bool:
     return bool(moved.rowcount)  # type: ignore[attr-defined]
 
 
-def record_decision(
-    session: Session, item: Item, plan: Plan, *, endpoints: Sequence[str] = (), countries: Sequence[str] = ()
-) -> Decision:
+def record_decision(session: Session, item: Item, plan: Plan, *, endpoints: Sequence[str] = ()) -> Decision:
     """Write the decision and the actions it calls for; queue a delivery per platform action and
     endpoint. The caller has claimed the item (``claim_for_decision``) in the same transaction."""
     decision = Decision(
@@ -69,7 +67,13 @@ def record_decision(
     session.flush()
     for kind in plan.actions:
         add_action(
-            session, decision, item, kind, automated=plan.automated, countries=countries, endpoints=endpoints
+            session,
+            decision,
+            item,
+            kind,
+            automated=plan.automated,
+            countries=plan.countries,
+            endpoints=endpoints,
         )
     if plan.actions:
         item.state = ItemState.ACTIONED
@@ -121,7 +125,7 @@ def add_action(
         account = session.get(Account, item.account_id)
         data = action_payload(action, item.platform_item_id, account.platform_account_id if account else "")
         for endpoint in endpoints:
-            signed = WebhookDelivery.create("action", data, delivery_id=uuid.uuid4().hex)
+            signed = WebhookDelivery.create(f"action.{kind}", data, delivery_id=uuid.uuid4().hex)
             delivery = Delivery(
                 delivery_id=signed.delivery_id,
                 action_id=action.id,

@@ -7,6 +7,7 @@ off; `suraksha jobs retry` replays dead-lettered ones."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from suraksha.admin.models import KillSwitch
@@ -42,7 +43,7 @@ def register(
                 raise PermanentFailure(
                     f"no webhook endpoint named {row.endpoint!r} is configured (setting webhook_url)"
                 )
-            signed = WebhookDelivery(row.delivery_id, "action", row.body.encode())
+            signed = WebhookDelivery(row.delivery_id, str(json.loads(row.body)["event"]), row.body.encode())
         result = sender.deliver(endpoint, signed)
         with db.session() as session:
             row = session.get(Delivery, delivery_pk)

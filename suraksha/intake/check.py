@@ -31,7 +31,7 @@ class CheckResult:
     """Set when a match made us record the item."""
 
 
-def check_item(pipeline: Pipeline, item: ItemIn, *, max_media_bytes: int) -> CheckResult:
+def check_item(pipeline: Pipeline, item: ItemIn, *, max_media_bytes: int, record: bool = True) -> CheckResult:
     files = []
     for position, media in enumerate(item.media):
         data = media.decoded()
@@ -66,7 +66,7 @@ def check_item(pipeline: Pipeline, item: ItemIn, *, max_media_bytes: int) -> Che
             }
         )
     result = CheckResult(verdict, described)
-    if verdict == CheckVerdict.MATCH:
+    if verdict == CheckVerdict.MATCH and record:
         with pipeline.db.session() as session:
             result.item_id = submit_item(
                 session, pipeline.store, item, max_media_bytes=max_media_bytes

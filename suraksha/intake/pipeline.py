@@ -30,9 +30,11 @@ from suraksha.db.engine import Database
 from suraksha.enforcement import services as enforcement
 from suraksha.enforcement.models import Verdict
 from suraksha.enforcement.policy import BankFinding, Findings, Policy, RuleFinding, decide
+from suraksha.hookspecs import ClassifierFinding
 from suraksha.intake.models import Item, ItemMatch, ItemMedia, ItemRuleHit, MediaState
 from suraksha.intake.store import MediaStore
 from suraksha.network.services import record_entities
+from suraksha.plugins import Classifiers
 from suraksha.signals.file_signals import FileSignals, HashOptions, HashState, hash_bytes
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ class MediaResult:
     signals: FileSignals | None
     outcome: MatchOutcome | None
     not_checked: str | None = None
+    classified: list[ClassifierFinding] = field(default_factory=list)
 
 
 @dataclass
@@ -103,6 +106,7 @@ class Pipeline:
     text_rules: TextRules | None = None
     fetch: Fetcher | None = None
     endpoints: Sequence[str] = ()
+    classifiers: Classifiers | None = None
     rotations: bool = True
     delete_clean_media: bool = True
 
@@ -116,7 +120,7 @@ class Pipeline:
             )
             if item is None or item.state != "queued":
                 return False
-            media = [(m.id, m.url, m.sha256) for m in item.media]
+            media = [(m.id, m.url, m.sha256, m.position) for m in item.media]
             fields = {
                 "text": item.text,
                 "bio": item.account.bio,
@@ -124,8 +128,13 @@ class Pipeline:
                 "handle": item.account.handle,
             }
             reporter_kind = item.reporter_kind
-        results = [self._check_media(media_id, url, sha256) for media_id, url, sha256 in media]
+        results = [
+            self._check_media(media_id, url, sha256, position) for media_id, url, sha256, position in media
+        ]
         text = self.text_rules.evaluate_fields(fields) if self.text_rules is not None else TextFindings()
+        classified = [f for r in results for f in r.classified]
+        if self.classifiers is not None:
+            classified += self.classifiers.text(fields)
         findings = Findings(
             banks=[
                 BankFinding(h.bank, h.category, h.entry_id, h.signal_type, h.distance)
@@ -135,6 +144,7 @@ class Pipeline:
                 if h.bank_kind == BankKind.BLOCK
             ],
             rules=[RuleFinding(h.pack, h.version, h.rule_id, h.category, h.priority) for h in text.hits],
+            classifiers=classified,
             not_checked=[r.not_checked for r in results if r.not_checked is not None] + text.not_evaluated,
             reporter_kind=reporter_kind,
         )
@@ -181,7 +191,7 @@ class Pipeline:
         if still_needed is None:
             self.store.delete(sha256)
 
-    def _check_media(self, media_id: int, url: str | None, sha256: str | None) -> MediaResult:
+    def _check_media(self, media_id: int, url: str | None, sha256: str | None, position: int) -> MediaResult:
         data = self.store.get(sha256) if sha256 else None
         if data is None:
             if url is None:
@@ -198,7 +208,8 @@ class Pipeline:
         if signals.state != HashState.HASHED:
             reason = f"{signals.state}: {signals.error or 'not decodable'}"
             return MediaResult(media_id, signals, outcome, reason)
-        return MediaResult(media_id, signals, outcome)
+        classified = self.classifiers.media(data, signals, position) if self.classifiers is not None else []
+        return MediaResult(media_id, signals, outcome, classified=classified)
 
     @staticmethod
     def _write_media(session: Session, result: MediaResult) -> None:

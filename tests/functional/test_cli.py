@@ -155,9 +155,10 @@ def test_pool_kills_a_file_past_its_time_limit(tmp_path: Path, monkeypatch: pyte
 
 
 def test_demo_runs_and_finds_what_it_planted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    code, output = run("demo", "--dir", str(tmp_path / "demo"))
+    code, output = run("demo", "--dir", str(tmp_path / "demo"), "--no-serve")
     assert code == 0, output
     assert "4 matched" in output
+    assert output.count("violation") == 4 and "review" in output  # the racket's posts, through the pipeline
     monkeypatch.setenv("SURAKSHA_DATABASE_URL", f"sqlite:///{tmp_path / 'demo' / 'demo.sqlite3'}")
     code, output = run("scan", str(tmp_path / "demo" / "uploads"), "--json", "--rotations", "--workers", "0")
     results = {Path(str(r["path"])).name: r for r in json_lines(output) if "path" in r}
@@ -166,3 +167,18 @@ def test_demo_runs_and_finds_what_it_planted(tmp_path: Path, monkeypatch: pytest
     assert results["allow-listed.jpg"]["suppressed"]
     assert results["broken.jpg"]["state"] == "corrupt"
     assert results["flat.png"]["state"] == "low_quality"
+
+
+def test_kill_switches_from_the_command_line() -> None:
+    code, output = run("switch", "on", "pause_delivery", "--reason", "platform maintenance")
+    assert code == 0 and "ON" in output
+    code, output = run("switch", "list", "--json")
+    switches = {row["switch"]: row for row in json.loads(output)}
+    assert switches["pause_delivery"]["on"] and switches["pause_delivery"]["reason"] == "platform maintenance"
+    assert switches["pause_delivery"]["by"].startswith("cli:")
+    assert not switches["read_only"]["on"]
+    assert run("switch", "off", "pause_delivery")[0] == 0
+    assert not {r["switch"]: r for r in json.loads(run("switch", "list", "--json")[1])}["pause_delivery"][
+        "on"
+    ]
+    assert run("switch", "on", "no_such_switch", "--reason", "x")[0] == 2

@@ -20,18 +20,20 @@ from suraksha.banks.models import BankCategory
 from suraksha.db import Database
 from suraksha.enforcement import tasks as enforcement_tasks
 from suraksha.enforcement.models import Action, ActionKind, ActionState, Decision, Delivery, Verdict
-from suraksha.enforcement.policy import BUILTIN
+from suraksha.enforcement.policy import BUILTIN, load_policy
 from suraksha.enforcement.services import action_feed
 from suraksha.enforcement.signatures import verify_signature
 from suraksha.enforcement.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
-from suraksha.errors import Conflict
+from suraksha.errors import ConfigError, Conflict
+from suraksha.hookspecs import ClassifierFinding, hookimpl
 from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.models import Account, Item, ItemMatch, ItemState, MediaState
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.schemas import ItemIn
 from suraksha.intake.services import PROCESS_ITEM, submit_item
 from suraksha.intake.store import MediaStore
-from suraksha.signals.file_signals import HashOptions, hash_bytes
+from suraksha.plugins import Classifiers, plugin_manager
+from suraksha.signals.file_signals import FileSignals, HashOptions, hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg
 from suraksha.worker.handlers import HandlerRegistry
@@ -275,3 +277,60 @@ def _stop_after(seconds: float) -> threading.Event:
     event = threading.Event()
     threading.Timer(seconds, event.set).start()
     return event
+
+
+class FlagsEveryPicture:
+    """A stand-in classifier plugin (benign: it flags by a property of the hash, not of content)."""
+
+    @hookimpl
+    def suraksha_classify_media(
+        self, data: bytes, signals: FileSignals, position: int
+    ) -> list[ClassifierFinding]:
+        return [
+            ClassifierFinding(
+                "test-model", "1.0", "sexual_violence", 0.91, priority=75, where=f"media:{position}"
+            )
+        ]
+
+
+def test_classifier_findings_go_to_review_never_act(pipeline: Pipeline) -> None:
+    pipeline.classifiers = Classifiers(plugin_manager(extra=[FlagsEveryPicture()]))
+    item_id = submit(pipeline, item("k1", "acct-k", OTHER))
+    assert pipeline.process(item_id)
+    with pipeline.db.session() as s:
+        [decision] = s.scalars(select(Decision).where(Decision.item_id == item_id)).all()
+        assert decision.verdict == Verdict.REVIEW and decision.priority == 75 and not decision.automated
+        assert "test-model" in decision.basis and decision.actions == []
+
+
+def test_unknown_plugins_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="not installed"):
+        plugin_manager(["no-such-plugin"])
+
+
+def test_policy_file_withholds_in_named_countries(pipeline: Pipeline, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.yaml"
+    policy.write_text(
+        """
+version: local-3
+bank_categories:
+  csam: {verdict: violation, actions: [withhold], countries: [IN, DE], automated: true, priority: 95}
+  "*": {verdict: review}
+rule_categories:
+  "*": {verdict: review}
+not_checked: {verdict: not_checked}
+user_report: {verdict: review}
+trusted_flagger: {verdict: review}
+"""
+    )
+    pipeline.policy = load_policy(policy)
+    item_id = submit(pipeline, item("g1", "acct-g", REPOST))
+    assert pipeline.process(item_id)
+    with pipeline.db.session() as s:
+        [action] = s.scalars(select(Action).where(Action.item_id == item_id)).all()
+        assert action.kind == ActionKind.WITHHOLD and action.countries == "IN DE"
+        [decision] = s.scalars(select(Decision).where(Decision.item_id == item_id)).all()
+        assert decision.decided_by_ref == "policy local-3"
+    policy.write_text("version: 1\nbank_categories: {csam: {verdict: violation, countries: [india]}}\n")
+    with pytest.raises(ConfigError, match=str(policy)):
+        load_policy(policy)

@@ -35,6 +35,7 @@ from suraksha.web.hma.media import (
 )
 from suraksha.web.problems import PROBLEM_RESPONSES
 from suraksha.web.state import WebState, get_state
+from suraksha.web.switches import WRITABLE
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,9 @@ def banks_index(state: WebState = Depends(get_state)) -> list[BankConfig]:
         return [BankConfig.of(b) for b in services.list_banks(session)]
 
 
-@router.post("/banks", status_code=201, dependencies=[require(ApiScope.ADMIN)], summary="Create a bank")
+@router.post(
+    "/banks", status_code=201, dependencies=[require(ApiScope.ADMIN), WRITABLE], summary="Create a bank"
+)
 def bank_create(body: BankCreate, state: WebState = Depends(get_state)) -> BankConfig:
     enabled = _enabled_from(body.enabled_ratio, body.enabled)
     settings = state.settings
@@ -130,7 +133,9 @@ def bank_show_by_name(bank_name: str = BANK_NAME, state: WebState = Depends(get_
         return BankConfig.of(services.get_bank(session, bank_name))
 
 
-@router.put("/bank/{bank_name}", dependencies=[require(ApiScope.ADMIN)], summary="Enable or disable a bank")
+@router.put(
+    "/bank/{bank_name}", dependencies=[require(ApiScope.ADMIN), WRITABLE], summary="Enable or disable a bank"
+)
 def bank_update(
     body: BankUpdate, bank_name: str = BANK_NAME, state: WebState = Depends(get_state)
 ) -> BankConfig:
@@ -217,6 +222,7 @@ def _content_signals(
 @router.post(
     "/bank/{bank_name}/content",
     summary="Add content to a bank (upload, or url=)",
+    dependencies=[WRITABLE],
     openapi_extra={**UPLOAD_BODY, "requestBody": {**UPLOAD_BODY["requestBody"], "required": False}},
 )
 async def bank_add_content(
@@ -261,7 +267,7 @@ def _require_bank(state: WebState, bank_name: str) -> None:
         services.get_bank(session, bank_name)
 
 
-@router.post("/bank/{bank_name}/signal", summary="Add hashes to a bank directly")
+@router.post("/bank/{bank_name}/signal", summary="Add hashes to a bank directly", dependencies=[WRITABLE])
 def bank_add_as_signals(
     body: dict[str, str],
     bank_name: str = BANK_NAME,

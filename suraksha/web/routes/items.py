@@ -19,6 +19,7 @@ from suraksha.web.auth import require
 from suraksha.web.problems import PROBLEM_RESPONSES
 from suraksha.web.routes import API_V1
 from suraksha.web.state import WebState, get_state
+from suraksha.web.switches import WRITABLE, read_only
 
 router = APIRouter(prefix=API_V1, tags=["items"], responses=PROBLEM_RESPONSES)
 INGEST = require(ApiScope.INGEST)
@@ -38,7 +39,8 @@ class CheckOut(BaseModel):
     """``match``: block it. ``not_checked``: some file could not be checked; hold it. ``no_match``."""
     media: list[dict[str, Any]]
     item_id: int | None
-    """Set when a match made Suraksha record the item (decision and actions follow as for /items)."""
+    """Set when a match made Suraksha record the item (decision and actions follow as for /items);
+    not set in read-only mode, when nothing is recorded."""
 
 
 class ActionFeed(BaseModel):
@@ -56,7 +58,7 @@ def pipeline_of(request: Request, state: WebState) -> Pipeline:
     return pipeline
 
 
-@router.post("/items", status_code=202, response_model=Accepted, dependencies=[INGEST])
+@router.post("/items", status_code=202, response_model=Accepted, dependencies=[INGEST, WRITABLE])
 def submit(
     body: ItemIn, request: Request, response: Response, state: WebState = Depends(get_state)
 ) -> Accepted:
@@ -91,7 +93,10 @@ def check(body: ItemIn, request: Request, state: WebState = Depends(get_state)) 
     """Hash and match uploaded media now (no URLs), for platforms that block before publishing.
     Nothing is stored unless something matches. 503 while the match index is not ready."""
     result = check_item(
-        pipeline_of(request, state), body, max_media_bytes=state.platform.settings.media_max_bytes
+        pipeline_of(request, state),
+        body,
+        max_media_bytes=state.platform.settings.media_max_bytes,
+        record=not read_only(state),
     )
     return CheckOut(verdict=result.verdict, media=result.media, item_id=result.item_id)
 

@@ -7,6 +7,8 @@ import base64
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from suraksha.admin.models import KillSwitch
+from suraksha.admin.services import set_switch
 from suraksha.app import Platform
 from suraksha.banks import services as banks
 from suraksha.banks.models import BankCategory
@@ -144,3 +146,21 @@ def test_bad_payloads_change_nothing(client: TestClient, keys: Keys, platform: P
     assert client.post("/api/v1/items", json=body("b-8")).status_code == 401
     assert client.get("/api/v1/items/999999", headers=ingest).status_code == 404
     assert items_in(platform) == 0
+
+
+def test_read_only_switch_refuses_writes(client: TestClient, keys: Keys, platform: Platform) -> None:
+    csam_bank(platform)
+    web_state(client.app).index.refresh()  # type: ignore[arg-type]
+    with platform.db.session() as session:
+        set_switch(session, KillSwitch.READ_ONLY, True, by="lead", reason="incident drill")
+    refused = client.post("/api/v1/items", json=body("ro-1"), headers=keys.header("ingest"))
+    assert refused.status_code == 503 and "read-only" in refused.json()["detail"]
+    assert client.post("/c/banks", json={"name": "new-bank"}, headers=keys.header("admin")).status_code == 503
+    hit = client.post(
+        "/api/v1/check", json=body("ro-2", synthetic_jpeg(CSAM_SEED)), headers=keys.header("ingest")
+    )
+    assert hit.json()["verdict"] == "match" and hit.json()["item_id"] is None  # answered, not recorded
+    assert items_in(platform) == 0
+    with platform.db.session() as session:
+        set_switch(session, KillSwitch.READ_ONLY, False, by="lead")
+    assert client.post("/api/v1/items", json=body("ro-1"), headers=keys.header("ingest")).status_code == 202
