@@ -83,7 +83,7 @@ def free_port() -> int:
 
 
 class Service:
-    def __init__(self, store: str, postgres_url: str | None, jpegs: list[bytes]) -> None:
+    def __init__(self, store: str, postgres_url: str | None, jpegs: list[bytes], serve_workers: int) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix="suraksha-bench-"))
         self.processes: list[subprocess.Popen[bytes]] = []
         self.database: str | None = None
@@ -112,7 +112,7 @@ class Service:
         for i, data in enumerate(jpegs[:5]):
             (known / f"{i}.jpg").write_bytes(data)
         subprocess.run(
-            [*SURAKSHA, "bank", "add", "bench-known-bad", str(known)],
+            [*SURAKSHA, "bank", "add", "bench-known-bad", *map(str, sorted(known.iterdir()))],
             env=self.env,
             check=True,
             capture_output=True,
@@ -126,9 +126,9 @@ class Service:
         )
         self.key = json.loads(created.stdout)["key"]
         self.port = free_port()
-        serve = [*SURAKSHA, "serve", "--port", str(self.port)]
+        serve = [*SURAKSHA, "serve", "--port", str(self.port), "--workers", str(serve_workers)]
         if store == "postgresql":
-            serve += ["--workers", "0"]
+            serve[-1] = "0"
         self.processes.append(
             subprocess.Popen(serve, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         )
@@ -240,6 +240,7 @@ def main() -> None:
             "SURAKSHA_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
         ),
     )
+    parser.add_argument("--serve-workers", type=int, default=2, help="worker threads in the SQLite process")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     print("making 50 one-megapixel JPEGs ...", file=sys.stderr, flush=True)
@@ -248,7 +249,7 @@ def main() -> None:
     report: dict[str, Any] = {"raw_hashing_per_s": raw, "stores": {}}
     for store in args.stores.split(","):
         print(f"{store}: starting the service ...", file=sys.stderr, flush=True)
-        service = Service(store, args.postgres_url, jpegs)
+        service = Service(store, args.postgres_url, jpegs, args.serve_workers)
         try:
             result = end_to_end(service, jpegs, args.items, args.concurrency)
             result.update(check_latency(service, jpegs, args.checks))

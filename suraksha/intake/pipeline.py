@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -31,7 +32,7 @@ from suraksha.enforcement import services as enforcement
 from suraksha.enforcement.models import Verdict
 from suraksha.enforcement.policy import BankFinding, Findings, Policy, RuleFinding, decide
 from suraksha.hookspecs import ClassifierFinding
-from suraksha.intake.models import Item, ItemMatch, ItemMedia, ItemRuleHit, MediaState
+from suraksha.intake.models import Item, ItemMatch, ItemMedia, ItemRuleHit, ItemState, MediaState
 from suraksha.intake.store import MediaStore
 from suraksha.network.services import record_entities
 from suraksha.plugins import Classifiers
@@ -97,6 +98,23 @@ class MediaResult:
 
 
 @dataclass
+class _Loaded:
+    item_id: int
+    media: list[tuple[int, str | None, str | None, int]]
+    fields: dict[str, str]
+    reporter_kind: str | None
+
+
+@dataclass
+class _Analysed:
+    item_id: int
+    results: list[MediaResult]
+    text: TextFindings
+    findings: Findings
+    verdict: str | None = None
+
+
+@dataclass
 class Pipeline:
     db: Database
     index: BankIndex
@@ -109,32 +127,86 @@ class Pipeline:
     classifiers: Classifiers | None = None
     rotations: bool = True
     delete_clean_media: bool = True
+    hash_threads: int = 2
+    """Items of a batch hashed at once (decoding and hashing release the GIL)."""
 
     def process(self, item_id: int) -> bool:
         """Process one item. False when it was already processed (nothing written)."""
         with self.db.session() as session:
-            item = session.scalar(
-                select(Item)
-                .where(Item.id == item_id)
-                .options(selectinload(Item.media), selectinload(Item.account))
+            loaded = self._load(session, [item_id])
+        if not loaded:
+            return False
+        analysed = self._analyse(loaded[0])
+        with self.db.session() as session:
+            paused = is_on(session, KillSwitch.PAUSE_AUTOMATED_ENFORCEMENT)
+            recorded = self._record(session, analysed, paused)
+        if recorded:
+            self._forget_clean([analysed])
+        return recorded
+
+    def process_many(self, item_ids: Sequence[int]) -> dict[int, Exception | None]:
+        """Process several items with one read and one write transaction (each item's writes in a
+        savepoint of their own, so one failure fails only its item), hashing on ``hash_threads``
+        threads. Answers None per item done (or already done), else its exception. IndexNotReady
+        propagates: nothing is decided without the index."""
+        with self.db.session() as session:
+            loaded = self._load(session, item_ids)
+        outcomes: dict[int, Exception | None] = dict.fromkeys(item_ids)
+        if not loaded:
+            return outcomes
+        if self.hash_threads > 1 and len(loaded) > 1:
+            with ThreadPoolExecutor(self.hash_threads, thread_name_prefix="pipeline-hash") as pool:
+                analysed = list(pool.map(self._analyse, loaded))
+        else:
+            analysed = [self._analyse(one) for one in loaded]
+        recorded = []
+        with self.db.session() as session:
+            paused = is_on(session, KillSwitch.PAUSE_AUTOMATED_ENFORCEMENT)
+            for one in analysed:
+                try:
+                    with session.begin_nested():
+                        if self._record(session, one, paused):
+                            recorded.append(one)
+                except Exception as exc:  # this item only; the others commit
+                    log.exception("event=pipeline.record_failed item=%d", one.item_id)
+                    outcomes[one.item_id] = exc
+        self._forget_clean(recorded)
+        return outcomes
+
+    def _load(self, session: Session, item_ids: Sequence[int]) -> list[_Loaded]:
+        items = session.scalars(
+            select(Item)
+            .where(Item.id.in_(list(item_ids)), Item.state == ItemState.QUEUED)
+            .options(selectinload(Item.media), selectinload(Item.account))
+            .order_by(Item.id)
+        ).all()
+        return [
+            _Loaded(
+                item.id,
+                [(m.id, m.url, m.sha256, m.position) for m in item.media],
+                {
+                    "text": item.text,
+                    "bio": item.account.bio,
+                    "display_name": item.account.display_name,
+                    "handle": item.account.handle,
+                },
+                item.reporter_kind,
             )
-            if item is None or item.state != "queued":
-                return False
-            media = [(m.id, m.url, m.sha256, m.position) for m in item.media]
-            fields = {
-                "text": item.text,
-                "bio": item.account.bio,
-                "display_name": item.account.display_name,
-                "handle": item.account.handle,
-            }
-            reporter_kind = item.reporter_kind
-        results = [
-            self._check_media(media_id, url, sha256, position) for media_id, url, sha256, position in media
+            for item in items
         ]
-        text = self.text_rules.evaluate_fields(fields) if self.text_rules is not None else TextFindings()
+
+    def _analyse(self, loaded: _Loaded) -> _Analysed:
+        """Fetch, hash, match, read text, classify: no database."""
+        results = [
+            self._check_media(media_id, url, sha256, position)
+            for media_id, url, sha256, position in loaded.media
+        ]
+        text = (
+            self.text_rules.evaluate_fields(loaded.fields) if self.text_rules is not None else TextFindings()
+        )
         classified = [f for r in results for f in r.classified]
         if self.classifiers is not None:
-            classified += self.classifiers.text(fields)
+            classified += self.classifiers.text(loaded.fields)
         findings = Findings(
             banks=[
                 BankFinding(h.bank, h.category, h.entry_id, h.signal_type, h.distance)
@@ -146,39 +218,49 @@ class Pipeline:
             rules=[RuleFinding(h.pack, h.version, h.rule_id, h.category, h.priority) for h in text.hits],
             classifiers=classified,
             not_checked=[r.not_checked for r in results if r.not_checked is not None] + text.not_evaluated,
-            reporter_kind=reporter_kind,
+            reporter_kind=loaded.reporter_kind,
         )
-        with self.db.session() as session:
-            paused = is_on(session, KillSwitch.PAUSE_AUTOMATED_ENFORCEMENT)
-            plan = decide(self.policy, findings, automation_paused=paused)
-            if not enforcement.claim_for_decision(session, item_id):
-                return False
-            item = session.get(Item, item_id)
-            assert item is not None
-            for result in results:
-                self._write_media(session, result)
-            for hit in text.hits:
-                session.add(
-                    ItemRuleHit(
-                        item_id=item_id,
-                        pack=hit.pack,
-                        pack_version=hit.version,
-                        rule_id=hit.rule_id,
-                        category=hit.category,
-                        priority=hit.priority,
-                        field=hit.field,
-                        start=hit.start,
-                        end=hit.end,
-                        matched=hit.matched[:2000],
-                    )
+        return _Analysed(loaded.item_id, results, text, findings)
+
+    def _record(self, session: Session, analysed: _Analysed, paused: bool) -> bool:
+        """Claim the item and write what was found, the decision and its actions. False (nothing
+        written) when another run claimed it first."""
+        plan = decide(self.policy, analysed.findings, automation_paused=paused)
+        item_id = analysed.item_id
+        if not enforcement.claim_for_decision(session, item_id):
+            return False
+        item = session.get(Item, item_id)
+        assert item is not None
+        for result in analysed.results:
+            self._write_media(session, result)
+        for hit in analysed.text.hits:
+            session.add(
+                ItemRuleHit(
+                    item_id=item_id,
+                    pack=hit.pack,
+                    pack_version=hit.version,
+                    rule_id=hit.rule_id,
+                    category=hit.category,
+                    priority=hit.priority,
+                    field=hit.field,
+                    start=hit.start,
+                    end=hit.end,
+                    matched=hit.matched[:2000],
                 )
-            record_entities(session, item, text.entities)
-            enforcement.record_decision(session, item, plan, endpoints=self.endpoints)
-        if plan.verdict == Verdict.CLEAN and self.delete_clean_media:
-            for result in results:
-                if result.signals is not None and result.signals.sha256:
-                    self._forget(result.signals.sha256)
+            )
+        record_entities(session, item, analysed.text.entities)
+        enforcement.record_decision(session, item, plan, endpoints=self.endpoints)
+        analysed.verdict = plan.verdict
         return True
+
+    def _forget_clean(self, recorded: Sequence[_Analysed]) -> None:
+        if not self.delete_clean_media:
+            return
+        for analysed in recorded:
+            if analysed.verdict == Verdict.CLEAN:
+                for result in analysed.results:
+                    if result.signals is not None and result.signals.sha256:
+                        self._forget(result.signals.sha256)
 
     def _forget(self, sha256: str) -> None:
         with self.db.session() as session:

@@ -8,7 +8,7 @@ import binascii
 from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from suraksha.intake.models import ItemKind, ReporterKind
 
@@ -41,23 +41,20 @@ class MediaIn(_Strict):
             raise ValueError("give exactly one of 'url' or 'data' for each media file")
         return self
 
-    def decoded(self) -> bytes | None:
-        if self.data is None:
-            return None
-        try:
-            return base64.b64decode(self.data, validate=True)
-        except binascii.Error as exc:
-            raise ValueError(f"media 'data' is not valid base64 ({exc})") from exc
+    _bytes: bytes | None = PrivateAttr(default=None)
 
-    @field_validator("data")
-    @classmethod
-    def _base64(cls, value: str | None) -> str | None:
-        if value is not None:
+    def decoded(self) -> bytes | None:
+        """The uploaded bytes (decoded once, when the body was validated)."""
+        return self._bytes
+
+    @model_validator(mode="after")
+    def _decode(self) -> MediaIn:
+        if self.data is not None:
             try:
-                base64.b64decode(value, validate=True)
+                self._bytes = base64.b64decode(self.data, validate=True)
             except binascii.Error as exc:
-                raise ValueError(f"not valid base64 ({exc})") from exc
-        return value
+                raise ValueError(f"media 'data' is not valid base64 ({exc})") from exc
+        return self
 
 
 class ReporterIn(_Strict):

@@ -3,6 +3,8 @@ hashes) and is exactly-once in effect through the item's guarded state change (s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from suraksha.errors import NotReady
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.services import PROCESS_ITEM
@@ -21,4 +23,25 @@ def register(registry: HandlerRegistry, pipeline: Pipeline) -> None:
         except NotReady as exc:  # the match index is loading or stale: not the item's fault
             raise Deferred(str(exc), delay_s=NOT_READY_RECHECK_S) from exc
 
+    def process_items(batch: Sequence[JobContext]) -> dict[int, Exception | None]:
+        by_item: dict[int, list[int]] = {}
+        outcomes: dict[int, Exception | None] = {}
+        for ctx in batch:
+            item_id = ctx.payload.get("item_id")
+            if isinstance(item_id, int):
+                by_item.setdefault(item_id, []).append(ctx.job_id)
+            else:
+                outcomes[ctx.job_id] = PermanentFailure(
+                    f"job {ctx.job_id} has no integer item_id in its payload"
+                )
+        try:
+            done = pipeline.process_many(list(by_item))
+        except NotReady as exc:
+            raise Deferred(str(exc), delay_s=NOT_READY_RECHECK_S) from exc
+        for item_id, job_ids in by_item.items():
+            for job_id in job_ids:
+                outcomes[job_id] = done.get(item_id)
+        return outcomes
+
     registry.register(PROCESS_ITEM, process_item, transactional=False)
+    registry.register_batch(PROCESS_ITEM, process_items)

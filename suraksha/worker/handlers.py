@@ -24,7 +24,7 @@ with the message as the reason; anything else is retried with backoff until the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
@@ -89,6 +89,9 @@ class JobContext:
 
 
 Handler = Callable[[JobContext], None]
+BatchHandler = Callable[[Sequence[JobContext]], Mapping[int, Exception | None]]
+"""Runs several jobs of one kind at once (outside a held transaction) and answers, per job id, None
+(done) or the exception that job failed with. Jobs it answers None for are completed together."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,9 @@ class Registration:
     kind: str
     handler: Handler
     transactional: bool = True
+    batch: BatchHandler | None = None
+    """Optional: the same work for several jobs at once (amortises transactions); ``handler`` still
+    runs single jobs."""
 
 
 class HandlerRegistry:
@@ -124,6 +130,13 @@ class HandlerRegistry:
             return fn
 
         return add if handler is None else add(handler)
+
+    def register_batch(self, kind: str, batch: BatchHandler) -> None:
+        """Add a batch form to a kind registered (non-transactional) with ``register``."""
+        registration = self.get(kind)
+        if registration.transactional:
+            raise InvalidInput(f"job kind {kind!r} is transactional: batches run outside a held transaction")
+        self._by_kind[kind] = Registration(kind, registration.handler, False, batch)
 
     def get(self, kind: str) -> Registration:
         try:

@@ -135,9 +135,21 @@ class Worker:
         with self._held_lock:
             self._held.update((held.job_id, held) for held in batch)
         try:
-            for position, held in enumerate(batch):
+            groups: dict[str, list[Lease]] = {}
+            singles: list[Lease] = []
+            for held in batch:
+                if self.registry.get(held.kind).batch is not None:
+                    groups.setdefault(held.kind, []).append(held)
+                else:
+                    singles.append(held)
+            for kind, helds in groups.items():
                 if self.stop_event.is_set():
-                    self._give_back(batch[position:])
+                    self._give_back(helds)
+                    continue
+                self._process_batch(kind, helds)
+            for position, held in enumerate(singles):
+                if self.stop_event.is_set():
+                    self._give_back(singles[position:])
                     break
                 self._process(held)
                 with self._held_lock:
@@ -176,6 +188,46 @@ class Worker:
             held.job_id,
             held.kind,
             held.attempt,
+            self.worker_id,
+            (time.monotonic() - started) * 1000,
+        )
+
+    def _process_batch(self, kind: str, helds: list[Lease]) -> None:
+        """Run a batch handler, complete the jobs it finished in one transaction, and record each
+        failure (or deferral) on its own job."""
+        batch = self.registry.get(kind).batch
+        assert batch is not None
+        started = time.monotonic()
+        try:
+            outcomes: Mapping[int, Exception | None] = batch([JobContext(held) for held in helds])
+        except Exception as failure:  # the whole batch failed the same way (e.g. the index is not ready)
+            outcomes = dict.fromkeys((held.job_id for held in helds), failure)
+        done = [held for held in helds if outcomes.get(held.job_id, KeyError("no outcome")) is None]
+        completed = 0
+        if done:
+            try:
+                with self._unit() as session:
+                    for held in done:
+                        try:
+                            complete(session, held)
+                            completed += 1
+                        except LeaseLost:  # that job's lease was taken over; its update changed nothing
+                            self.counters.lease_lost += 1
+            except Exception:
+                log.exception("event=job.complete_unrecorded kind=%s jobs=%d", kind, len(done))
+                completed = 0
+        self.counters.processed += completed
+        for held in helds:
+            outcome = outcomes.get(held.job_id, KeyError("no outcome"))
+            if isinstance(outcome, Deferred):
+                self._defer(held, outcome)
+            elif outcome is not None:
+                self._record_failure(held, outcome)
+        log.info(
+            "event=job.batch kind=%s jobs=%d done=%d worker=%s ms=%d",
+            kind,
+            len(helds),
+            completed,
             self.worker_id,
             (time.monotonic() - started) * 1000,
         )
