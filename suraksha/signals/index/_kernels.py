@@ -31,8 +31,14 @@ _WINDOW_FROM = 64
 """Buckets longer than this (a cache line of fingerprints) look for an exact fingerprint in a window
 around its interpolated spot; shorter ones are compared whole."""
 _HALF_WINDOW = 8
+_WINDOW = 16
+"""Fingerprints compared at once by the batch sweep (a vector register's worth)."""
 
 _RADIX_BITS = 16
+
+_QUERY_BITS = 24
+"""The batch kernel keeps a candidate as slot (or row) << _QUERY_BITS | query within its sub-batch."""
+_QUERY_MASK = (1 << _QUERY_BITS) - 1
 
 
 def _kernel(fn: _F) -> _F:
@@ -483,6 +489,219 @@ def scan_search(
                 if (dead[row >> 3] >> (row & 7)) & 1:
                     continue
                 out_query[n_out] = qi
+                out_row[n_out] = row
+                out_distance[n_out] = d
+                n_out += 1
+    return out_query[:n_out], out_row[:n_out], out_distance[:n_out]
+
+
+@_kernel
+def mih_search_batch(
+    hashes: Any,
+    groups: Any,
+    dead: Any,
+    offsets: Any,
+    fps: Any,
+    positions: Any,
+    row_bytes: Any,
+    key_bits: Any,
+    chunk_start: Any,
+    chunk_bits: Any,
+    fp_bits: Any,
+    fp_shift: Any,
+    order: Any,
+    radii: Any,
+    masks: Any,
+    mask_starts: Any,
+    queries: Any,
+    thresholds: Any,
+    max_threshold: Any,
+    batch: Any,
+    region_bits: Any,
+) -> Any:
+    """`mih_search` for many queries at once, probe-major: same arguments and the same result as a
+    set (in another order), plus `batch` (queries per sub-batch, at most 2**24) and `region_bits`
+    (log2 of the buckets in a table region, whose fingerprints should fit in L1).
+
+    Per sub-batch and table, every (key, query, remaining radius) probe is generated and counting-
+    sorted by the key's region (its top key_bits - region_bits bits), so the table is swept in key
+    order: each region's offsets and fingerprints come from memory once and serve every probe into
+    it from cache, instead of one cache miss per probe. The probe is then the one of `mih_search`
+    (same slots kept), and so is the check of a candidate, the dedupe rule included: a row is
+    reported only by the first table in probe order whose radius covers it.
+    """
+    n_tables = offsets.shape[0]
+    n_queries = queries.shape[0]
+    max_r = 0
+    for t in range(n_tables):
+        max_r = max(max_r, radii[t])
+    max_masks = mask_starts[min(max_r, key_bits) + 1]
+    batch = max(1, min(batch, n_queries, _QUERY_MASK + 1))
+    probes = np.empty(batch * max_masks, np.uint64)
+    shift = min(region_bits, key_bits)
+    n_regions = np.int64(1) << (key_bits - shift)
+    counts = np.zeros(n_regions + 1, np.int64)
+    qchunk = np.empty((n_tables, batch), np.int64)
+    qkey = np.empty(batch, np.int64)
+    qfp = np.empty(batch, np.uint8)
+    cand = np.empty(1 << 16, np.int64)
+    out_query = np.empty(1024, np.int64)
+    out_row = np.empty(1024, np.int64)
+    out_distance = np.empty(1024, np.int64)
+    n_out = 0
+    flat_hashes = hashes.reshape(-1)
+    flat_positions = positions.reshape(-1)
+    slot_stride = positions.shape[1] if positions.shape[0] else 0
+    pd = PREFETCH_DISTANCE
+    for b0 in range(0, n_queries, batch):
+        nb = min(n_queries, b0 + batch) - b0
+        for t in range(n_tables):
+            for qi in range(nb):
+                qchunk[t, qi] = chunk_of(queries, b0 + qi, chunk_start[t], chunk_bits[t])
+        for j in range(n_tables):
+            t = order[j]
+            r = radii[t]
+            if r < 0:
+                continue
+            f_bits = fp_bits[t]
+            f_shift = fp_shift[t]
+            w_max = min(r, key_bits)
+            n_masks = mask_starts[w_max + 1]
+            for qi in range(nb):
+                qkey[qi] = qchunk[t, qi] >> (f_bits + f_shift)
+                qfp[qi] = np.uint8((qchunk[t, qi] >> f_shift) & ((1 << f_bits) - 1))
+            # counting sort of the probes by region
+            counts[:] = 0
+            for qi in range(nb):
+                q_region = qkey[qi] >> shift
+                for mi in range(n_masks):
+                    counts[(q_region ^ (np.int64(masks[mi]) >> shift)) + 1] += 1
+            for region in range(n_regions):
+                counts[region + 1] += counts[region]
+            for qi in range(nb):
+                key0 = qkey[qi]
+                for w in range(w_max + 1):
+                    probe_tag = np.uint64((qi << 8) | (r - w))
+                    for mi in range(mask_starts[w], mask_starts[w + 1]):
+                        key = key0 ^ np.int64(masks[mi])
+                        region = key >> shift
+                        at = counts[region]
+                        counts[region] = at + 1
+                        probes[at] = (np.uint64(key) << np.uint64(40)) | probe_tag
+            table_fps = fps[t]
+            table_offsets = offsets[t]
+            n_cand = 0
+            p_end = 0
+            for region in range(n_regions):
+                p_start = p_end
+                p_end = counts[region]
+                # request the next region's fingerprints while this one's probes run: they are
+                # read in no particular order, and a data-dependent branch on each would otherwise
+                # wait for every cache miss in turn (the offsets are requested two regions ahead)
+                if region + 2 < n_regions:
+                    for k in range((region + 2) << shift, (region + 3) << shift, 16):
+                        prefetch_l2(table_offsets, k)
+                if region + 1 < n_regions and counts[region + 1] > p_end:
+                    s0 = np.int64(table_offsets[(region + 1) << shift])
+                    s1 = np.int64(table_offsets[(region + 2) << shift])
+                    for k in range(s0 & ~63, s1, 64):
+                        prefetch_l2(table_fps, k)
+                for p in range(p_start, p_end):
+                    probe = probes[p]
+                    key = np.int64(probe >> np.uint64(40))
+                    st = np.int64(table_offsets[key])
+                    en = np.int64(table_offsets[key + 1])
+                    if st == en:
+                        continue
+                    tag = np.int64((probe >> np.uint64(8)) & np.uint64(0xFFFFFFFF))
+                    rem = np.int64(probe & np.uint64(0xFF))
+                    fp = qfp[tag]
+                    # grow here, never inside the loops (see mih_search)
+                    if n_cand + (en - st) > cand.shape[0]:
+                        cand = _grow(cand, n_cand + (en - st))
+                    if rem == 0 and en - st >= _WINDOW:
+                        # fingerprints are sorted within a bucket and near uniform: compare a fixed
+                        # window around the interpolated spot (one vector compare) when it brackets
+                        # the fingerprint, else binary search
+                        guess = st + (((en - st) * np.int64(fp)) >> f_bits)
+                        lo = min(max(st, guess - _WINDOW // 2), en - _WINDOW)
+                        if (lo == st or table_fps[lo] < fp) and (
+                            lo + _WINDOW == en or table_fps[lo + _WINDOW - 1] > fp
+                        ):
+                            hit = False
+                            for k in range(_WINDOW):
+                                hit |= table_fps[lo + k] == fp
+                            if hit:
+                                for k in range(_WINDOW):
+                                    cand[n_cand] = ((lo + k) << _QUERY_BITS) | tag
+                                    n_cand += table_fps[lo + k] == fp
+                        else:
+                            a = st
+                            z = en
+                            while a < z:
+                                mid = (a + z) >> 1
+                                if table_fps[mid] < fp:
+                                    a = mid + 1
+                                else:
+                                    z = mid
+                            while a < en and table_fps[a] == fp:
+                                cand[n_cand] = (a << _QUERY_BITS) | tag
+                                n_cand += 1
+                                a += 1
+                    elif rem < f_bits:
+                        # short bucket, or a fingerprint radius: every slot, without branches
+                        for k in range(st, en):
+                            cand[n_cand] = (k << _QUERY_BITS) | tag
+                            n_cand += popcount(table_fps[k] ^ fp) <= rem
+                    else:
+                        for k in range(st, en):
+                            cand[n_cand] = (k << _QUERY_BITS) | tag
+                            n_cand += 1
+            # slots to rows (read in about slot order), kept beside the query
+            if t > 0:
+                base = (t - 1) * slot_stride
+                for i in range(n_cand):
+                    if i + pd < n_cand:
+                        prefetch(flat_positions, base + (cand[i + pd] >> _QUERY_BITS) * row_bytes)
+                    row = read_row(positions[t - 1], cand[i] >> _QUERY_BITS, row_bytes)
+                    cand[i] = (row << _QUERY_BITS) | (cand[i] & _QUERY_MASK)
+            if n_out + n_cand > out_query.shape[0]:
+                out_query = _grow(out_query, n_out + n_cand)
+                out_row = _grow(out_row, n_out + n_cand)
+                out_distance = _grow(out_distance, n_out + n_cand)
+            for i in range(min(pd, n_cand)):
+                prefetch(flat_hashes, (cand[i] >> _QUERY_BITS) * 4)
+            for i in range(n_cand):
+                if i + pd < n_cand:
+                    prefetch(flat_hashes, (cand[i + pd] >> _QUERY_BITS) * 4)
+                row = cand[i] >> _QUERY_BITS
+                in_batch = cand[i] & _QUERY_MASK
+                q = b0 + in_batch
+                d = (
+                    popcount(hashes[row, 0] ^ queries[q, 0])
+                    + popcount(hashes[row, 1] ^ queries[q, 1])
+                    + popcount(hashes[row, 2] ^ queries[q, 2])
+                    + popcount(hashes[row, 3] ^ queries[q, 3])
+                )
+                if d > max_threshold:
+                    continue
+                g = np.int64(groups[row])
+                if g >= thresholds.shape[0] or d > thresholds[g]:
+                    continue
+                if (dead[row >> 3] >> (row & 7)) & 1:
+                    continue
+                duplicate = False
+                for j2 in range(j):
+                    t2 = order[j2]
+                    if radii[t2] < 0:
+                        continue
+                    c = chunk_of(hashes, row, chunk_start[t2], chunk_bits[t2])
+                    if popcount((c ^ qchunk[t2, in_batch]) >> fp_shift[t2]) <= radii[t2]:
+                        duplicate = True
+                        break
+                if duplicate:
+                    continue
+                out_query[n_out] = q
                 out_row[n_out] = row
                 out_distance[n_out] = d
                 n_out += 1

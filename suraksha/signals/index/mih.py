@@ -50,6 +50,14 @@ _NS_SCANNED_SLOT = 0.1
 _NS_CANDIDATE = 20.0
 _NS_SCANNED_ROW = 1.2
 
+# Probe-major batches (`_kernels.mih_search_batch`): from BATCH_FROM queries on, in sub-batches of
+# at most MAX_BATCH queries whose probe buffer (8 bytes a probe) stays within PROBE_BUDGET probes.
+BATCH_FROM = 256
+MIN_BATCH = 64
+MAX_BATCH = 4096
+PROBE_BUDGET = 1 << 21
+REGION_BYTES = 16384
+
 Words = npt.NDArray[np.uint64]
 Matches = tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]
 
@@ -338,7 +346,10 @@ class MihTables:
             result = _kernels.scan_search(self.hashes, self.groups, dead, queries, thresholds, max_threshold)
         else:
             layout = self.layout
-            result = _kernels.mih_search(
+            batch = _probe_batch(plan, int(queries.shape[0]))
+            kernel = _kernels.mih_search if batch == 0 else _kernels.mih_search_batch
+            extra = () if batch == 0 else (batch, _region_bits(self.n, self.key_bits))
+            result = kernel(
                 self.hashes,
                 self.groups,
                 dead,
@@ -358,8 +369,31 @@ class MihTables:
                 queries,
                 thresholds,
                 max_threshold,
+                *extra,
             )
-        return (result[0], result[1], result[2])
+        query, row, distance = result[0], result[1], result[2]
+        if query.shape[0] > 1:
+            # one order whichever kernel ran: by query, then row
+            by = np.lexsort((row, query))
+            query, row, distance = query[by], row[by], distance[by]
+        return query, row, distance
+
+
+def _probe_batch(plan: SearchPlan, n_queries: int) -> int:
+    """Queries per sub-batch of the probe-major kernel, or 0 for the query-at-a-time one: batches
+    from BATCH_FROM queries on, as many queries as keep the probe buffer within PROBE_BUDGET."""
+    if n_queries < BATCH_FROM:
+        return 0
+    keys = int(plan.mask_starts[-1])
+    batch = min(MAX_BATCH, PROBE_BUDGET // max(keys, 1))
+    return batch if batch >= MIN_BATCH else 0
+
+
+def _region_bits(n: int, key_bits: int) -> int:
+    """log2 of the buckets in a region of the probe-major sweep: as many as keep a region's
+    fingerprints within REGION_BYTES (L1-sized) at this index's mean bucket length."""
+    mean_bucket = max(n, 1) / 2.0**key_bits
+    return max(0, min(key_bits, int(math.log2(max(REGION_BYTES / mean_bucket, 1.0)))))
 
 
 def _release_free_memory() -> None:
