@@ -151,7 +151,7 @@ class BankIndex:
 
     def feed_head(self) -> int:
         """The newest change-feed id in the database."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             return int(session.scalar(select(func.coalesce(func.max(BankChange.id), 0))) or 0)
 
     def load(self) -> BankIndex:
@@ -165,7 +165,7 @@ class BankIndex:
         """Build every index from the database. The feed position is read first: a change committed
         while the entries are read is applied again by the next refresh, which is harmless."""
         started = time.perf_counter()
-        with self.db.session() as session:
+        with self.db.reading() as session:
             position = session.scalar(select(func.coalesce(func.max(BankChange.id), 0))) or 0
             now = utcnow()
             banks = self._read_banks(session)
@@ -358,7 +358,7 @@ class BankIndex:
     def _apply_feed(self) -> int:
         touched = 0
         while True:
-            with self.db.session() as session:
+            with self.db.reading() as session:
                 now = utcnow()
                 changes = session.execute(
                     select(BankChange.id, BankChange.kind, BankChange.entry_id, BankChange.bank_id)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
+
+READ_ONLY = "suraksha_read_only"
 
 
 @dataclass
@@ -33,6 +36,17 @@ class Database:
     def session(self) -> Iterator[Session]:
         """A unit of work: commits on success, rolls back on any error."""
         with self.sessions() as session, session.begin():
+            yield session
+
+    @cached_property
+    def _readers(self) -> sessionmaker[Session]:
+        return sessionmaker(self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """A read-only unit of work. On SQLite it takes no write lock (a deferred transaction on the
+        WAL snapshot), so reads never queue behind the writer; it must not write."""
+        with self._readers() as session, session.begin():
             yield session
 
     def dispose(self) -> None:
@@ -76,4 +90,5 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
         # One writer at a time, taken up front: no SQLITE_BUSY on lock upgrade mid-transaction.
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (Database.reading) take a deferred transaction: a snapshot, no lock.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY) else "BEGIN IMMEDIATE")

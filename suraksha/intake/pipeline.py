@@ -132,7 +132,7 @@ class Pipeline:
 
     def process(self, item_id: int) -> bool:
         """Process one item. False when it was already processed (nothing written)."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             loaded = self._load(session, [item_id])
         if not loaded:
             return False
@@ -149,7 +149,7 @@ class Pipeline:
         savepoint of their own, so one failure fails only its item), hashing on ``hash_threads``
         threads. Answers None per item done (or already done), else its exception. IndexNotReady
         propagates: nothing is decided without the index."""
-        with self.db.session() as session:
+        with self.db.reading() as session:
             loaded = self._load(session, item_ids)
         outcomes: dict[int, Exception | None] = dict.fromkeys(item_ids)
         if not loaded:
@@ -263,7 +263,7 @@ class Pipeline:
                         self._forget(result.signals.sha256)
 
     def _forget(self, sha256: str) -> None:
-        with self.db.session() as session:
+        with self.db.reading() as session:
             still_needed = session.scalar(
                 select(ItemMedia.id)
                 .join(Item, Item.id == ItemMedia.item_id)

@@ -18,7 +18,7 @@ class ReadOnly(NotReady):
 
 
 def read_only(state: WebState) -> bool:
-    with state.platform.db.session() as session:
+    with state.platform.db.reading() as session:
         return is_on(session, KillSwitch.READ_ONLY)
 
 

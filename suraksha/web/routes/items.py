@@ -84,7 +84,7 @@ def submit(
 @router.get("/items/{item_id}", response_model=ItemOut, name="item_status", dependencies=[INGEST])
 def item_status(item_id: int, state: WebState = Depends(get_state)) -> ItemOut:
     """State (queued, decided, actioned, error), signals, matches, rule hits, entities, decision, actions."""
-    with state.platform.db.session() as session:
+    with state.platform.db.reading() as session:
         return item_out(session, get_item(session, item_id))
 
 
@@ -109,6 +109,6 @@ def actions(
 ) -> ActionFeed:
     """Actions for the platform to carry out, oldest first (for platforms that poll instead of, or as
     well as, receiving webhooks)."""
-    with state.platform.db.session() as session:
+    with state.platform.db.reading() as session:
         rows = action_feed(session, after=after, limit=limit)
         return ActionFeed(actions=actions_out(session, rows), next_after=rows[-1].id if rows else after)
