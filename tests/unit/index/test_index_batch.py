@@ -114,7 +114,7 @@ def test_batch_kernel_on_an_opened_snapshot(
 def test_batch_and_single_query_paths_agree(monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
     ids, hashes, groups = _data(kind, seed=11)
     index = PdqIndex.build(ids, hashes, groups)
-    queries = _queries(np.random.default_rng(12), hashes, 31, repeat=10)
+    queries = _queries(np.random.default_rng(12), hashes, 31, repeat=16)
     assert queries.shape[0] >= mih.BATCH_FROM  # the default choice runs the batch kernel
     batch = as_tuples(index.query(queries))
     _use_single(monkeypatch)
