@@ -120,9 +120,12 @@ def create_api_key(
     return key, plaintext
 
 
-def verify_api_key(session: Session, presented: str, *, now: datetime | None = None) -> ApiKey:
+def verify_api_key(
+    session: Session, presented: str, *, now: datetime | None = None, touch: bool = True
+) -> ApiKey:
     """The key a caller presented, or ``Unauthenticated``. The comparison is constant-time; revoked
-    keys are refused; ``last_used_at`` moves at most once per ``TOUCH_INTERVAL``."""
+    keys are refused; ``last_used_at`` moves at most once per ``TOUCH_INTERVAL`` (with ``touch``;
+    without it, in a read-only unit of work, the caller uses ``needs_touch`` and ``touch_api_key``)."""
     parts = presented.split("_", 2)
     if len(presented) > MAX_KEY_CHARS or len(parts) != 3 or parts[0] != KEY_MARKER or not parts[1]:
         raise Unauthenticated(
@@ -134,10 +137,21 @@ def verify_api_key(session: Session, presented: str, *, now: datetime | None = N
         raise Unauthenticated("invalid API key")
     if key.revoked_at is not None:
         raise Unauthenticated(f"API key {key.name!r} was revoked; ask an administrator for a new one")
-    now = now or utcnow()
-    if key.last_used_at is None or now - key.last_used_at >= TOUCH_INTERVAL:
-        key.last_used_at = now
+    if touch and needs_touch(key, now):
+        key.last_used_at = now or utcnow()
     return key
+
+
+def needs_touch(key: ApiKey, now: datetime | None = None) -> bool:
+    now = now or utcnow()
+    return key.last_used_at is None or now - key.last_used_at >= TOUCH_INTERVAL
+
+
+def touch_api_key(session: Session, key_id: int, *, now: datetime | None = None) -> None:
+    """Record a use (at most once per ``TOUCH_INTERVAL``, checked again under the write lock)."""
+    key = session.get(ApiKey, key_id)
+    if key is not None and needs_touch(key, now):
+        key.last_used_at = now or utcnow()
 
 
 def list_api_keys(session: Session, *, include_revoked: bool = True) -> list[ApiKey]:

@@ -14,7 +14,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from suraksha.access.models import ApiScope
-from suraksha.access.services import ApiCaller, verify_api_key
+from suraksha.access.services import ApiCaller, needs_touch, touch_api_key, verify_api_key
 from suraksha.errors import Forbidden, Unauthenticated
 from suraksha.web.state import WebState, get_state
 
@@ -46,8 +46,13 @@ def authenticated(
             "an API key is needed: send `Authorization: Bearer <key>` or `X-Api-Key: <key>` "
             "(`suraksha apikey create` makes one)"
         )
-    with state.platform.db.session() as session:
-        caller = ApiCaller.of(verify_api_key(session, presented.strip()))
+    db = state.platform.db
+    with db.reading() as session:  # no write lock per request: the use is recorded once a minute
+        key = verify_api_key(session, presented.strip(), touch=False)
+        caller, stale, key_id = ApiCaller.of(key), needs_touch(key), key.id
+    if stale:
+        with db.session() as session:
+            touch_api_key(session, key_id)
     request.state.api_key_name = caller.name
     return caller
 
