@@ -44,6 +44,27 @@ class WebMetrics:
         self.index_ready = Gauge(
             "suraksha_index_ready", "1 when the match index is loaded and current.", registry=self.registry
         )
+        self.jobs = Gauge(
+            "suraksha_jobs",
+            "Jobs in the database queue, by kind and state (queued, leased, done, dead).",
+            ["kind", "state"],
+            registry=self.registry,
+        )
+        self.jobs_due = Gauge(
+            "suraksha_jobs_due",
+            "Queued jobs whose time has come, waiting for a worker.",
+            registry=self.registry,
+        )
+        self.jobs_oldest_due_seconds = Gauge(
+            "suraksha_jobs_oldest_due_seconds",
+            "How long the longest-waiting due job has waited (the queue's lag; 0 when none).",
+            registry=self.registry,
+        )
+        self.jobs_expired_leases = Gauge(
+            "suraksha_jobs_expired_leases",
+            "Leased jobs whose worker stopped heartbeating (died or hung).",
+            registry=self.registry,
+        )
         self.ready = Gauge(
             "suraksha_ready",
             "1 when the service is ready (index current, database answering).",

@@ -18,6 +18,7 @@ from suraksha.web.auth import require
 from suraksha.web.metrics import CONTENT_TYPE_LATEST
 from suraksha.web.problems import PROBLEM_RESPONSES, problem
 from suraksha.web.state import WebState, get_state
+from suraksha.worker.listing import queue_stats
 
 router = APIRouter(tags=["operations"])
 
@@ -68,6 +69,18 @@ def collect(state: WebState) -> bytes:
         except Exception:  # the database is down: the lag is unknown, and readiness says why
             lag = -1
     metrics.index_lag.set(lag)
+    try:
+        with state.platform.db.reading() as session:
+            stats = queue_stats(session)
+    except Exception:  # the database is down: readiness says so; keep the last values
+        stats = None
+    if stats is not None:
+        for kind, states in stats.counts.items():
+            for job_state, count in states.items():
+                metrics.jobs.labels(kind, job_state).set(count)
+        metrics.jobs_due.set(stats.due)
+        metrics.jobs_oldest_due_seconds.set(stats.oldest_due_age_s or 0)
+        metrics.jobs_expired_leases.set(stats.expired_leases)
     return metrics.render()
 
 

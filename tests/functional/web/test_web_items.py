@@ -164,3 +164,10 @@ def test_read_only_switch_refuses_writes(client: TestClient, keys: Keys, platfor
     with platform.db.session() as session:
         set_switch(session, KillSwitch.READ_ONLY, False, by="lead")
     assert client.post("/api/v1/items", json=body("ro-1"), headers=keys.header("ingest")).status_code == 202
+
+
+def test_queue_depth_is_a_metric(client: TestClient, keys: Keys) -> None:
+    client.post("/api/v1/items", json=body("m-1", text="plain"), headers=keys.header("ingest"))
+    text = client.get("/metrics", headers=keys.header("read")).text
+    assert 'suraksha_jobs{kind="item.process",state="queued"} 1.0' in text
+    assert "suraksha_jobs_due 1.0" in text

@@ -75,6 +75,7 @@ def test_metrics(client: TestClient, keys: Keys) -> None:
     assert 'suraksha_index_entries{signal_type="pdq"} 2.0' in text
     assert "suraksha_index_position_lag 0.0" in text
     assert "suraksha_index_ready 1.0" in text
+    assert "suraksha_jobs_due 0.0" in text and "suraksha_jobs_expired_leases 0.0" in text
     assert keys.read not in text
 
 
