@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suraksha.access.models import ApiKey, ApiScope
+from suraksha.audit import AuditAction, record
 from suraksha.db.base import utcnow
 from suraksha.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 
@@ -91,10 +92,11 @@ def _check_name(name: str) -> str:
 
 
 def create_api_key(
-    session: Session, name: str, scopes: Iterable[str | ApiScope], note: str = ""
+    session: Session, name: str, scopes: Iterable[str | ApiScope], note: str = "", *, by: str = "system"
 ) -> tuple[ApiKey, str]:
     """Create a key; returns (row, plaintext). The plaintext is shown to the caller once and is not
-    recoverable afterwards: a lost key is revoked and replaced."""
+    recoverable afterwards: a lost key is revoked and replaced. Audited (``config:change``, actor
+    ``by``) in the same transaction; the audit row names the key and its prefix, never the secret."""
     name = _check_name(name)
     chosen = parse_scopes(str(s) for s in scopes)
     if session.scalar(select(ApiKey.id).where(ApiKey.name == name)) is not None:
@@ -117,6 +119,8 @@ def create_api_key(
     session.add(key)
     session.flush()
     log.info("event=apikey.create name=%s prefix=%s scopes=%s", name, prefix, key.scopes)
+    details = {"change": "apikey.create", "prefix": prefix, "scopes": key.scopes}
+    record(session, by, AuditAction.CONFIG_CHANGE, f"apikey:{name}", details)
     return key, plaintext
 
 
@@ -165,12 +169,15 @@ def has_active_api_key(session: Session) -> bool:
     return session.scalar(select(ApiKey.id).where(ApiKey.revoked_at.is_(None)).limit(1)) is not None
 
 
-def revoke_api_key(session: Session, name: str) -> ApiKey:
-    """Revoke a key by name; revoking a revoked key changes nothing."""
+def revoke_api_key(session: Session, name: str, *, by: str = "system") -> ApiKey:
+    """Revoke a key by name; revoking a revoked key changes nothing (and is not audited). A revocation
+    is audited (``config:change``, actor ``by``) in the same transaction."""
     key = session.scalar(select(ApiKey).where(ApiKey.name == name))
     if key is None:
         raise NotFound(f"no API key named {name!r}; `suraksha apikey list` shows the keys")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         log.info("event=apikey.revoke name=%s prefix=%s", key.name, key.prefix)
+        details = {"change": "apikey.revoke", "prefix": key.prefix}
+        record(session, by, AuditAction.CONFIG_CHANGE, f"apikey:{key.name}", details)
     return key

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import Any
 
 import typer
@@ -41,7 +42,7 @@ def create(
 ) -> None:
     """Create a key. Its secret is printed once, here, and never stored: keep it now."""
     with platform() as p, p.db.session() as session:
-        key, plaintext = services.create_api_key(session, name, role, note)
+        key, plaintext = services.create_api_key(session, name, role, note, by=f"cli:{getpass.getuser()}")
         info = _key_dict(key)
     if json_out:
         print_json({**info, "key": plaintext})
@@ -80,7 +81,7 @@ def list_command(json_out: bool = JSON) -> None:
 def revoke(name: str, json_out: bool = JSON) -> None:
     """Revoke a key: every request with it is refused from now on."""
     with platform() as p, p.db.session() as session:
-        info = _key_dict(services.revoke_api_key(session, name))
+        info = _key_dict(services.revoke_api_key(session, name, by=f"cli:{getpass.getuser()}"))
     if json_out:
         print_json(info)
     else:

@@ -8,7 +8,20 @@ import os
 import typer
 
 from suraksha import __version__
-from suraksha.cli import apikeys, banks, demo, hashing, index, jobs, scan, serve, switches, system, worker
+from suraksha.cli import (
+    apikeys,
+    audit,
+    banks,
+    demo,
+    hashing,
+    index,
+    jobs,
+    scan,
+    serve,
+    switches,
+    system,
+    worker,
+)
 
 app = typer.Typer(
     name="suraksha",
@@ -23,6 +36,7 @@ app.add_typer(index.index_app, name="index")
 app.add_typer(apikeys.app, name="apikey")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(switches.app, name="switch")
+app.add_typer(audit.app, name="audit")
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(scan.match_command)
