@@ -149,6 +149,13 @@ SETTINGS: tuple[Setting, ...] = (
         "otherwise /metrics needs a key with the read role.",
     ),
     Setting(
+        "job_keep_done_days",
+        float,
+        7.0,
+        "Finished jobs are purged from the queue table after this many days (0: never). Dead "
+        "jobs stay until retried or handled.",
+    ),
+    Setting(
         "job_lease_s",
         float,
         60.0,
@@ -398,6 +405,10 @@ def _validate(values: Mapping[str, Any]) -> None:
             problems.append(f"{name} must be positive")
     if values["job_backoff_base_s"] < 0:
         problems.append("job_backoff_base_s must be >= 0")
+    if values["job_keep_done_days"] < 0:
+        problems.append("job_keep_done_days must be >= 0 (0 keeps finished jobs)")
+    if values["index_stale_after_s"] <= 0:
+        problems.append("index_stale_after_s must be positive")
     for name in ("fetch_max_bytes", "fetch_timeout_s", "webhook_timeout_s"):
         if values[name] <= 0:
             problems.append(f"{name} must be positive")

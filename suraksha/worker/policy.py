@@ -46,6 +46,9 @@ class WorkerConfig:
     """Longest idle sleep; an idle worker starts at ``idle_sleep_min_s`` and doubles up to this."""
     idle_sleep_min_s: float = 0.05
     batch_size: int = 10
+    keep_done_s: float | None = 7 * 24 * 3600.0
+    """Finished jobs older than this are purged (None: kept). Dead jobs are never purged."""
+    maintenance_every_s: float = 600.0
 
     def __post_init__(self) -> None:
         if self.lease_s <= 0 or self.poll_interval_s <= 0 or self.idle_sleep_min_s <= 0:
@@ -73,4 +76,5 @@ class WorkerConfig:
             poll_interval_s=settings.worker_poll_interval_s,
             idle_sleep_min_s=min(0.05, settings.worker_poll_interval_s),
             batch_size=settings.worker_batch_size,
+            keep_done_s=settings.job_keep_done_days * 86400.0 if settings.job_keep_done_days > 0 else None,
         )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import signal
 import socket
 import threading
@@ -29,7 +30,7 @@ from suraksha.errors import InvalidInput
 from suraksha.worker.handlers import PERMANENT_ERRORS, Deferred, Handler, HandlerRegistry, JobContext
 from suraksha.worker.models import Job, JobState
 from suraksha.worker.policy import WorkerConfig
-from suraksha.worker.queue import Lease, LeaseLost, complete, defer, extend, fail, lease, release
+from suraksha.worker.queue import Lease, LeaseLost, complete, defer, extend, fail, lease, purge_done, release
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +99,13 @@ class Worker:
         heartbeat = threading.Thread(target=self._heartbeat, name=f"heartbeat-{self.worker_id}", daemon=True)
         heartbeat.start()
         sleep = self.config.idle_sleep_min_s
+        next_maintenance = time.monotonic() + self.config.maintenance_every_s * random.uniform(0.1, 1.0)  # noqa: S311
         try:
             while not self.stop_event.is_set():
                 try:
+                    if time.monotonic() >= next_maintenance:
+                        next_maintenance = time.monotonic() + self.config.maintenance_every_s
+                        self.maintain()
                     if self.run_once():
                         sleep = self.config.idle_sleep_min_s
                         continue
@@ -120,6 +125,15 @@ class Worker:
                 " ".join(f"{k}={v}" for k, v in self.counters.as_dict().items()),
             )
         return self.counters
+
+    def maintain(self) -> int:
+        """Purge finished jobs older than ``keep_done_s`` (every worker may do it; it is idempotent).
+        A purged job's dedupe key is free again: keys name what caused a job, which does not recur
+        once its effect is recorded (an item is decided once, a delivery delivered once)."""
+        if self.config.keep_done_s is None:
+            return 0
+        with self._unit() as session:
+            return purge_done(session, timedelta(seconds=self.config.keep_done_s))
 
     def run_once(self) -> int:
         """Lease one batch and run it; returns how many jobs were leased."""

@@ -67,3 +67,34 @@ def test_a_batch_that_raises_fails_every_job_in_it(jobs_db: Database) -> None:
     assert worker.counters.deferred == 3 and worker.counters.processed == 0
     with jobs_db.session() as s:
         assert {(j.state, j.attempts) for j in list_jobs(s, limit=100)} == {(JobState.QUEUED, 0)}
+
+
+def test_maintenance_purges_old_finished_jobs_only(jobs_db: Database) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from suraksha.db import utcnow
+    from suraksha.worker.models import Job
+    from suraksha.worker.policy import WorkerConfig
+
+    handlers = HandlerRegistry()
+    handlers.register("thing", lambda ctx: None, transactional=False)
+    with jobs_db.session() as s:
+        for n in range(4):
+            enqueue(s, "thing", {"n": n}, key=f"thing:{n}")
+    worker = Worker(jobs_db.sessions, handlers, worker_id="w", config=WorkerConfig(keep_done_s=3600.0))
+    worker.run(until_drained=True)
+    with jobs_db.session() as s:  # two of them finished long ago
+        s.execute(
+            update(Job)
+            .where(Job.dedupe_key.in_(["thing:0", "thing:1"]))
+            .values(finished_at=utcnow() - timedelta(days=2))
+        )
+    assert worker.maintain() == 2
+    with jobs_db.session() as s:
+        assert sorted(j.dedupe_key for j in list_jobs(s, limit=100)) == ["thing:2", "thing:3"]
+    assert (
+        Worker(jobs_db.sessions, handlers, worker_id="w2", config=WorkerConfig(keep_done_s=None)).maintain()
+        == 0
+    )
