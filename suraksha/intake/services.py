@@ -54,10 +54,20 @@ def upsert_account(session: Session, account: AccountIn) -> Account:
     return row
 
 
-def submit_item(session: Session, store: MediaStore, item: ItemIn, *, max_media_bytes: int) -> Submitted:
-    """Record an item and queue its processing (same transaction: nothing is lost if the process dies
-    after the commit, nothing is queued if it dies before). Idempotent on the platform item id: the same
-    payload again returns the existing item; a different payload under the same id is a Conflict."""
+@dataclass(frozen=True)
+class Prepared:
+    """An item checked, digested and its uploads stored: what ``submit_item`` needs, done before the
+    write transaction so that the transaction (the one writer on SQLite) stays short."""
+
+    item: ItemIn
+    uploads: list[bytes | None]
+    stored: list[str | None]
+    digest: str
+
+
+def prepare_item(store: MediaStore, item: ItemIn, *, max_media_bytes: int) -> Prepared:
+    """Check sizes, digest the payload, and store the uploaded bytes (content-addressed: storing
+    bytes that end up unused, if the submission then fails, leaves a file that is never named)."""
     uploads = []
     for position, media in enumerate(item.media):
         data = media.decoded()
@@ -68,6 +78,25 @@ def submit_item(session: Session, store: MediaStore, item: ItemIn, *, max_media_
             )
         uploads.append(data)
     digest = payload_digest(item, uploads)
+    stored = [store.put(data) if data is not None else None for data in uploads]
+    return Prepared(item, uploads, stored, digest)
+
+
+def submit_item(
+    session: Session,
+    store: MediaStore,
+    item: ItemIn | Prepared,
+    *,
+    max_media_bytes: int,
+) -> Submitted:
+    """Record an item and queue its processing (same transaction: nothing is lost if the process dies
+    after the commit, nothing is queued if it dies before). Idempotent on the platform item id: the same
+    payload again returns the existing item; a different payload under the same id is a Conflict.
+    Pass a ``Prepared`` item (``prepare_item``, outside the transaction) to keep the transaction short."""
+    prepared = (
+        item if isinstance(item, Prepared) else prepare_item(store, item, max_media_bytes=max_media_bytes)
+    )
+    item, uploads, digest = prepared.item, prepared.uploads, prepared.digest
     existing = session.scalar(select(Item).where(Item.platform_item_id == item.platform_item_id))
     if existing is not None:
         if existing.payload_digest != digest:
@@ -93,7 +122,7 @@ def submit_item(session: Session, store: MediaStore, item: ItemIn, *, max_media_
         reporter_id=item.reporter.id if item.reporter else None,
         report_reason=item.reporter.reason if item.reporter else "",
     )
-    for position, (media, data) in enumerate(zip(item.media, uploads, strict=True)):
+    for position, (media, data, sha256) in enumerate(zip(item.media, uploads, prepared.stored, strict=True)):
         row.media.append(
             ItemMedia(
                 position=position,
@@ -101,7 +130,7 @@ def submit_item(session: Session, store: MediaStore, item: ItemIn, *, max_media_
                 declared_type=media.content_type,
                 state=MediaState.PENDING,
                 size=len(data) if data is not None else None,
-                sha256=store.put(data) if data is not None else None,
+                sha256=sha256,
             )
         )
     session.add(row)

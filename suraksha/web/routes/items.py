@@ -13,7 +13,7 @@ from suraksha.enforcement.services import action_feed
 from suraksha.intake.check import CheckVerdict, check_item
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.schemas import ActionOut, ItemIn, ItemOut
-from suraksha.intake.services import get_item, submit_item
+from suraksha.intake.services import get_item, prepare_item, submit_item
 from suraksha.intake.views import actions_out, item_out
 from suraksha.web.auth import require
 from suraksha.web.problems import PROBLEM_RESPONSES
@@ -65,10 +65,10 @@ def submit(
     """Queue an item for detection. Idempotent on ``platform_item_id``: the same payload again answers
     the existing item; a different payload under the same id is 409."""
     platform = state.platform
+    limit = platform.settings.media_max_bytes
+    prepared = prepare_item(platform.media_store, body, max_media_bytes=limit)  # outside the write lock
     with platform.db.session() as session:
-        done = submit_item(
-            session, platform.media_store, body, max_media_bytes=platform.settings.media_max_bytes
-        )
+        done = submit_item(session, platform.media_store, prepared, max_media_bytes=limit)
         item = done.item
         url = str(request.url_for("item_status", item_id=item.id))
         response.headers["Location"] = url
