@@ -56,6 +56,7 @@ class AuditAction(StrEnum):
     """What happened, as ``area:action``. Stored as a string: add values freely, never rename one."""
 
     AUTH_SIGN_IN = "auth:sign_in"
+    AUTH_SIGN_IN_FAILED = "auth:sign_in_failed"
     AUTH_SIGN_OUT = "auth:sign_out"
     MEDIA_REVEAL = "media:reveal"
     DECISION_RECORD = "decision:record"

@@ -35,3 +35,28 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ConsoleUser(Base):
+    """A person who signs in to the review console. Audit rows, exports and reports name them by
+    ``pseudonym``, never by email: the audit log is append-only, so it must not hold personal data that
+    may later have to be erased."""
+
+    __tablename__ = "console_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    """Lower-case, stripped."""
+    pseudonym: Mapped[str] = mapped_column(String(16), unique=True)
+    """Generated (``r-7f3a1c``); stable for the life of the account."""
+    roles: Mapped[str] = mapped_column(String(200))
+    """Space-separated suraksha.permissions.Role values."""
+    password_hash: Mapped[str] = mapped_column(String(200))
+    """argon2id, in its self-describing PHC string (parameters and salt included)."""
+    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    """Consecutive failed sign-ins since the last success or lock."""
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -20,6 +20,7 @@ from suraksha.cli import (
     serve,
     switches,
     system,
+    users,
     worker,
 )
 
@@ -37,6 +38,7 @@ app.add_typer(apikeys.app, name="apikey")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(switches.app, name="switch")
 app.add_typer(audit.app, name="audit")
+app.add_typer(users.app, name="user")
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(scan.match_command)

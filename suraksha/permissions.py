@@ -1,0 +1,96 @@
+"""Console roles and what they may do: a closed vocabulary of ``area:action`` permissions and the one
+mapping from roles to permissions that every check goes through (``has_permission``).
+
+The mapping follows the review-console issue ("People and access"):
+
+- Only ``child_safety_reviewer`` and ``lead`` may reveal media from a CSAM bank or queue
+  (``media:reveal_csam``): viewing CSAM is limited to the trained, wellness-supported reviewers who need
+  it, and each reveal is audited.
+- Only ``legal`` may open preserved evidence (``evidence:open``): preservation packages are held for law
+  enforcement and their chain of custody must name few people.
+- ``auditor`` reads the audit log and nothing else.
+- ``admin`` manages people, configuration, banks and switches but neither reveals CSAM media nor opens
+  evidence nor decides items (least privilege: running the service is not a reason to see what it
+  holds, and a compromised admin account must not be a way to the worst material). An administrator who
+  also reviews is given both roles, so the grant is explicit and audited.
+- ``decision:approve`` is the second pair of eyes on consequential decisions; the decision service
+  (not this table) also refuses an approval by the person who made the decision.
+
+Roles add up: a person with several roles has every permission of each. Stored role values this version
+does not know grant nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    """What a console user may do, as ``area:action``. Stored and logged as strings: add values freely,
+    never rename one."""
+
+    QUEUE_VIEW = "queue:view"
+    ITEM_CLAIM = "item:claim"
+    ITEM_DECIDE = "item:decide"
+    MEDIA_REVEAL = "media:reveal"
+    """Reveal blurred media of items that are not from a CSAM bank or queue."""
+    MEDIA_REVEAL_CSAM = "media:reveal_csam"
+    """Reveal media from a CSAM bank or queue."""
+    DECISION_APPROVE = "decision:approve"
+    """Second approval (four eyes) of a consequential decision."""
+    REPORT_SUBMIT = "report:submit"
+    EVIDENCE_OPEN = "evidence:open"
+    BANK_MANAGE = "bank:manage"
+    SWITCH_SET = "switch:set"
+    USER_MANAGE = "user:manage"
+    AUDIT_VIEW = "audit:view"
+    EXPORT_CREATE = "export:create"
+    CONFIG_CHANGE = "config:change"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    LEAD = "lead"
+    REVIEWER = "reviewer"
+    CHILD_SAFETY_REVIEWER = "child_safety_reviewer"
+    LEGAL = "legal"
+    AUDITOR = "auditor"
+
+
+P = Permission
+
+_REVIEWER = frozenset({P.QUEUE_VIEW, P.ITEM_CLAIM, P.ITEM_DECIDE, P.MEDIA_REVEAL})
+_CHILD_SAFETY_REVIEWER = _REVIEWER | {P.MEDIA_REVEAL_CSAM}
+
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
+    Role.REVIEWER: _REVIEWER,
+    Role.CHILD_SAFETY_REVIEWER: _CHILD_SAFETY_REVIEWER,
+    Role.LEAD: _CHILD_SAFETY_REVIEWER
+    | {P.DECISION_APPROVE, P.REPORT_SUBMIT, P.BANK_MANAGE, P.SWITCH_SET, P.AUDIT_VIEW, P.EXPORT_CREATE},
+    Role.LEGAL: frozenset({P.QUEUE_VIEW, P.EVIDENCE_OPEN, P.REPORT_SUBMIT, P.AUDIT_VIEW, P.EXPORT_CREATE}),
+    Role.AUDITOR: frozenset({P.AUDIT_VIEW}),
+    Role.ADMIN: frozenset(
+        {P.QUEUE_VIEW, P.USER_MANAGE, P.CONFIG_CHANGE, P.BANK_MANAGE, P.SWITCH_SET, P.AUDIT_VIEW}
+    ),
+}
+"""Every role's permissions (see the module docstring for why)."""
+
+
+def parse_roles(values: Iterable[str]) -> frozenset[Role]:
+    """Known roles among ``values`` (e.g. a stored space-separated list, split); unknown ones are dropped
+    so that a value written by a newer version grants nothing here."""
+    known = {r.value for r in Role}
+    return frozenset(Role(v) for v in values if v in known)
+
+
+def permissions_of(roles: Iterable[Role | str]) -> frozenset[Permission]:
+    """The union of the roles' permissions."""
+    granted: set[Permission] = set()
+    for role in parse_roles(str(r) for r in roles):
+        granted |= ROLE_PERMISSIONS[role]
+    return frozenset(granted)
+
+
+def has_permission(roles: Iterable[Role | str], permission: Permission) -> bool:
+    return permission in permissions_of(roles)
