@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import http.server
+import logging
 import socket
 import threading
 from pathlib import Path
@@ -27,9 +28,11 @@ from suraksha.enforcement.webhooks import WebhookEndpoint, WebhookSender, endpoi
 from suraksha.errors import ConfigError, Conflict
 from suraksha.hookspecs import ClassifierFinding, hookimpl
 from suraksha.intake import tasks as intake_tasks
+from suraksha.intake.adapters import Fetch
+from suraksha.intake.fetch import FetchPolicy, MediaFetcher
 from suraksha.intake.models import Account, Item, ItemMatch, ItemState, MediaState
 from suraksha.intake.pipeline import Pipeline
-from suraksha.intake.schemas import ItemIn
+from suraksha.intake.schemas import ItemIn, MediaIn
 from suraksha.intake.services import PROCESS_ITEM, submit_item
 from suraksha.intake.store import MediaStore
 from suraksha.plugins import Classifiers, plugin_manager
@@ -334,3 +337,64 @@ trusted_flagger: {verdict: review}
     policy.write_text("version: 1\nbank_categories: {csam: {verdict: violation, countries: [india]}}\n")
     with pytest.raises(ConfigError, match=str(policy)):
         load_policy(policy)
+
+
+class MediaHost:
+    """A media host on loopback serving one file, and redirecting /evil to the cloud metadata address."""
+
+    def __init__(self, body: bytes) -> None:
+        host = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path == "/evil":
+                    self.send_response(302)
+                    self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Length", str(len(host.body)))
+                self.end_headers()
+                self.wfile.write(host.body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.body = body
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+def test_media_urls_are_fetched_and_ssrf_is_not_checked_never_clean(
+    pipeline: Pipeline, caplog: pytest.LogCaptureFixture
+) -> None:
+    host = MediaHost(REPOST)
+    try:
+        policy = FetchPolicy(allowed_ports=frozenset({80, 443, host.port}))
+        pipeline.fetch = Fetch(MediaFetcher(policy, allow_loopback_ports_for_testing={host.port}))
+        base = f"http://127.0.0.1:{host.port}"
+        fetched = ItemIn.model_validate(
+            {
+                "platform_item_id": "u1",
+                "kind": "post",
+                "account": {"platform_id": "acct-u"},
+                "media": [{"url": f"{base}/picture.jpg"}],
+            }
+        )
+        blocked = fetched.model_copy(
+            update={"platform_item_id": "u2", "media": [MediaIn(url=f"{base}/evil")]}
+        )  # type: ignore[arg-type]
+        fetched_id, blocked_id = submit(pipeline, fetched), submit(pipeline, blocked)
+        with caplog.at_level(logging.WARNING):
+            assert pipeline.process(fetched_id) and pipeline.process(blocked_id)
+        with pipeline.db.session() as s:
+            [good] = s.scalars(select(Decision).where(Decision.item_id == fetched_id)).all()
+            assert good.verdict == Verdict.VIOLATION  # the fetched bytes matched the bank
+            [bad] = s.scalars(select(Decision).where(Decision.item_id == blocked_id)).all()
+            assert bad.verdict == Verdict.NOT_CHECKED and "blocked_address" in bad.reason
+        assert "event=fetch.blocked" in caplog.text
+    finally:
+        host.server.shutdown()
