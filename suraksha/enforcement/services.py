@@ -25,7 +25,6 @@ from suraksha.enforcement.models import (
     DecidedBy,
     Decision,
     Delivery,
-    Verdict,
 )
 from suraksha.enforcement.policy import Plan
 from suraksha.enforcement.webhooks import WebhookDelivery
@@ -163,7 +162,3 @@ def action_feed(session: Session, *, after: int = 0, limit: int = 100) -> list[A
             .limit(max(1, min(limit, 1000)))
         )
     )
-
-
-def verdict_is_final(verdict: str) -> bool:
-    return verdict in (Verdict.VIOLATION, Verdict.CLEAN)

@@ -254,23 +254,28 @@ class Pipeline:
         return True
 
     def _forget_clean(self, recorded: Sequence[_Analysed]) -> None:
+        """Delete the stored bytes of media whose items were decided clean, unless another item that
+        is not clean names the same bytes. One query for the whole batch."""
         if not self.delete_clean_media:
             return
-        for analysed in recorded:
-            if analysed.verdict == Verdict.CLEAN:
-                for result in analysed.results:
-                    if result.signals is not None and result.signals.sha256:
-                        self._forget(result.signals.sha256)
-
-    def _forget(self, sha256: str) -> None:
+        digests = {
+            result.signals.sha256
+            for analysed in recorded
+            if analysed.verdict == Verdict.CLEAN
+            for result in analysed.results
+            if result.signals is not None and result.signals.sha256
+        }
+        if not digests:
+            return
         with self.db.reading() as session:
-            still_needed = session.scalar(
-                select(ItemMedia.id)
-                .join(Item, Item.id == ItemMedia.item_id)
-                .where(ItemMedia.sha256 == sha256, Item.state != "decided")
-                .limit(1)
+            needed = set(
+                session.scalars(
+                    select(ItemMedia.sha256)
+                    .join(Item, Item.id == ItemMedia.item_id)
+                    .where(ItemMedia.sha256.in_(digests), Item.state != ItemState.DECIDED)
+                )
             )
-        if still_needed is None:
+        for sha256 in digests - needed:
             self.store.delete(sha256)
 
     def _check_media(self, media_id: int, url: str | None, sha256: str | None, position: int) -> MediaResult:

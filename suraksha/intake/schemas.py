@@ -111,7 +111,11 @@ class RuleHitOut(BaseModel):
 
 
 class ActionOut(BaseModel):
-    id: int
+    """An action as the platform is told of it: the pull feed's entries are the webhook body's
+    ``data`` (``enforcement.services.action_payload``) plus the delivery state and time."""
+
+    action_id: int
+    decision_id: int
     kind: str
     target: str
     countries: list[str]

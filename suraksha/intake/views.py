@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suraksha.enforcement.models import Action, Decision
+from suraksha.enforcement.services import action_payload
 from suraksha.intake.models import Account, Item, ItemMatch, ItemRuleHit
 from suraksha.intake.schemas import (
     ActionOut,
@@ -21,16 +22,12 @@ from suraksha.network.models import Entity, ItemEntity
 
 
 def action_out(action: Action, platform_item_id: str, platform_account_id: str) -> ActionOut:
-    return ActionOut(
-        id=action.id,
-        kind=action.kind,
-        target=action.target,
-        countries=action.countries.split(),
-        state=action.state,
-        automated=action.automated,
-        item_id=platform_item_id,
-        account_id=platform_account_id,
-        created_at=action.created_at,
+    return ActionOut.model_validate(
+        {
+            **action_payload(action, platform_item_id, platform_account_id),
+            "state": action.state,
+            "created_at": action.created_at,
+        }
     )
 
 
