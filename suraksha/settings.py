@@ -142,6 +142,14 @@ SETTINGS: tuple[Setting, ...] = (
         "before any of it is processed.",
     ),
     Setting(
+        "web_auth_cache_s",
+        float,
+        1.0,
+        "Seconds a web process reuses a successful API-key check and the read_only kill switch "
+        "before reading them again (0: every request). A revoked key stops working, and the switch "
+        "takes effect, in every web process within this time.",
+    ),
+    Setting(
         "metrics_public",
         bool,
         False,
@@ -397,6 +405,8 @@ def _validate(values: Mapping[str, Any]) -> None:
     ):
         if values[name] <= 0:
             problems.append(f"{name} must be positive")
+    if values["web_auth_cache_s"] < 0:
+        problems.append("web_auth_cache_s must be >= 0 (0 reads the key and the switch on every request)")
     for name in ("media_max_video_seconds", "media_decode_timeout_s", "sqlite_busy_timeout_s"):
         if values[name] <= 0:
             problems.append(f"{name} must be positive")

@@ -42,6 +42,8 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     monkeypatch.setenv("SURAKSHA_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("SURAKSHA_CONFIG", "")
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    # Tests revoke keys and flip switches and look at once: no reuse of checks (web_auth_cache_s).
+    monkeypatch.setenv("SURAKSHA_WEB_AUTH_CACHE_S", "0")
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,7 @@ import typer
 
 from suraksha.access.services import has_active_api_key
 from suraksha.cli.common import fail, platform
+from suraksha.worker import bell
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import default_worker_id, run_worker
 
@@ -61,5 +62,6 @@ def serve_command(
             uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, server_header=False)
         finally:
             stop.set()  # a job in hand is finished (or released) first
+            bell.ring()  # idle workers notice at once
             for thread in threads:
                 thread.join(timeout=60)

@@ -14,25 +14,27 @@ of time, is ``not_checked`` and the item goes to review; a match index that is n
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Table, insert, select, update
+from sqlalchemy.orm import Session
 
 from suraksha.admin.models import KillSwitch
 from suraksha.admin.services import is_on
 from suraksha.banks.index import BankIndex
 from suraksha.banks.matching import MatchOutcome
 from suraksha.banks.models import BankKind
+from suraksha.db.base import Base
 from suraksha.db.engine import Database
 from suraksha.enforcement import services as enforcement
 from suraksha.enforcement.models import Verdict
 from suraksha.enforcement.policy import BankFinding, Findings, Policy, RuleFinding, decide
 from suraksha.hookspecs import ClassifierFinding
-from suraksha.intake.models import Item, ItemMatch, ItemMedia, ItemRuleHit, ItemState, MediaState
+from suraksha.intake.models import Account, Item, ItemMatch, ItemMedia, ItemRuleHit, ItemState, MediaState
 from suraksha.intake.store import MediaStore
 from suraksha.network.services import record_entities
 from suraksha.plugins import Classifiers
@@ -50,6 +52,9 @@ class FetchFailed(Exception):
 
 
 Fetcher = Callable[[str], bytes]
+Finish = Callable[[Session, list[int]], None]
+"""Runs in the write transaction of a batch with the ids of the items done (``process_many``)."""
+_POOL_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,7 @@ class Pipeline:
     delete_clean_media: bool = True
     hash_threads: int = 2
     """Items of a batch hashed at once (decoding and hashing release the GIL)."""
+    _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def process(self, item_id: int) -> bool:
         """Process one item. False when it was already processed (nothing written)."""
@@ -144,24 +150,34 @@ class Pipeline:
             self._forget_clean([analysed])
         return recorded
 
-    def process_many(self, item_ids: Sequence[int]) -> dict[int, Exception | None]:
+    def process_many(
+        self, item_ids: Sequence[int], *, finish: Finish | None = None
+    ) -> dict[int, Exception | None]:
         """Process several items with one read and one write transaction (each item's writes in a
         savepoint of their own, so one failure fails only its item), hashing on ``hash_threads``
         threads. Answers None per item done (or already done), else its exception. IndexNotReady
-        propagates: nothing is decided without the index."""
+        propagates: nothing is decided without the index.
+
+        ``finish(session, done)`` runs in the write transaction, before it commits, with the ids of
+        the items done (or already done): the worker completes their jobs there, so an item's effect
+        and its job's completion commit together."""
         with self.db.reading() as session:
             loaded = self._load(session, item_ids)
         outcomes: dict[int, Exception | None] = dict.fromkeys(item_ids)
         if not loaded:
+            if finish is not None:
+                with self.db.session() as session:
+                    finish(session, list(item_ids))
             return outcomes
-        if self.hash_threads > 1 and len(loaded) > 1:
-            with ThreadPoolExecutor(self.hash_threads, thread_name_prefix="pipeline-hash") as pool:
-                analysed = list(pool.map(self._analyse, loaded))
+        if len(loaded) > 1 and self.hash_threads > 1:
+            analysed = list(self._hash_pool().map(self._analyse, loaded))
         else:
             analysed = [self._analyse(one) for one in loaded]
         recorded = []
         with self.db.session() as session:
             paused = is_on(session, KillSwitch.PAUSE_AUTOMATED_ENFORCEMENT)
+            # One query puts the batch's items in the session, so that each record finds its item there.
+            session.scalars(select(Item).where(Item.id.in_([one.item_id for one in analysed]))).all()
             for one in analysed:
                 try:
                     with session.begin_nested():
@@ -170,29 +186,58 @@ class Pipeline:
                 except Exception as exc:  # this item only; the others commit
                     log.exception("event=pipeline.record_failed item=%d", one.item_id)
                     outcomes[one.item_id] = exc
+            if finish is not None:
+                finish(session, [item_id for item_id, outcome in outcomes.items() if outcome is None])
         self._forget_clean(recorded)
         return outcomes
 
+    def _hash_pool(self) -> ThreadPoolExecutor:
+        """The threads that hash a batch's items, started once (not per batch: starting and joining
+        threads took a tenth of a worker's time)."""
+        with _POOL_LOCK:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.hash_threads, thread_name_prefix="pipeline-hash")
+            return self._pool
+
+    def close(self) -> None:
+        """Stop the hashing threads (a later batch starts them again)."""
+        with _POOL_LOCK:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
     def _load(self, session: Session, item_ids: Sequence[int]) -> list[_Loaded]:
-        items = session.scalars(
-            select(Item)
+        # Core rows, not ORM objects: the loaded values only feed the analysis.
+        rows = session.execute(
+            select(
+                Item.id,
+                Item.text,
+                Item.reporter_kind,
+                Account.bio,
+                Account.display_name,
+                Account.handle,
+            )
+            .join(Account, Account.id == Item.account_id)
             .where(Item.id.in_(list(item_ids)), Item.state == ItemState.QUEUED)
-            .options(selectinload(Item.media), selectinload(Item.account))
             .order_by(Item.id)
         ).all()
+        if not rows:
+            return []
+        media: dict[int, list[tuple[int, str | None, str | None, int]]] = {row.id: [] for row in rows}
+        for m in session.execute(
+            select(ItemMedia.item_id, ItemMedia.id, ItemMedia.url, ItemMedia.sha256, ItemMedia.position)
+            .where(ItemMedia.item_id.in_(list(media)))
+            .order_by(ItemMedia.item_id, ItemMedia.position)
+        ):
+            media[m.item_id].append((m.id, m.url, m.sha256, m.position))
         return [
             _Loaded(
-                item.id,
-                [(m.id, m.url, m.sha256, m.position) for m in item.media],
-                {
-                    "text": item.text,
-                    "bio": item.account.bio,
-                    "display_name": item.account.display_name,
-                    "handle": item.account.handle,
-                },
-                item.reporter_kind,
+                row.id,
+                media[row.id],
+                {"text": row.text, "bio": row.bio, "display_name": row.display_name, "handle": row.handle},
+                row.reporter_kind,
             )
-            for item in items
+            for row in rows
         ]
 
     def _analyse(self, loaded: _Loaded) -> _Analysed:
@@ -232,21 +277,25 @@ class Pipeline:
         item = session.get(Item, item_id)
         assert item is not None
         for result in analysed.results:
-            self._write_media(session, result)
-        for hit in analysed.text.hits:
-            session.add(
-                ItemRuleHit(
-                    item_id=item_id,
-                    pack=hit.pack,
-                    pack_version=hit.version,
-                    rule_id=hit.rule_id,
-                    category=hit.category,
-                    priority=hit.priority,
-                    field=hit.field,
-                    start=hit.start,
-                    end=hit.end,
-                    matched=hit.matched[:2000],
-                )
+            self._write_media(session, item_id, result)
+        if analysed.text.hits:
+            session.execute(
+                insert(_table(ItemRuleHit)),
+                [
+                    {
+                        "item_id": item_id,
+                        "pack": hit.pack,
+                        "pack_version": hit.version,
+                        "rule_id": hit.rule_id,
+                        "category": hit.category,
+                        "priority": hit.priority,
+                        "field": hit.field,
+                        "start": hit.start,
+                        "end": hit.end,
+                        "matched": hit.matched[:2000],
+                    }
+                    for hit in analysed.text.hits
+                ],
             )
         record_entities(session, item, analysed.text.entities)
         enforcement.record_decision(session, item, plan, endpoints=self.endpoints)
@@ -299,34 +348,50 @@ class Pipeline:
         return MediaResult(media_id, signals, outcome, classified=classified)
 
     @staticmethod
-    def _write_media(session: Session, result: MediaResult) -> None:
-        media = session.get(ItemMedia, result.media_id)
-        if media is None:
-            return
+    def _write_media(session: Session, item_id: int, result: MediaResult) -> None:
+        # Core statements: one UPDATE of the media row (hashes, state) and one INSERT of its matches.
+        values: dict[str, object] = {
+            "state": MediaState.NOT_CHECKED if result.not_checked else MediaState.HASHED,
+            "error": result.not_checked or "",
+        }
         signals = result.signals
         if signals is not None:
-            media.size = signals.size
-            media.md5, media.sha256 = signals.md5, signals.sha256
-            media.media_format = signals.media_format.value if signals.media_format else None
-            if signals.pdq is not None:
-                media.pdq, media.pdq_quality = signals.pdq.hex, signals.pdq.quality
-            media.vpdq_frames = len(signals.vpdq) or None
-        media.state = MediaState.NOT_CHECKED if result.not_checked else MediaState.HASHED
-        media.error = result.not_checked or ""
-        outcome = result.outcome
-        if outcome is None:
-            return
-        for hit, suppressed in [(h, False) for h in outcome.hits] + [(h, True) for h in outcome.suppressed]:
-            session.add(
-                ItemMatch(
-                    item_id=media.item_id,
-                    media_id=media.id,
-                    bank_name=hit.bank,
-                    bank_category=hit.category,
-                    entry_id=hit.entry_id,
-                    signal_type=hit.signal_type,
-                    distance=hit.distance,
-                    rotation=hit.rotation,
-                    suppressed=suppressed,
-                )
+            values.update(
+                size=signals.size,
+                md5=signals.md5,
+                sha256=signals.sha256,
+                media_format=signals.media_format.value if signals.media_format else None,
+                vpdq_frames=len(signals.vpdq) or None,
             )
+            if signals.pdq is not None:
+                values.update(pdq=signals.pdq.hex, pdq_quality=signals.pdq.quality)
+        session.execute(
+            update(_table(ItemMedia))
+            .where(_table(ItemMedia).c.id == result.media_id, _table(ItemMedia).c.item_id == item_id)
+            .values(values)
+        )
+        outcome = result.outcome
+        if outcome is None or not (outcome.hits or outcome.suppressed):
+            return
+        session.execute(
+            insert(_table(ItemMatch)),
+            [
+                {
+                    "item_id": item_id,
+                    "media_id": result.media_id,
+                    "bank_name": hit.bank,
+                    "bank_category": hit.category,
+                    "entry_id": hit.entry_id,
+                    "signal_type": hit.signal_type,
+                    "distance": hit.distance,
+                    "rotation": hit.rotation,
+                    "suppressed": suppressed,
+                }
+                for hit, suppressed in [(h, False) for h in outcome.hits]
+                + [(h, True) for h in outcome.suppressed]
+            ],
+        )
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)

@@ -12,9 +12,10 @@ from typing import Any
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from suraksha.access.models import ApiScope
-from suraksha.access.services import ApiCaller, needs_touch, touch_api_key, verify_api_key
+from suraksha.access.services import ApiCaller, digest_key, needs_touch, touch_api_key, verify_api_key
 from suraksha.errors import Forbidden, Unauthenticated
 from suraksha.web.state import WebState, get_state
 
@@ -33,27 +34,40 @@ header_scheme = APIKeyHeader(
 )
 
 
-def authenticated(
+async def authenticated(
     request: Request,
     state: WebState = Depends(get_state),
     bearer: HTTPAuthorizationCredentials | None = Security(bearer_scheme),
     header_key: str | None = Security(header_scheme),
 ) -> ApiCaller:
-    """The caller behind the request's API key, or ``Unauthenticated`` (401)."""
+    """The caller behind the request's API key, or ``Unauthenticated`` (401).
+
+    A successful check is reused for ``web_auth_cache_s`` seconds (``suraksha.web.recent``): a key
+    revoked meanwhile stops working within that time. Failures are never reused."""
     presented = bearer.credentials if bearer is not None else header_key
     if not presented:
         raise Unauthenticated(
             "an API key is needed: send `Authorization: Bearer <key>` or `X-Api-Key: <key>` "
             "(`suraksha apikey create` makes one)"
         )
+    presented = presented.strip()
+    digest = digest_key(presented)  # the cache's key: never the key itself
+    caller = state.callers.get(digest)
+    if caller is None:
+        caller = await run_in_threadpool(_verify, state, presented)
+        state.callers.put(digest, caller)
+    request.state.api_key_name = caller.name
+    return caller
+
+
+def _verify(state: WebState, presented: str) -> ApiCaller:
     db = state.platform.db
     with db.reading() as session:  # no write lock per request: the use is recorded once a minute
-        key = verify_api_key(session, presented.strip(), touch=False)
+        key = verify_api_key(session, presented, touch=False)
         caller, stale, key_id = ApiCaller.of(key), needs_touch(key), key.id
     if stale:
         with db.session() as session:
             touch_api_key(session, key_id)
-    request.state.api_key_name = caller.name
     return caller
 
 

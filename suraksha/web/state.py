@@ -10,10 +10,12 @@ from dataclasses import dataclass
 from fastapi import Request
 from sqlalchemy import text
 
+from suraksha.access.services import ApiCaller
 from suraksha.app import Platform
 from suraksha.banks.index import BankIndex
 from suraksha.intake.fetch import FetchPolicy, MediaFetcher
 from suraksha.web.metrics import WebMetrics
+from suraksha.web.recent import Recent
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,11 @@ class WebState:
         self.index: BankIndex = platform.bank_index()
         self.fetcher = fetcher or MediaFetcher(FetchPolicy.from_settings(platform.settings))
         self.metrics = WebMetrics()
+        ttl = float(platform.settings.web_auth_cache_s)
+        self.callers: Recent[str, ApiCaller] = Recent(ttl)
+        """Successful API-key checks by the key's digest (``suraksha.web.recent``)."""
+        self.switches: Recent[str, bool] = Recent(ttl)
+        """Kill-switch states by name (``suraksha.web.recent``)."""
         self._stop = threading.Event()
         self._loader: threading.Thread | None = None
 

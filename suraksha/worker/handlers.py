@@ -102,6 +102,10 @@ class Registration:
     batch: BatchHandler | None = None
     """Optional: the same work for several jobs at once (amortises transactions); ``handler`` still
     runs single jobs."""
+    completes: bool = False
+    """The batch handler marks the jobs it answers None for as done itself, in the transaction that
+    writes their effect (``queue.complete_batch``), and answers ``LeaseLost`` for a job it could not
+    complete; the worker then only counts them (one write transaction per batch instead of two)."""
 
 
 class HandlerRegistry:
@@ -131,12 +135,13 @@ class HandlerRegistry:
 
         return add if handler is None else add(handler)
 
-    def register_batch(self, kind: str, batch: BatchHandler) -> None:
-        """Add a batch form to a kind registered (non-transactional) with ``register``."""
+    def register_batch(self, kind: str, batch: BatchHandler, *, completes: bool = False) -> None:
+        """Add a batch form to a kind registered (non-transactional) with ``register``. ``completes``:
+        the batch handler completes its jobs itself (see ``Registration.completes``)."""
         registration = self.get(kind)
         if registration.transactional:
             raise InvalidInput(f"job kind {kind!r} is transactional: batches run outside a held transaction")
-        self._by_kind[kind] = Registration(kind, registration.handler, False, batch)
+        self._by_kind[kind] = Registration(kind, registration.handler, False, batch, completes)
 
     def get(self, kind: str) -> Registration:
         try:

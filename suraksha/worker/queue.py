@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from suraksha.db.base import utcnow
 from suraksha.db.inserts import upsert_insert
 from suraksha.errors import Conflict, InvalidInput, NotFound
+from suraksha.worker import bell
 from suraksha.worker.models import KEY_MAX, KIND_MAX, WORKER_ID_MAX, Job, JobState
 from suraksha.worker.policy import RetryPolicy
 
@@ -101,6 +102,8 @@ def enqueue(
     statement = upsert_insert(session, Job).values(row)
     statement = statement.on_conflict_do_nothing(index_elements=[Job.dedupe_key])
     job_id = session.execute(statement.returning(Job.id)).scalar_one_or_none()
+    if job_id is not None:
+        bell.mark_enqueued(session)
     log.debug("event=job.enqueue kind=%s job=%s key=%s duplicate=%s", kind, job_id, key, job_id is None)
     return job_id
 
@@ -195,6 +198,26 @@ def complete(session: Session, held: Lease, *, now: datetime | None = None) -> N
         lease_token=None,
         lease_expires_at=None,
     )
+
+
+def complete_batch(session: Session, held: Sequence[Lease], *, now: datetime | None = None) -> set[int]:
+    """Mark several jobs done with one statement per lease (a batch leased together shares one), in
+    the caller's transaction. Returns the ids completed: a job missing from it is no longer held (its
+    lease expired and was taken over, or it was retried) and was left as it is."""
+    now = now or utcnow()
+    done: set[int] = set()
+    for token in {h.token for h in held}:
+        ids = [h.job_id for h in held if h.token == token]
+        done.update(
+            session.scalars(
+                update(Job)
+                .where(Job.id.in_(ids), Job.lease_token == token, Job.state == JobState.LEASED)
+                .values(state=JobState.DONE.value, finished_at=now, lease_token=None, lease_expires_at=None)
+                .returning(Job.id)
+                .execution_options(**_NO_SYNC)
+            )
+        )
+    return done
 
 
 def fail(

@@ -27,12 +27,27 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from suraksha.db.engine import Database
 from suraksha.errors import InvalidInput
+from suraksha.worker import bell
 from suraksha.worker.handlers import PERMANENT_ERRORS, Deferred, Handler, HandlerRegistry, JobContext
 from suraksha.worker.models import Job, JobState
 from suraksha.worker.policy import WorkerConfig
-from suraksha.worker.queue import Lease, LeaseLost, complete, defer, extend, fail, lease, purge_done, release
+from suraksha.worker.queue import (
+    Lease,
+    LeaseLost,
+    complete,
+    complete_batch,
+    defer,
+    extend,
+    fail,
+    lease,
+    purge_done,
+    release,
+)
 
 log = logging.getLogger(__name__)
+
+STOP_CHECK_S = 0.05
+"""How often an idle worker looks at its stop event."""
 
 
 @dataclass
@@ -85,6 +100,13 @@ class Worker:
         self._held: dict[int, Lease] = {}
         self._held_lock = threading.Lock()
         self._heartbeat_stop = threading.Event()
+        self._wake = threading.Event()
+        """Set by the job bell (jobs committed in this process) and by ``wake``: ends an idle sleep."""
+        bell.listen(self._wake)
+
+    def wake(self) -> None:
+        """End an idle sleep now (to look for jobs, or to notice the stop event)."""
+        self._wake.set()
 
     @contextmanager
     def _unit(self) -> Iterator[Session]:
@@ -114,7 +136,8 @@ class Worker:
                 except Exception:
                     # The database may be restarting: back off and try again rather than die.
                     log.exception("event=worker.loop_error worker=%s", self.worker_id)
-                self.stop_event.wait(sleep)
+                if self._idle(sleep):  # jobs committed in this process (the job bell)
+                    sleep = self.config.idle_sleep_min_s
                 sleep = min(sleep * 2, self.config.poll_interval_s)
         finally:
             self._heartbeat_stop.set()
@@ -125,6 +148,19 @@ class Worker:
                 " ".join(f"{k}={v}" for k, v in self.counters.as_dict().items()),
             )
         return self.counters
+
+    def _idle(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``; True when woken early (by the job bell, ``wake`` or the stop event,
+        which is looked at every ``STOP_CHECK_S``: it is the caller's and cannot wake us itself)."""
+        deadline = time.monotonic() + seconds
+        while not self.stop_event.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self._wake.wait(min(left, STOP_CHECK_S)):
+                self._wake.clear()
+                return True
+        return True
 
     def maintain(self) -> int:
         """Purge finished jobs older than ``keep_done_s`` (every worker may do it; it is idempotent).
@@ -209,7 +245,8 @@ class Worker:
     def _process_batch(self, kind: str, helds: list[Lease]) -> None:
         """Run a batch handler, complete the jobs it finished in one transaction, and record each
         failure (or deferral) on its own job."""
-        batch = self.registry.get(kind).batch
+        registration = self.registry.get(kind)
+        batch = registration.batch
         assert batch is not None
         started = time.monotonic()
         try:
@@ -218,15 +255,14 @@ class Worker:
             outcomes = dict.fromkeys((held.job_id for held in helds), failure)
         done = [held for held in helds if outcomes.get(held.job_id, KeyError("no outcome")) is None]
         completed = 0
-        if done:
+        if registration.completes:  # done in the handler's own transaction, with the jobs' effect
+            completed = len(done)
+        elif done:
             try:
                 with self._unit() as session:
-                    for held in done:
-                        try:
-                            complete(session, held)
-                            completed += 1
-                        except LeaseLost:  # that job's lease was taken over; its update changed nothing
-                            self.counters.lease_lost += 1
+                    completed = len(complete_batch(session, done))
+                # A job missing from those completed had its lease taken over; its update changed nothing.
+                self.counters.lease_lost += len(done) - completed
             except Exception:
                 log.exception("event=job.complete_unrecorded kind=%s jobs=%d", kind, len(done))
                 completed = 0
@@ -235,6 +271,8 @@ class Worker:
             outcome = outcomes.get(held.job_id, KeyError("no outcome"))
             if isinstance(outcome, Deferred):
                 self._defer(held, outcome)
+            elif isinstance(outcome, LeaseLost):  # taken over: the new holder records what happens
+                self.counters.lease_lost += 1
             elif outcome is not None:
                 self._record_failure(held, outcome)
         log.info(
@@ -351,6 +389,7 @@ def run_worker(
                 "event=worker.stopping worker=%s signal=%s", worker.worker_id, signal.Signals(signum).name
             )
             stop.set()
+            worker.wake()
 
         for signum in (signal.SIGTERM, signal.SIGINT):
             previous[signum] = signal.signal(signum, request_stop)

@@ -4,16 +4,21 @@ nothing changes on a refused request; the key never reaches the logs."""
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from suraksha.access.models import ApiKey
-from suraksha.access.services import TOUCH_INTERVAL, create_api_key, verify_api_key
+from suraksha.access.services import TOUCH_INTERVAL, create_api_key, revoke_api_key, verify_api_key
+from suraksha.admin.models import KillSwitch
+from suraksha.admin.services import set_switch
 from suraksha.app import Platform
 from suraksha.db.base import utcnow
 from suraksha.errors import Unauthenticated
+from suraksha.web.app import create_app
 
 from .conftest import Keys, bank_names
 
@@ -107,3 +112,24 @@ def test_last_used_is_written_at_most_once_a_minute(platform: Platform) -> None:
         assert stored.secret_hash != plaintext and plaintext not in stored.secret_hash
         with pytest.raises(Unauthenticated):
             verify_api_key(session, plaintext.upper())
+
+
+def test_checks_are_reused_for_web_auth_cache_s_only(make_platform: Any, keys: Keys) -> None:
+    """With ``web_auth_cache_s`` set, a revoked key keeps working until the reuse runs out, and not a
+    moment longer; a failed check is never reused; the read_only switch follows the same clock."""
+    platform = make_platform(web_auth_cache_s=0.5)
+    with platform.db.session() as session:
+        _, plaintext = create_api_key(session, "short-lived", ["admin"])
+    headers = {"Authorization": f"Bearer {plaintext}"}
+    with TestClient(create_app(platform, start_index=False)) as client:
+        assert client.get("/c/banks", headers=headers).status_code == 200
+        assert client.get("/c/banks", headers=keys.header("revoked")).status_code == 401
+        with platform.db.session() as session:
+            revoke_api_key(session, "short-lived")
+            set_switch(session, KillSwitch.READ_ONLY, True, by="test")
+        assert client.get("/c/banks", headers=headers).status_code == 200  # reused
+        time.sleep(0.6)
+        refused = client.get("/c/banks", headers=headers)
+        assert refused.status_code == 401 and "revoked" in refused.json()["detail"]
+        answer = client.post("/c/banks", json={"name": "late"}, headers=keys.header("admin"))
+        assert answer.status_code == 503 and "read-only" in answer.json()["detail"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -142,6 +143,12 @@ def test_bad_payloads_change_nothing(client: TestClient, keys: Keys, platform: P
         ).status_code
         == 422
     )
+    as_text = client.post(
+        "/api/v1/items", content=json.dumps(body("b-9")), headers={**ingest, "Content-Type": "text/plain"}
+    )
+    assert as_text.status_code == 422 and "application/json" in as_text.json()["detail"]
+    empty = client.post("/api/v1/items", content=b"", headers={**ingest, "Content-Type": "application/json"})
+    assert empty.status_code == 422
     assert client.post("/api/v1/items", json=body("b-7"), headers=keys.header("read")).status_code == 403
     assert client.post("/api/v1/items", json=body("b-8")).status_code == 401
     assert client.get("/api/v1/items/999999", headers=ingest).status_code == 404
