@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from suraksha.admin.models import KillSwitch
@@ -55,6 +55,18 @@ Fetcher = Callable[[str], bytes]
 Finish = Callable[[Session, list[int]], None]
 """Runs in the write transaction of a batch with the ids of the items done (``process_many``)."""
 _POOL_LOCK = threading.Lock()
+_MEDIA_COLUMNS = (
+    "state",
+    "error",
+    "size",
+    "md5",
+    "sha256",
+    "media_format",
+    "vpdq_frames",
+    "pdq",
+    "pdq_quality",
+)
+"""What processing writes to a media row."""
 
 
 @dataclass(frozen=True)
@@ -176,8 +188,9 @@ class Pipeline:
         recorded = []
         with self.db.session() as session:
             paused = is_on(session, KillSwitch.PAUSE_AUTOMATED_ENFORCEMENT)
-            # One query puts the batch's items in the session, so that each record finds its item there.
-            session.scalars(select(Item).where(Item.id.in_([one.item_id for one in analysed]))).all()
+            # One query puts the batch's items in the session (held here: the session only keeps them
+            # weakly), so that each record finds its item there instead of reading it.
+            items = session.scalars(select(Item).where(Item.id.in_([one.item_id for one in analysed]))).all()
             for one in analysed:
                 try:
                     with session.begin_nested():
@@ -188,6 +201,7 @@ class Pipeline:
                     outcomes[one.item_id] = exc
             if finish is not None:
                 finish(session, [item_id for item_id, outcome in outcomes.items() if outcome is None])
+        del items
         self._forget_clean(recorded)
         return outcomes
 
@@ -349,26 +363,25 @@ class Pipeline:
 
     @staticmethod
     def _write_media(session: Session, item_id: int, result: MediaResult) -> None:
-        # Core statements: one UPDATE of the media row (hashes, state) and one INSERT of its matches.
-        values: dict[str, object] = {
-            "state": MediaState.NOT_CHECKED if result.not_checked else MediaState.HASHED,
-            "error": result.not_checked or "",
-        }
+        # Core statements, built once: one UPDATE of the media row (hashes, state), one INSERT of its
+        # matches when there are any.
         signals = result.signals
-        if signals is not None:
-            values.update(
-                size=signals.size,
-                md5=signals.md5,
-                sha256=signals.sha256,
-                media_format=signals.media_format.value if signals.media_format else None,
-                vpdq_frames=len(signals.vpdq) or None,
-            )
-            if signals.pdq is not None:
-                values.update(pdq=signals.pdq.hex, pdq_quality=signals.pdq.quality)
+        pdq = signals.pdq if signals is not None else None
         session.execute(
-            update(_table(ItemMedia))
-            .where(_table(ItemMedia).c.id == result.media_id, _table(ItemMedia).c.item_id == item_id)
-            .values(values)
+            _WRITE_MEDIA,
+            {
+                "media_id": result.media_id,
+                "media_item": item_id,
+                "state": MediaState.NOT_CHECKED if result.not_checked else MediaState.HASHED,
+                "error": result.not_checked or "",
+                "size": signals.size if signals is not None else None,
+                "md5": signals.md5 if signals is not None else None,
+                "sha256": signals.sha256 if signals is not None else None,
+                "media_format": signals.media_format.value if signals and signals.media_format else None,
+                "vpdq_frames": (len(signals.vpdq) or None) if signals is not None else None,
+                "pdq": pdq.hex if pdq is not None else None,
+                "pdq_quality": pdq.quality if pdq is not None else None,
+            },
         )
         outcome = result.outcome
         if outcome is None or not (outcome.hits or outcome.suppressed):
@@ -395,3 +408,11 @@ class Pipeline:
 
 def _table(model: type[Base]) -> Table:
     return cast(Table, model.__table__)
+
+
+_MEDIA = _table(ItemMedia)
+_WRITE_MEDIA = (
+    update(_MEDIA)
+    .where(_MEDIA.c.id == bindparam("media_id"), _MEDIA.c.item_id == bindparam("media_item"))
+    .values({name: bindparam(name) for name in _MEDIA_COLUMNS})
+)

@@ -13,6 +13,7 @@ from sqlalchemy import text
 from suraksha.access.services import ApiCaller
 from suraksha.app import Platform
 from suraksha.banks.index import BankIndex
+from suraksha.intake.batching import SubmissionWriter
 from suraksha.intake.fetch import FetchPolicy, MediaFetcher
 from suraksha.web.metrics import WebMetrics
 from suraksha.web.recent import Recent
@@ -50,6 +51,10 @@ class WebState:
         self.index: BankIndex = platform.bank_index()
         self.fetcher = fetcher or MediaFetcher(FetchPolicy.from_settings(platform.settings))
         self.metrics = WebMetrics()
+        self.submissions = SubmissionWriter(
+            platform.db, platform.media_store, max_media_bytes=int(platform.settings.media_max_bytes)
+        )
+        """Writes submitted items in shared transactions (``suraksha.intake.batching``)."""
         ttl = float(platform.settings.web_auth_cache_s)
         self.callers: Recent[str, ApiCaller] = Recent(ttl)
         """Successful API-key checks by the key's digest (``suraksha.web.recent``)."""
@@ -104,6 +109,7 @@ class WebState:
         )
 
     def close(self) -> None:
+        self.submissions.close()
         self._stop.set()
         if self._loader is not None:  # a load under way finishes first, then its follower is stopped
             self._loader.join(timeout=30)
