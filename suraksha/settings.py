@@ -303,6 +303,80 @@ class Settings:
         return cls(values=values, sources=sources)
 
     @property
+    Setting(
+        "ncmec_environment",
+        str,
+        "test",
+        "Which CyberTipline host reports go to: 'test' (exttest.cybertip.org, reports are discarded) "
+        "or 'production' (report.cybertip.org: real reports to law enforcement).",
+    ),
+    Setting(
+        "ncmec_url",
+        str,
+        None,
+        "Base URL of the CyberTipline Reporting API, overriding ncmec_environment's host: the local "
+        "simulator (`suraksha ncmec-sim`, http://127.0.0.1:PORT/ispws). Plain http only to loopback.",
+    ),
+    Setting("ncmec_username", str, None, "CyberTipline Reporting API user name (issued by NCMEC).", True),
+    Setting("ncmec_password", str, None, "CyberTipline Reporting API password (issued by NCMEC).", True),
+    Setting(
+        "ncmec_xsd_path",
+        str,
+        None,
+        "NCMEC's report schema (GET /ispws/xsd); every report and fileDetails is validated against it "
+        "before it is sent. Unset: <data_dir>/ncmec/cyber_tipline.xsd (`suraksha report fetch-xsd`).",
+    ),
+    Setting("ncmec_timeout_s", float, 60.0, "Deadline for one CyberTipline API call."),
+    Setting(
+        "ncmec_finish_within_s",
+        float,
+        1800.0,
+        "An opened report not finished and unchanged for this long is retracted and submitted afresh: "
+        "NCMEC deletes unfinished reports 1 h after their last change (keep this well under 3600).",
+    ),
+    Setting(
+        "ncmec_max_server_retries",
+        int,
+        20,
+        "CyberTipline server errors (1xxx, timeouts) retried with backoff before a report is failed "
+        "for a person to look at; validation errors (4xxx) are never retried.",
+    ),
+    Setting("ncmec_retry_base_s", float, 5.0, "First delay after a CyberTipline server error; doubles."),
+    Setting("ncmec_retry_max_s", float, 300.0, "Longest delay between two CyberTipline attempts."),
+    Setting(
+        "report_bundle_window_s",
+        float,
+        60.0,
+        "How long an approved report waits for more files of the same account before it is sent "
+        "(one report per reported account, all its files).",
+    ),
+    Setting("reporter_first_name", str, "", "CyberTipline reporter: first name of the reporting person."),
+    Setting("reporter_last_name", str, "", "CyberTipline reporter: last name of the reporting person."),
+    Setting("reporter_email", str, "", "CyberTipline reporter: e-mail NCMEC and law enforcement reach."),
+    Setting("reporter_phone", str, "", "CyberTipline reporter: phone (optional)."),
+    Setting(
+        "reporter_company_template",
+        str,
+        "",
+        "Text included in every CyberTipline report: how to serve legal process, retention, "
+        "24-hour emergency contact.",
+    ),
+    Setting("reporter_legal_url", str, "", "CyberTipline reporter: a page for law enforcement (optional)."),
+    Setting("reporter_terms_of_service", str, "", "Terms of service text relevant to reports (optional)."),
+    Setting("platform_name", str, "", "The host platform's name as reported (incidentSummary platform)."),
+    Setting(
+        "platform_profile_url",
+        str,
+        "",
+        "Profile URL pattern of the host platform, {handle} and {account_id} filled in "
+        "(e.g. https://example.org/u/{handle}); empty: no profile URL in reports.",
+    ),
+    Setting(
+        "platform_item_url",
+        str,
+        "",
+        "Item URL pattern of the host platform, {item_id} filled in; empty: no item URLs in reports.",
+    ),
     def data_path(self) -> Path:
         raw = self.values.get("data_dir")
         return Path(raw) if raw else Path(platformdirs.user_data_dir(APP_NAME))
@@ -423,3 +497,13 @@ def _validate(values: Mapping[str, Any]) -> None:
         problems.append("rules_phone_region must be a two-letter region code such as IN")
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems))
+    if values["ncmec_environment"] not in {"test", "production"}:
+        problems.append("ncmec_environment must be 'test' or 'production'")
+    if not 0 < values["ncmec_finish_within_s"] < 3600:
+        problems.append("ncmec_finish_within_s must be between 0 and 3600 (NCMEC deletes after 1 h)")
+    for name in ("ncmec_timeout_s", "ncmec_retry_max_s"):
+        if values[name] <= 0:
+            problems.append(f"{name} must be positive")
+    for name in ("ncmec_retry_base_s", "report_bundle_window_s", "ncmec_max_server_retries"):
+        if values[name] < 0:
+            problems.append(f"{name} must be >= 0")

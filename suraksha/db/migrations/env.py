@@ -14,6 +14,7 @@ import suraksha.banks.models
 import suraksha.enforcement.models
 import suraksha.intake.models
 import suraksha.network.models
+import suraksha.reporting.models
 import suraksha.worker.models  # noqa: F401
 from suraksha.db.base import Base, UTCDateTime
 
