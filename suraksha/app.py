@@ -19,6 +19,12 @@ from suraksha.intake.fetch import FetchPolicy, MediaFetcher
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.store import MediaStore
 from suraksha.plugins import Classifiers, plugin_manager
+from suraksha.reporting import setup as reporting_setup
+from suraksha.reporting import tasks as reporting_tasks
+from suraksha.reporting.holds import VaultHolds
+from suraksha.reporting.ports import NcmecApi
+from suraksha.reporting.services import ReportOptions
+from suraksha.reporting.submission import ReportSubmitter
 from suraksha.rules import RuleEngine
 from suraksha.settings import Settings
 from suraksha.signals.file_signals import HashOptions
@@ -122,7 +128,18 @@ class Platform:
         registry = HandlerRegistry()
         intake_tasks.register(registry, self.pipeline(index))
         enforcement_tasks.register(registry, self.db, self.webhook_endpoints, sender or WebhookSender())
+        reporting_tasks.register(
+            registry,
+            self.db,
+            self.report_submitter,
+            ReportOptions.from_settings(self.settings),
+            VaultHolds(self.settings),
+        )
         return registry
+
+    def report_submitter(self, api: NcmecApi | None = None) -> ReportSubmitter:
+        """The CyberTipline report state machine over the configured API (or ``api``)."""
+        return reporting_setup.submitter_from_settings(self.db, self.settings, self.media_store, api=api)
 
     def close(self) -> None:
         if "db" in self.__dict__:
