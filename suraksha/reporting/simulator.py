@@ -24,6 +24,7 @@ import itertools
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -124,6 +125,7 @@ class NcmecSimulator:
         password: str,
         clock: Callable[[], datetime] = utcnow,
         first_report_id: int = 100_001,
+        latency_s: float = 0.0,
     ) -> None:
         if not username or not password:
             raise InvalidInput("the simulator needs a user name and a password, like the real API")
@@ -137,6 +139,8 @@ class NcmecSimulator:
         self.finished: dict[int, SimReport] = {}
         self.counters = SimCounters()
         self._rules: list[FailRule] = []
+        self.latency_s = latency_s
+        """Each call waits this long before it acts (to give crash tests time to strike mid-flow)."""
 
     # -- control ------------------------------------------------------------------------------------
 
@@ -187,6 +191,8 @@ class NcmecSimulator:
                 log.info("event=ncmec_sim.expired report=%d", report_id)
 
     def _run(self, step: str, action: Callable[[], Reply]) -> Reply:
+        if self.latency_s > 0:
+            time.sleep(self.latency_s)
         with self._lock:
             self._expire()
             rule = self._rule(step)
@@ -297,9 +303,14 @@ def _ids_of(details: bytes) -> tuple[str, str]:
 
 
 def simulator_from_xsd(
-    path: str | Path, *, username: str, password: str, clock: Callable[[], datetime] = utcnow
+    path: str | Path,
+    *,
+    username: str,
+    password: str,
+    clock: Callable[[], datetime] = utcnow,
+    latency_s: float = 0.0,
 ) -> NcmecSimulator:
     """A simulator validating against the XSD file at ``path`` (NCMEC's cyber_tipline.xsd)."""
     xsd = Path(path).read_bytes()
     schema = CyberTiplineSchema(xsd, source=str(path))
-    return NcmecSimulator(schema, xsd, username=username, password=password, clock=clock)
+    return NcmecSimulator(schema, xsd, username=username, password=password, clock=clock, latency_s=latency_s)
