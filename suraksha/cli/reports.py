@@ -278,3 +278,87 @@ def ncmec_sim_command(
         log_config=None,
         server_header=False,
     )
+
+
+referral_app = typer.Typer(help="Police referrals: build the package, record it sent and acknowledged.")
+app.add_typer(referral_app, name="referral")
+
+
+@referral_app.command("create")
+def referral_create_command(
+    account: int = typer.Option(..., "--account", help="Account id (internal) to refer."),
+    jurisdiction: str = typer.Option(..., "--jurisdiction", help="Two-letter country code, e.g. IN."),
+    agency: str = typer.Option(..., "--agency", help="The police agency it is for."),
+    evidence: Path | None = typer.Option(
+        None, "--evidence", help="The signed evidence package (`suraksha vault export`) to include."
+    ),
+    organisation: str = typer.Option("", "--organisation", help="Your organisation's name, as certified."),
+    json_out: bool = JSON,
+) -> None:
+    """Build the referral package (PDF with the custodian certificate, summary.json, evidence)."""
+    from suraksha.reporting.referrals import create_referral, referral_dict  # noqa: PLC0415
+
+    with platform() as p, p.db.session() as session:
+        referral = create_referral(
+            session,
+            account,
+            jurisdiction=jurisdiction,
+            agency=agency,
+            actor=_actor(),
+            out_dir=p.settings.data_path / "referrals",
+            organisation=organisation or p.settings.platform_name,
+            evidence_package=evidence,
+        )
+        shown = referral_dict(referral)
+    if json_out:
+        print_json(shown)
+    else:
+        out.print(f"referral {shown['id']} drafted: {shown['package_path']}")
+
+
+@referral_app.command("sent")
+def referral_sent_command(
+    referral_id: int = typer.Argument(...),
+    via: str = typer.Option(..., "--via", help="How it was handed over (portal, e-mail, in person)."),
+) -> None:
+    """Record that the referral was sent."""
+    from suraksha.reporting.referrals import mark_sent  # noqa: PLC0415
+
+    with platform() as p, p.db.session() as session:
+        mark_sent(session, referral_id, via=via, actor=_actor())
+    out.print(f"referral {referral_id} recorded as sent")
+
+
+@referral_app.command("ack")
+def referral_ack_command(
+    referral_id: int = typer.Argument(...),
+    case_number: str = typer.Option(..., "--case-number", help="The police case number or FIR number."),
+) -> None:
+    """Record the police's acknowledgement with their case number or FIR."""
+    from suraksha.reporting.referrals import mark_acknowledged  # noqa: PLC0415
+
+    with platform() as p, p.db.session() as session:
+        mark_acknowledged(session, referral_id, case_number=case_number, actor=_actor())
+    out.print(f"referral {referral_id} acknowledged: {case_number}")
+
+
+@referral_app.command("list")
+def referral_list_command(json_out: bool = JSON) -> None:
+    """Referrals, newest first, with their state and case number."""
+    from suraksha.reporting.models import PoliceReferral  # noqa: PLC0415
+    from suraksha.reporting.referrals import referral_dict  # noqa: PLC0415
+
+    with platform() as p, p.db.reading() as session:
+        rows = [
+            referral_dict(r)
+            for r in session.scalars(select(PoliceReferral).order_by(PoliceReferral.id.desc()).limit(200))
+        ]
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("id", "account", "jurisdiction", "agency", "state", "case number")
+    for row in rows:
+        table.add_row(
+            *(str(row[k]) for k in ("id", "account_id", "jurisdiction", "agency", "state", "case_number"))
+        )
+    out.print(table)

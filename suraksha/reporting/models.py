@@ -111,7 +111,9 @@ class CyberTiplineReport(Base):
     additional_info: Mapped[str] = mapped_column(Text, default="")
     report_xml: Mapped[str] = mapped_column(Text, default="")
     """The exact document submitted, fixed when submission starts (the same bytes on every attempt)."""
-    ncmec_report_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)
+    ncmec_report_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    """NCMEC's id of the current submission. Not unique: the test host, the production host and a
+    restarted simulator each issue their own ids."""
     response_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """NCMEC's last non-zero responseCode (0 is never stored: it means success)."""
     failure: Mapped[str] = mapped_column(Text, default="")
@@ -168,3 +170,37 @@ class CyberTiplineReportFile(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     report: Mapped[CyberTiplineReport] = relationship(back_populates="files")
+
+
+class ReferralState(StrEnum):
+    DRAFTED = "drafted"
+    """The package is built (PDF, summary, evidence package named by its manifest hash)."""
+    SENT = "sent"
+    ACKNOWLEDGED = "acknowledged"
+    """The police confirmed receipt; ``case_number`` holds their case number or FIR."""
+
+
+class PoliceReferral(Base):
+    """A referral of one account's case to the police of its jurisdiction (India: POCSO Rules r.11,
+    IT Rules 3(1)(j)), tracked from drafted to sent to acknowledged."""
+
+    __tablename__ = "police_referrals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    jurisdiction: Mapped[str] = mapped_column(String(10))
+    agency: Mapped[str] = mapped_column(String(300))
+    state: Mapped[str] = mapped_column(String(20), default=ReferralState.DRAFTED, index=True)
+    ncmec_report_ids: Mapped[str] = mapped_column(String(400), default="")
+    """Space-separated reportIds of the finished CyberTipline reports about the account."""
+    evidence_manifest_sha256: Mapped[str] = mapped_column(String(64), default="")
+    """The signed evidence package that goes with it (the vault export's manifest hash)."""
+    package_path: Mapped[str] = mapped_column(Text, default="")
+    pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_via: Mapped[str] = mapped_column(String(300), default="")
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    case_number: Mapped[str] = mapped_column(String(200), default="")
+    """The police case number or FIR number, once acknowledged."""

@@ -1,5 +1,5 @@
-"""Clearinghouse reports: CyberTipline reports (one per reported account, a persistent state machine)
-and their files (suraksha.reporting.models).
+"""Clearinghouse reports: CyberTipline reports (one per reported account, a persistent state machine),
+their files, and police referrals (suraksha.reporting.models).
 
 Revision ID: 0010
 Revises: 0009
@@ -51,10 +51,12 @@ def upgrade() -> None:
             ["account_id"], ["accounts.id"], name=op.f("fk_cybertipline_reports_account_id_accounts")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_cybertipline_reports")),
-        sa.UniqueConstraint("ncmec_report_id", name=op.f("uq_cybertipline_reports_ncmec_report_id")),
     )
     op.create_index(op.f("ix_cybertipline_reports_account_id"), "cybertipline_reports", ["account_id"])
     op.create_index(op.f("ix_cybertipline_reports_state"), "cybertipline_reports", ["state"])
+    op.create_index(
+        op.f("ix_cybertipline_reports_ncmec_report_id"), "cybertipline_reports", ["ncmec_report_id"]
+    )
     op.create_table(
         "cybertipline_report_files",
         sa.Column("id", BigId, nullable=False),
@@ -94,12 +96,40 @@ def upgrade() -> None:
     )
     for column in ("decision_id", "item_id", "media_id", "report_id", "review_decision_id"):
         op.create_index(op.f(f"ix_cybertipline_report_files_{column}"), "cybertipline_report_files", [column])
+    op.create_table(
+        "police_referrals",
+        sa.Column("id", BigId, nullable=False),
+        sa.Column("account_id", BigId, nullable=False),
+        sa.Column("jurisdiction", sa.String(length=10), nullable=False),
+        sa.Column("agency", sa.String(length=300), nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("ncmec_report_ids", sa.String(length=400), nullable=False),
+        sa.Column("evidence_manifest_sha256", sa.String(length=64), nullable=False),
+        sa.Column("package_path", sa.Text(), nullable=False),
+        sa.Column("pdf_sha256", sa.String(length=64), nullable=False),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", UTC, nullable=False),
+        sa.Column("sent_at", UTC, nullable=True),
+        sa.Column("sent_via", sa.String(length=300), nullable=False),
+        sa.Column("acknowledged_at", UTC, nullable=True),
+        sa.Column("case_number", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_police_referrals_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_police_referrals")),
+    )
+    op.create_index(op.f("ix_police_referrals_account_id"), "police_referrals", ["account_id"])
+    op.create_index(op.f("ix_police_referrals_state"), "police_referrals", ["state"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_police_referrals_state"), table_name="police_referrals")
+    op.drop_index(op.f("ix_police_referrals_account_id"), table_name="police_referrals")
+    op.drop_table("police_referrals")
     for column in ("decision_id", "item_id", "media_id", "report_id", "review_decision_id"):
         op.drop_index(op.f(f"ix_cybertipline_report_files_{column}"), table_name="cybertipline_report_files")
     op.drop_table("cybertipline_report_files")
     op.drop_index(op.f("ix_cybertipline_reports_state"), table_name="cybertipline_reports")
+    op.drop_index(op.f("ix_cybertipline_reports_ncmec_report_id"), table_name="cybertipline_reports")
     op.drop_index(op.f("ix_cybertipline_reports_account_id"), table_name="cybertipline_reports")
     op.drop_table("cybertipline_reports")

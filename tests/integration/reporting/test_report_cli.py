@@ -20,6 +20,7 @@ from suraksha.cli.main import app
 from suraksha.db import Database, open_database
 from suraksha.intake.store import MediaStore
 from suraksha.reporting.models import CyberTiplineReport, ReportState
+from suraksha.testing.database import truncate_all
 from tests.integration.reporting.conftest import PASSWORD, USER, Sim, World
 
 runner = CliRunner()
@@ -53,6 +54,8 @@ def cli_world(env: dict[str, str], tmp_path: Path) -> Iterator[World]:
     try:
         yield World(database, MediaStore(Path(env["SURAKSHA_DATA_DIR"]) / "media"))
     finally:
+        if database.dialect == "postgresql":
+            truncate_all(database)
         database.dispose()
 
 
