@@ -149,6 +149,40 @@ SETTINGS: tuple[Setting, ...] = (
         "otherwise /metrics needs a key with the read role.",
     ),
     Setting(
+        "console_session_idle_minutes",
+        float,
+        30.0,
+        "A console session with no request for this long is over (sign in again).",
+    ),
+    Setting(
+        "console_session_max_hours",
+        float,
+        12.0,
+        "A console session ends this long after sign-in, however active (one working day).",
+    ),
+    Setting(
+        "console_secure_cookies",
+        bool,
+        True,
+        "Console cookies are Secure and __Host- prefixed (sent over HTTPS only). Turn off only to "
+        "serve the console over plain HTTP on a loopback address (the demo, tests).",
+    ),
+    Setting(
+        "console_sign_in_max_failures",
+        int,
+        10,
+        "Failed console sign-ins from one client address for one account, per window, before that "
+        "pair is refused until the window ends (besides the account lockout after 5 in a row).",
+    ),
+    Setting(
+        "console_sign_in_max_failures_per_address",
+        int,
+        50,
+        "Failed console sign-ins from one client address (any accounts), per window, before the "
+        "address is refused until the window ends.",
+    ),
+    Setting("console_sign_in_window_minutes", float, 15.0, "The window sign-in failures are counted in."),
+    Setting(
         "job_keep_done_days",
         float,
         7.0,
@@ -475,6 +509,15 @@ def _validate(values: Mapping[str, Any]) -> None:
         if values[name] <= 0:
             problems.append(f"{name} must be positive")
     for name in ("job_lease_s", "job_max_attempts", "job_backoff_max_s", "worker_poll_interval_s"):
+        if values[name] <= 0:
+            problems.append(f"{name} must be positive")
+    for name in (
+        "console_session_idle_minutes",
+        "console_session_max_hours",
+        "console_sign_in_max_failures",
+        "console_sign_in_max_failures_per_address",
+        "console_sign_in_window_minutes",
+    ):
         if values[name] <= 0:
             problems.append(f"{name} must be positive")
     if values["job_backoff_base_s"] < 0:
