@@ -448,6 +448,24 @@ def _reported_file(row: CyberTiplineReportFile, item: Item, media: ItemMedia) ->
     )
 
 
+def report_ids_for_decision(session: Session, decision_id: int) -> list[int]:
+    """The NCMEC reportIds of the finished CyberTipline reports that include a decision's files
+    (the reportId "on the decision", for the console and the review area)."""
+    return [
+        report_id
+        for report_id in session.scalars(
+            select(CyberTiplineReport.ncmec_report_id)
+            .join(CyberTiplineReportFile, CyberTiplineReportFile.report_id == CyberTiplineReport.id)
+            .where(
+                CyberTiplineReportFile.decision_id == decision_id,
+                CyberTiplineReport.state == ReportState.FINISHED,
+            )
+            .distinct()
+        )
+        if report_id is not None
+    ]
+
+
 def report_dict(report: CyberTiplineReport) -> dict[str, object]:
     """A report for listings and --json (without its XML)."""
     return {

@@ -239,9 +239,20 @@ class ReportSubmitter:
                     .values(**file[1])
                 )
 
-    def give_up(self, report_id: int, reason: str) -> ReportFailed:
-        """Fail the report for a person (retries ran out); returns the error to raise."""
-        return self._fail(self._snapshot(report_id), reason)
+    def give_up(self, report_id: int, reason: str) -> ReportFailed | None:
+        """Fail the report for a person (retries ran out); returns the error to raise. A report whose
+        finish outcome is unknown is first asked about with a retract: ``5102`` means it did finish,
+        and it is recorded as finished instead (None is returned)."""
+        snap = self._snapshot(report_id)
+        if snap.state == ReportState.FINISHING and snap.ncmec_report_id is not None:
+            with contextlib.suppress(ExternalServiceError):
+                answer = self.api.retract(snap.ncmec_report_id)
+                if answer.code == REPORT_ALREADY_FINISHED:
+                    self._finished(snap, snap.ncmec_report_id, answer)
+                    return None
+                if answer.ok:
+                    reason = f"{reason} (the unfinished report {snap.ncmec_report_id} was retracted)"
+        return self._fail(snap, reason)
 
     # -- the loop -----------------------------------------------------------------------------------
 
@@ -362,6 +373,9 @@ class ReportSubmitter:
                 )
             log.info("event=report.submitted report=%d ncmec_report_id=%d", snap.id, answer.report_id)
             return
+        if answer.ok:
+            # Success without a reportId: we cannot go on with it, and it may be open. Unknown outcome.
+            raise RetryLater(f"report {snap.id}: NCMEC accepted the submit but sent no reportId")
         if is_server_error(answer.code):
             # NCMEC answered an error: it opened nothing. Back to approved; try again later.
             self._write(
@@ -465,6 +479,9 @@ class ReportSubmitter:
                 server_retries=0,
             )
             return
+        if answer.ok:
+            # Accepted without a fileId: the file may be in the report. Left "uploading": restart.
+            raise RetryLater(f"report {snap.id}: NCMEC accepted file {file.id} but sent no fileId")
         if answer.code == REPORT_DOES_NOT_EXIST:
             self._restart(
                 snap, f"NCMEC no longer has report {report_id}: {answer.description}", retract=False

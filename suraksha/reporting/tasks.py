@@ -84,9 +84,10 @@ def register(
                 )
             retries = retries or 0
             if retries > runner.policy.max_server_retries:
-                raise PermanentFailure(
-                    str(runner.give_up(report_id, f"gave up after {retries - 1} retries; last: {exc}"))
-                ) from None
+                failed = runner.give_up(report_id, f"gave up after {retries - 1} retries; last: {exc}")
+                if failed is None:
+                    return  # it had finished after all
+                raise PermanentFailure(str(failed)) from None
             delay = runner.policy.delay(retries)
             log.info(
                 "event=report.retry report=%d retries=%d delay_s=%.1f reason=%s",

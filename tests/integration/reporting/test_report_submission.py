@@ -19,7 +19,7 @@ from suraksha.reporting.models import (
     IndustryClassification,
     ReportState,
 )
-from suraksha.reporting.services import RecordedView, ReportRequest, prepare_report
+from suraksha.reporting.services import RecordedView, ReportRequest, prepare_report, report_ids_for_decision
 from suraksha.reporting.submission import ReportFailed, ReportSubmitter, RetryLater
 from suraksha.worker.models import Job
 from tests.integration.reporting.conftest import Crash, MovableClock, Sim, World
@@ -287,3 +287,21 @@ def test_files_are_bundled_into_the_open_report(world: World) -> None:
         assert count == 3
         jobs = session.scalars(select(Job).where(Job.kind == "report.submit")).all()
         assert len(jobs) == 1
+
+
+def test_giving_up_on_an_unknown_finish_asks_ncmec_first(
+    world: World, sim: Sim, make_submitter: Callable[..., ReportSubmitter]
+) -> None:
+    world.add_account("nu", items=1)
+    report_id = _prepare(world, "nu")
+    sim.simulator.fail("finish", lost=True)
+    submitter = make_submitter()
+    with pytest.raises(RetryLater):
+        submitter.run(report_id)
+    assert _report(world, report_id).state == ReportState.FINISHING
+    # Retries ran out, but the lost finish had gone through: recorded as finished, not failed.
+    assert submitter.give_up(report_id, "gave up") is None
+    report = _report(world, report_id)
+    assert report.state == ReportState.FINISHED and list(sim.simulator.finished) == [report.ncmec_report_id]
+    with world.db.reading() as session:
+        assert report_ids_for_decision(session, world.decisions["nu"][0]) == [report.ncmec_report_id]
