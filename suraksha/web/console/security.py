@@ -82,15 +82,16 @@ def csrf_valid(request: Request, names: CookieNames, presented: str | None) -> b
 
 
 def cross_site(request: Request) -> bool:
-    """True when the browser says the request comes from another site (``Sec-Fetch-Site``), or its
-    ``Origin`` names another host than the one asked."""
-    if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
+    """True when the browser says the request comes from another site or a sibling subdomain
+    (``Sec-Fetch-Site``), or its ``Origin`` names another host than the one asked. An ``Origin`` of
+    ``null`` is what browsers send for our own forms under ``Referrer-Policy: no-referrer``: it proves
+    nothing either way, and the CSRF token decides."""
+    fetch_site = request.headers.get("sec-fetch-site", "").lower()
+    if fetch_site in {"cross-site", "same-site"}:
         return True
     origin = request.headers.get("origin")
-    if origin is None:
+    if origin is None or origin == "null":
         return False
-    if origin == "null":
-        return True
     host = request.headers.get("host", "")
     return urlsplit(origin).netloc.lower() != host.lower()
 
