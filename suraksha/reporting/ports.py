@@ -126,6 +126,10 @@ class HttpNcmecApi:
     def label(self) -> str:
         return self._label
 
+    @property
+    def base_url(self) -> str:
+        return str(self._client.base_url).rstrip("/")
+
     def close(self) -> None:
         self._client.close()
 
