@@ -6,6 +6,7 @@ from pathlib import Path
 
 from suraksha.db.engine import Database
 from suraksha.intake.store import MediaStore
+from suraksha.reporting.evidence import VaultEvidence
 from suraksha.reporting.ports import NcmecApi, api_from_settings
 from suraksha.reporting.services import ReportOptions
 from suraksha.reporting.submission import EvidenceSource, ReportSubmitter, SubmissionPolicy
@@ -25,16 +26,24 @@ def schema_from_settings(settings: Settings) -> CyberTiplineSchema:
 
 
 def submitter_from_settings(
-    db: Database, settings: Settings, media_store: MediaStore, *, api: NcmecApi | None = None
+    db: Database,
+    settings: Settings,
+    media_store: MediaStore,
+    *,
+    api: NcmecApi | None = None,
+    vault: object | None = None,
 ) -> ReportSubmitter:
     """The report state machine over the configured API (ConfigError when the schema or the
-    credentials are missing: reports wait, they are not failed, until an operator fixes that)."""
+    credentials are missing: reports wait, they are not failed, until an operator fixes that).
+    File bytes come from the intake media store, else (``vault`` given) from the evidence vault."""
+    stores: list[object] = [media_store]
+    if vault is not None:
+        stores.append(VaultEvidence(db, vault))
     return ReportSubmitter(
         db,
         api or api_from_settings(settings),
         schema_from_settings(settings),
-        # The intake store keeps the bytes of every matched item until the vault has sealed them.
-        EvidenceSource(media_store),
+        EvidenceSource(*stores),
         ReportOptions.from_settings(settings),
         SubmissionPolicy.from_settings(settings),
     )
