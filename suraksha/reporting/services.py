@@ -198,6 +198,9 @@ def prepare_report(
 
 
 def _merge_request(report: CyberTiplineReport, request: ReportRequest) -> None:
+    """Fold a request into the report. Bumps ``version``: a worker that read the report before this
+    change cannot start submitting it (its compare-and-set fails and it reads the report again)."""
+    report.version += 1
     report.incident_type = request.incident_type
     report.annotations = " ".join(
         sorted(set(report.annotations.split()) | {str(a) for a in request.annotations})
