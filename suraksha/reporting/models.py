@@ -100,7 +100,7 @@ class CyberTiplineReport(Base):
     state: Mapped[str] = mapped_column(String(20), default=ReportState.DRAFT, index=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
     """Bumped by every write (compare-and-set): see the module docstring."""
-    environment: Mapped[str] = mapped_column(String(20), default="")
+    environment: Mapped[str] = mapped_column(String(200), default="")
     """'test', 'production' or the simulator's URL: where it was sent."""
     incident_type: Mapped[str] = mapped_column(String(100), default=IncidentType.CHILD_PORNOGRAPHY)
     annotations: Mapped[str] = mapped_column(String(200), default="")

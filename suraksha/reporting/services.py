@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from suraksha import audit
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import Decision
-from suraksha.errors import Conflict, InvalidInput, NotFound
+from suraksha.errors import ConfigError, Conflict, InvalidInput, NotFound
 from suraksha.intake.models import Account, Item, ItemKind, ItemMedia
 from suraksha.reporting.contents import (
     AccountDisabled,
@@ -338,7 +338,8 @@ def load_report_content(session: Session, report_id: int, options: ReportOptions
     if report is None:
         raise NotFound(f"report {report_id} does not exist")
     if options.reporter is None:
-        raise InvalidInput(
+        # Configuration, not the report's fault: the report waits (its job is deferred) until set.
+        raise ConfigError(
             "no CyberTipline reporter is configured: set reporter_email (and reporter_first_name, "
             "reporter_last_name) so NCMEC and law enforcement can reach you"
         )

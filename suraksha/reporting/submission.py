@@ -313,7 +313,7 @@ class ReportSubmitter:
             snap,
             state=ReportState.SUBMITTING,
             report_xml=document.decode(),
-            environment=self.api.label[:20],
+            environment=self.api.label[:200],
             submit_attempts=CyberTiplineReport.submit_attempts + 1,
         )
         self._call_submit(self._snapshot(snap.id), document)

@@ -99,6 +99,8 @@ def register(
             raise Deferred(str(exc), delay_s=delay) from None
         except ReportBusy as exc:
             raise Deferred(str(exc), delay_s=BUSY_RECHECK_S) from None
+        except ConfigError as exc:
+            raise Deferred(f"reports wait for configuration: {exc}", delay_s=CONFIG_RECHECK_S) from None
         except ReportFailed as exc:
             raise PermanentFailure(str(exc)) from None
         log.info("event=report.run report=%d state=%s", report_id, state)

@@ -168,6 +168,7 @@ def make_submitter(world: World, sim: Sim, xsd_path: Path) -> Callable[..., Repo
     def make(**kwargs: Any) -> ReportSubmitter:
         api = kwargs.pop("api", None) or sim.api()
         policy = kwargs.pop("policy", SubmissionPolicy(retry_base_s=0.01, retry_max_s=0.05))
-        return ReportSubmitter(world.db, api, schema, EvidenceSource(world.store), OPTIONS, policy, **kwargs)
+        options = kwargs.pop("options", OPTIONS)
+        return ReportSubmitter(world.db, api, schema, EvidenceSource(world.store), options, policy, **kwargs)
 
     return make

@@ -5,6 +5,7 @@ holds everything in it for a year through the evidence vault."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -111,3 +112,23 @@ def test_hold_job_places_a_one_year_vault_hold(
             assert hold.reference == f"cybertipline:{report.ncmec_report_id}"
             assert hold.expires_at - hold.starts_at == timedelta(days=365)
             assert abs((hold.starts_at - report.finished_at).total_seconds()) < 1
+
+
+def test_missing_configuration_holds_reports_back_without_failing_them(
+    world: World, sim: Sim, make_submitter: Callable[..., ReportSubmitter]
+) -> None:
+    world.add_account("unconfigured", items=1)
+    registry = HandlerRegistry()
+    reporting_tasks.register(
+        registry, world.db, lambda: make_submitter(options=replace(OPTIONS, reporter=None)), OPTIONS, None
+    )
+    with world.db.session() as session:
+        prepare_report(
+            session, ReportRequest(tuple(world.decisions["unconfigured"]), approved_by=("a",)), actor="t"
+        )
+    _worker(world, registry, ["report.submit"]).run_once()
+    with world.db.reading() as session:
+        job = session.scalars(select(Job).where(Job.kind == "report.submit")).one()
+        assert job.state == JobState.QUEUED and "reporter_email" in (job.last_error or "")
+        assert session.scalars(select(CyberTiplineReport)).one().state == ReportState.APPROVED
+    assert sim.simulator.counters.submits == 0

@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("account_id", BigId, nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("environment", sa.String(length=20), nullable=False),
+        sa.Column("environment", sa.String(length=200), nullable=False),
         sa.Column("incident_type", sa.String(length=100), nullable=False),
         sa.Column("annotations", sa.String(length=200), nullable=False),
         sa.Column("escalate_reason", sa.Text(), nullable=False),
