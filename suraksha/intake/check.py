@@ -70,5 +70,5 @@ def check_item(pipeline: Pipeline, item: ItemIn, *, max_media_bytes: int, record
         with pipeline.db.session() as session:
             result.item_id = submit_item(
                 session, pipeline.store, item, max_media_bytes=max_media_bytes
-            ).item.id
+            ).item_id
     return result

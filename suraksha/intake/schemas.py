@@ -3,7 +3,6 @@ refused (a typo in a field name must not silently drop data), every string and l
 
 from __future__ import annotations
 
-import base64
 import binascii
 from datetime import datetime
 from ipaddress import IPv4Address, IPv6Address
@@ -51,7 +50,9 @@ class MediaIn(_Strict):
     def _decode(self) -> MediaIn:
         if self.data is not None:
             try:
-                self._bytes = base64.b64decode(self.data, validate=True)
+                # strict: only the alphabet, correct padding (what b64decode(validate=True) checks with
+                # a regular expression first, six times slower).
+                self._bytes = binascii.a2b_base64(self.data, strict_mode=True)
             except binascii.Error as exc:
                 raise ValueError(f"media 'data' is not valid base64 ({exc})") from exc
         return self

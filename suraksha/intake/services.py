@@ -6,11 +6,13 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from suraksha.db.base import utcnow
+from suraksha.db.inserts import upsert_insert
 from suraksha.errors import Conflict, InvalidInput, NotFound
 from suraksha.intake.models import Account, Item, ItemMedia, ItemState, MediaState
 from suraksha.intake.schemas import AccountIn, ItemIn
@@ -24,7 +26,9 @@ PROCESS_ITEM = "item.process"
 
 @dataclass(frozen=True)
 class Submitted:
-    item: Item
+    item_id: int
+    platform_item_id: str
+    state: str
     created: bool
     """False when the same item (same platform id, same payload) had been submitted before."""
 
@@ -39,19 +43,26 @@ def payload_digest(item: ItemIn, uploads: list[bytes | None]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def upsert_account(session: Session, account: AccountIn) -> Account:
-    """The account as last described: profile fields are replaced, first_seen kept."""
-    row = session.scalar(select(Account).where(Account.platform_account_id == account.platform_id))
+def upsert_account(session: Session, account: AccountIn) -> int:
+    """The account as last described (profile fields replaced, first_seen kept); its id. One
+    statement: INSERT ... ON CONFLICT DO UPDATE, safe against a concurrent first post."""
     now = utcnow()
-    if row is None:
-        row = Account(platform_account_id=account.platform_id, first_seen_at=now)
-        session.add(row)
-    row.handle = account.handle
-    row.display_name = account.display_name
-    row.bio = account.bio
-    row.platform_created_at = account.created_at or row.platform_created_at
-    row.last_seen_at = now
-    return row
+    profile = {
+        "handle": account.handle,
+        "display_name": account.display_name,
+        "bio": account.bio,
+        "last_seen_at": now,
+    }
+    if account.created_at is not None:
+        profile["platform_created_at"] = account.created_at
+    statement = upsert_insert(session, Account).values(
+        platform_account_id=account.platform_id,
+        platform_created_at=account.created_at,
+        first_seen_at=now,
+        **{k: v for k, v in profile.items() if k != "platform_created_at"},
+    )
+    statement = statement.on_conflict_do_update(index_elements=[Account.platform_account_id], set_=profile)
+    return int(session.execute(statement.returning(Account.id)).scalar_one())
 
 
 @dataclass(frozen=True)
@@ -97,24 +108,26 @@ def submit_item(
         item if isinstance(item, Prepared) else prepare_item(store, item, max_media_bytes=max_media_bytes)
     )
     item, uploads, digest = prepared.item, prepared.uploads, prepared.digest
-    existing = session.scalar(select(Item).where(Item.platform_item_id == item.platform_item_id))
+    # Core statements, not the ORM: this transaction is the service's hottest write (on SQLite, the one
+    # writer), so it is four statements with no unit-of-work bookkeeping.
+    existing = session.execute(
+        select(Item.id, Item.payload_digest, Item.state).where(Item.platform_item_id == item.platform_item_id)
+    ).first()
     if existing is not None:
-        if existing.payload_digest != digest:
-            raise Conflict(
-                f"item {item.platform_item_id!r} was already submitted with a different payload; "
-                "platform item ids must be unique (send an edit as a new id)"
-            )
-        return Submitted(existing, created=False)
-    account = upsert_account(session, item.account)
-    session.flush()
-    row = Item(
+        return _resubmitted(item, digest, existing.id, existing.payload_digest, existing.state)
+    account_id = upsert_account(session, item.account)
+    now = utcnow()
+    inserted = upsert_insert(session, Item).values(
         platform_item_id=item.platform_item_id,
         payload_digest=digest,
         kind=item.kind,
-        account_id=account.id,
+        account_id=account_id,
         text=item.text,
         state=ItemState.QUEUED,
+        error="",
         posted_at=item.posted_at,
+        received_at=now,
+        updated_at=now,
         upload_ip=str(item.upload_ip) if item.upload_ip else None,
         upload_port=item.upload_port,
         device_id=item.device_id,
@@ -122,24 +135,49 @@ def submit_item(
         reporter_id=item.reporter.id if item.reporter else None,
         report_reason=item.reporter.reason if item.reporter else "",
     )
-    for position, (media, data, sha256) in enumerate(zip(item.media, uploads, prepared.stored, strict=True)):
-        row.media.append(
-            ItemMedia(
-                position=position,
-                url=str(media.url) if media.url else None,
-                declared_type=media.content_type,
-                state=MediaState.PENDING,
-                size=len(data) if data is not None else None,
-                sha256=sha256,
+    inserted = inserted.on_conflict_do_nothing(index_elements=[Item.platform_item_id])
+    item_id = session.execute(inserted.returning(Item.id)).scalar_one_or_none()
+    if item_id is None:  # a concurrent submission of the same id committed first
+        raced = session.execute(
+            select(Item.id, Item.payload_digest, Item.state).where(
+                Item.platform_item_id == item.platform_item_id
             )
+        ).one()
+        return _resubmitted(item, digest, raced.id, raced.payload_digest, raced.state)
+    if item.media:
+        session.connection().execute(  # Core, not the ORM's bulk insert: plain rows, less work
+            insert(cast(Table, ItemMedia.__table__)),
+            [
+                {
+                    "item_id": item_id,
+                    "position": position,
+                    "url": str(media.url) if media.url else None,
+                    "declared_type": media.content_type,
+                    "state": MediaState.PENDING,
+                    "error": "",
+                    "size": len(data) if data is not None else None,
+                    "sha256": sha256,
+                }
+                for position, (media, data, sha256) in enumerate(
+                    zip(item.media, uploads, prepared.stored, strict=True)
+                )
+            ],
         )
-    session.add(row)
-    session.flush()
-    enqueue(session, PROCESS_ITEM, {"item_id": row.id}, key=f"item:{row.id}")
+    enqueue(session, PROCESS_ITEM, {"item_id": item_id}, key=f"item:{item_id}")
     log.info(
-        "event=item.submitted item=%d platform_item=%s media=%d", row.id, item.platform_item_id, len(uploads)
+        "event=item.submitted item=%d platform_item=%s media=%d", item_id, item.platform_item_id, len(uploads)
     )
-    return Submitted(row, created=True)
+    return Submitted(item_id, item.platform_item_id, ItemState.QUEUED, created=True)
+
+
+def _resubmitted(item: ItemIn, digest: str, item_id: int, stored_digest: str, state: str) -> Submitted:
+    """The same platform item id again: the existing item when the payload is the same, else Conflict."""
+    if stored_digest != digest:
+        raise Conflict(
+            f"item {item.platform_item_id!r} was already submitted with a different payload; "
+            "platform item ids must be unique (send an edit as a new id)"
+        )
+    return Submitted(item_id, item.platform_item_id, state, created=False)
 
 
 def get_item(session: Session, item_id: int) -> Item:

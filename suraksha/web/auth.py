@@ -60,7 +60,7 @@ def authenticated(
 def require(scope: ApiScope) -> Any:
     """A dependency that lets the request through only with a key holding ``scope`` (or admin)."""
 
-    def check(caller: ApiCaller = Depends(authenticated)) -> ApiCaller:
+    async def check(caller: ApiCaller = Depends(authenticated)) -> ApiCaller:  # no I/O: no thread hop
         if not caller.allows(scope):
             raise Forbidden(
                 f"the API key {caller.name!r} has the role(s) {', '.join(sorted(caller.scopes))}; "

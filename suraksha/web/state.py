@@ -103,6 +103,7 @@ class WebState:
         self.index.close()
 
 
-def get_state(request: Request) -> WebState:
+async def get_state(request: Request) -> WebState:
+    # async: no I/O, so it runs on the event loop instead of taking a trip through the thread pool.
     state: WebState = request.app.state.suraksha
     return state

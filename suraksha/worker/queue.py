@@ -25,11 +25,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from suraksha.db.base import utcnow
-from suraksha.errors import ConfigError, Conflict, InvalidInput, NotFound
+from suraksha.db.inserts import upsert_insert
+from suraksha.errors import Conflict, InvalidInput, NotFound
 from suraksha.worker.models import KEY_MAX, KIND_MAX, WORKER_ID_MAX, Job, JobState
 from suraksha.worker.policy import RetryPolicy
 
@@ -85,7 +85,6 @@ def enqueue(
         raise InvalidInput(f"max_attempts {max_attempts} for a {kind!r} job must be at least 1")
     if run_after is not None and run_after.tzinfo is None:
         raise InvalidInput(f"run_after {run_after} is a naive datetime; give an aware one (UTC)")
-    dialect = session.get_bind().dialect.name
     now = utcnow()
     row = {
         "kind": kind,
@@ -99,14 +98,8 @@ def enqueue(
     }
     # INSERT ... ON CONFLICT DO NOTHING: a duplicate key is a no-op, even against a concurrent insert
     # (PostgreSQL waits for the other transaction, then skips), and the transaction stays usable.
-    statement: postgresql.Insert | sqlite.Insert
-    if dialect == "postgresql":
-        statement = postgresql.insert(Job)
-    elif dialect == "sqlite":
-        statement = sqlite.insert(Job)
-    else:
-        raise ConfigError(f"the job queue runs on SQLite or PostgreSQL, not {dialect}")
-    statement = statement.values(row).on_conflict_do_nothing(index_elements=[Job.dedupe_key])
+    statement = upsert_insert(session, Job).values(row)
+    statement = statement.on_conflict_do_nothing(index_elements=[Job.dedupe_key])
     job_id = session.execute(statement.returning(Job.id)).scalar_one_or_none()
     log.debug("event=job.enqueue kind=%s job=%s key=%s duplicate=%s", kind, job_id, key, job_id is None)
     return job_id

@@ -82,7 +82,7 @@ def item(platform_id: str, account: str, *media: bytes, text: str = "", **extra:
 
 def submit(pipeline: Pipeline, value: ItemIn) -> int:
     with pipeline.db.session() as s:
-        return submit_item(s, pipeline.store, value, max_media_bytes=10_000_000).item.id
+        return submit_item(s, pipeline.store, value, max_media_bytes=10_000_000).item_id
 
 
 def test_banked_media_is_removed_and_the_account_suspended_once(pipeline: Pipeline) -> None:

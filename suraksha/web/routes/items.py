@@ -69,16 +69,15 @@ def submit(
     prepared = prepare_item(platform.media_store, body, max_media_bytes=limit)  # outside the write lock
     with platform.db.session() as session:
         done = submit_item(session, platform.media_store, prepared, max_media_bytes=limit)
-        item = done.item
-        url = str(request.url_for("item_status", item_id=item.id))
-        response.headers["Location"] = url
-        return Accepted(
-            id=item.id,
-            platform_item_id=item.platform_item_id,
-            state=item.state,
-            created=done.created,
-            status_url=url,
-        )
+    url = str(request.url_for("item_status", item_id=done.item_id))
+    response.headers["Location"] = url
+    return Accepted(
+        id=done.item_id,
+        platform_item_id=done.platform_item_id,
+        state=done.state,
+        created=done.created,
+        status_url=url,
+    )
 
 
 @router.get("/items/{item_id}", response_model=ItemOut, name="item_status", dependencies=[INGEST])

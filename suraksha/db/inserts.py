@@ -1,0 +1,21 @@
+"""``INSERT ... ON CONFLICT`` for the two stores we run on (both spell it the same way, from different
+SQLAlchemy dialect modules)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from suraksha.errors import ConfigError
+
+
+def upsert_insert(session: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
+    """An insert into ``model`` that supports ``on_conflict_do_nothing``/``on_conflict_do_update``."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(model)
+    if dialect == "sqlite":
+        return sqlite.insert(model)
+    raise ConfigError(f"Suraksha runs on SQLite or PostgreSQL, not {dialect}")
