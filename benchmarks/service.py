@@ -179,6 +179,40 @@ def item_body(i: int, jpeg: bytes, prefix: str) -> dict[str, Any]:
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process so far (Linux /proc; 0 where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_pids() -> list[int]:
+    pids = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if (entry / "comm").read_text().strip() == "postgres":
+                pids.append(int(entry.name))
+        except OSError:
+            continue
+    return pids
+
+
+def cpu_snapshot(service: Service) -> dict[str, float]:
+    """CPU seconds so far of the service's processes, PostgreSQL's server processes (when it is the
+    store) and this process (the load generator)."""
+    own = os.times()
+    snapshot = {
+        "web": cpu_seconds(service.processes[0].pid),
+        "workers": sum(cpu_seconds(p.pid) for p in service.processes[1:]),
+        "load_generator": own.user + own.system,
+    }
+    if service.database:
+        snapshot["postgresql"] = sum(cpu_seconds(pid) for pid in postgres_pids())
+    return snapshot
+
+
 def end_to_end(service: Service, jpegs: list[bytes], count: int, concurrency: int) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {service.key}"}
     bodies = [json.dumps(item_body(i, jpegs[i % len(jpegs)], "e2e")).encode() for i in range(count)]
@@ -190,12 +224,13 @@ def end_to_end(service: Service, jpegs: list[bytes], count: int, concurrency: in
             answer.raise_for_status()
             return int(answer.json()["id"])
 
+        cpu_before = cpu_snapshot(service)
         start = time.perf_counter()
         with ThreadPoolExecutor(concurrency) as pool:
             ids = list(pool.map(submit, bodies))
         submitted = time.perf_counter() - start
         # Items are processed roughly in order: poll the oldest undecided one and move on only when
-        # it is done, so the poller costs the service a request per 20 ms, not one per item.
+        # it is done, so the poller costs the service a request per 100 ms, not one per item.
         pending = sorted(ids)
         deadline = time.monotonic() + 600
         while pending and time.monotonic() < deadline:
@@ -203,11 +238,20 @@ def end_to_end(service: Service, jpegs: list[bytes], count: int, concurrency: in
             if state != "queued":
                 pending.pop(0)
             else:
-                time.sleep(0.02)
+                time.sleep(0.1)
         elapsed = time.perf_counter() - start
+        cpu_after = cpu_snapshot(service)
     if pending:
         raise SystemExit(f"{len(pending)} items were not decided within 10 minutes")
-    return {"items": count, "seconds": elapsed, "submit_seconds": submitted, "items_per_s": count / elapsed}
+    cpu_ms = {k: 1000 * (cpu_after[k] - cpu_before[k]) / count for k in cpu_before}
+    return {
+        "items": count,
+        "seconds": elapsed,
+        "submit_seconds": submitted,
+        "items_per_s": count / elapsed,
+        "cpu_ms_per_item": cpu_ms,
+        "cpu_cores_busy": sum(cpu_after[k] - cpu_before[k] for k in cpu_before) / elapsed,
+    }
 
 
 def check_latency(service: Service, jpegs: list[bytes], count: int) -> dict[str, Any]:
@@ -266,6 +310,11 @@ def main() -> None:
     for store, r in report["stores"].items():
         line = f"{store:12} {r['items_per_s']:8.1f} {r['x_raw_hashing']:7.0%}"
         print(line + f" {r['p50_ms']:13.1f} {r['p99_ms']:13.1f}")
+    print(f"\nCPU per item (ms) and cores busy; raw hashing is {1000 / raw:.1f} ms of CPU per image")
+    for store, r in report["stores"].items():
+        parts = " ".join(f"{k}={v:.1f}" for k, v in r["cpu_ms_per_item"].items())
+        total = sum(r["cpu_ms_per_item"].values())
+        print(f"{store:12} {parts} total={total:.1f} cores_busy={r['cpu_cores_busy']:.2f}")
 
 
 if __name__ == "__main__":
