@@ -84,7 +84,7 @@ def test_banked_picture_to_finished_report_hold_and_referral(
         }
     )
     with db.session() as session:
-        item_id = submit_item(session, world.store, item, max_media_bytes=10_000_000).item.id
+        item_id = submit_item(session, world.store, item, max_media_bytes=10_000_000).item_id
     assert pipeline.process(item_id)
     with db.reading() as session:
         decision = session.scalars(select(Decision).where(Decision.item_id == item_id)).one()
