@@ -23,6 +23,7 @@ from suraksha.reporting.services import (
     approve_report,
     prepare_report,
     report_dict,
+    resume_stalled,
     retry_report,
 )
 from suraksha.reporting.setup import xsd_path
@@ -166,6 +167,18 @@ def retry_command(
     with platform() as p, p.db.session() as session:
         retry_report(session, report_id, actor=_actor(), reason=reason)
     out.print(f"report {report_id} queued to be sent again")
+
+
+@app.command("resume")
+def resume_command(json_out: bool = JSON) -> None:
+    """Queue approved or half-sent reports that have no job any more (after a dead job was dealt
+    with): each resumes from where its row says it is."""
+    with platform() as p, p.db.session() as session:
+        queued = resume_stalled(session)
+    if json_out:
+        print_json({"queued": queued})
+    else:
+        out.print(f"queued {len(queued)} report(s): {', '.join(map(str, queued)) or '-'}")
 
 
 @app.command("send")

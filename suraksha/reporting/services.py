@@ -35,6 +35,7 @@ from suraksha.reporting.contents import (
     Reporter,
 )
 from suraksha.reporting.models import (
+    ACTIVE_STATES,
     OPEN_STATES,
     CyberTiplineReport,
     CyberTiplineReportFile,
@@ -45,6 +46,7 @@ from suraksha.reporting.models import (
     ReportState,
 )
 from suraksha.settings import Settings
+from suraksha.worker.models import Job, JobState
 from suraksha.worker.queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -313,6 +315,31 @@ def retry_report(session: Session, report_id: int, *, actor: str, reason: str) -
     session.flush()
     enqueue_submission(session, report, delay_s=0)
     audit.record(session, actor, ReportAudit.RETRIED, f"cybertipline_report:{report.id}", {"reason": reason})
+
+
+def resume_stalled(session: Session) -> list[int]:
+    """Queue ``report.submit`` again for approved or in-flight reports that have no queued or running
+    job (their job was dead-lettered and handled, or purged): they resume from their recorded state.
+    Returns the report ids queued."""
+    waiting = {ReportState.APPROVED} | set(ACTIVE_STATES)
+    live = {
+        job.payload.get("report")
+        for job in session.scalars(
+            select(Job).where(Job.kind == SUBMIT, Job.state.in_([JobState.QUEUED, JobState.LEASED]))
+        )
+    }
+    queued: list[int] = []
+    for report in session.scalars(select(CyberTiplineReport).where(CyberTiplineReport.state.in_(waiting))):
+        if report.id in live:
+            continue
+        enqueue(
+            session,
+            SUBMIT,
+            {"report": report.id},
+            key=f"{SUBMIT}:{report.id}:resume:{report.version}",
+        )
+        queued.append(report.id)
+    return queued
 
 
 def reset_to_approved(report: CyberTiplineReport) -> None:

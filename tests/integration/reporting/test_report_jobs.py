@@ -14,7 +14,7 @@ from sqlalchemy import select
 from suraksha.reporting import tasks as reporting_tasks
 from suraksha.reporting.holds import VaultHolds
 from suraksha.reporting.models import CyberTiplineReport, ReportState
-from suraksha.reporting.services import ReportRequest, prepare_report
+from suraksha.reporting.services import ReportRequest, prepare_report, resume_stalled
 from suraksha.reporting.submission import ReportSubmitter
 from suraksha.settings import Settings
 from suraksha.worker.handlers import HandlerRegistry
@@ -132,3 +132,25 @@ def test_missing_configuration_holds_reports_back_without_failing_them(
         assert job.state == JobState.QUEUED and "reporter_email" in (job.last_error or "")
         assert session.scalars(select(CyberTiplineReport)).one().state == ReportState.APPROVED
     assert sim.simulator.counters.submits == 0
+
+
+def test_stalled_reports_are_resumed(
+    world: World, sim: Sim, make_submitter: Callable[..., ReportSubmitter]
+) -> None:
+    world.add_account("stalled", items=1)
+    with world.db.session() as session:
+        (report,) = prepare_report(
+            session, ReportRequest(tuple(world.decisions["stalled"]), approved_by=("a",)), actor="t"
+        )
+        report_id = report.id
+        for job in session.scalars(select(Job).where(Job.kind == "report.submit")):
+            job.state = JobState.DEAD  # its job was dead-lettered and dealt with
+    with world.db.session() as session:
+        assert resume_stalled(session) == [report_id]
+    with world.db.session() as session:
+        assert resume_stalled(session) == []  # already queued
+    registry = HandlerRegistry()
+    reporting_tasks.register(registry, world.db, make_submitter, OPTIONS, None)
+    _drain(_worker(world, registry, ["report.submit"]), world, "report.submit")
+    with world.db.reading() as session:
+        assert session.get(CyberTiplineReport, report_id).state == ReportState.FINISHED  # type: ignore[union-attr]
