@@ -228,7 +228,11 @@ class LocalNcmecApi:
         return "local-simulator"
 
     def _parse(self, reply: tuple[int, bytes]) -> NcmecAnswer:
-        return parse_answer(reply[1])
+        try:
+            return parse_answer(reply[1])
+        except ExternalServiceError as exc:
+            # The simulator acted and "lost" its answer: the same unknown outcome as over HTTP.
+            raise NcmecUnreachable(f"no usable answer (HTTP {reply[0]}): {exc}", sent=True) from None
 
     def status(self) -> NcmecAnswer:
         return self._parse(self._sim.status())

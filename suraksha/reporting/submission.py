@@ -39,7 +39,6 @@ the 1-year preservation hold on everything in it.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import random
@@ -93,6 +92,10 @@ MAX_RESTARTS = 5
 
 class ReportBusy(Conflict):
     """Another worker moved the report since we read it: it owns the report now."""
+
+
+class FinishedAfterAll(Exception):
+    """Raised inside a run when a report about to be failed turns out to be finished at NCMEC."""
 
 
 class RetryLater(ExternalServiceError):
@@ -239,24 +242,21 @@ class ReportSubmitter:
                     .values(**file[1])
                 )
 
-    def give_up(self, report_id: int, reason: str) -> ReportFailed | None:
-        """Fail the report for a person (retries ran out); returns the error to raise. A report whose
-        finish outcome is unknown is first asked about with a retract: ``5102`` means it did finish,
-        and it is recorded as finished instead (None is returned)."""
-        snap = self._snapshot(report_id)
-        if snap.state == ReportState.FINISHING and snap.ncmec_report_id is not None:
-            with contextlib.suppress(ExternalServiceError):
-                answer = self.api.retract(snap.ncmec_report_id)
-                if answer.code == REPORT_ALREADY_FINISHED:
-                    self._finished(snap, snap.ncmec_report_id, answer)
-                    return None
-                if answer.ok:
-                    reason = f"{reason} (the unfinished report {snap.ncmec_report_id} was retracted)"
-        return self._fail(snap, reason)
+    def give_up(self, report_id: int, reason: str) -> Exception | None:
+        """Fail the report for a person (retries ran out); returns the error to raise, or None when
+        NCMEC turned out to have finished it (see ``_fail``)."""
+        error = self._fail(self._snapshot(report_id), reason)
+        return None if isinstance(error, FinishedAfterAll) else error
 
     # -- the loop -----------------------------------------------------------------------------------
 
     def run(self, report_id: int) -> str:
+        try:
+            return self._run(report_id)
+        except FinishedAfterAll:
+            return ReportState.FINISHED
+
+    def _run(self, report_id: int) -> str:
         while True:
             snap = self._snapshot(report_id)
             state = snap.state
@@ -273,7 +273,20 @@ class ReportSubmitter:
             else:
                 raise ReportFailed(f"report {report_id} is in an unknown state {state!r}")
 
-    def _fail(self, snap: Snapshot, reason: str, code: int | None = None) -> ReportFailed:
+    def _fail(self, snap: Snapshot, reason: str, code: int | None = None) -> Exception:
+        """Record the report as failed, for a person. If NCMEC holds an opened report for it, that is
+        retracted first (nothing half-made stays open), and a retract answered ``5102`` means NCMEC
+        finished it after all (a finish whose answer was lost): then it is recorded as finished, never
+        as failed. Returns the exception for the caller to raise."""
+        if snap.ncmec_report_id is not None:
+            try:
+                answer = self.api.retract(snap.ncmec_report_id)
+            except ExternalServiceError:
+                reason += " (NCMEC could not be asked whether it holds the report; check before resending)"
+            else:
+                if answer.code == REPORT_ALREADY_FINISHED:
+                    self._finished(snap, snap.ncmec_report_id, answer)
+                    return FinishedAfterAll(f"report {snap.id} had finished at NCMEC")
         with self.db.session() as session:
             self._claim(session, snap, state=ReportState.FAILED, response_code=code, failure=reason[:4000])
             audit.record(
@@ -284,10 +297,6 @@ class ReportSubmitter:
                 {"code": code, "reason": reason[:500], "ncmec_report_id": snap.ncmec_report_id},
             )
         log.warning("event=report.failed report=%d code=%s reason=%s", snap.id, code, reason[:200])
-        if snap.ncmec_report_id is not None:
-            # Nothing half-made is left open at NCMEC (it would be deleted unfinished anyway).
-            with contextlib.suppress(ExternalServiceError):
-                self.api.retract(snap.ncmec_report_id)
         return ReportFailed(f"report {snap.id} failed: {reason}")
 
     def _refused(self, snap: Snapshot, step: str, answer: NcmecAnswer) -> Exception:
