@@ -30,7 +30,9 @@ How each guarantee is kept
 - **Which errors are retried.** 1xxx (server errors) and lost connections: retried with exponential
   backoff and jitter, up to ``max_server_retries``. 2000/3xxx (credentials) and 4xxx (our document is
   invalid): never retried; the report fails with NCMEC's code and reason for a person (``suraksha
-  report retry`` once fixed).
+  report retry`` once fixed). Before a report with a reportId is recorded as failed, it is retracted;
+  a retract answered ``5102`` means NCMEC did finish it (a finish whose answer was lost), and it is
+  recorded as finished instead: "failed" here never hides a report finished there.
 
 After ``finish``: the report is ``finished`` with its reportId, each decision in it gets a
 ``report:filed`` audit event naming the reportId, and a ``report.hold`` job (same transaction) places
