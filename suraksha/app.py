@@ -29,6 +29,9 @@ from suraksha.rules import RuleEngine
 from suraksha.settings import Settings
 from suraksha.signals.file_signals import HashOptions
 from suraksha.signals.pdq import PdqMode
+from suraksha.vault import tasks as vault_tasks
+from suraksha.vault.enrichment import EnrichmentSource, HttpEnrichment
+from suraksha.vault.services import EvidenceVault
 from suraksha.worker.handlers import HandlerRegistry
 
 
@@ -135,7 +138,32 @@ class Platform:
             ReportOptions.from_settings(self.settings),
             VaultHolds(self.settings),
         )
+        vault_tasks.register(registry, self.db, self.vault, self.enrichment)
         return registry
+
+    @cached_property
+    def vault(self) -> EvidenceVault:
+        """The evidence vault (storage, keys, hold periods), for preservation, holds, access, export."""
+        return EvidenceVault.from_settings(self.settings, self.media_store)
+
+    @cached_property
+    def enrichment(self) -> EnrichmentSource | None:
+        """The platform's enrichment endpoint, when vault_enrichment_url is set (signed with
+        webhook_secrets)."""
+        url = self.settings.vault_enrichment_url
+        if not url:
+            return None
+        raw = self.settings.webhook_secrets
+        secrets = [v.strip() for v in (raw.reveal() if raw else "").split(",") if v.strip()]
+        if not secrets:
+            raise ConfigError("vault_enrichment_url is set but webhook_secrets is empty: requests are signed")
+        endpoint = WebhookEndpoint(
+            url,
+            endpoint_secrets(secrets),
+            allow_private_network=self.settings.webhook_allow_private_network,
+            timeout_s=self.settings.vault_enrichment_timeout_s,
+        )
+        return HttpEnrichment(endpoint, max_bytes=self.settings.vault_enrichment_max_bytes)
 
     def report_submitter(self, api: NcmecApi | None = None) -> ReportSubmitter:
         """The CyberTipline report state machine over the configured API (or ``api``)."""

@@ -261,6 +261,62 @@ SETTINGS: tuple[Setting, ...] = (
         "receiving inside its own network. Loopback and metadata addresses stay refused.",
     ),
     Setting(
+        "vault_dir", str, None, "Where the evidence vault's encrypted blobs live (default: <data_dir>/vault)."
+    ),
+    Setting(
+        "vault_kek",
+        str,
+        None,
+        "Evidence vault key-encryption key: base64 of 32 random bytes (`suraksha vault keygen`). Needed "
+        "to preserve or open evidence; keep it outside the database and its backups.",
+        secret=True,
+    ),
+    Setting(
+        "vault_kek_previous",
+        str,
+        None,
+        "The KEK being rotated away from: still opens blobs not yet re-wrapped by "
+        "`suraksha vault rotate-key`.",
+        secret=True,
+    ),
+    Setting(
+        "vault_signing_key",
+        str,
+        None,
+        "Ed25519 private key (base64 of the 32-byte seed) that signs evidence export packages.",
+        secret=True,
+    ),
+    Setting(
+        "vault_hold_periods",
+        str,
+        "",
+        "Hold periods per legal basis and jurisdiction, over the built-in ones: comma-separated "
+        "basis[@JURISDICTION]=DAYS, e.g. 'law_enforcement_request@IN=90,cybertipline_report=365'.",
+    ),
+    Setting(
+        "vault_decision_hold_basis",
+        str,
+        "india_it_rules_3_1_g",
+        "Legal basis of the hold placed when evidence is preserved for a decision (from the removal).",
+    ),
+    Setting("vault_jurisdiction", str, "IN", "Jurisdiction of holds placed without one (ISO 3166 code)."),
+    Setting("vault_max_blob_bytes", int, 1024 * 1024 * 1024, "Largest single file the vault preserves."),
+    Setting(
+        "vault_package_max_bytes",
+        int,
+        4 * 1024 * 1024 * 1024,
+        "Largest evidence package written or verified (all files together).",
+    ),
+    Setting(
+        "vault_enrichment_url",
+        str,
+        None,
+        "Optional: the platform's enrichment endpoint, asked (signed like webhooks, webhook_secrets) "
+        "for more about a preserved item (emails, IP logs, linked accounts). Unset: no enrichment.",
+    ),
+    Setting("vault_enrichment_timeout_s", float, 10.0, "Deadline for one enrichment request."),
+    Setting("vault_enrichment_max_bytes", int, 1024 * 1024, "Largest enrichment answer read."),
+    Setting(
         "rules_max_text_chars",
         int,
         64 * 1024,
@@ -281,62 +337,6 @@ SETTINGS: tuple[Setting, ...] = (
         "Linux), loaded after the default pack.",
     ),
     Setting("rules_default_pack", bool, True, "Load the rule pack shipped with Suraksha."),
-)
-
-_BY_NAME = {s.name: s for s in SETTINGS}
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Resolved settings: ``Settings.load()``; tests override with ``Settings.load(overrides)``."""
-
-    values: Mapping[str, Any] = field(default_factory=dict)
-    sources: Mapping[str, str] = field(default_factory=dict)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
-
-    @classmethod
-    def load(
-        cls,
-        overrides: Mapping[str, Any] | None = None,
-        *,
-        environ: Mapping[str, str] | None = None,
-        config_file: Path | None = None,
-    ) -> Settings:
-        env = os.environ if environ is None else environ
-        file_values = _read_config_file(config_file, env)
-        unknown = set(file_values) - set(_BY_NAME)
-        if unknown:
-            raise ConfigError(
-                f"unknown setting(s) in the config file: {', '.join(sorted(unknown))}; "
-                "`suraksha settings` lists the valid names"
-            )
-        values: dict[str, Any] = {}
-        sources: dict[str, str] = {}
-        for setting in SETTINGS:
-            if overrides is not None and setting.name in overrides:
-                values[setting.name], sources[setting.name] = overrides[setting.name], "override"
-            elif setting.env_var in env and env[setting.env_var] != "":
-                values[setting.name] = _convert(setting, env[setting.env_var], setting.env_var)
-                sources[setting.name] = "environment"
-            elif setting.name in file_values:
-                raw = file_values[setting.name]
-                values[setting.name] = (
-                    raw if not isinstance(raw, str) else _convert(setting, raw, "config file")
-                )
-                sources[setting.name] = "config file"
-            else:
-                values[setting.name], sources[setting.name] = setting.default, "default"
-            if setting.secret and isinstance(values[setting.name], str):
-                values[setting.name] = Secret(values[setting.name])
-        _validate(values)
-        return cls(values=values, sources=sources)
-
-    @property
     Setting(
         "ncmec_environment",
         str,
@@ -411,6 +411,62 @@ class Settings:
         "",
         "Item URL pattern of the host platform, {item_id} filled in; empty: no item URLs in reports.",
     ),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings: ``Settings.load()``; tests override with ``Settings.load(overrides)``."""
+
+    values: Mapping[str, Any] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @classmethod
+    def load(
+        cls,
+        overrides: Mapping[str, Any] | None = None,
+        *,
+        environ: Mapping[str, str] | None = None,
+        config_file: Path | None = None,
+    ) -> Settings:
+        env = os.environ if environ is None else environ
+        file_values = _read_config_file(config_file, env)
+        unknown = set(file_values) - set(_BY_NAME)
+        if unknown:
+            raise ConfigError(
+                f"unknown setting(s) in the config file: {', '.join(sorted(unknown))}; "
+                "`suraksha settings` lists the valid names"
+            )
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        for setting in SETTINGS:
+            if overrides is not None and setting.name in overrides:
+                values[setting.name], sources[setting.name] = overrides[setting.name], "override"
+            elif setting.env_var in env and env[setting.env_var] != "":
+                values[setting.name] = _convert(setting, env[setting.env_var], setting.env_var)
+                sources[setting.name] = "environment"
+            elif setting.name in file_values:
+                raw = file_values[setting.name]
+                values[setting.name] = (
+                    raw if not isinstance(raw, str) else _convert(setting, raw, "config file")
+                )
+                sources[setting.name] = "config file"
+            else:
+                values[setting.name], sources[setting.name] = setting.default, "default"
+            if setting.secret and isinstance(values[setting.name], str):
+                values[setting.name] = Secret(values[setting.name])
+        _validate(values)
+        return cls(values=values, sources=sources)
+
+    @property
     def data_path(self) -> Path:
         raw = self.values.get("data_dir")
         return Path(raw) if raw else Path(platformdirs.user_data_dir(APP_NAME))
@@ -538,8 +594,6 @@ def _validate(values: Mapping[str, Any]) -> None:
     region = values["rules_phone_region"]
     if not (isinstance(region, str) and len(region.strip()) == 2 and region.strip().isalpha()):
         problems.append("rules_phone_region must be a two-letter region code such as IN")
-    if problems:
-        raise ConfigError("invalid settings: " + "; ".join(problems))
     if values["ncmec_environment"] not in {"test", "production"}:
         problems.append("ncmec_environment must be 'test' or 'production'")
     if not 0 < values["ncmec_finish_within_s"] < 3600:
@@ -550,3 +604,5 @@ def _validate(values: Mapping[str, Any]) -> None:
     for name in ("ncmec_retry_base_s", "report_bundle_window_s", "ncmec_max_server_retries"):
         if values[name] < 0:
             problems.append(f"{name} must be >= 0")
+    if problems:
+        raise ConfigError("invalid settings: " + "; ".join(problems))

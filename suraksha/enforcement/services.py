@@ -29,6 +29,7 @@ from suraksha.enforcement.models import (
 from suraksha.enforcement.policy import Plan
 from suraksha.enforcement.webhooks import WebhookDelivery
 from suraksha.intake.models import Account, Item, ItemState
+from suraksha.vault.services import request_preservation
 from suraksha.worker.queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -116,6 +117,9 @@ def add_action(
     )
     session.add(action)
     session.flush()
+    if kind == ActionKind.PRESERVE:
+        # The arrow to the vault: a pending preservation and its job, in this transaction.
+        request_preservation(session, decision)
     if kind == ActionKind.SUSPEND:
         account = session.get(Account, item.account_id)
         if account is not None and account.suspended_at is None:
