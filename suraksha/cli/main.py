@@ -22,6 +22,7 @@ from suraksha.cli import (
     switches,
     system,
     users,
+    vault,
     worker,
 )
 
@@ -40,6 +41,7 @@ app.add_typer(jobs.app, name="jobs")
 app.add_typer(switches.app, name="switch")
 app.add_typer(audit.app, name="audit")
 app.add_typer(users.app, name="user")
+app.add_typer(vault.app, name="vault")
 app.add_typer(reports.app, name="report")
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from suraksha import audit
 from suraksha.access.models import ConsoleUser
+from suraksha.access.users import user_roles
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
 from suraksha.enforcement.models import Decision
@@ -63,7 +64,9 @@ class EvidenceActor:
 
     @classmethod
     def for_user(cls, user: ConsoleUser) -> EvidenceActor:
-        return cls(f"user:{user.pseudonym}", frozenset(user.roles.split()))
+        """A console user's roles; none at all for a disabled user."""
+        roles = frozenset() if user.disabled_at is not None else frozenset(r.value for r in user_roles(user))
+        return cls(f"user:{user.pseudonym}", roles)
 
     @classmethod
     def system(cls, component: str) -> EvidenceActor:
