@@ -167,7 +167,9 @@ class Platform:
 
     def report_submitter(self, api: NcmecApi | None = None) -> ReportSubmitter:
         """The CyberTipline report state machine over the configured API (or ``api``)."""
-        return reporting_setup.submitter_from_settings(self.db, self.settings, self.media_store, api=api)
+        return reporting_setup.submitter_from_settings(
+            self.db, self.settings, self.media_store, api=api, vault=self.vault
+        )
 
     def close(self) -> None:
         if "db" in self.__dict__:
