@@ -15,6 +15,7 @@ import suraksha.enforcement.models
 import suraksha.intake.models
 import suraksha.network.models
 import suraksha.reporting.models
+import suraksha.review.models
 import suraksha.vault.models
 import suraksha.worker.models  # noqa: F401
 from suraksha.db.base import Base, UTCDateTime
