@@ -7,12 +7,11 @@ import hashlib
 import json
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from suraksha import audit
 from suraksha.audit import AuditEvent
-from suraksha.db.base import utcnow
-from suraksha.errors import ConfigError, Forbidden, InvalidInput
+from suraksha.errors import Forbidden, InvalidInput
 from suraksha.intake.models import ItemMedia
 from suraksha.intake.pipeline import Pipeline
 from suraksha.permissions import Role
@@ -35,7 +34,8 @@ from suraksha.vault.services import (
 from suraksha.vault.tasks import register
 from suraksha.worker.handlers import HandlerRegistry
 from suraksha.worker.models import Job, JobState
-from suraksha.worker.runner import Worker, run_worker
+from suraksha.worker.queue import retry
+from suraksha.worker.runner import run_worker
 from tests.integration.vault.support import REPOST, legal_actor, matched_item
 
 
@@ -110,7 +110,7 @@ def test_missing_bytes_make_an_incomplete_preservation_not_a_lost_one(
         assert "media 0" in p.missing and [f.name for f in p.files] == ["snapshot.json"]
 
 
-def test_the_worker_runs_preservation_and_a_missing_key_defers_it(
+def test_the_worker_runs_preservation_and_a_missing_key_dead_letters_it(
     pipeline: Pipeline, vault: EvidenceVault
 ) -> None:
     db = pipeline.db
@@ -118,16 +118,15 @@ def test_the_worker_runs_preservation_and_a_missing_key_defers_it(
     keyless = type(vault)(storage=vault.storage, media_store=vault.media_store)
     registry = HandlerRegistry()
     register(registry, db, keyless, None)
-    assert Worker(db.sessions, registry, kinds=[PRESERVE]).run_once() == 1
+    run_worker(db, registry, kinds=[PRESERVE], until_drained=True, install_signal_handlers=False)
     with db.reading() as s:
         job = s.scalar(select(Job).where(Job.kind == PRESERVE))
-        assert job is not None and job.state == JobState.QUEUED and job.attempts == 0
-        assert "SURAKSHA_VAULT_KEK" in (job.last_error or "")
-    with pytest.raises(ConfigError, match="SURAKSHA_VAULT_KEK"):
-        _ = keyless.keyring
+        assert job is not None and job.state == JobState.DEAD
+        assert "SURAKSHA_VAULT_KEK" in (job.last_error or "") and "jobs retry" in (job.last_error or "")
+        assert s.scalar(select(Preservation.state)) == PreservationState.PENDING  # nothing lost
     register(working := HandlerRegistry(), db, vault, None)
-    with db.session() as s:  # the operator set the key: the deferred job is due again
-        s.execute(update(Job).where(Job.kind == PRESERVE).values(run_after=utcnow()))
+    with db.session() as s:  # the operator set the key and retried the job
+        retry(s, job.id)
     run_worker(db, working, kinds=[PRESERVE], until_drained=True, install_signal_handlers=False)
     with db.reading() as s:
         assert s.scalar(select(Preservation.state)) == PreservationState.PRESERVED
