@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Exists
 
 from suraksha import audit
 from suraksha.db.base import utcnow
@@ -245,7 +246,7 @@ def release_hold(session: Session, hold_id: int, *, actor: str, reason: str) -> 
     return hold
 
 
-def active_hold_clause(now: datetime):  # type: ignore[no-untyped-def]
+def active_hold_clause(now: datetime) -> Exists:
     """SQL: some active hold covers the blob in ``EvidenceBlob`` (through any preservation naming it).
 
     A hold is active from the moment it is placed until its expiry, unless released: a hold whose

@@ -13,10 +13,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,6 +40,7 @@ from suraksha.vault.models import (
     EvidenceBlob,
     FileRole,
     Preservation,
+    PreservationHold,
     PreservationState,
     PreservedFile,
     VaultAudit,
@@ -45,6 +48,9 @@ from suraksha.vault.models import (
 from suraksha.vault.ports import BlobStorage, FilesystemBlobStorage, object_name
 from suraksha.vault.snapshot import build_snapshot, encode, media_name
 from suraksha.worker.queue import enqueue
+
+if TYPE_CHECKING:
+    from suraksha.vault.packages import BuiltPackage
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +143,56 @@ class EvidenceVault:
             else None
         )
         return crypto.Keyring(current, previous)
+
+    def place_hold(
+        self,
+        session: Session,
+        *,
+        basis: str,
+        reference: str,
+        actor: str,
+        item_ids: Sequence[int] | None = None,
+        preservation_id: int | None = None,
+        jurisdiction: str | None = None,
+        starts_at: datetime | None = None,
+    ) -> list[PreservationHold]:
+        """``suraksha.vault.holds.place_hold`` with this deployment's configured periods and default
+        jurisdiction: the call other areas make (e.g. reporting, after a finished CyberTipline report:
+        ``basis=HoldBasis.CYBERTIPLINE_REPORT, reference=f"ncmec:{report_id}", starts_at=finished_at``)."""
+        return place_hold(
+            session,
+            basis=basis,
+            reference=reference,
+            actor=actor,
+            periods=self.periods,
+            item_ids=item_ids,
+            preservation_id=preservation_id,
+            jurisdiction=self.jurisdiction if jurisdiction is None else jurisdiction,
+            starts_at=starts_at,
+        )
+
+    def build_package(
+        self,
+        session: Session,
+        preservation_ids: Sequence[int],
+        out: str | os.PathLike[str],
+        *,
+        actor: EvidenceActor,
+        reason: str,
+        purpose: str = "",
+    ) -> BuiltPackage:
+        """A signed evidence package (``suraksha.vault.packages.build_package``)."""
+        from suraksha.vault.packages import build_package  # noqa: PLC0415 - packages imports this module
+
+        return build_package(
+            session, self, preservation_ids, out, actor=actor, reason=reason, purpose=purpose
+        )
+
+    def preservations_of_items(self, session: Session, item_ids: Sequence[int]) -> list[int]:
+        """Ids of the preservations of these items (preserving any item not preserved yet)."""
+        from suraksha.vault.holds import preservations_for_items  # noqa: PLC0415
+
+        return [p.id for p in preservations_for_items(session, item_ids)]
 
     def read_blob(self, blob: EvidenceBlob) -> bytes:
         """Decrypt one blob (no permission check: callers check and audit)."""

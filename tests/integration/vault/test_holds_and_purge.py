@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -179,3 +180,30 @@ def test_key_rotation_rewraps_every_key_and_resumes(pipeline: Pipeline, vault: E
     with db.reading() as s:
         rows = s.scalars(select(AuditEvent).where(AuditEvent.action == "vault:key_rotate")).all()
         assert len(rows) == 4 and new.to_text() not in "".join(r.details for r in rows)
+
+
+def test_the_calls_reporting_makes(pipeline: Pipeline, vault: EvidenceVault, tmp_path: Path) -> None:
+    """After a finished CyberTipline report: a year's hold on every item in it, and a signed package."""
+    db = pipeline.db
+    item_id, _ = matched_item(pipeline)  # its preservation is still pending: a hold covers it anyway
+    finished = utcnow()
+    with db.session() as s:
+        [hold] = vault.place_hold(
+            s,
+            item_ids=[item_id],
+            basis=HoldBasis.CYBERTIPLINE_REPORT,
+            reference="ncmec:555",
+            starts_at=finished,
+            actor="system:reporting",
+        )
+        assert hold.expires_at == finished + timedelta(days=365)
+        ids = vault.preservations_of_items(s, [item_id])
+    assert ids == [hold.preservation_id]
+    with db.reading() as s:
+        decision_id = s.get(Preservation, ids[0]).decision_id  # type: ignore[union-attr]
+    preserve(db, vault, decision_id)
+    with db.session() as s:
+        built = vault.build_package(
+            s, ids, tmp_path / "referral.zip", actor=EvidenceActor.system("reporting"), reason="referral 1"
+        )
+    assert built.path.exists() and built.files == 2
