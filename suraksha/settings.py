@@ -411,6 +411,34 @@ SETTINGS: tuple[Setting, ...] = (
         "",
         "Item URL pattern of the host platform, {item_id} filled in; empty: no item URLs in reports.",
     ),
+    Setting(
+        "review_claim_minutes",
+        int,
+        15,
+        "How long a reviewer's claim on a review case lasts; an expired claim may be taken by another.",
+    ),
+    Setting(
+        "review_exposure_budget",
+        str,
+        "csam=40 *=200",
+        "Reveals of media per reviewer per UTC day, per case category ('category=N', space-separated; "
+        "'*' for the rest). Once spent, that category is no longer served to the reviewer that day.",
+    ),
+    Setting(
+        "review_four_eyes",
+        str,
+        "*",
+        "Case categories (space-separated; '*' for all, empty for none) whose clearinghouse reports and "
+        "permanent suspensions need a second reviewer's approval before they are carried out.",
+    ),
+    Setting(
+        "review_allow_list_bank",
+        str,
+        "false-positives",
+        "Allow-list bank that false-positive review decisions add file hashes to (created when missing).",
+    ),
+    Setting("review_blur_default", bool, True, "Console: media blurred until revealed (users may override)."),
+    Setting("review_greyscale_default", bool, True, "Console: media in greyscale (users may override)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

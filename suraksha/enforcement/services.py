@@ -29,6 +29,7 @@ from suraksha.enforcement.models import (
 from suraksha.enforcement.policy import Plan
 from suraksha.enforcement.webhooks import WebhookDelivery
 from suraksha.intake.models import Account, Item, ItemState
+from suraksha.review.cases import open_case_for_decision
 from suraksha.vault.services import request_preservation
 from suraksha.worker.queue import enqueue
 
@@ -77,6 +78,9 @@ def record_decision(session: Session, item: Item, plan: Plan, *, endpoints: Sequ
         )
     if plan.actions:
         item.state = ItemState.ACTIONED
+    # The arrow to review: a decision that needs a person (review, not_checked, or an automated
+    # report to confirm) opens the item's review case in this transaction (suraksha.review.cases).
+    open_case_for_decision(session, item, decision, plan.actions)
     log.info(
         "event=decision item=%d verdict=%s category=%s automated=%s actions=%s",
         item.id,

@@ -1,0 +1,379 @@
+"""Review queues and claims: what waits for whom, and who holds which case.
+
+Business rules:
+- A case is served to (listed for, claimable by) a reviewer only when they may reveal its media (a
+  ``csam`` case needs ``media:reveal_csam``), their exposure budget for its category is not spent
+  today, and it is open or its claim has expired. Escalated cases are served only to people holding
+  ``decision:approve`` (leads).
+- A claim lasts ``review_claim_minutes``; it is taken with one guarded UPDATE, so of two reviewers
+  claiming the same case at once exactly one wins, on SQLite and PostgreSQL alike.
+- Only the holder of an unexpired claim decides (``suraksha.review.decisions``); the holder or a lead
+  releases; a lead reassigns; the holder escalates to a lead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from suraksha import audit
+from suraksha.access.models import ConsoleUser
+from suraksha.banks.models import BankCategory
+from suraksha.db.base import utcnow
+from suraksha.errors import ConfigError, Conflict, Forbidden, InvalidInput, NotFound
+from suraksha.permissions import Permission, has_permission
+from suraksha.review.models import OPEN_STATES, CaseState, HumanView, ReviewCase
+from suraksha.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ANY = "*"
+MAX_PAGE = 500
+
+
+class ReviewAudit:
+    """Audit actions of this area (``area:action``) besides the shared ``media:reveal`` and
+    ``decision:record``."""
+
+    CLAIM = "review:claim"
+    RELEASE = "review:release"
+    REASSIGN = "review:reassign"
+    ESCALATE = "review:escalate"
+    REVEAL_REFUSED = "media:reveal_refused"
+    APPROVE = "decision:approve"
+    REJECT = "decision:reject"
+
+
+class ExposureBudgetSpent(Forbidden):
+    """The reviewer has revealed as much media of this category today as the budget allows: take a
+    break; the category is not served to them again until the next UTC day."""
+
+
+@dataclass(frozen=True)
+class ReviewOptions:
+    """What review takes from settings."""
+
+    claim_minutes: int = 15
+    exposure_budget: Mapping[str, int] | None = None
+    """Reveals per reviewer per UTC day, per category (``*`` for the rest); None: unlimited."""
+    four_eyes: frozenset[str] = frozenset({ANY})
+    allow_list_bank: str = "false-positives"
+    blur_default: bool = True
+    greyscale_default: bool = True
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ReviewOptions:
+        return cls(
+            claim_minutes=int(settings.review_claim_minutes),
+            exposure_budget=parse_budget(settings.review_exposure_budget),
+            four_eyes=frozenset(str(settings.review_four_eyes or "").split()),
+            allow_list_bank=str(settings.review_allow_list_bank),
+            blur_default=bool(settings.review_blur_default),
+            greyscale_default=bool(settings.review_greyscale_default),
+        )
+
+    def budget_for(self, category: str) -> int | None:
+        if self.exposure_budget is None:
+            return None
+        return self.exposure_budget.get(category, self.exposure_budget.get(ANY))
+
+    def needs_second_approval(self, category: str) -> bool:
+        return ANY in self.four_eyes or category in self.four_eyes
+
+
+def parse_budget(raw: str | None) -> dict[str, int] | None:
+    """``"csam=40 *=200"`` (spaces or commas between) as ``{"csam": 40, "*": 200}``; empty: None
+    (no budget). A malformed value is a ConfigError naming the setting."""
+    text = (raw or "").replace(",", " ").strip()
+    if not text:
+        return None
+    budget: dict[str, int] = {}
+    for part in text.split():
+        category, _, count = part.partition("=")
+        if not category or not count.isdigit():
+            raise ConfigError(f"review_exposure_budget: {part!r} is not 'category=N' (e.g. 'csam=40 *=200')")
+        budget[category] = int(count)
+    return budget
+
+
+def actor(user: ConsoleUser) -> str:
+    """How the audit log names a person: by pseudonym, never by email."""
+    return f"user:{user.pseudonym}"
+
+
+def roles(user: ConsoleUser) -> list[str]:
+    return user.roles.split()
+
+
+def require(user: ConsoleUser, permission: Permission) -> None:
+    if user.disabled_at is not None or not has_permission(roles(user), permission):
+        raise Forbidden(f"{user.pseudonym} lacks {permission}")
+
+
+def reveal_permission(category: str) -> Permission:
+    """Media of a ``csam`` case needs ``media:reveal_csam``; any other, ``media:reveal``."""
+    return Permission.MEDIA_REVEAL_CSAM if category == BankCategory.CSAM else Permission.MEDIA_REVEAL
+
+
+def day_start(now: datetime) -> datetime:
+    return now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def reveals_today(session: Session, user_id: int, now: datetime) -> dict[str, int]:
+    """The reviewer's reveals since the start of the UTC day, per category."""
+    rows = session.execute(
+        select(HumanView.category, func.count())
+        .where(HumanView.user_id == user_id, HumanView.viewed_at >= day_start(now))
+        .group_by(HumanView.category)
+    ).all()
+    return {str(category): int(count) for category, count in rows}
+
+
+def spent_categories(
+    session: Session, user: ConsoleUser, options: ReviewOptions, now: datetime
+) -> tuple[set[str], bool]:
+    """Categories whose budget the reviewer has spent today (each category counts against its own
+    budget, or the ``*`` budget when it has none), and whether every category without its own budget
+    is closed to them (a ``*`` budget of 0)."""
+    if options.exposure_budget is None:
+        return set(), False
+    spent = {c for c, limit in options.exposure_budget.items() if c != ANY and limit == 0}
+    for category, count in reveals_today(session, user.id, now).items():
+        limit = options.budget_for(category)
+        if limit is not None and count >= limit:
+            spent.add(category)
+    return spent, options.exposure_budget.get(ANY) == 0
+
+
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    return or_(
+        ReviewCase.state.in_((CaseState.OPEN, CaseState.ESCALATED)),
+        and_(ReviewCase.state == CaseState.CLAIMED, ReviewCase.claim_expires_at < now),
+    )
+
+
+def _served_to(
+    session: Session, user: ConsoleUser, options: ReviewOptions, now: datetime
+) -> list[ColumnElement[bool]]:
+    granted = roles(user)
+    conditions: list[ColumnElement[bool]] = []
+    if not has_permission(granted, Permission.MEDIA_REVEAL_CSAM):
+        conditions.append(ReviewCase.category != BankCategory.CSAM)
+    if not has_permission(granted, Permission.DECISION_APPROVE):
+        conditions.append(ReviewCase.state != CaseState.ESCALATED)
+    spent, all_spent = spent_categories(session, user, options, now)
+    if spent:
+        conditions.append(ReviewCase.category.not_in(sorted(spent)))
+    if all_spent and options.exposure_budget is not None:
+        conditions.append(ReviewCase.category.in_(sorted(set(options.exposure_budget) - {ANY} - spent)))
+    return conditions
+
+
+def list_queue(
+    session: Session,
+    *,
+    reviewer: ConsoleUser | None = None,
+    options: ReviewOptions | None = None,
+    category: str | None = None,
+    source: str | None = None,
+    states: Sequence[str] | None = None,
+    min_priority: int | None = None,
+    claimable_only: bool = False,
+    now: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[ReviewCase]:
+    """Cases in queue order (priority, then oldest detection first), filtered. With ``reviewer``, only
+    the cases that may be served to them (module docstring) and, with ``claimable_only``, only those
+    they could claim now."""
+    now = now or utcnow()
+    options = options or ReviewOptions()
+    query = select(ReviewCase).where(ReviewCase.state.in_(list(states or OPEN_STATES)))
+    if category is not None:
+        query = query.where(ReviewCase.category == category)
+    if source is not None:
+        query = query.where(ReviewCase.source == source)
+    if min_priority is not None:
+        query = query.where(ReviewCase.priority >= min_priority)
+    if reviewer is not None:
+        query = query.where(*_served_to(session, reviewer, options, now))
+    if claimable_only:
+        query = query.where(_claimable(now))
+    query = query.order_by(ReviewCase.priority.desc(), ReviewCase.detected_at, ReviewCase.id)
+    return list(session.scalars(query.offset(max(0, offset)).limit(max(1, min(limit, MAX_PAGE)))))
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    category: str
+    source: str
+    state: str
+    count: int
+    oldest_detected_at: datetime | None
+
+
+def queue_summary(session: Session) -> list[QueueCount]:
+    """Open cases per (category, source, state) with the oldest detection time: the dashboard's queue
+    sizes and SLA clocks."""
+    rows = session.execute(
+        select(
+            ReviewCase.category,
+            ReviewCase.source,
+            ReviewCase.state,
+            func.count(),
+            func.min(ReviewCase.detected_at),
+        )
+        .where(ReviewCase.state.in_(list(OPEN_STATES)))
+        .group_by(ReviewCase.category, ReviewCase.source, ReviewCase.state)
+        .order_by(ReviewCase.category, ReviewCase.source, ReviewCase.state)
+    ).all()
+    # min() keeps the column's type, so the oldest time comes back timezone-aware on both stores.
+    return [QueueCount(str(c), str(src), str(st), int(n), oldest) for c, src, st, n, oldest in rows]
+
+
+def get_case(session: Session, case_id: int) -> ReviewCase:
+    case = session.get(ReviewCase, case_id)
+    if case is None:
+        raise NotFound(f"review case {case_id} does not exist")
+    return case
+
+
+def check_may_take(
+    session: Session, case: ReviewCase, user: ConsoleUser, options: ReviewOptions, now: datetime
+) -> None:
+    """Whether ``user`` may hold ``case`` (claim it, or be given it): Forbidden, or ExposureBudgetSpent."""
+    require(user, Permission.ITEM_CLAIM)
+    require(user, reveal_permission(case.category))
+    if case.state == CaseState.ESCALATED:
+        require(user, Permission.DECISION_APPROVE)
+    limit = options.budget_for(case.category)
+    if limit is not None and reveals_today(session, user.id, now).get(case.category, 0) >= limit:
+        raise ExposureBudgetSpent(
+            f"{user.pseudonym} has reached today's exposure budget for {case.category or 'uncategorised'} "
+            f"media ({limit} reveals): take a break; these cases go to other reviewers until tomorrow (UTC)"
+        )
+
+
+def claim(
+    session: Session, case_id: int, user: ConsoleUser, options: ReviewOptions, *, now: datetime | None = None
+) -> ReviewCase:
+    """Claim a case for ``options.claim_minutes`` (renewing one's own claim). Conflict when another
+    reviewer holds an unexpired claim or the case is decided or awaiting approval."""
+    now = now or utcnow()
+    case = get_case(session, case_id)
+    check_may_take(session, case, user, options, now)
+    expires = now + timedelta(minutes=options.claim_minutes)
+    moved = session.execute(
+        update(ReviewCase)
+        .where(
+            ReviewCase.id == case_id,
+            or_(
+                _claimable(now),
+                and_(ReviewCase.state == CaseState.CLAIMED, ReviewCase.claimed_by_id == user.id),
+            ),
+        )
+        .values(state=CaseState.CLAIMED, claimed_by_id=user.id, claim_expires_at=expires, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if not moved.rowcount:  # type: ignore[attr-defined]
+        session.refresh(case)
+        raise Conflict(
+            f"review case {case_id} is {case.state}"
+            + (" by another reviewer" if case.state == CaseState.CLAIMED else "")
+            + ": pick another case from the queue"
+        )
+    session.refresh(case)
+    audit.record(
+        session, actor(user), ReviewAudit.CLAIM, f"review_case:{case.id}", {"until": expires.isoformat()}
+    )
+    return case
+
+
+def held_claim(session: Session, case_id: int, user: ConsoleUser, now: datetime) -> ReviewCase:
+    """The case, locked for update, when ``user`` holds an unexpired claim on it; else Conflict."""
+    case = session.get(ReviewCase, case_id, with_for_update=True)
+    if case is None:
+        raise NotFound(f"review case {case_id} does not exist")
+    if (
+        case.state != CaseState.CLAIMED
+        or case.claimed_by_id != user.id
+        or case.claim_expires_at is None
+        or case.claim_expires_at <= now
+    ):
+        raise Conflict(f"review case {case_id} is not claimed by {user.pseudonym} (claim it first)")
+    return case
+
+
+def release(session: Session, case_id: int, user: ConsoleUser, *, now: datetime | None = None) -> ReviewCase:
+    """Give a claimed case back to the queue: its holder, or a lead (``decision:approve``)."""
+    now = now or utcnow()
+    case = session.get(ReviewCase, case_id, with_for_update=True)
+    if case is None:
+        raise NotFound(f"review case {case_id} does not exist")
+    if case.state != CaseState.CLAIMED:
+        raise Conflict(f"review case {case_id} is {case.state}, not claimed: nothing to release")
+    if case.claimed_by_id != user.id:
+        require(user, Permission.DECISION_APPROVE)
+    case.state, case.claimed_by_id, case.claim_expires_at, case.updated_at = CaseState.OPEN, None, None, now
+    session.flush()
+    audit.record(session, actor(user), ReviewAudit.RELEASE, f"review_case:{case.id}", {})
+    return case
+
+
+def reassign(
+    session: Session,
+    case_id: int,
+    lead: ConsoleUser,
+    to: ConsoleUser,
+    options: ReviewOptions,
+    *,
+    now: datetime | None = None,
+) -> ReviewCase:
+    """A lead gives an open, claimed or escalated case to ``to`` (who must be allowed to take it) with a
+    fresh claim."""
+    now = now or utcnow()
+    require(lead, Permission.DECISION_APPROVE)
+    case = session.get(ReviewCase, case_id, with_for_update=True)
+    if case is None:
+        raise NotFound(f"review case {case_id} does not exist")
+    if case.state not in (CaseState.OPEN, CaseState.CLAIMED, CaseState.ESCALATED):
+        raise Conflict(f"review case {case_id} is {case.state}: it can no longer be reassigned")
+    check_may_take(session, case, to, options, now)
+    previous = case.claimed_by_id
+    case.state, case.claimed_by_id = CaseState.CLAIMED, to.id
+    case.claim_expires_at, case.updated_at = now + timedelta(minutes=options.claim_minutes), now
+    session.flush()
+    audit.record(
+        session,
+        actor(lead),
+        ReviewAudit.REASSIGN,
+        f"review_case:{case.id}",
+        {"from": previous, "to": to.pseudonym},
+    )
+    return case
+
+
+def escalate(
+    session: Session, case_id: int, user: ConsoleUser, note: str, *, now: datetime | None = None
+) -> ReviewCase:
+    """The holder of a claim sends the case to the leads' queue with a note (why)."""
+    now = now or utcnow()
+    note = note.strip()
+    if not note or len(note) > 4000:
+        raise InvalidInput("an escalation needs a note (1-4000 characters) saying why a lead should look")
+    case = held_claim(session, case_id, user, now)
+    case.state, case.claimed_by_id, case.claim_expires_at, case.updated_at = (
+        CaseState.ESCALATED,
+        None,
+        None,
+        now,
+    )
+    case.escalation_note = note
+    session.flush()
+    audit.record(session, actor(user), ReviewAudit.ESCALATE, f"review_case:{case.id}", {})
+    return case
