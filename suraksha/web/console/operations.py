@@ -18,7 +18,7 @@ from suraksha.admin import services as switches
 from suraksha.admin.models import KillSwitch
 from suraksha.audit import AuditEvent
 from suraksha.db.base import utcnow
-from suraksha.enforcement.models import Decision, Verdict
+from suraksha.enforcement.models import DecidedBy, Decision, Verdict
 from suraksha.errors import InvalidInput
 from suraksha.intake.models import Item
 from suraksha.permissions import Permission
@@ -66,12 +66,12 @@ def dashboard_figures(session: Session, viewer: Viewer, now: datetime | None = N
     since = _hour(now) - timedelta(hours=DASHBOARD_HOURS - 1)
     buckets = {since + timedelta(hours=h): [0, 0] for h in range(DASHBOARD_HOURS)}
     rows = session.execute(
-        select(Decision.created_at, Decision.automated).where(Decision.created_at >= since)
+        select(Decision.created_at, Decision.decided_by).where(Decision.created_at >= since)
     )
-    for created_at, automated in rows:
+    for created_at, decided_by in rows:  # a person's decision is the reviewer's; the rest, the policy's
         bucket = buckets.get(_hour(created_at))
         if bucket is not None:
-            bucket[0 if automated else 1] += 1
+            bucket[1 if decided_by == DecidedBy.REVIEWER else 0] += 1
     figures.decisions_by_hour = [(hour, a, h) for hour, (a, h) in sorted(buckets.items())]
     figures.automated = sum(a for _, a, _ in figures.decisions_by_hour)
     figures.human = sum(h for _, _, h in figures.decisions_by_hour)
