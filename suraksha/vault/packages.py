@@ -290,16 +290,9 @@ def verify_package(
     except _Refused as exc:
         check.problems.append(str(exc))
         return check
-    except (
-        zipfile.BadZipFile,
-        zipfile.LargeZipFile,
-        OSError,
-        ValueError,
-        KeyError,
-        TypeError,
-        EOFError,
-    ) as exc:
-        # a flipped byte in a header or the data: zipfile's own checks (CRC, sizes, signatures) catch it
+    except Exception as exc:  # whatever a damaged zip makes zipfile raise, it is not valid
+        # A flipped byte in a header or the data: zipfile's own checks (CRC, sizes, signatures, versions)
+        # raise BadZipFile, NotImplementedError, struct errors, OverflowError...: all mean "not valid".
         check.problems.append(f"the package is damaged or not a package: {type(exc).__name__}: {exc}")
         return check
     check.ok = True
