@@ -25,6 +25,7 @@ from suraksha.reporting.holds import VaultHolds
 from suraksha.reporting.ports import NcmecApi
 from suraksha.reporting.services import ReportOptions
 from suraksha.reporting.submission import ReportSubmitter
+from suraksha.review.services import ReviewOptions
 from suraksha.rules import RuleEngine
 from suraksha.settings import Settings
 from suraksha.signals.file_signals import HashOptions
@@ -71,6 +72,11 @@ class Platform:
             stale_after_s=self.settings.index_stale_after_s,
             index_dir=self.settings.index_path,
         )
+
+    @cached_property
+    def review_options(self) -> ReviewOptions:
+        """Claims, exposure budgets, four eyes and display defaults for review (suraksha.review)."""
+        return ReviewOptions.from_settings(self.settings)
 
     @cached_property
     def media_store(self) -> MediaStore:

@@ -632,5 +632,11 @@ def _validate(values: Mapping[str, Any]) -> None:
     for name in ("ncmec_retry_base_s", "report_bundle_window_s", "ncmec_max_server_retries"):
         if values[name] < 0:
             problems.append(f"{name} must be >= 0")
+    if not 1 <= values["review_claim_minutes"] <= 24 * 60:
+        problems.append("review_claim_minutes must be between 1 and 1440")
+    for part in str(values["review_exposure_budget"] or "").replace(",", " ").split():
+        category, _, count = part.partition("=")
+        if not category or not count.isdigit():
+            problems.append(f"review_exposure_budget: {part!r} is not 'category=N' (e.g. 'csam=40 *=200')")
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems))

@@ -205,3 +205,37 @@ def test_choices_that_do_not_hang_together(world: ReviewWorld, options: review.R
         [action] = s.scalars(select(Action).where(Action.decision_id == rd.decision_id))
         assert (action.kind, action.countries, action.automated) == ("withhold", "IN DE", False)
         assert [d.id for d in decisions.decisions_for_item(s, seeded.item_id)] == [rd.id]
+
+
+def test_approved_report_is_prepared_by_the_worker(world: ReviewWorld, options: review.ReviewOptions) -> None:
+    from suraksha.reporting import tasks as reporting_tasks
+    from suraksha.reporting.services import ReportOptions
+    from suraksha.worker.handlers import HandlerRegistry
+    from suraksha.worker.models import JobState
+    from suraksha.worker.policy import WorkerConfig
+    from suraksha.worker.runner import Worker
+
+    seeded = world.item(bank_category="csam")
+    world.user("cas", "child_safety_reviewer")
+    lead = world.user("lee", "lead")
+    rd_id = _claim_reveal_decide(world, seeded, "cas", CSAM_REPORT, options)
+    with world.db.session() as s:
+        decisions.approve(s, rd_id, lead)
+
+    def no_submitter() -> reporting_tasks.ReportSubmitter:
+        raise AssertionError("this test runs report.prepare only")
+
+    registry = HandlerRegistry()
+    reporting_tasks.register(
+        registry, world.db, no_submitter, ReportOptions(reporter=None, bundle_window_s=0), None
+    )
+    config = WorkerConfig(lease_s=30, poll_interval_s=0.05, idle_sleep_min_s=0.01, keep_done_s=None)
+    Worker(world.db.sessions, registry, kinds=[PREPARE], config=config).run_once()
+    with world.db.reading() as s:
+        [job] = s.scalars(select(Job).where(Job.kind == PREPARE))
+        assert job.state == JobState.DONE
+        [report] = s.scalars(select(CyberTiplineReport))
+        assert report.state == ReportState.APPROVED and report.approved_by == "r-lee"
+        assert report.escalate_reason == IMMEDIATE_RISK
+        [row] = s.scalars(select(CyberTiplineReportFile))
+        assert row.viewed_by_esp and row.review_decision_id == rd_id

@@ -170,3 +170,37 @@ def test_two_concurrent_claims_exactly_one_wins(
     finally:
         truncate_all(db)
         db.dispose()
+
+
+def test_not_checked_items_are_queued(world: ReviewWorld) -> None:
+    from suraksha.enforcement import services as enforcement
+    from suraksha.enforcement.policy import BUILTIN, Findings, decide
+    from suraksha.intake.models import Account, Item, ItemKind
+
+    with world.db.session() as s:
+        account = Account(platform_account_id="acct-nc", handle="nc")
+        s.add(account)
+        s.flush()
+        item = Item(
+            platform_item_id="item-nc", payload_digest="0" * 64, kind=ItemKind.POST, account_id=account.id
+        )
+        s.add(item)
+        s.flush()
+        assert enforcement.claim_for_decision(s, item.id)
+        enforcement.record_decision(s, item, decide(BUILTIN, Findings(not_checked=["decode failed"])))
+        item_id = item.id
+    assert [c.source for c in _cases(world.db, item_id)] == [CaseSource.NOT_CHECKED]
+
+
+def test_dashboard_figures(world: ReviewWorld, options: review.ReviewOptions) -> None:
+    from suraksha.review.dashboard import dashboard
+
+    world.item(bank_category="csam")
+    world.item(rule_category="solicitation")
+    with world.db.reading() as s:
+        figures = dashboard(s, options, hours=2)
+    assert sum(q.count for q in figures.queues) == 2 and figures.oldest_detected_at is not None
+    assert len(figures.decisions_per_hour) == 3
+    assert sum(h.automated for h in figures.decisions_per_hour) == 2  # both decided by the policy
+    assert sum(h.human for h in figures.decisions_per_hour) == 0
+    assert figures.awaiting_approval == 0 and figures.exposure == []
