@@ -344,7 +344,8 @@ def reassign(
     if case.state not in (CaseState.OPEN, CaseState.CLAIMED, CaseState.ESCALATED):
         raise Conflict(f"review case {case_id} is {case.state}: it can no longer be reassigned")
     check_may_take(session, case, to, options, now)
-    previous = case.claimed_by_id
+    holder = session.get(ConsoleUser, case.claimed_by_id) if case.claimed_by_id is not None else None
+    previous = holder.pseudonym if holder is not None else None
     case.state, case.claimed_by_id = CaseState.CLAIMED, to.id
     case.claim_expires_at, case.updated_at = now + timedelta(minutes=options.claim_minutes), now
     session.flush()

@@ -204,3 +204,37 @@ def test_dashboard_figures(world: ReviewWorld, options: review.ReviewOptions) ->
     assert sum(h.automated for h in figures.decisions_per_hour) == 2  # both decided by the policy
     assert sum(h.human for h in figures.decisions_per_hour) == 0
     assert figures.awaiting_approval == 0 and figures.exposure == []
+
+
+def test_case_context_explains_and_links(world: ReviewWorld) -> None:
+    from suraksha.intake.models import Item, ItemMedia
+    from suraksha.network.models import AccountEntity, Entity
+    from suraksha.review.context import case_context
+
+    first = world.item(bank_category="csam")
+    second = world.item(rule_category="solicitation")
+    ria = world.user("ria", "reviewer")
+    aud = world.user("aud", "auditor")
+    with world.db.session() as s:
+        item1, item2 = s.get(Item, first.item_id), s.get(Item, second.item_id)
+        assert item1 is not None and item2 is not None
+        media2 = s.get(ItemMedia, second.media_ids[0])
+        assert media2 is not None
+        media2.sha256 = item1.media[0].sha256  # the same file posted by another account
+        entity = Entity(kind="upi", value="someone@bank")
+        s.add(entity)
+        s.flush()
+        s.add_all(
+            [AccountEntity(account_id=a, entity_id=entity.id) for a in (item1.account_id, item2.account_id)]
+        )
+        account2, handle2 = item2.account_id, item2.account.handle
+    case = _cases(world.db, first.item_id)[0]
+    with world.db.reading() as s:
+        context = case_context(s, case.id, ria)
+        assert [m.bank_category for m in context.matches] == ["csam"]
+        assert [d.id for d in context.account_decisions] == [first.decision_id]
+        assert [(a.account_id, a.handle, a.via) for a in context.linked_accounts] == [
+            (account2, handle2, "media")
+        ]
+        with pytest.raises(Forbidden):
+            case_context(s, case.id, aud)
