@@ -425,6 +425,13 @@ SETTINGS: tuple[Setting, ...] = (
         "'*' for the rest). Once spent, that category is no longer served to the reviewer that day.",
     ),
     Setting(
+        "review_exposure_minutes",
+        str,
+        "",
+        "Minutes of revealed media per reviewer per UTC day, per case category (same form as "
+        "review_exposure_budget; empty: no minutes budget). A reveal never hidden again counts up to 60 min.",
+    ),
+    Setting(
         "review_four_eyes",
         str,
         "*",
@@ -634,9 +641,10 @@ def _validate(values: Mapping[str, Any]) -> None:
             problems.append(f"{name} must be >= 0")
     if not 1 <= values["review_claim_minutes"] <= 24 * 60:
         problems.append("review_claim_minutes must be between 1 and 1440")
-    for part in str(values["review_exposure_budget"] or "").replace(",", " ").split():
-        category, _, count = part.partition("=")
-        if not category or not count.isdigit():
-            problems.append(f"review_exposure_budget: {part!r} is not 'category=N' (e.g. 'csam=40 *=200')")
+    for name in ("review_exposure_budget", "review_exposure_minutes"):
+        for part in str(values[name] or "").replace(",", " ").split():
+            category, _, count = part.partition("=")
+            if not category or not count.isdigit():
+                problems.append(f"{name}: {part!r} is not 'category=N' (e.g. 'csam=40 *=200')")
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems))

@@ -102,6 +102,8 @@ class HumanView(Base):
     """The case's category at the time: what the exposure budget counts against."""
     exif_viewed: Mapped[bool] = mapped_column(Boolean, default=False)
     viewed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """How long the media stayed revealed, recorded when it is hidden again (``end_reveal``)."""
 
 
 class ReviewDecision(Base):

@@ -4,9 +4,10 @@
 Business rules applied by ``reveal``:
 - Media of an item from a CSAM bank or in a ``csam`` case needs ``media:reveal_csam``; any other
   needs ``media:reveal``. A refusal raises Forbidden and is audited (``media:reveal_refused``).
-- Each reviewer has a budget of reveals per UTC day per category (``review_exposure_budget``); once
-  spent, the reveal is refused with ExposureBudgetSpent (audited too) and the category is no longer
-  served to them (``services.list_queue``).
+- Each reviewer has a budget of reveals and of minutes of revealed media per UTC day per category
+  (``review_exposure_budget``, ``review_exposure_minutes``); once either is spent, the reveal is
+  refused with ExposureBudgetSpent (audited too) and the category is no longer served to them
+  (``services.list_queue``). A reveal counts its minutes until ``end_reveal`` (at most an hour).
 - Every reveal writes one HumanView (who, which file, when, EXIF or not) and one ``media:reveal``
   audit row, in one transaction.
 
@@ -38,9 +39,12 @@ from suraksha.review.services import (
     ReviewOptions,
     actor,
     day_start,
+    minutes_today,
     reveal_permission,
+    revealed_seconds,
     reveals_today,
     roles,
+    spent_reason,
 )
 
 log = logging.getLogger(__name__)
@@ -99,18 +103,18 @@ def reveal(
             {"reason": "permission", "needs": permission},
         )
         raise Forbidden(f"{user.pseudonym} may not reveal {category or 'this'} media: it needs {permission}")
-    limit = options.budget_for(category)
-    if limit is not None and reveals_today(session, user.id, now).get(category, 0) >= limit:
+    spent = spent_reason(session, user, category, options, now)
+    if spent is not None:
         audit.record(
             session,
             actor(user),
             ReviewAudit.REVEAL_REFUSED,
             subject,
-            {"reason": "exposure_budget", "limit": limit},
+            {"reason": "exposure_budget", "limit": spent},
         )
         raise ExposureBudgetSpent(
-            f"{user.pseudonym} has revealed {limit} {category or 'uncategorised'} files today, the daily "
-            "exposure budget: take a break; this category is served to other reviewers until tomorrow (UTC)"
+            f"{user.pseudonym} has reached today's exposure budget for {category or 'uncategorised'} media "
+            f"({spent}): take a break; this category is served to other reviewers until tomorrow (UTC)"
         )
     view = HumanView(
         user_id=user.id,
@@ -155,6 +159,20 @@ def reveal_media(
     raise refused
 
 
+def end_reveal(
+    session: Session, view_id: int, user: ConsoleUser, *, now: datetime | None = None
+) -> HumanView:
+    """The media of a reveal was hidden again (blur back on, page left): record how long it was shown,
+    for the minutes budget. Only the viewer ends their own reveal; a second call changes nothing."""
+    view = session.get(HumanView, view_id)
+    if view is None or view.user_id != user.id:
+        raise NotFound(f"reveal {view_id} does not exist or is not {user.pseudonym}'s")
+    if view.seconds is None:
+        view.seconds = revealed_seconds(view.viewed_at, None, now or utcnow())
+        session.flush()
+    return view
+
+
 def views_of_media(session: Session, media_id: int) -> list[HumanView]:
     """Every recorded human view of a file, oldest first: what "fileViewedByEsp" may rest on."""
     return list(
@@ -169,7 +187,9 @@ class Exposure:
     category: str
     reveals: int
     budget: int | None
-    """None: no budget for this category."""
+    """Reveals allowed a day; None: no budget for this category."""
+    minutes: float = 0.0
+    minutes_budget: int | None = None
 
     @property
     def remaining(self) -> int | None:
@@ -191,18 +211,39 @@ def exposure_summary(
     )
     if user_id is not None:
         query = query.where(HumanView.user_id == user_id)
-    return [
-        Exposure(int(uid), str(pseudonym), str(category), int(count), options.budget_for(str(category)))
-        for uid, pseudonym, category, count in session.execute(query).all()
-    ]
+    result = []
+    for uid, pseudonym, category, count in session.execute(query).all():
+        minutes = minutes_today(session, int(uid), now).get(str(category), 0.0)
+        result.append(
+            Exposure(
+                int(uid),
+                str(pseudonym),
+                str(category),
+                int(count),
+                options.budget_for(str(category)),
+                round(minutes, 1),
+                options.minutes_for(str(category)),
+            )
+        )
+    return result
 
 
 def exposure_of(
     session: Session, user: ConsoleUser, category: str, options: ReviewOptions, *, now: datetime | None = None
 ) -> Exposure:
     """One reviewer's exposure today in one category (zero reveals when none)."""
-    count = reveals_today(session, user.id, now or utcnow()).get(category, 0)
-    return Exposure(user.id, user.pseudonym, category, count, options.budget_for(category))
+    now = now or utcnow()
+    count = reveals_today(session, user.id, now).get(category, 0)
+    minutes = minutes_today(session, user.id, now).get(category, 0.0)
+    return Exposure(
+        user.id,
+        user.pseudonym,
+        category,
+        count,
+        options.budget_for(category),
+        round(minutes, 1),
+        options.minutes_for(category),
+    )
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,8 @@ from suraksha.settings import Settings
 log = logging.getLogger(__name__)
 
 ANY = "*"
+MAX_REVEAL_S = 3600
+"""A reveal never ended (``end_reveal``) counts for the time since, at most this long."""
 MAX_PAGE = 500
 
 
@@ -61,6 +63,8 @@ class ReviewOptions:
     claim_minutes: int = 15
     exposure_budget: Mapping[str, int] | None = None
     """Reveals per reviewer per UTC day, per category (``*`` for the rest); None: unlimited."""
+    exposure_minutes: Mapping[str, int] | None = None
+    """Minutes of revealed media per reviewer per UTC day, per category; None: unlimited."""
     four_eyes: frozenset[str] = frozenset({ANY})
     allow_list_bank: str = "false-positives"
     blur_default: bool = True
@@ -71,6 +75,7 @@ class ReviewOptions:
         return cls(
             claim_minutes=int(settings.review_claim_minutes),
             exposure_budget=parse_budget(settings.review_exposure_budget),
+            exposure_minutes=parse_budget(settings.review_exposure_minutes, "review_exposure_minutes"),
             four_eyes=frozenset(str(settings.review_four_eyes or "").split()),
             allow_list_bank=str(settings.review_allow_list_bank),
             blur_default=bool(settings.review_blur_default),
@@ -78,15 +83,29 @@ class ReviewOptions:
         )
 
     def budget_for(self, category: str) -> int | None:
+        """Reveals a day allowed in ``category`` (None: no limit)."""
         if self.exposure_budget is None:
             return None
         return self.exposure_budget.get(category, self.exposure_budget.get(ANY))
+
+    def minutes_for(self, category: str) -> int | None:
+        """Minutes of revealed media a day allowed in ``category`` (None: no limit)."""
+        if self.exposure_minutes is None:
+            return None
+        return self.exposure_minutes.get(category, self.exposure_minutes.get(ANY))
+
+    def named_categories(self) -> set[str]:
+        return (set(self.exposure_budget or {}) | set(self.exposure_minutes or {})) - {ANY}
+
+    def others_closed(self) -> bool:
+        """A ``*`` budget of 0: categories without their own budget are never served."""
+        return (self.exposure_budget or {}).get(ANY) == 0 or (self.exposure_minutes or {}).get(ANY) == 0
 
     def needs_second_approval(self, category: str) -> bool:
         return ANY in self.four_eyes or category in self.four_eyes
 
 
-def parse_budget(raw: str | None) -> dict[str, int] | None:
+def parse_budget(raw: str | None, setting: str = "review_exposure_budget") -> dict[str, int] | None:
     """``"csam=40 *=200"`` (spaces or commas between) as ``{"csam": 40, "*": 200}``; empty: None
     (no budget). A malformed value is a ConfigError naming the setting."""
     text = (raw or "").replace(",", " ").strip()
@@ -96,7 +115,7 @@ def parse_budget(raw: str | None) -> dict[str, int] | None:
     for part in text.split():
         category, _, count = part.partition("=")
         if not category or not count.isdigit():
-            raise ConfigError(f"review_exposure_budget: {part!r} is not 'category=N' (e.g. 'csam=40 *=200')")
+            raise ConfigError(f"{setting}: {part!r} is not 'category=N' (e.g. 'csam=40 *=200')")
         budget[category] = int(count)
     return budget
 
@@ -134,20 +153,51 @@ def reveals_today(session: Session, user_id: int, now: datetime) -> dict[str, in
     return {str(category): int(count) for category, count in rows}
 
 
+def revealed_seconds(viewed_at: datetime, seconds: int | None, now: datetime) -> int:
+    """How long one reveal counts for: as recorded when the media was hidden again, else the time
+    since it was revealed, at most ``MAX_REVEAL_S`` (a closed tab never reports the end)."""
+    if seconds is not None:
+        return max(0, min(seconds, MAX_REVEAL_S))
+    return max(0, min(int((now - viewed_at).total_seconds()), MAX_REVEAL_S))
+
+
+def minutes_today(session: Session, user_id: int, now: datetime) -> dict[str, float]:
+    """Minutes of media revealed to the reviewer since the start of the UTC day, per category."""
+    totals: dict[str, float] = {}
+    rows = session.execute(
+        select(HumanView.category, HumanView.viewed_at, HumanView.seconds).where(
+            HumanView.user_id == user_id, HumanView.viewed_at >= day_start(now)
+        )
+    ).all()
+    for category, viewed_at, seconds in rows:
+        totals[category] = totals.get(category, 0.0) + revealed_seconds(viewed_at, seconds, now) / 60
+    return totals
+
+
+def spent_reason(
+    session: Session, user: ConsoleUser, category: str, options: ReviewOptions, now: datetime
+) -> str | None:
+    """Why ``user`` may see no more ``category`` media today (a spent budget), or None."""
+    limit = options.budget_for(category)
+    if limit is not None and reveals_today(session, user.id, now).get(category, 0) >= limit:
+        return f"{limit} reveals"
+    minutes = options.minutes_for(category)
+    if minutes is not None and minutes_today(session, user.id, now).get(category, 0.0) >= minutes:
+        return f"{minutes} minutes of revealed media"
+    return None
+
+
 def spent_categories(
     session: Session, user: ConsoleUser, options: ReviewOptions, now: datetime
 ) -> tuple[set[str], bool]:
-    """Categories whose budget the reviewer has spent today (each category counts against its own
-    budget, or the ``*`` budget when it has none), and whether every category without its own budget
-    is closed to them (a ``*`` budget of 0)."""
-    if options.exposure_budget is None:
+    """Categories whose budget (reveals or minutes) the reviewer has spent today (each category counts
+    against its own budget, or the ``*`` one when it has none), and whether every category without
+    its own budget is closed to them (a ``*`` budget of 0)."""
+    if options.exposure_budget is None and options.exposure_minutes is None:
         return set(), False
-    spent = {c for c, limit in options.exposure_budget.items() if c != ANY and limit == 0}
-    for category, count in reveals_today(session, user.id, now).items():
-        limit = options.budget_for(category)
-        if limit is not None and count >= limit:
-            spent.add(category)
-    return spent, options.exposure_budget.get(ANY) == 0
+    seen = set(reveals_today(session, user.id, now)) | options.named_categories()
+    spent = {c for c in seen if spent_reason(session, user, c, options, now) is not None}
+    return spent, options.others_closed()
 
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
@@ -169,8 +219,8 @@ def _served_to(
     spent, all_spent = spent_categories(session, user, options, now)
     if spent:
         conditions.append(ReviewCase.category.not_in(sorted(spent)))
-    if all_spent and options.exposure_budget is not None:
-        conditions.append(ReviewCase.category.in_(sorted(set(options.exposure_budget) - {ANY} - spent)))
+    if all_spent:
+        conditions.append(ReviewCase.category.in_(sorted(options.named_categories() - spent)))
     return conditions
 
 
@@ -251,11 +301,11 @@ def check_may_take(
     require(user, reveal_permission(case.category))
     if case.state == CaseState.ESCALATED:
         require(user, Permission.DECISION_APPROVE)
-    limit = options.budget_for(case.category)
-    if limit is not None and reveals_today(session, user.id, now).get(case.category, 0) >= limit:
+    spent = spent_reason(session, user, case.category, options, now)
+    if spent is not None:
         raise ExposureBudgetSpent(
             f"{user.pseudonym} has reached today's exposure budget for {case.category or 'uncategorised'} "
-            f"media ({limit} reveals): take a break; these cases go to other reviewers until tomorrow (UTC)"
+            f"media ({spent}): take a break; these cases go to other reviewers until tomorrow (UTC)"
         )
 
 

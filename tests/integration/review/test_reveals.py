@@ -90,3 +90,23 @@ def test_display_preferences_override_the_organisation_default(
         reveals.set_display(s, ria, blur=False, greyscale=None)
     with world.db.reading() as s:
         assert reveals.display_for(s, ria, options) == reveals.Display(blur=False, greyscale=True)
+
+
+def test_minutes_budget(world: ReviewWorld) -> None:
+    options = review.ReviewOptions(exposure_minutes={"*": 10})
+    ria = world.user("ria", "reviewer")
+    first, second = world.item(rule_category="solicitation"), world.item(rule_category="solicitation")
+    start = datetime.now(UTC).replace(hour=1, minute=0, second=0, microsecond=0)
+    view = reveals.reveal_media(world.db, first.media_ids[0], ria, options, now=start)
+    with world.db.session() as s:
+        assert reveals.end_reveal(s, view.id, ria, now=start + timedelta(minutes=4)).seconds == 240
+    with world.db.session() as s:  # a second end changes nothing
+        assert reveals.end_reveal(s, view.id, ria, now=start + timedelta(minutes=30)).seconds == 240
+    reveals.reveal_media(world.db, second.media_ids[0], ria, options, now=start + timedelta(minutes=5))
+    later = start + timedelta(minutes=12)  # the second reveal, never ended, counts 7 minutes by now
+    with pytest.raises(review.ExposureBudgetSpent, match="10 minutes"):
+        reveals.reveal_media(world.db, second.media_ids[0], ria, options, now=later)
+    with world.db.reading() as s:
+        [row] = reveals.exposure_summary(s, options, now=later)
+        assert (row.reveals, row.minutes, row.minutes_budget) == (2, 11.0, 10)
+        assert review.list_queue(s, reviewer=ria, options=options, now=later) == []

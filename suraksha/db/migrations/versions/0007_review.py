@@ -62,6 +62,7 @@ def upgrade() -> None:
         sa.Column("category", sa.String(length=60), nullable=False),
         sa.Column("exif_viewed", sa.Boolean(), nullable=False),
         sa.Column("viewed_at", TS, nullable=False),
+        sa.Column("seconds", sa.Integer(), nullable=True),
         _fk("human_views", "user_id", "console_users"),
         _fk("human_views", "media_id", "item_media"),
         _fk("human_views", "item_id", "items"),
