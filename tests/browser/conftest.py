@@ -8,6 +8,7 @@ Playwright is missing; under CI a missing browser is an error.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 from collections.abc import Iterator
@@ -22,10 +23,18 @@ from argon2.profiles import CHEAPEST
 from suraksha.access import users
 from suraksha.app import Platform
 from suraksha.banks import services as banks
+from suraksha.banks.index import BankIndex
+from suraksha.intake.models import Item
+from suraksha.intake.schemas import ItemIn
+from suraksha.intake.services import submit_item
+from suraksha.review.cases import open_case
+from suraksha.review.models import CaseSource
 from suraksha.settings import Settings
 from suraksha.signals.file_signals import hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg
+from suraksha.worker.policy import WorkerConfig
+from suraksha.worker.runner import run_worker
 from tests.browser.live import live_server
 
 CHROMIUM = os.environ.get("SURAKSHA_CHROMIUM", "/usr/bin/chromium")
@@ -43,6 +52,7 @@ class Console:
 
     url: str
     platform: Platform
+    index: BankIndex
     emails: dict[str, str] = field(default_factory=dict)
 
     def user(self, name: str, roles: list[str]) -> str:
@@ -53,6 +63,40 @@ class Console:
                 users.create_user(session, email, roles, PASSWORD, by="test")
             self.emails[name] = email
         return self.emails[name]
+
+    def case(self, category: str, seed: int) -> int:
+        """A review case of ``category`` about a new item whose picture is in the ``demo-known`` bank
+        (benign synthetic pictures; a clean item's media is not kept, a matched one's is), through intake
+        and the pipeline; returns the case id."""
+        platform = self.platform
+        name = f"case-{category}-{seed}"
+        picture = base64.b64encode(synthetic_jpeg(1 + seed % 2)).decode()
+        submission = ItemIn.model_validate(
+            {
+                "platform_item_id": name,
+                "kind": "post",
+                "text": "a holiday photo",
+                "account": {"platform_id": f"acct-{name}", "handle": f"@{name}"},
+                "media": [{"data": picture, "content_type": "image/jpeg"}],
+            }
+        )
+        with platform.db.session() as session:
+            item_id = submit_item(
+                session, platform.media_store, submission, max_media_bytes=10_000_000
+            ).item_id
+        run_worker(
+            platform.db,
+            platform.job_handlers(self.index),
+            config=WorkerConfig.from_settings(platform.settings),
+            until_drained=True,
+            install_signal_handlers=False,
+        )
+        with platform.db.session() as session:
+            item = session.get(Item, item_id)
+            assert item is not None
+            case = open_case(session, item, source=CaseSource.USER_REPORT, category=category, priority=5)
+            case.category = category  # the pipeline may have opened it already, with the bank's category
+            return case.id
 
 
 def _check_browser() -> None:
@@ -78,6 +122,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             "data_dir": str(base / "data"),
             "index_dir": str(base / "index"),
             "console_secure_cookies": False,
+            "review_exposure_budget": "budgettest=1",  # one reveal a day of this category, for the test
         },
         environ={},
     )
@@ -91,8 +136,10 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             assert signals.pdq is not None
             banks.add_entry(session, bank, SignalKind.PDQ, signals.pdq.hex, quality=signals.pdq.quality)
     try:
+        index = platform.bank_index().load()
         with live_server(platform) as url:
-            yield Console(url=url, platform=platform)
+            yield Console(url=url, platform=platform, index=index)
+        index.close()
     finally:
         platform.close()
         users.HASHER = previous

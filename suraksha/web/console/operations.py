@@ -22,6 +22,7 @@ from suraksha.enforcement.models import DecidedBy, Decision, Verdict
 from suraksha.errors import InvalidInput
 from suraksha.intake.models import Item
 from suraksha.permissions import Permission
+from suraksha.settings import Settings
 from suraksha.web.console import review_link
 from suraksha.web.console.pages import render, see_other
 from suraksha.web.console.viewer import Viewer, csrf_protect, require, viewer
@@ -55,7 +56,9 @@ def _hour(value: datetime) -> datetime:
     return value.replace(minute=0, second=0, microsecond=0)
 
 
-def dashboard_figures(session: Session, viewer: Viewer, now: datetime | None = None) -> Dashboard:
+def dashboard_figures(
+    session: Session, viewer: Viewer, settings: Settings, now: datetime | None = None
+) -> Dashboard:
     """Counts for the dashboard, all from indexed columns; the review area's own figures when present."""
     now = now or utcnow()
     figures = Dashboard()
@@ -81,7 +84,7 @@ def dashboard_figures(session: Session, viewer: Viewer, now: datetime | None = N
     figures.switches_on = [
         s.value for s, row in switches.all_switches(session).items() if row and row.enabled
     ]
-    figures.review = review_link.dashboard(session, viewer, now)
+    figures.review = review_link.dashboard(session, viewer, now, settings)
     return figures
 
 
@@ -90,7 +93,7 @@ def dashboard(
     request: Request, state: WebState = Depends(get_state), who: Viewer = Depends(viewer)
 ) -> Response:
     with state.platform.db.reading() as session:
-        figures = dashboard_figures(session, who)
+        figures = dashboard_figures(session, who, state.settings)
     index = state.index
     context = {"figures": figures, "index_ready": index.ready, "index_loaded": index.loaded}
     return render(request, "console/dashboard.html", who, context)
