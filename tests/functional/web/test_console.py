@@ -315,3 +315,89 @@ def test_audit_page_and_verify(web: TestClient, console_platform: Platform) -> N
     assert ok.status_code == 200 and 'id="verify-ok"' in ok.text
     with console_platform.db.reading() as session:
         assert verify(session).ok
+
+
+def _case(platform: Platform, category: str, seed: int) -> tuple[int, int]:
+    """A review case about a new item whose picture is in the ``known`` bank (so its media is kept);
+    returns (case id, media id)."""
+    import base64
+
+    from suraksha.intake.models import Item, ItemMedia
+    from suraksha.intake.schemas import ItemIn
+    from suraksha.intake.services import submit_item
+    from suraksha.review.cases import open_case
+    from suraksha.review.models import CaseSource
+    from suraksha.worker.policy import WorkerConfig
+    from suraksha.worker.runner import run_worker
+
+    picture = base64.b64encode(synthetic_jpeg(1)).decode()
+    submission = ItemIn.model_validate(
+        {
+            "platform_item_id": f"item-{seed}",
+            "kind": "post",
+            "text": "a photo",
+            "account": {"platform_id": f"acct-{seed}", "handle": f"@a{seed}"},
+            "media": [{"data": picture, "content_type": "image/jpeg"}],
+        }
+    )
+    with platform.db.session() as session:
+        item_id = submit_item(session, platform.media_store, submission, max_media_bytes=10**7).item_id
+    index = platform.bank_index().load()
+    config = WorkerConfig.from_settings(platform.settings)
+    run_worker(
+        platform.db,
+        platform.job_handlers(index),
+        config=config,
+        until_drained=True,
+        install_signal_handlers=False,
+    )
+    index.close()
+    with platform.db.session() as session:
+        item = session.get(Item, item_id)
+        assert item is not None
+        case = open_case(session, item, source=CaseSource.USER_REPORT, category=category)
+        case.category = category
+        media_id = session.scalars(select(ItemMedia.id).where(ItemMedia.item_id == item_id)).one()
+        return case.id, media_id
+
+
+def test_media_only_through_ones_own_recent_reveal(web: TestClient, console_platform: Platform) -> None:
+    from suraksha.review.models import HumanView
+
+    case_id, media_id = _case(console_platform, "sexual_violence", 1)
+    csrf = signed_in(web, "reviewer@example.org")
+    assert web.get(f"/console/media/{media_id}/content?view=1").status_code == 404  # no reveal yet
+    assert web.post(f"/console/cases/{case_id}/claim", data={"csrf_token": csrf}).status_code == 200
+    revealed = web.post(
+        f"/console/media/{media_id}/reveal",
+        data={"case_id": str(case_id)},
+        headers={"X-CSRF-Token": csrf, "HX-Request": "true"},
+    )
+    assert revealed.status_code == 200
+    found = re.search(r"view=(\d+)", revealed.text)
+    assert found is not None
+    content = web.get(f"/console/media/{media_id}/content?view={found.group(1)}")
+    assert content.status_code == 200 and content.headers["content-type"] == "image/jpeg"
+    assert content.headers["cache-control"].startswith("no-store") and content.content[:2] == b"\xff\xd8"
+    assert len(audit_rows(console_platform, "media:reveal")) == 1
+
+    other = TestClient(web.app)
+    signed_in(other, "lead@example.org")
+    assert other.get(f"/console/media/{media_id}/content?view={found.group(1)}").status_code == 404
+    with console_platform.db.session() as session:
+        session.execute(update(HumanView).values(viewed_at=utcnow() - timedelta(minutes=11)))
+    assert web.get(f"/console/media/{media_id}/content?view={found.group(1)}").status_code == 403
+
+
+def test_reviewer_denied_a_csam_case(web: TestClient, console_platform: Platform) -> None:
+    case_id, media_id = _case(console_platform, "csam", 2)
+    csrf = signed_in(web, "reviewer@example.org")
+    assert f'id="case-{case_id}"' not in web.get("/console/queues").text
+    page = web.get(f"/console/cases/{case_id}")
+    assert page.status_code == 403 and "media:reveal_csam" in page.text
+    refused = web.post(
+        f"/console/media/{media_id}/reveal", data={"case_id": str(case_id)}, headers={"X-CSRF-Token": csrf}
+    )
+    assert refused.status_code == 403
+    assert [r.subject for r in audit_rows(console_platform, "media:reveal_refused")] == [f"media:{media_id}"]
+    assert not audit_rows(console_platform, "media:reveal")
