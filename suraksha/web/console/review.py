@@ -11,6 +11,7 @@ page and on the media route alike.
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,6 +19,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from markupsafe import Markup, escape
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +30,7 @@ from suraksha.db.base import utcnow
 from suraksha.enforcement.models import ActionKind, Decision
 from suraksha.errors import Forbidden, InvalidInput, NotFound
 from suraksha.intake.models import Item, ItemMatch, ItemMedia, ItemRuleHit
+from suraksha.media.video import iter_frames, probe_video
 from suraksha.network.models import Entity, ItemEntity
 from suraksha.permissions import Permission
 from suraksha.reporting.models import IndustryClassification
@@ -328,15 +331,8 @@ def end_view(
     return render(request, "console/fragments/shielded.html", who, context)
 
 
-@router.get("/media/{media_id}/content")
-def media_content(
-    media_id: int,
-    view: int = Query(..., ge=1),
-    state: WebState = Depends(get_state),
-    who: Viewer = require(Permission.QUEUE_VIEW),
-) -> Response:
-    """The file's bytes, for a reveal this user made in the last ``MEDIA_WINDOW`` (the reveal is the
-    audited human view). Never cached; never sniffed; never a download."""
+def _revealed_bytes(state: WebState, who: Viewer, media_id: int, view: int) -> tuple[bytes, str]:
+    """The bytes of a file this user revealed in the last ``MEDIA_WINDOW``, and its format."""
     with state.platform.db.reading() as session:
         seen = session.get(HumanView, view)
         media = session.get(ItemMedia, media_id)
@@ -349,8 +345,56 @@ def media_content(
     data = state.platform.media_store.get(sha256) if sha256 else None
     if data is None:
         raise NotFound("the file is no longer held (it was purged or never fetched)")
-    headers = {"Cache-Control": "no-store, private", "Content-Disposition": "inline", "Pragma": "no-cache"}
-    return Response(data, media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"), headers=headers)
+    return data, fmt
+
+
+NO_STORE = {"Cache-Control": "no-store, private", "Content-Disposition": "inline", "Pragma": "no-cache"}
+STRIP_FRAMES = 8
+STRIP_HEIGHT = 90
+
+
+@router.get("/media/{media_id}/content")
+def media_content(
+    media_id: int,
+    view: int = Query(..., ge=1),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.QUEUE_VIEW),
+) -> Response:
+    """The file's bytes, for a reveal this user made in the last ``MEDIA_WINDOW`` (the reveal is the
+    audited human view). Never cached; never sniffed; never a download."""
+    data, fmt = _revealed_bytes(state, who, media_id, view)
+    return Response(data, media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"), headers=NO_STORE)
+
+
+@router.get("/media/{media_id}/strip")
+def media_strip(
+    media_id: int,
+    view: int = Query(..., ge=1),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.QUEUE_VIEW),
+) -> Response:
+    """A strip of up to ``STRIP_FRAMES`` frames spread over a revealed video, as one JPEG: a reviewer
+    sees what the video holds without playing it (decoded within the media limits)."""
+    data, _fmt = _revealed_bytes(state, who, media_id, view)
+    limits = state.settings.media_limits
+    info = probe_video(data, limits)
+    duration = info.duration_s or float(STRIP_FRAMES)
+    fps = min(1.0 * STRIP_FRAMES, STRIP_FRAMES / max(duration, 0.1))
+    frames = []
+    for frame in iter_frames(data, limits, fps=fps):
+        picture = Image.fromarray(frame.rgb)
+        width = max(1, round(picture.width * STRIP_HEIGHT / max(picture.height, 1)))
+        frames.append(picture.resize((width, STRIP_HEIGHT)))
+        if len(frames) >= STRIP_FRAMES:
+            break
+    strip = Image.new("RGB", (max(1, sum(f.width for f in frames)), STRIP_HEIGHT))
+    x = 0
+    for picture in frames:
+        strip.paste(picture, (x, 0))
+        x += picture.width
+    out = io.BytesIO()
+    strip.save(out, "JPEG", quality=80)
+    return Response(out.getvalue(), media_type="image/jpeg", headers=NO_STORE)
 
 
 def _choice(form: dict[str, Any]) -> review_decisions.ReviewChoice:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -22,6 +23,7 @@ from suraksha.admin.models import KillSwitch
 from suraksha.admin.services import is_on
 from suraksha.app import Platform
 from suraksha.audit import AuditEvent, verify
+from suraksha.banks import services as banks
 from suraksha.banks.models import BankEntry
 from suraksha.db.base import utcnow
 from suraksha.testing.synthetic import synthetic_jpeg
@@ -317,9 +319,11 @@ def test_audit_page_and_verify(web: TestClient, console_platform: Platform) -> N
         assert verify(session).ok
 
 
-def _case(platform: Platform, category: str, seed: int) -> tuple[int, int]:
-    """A review case about a new item whose picture is in the ``known`` bank (so its media is kept);
-    returns (case id, media id)."""
+def _case(
+    platform: Platform, category: str, seed: int, media: tuple[bytes, str] | None = None
+) -> tuple[int, int]:
+    """A review case about a new item whose picture (or ``media``: bytes, content type) is in the
+    ``known`` bank, so its media is kept; returns (case id, media id)."""
     import base64
 
     from suraksha.intake.models import Item, ItemMedia
@@ -330,14 +334,15 @@ def _case(platform: Platform, category: str, seed: int) -> tuple[int, int]:
     from suraksha.worker.policy import WorkerConfig
     from suraksha.worker.runner import run_worker
 
-    picture = base64.b64encode(synthetic_jpeg(1)).decode()
+    data, content_type = media or (synthetic_jpeg(1), "image/jpeg")
+    picture = base64.b64encode(data).decode()
     submission = ItemIn.model_validate(
         {
             "platform_item_id": f"item-{seed}",
             "kind": "post",
             "text": "a photo",
             "account": {"platform_id": f"acct-{seed}", "handle": f"@a{seed}"},
-            "media": [{"data": picture, "content_type": "image/jpeg"}],
+            "media": [{"data": picture, "content_type": content_type}],
         }
     )
     with platform.db.session() as session:
@@ -401,3 +406,30 @@ def test_reviewer_denied_a_csam_case(web: TestClient, console_platform: Platform
     assert refused.status_code == 403
     assert [r.subject for r in audit_rows(console_platform, "media:reveal_refused")] == [f"media:{media_id}"]
     assert not audit_rows(console_platform, "media:reveal")
+
+
+def test_video_is_muted_with_a_frame_strip(
+    web: TestClient, console_platform: Platform, tmp_path: Path
+) -> None:
+    from suraksha.signals.file_signals import hash_bytes
+    from suraksha.signals.types import SignalKind
+    from suraksha.testing.synthetic import write_synthetic_video
+
+    video = write_synthetic_video(tmp_path / "clip.mp4", seed=7).read_bytes()
+    signals = hash_bytes(video)
+    with console_platform.db.session() as session:
+        bank = banks.get_bank(session, "known")
+        frames = "\n".join(f.to_line() for f in signals.vpdq)
+        banks.add_entry(session, bank, SignalKind.VPDQ, frames)
+    case_id, media_id = _case(console_platform, "sexual_violence", 3, (video, "video/mp4"))
+    csrf = signed_in(web, "reviewer@example.org")
+    web.post(f"/console/cases/{case_id}/claim", data={"csrf_token": csrf})
+    revealed = web.post(
+        f"/console/media/{media_id}/reveal", data={"case_id": str(case_id)}, headers={"X-CSRF-Token": csrf}
+    )
+    assert "<video" in revealed.text and " muted " in revealed.text
+    found = re.search(r"strip\?view=(\d+)", revealed.text)
+    assert found is not None
+    strip = web.get(f"/console/media/{media_id}/strip?view={found.group(1)}")
+    assert strip.status_code == 200 and strip.headers["content-type"] == "image/jpeg"
+    assert strip.headers["cache-control"].startswith("no-store")
