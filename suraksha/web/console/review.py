@@ -32,7 +32,7 @@ from suraksha.errors import Forbidden, InvalidInput, NotFound
 from suraksha.intake.models import Item, ItemMatch, ItemMedia, ItemRuleHit
 from suraksha.media.video import iter_frames, probe_video
 from suraksha.network.models import Entity, ItemEntity
-from suraksha.permissions import Permission
+from suraksha.permissions import Permission, permissions_of
 from suraksha.reporting.models import IndustryClassification
 from suraksha.review import decisions as review_decisions
 from suraksha.review import reveals
@@ -158,6 +158,22 @@ def escalate(
     return see_other("/console/queues")
 
 
+@router.post("/cases/{case_id}/reassign")
+def reassign(
+    case_id: int,
+    to: str = Form(..., max_length=16),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.DECISION_APPROVE),
+) -> Response:
+    """A lead gives the case to another reviewer (named by pseudonym), who must be allowed to take it."""
+    with state.platform.db.session() as session:
+        target = session.scalar(select(ConsoleUser).where(ConsoleUser.pseudonym == to.strip()))
+        if target is None:
+            raise NotFound(f"no reviewer {to!r}")
+        review.reassign(session, case_id, user_of(session, who), target, options_of(state))
+    return see_other(f"/console/cases/{case_id}")
+
+
 # -- the item page ----------------------------------------------------------------------------------------
 
 
@@ -271,6 +287,15 @@ def _case_context(
             ActionKind.RESTORE,
         ],
         "four_eyes": options.needs_second_approval(case.category),
+        "reviewers": [
+            u.pseudonym
+            for u in session.scalars(
+                select(ConsoleUser).where(ConsoleUser.disabled_at.is_(None)).order_by(ConsoleUser.pseudonym)
+            )
+            if Permission.ITEM_CLAIM in permissions_of(u.roles.split())
+        ]
+        if who.can(Permission.DECISION_APPROVE)
+        else [],
         "now": now,
     }
 

@@ -433,3 +433,25 @@ def test_video_is_muted_with_a_frame_strip(
     strip = web.get(f"/console/media/{media_id}/strip?view={found.group(1)}")
     assert strip.status_code == 200 and strip.headers["content-type"] == "image/jpeg"
     assert strip.headers["cache-control"].startswith("no-store")
+
+
+def test_lead_reassigns_a_case(web: TestClient, console_platform: Platform) -> None:
+    from suraksha.access.models import ConsoleUser
+    from suraksha.review.models import ReviewCase
+
+    case_id, _media_id = _case(console_platform, "sexual_violence", 4)
+    csrf = signed_in(web, "lead@example.org")
+    with console_platform.db.reading() as session:
+        reviewer = session.scalars(
+            select(ConsoleUser).where(ConsoleUser.email == "reviewer@example.org")
+        ).one()
+    page = web.get(f"/console/cases/{case_id}")
+    assert f'<option value="{reviewer.pseudonym}">' in page.text
+    moved = web.post(
+        f"/console/cases/{case_id}/reassign", data={"csrf_token": csrf, "to": reviewer.pseudonym}
+    )
+    assert moved.status_code == 200
+    with console_platform.db.reading() as session:
+        case = session.get(ReviewCase, case_id)
+    assert case is not None and case.claimed_by_id == reviewer.id
+    assert audit_rows(console_platform, "review:reassign")
