@@ -213,6 +213,8 @@ def _case_context(
     media = list(
         session.scalars(select(ItemMedia).where(ItemMedia.item_id == item.id).order_by(ItemMedia.position))
     )
+    for m in media:  # an item that matched a csam bank is csam whatever its case's category says
+        _check_case_category(who, reveals.media_category(session, m, case))
     matches = list(
         session.scalars(select(ItemMatch).where(ItemMatch.item_id == item.id).order_by(ItemMatch.id))
     )
