@@ -7,6 +7,7 @@ from __future__ import annotations
 import getpass
 import re
 from pathlib import Path
+from typing import cast
 
 import typer
 from rich.table import Table
@@ -22,6 +23,7 @@ from suraksha.reporting.services import (
     ReportRequest,
     approve_report,
     prepare_report,
+    report_detail,
     report_dict,
     resume_stalled,
     retry_report,
@@ -74,34 +76,19 @@ def show_command(
 ) -> None:
     """One report: its state, NCMEC ids, files; with --xml the documents sent."""
     with platform() as p, p.db.reading() as session:
-        report = session.get(CyberTiplineReport, report_id)
-        if report is None:
-            raise fail(f"report {report_id} does not exist (`suraksha report list`)")
-        summary = report_dict(report)
-        files = [
-            {
-                "id": f.id,
-                "item_id": f.item_id,
-                "media_id": f.media_id,
-                "state": f.state,
-                "ncmec_file_id": f.ncmec_file_id,
-                "viewed_by_esp": f.viewed_by_esp,
-                "exif_viewed_by_esp": f.exif_viewed_by_esp,
-                "industry_classification": f.industry_classification,
-            }
-            for f in report.files
-        ]
-        documents = [report.report_xml] + [f.details_xml for f in report.files if f.details_xml]
+        detail = report_detail(session, report_id)
+    documents = cast(list[str], detail.pop("xml"))
     if json_out:
-        print_json({**summary, "file_rows": files, **({"xml": documents} if xml else {})})
+        print_json({**detail, **({"xml": documents} if xml else {})})
         return
-    for key, value in summary.items():
+    files = cast(list[dict[str, object]], detail.pop("file_rows"))
+    for key, value in detail.items():
         out.print(f"{key}: {value if value is not None else ''}")
     for file in files:
-        out.print("file: " + ", ".join(f"{k}={v}" for k, v in file.items()))
+        out.print("file: " + ", ".join(f"{k}={v}" for k, v in file.items() if k != "view_basis"))
     if xml:
-        for document in documents:
-            out.print(document or "(not built yet: the XML is fixed when submission starts)", markup=False)
+        for document in documents or ["(not built yet: the XML is fixed when submission starts)"]:
+            out.print(document, markup=False)
 
 
 @app.command("prepare")

@@ -514,3 +514,29 @@ def report_dict(report: CyberTiplineReport) -> dict[str, object]:
         "approved_at": report.approved_at,
         "finished_at": report.finished_at,
     }
+
+
+def report_detail(session: Session, report_id: int) -> dict[str, object]:
+    """One report for the console and ``suraksha report show``: its summary, its files with their view
+    flags and NCMEC file ids, and the documents as sent (the report XML, then each fileDetails)."""
+    report = session.get(CyberTiplineReport, report_id)
+    if report is None:
+        raise NotFound(f"report {report_id} does not exist (`suraksha report list`)")
+    files = [
+        {
+            "id": f.id,
+            "item_id": f.item_id,
+            "media_id": f.media_id,
+            "decision_id": f.decision_id,
+            "review_decision_id": f.review_decision_id,
+            "state": f.state,
+            "ncmec_file_id": f.ncmec_file_id,
+            "viewed_by_esp": f.viewed_by_esp,
+            "exif_viewed_by_esp": f.exif_viewed_by_esp,
+            "view_basis": json.loads(f.view_basis or "[]"),
+            "industry_classification": f.industry_classification,
+        }
+        for f in report.files
+    ]
+    documents = [report.report_xml] + [f.details_xml for f in report.files if f.details_xml]
+    return {**report_dict(report), "file_rows": files, "xml": [d for d in documents if d]}
