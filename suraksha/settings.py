@@ -639,6 +639,8 @@ def _validate(values: Mapping[str, Any]) -> None:
     for name in ("ncmec_retry_base_s", "report_bundle_window_s", "ncmec_max_server_retries"):
         if values[name] < 0:
             problems.append(f"{name} must be >= 0")
+    if values["reporter_email"] and "@" not in values["reporter_email"]:
+        problems.append("reporter_email must be an e-mail address NCMEC can reach")
     if not 1 <= values["review_claim_minutes"] <= 24 * 60:
         problems.append("review_claim_minutes must be between 1 and 1440")
     for name in ("review_exposure_budget", "review_exposure_minutes"):
