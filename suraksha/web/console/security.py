@@ -22,16 +22,25 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import HTMLResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from suraksha.settings import Settings
 
+log = logging.getLogger(__name__)
+
 CONSOLE_PREFIX = "/console"
+INTERNAL_ERROR_PAGE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error · Suraksha console</title>'
+    '<link rel="stylesheet" href="/console/static/console.css"></head><body><main><h1>Something went '
+    'wrong</h1><p class="error">The service logged the cause; nothing more is shown here. '
+    '<a href="/console/">Back to the dashboard</a></p></main></body></html>'
+)
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 _CSRF_LABEL = b"suraksha-console-csrf-v1"
@@ -128,12 +137,22 @@ class ConsoleHeaders:
             await self.app(scope, receive, send)
             return
 
+        started = False
+
         async def with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 present = {bytes(k).lower() for k, _ in message.get("headers", ())}
                 headers = list(message.get("headers", ()))
                 headers.extend((k, v) for k, v in CONSOLE_HEADERS if k not in present)
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, with_headers)
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception as exc:  # a page, not the API's JSON problem, for a person at the console
+            if started:
+                raise
+            log.error("event=console.unhandled kind=%s", type(exc).__name__, exc_info=exc)
+            await HTMLResponse(INTERNAL_ERROR_PAGE, status_code=500)(scope, receive, with_headers)

@@ -455,3 +455,22 @@ def test_lead_reassigns_a_case(web: TestClient, console_platform: Platform) -> N
         case = session.get(ReviewCase, case_id)
     assert case is not None and case.claimed_by_id == reviewer.id
     assert audit_rows(console_platform, "review:reassign")
+
+
+def test_an_unexpected_error_is_a_page_without_details(
+    web: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from suraksha.web.console import operations
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(operations, "dashboard_figures", broken)
+    signed_in_page = sign_in(web, "lead@example.org")
+    assert signed_in_page.status_code == 303
+    answer = web.get("/console/")
+    assert answer.status_code == 500 and "Something went wrong" in answer.text
+    assert (
+        "secret internals" not in answer.text
+        and "script-src 'self'" in answer.headers["content-security-policy"]
+    )
