@@ -9,7 +9,6 @@ page that hides a button is a convenience, never the control.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -156,17 +155,6 @@ def require(permission: Permission) -> Any:
 
     check.__name__ = f"require_{permission.name.lower()}"
     return Depends(check)
-
-
-def require_any(*permissions: Permission) -> Callable[..., Viewer]:
-    def check(who: Viewer = Depends(viewer)) -> Viewer:
-        if not any(who.can(p) for p in permissions):
-            needs = " or ".join(p.value for p in permissions)
-            log.info("event=console.forbidden pseudonym=%s needs=%s", who.pseudonym, needs)
-            raise Forbidden(f"your roles do not allow this (it needs the permission {needs})")
-        return who
-
-    return check
 
 
 async def csrf_protect(request: Request, state: WebState = Depends(get_state)) -> None:
