@@ -258,6 +258,23 @@ def list_queue(
     return list(session.scalars(query.offset(max(0, offset)).limit(max(1, min(limit, MAX_PAGE)))))
 
 
+def held_by(session: Session, user: ConsoleUser, *, now: datetime | None = None) -> list[ReviewCase]:
+    """The cases ``user`` holds an unexpired claim on, soonest expiry first ("my cases")."""
+    now = now or utcnow()
+    return list(
+        session.scalars(
+            select(ReviewCase)
+            .where(
+                ReviewCase.state == CaseState.CLAIMED,
+                ReviewCase.claimed_by_id == user.id,
+                ReviewCase.claim_expires_at > now,
+            )
+            .order_by(ReviewCase.claim_expires_at)
+            .limit(MAX_PAGE)
+        )
+    )
+
+
 @dataclass(frozen=True)
 class QueueCount:
     category: str

@@ -85,6 +85,8 @@ def test_claim_is_exclusive_and_expires(world: ReviewWorld, options: review.Revi
     with world.db.session() as s:
         claimed = review.claim(s, case.id, ria, options, now=now)
         assert claimed.state == CaseState.CLAIMED and claimed.claimed_by_id == ria.id
+        assert [c.id for c in review.held_by(s, ria, now=now)] == [case.id]
+        assert review.held_by(s, ria, now=now + timedelta(minutes=16)) == []
     with world.db.session() as s, pytest.raises(Conflict):
         review.claim(s, case.id, sam, options, now=now + timedelta(minutes=5))
     with world.db.session() as s:  # the claim lapsed: another reviewer may take it
