@@ -40,7 +40,7 @@ class VaultHolds:
         holds = place_hold(
             session,
             basis=HOLD_BASIS,
-            reference=f"cybertipline:{report.ncmec_report_id}",
+            reference=f"ncmec:{report.ncmec_report_id}",
             actor=actor,
             periods=HoldPeriods.parse(getattr(self.settings, "vault_hold_periods", None)),
             item_ids=item_ids,

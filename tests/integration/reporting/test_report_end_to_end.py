@@ -126,7 +126,7 @@ def test_banked_picture_to_finished_report_hold_and_referral(
                 vault_models.PreservationHold.basis == "cybertipline_report"
             )
         ).all()
-        assert [h.reference for h in holds] == [f"cybertipline:{ncmec_id}"]
+        assert [h.reference for h in holds] == [f"ncmec:{ncmec_id}"]
         assert holds[0].expires_at - holds[0].starts_at == timedelta(days=365)
         preservation_ids = [h.preservation_id for h in holds]
     finished = sim.simulator.finished[ncmec_id]  # type: ignore[index]

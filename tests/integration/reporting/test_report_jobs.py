@@ -109,7 +109,7 @@ def test_hold_job_places_a_one_year_vault_hold(
         assert len(holds) == 2  # one per item's preservation
         for hold in holds:
             assert hold.basis == "cybertipline_report"
-            assert hold.reference == f"cybertipline:{report.ncmec_report_id}"
+            assert hold.reference == f"ncmec:{report.ncmec_report_id}"
             assert hold.expires_at - hold.starts_at == timedelta(days=365)
             assert abs((hold.starts_at - report.finished_at).total_seconds()) < 1
 

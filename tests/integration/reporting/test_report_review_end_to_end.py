@@ -194,7 +194,7 @@ def test_banked_picture_reviewed_approved_reported_held_and_referred(
                 vault_models.PreservationHold.basis == "cybertipline_report"
             )
         ).all()
-        assert [h.reference for h in holds] == [f"cybertipline:{ncmec_id}"]
+        assert [h.reference for h in holds] == [f"ncmec:{ncmec_id}"]
         assert holds[0].expires_at - holds[0].starts_at == timedelta(days=365)
     assert list(sim.simulator.finished) == [ncmec_id] and sim.simulator.counters.finishes == 1
     finished = sim.simulator.finished[ncmec_id]  # type: ignore[index]
