@@ -40,6 +40,8 @@ class RevokedReason:
     EXPIRED = "expired"
     USER_DISABLED = "user_disabled"
     SECOND_FACTOR_DONE = "second_factor_done"
+    REPLACED = "replaced"
+    """The same browser signed in again: its earlier session ends."""
     """A pending session is replaced by a new one (a new token) once the TOTP code is good."""
 
 
@@ -194,6 +196,17 @@ def revoke(session: Session, session_id: int, reason: str, *, now: datetime | No
     session.execute(
         update(ConsoleSession)
         .where(ConsoleSession.id == session_id, ConsoleSession.revoked_at.is_(None))
+        .values(revoked_at=now or utcnow(), revoked_reason=reason)
+    )
+
+
+def revoke_token(session: Session, token: str, reason: str, *, now: datetime | None = None) -> None:
+    """End the live session behind ``token``, if any (a browser signing in again)."""
+    if not token or len(token) > MAX_TOKEN_CHARS:
+        return
+    session.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.token_hash == token_hash(token), ConsoleSession.revoked_at.is_(None))
         .values(revoked_at=now or utcnow(), revoked_reason=reason)
     )
 

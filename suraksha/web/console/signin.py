@@ -74,7 +74,10 @@ def _start(
 ) -> Response:
     names = cookie_names(state)
     policy = SessionPolicy.from_settings(state.settings)
+    previous = request.cookies.get(names.session)
     with state.platform.db.session() as session:
+        if previous:  # one session per browser: signing in again ends the earlier one
+            sessions.revoke_token(session, previous, RevokedReason.REPLACED)
         row, token = sessions.start_session(session, user, policy, second_factor_pending=pending)
         del row
     location = f"{SECOND_FACTOR_PATH}?next={quote(next_path, safe='/')}" if pending else next_path

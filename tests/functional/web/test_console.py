@@ -122,6 +122,13 @@ def test_sign_in_sign_out_and_headers(web: TestClient, console_platform: Platfor
 
     dashboard = web.get("/console/")
     assert dashboard.status_code == 200 and "Dashboard" in dashboard.text
+    # signing in again from the same browser ends the earlier session
+    assert sign_in(web, "lead@example.org").status_code == 303
+    with console_platform.db.reading() as session:
+        reasons = session.scalars(select(ConsoleSession.revoked_reason).order_by(ConsoleSession.id)).all()
+    assert reasons == ["replaced", ""]
+    token = web.cookies.get("suraksha_session")
+    dashboard = web.get("/console/")
     csrf = csrf_of(dashboard.text)
     assert web.post("/console/sign-out", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
     assert [r.subject for r in audit_rows(console_platform, "auth:sign_out")]
