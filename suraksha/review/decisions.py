@@ -8,7 +8,8 @@ Business rules applied by ``decide``:
   positive) decision takes no action but restore, and may add the hashes to the allow list.
 - The actions are an enforcement Decision (``decided_by=reviewer``, ``decided_by_ref`` = the reviewer's
   pseudonym, ``automated=False``) with one Action each. A benign decision about an item that automated
-  enforcement acted on adds ``restore``: the reversal goes to the platform.
+  enforcement acted on adds ``restore``: the reversal goes to the platform. When automated enforcement
+  suspended the account for that item alone, the account is restored too (``_lifts_suspension``).
 - Four eyes: a clearinghouse report and a permanent suspension (``suspend``) need a second person's
   approval when the case's category is listed in ``review_four_eyes`` (``*``: all). Until then they
   are not carried out; everything else is carried out at once. The approver holds
@@ -37,7 +38,7 @@ from suraksha.banks import services as banks
 from suraksha.banks.models import BankEntry, BankKind
 from suraksha.db.base import utcnow
 from suraksha.enforcement import services as enforcement
-from suraksha.enforcement.models import Action, ActionKind, DecidedBy, Decision, Verdict
+from suraksha.enforcement.models import Action, ActionKind, ActionTarget, DecidedBy, Decision, Verdict
 from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
 from suraksha.intake.models import Item, ItemMatch, ItemState
 from suraksha.permissions import Permission
@@ -130,6 +131,36 @@ def _automated_actions(session: Session, item_id: int) -> list[Action]:
     )
 
 
+def _lifts_suspension(session: Session, item: Item) -> bool:
+    """Whether a false positive on ``item`` lifts its account's suspension: only when automated
+    enforcement suspended the account for this item, and no other item of the account still stands
+    as a violation that suspended it (its latest decision is not clean). A suspension a person chose,
+    or one another item also justifies, stays until a person lifts it."""
+    suspended_here = session.scalar(
+        select(Action.id)
+        .where(Action.item_id == item.id, Action.kind == ActionKind.SUSPEND, Action.automated.is_(True))
+        .limit(1)
+    )
+    if suspended_here is None:
+        return False
+    others = set(
+        session.scalars(
+            select(Action.item_id).where(
+                Action.account_id == item.account_id,
+                Action.kind == ActionKind.SUSPEND,
+                Action.item_id != item.id,
+            )
+        )
+    )
+    for other in others:
+        latest = session.scalar(
+            select(Decision.verdict).where(Decision.item_id == other).order_by(Decision.id.desc()).limit(1)
+        )
+        if latest != Verdict.CLEAN:
+            return False
+    return True
+
+
 def decide(
     session: Session,
     case_id: int,
@@ -198,6 +229,16 @@ def decide(
     session.add(review_decision)
     session.flush()
     _apply(session, decision, item, now_actions, choice.countries, endpoints)
+    if benign and _lifts_suspension(session, item):
+        enforcement.add_action(
+            session,
+            decision,
+            item,
+            ActionKind.RESTORE,
+            automated=False,
+            target=ActionTarget.ACCOUNT,
+            endpoints=endpoints,
+        )
     if choice.report_to_clearinghouse and not needs_approval:
         _report(session, decision, item, review_decision)
     if choice.allow_list:

@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from suraksha.audit import AuditAction, AuditEvent
 from suraksha.banks.models import Bank, BankEntry, BankKind
 from suraksha.enforcement.models import Action, ActionKind, ActionState, DecidedBy, Decision
 from suraksha.errors import Conflict, Forbidden, InvalidInput
+from suraksha.intake.models import Account, Item
 from suraksha.reporting.models import (
     CyberTiplineReport,
     CyberTiplineReportFile,
@@ -171,6 +172,57 @@ def test_false_positive_restores_and_allow_lists(world: ReviewWorld, options: re
         assert s.scalar(select(AuditEvent).where(AuditEvent.action == AuditAction.BANK_CHANGE)) is not None
     assert _actions(world, rd.decision_id) == {"restore": ActionState.PENDING}
     assert _case(world, seeded).state == CaseState.DECIDED
+
+
+def _account(world: ReviewWorld, seeded: Seeded) -> Account:
+    with world.db.reading() as s:
+        item = s.get(Item, seeded.item_id)
+        assert item is not None
+        account = s.get(Account, item.account_id)
+        assert account is not None
+        return account
+
+
+def _targets(world: ReviewWorld, decision_id: int | None) -> set[tuple[str, str]]:
+    with world.db.reading() as s:
+        rows = s.scalars(select(Action).where(Action.decision_id == decision_id))
+        return {(a.kind, a.target) for a in rows}
+
+
+def test_false_positive_lifts_the_automated_suspension(
+    world: ReviewWorld, options: review.ReviewOptions
+) -> None:
+    seeded = world.item(bank_category="csam")
+    assert _account(world, seeded).suspended_at is not None  # the policy suspended it automatically
+    world.user("cas", "child_safety_reviewer")
+    choice = decisions.ReviewChoice(violation=ViolationCategory.BENIGN, note="a sunset")
+    rd_id = _claim_reveal_decide(world, seeded, "cas", choice, options)
+    with world.db.reading() as s:
+        rd = s.get(decisions.ReviewDecision, rd_id)
+        assert rd is not None
+        decision_id = rd.decision_id
+    assert _targets(world, decision_id) == {("restore", "item"), ("restore", "account")}
+    assert _account(world, seeded).suspended_at is None
+
+
+def test_a_suspension_another_violation_justifies_stays(
+    world: ReviewWorld, options: review.ReviewOptions
+) -> None:
+    first = world.item(bank_category="csam")
+    second = world.item(bank_category="csam")
+    shared = _account(world, first).id
+    with world.db.session() as s:  # both items are the same account's
+        s.execute(update(Item).where(Item.id == second.item_id).values(account_id=shared))
+        s.execute(update(Action).where(Action.item_id == second.item_id).values(account_id=shared))
+    world.user("cas", "child_safety_reviewer")
+    choice = decisions.ReviewChoice(violation=ViolationCategory.BENIGN, note="this one is a sunset")
+    rd_id = _claim_reveal_decide(world, first, "cas", choice, options)
+    with world.db.reading() as s:
+        rd = s.get(decisions.ReviewDecision, rd_id)
+        assert rd is not None
+        decision_id = rd.decision_id
+    assert _targets(world, decision_id) == {("restore", "item")}
+    assert _account(world, first).suspended_at is not None
 
 
 def test_choices_that_do_not_hang_together(world: ReviewWorld, options: review.ReviewOptions) -> None:
