@@ -11,11 +11,11 @@ from fastapi import FastAPI
 from starlette.responses import RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 
-from suraksha.web.console import banks, errors, operations, review, signin
+from suraksha.web.console import banks, errors, operations, reports, review, signin
 from suraksha.web.console.pages import STATIC_DIR
 from suraksha.web.console.security import ConsoleHeaders
 
-ROUTERS = (signin.router, operations.router, banks.router, review.router)
+ROUTERS = (signin.router, operations.router, banks.router, review.router, reports.router)
 
 
 def _to_console() -> Response:

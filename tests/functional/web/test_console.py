@@ -26,6 +26,8 @@ from suraksha.audit import AuditEvent, verify
 from suraksha.banks import services as banks
 from suraksha.banks.models import BankEntry
 from suraksha.db.base import utcnow
+from suraksha.intake.models import Account
+from suraksha.reporting.models import CyberTiplineReport
 from suraksha.testing.synthetic import synthetic_jpeg
 from suraksha.web.app import create_app
 from suraksha.web.state import WebState
@@ -481,3 +483,37 @@ def test_an_unexpected_error_is_a_page_without_details(
         "secret internals" not in answer.text
         and "script-src 'self'" in answer.headers["content-security-policy"]
     )
+
+
+def test_reports_pages_show_state_and_xml_to_leads_only(web: TestClient, console_platform: Platform) -> None:
+    with console_platform.db.session() as session:
+        account = Account(platform_account_id="reported-1", handle="seller")
+        session.add(account)
+        session.flush()
+        report = CyberTiplineReport(
+            account_id=account.id,
+            state="finished",
+            environment="test",
+            report_xml="<report><incidentSummary>benign test document</incidentSummary></report>",
+            ncmec_report_id=424242,
+        )
+        session.add(report)
+        session.flush()
+        report_id = report.id
+    signed_in(web, "lead@example.org")
+    listing = web.get("/console/reports")
+    assert (
+        listing.status_code == 200
+        and "424242" in listing.text
+        and f"/console/reports/{report_id}" in listing.text
+    )
+    page = web.get(f"/console/reports/{report_id}")
+    assert page.status_code == 200 and "424242" in page.text
+    assert "&lt;incidentSummary&gt;benign test document" in page.text  # the XML, escaped
+    assert web.get("/console/reports/999999").status_code == 404
+    assert web.get("/console/reports?state=failed").text.count("/console/reports/") == 0
+
+    reviewer = TestClient(web.app)
+    signed_in(reviewer, "reviewer@example.org")
+    assert reviewer.get("/console/reports").status_code == 403
+    assert reviewer.get(f"/console/reports/{report_id}").status_code == 403
