@@ -56,16 +56,25 @@ def _zip_time(when: datetime) -> tuple[int, int, int, int, int, int]:
     return (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second - when.second % 2)
 
 
+def _canonical_info(name: str, size: int, stamp: tuple[int, int, int, int, int, int]) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=stamp)
+    info.compress_type = zipfile.ZIP_STORED
+    info.create_system = 3
+    info.external_attr = 0o100644 << 16
+    info.file_size = size  # decides zip64 exactly as writestr would
+    return info
+
+
+def _canonical_writer(target: IO[bytes]) -> zipfile.ZipFile:
+    return zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+
+
 def write_canonical_zip(target: IO[bytes], entries: Iterable[tuple[str, bytes]], when: datetime) -> None:
     """The one way a package's zip is laid out; verification rebuilds it and compares bytes."""
     stamp = _zip_time(when)
-    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+    with _canonical_writer(target) as archive:
         for name, data in entries:
-            info = zipfile.ZipInfo(name, date_time=stamp)
-            info.compress_type = zipfile.ZIP_STORED
-            info.create_system = 3
-            info.external_attr = 0o100644 << 16
-            archive.writestr(info, data)
+            archive.writestr(_canonical_info(name, len(data), stamp), data)
 
 
 def custody_excerpt(session: Session, subjects: Sequence[str]) -> tuple[list[dict[str, Any]], bool]:
@@ -270,20 +279,34 @@ def verify_package(
                     "the package's entries differ from its manifest "
                     f"(extra {extra[:5]}, missing {lacking[:5]})"
                 )
-            entries: list[tuple[str, bytes]] = [(MANIFEST, manifest_bytes), (SIGNATURE, signature)]
-            for listed_file in listed:
-                data = _read_entry(archive, by_name[listed_file["path"]], max_bytes)
-                if (
-                    len(data) != listed_file["size"]
-                    or hashlib.sha256(data).hexdigest() != listed_file["sha256"]
-                ):
-                    check.problems.append(f"{listed_file['path']}: content does not match the manifest")
-                entries.append((listed_file["path"], data))
-            check.files = len(listed)
-            if check.problems:
-                return check
-            created = datetime.fromisoformat(manifest["created_at"])
-        if _canonical_digest(entries, created) != _file_digest(source):
+            stamp = _zip_time(datetime.fromisoformat(manifest["created_at"]))
+            # Rebuild the canonical zip entry by entry while checking each file against the manifest,
+            # streaming (memory stays at one chunk whatever the files' sizes), then compare digests.
+            with tempfile.TemporaryFile() as scratch:
+                with _canonical_writer(scratch) as rebuilt:
+                    rebuilt.writestr(_canonical_info(MANIFEST, len(manifest_bytes), stamp), manifest_bytes)
+                    rebuilt.writestr(_canonical_info(SIGNATURE, len(signature), stamp), signature)
+                    for listed_file in listed:
+                        info = by_name[listed_file["path"]]
+                        digest = hashlib.sha256()
+                        target = _canonical_info(info.filename, info.file_size, stamp)
+                        with archive.open(info) as src, rebuilt.open(target, "w") as dest:
+                            for chunk in iter(lambda src=src: src.read(CHUNK), b""):  # type: ignore[misc]
+                                digest.update(chunk)
+                                dest.write(chunk)
+                        if (
+                            info.file_size != listed_file["size"]
+                            or digest.hexdigest() != listed_file["sha256"]
+                        ):
+                            check.problems.append(f"{info.filename}: content does not match the manifest")
+                check.files = len(listed)
+                if check.problems:
+                    return check
+                scratch.seek(0)
+                canonical = hashlib.sha256()
+                for chunk in iter(lambda: scratch.read(CHUNK), b""):
+                    canonical.update(chunk)
+        if canonical.hexdigest() != _file_digest(source):
             raise _Refused(
                 "the zip container differs from the canonical layout (bytes outside the files changed)"
             )
@@ -303,15 +326,5 @@ def _file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _canonical_digest(entries: list[tuple[str, bytes]], created: datetime) -> str:
-    with tempfile.TemporaryFile() as scratch:
-        write_canonical_zip(scratch, entries, created)
-        scratch.seek(0)
-        digest = hashlib.sha256()
-        for chunk in iter(lambda: scratch.read(CHUNK), b""):
             digest.update(chunk)
     return digest.hexdigest()
