@@ -74,6 +74,7 @@ def demo_command(
         # the demo serves the console over plain HTTP on 127.0.0.1 only: its cookies cannot be Secure
         "SURAKSHA_CONSOLE_SECURE_COOKIES": "false",
     }
+    demo_env.update(_demo_vault_keys(base))
     previous = {name: os.environ.get(name) for name in demo_env}
     os.environ.update(demo_env)
     try:
@@ -90,6 +91,27 @@ def demo_command(
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _demo_vault_keys(base: Path) -> dict[str, str]:
+    """The vault's keys for the demo: the environment's when set, else demo-only keys made once and
+    kept (mode 0600) in the demo folder, so the demo's evidence is preserved and its packages signed.
+    Never use these for real evidence: a real deployment's keys live in its secret store."""
+    from suraksha.vault import crypto  # noqa: PLC0415
+
+    names = ("SURAKSHA_VAULT_KEK", "SURAKSHA_VAULT_SIGNING_KEY")
+    if all(os.environ.get(name) for name in names):
+        return {}
+    stored = base / "demo-vault-keys.env"
+    if not stored.exists():
+        stored.touch(mode=0o600)
+        stored.write_text(
+            f"SURAKSHA_VAULT_KEK={crypto.KeyEncryptionKey.generate().to_text()}\n"
+            f"SURAKSHA_VAULT_SIGNING_KEY={crypto.generate_signing_key_text()}\n"
+        )
+        err.print(f"[yellow]demo-only vault keys made in {stored} (never for real evidence)[/yellow]")
+    keys = dict(line.split("=", 1) for line in stored.read_text().splitlines() if "=" in line)
+    return {name: keys[name] for name in names if not os.environ.get(name) and name in keys}
 
 
 def _seed_and_scan(base: Path, uploads: Path) -> None:
