@@ -19,10 +19,20 @@ from suraksha.intake.fetch import FetchPolicy, MediaFetcher
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.store import MediaStore
 from suraksha.plugins import Classifiers, plugin_manager
+from suraksha.reporting import setup as reporting_setup
+from suraksha.reporting import tasks as reporting_tasks
+from suraksha.reporting.holds import VaultHolds
+from suraksha.reporting.ports import NcmecApi
+from suraksha.reporting.services import ReportOptions
+from suraksha.reporting.submission import ReportSubmitter
+from suraksha.review.services import ReviewOptions
 from suraksha.rules import RuleEngine
 from suraksha.settings import Settings
 from suraksha.signals.file_signals import HashOptions
 from suraksha.signals.pdq import PdqMode
+from suraksha.vault import tasks as vault_tasks
+from suraksha.vault.enrichment import EnrichmentSource, HttpEnrichment
+from suraksha.vault.services import EvidenceVault
 from suraksha.worker.handlers import HandlerRegistry
 
 
@@ -62,6 +72,11 @@ class Platform:
             stale_after_s=self.settings.index_stale_after_s,
             index_dir=self.settings.index_path,
         )
+
+    @cached_property
+    def review_options(self) -> ReviewOptions:
+        """Claims, exposure budgets, four eyes and display defaults for review (suraksha.review)."""
+        return ReviewOptions.from_settings(self.settings)
 
     @cached_property
     def media_store(self) -> MediaStore:
@@ -122,7 +137,45 @@ class Platform:
         registry = HandlerRegistry()
         intake_tasks.register(registry, self.pipeline(index))
         enforcement_tasks.register(registry, self.db, self.webhook_endpoints, sender or WebhookSender())
+        reporting_tasks.register(
+            registry,
+            self.db,
+            self.report_submitter,
+            ReportOptions.from_settings(self.settings),
+            VaultHolds(self.settings),
+        )
+        vault_tasks.register(registry, self.db, self.vault, self.enrichment)
         return registry
+
+    @cached_property
+    def vault(self) -> EvidenceVault:
+        """The evidence vault (storage, keys, hold periods), for preservation, holds, access, export."""
+        return EvidenceVault.from_settings(self.settings, self.media_store)
+
+    @cached_property
+    def enrichment(self) -> EnrichmentSource | None:
+        """The platform's enrichment endpoint, when vault_enrichment_url is set (signed with
+        webhook_secrets)."""
+        url = self.settings.vault_enrichment_url
+        if not url:
+            return None
+        raw = self.settings.webhook_secrets
+        secrets = [v.strip() for v in (raw.reveal() if raw else "").split(",") if v.strip()]
+        if not secrets:
+            raise ConfigError("vault_enrichment_url is set but webhook_secrets is empty: requests are signed")
+        endpoint = WebhookEndpoint(
+            url,
+            endpoint_secrets(secrets),
+            allow_private_network=self.settings.webhook_allow_private_network,
+            timeout_s=self.settings.vault_enrichment_timeout_s,
+        )
+        return HttpEnrichment(endpoint, max_bytes=self.settings.vault_enrichment_max_bytes)
+
+    def report_submitter(self, api: NcmecApi | None = None) -> ReportSubmitter:
+        """The CyberTipline report state machine over the configured API (or ``api``)."""
+        return reporting_setup.submitter_from_settings(
+            self.db, self.settings, self.media_store, api=api, vault=self.vault
+        )
 
     def close(self) -> None:
         if "db" in self.__dict__:

@@ -157,6 +157,40 @@ SETTINGS: tuple[Setting, ...] = (
         "otherwise /metrics needs a key with the read role.",
     ),
     Setting(
+        "console_session_idle_minutes",
+        float,
+        30.0,
+        "A console session with no request for this long is over (sign in again).",
+    ),
+    Setting(
+        "console_session_max_hours",
+        float,
+        12.0,
+        "A console session ends this long after sign-in, however active (one working day).",
+    ),
+    Setting(
+        "console_secure_cookies",
+        bool,
+        True,
+        "Console cookies are Secure and __Host- prefixed (sent over HTTPS only). Turn off only to "
+        "serve the console over plain HTTP on a loopback address (the demo, tests).",
+    ),
+    Setting(
+        "console_sign_in_max_failures",
+        int,
+        10,
+        "Failed console sign-ins from one client address for one account, per window, before that "
+        "pair is refused until the window ends (besides the account lockout after 5 in a row).",
+    ),
+    Setting(
+        "console_sign_in_max_failures_per_address",
+        int,
+        50,
+        "Failed console sign-ins from one client address (any accounts), per window, before the "
+        "address is refused until the window ends.",
+    ),
+    Setting("console_sign_in_window_minutes", float, 15.0, "The window sign-in failures are counted in."),
+    Setting(
         "job_keep_done_days",
         float,
         7.0,
@@ -235,6 +269,62 @@ SETTINGS: tuple[Setting, ...] = (
         "receiving inside its own network. Loopback and metadata addresses stay refused.",
     ),
     Setting(
+        "vault_dir", str, None, "Where the evidence vault's encrypted blobs live (default: <data_dir>/vault)."
+    ),
+    Setting(
+        "vault_kek",
+        str,
+        None,
+        "Evidence vault key-encryption key: base64 of 32 random bytes (`suraksha vault keygen`). Needed "
+        "to preserve or open evidence; keep it outside the database and its backups.",
+        secret=True,
+    ),
+    Setting(
+        "vault_kek_previous",
+        str,
+        None,
+        "The KEK being rotated away from: still opens blobs not yet re-wrapped by "
+        "`suraksha vault rotate-key`.",
+        secret=True,
+    ),
+    Setting(
+        "vault_signing_key",
+        str,
+        None,
+        "Ed25519 private key (base64 of the 32-byte seed) that signs evidence export packages.",
+        secret=True,
+    ),
+    Setting(
+        "vault_hold_periods",
+        str,
+        "",
+        "Hold periods per legal basis and jurisdiction, over the built-in ones: comma-separated "
+        "basis[@JURISDICTION]=DAYS, e.g. 'law_enforcement_request@IN=90,cybertipline_report=365'.",
+    ),
+    Setting(
+        "vault_decision_hold_basis",
+        str,
+        "india_it_rules_3_1_g",
+        "Legal basis of the hold placed when evidence is preserved for a decision (from the removal).",
+    ),
+    Setting("vault_jurisdiction", str, "IN", "Jurisdiction of holds placed without one (ISO 3166 code)."),
+    Setting("vault_max_blob_bytes", int, 1024 * 1024 * 1024, "Largest single file the vault preserves."),
+    Setting(
+        "vault_package_max_bytes",
+        int,
+        4 * 1024 * 1024 * 1024,
+        "Largest evidence package written or verified (all files together).",
+    ),
+    Setting(
+        "vault_enrichment_url",
+        str,
+        None,
+        "Optional: the platform's enrichment endpoint, asked (signed like webhooks, webhook_secrets) "
+        "for more about a preserved item (emails, IP logs, linked accounts). Unset: no enrichment.",
+    ),
+    Setting("vault_enrichment_timeout_s", float, 10.0, "Deadline for one enrichment request."),
+    Setting("vault_enrichment_max_bytes", int, 1024 * 1024, "Largest enrichment answer read."),
+    Setting(
         "rules_max_text_chars",
         int,
         64 * 1024,
@@ -255,6 +345,115 @@ SETTINGS: tuple[Setting, ...] = (
         "Linux), loaded after the default pack.",
     ),
     Setting("rules_default_pack", bool, True, "Load the rule pack shipped with Suraksha."),
+    Setting(
+        "ncmec_environment",
+        str,
+        "test",
+        "Which CyberTipline host reports go to: 'test' (exttest.cybertip.org, reports are discarded) "
+        "or 'production' (report.cybertip.org: real reports to law enforcement).",
+    ),
+    Setting(
+        "ncmec_url",
+        str,
+        None,
+        "Base URL of the CyberTipline Reporting API, overriding ncmec_environment's host: the local "
+        "simulator (`suraksha ncmec-sim`, http://127.0.0.1:PORT/ispws). Plain http only to loopback.",
+    ),
+    Setting("ncmec_username", str, None, "CyberTipline Reporting API user name (issued by NCMEC).", True),
+    Setting("ncmec_password", str, None, "CyberTipline Reporting API password (issued by NCMEC).", True),
+    Setting(
+        "ncmec_xsd_path",
+        str,
+        None,
+        "NCMEC's report schema (GET /ispws/xsd); every report and fileDetails is validated against it "
+        "before it is sent. Unset: <data_dir>/ncmec/cyber_tipline.xsd (`suraksha report fetch-xsd`).",
+    ),
+    Setting("ncmec_timeout_s", float, 60.0, "Deadline for one CyberTipline API call."),
+    Setting(
+        "ncmec_finish_within_s",
+        float,
+        1800.0,
+        "An opened report not finished and unchanged for this long is retracted and submitted afresh: "
+        "NCMEC deletes unfinished reports 1 h after their last change (keep this well under 3600).",
+    ),
+    Setting(
+        "ncmec_max_server_retries",
+        int,
+        20,
+        "CyberTipline server errors (1xxx, timeouts) retried with backoff before a report is failed "
+        "for a person to look at; validation errors (4xxx) are never retried.",
+    ),
+    Setting("ncmec_retry_base_s", float, 5.0, "First delay after a CyberTipline server error; doubles."),
+    Setting("ncmec_retry_max_s", float, 300.0, "Longest delay between two CyberTipline attempts."),
+    Setting(
+        "report_bundle_window_s",
+        float,
+        60.0,
+        "How long an approved report waits for more files of the same account before it is sent "
+        "(one report per reported account, all its files).",
+    ),
+    Setting("reporter_first_name", str, "", "CyberTipline reporter: first name of the reporting person."),
+    Setting("reporter_last_name", str, "", "CyberTipline reporter: last name of the reporting person."),
+    Setting("reporter_email", str, "", "CyberTipline reporter: e-mail NCMEC and law enforcement reach."),
+    Setting("reporter_phone", str, "", "CyberTipline reporter: phone (optional)."),
+    Setting(
+        "reporter_company_template",
+        str,
+        "",
+        "Text included in every CyberTipline report: how to serve legal process, retention, "
+        "24-hour emergency contact.",
+    ),
+    Setting("reporter_legal_url", str, "", "CyberTipline reporter: a page for law enforcement (optional)."),
+    Setting("reporter_terms_of_service", str, "", "Terms of service text relevant to reports (optional)."),
+    Setting("platform_name", str, "", "The host platform's name as reported (incidentSummary platform)."),
+    Setting(
+        "platform_profile_url",
+        str,
+        "",
+        "Profile URL pattern of the host platform, {handle} and {account_id} filled in "
+        "(e.g. https://example.org/u/{handle}); empty: no profile URL in reports.",
+    ),
+    Setting(
+        "platform_item_url",
+        str,
+        "",
+        "Item URL pattern of the host platform, {item_id} filled in; empty: no item URLs in reports.",
+    ),
+    Setting(
+        "review_claim_minutes",
+        int,
+        15,
+        "How long a reviewer's claim on a review case lasts; an expired claim may be taken by another.",
+    ),
+    Setting(
+        "review_exposure_budget",
+        str,
+        "csam=40 *=200",
+        "Reveals of media per reviewer per UTC day, per case category ('category=N', space-separated; "
+        "'*' for the rest). Once spent, that category is no longer served to the reviewer that day.",
+    ),
+    Setting(
+        "review_exposure_minutes",
+        str,
+        "",
+        "Minutes of revealed media per reviewer per UTC day, per case category (same form as "
+        "review_exposure_budget; empty: no minutes budget). A reveal never hidden again counts up to 60 min.",
+    ),
+    Setting(
+        "review_four_eyes",
+        str,
+        "*",
+        "Case categories (space-separated; '*' for all, empty for none) whose clearinghouse reports and "
+        "permanent suspensions need a second reviewer's approval before they are carried out.",
+    ),
+    Setting(
+        "review_allow_list_bank",
+        str,
+        "false-positives",
+        "Allow-list bank that false-positive review decisions add file hashes to (created when missing).",
+    ),
+    Setting("review_blur_default", bool, True, "Console: media blurred until revealed (users may override)."),
+    Setting("review_greyscale_default", bool, True, "Console: media in greyscale (users may override)."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -413,6 +612,15 @@ def _validate(values: Mapping[str, Any]) -> None:
     for name in ("job_lease_s", "job_max_attempts", "job_backoff_max_s", "worker_poll_interval_s"):
         if values[name] <= 0:
             problems.append(f"{name} must be positive")
+    for name in (
+        "console_session_idle_minutes",
+        "console_session_max_hours",
+        "console_sign_in_max_failures",
+        "console_sign_in_max_failures_per_address",
+        "console_sign_in_window_minutes",
+    ):
+        if values[name] <= 0:
+            problems.append(f"{name} must be positive")
     if values["job_backoff_base_s"] < 0:
         problems.append("job_backoff_base_s must be >= 0")
     if values["job_keep_done_days"] < 0:
@@ -431,5 +639,24 @@ def _validate(values: Mapping[str, Any]) -> None:
     region = values["rules_phone_region"]
     if not (isinstance(region, str) and len(region.strip()) == 2 and region.strip().isalpha()):
         problems.append("rules_phone_region must be a two-letter region code such as IN")
+    if values["ncmec_environment"] not in {"test", "production"}:
+        problems.append("ncmec_environment must be 'test' or 'production'")
+    if not 0 < values["ncmec_finish_within_s"] < 3600:
+        problems.append("ncmec_finish_within_s must be between 0 and 3600 (NCMEC deletes after 1 h)")
+    for name in ("ncmec_timeout_s", "ncmec_retry_max_s"):
+        if values[name] <= 0:
+            problems.append(f"{name} must be positive")
+    for name in ("ncmec_retry_base_s", "report_bundle_window_s", "ncmec_max_server_retries"):
+        if values[name] < 0:
+            problems.append(f"{name} must be >= 0")
+    if values["reporter_email"] and "@" not in values["reporter_email"]:
+        problems.append("reporter_email must be an e-mail address NCMEC can reach")
+    if not 1 <= values["review_claim_minutes"] <= 24 * 60:
+        problems.append("review_claim_minutes must be between 1 and 1440")
+    for name in ("review_exposure_budget", "review_exposure_minutes"):
+        for part in str(values[name] or "").replace(",", " ").split():
+            category, _, count = part.partition("=")
+            if not category or not count.isdigit():
+                problems.append(f"{name}: {part!r} is not 'category=N' (e.g. 'csam=40 *=200')")
     if problems:
         raise ConfigError("invalid settings: " + "; ".join(problems))

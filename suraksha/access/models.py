@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from suraksha.db.base import Base, UTCDateTime, utcnow
@@ -54,9 +54,44 @@ class ConsoleUser(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     """argon2id, in its self-describing PHC string (parameters and salt included)."""
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    """The TOTP time step of the last code accepted: a code is good once (RFC 6238 section 5.2)."""
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     """Consecutive failed sign-ins since the last success or lock."""
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. The cookie holds a 256-bit random token; this row holds only its SHA-256
+    (``token_hash``), so a copy of the database signs nobody in. Signing out, disabling the user or
+    passing either expiry ends it on the server, whatever the browser keeps."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    """Written at most once a minute (the idle expiry is counted from here)."""
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """The absolute expiry, fixed at sign-in."""
+    second_factor_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Password checked, TOTP code not yet: such a session may only send the code."""
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_reason: Mapped[str] = mapped_column(String(40), default="")
+
+
+class SignInThrottle(Base):
+    """Failed console sign-ins counted per client address and per (address, account) pair, in a fixed
+    window. ``key`` is a SHA-256 of the pair (or the address), so the table holds no email."""
+
+    __tablename__ = "console_sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

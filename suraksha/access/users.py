@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suraksha.access.models import ConsoleUser
+from suraksha.access.sessions import revoke_user_sessions
 from suraksha.audit import AuditAction, record
 from suraksha.db import Database
 from suraksha.db.base import utcnow
@@ -208,11 +209,13 @@ def set_roles(session: Session, email: str, roles: Iterable[str | Role], *, by: 
 
 
 def disable_user(session: Session, email: str, *, by: str, now: datetime | None = None) -> ConsoleUser:
-    """Disable the user: every sign-in is refused from now on (the row stays, for the audit trail's
-    pseudonyms). Disabling a disabled user changes nothing and is not audited."""
+    """Disable the user: every sign-in is refused from now on and their console sessions end now (the
+    row stays, for the audit trail's pseudonyms). Disabling a disabled user changes nothing and is not
+    audited."""
     user = get_user(session, email)
     if user.disabled_at is None:
         user.disabled_at = now or utcnow()
+        revoke_user_sessions(session, user.id, now=user.disabled_at)
         log.info("event=user.disable pseudonym=%s", user.pseudonym)
         details = {"change": "user.disable"}
         record(session, by, AuditAction.CONFIG_CHANGE, f"user:{user.pseudonym}", details)

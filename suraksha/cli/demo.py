@@ -9,6 +9,7 @@ flat picture), then scans the uploads and shows what was found and why.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from pathlib import Path
 
@@ -67,7 +68,13 @@ def demo_command(
         shutil.rmtree(base)
     base.mkdir(parents=True, exist_ok=True)
     database_url = f"sqlite:///{base / 'demo.sqlite3'}"
-    demo_env = {"SURAKSHA_DATABASE_URL": database_url, "SURAKSHA_DATA_DIR": str(base)}
+    demo_env = {
+        "SURAKSHA_DATABASE_URL": database_url,
+        "SURAKSHA_DATA_DIR": str(base),
+        # the demo serves the console over plain HTTP on 127.0.0.1 only: its cookies cannot be Secure
+        "SURAKSHA_CONSOLE_SECURE_COOKIES": "false",
+    }
+    demo_env.update(_demo_vault_keys(base))
     previous = {name: os.environ.get(name) for name in demo_env}
     os.environ.update(demo_env)
     try:
@@ -84,6 +91,27 @@ def demo_command(
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def _demo_vault_keys(base: Path) -> dict[str, str]:
+    """The vault's keys for the demo: the environment's when set, else demo-only keys made once and
+    kept (mode 0600) in the demo folder, so the demo's evidence is preserved and its packages signed.
+    Never use these for real evidence: a real deployment's keys live in its secret store."""
+    from suraksha.vault import crypto  # noqa: PLC0415
+
+    names = ("SURAKSHA_VAULT_KEK", "SURAKSHA_VAULT_SIGNING_KEY")
+    if all(os.environ.get(name) for name in names):
+        return {}
+    stored = base / "demo-vault-keys.env"
+    if not stored.exists():
+        stored.touch(mode=0o600)
+        stored.write_text(
+            f"SURAKSHA_VAULT_KEK={crypto.KeyEncryptionKey.generate().to_text()}\n"
+            f"SURAKSHA_VAULT_SIGNING_KEY={crypto.generate_signing_key_text()}\n"
+        )
+        err.print(f"[yellow]demo-only vault keys made in {stored} (never for real evidence)[/yellow]")
+    keys = dict(line.split("=", 1) for line in stored.read_text().splitlines() if "=" in line)
+    return {name: keys[name] for name in names if not os.environ.get(name) and name in keys}
 
 
 def _seed_and_scan(base: Path, uploads: Path) -> None:
@@ -212,12 +240,16 @@ def _serve(port: int) -> None:
     """Serve the demo: an admin key for this demo only, printed once, and a few requests to try."""
     import time  # noqa: PLC0415
 
+    from suraksha.access import users  # noqa: PLC0415
     from suraksha.access.services import create_api_key  # noqa: PLC0415
     from suraksha.cli.serve import serve_command  # noqa: PLC0415
 
     with platform() as p, p.db.session() as session:
         name = f"demo-admin-{int(time.time())}"
         _, key = create_api_key(session, name, ["admin"], note="suraksha demo")
+        # A console user for this demo only, with a random password printed once (never a default one).
+        email, password = f"demo-lead-{int(time.time())}@example.org", secrets.token_urlsafe(12)
+        users.create_user(session, email, ["lead", "admin"], password, by="cli:demo")
     base = f"http://127.0.0.1:{port}"
     out.print(f"\n[bold]Serving the demo on {base}[/bold] (Ctrl-C stops). A demo admin API key:\n  {key}")
     out.print(
@@ -226,5 +258,9 @@ def _serve(port: int) -> None:
         f"  curl -H 'Authorization: Bearer {key}' {base}/c/banks\n"
         f"  curl {base}/readyz\n"
         f"The API is described at {base}/openapi.json (docs/api.md)."
+    )
+    out.print(
+        f"\n[bold]The review console[/bold]: {base}/console/ — sign in as {email} with the password "
+        f"{password} (this demo only; `suraksha user create` makes real accounts)."
     )
     serve_command(host="127.0.0.1", port=port, workers=1)

@@ -16,11 +16,13 @@ from suraksha.cli import (
     hashing,
     index,
     jobs,
+    reports,
     scan,
     serve,
     switches,
     system,
     users,
+    vault,
     worker,
 )
 
@@ -39,6 +41,8 @@ app.add_typer(jobs.app, name="jobs")
 app.add_typer(switches.app, name="switch")
 app.add_typer(audit.app, name="audit")
 app.add_typer(users.app, name="user")
+app.add_typer(vault.app, name="vault")
+app.add_typer(reports.app, name="report")
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(scan.match_command)
@@ -46,6 +50,7 @@ app.command("settings")(system.settings_command)
 app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)
 app.command("worker")(worker.worker_command)
+app.command("ncmec-sim")(reports.ncmec_sim_command)
 
 
 def _version(value: bool) -> None:

@@ -6,6 +6,7 @@ import threading
 
 import typer
 
+from suraksha.access import users
 from suraksha.access.services import has_active_api_key
 from suraksha.cli.common import fail, platform
 from suraksha.worker import bell
@@ -25,18 +26,19 @@ def serve_command(
     ),
 ) -> None:
     """Run the web service (and, by default, a job worker: the one-process SQLite deployment) until
-    interrupted. Every endpoint but /healthz and /readyz needs an API key, so it refuses to start
-    before one exists."""
+    interrupted. Every endpoint but /healthz and /readyz needs an API key (the console under /console
+    a signed-in user), so it refuses to start before either exists."""
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     from suraksha.web.app import create_app  # noqa: PLC0415 - nor the web framework
 
     with platform() as p:
         with p.db.session() as session:
-            if not has_active_api_key(session):
+            if not has_active_api_key(session) and not users.list_users(session):
                 raise fail(
-                    "no API key exists yet, and every endpoint needs one: create one first with "
-                    "`suraksha apikey create NAME --role admin` (it is printed once; keep it)"
+                    "no API key and no console user exist yet, and every endpoint needs one: create "
+                    "one first with `suraksha apikey create NAME --role admin` (it is printed once; "
+                    "keep it) or `suraksha user create EMAIL --role admin` (for the console)"
                 )
         app = create_app(p)
         stop = threading.Event()

@@ -28,7 +28,10 @@ from suraksha.enforcement.models import (
 )
 from suraksha.enforcement.policy import Plan
 from suraksha.enforcement.webhooks import WebhookDelivery
+from suraksha.errors import InvalidInput
 from suraksha.intake.models import Account, Item, ItemState
+from suraksha.review.cases import open_case_for_decision
+from suraksha.vault.services import request_preservation
 from suraksha.worker.queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -76,6 +79,9 @@ def record_decision(session: Session, item: Item, plan: Plan, *, endpoints: Sequ
         )
     if plan.actions:
         item.state = ItemState.ACTIONED
+    # The arrow to review: a decision that needs a person (review, not_checked, or an automated
+    # report to confirm) opens the item's review case in this transaction (suraksha.review.cases).
+    open_case_for_decision(session, item, decision, plan.actions)
     log.info(
         "event=decision item=%d verdict=%s category=%s automated=%s actions=%s",
         item.id,
@@ -96,8 +102,15 @@ def add_action(
     automated: bool,
     countries: Sequence[str] = (),
     endpoints: Sequence[str] = (),
+    target: ActionTarget | None = None,
 ) -> Action:
-    target = TARGETS.get(kind, ActionTarget.ITEM)
+    """Record one action of a decision (idempotent per decision, kind and target), queue its webhook
+    deliveries, and apply its effect on our own rows (a suspension marks the account; restoring the
+    account lifts it). ``target`` overrides the kind's usual one: only ``restore`` may name the
+    account (lifting a suspension)."""
+    if target is not None and target != TARGETS.get(kind, ActionTarget.ITEM) and kind != ActionKind.RESTORE:
+        raise InvalidInput(f"a {kind} action cannot target the {target}")
+    target = target or TARGETS.get(kind, ActionTarget.ITEM)
     existing = session.scalar(
         select(Action).where(Action.decision_id == decision.id, Action.kind == kind, Action.target == target)
     )
@@ -116,10 +129,17 @@ def add_action(
     )
     session.add(action)
     session.flush()
+    if kind == ActionKind.PRESERVE:
+        # The arrow to the vault: a pending preservation and its job, in this transaction.
+        request_preservation(session, decision)
     if kind == ActionKind.SUSPEND:
         account = session.get(Account, item.account_id)
         if account is not None and account.suspended_at is None:
             account.suspended_at = utcnow()
+    if kind == ActionKind.RESTORE and target == ActionTarget.ACCOUNT:
+        account = session.get(Account, item.account_id)
+        if account is not None:
+            account.suspended_at = None
     if not internal:
         account = session.get(Account, item.account_id)
         data = action_payload(action, item.platform_item_id, account.platform_account_id if account else "")

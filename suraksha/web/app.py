@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from suraksha import __version__
 from suraksha.app import Platform
 from suraksha.intake.fetch import MediaFetcher
-from suraksha.web import problems
+from suraksha.web import console, problems
 from suraksha.web.hma import curation, hashing, matching
 from suraksha.web.middleware import BodySizeLimit, CatchAll, RequestObserver, SecurityHeaders
 from suraksha.web.routes import items, ops
@@ -76,6 +76,7 @@ def create_app(
     for router in ROUTERS:
         app.include_router(router)
     app.include_router(ops.metrics_router(public=bool(platform.settings.metrics_public)))
+    console.install(app)  # the review console under /console (its own pages, headers and errors)
     # add_middleware wraps what is there: the last added is the outermost.
     app.add_middleware(BodySizeLimit, max_bytes=int(platform.settings.web_max_body_bytes))
     app.add_middleware(CatchAll)

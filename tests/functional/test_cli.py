@@ -167,6 +167,9 @@ def test_demo_runs_and_finds_what_it_planted(tmp_path: Path, monkeypatch: pytest
     assert results["allow-listed.jpg"]["suppressed"]
     assert results["broken.jpg"]["state"] == "corrupt"
     assert results["flat.png"]["state"] == "low_quality"
+    monkeypatch.setenv("SURAKSHA_DATA_DIR", str(tmp_path / "demo"))
+    code, output = run("vault", "list", "--json")  # the racket's evidence, preserved under demo-only keys
+    assert code == 0 and [p["state"] for p in json.loads(output)] == ["preserved"] * 4
 
 
 def test_kill_switches_from_the_command_line() -> None:

@@ -14,6 +14,9 @@ import suraksha.banks.models
 import suraksha.enforcement.models
 import suraksha.intake.models
 import suraksha.network.models
+import suraksha.reporting.models
+import suraksha.review.models
+import suraksha.vault.models
 import suraksha.worker.models  # noqa: F401
 from suraksha.db.base import Base, UTCDateTime
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
@@ -26,6 +26,8 @@ from suraksha.web.switches import WRITABLE, read_only
 
 router = APIRouter(prefix=API_V1, tags=["items"], responses=PROBLEM_RESPONSES)
 INGEST = require(ApiScope.INGEST)
+MAX_ID = 2**63 - 1
+"""Ids are 64-bit integers in the database: a larger one is a 422, not an overflow."""
 
 
 class Accepted(BaseModel):
@@ -131,7 +133,10 @@ def item_from_json(content_type: str | None, raw: bytes) -> ItemIn:
 
 
 @router.get("/items/{item_id}", response_model=ItemOut, name="item_status", dependencies=[INGEST])
-def item_status(item_id: int, state: WebState = Depends(get_state)) -> ItemOut:
+def item_status(
+    item_id: int = Path(ge=1, le=MAX_ID, description="Suraksha's id of the item (from POST /items)."),
+    state: WebState = Depends(get_state),
+) -> ItemOut:
     """State (queued, decided, actioned, error), signals, matches, rule hits, entities, decision, actions."""
     with state.platform.db.reading() as session:
         return item_out(session, get_item(session, item_id))
@@ -152,7 +157,9 @@ def check(body: ItemIn, request: Request, state: WebState = Depends(get_state)) 
 
 @router.get("/actions", response_model=ActionFeed, dependencies=[INGEST])
 def actions(
-    after: int = Query(0, ge=0, description="The cursor: the last action id seen (0 for the start)."),
+    after: int = Query(
+        0, ge=0, le=MAX_ID, description="The cursor: the last action id seen (0 for the start)."
+    ),
     limit: int = Query(100, ge=1, le=1000),
     state: WebState = Depends(get_state),
 ) -> ActionFeed:

@@ -152,6 +152,8 @@ def test_bad_payloads_change_nothing(client: TestClient, keys: Keys, platform: P
     assert client.post("/api/v1/items", json=body("b-7"), headers=keys.header("read")).status_code == 403
     assert client.post("/api/v1/items", json=body("b-8")).status_code == 401
     assert client.get("/api/v1/items/999999", headers=ingest).status_code == 404
+    assert client.get(f"/api/v1/items/{2**63}", headers=ingest).status_code == 422  # beyond 64 bits
+    assert client.get(f"/api/v1/actions?after={2**63}", headers=ingest).status_code == 422
     assert items_in(platform) == 0
 
 

@@ -1,0 +1,364 @@
+"""``suraksha report``: CyberTipline reports (list, show with their XML, prepare from decisions,
+approve, send now, retry a failed one, check credentials, fetch NCMEC's schema) and ``suraksha
+ncmec-sim``: the local stand-in for NCMEC's Reporting API."""
+
+from __future__ import annotations
+
+import getpass
+import re
+from pathlib import Path
+from typing import cast
+
+import typer
+from rich.table import Table
+from sqlalchemy import select
+
+from suraksha.cli.common import fail, out, platform, print_json
+from suraksha.db.base import utcnow
+from suraksha.reporting.models import CyberTiplineReport, IndustryClassification, ReportState
+from suraksha.reporting.ports import api_from_settings
+from suraksha.reporting.services import (
+    RecordedView,
+    ReportOptions,
+    ReportRequest,
+    approve_report,
+    prepare_report,
+    report_detail,
+    report_dict,
+    resume_stalled,
+    retry_report,
+)
+from suraksha.reporting.setup import xsd_path
+from suraksha.reporting.submission import ReportFailed, RetryLater
+from suraksha.reporting.xml import CyberTiplineSchema
+from suraksha.settings import Secret
+
+app = typer.Typer(help="CyberTipline reports to NCMEC.", no_args_is_help=True)
+JSON = typer.Option(False, "--json", help="Machine-readable output.")
+_FAIL_RULE = re.compile(r"^(status|submit|upload|fileinfo|finish|retract)=(lost|\d{1,5})(?:x(\d{1,4}))?$")
+
+
+def _actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
+@app.command("list")
+def list_command(
+    state: ReportState | None = typer.Option(None, "--state", help="Only reports in this state."),
+    limit: int = typer.Option(50, min=1, max=1000),
+    json_out: bool = JSON,
+) -> None:
+    """Reports, newest first."""
+    with platform() as p, p.db.reading() as session:
+        query = select(CyberTiplineReport).order_by(CyberTiplineReport.id.desc()).limit(limit)
+        if state is not None:
+            query = query.where(CyberTiplineReport.state == state)
+        rows = [report_dict(r) for r in session.scalars(query)]
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("id", "state", "account", "files", "reportId", "code", "failure")
+    for row in rows:
+        table.add_row(
+            *(str(row[k] if row[k] is not None else "") for k in ("id", "state", "account_id", "files")),
+            str(row["ncmec_report_id"] or ""),
+            str(row["response_code"] or ""),
+            str(row["failure"])[:60],
+        )
+    out.print(table)
+
+
+@app.command("show")
+def show_command(
+    report_id: int = typer.Argument(..., help="Report id (`suraksha report list`)."),
+    xml: bool = typer.Option(False, "--xml", help="Print the report XML as sent (and each fileDetails)."),
+    json_out: bool = JSON,
+) -> None:
+    """One report: its state, NCMEC ids, files; with --xml the documents sent."""
+    with platform() as p, p.db.reading() as session:
+        detail = report_detail(session, report_id)
+    documents = cast(list[str], detail.pop("xml"))
+    if json_out:
+        print_json({**detail, **({"xml": documents} if xml else {})})
+        return
+    files = cast(list[dict[str, object]], detail.pop("file_rows"))
+    for key, value in detail.items():
+        out.print(f"{key}: {value if value is not None else ''}")
+    for file in files:
+        out.print("file: " + ", ".join(f"{k}={v}" for k, v in file.items() if k != "view_basis"))
+    if xml:
+        for document in documents or ["(not built yet: the XML is fixed when submission starts)"]:
+            out.print(document, markup=False)
+
+
+@app.command("prepare")
+def prepare_command(
+    decision: list[int] = typer.Option(..., "--decision", help="Decision id to report (repeatable)."),
+    viewed: list[int] = typer.Option(
+        [], "--viewed", help="Media id a person viewed (a recorded human view; repeatable)."
+    ),
+    exif_viewed: list[int] = typer.Option([], "--exif-viewed", help="Media id whose EXIF a person read."),
+    classification: list[str] = typer.Option(
+        [], "--classification", help="MEDIA_ID=A1|A2|B1|B2, as the reviewer classified it."
+    ),
+    escalate: str = typer.Option(
+        "", "--escalate", help="Only when a reviewer found a child at immediate risk: the reason."
+    ),
+    approve: bool = typer.Option(False, "--approve", help="Approve at once (four eyes already given)."),
+    json_out: bool = JSON,
+) -> None:
+    """Prepare (or extend) the reported accounts' reports from decisions."""
+    classes: dict[int, IndustryClassification] = {}
+    for entry in classification:
+        media, _, value = entry.partition("=")
+        try:
+            classes[int(media)] = IndustryClassification(value.strip().upper())
+        except ValueError:
+            raise fail(f"--classification {entry!r} is not MEDIA_ID=A1|A2|B1|B2") from None
+    now, actor = utcnow(), _actor()
+    views = tuple(RecordedView(m, actor, now, exif=m in exif_viewed, ref="cli") for m in viewed)
+    views += tuple(RecordedView(m, actor, now, exif=True, ref="cli") for m in exif_viewed if m not in viewed)
+    request = ReportRequest(
+        decision_ids=tuple(decision),
+        views=views,
+        classifications=classes,
+        escalate_reason=escalate,
+        approved_by=(actor,) if approve else (),
+    )
+    with platform() as p, p.db.session() as session:
+        window = ReportOptions.from_settings(p.settings).bundle_window_s
+        reports = [
+            report_dict(r) for r in prepare_report(session, request, actor=actor, bundle_window_s=window)
+        ]
+    if json_out:
+        print_json(reports)
+        return
+    for report in reports:
+        out.print(f"report {report['id']}: {report['state']}, {report['files']} file(s)")
+
+
+@app.command("approve")
+def approve_command(report_id: int = typer.Argument(...)) -> None:
+    """Approve a draft report for sending (it goes out after the bundling window)."""
+    with platform() as p, p.db.session() as session:
+        approve_report(session, report_id, actor=_actor(), bundle_window_s=p.settings.report_bundle_window_s)
+    out.print(f"report {report_id} approved; a worker sends it")
+
+
+@app.command("retry")
+def retry_command(
+    report_id: int = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="What was fixed."),
+) -> None:
+    """Send a failed report again from the start."""
+    with platform() as p, p.db.session() as session:
+        retry_report(session, report_id, actor=_actor(), reason=reason)
+    out.print(f"report {report_id} queued to be sent again")
+
+
+@app.command("resume")
+def resume_command(json_out: bool = JSON) -> None:
+    """Queue approved or half-sent reports that have no job any more (after a dead job was dealt
+    with): each resumes from where its row says it is."""
+    with platform() as p, p.db.session() as session:
+        queued = resume_stalled(session)
+    if json_out:
+        print_json({"queued": queued})
+    else:
+        out.print(f"queued {len(queued)} report(s): {', '.join(map(str, queued)) or '-'}")
+
+
+@app.command("send")
+def send_command(report_id: int = typer.Argument(...), json_out: bool = JSON) -> None:
+    """Run an approved report's submission now, in this process (what the worker's report.submit job
+    does), until it finishes, fails, or must wait."""
+    with platform() as p:
+        submitter = p.report_submitter()
+        try:
+            state = submitter.run(report_id)
+        except RetryLater as exc:
+            raise fail(f"NCMEC did not take it yet ({exc}); a worker retries it, or run this again") from None
+        except ReportFailed as exc:
+            raise fail(f"{exc}; fix it, then `suraksha report retry {report_id} --reason ...`") from None
+        with p.db.reading() as session:
+            report = session.get(CyberTiplineReport, report_id)
+            summary = report_dict(report) if report else {"id": report_id, "state": state}
+    if json_out:
+        print_json(summary)
+    else:
+        out.print(
+            f"report {report_id}: {summary['state']} (reportId {summary.get('ncmec_report_id') or '-'})"
+        )
+
+
+@app.command("check")
+def check_command() -> None:
+    """Check the CyberTipline credentials and host (GET /status)."""
+    with platform() as p:
+        api = api_from_settings(p.settings)
+        answer = api.status()
+        api.close()
+    if not answer.ok:
+        raise fail(f"{api.label}: responseCode {answer.code} {answer.description}")
+    out.print(f"{api.label}: credentials accepted")
+
+
+@app.command("fetch-xsd")
+def fetch_xsd_command(
+    to: Path | None = typer.Option(None, "--to", help="Where to save it (default: where reports read it)."),
+) -> None:
+    """Download NCMEC's report schema (GET /xsd) with the configured credentials, check it compiles,
+    and save it where reports are validated from."""
+    with platform() as p:
+        api = api_from_settings(p.settings)
+        document = api.xsd()
+        api.close()
+        CyberTiplineSchema(document, source=f"{api.label}/xsd")
+        target = to or xsd_path(p.settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(document)
+    out.print(f"saved NCMEC's schema ({len(document)} bytes) to {target}")
+
+
+def ncmec_sim_command(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8900, min=1, max=65535),
+    xsd: Path | None = typer.Option(
+        None, "--xsd", help="NCMEC's cyber_tipline.xsd (default: the ncmec_xsd_path setting)."
+    ),
+    latency: float = typer.Option(0.0, "--latency", min=0.0, max=60.0, help="Seconds each call waits."),
+    fail_rule: list[str] = typer.Option(
+        [],
+        "--fail",
+        help="STEP=CODE[xN] or STEP=lost[xN]: the next N calls of STEP (submit, upload, fileinfo, finish, "
+        "retract, status) answer CODE (1000: server error) or act and lose the answer. Repeatable; also "
+        "POST /_sim/fail at run time.",
+    ),
+) -> None:
+    """Serve a local stand-in for NCMEC's CyberTipline Reporting API at http://HOST:PORT/ispws (for
+    tests, demos, development). It accepts the credentials in SURAKSHA_NCMEC_USERNAME and
+    SURAKSHA_NCMEC_PASSWORD, validates against the XSD, and enforces the flow and expiry. Nothing sent
+    to it reaches NCMEC."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    from suraksha.reporting.simulator import SimClock, simulator_from_xsd  # noqa: PLC0415
+    from suraksha.web.ncmec_sim import create_simulator_app  # noqa: PLC0415 - nor the web framework
+
+    with platform() as p:
+        user, password = p.settings.ncmec_username, p.settings.ncmec_password
+        schema_path = xsd or xsd_path(p.settings)
+    if not user or not password:
+        raise fail(
+            "the simulator needs credentials like the real API: set SURAKSHA_NCMEC_USERNAME and "
+            "SURAKSHA_NCMEC_PASSWORD (the client uses the same ones)"
+        )
+    if not schema_path.exists():
+        raise fail(f"NCMEC's schema is not at {schema_path}: pass --xsd PATH to cyber_tipline.xsd")
+    clock = SimClock()
+    simulator = simulator_from_xsd(
+        schema_path,
+        username=user.reveal() if isinstance(user, Secret) else str(user),
+        password=password.reveal() if isinstance(password, Secret) else str(password),
+        clock=clock,
+        latency_s=latency,
+    )
+    for rule in fail_rule:
+        match = _FAIL_RULE.fullmatch(rule.strip())
+        if match is None:
+            raise fail(f"--fail {rule!r} is not STEP=CODE[xN] or STEP=lost[xN] (e.g. upload=1000x2)")
+        step, code, times = match.group(1), match.group(2), int(match.group(3) or 1)
+        lost = code == "lost"
+        simulator.fail(step, 0 if lost else int(code), times, lost=lost)
+    out.print(f"CyberTipline simulator on http://{host}:{port}/ispws (set SURAKSHA_NCMEC_URL to this)")
+    uvicorn.run(
+        create_simulator_app(simulator, clock=clock),
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        server_header=False,
+    )
+
+
+referral_app = typer.Typer(help="Police referrals: build the package, record it sent and acknowledged.")
+app.add_typer(referral_app, name="referral")
+
+
+@referral_app.command("create")
+def referral_create_command(
+    account: int = typer.Option(..., "--account", help="Account id (internal) to refer."),
+    jurisdiction: str = typer.Option(..., "--jurisdiction", help="Two-letter country code, e.g. IN."),
+    agency: str = typer.Option(..., "--agency", help="The police agency it is for."),
+    evidence: Path | None = typer.Option(
+        None, "--evidence", help="The signed evidence package (`suraksha vault export`) to include."
+    ),
+    organisation: str = typer.Option("", "--organisation", help="Your organisation's name, as certified."),
+    json_out: bool = JSON,
+) -> None:
+    """Build the referral package (PDF with the custodian certificate, summary.json, evidence)."""
+    from suraksha.reporting.referrals import create_referral, referral_dict  # noqa: PLC0415
+
+    with platform() as p, p.db.session() as session:
+        referral = create_referral(
+            session,
+            account,
+            jurisdiction=jurisdiction,
+            agency=agency,
+            actor=_actor(),
+            out_dir=p.settings.data_path / "referrals",
+            organisation=organisation or p.settings.platform_name,
+            evidence_package=evidence,
+        )
+        shown = referral_dict(referral)
+    if json_out:
+        print_json(shown)
+    else:
+        out.print(f"referral {shown['id']} drafted: {shown['package_path']}")
+
+
+@referral_app.command("sent")
+def referral_sent_command(
+    referral_id: int = typer.Argument(...),
+    via: str = typer.Option(..., "--via", help="How it was handed over (portal, e-mail, in person)."),
+) -> None:
+    """Record that the referral was sent."""
+    from suraksha.reporting.referrals import mark_sent  # noqa: PLC0415
+
+    with platform() as p, p.db.session() as session:
+        mark_sent(session, referral_id, via=via, actor=_actor())
+    out.print(f"referral {referral_id} recorded as sent")
+
+
+@referral_app.command("ack")
+def referral_ack_command(
+    referral_id: int = typer.Argument(...),
+    case_number: str = typer.Option(..., "--case-number", help="The police case number or FIR number."),
+) -> None:
+    """Record the police's acknowledgement with their case number or FIR."""
+    from suraksha.reporting.referrals import mark_acknowledged  # noqa: PLC0415
+
+    with platform() as p, p.db.session() as session:
+        mark_acknowledged(session, referral_id, case_number=case_number, actor=_actor())
+    out.print(f"referral {referral_id} acknowledged: {case_number}")
+
+
+@referral_app.command("list")
+def referral_list_command(json_out: bool = JSON) -> None:
+    """Referrals, newest first, with their state and case number."""
+    from suraksha.reporting.models import PoliceReferral  # noqa: PLC0415
+    from suraksha.reporting.referrals import referral_dict  # noqa: PLC0415
+
+    with platform() as p, p.db.reading() as session:
+        rows = [
+            referral_dict(r)
+            for r in session.scalars(select(PoliceReferral).order_by(PoliceReferral.id.desc()).limit(200))
+        ]
+    if json_out:
+        print_json(rows)
+        return
+    table = Table("id", "account", "jurisdiction", "agency", "state", "case number")
+    for row in rows:
+        table.add_row(
+            *(str(row[k]) for k in ("id", "account_id", "jurisdiction", "agency", "state", "case_number"))
+        )
+    out.print(table)

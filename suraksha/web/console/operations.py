@@ -1,0 +1,198 @@
+"""Operations pages: the dashboard, kill switches (who flipped them, when, why), and the audit log with
+its chain check (auditors)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from suraksha import audit
+from suraksha.admin import services as switches
+from suraksha.admin.models import KillSwitch
+from suraksha.audit import AuditEvent
+from suraksha.db.base import utcnow
+from suraksha.enforcement.models import DecidedBy, Decision, Verdict
+from suraksha.errors import InvalidInput
+from suraksha.intake.models import Item
+from suraksha.permissions import Permission
+from suraksha.settings import Settings
+from suraksha.web.console import review_link
+from suraksha.web.console.pages import render, see_other
+from suraksha.web.console.viewer import Viewer, csrf_protect, require, viewer
+from suraksha.web.state import WebState, get_state
+
+router = APIRouter(prefix="/console", dependencies=[Depends(csrf_protect)], include_in_schema=False)
+
+AUDIT_PAGE = 50
+DASHBOARD_HOURS = 24
+
+
+@dataclass
+class Dashboard:
+    items_by_state: dict[str, int] = field(default_factory=dict)
+    decisions_by_hour: list[tuple[datetime, int, int]] = field(default_factory=list)
+    """(hour, automated, human) for the last ``DASHBOARD_HOURS`` hours."""
+    automated: int = 0
+    human: int = 0
+    awaiting_review: int = 0
+    oldest_awaiting: datetime | None = None
+    switches_on: list[str] = field(default_factory=list)
+    review: dict[str, Any] | None = None
+    """From the review area, when it is installed: queue sizes, oldest item, exposure."""
+
+    @property
+    def busiest_hour(self) -> int:
+        return max((a + h for _, a, h in self.decisions_by_hour), default=0)
+
+
+def _hour(value: datetime) -> datetime:
+    return value.replace(minute=0, second=0, microsecond=0)
+
+
+def dashboard_figures(
+    session: Session, viewer: Viewer, settings: Settings, now: datetime | None = None
+) -> Dashboard:
+    """Counts for the dashboard, all from indexed columns; the review area's own figures when present."""
+    now = now or utcnow()
+    figures = Dashboard()
+    figures.items_by_state = {
+        str(state): int(count)
+        for state, count in session.execute(select(Item.state, func.count()).group_by(Item.state))
+    }
+    since = _hour(now) - timedelta(hours=DASHBOARD_HOURS - 1)
+    buckets = {since + timedelta(hours=h): [0, 0] for h in range(DASHBOARD_HOURS)}
+    rows = session.execute(
+        select(Decision.created_at, Decision.decided_by).where(Decision.created_at >= since)
+    )
+    for created_at, decided_by in rows:  # a person's decision is the reviewer's; the rest, the policy's
+        bucket = buckets.get(_hour(created_at))
+        if bucket is not None:
+            bucket[1 if decided_by == DecidedBy.REVIEWER else 0] += 1
+    figures.decisions_by_hour = [(hour, a, h) for hour, (a, h) in sorted(buckets.items())]
+    figures.automated = sum(a for _, a, _ in figures.decisions_by_hour)
+    figures.human = sum(h for _, _, h in figures.decisions_by_hour)
+    awaiting = select(func.count(), func.min(Decision.created_at)).where(Decision.verdict == Verdict.REVIEW)
+    count, oldest = session.execute(awaiting).one()
+    figures.awaiting_review, figures.oldest_awaiting = int(count or 0), oldest
+    figures.switches_on = [
+        s.value for s, row in switches.all_switches(session).items() if row and row.enabled
+    ]
+    figures.review = review_link.dashboard(session, viewer, now, settings)
+    return figures
+
+
+@router.get("/")
+def dashboard(
+    request: Request, state: WebState = Depends(get_state), who: Viewer = Depends(viewer)
+) -> Response:
+    with state.platform.db.reading() as session:
+        figures = dashboard_figures(session, who, state.settings)
+    index = state.index
+    context = {"figures": figures, "index_ready": index.ready, "index_loaded": index.loaded}
+    return render(request, "console/dashboard.html", who, context)
+
+
+# -- kill switches -------------------------------------------------------------------------------------
+
+
+SWITCH_HELP = {
+    KillSwitch.PAUSE_AUTOMATED_ENFORCEMENT: "Automated decisions are still made and recorded; their "
+    "actions wait for a person.",
+    KillSwitch.PAUSE_DELIVERY: "Nothing is sent to the platform; actions queue and go out when resumed.",
+    KillSwitch.READ_ONLY: "The API refuses every write (items, checks that persist, bank changes).",
+}
+
+
+@router.get("/switches")
+def switch_page(
+    request: Request, state: WebState = Depends(get_state), who: Viewer = require(Permission.SWITCH_SET)
+) -> Response:
+    with state.platform.db.reading() as session:
+        rows = switches.all_switches(session)
+        history = list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == audit.AuditAction.SWITCH_SET.value)
+                .order_by(AuditEvent.id.desc())
+                .limit(20)
+            )
+        )
+    context = {"switches": rows, "help": SWITCH_HELP, "history": history}
+    return render(request, "console/switches.html", who, context)
+
+
+@router.post("/switches/{name}")
+def switch_set(
+    name: str,
+    enabled: bool = Form(...),
+    reason: str = Form(..., min_length=3, max_length=1000),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.SWITCH_SET),
+) -> Response:
+    """Flip a switch; a reason is required (it is shown beside who and when, and audited)."""
+    try:
+        switch = KillSwitch(name)
+    except ValueError:
+        raise InvalidInput(f"no kill switch {name[:60]!r}") from None
+    with state.platform.db.session() as session:
+        switches.set_switch(session, switch, enabled, by=who.actor, reason=reason.strip())
+    return see_other("/console/switches")
+
+
+# -- the audit log ------------------------------------------------------------------------------------
+
+
+def _details(row: AuditEvent) -> str:
+    try:
+        parsed = json.loads(row.details)
+    except ValueError:
+        return row.details
+    return (
+        ", ".join(f"{k}={v}" for k, v in sorted(parsed.items())) if isinstance(parsed, dict) else row.details
+    )
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    before: int | None = Query(None, ge=1),
+    action: str | None = Query(None, max_length=60),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.AUDIT_VIEW),
+) -> Response:
+    query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(AUDIT_PAGE)
+    if before is not None:
+        query = query.where(AuditEvent.id < before)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    with state.platform.db.reading() as session:
+        rows = list(session.scalars(query))
+        actions = sorted(str(a) for a in session.scalars(select(AuditEvent.action).distinct()))
+    context = {
+        "rows": [(row, _details(row)) for row in rows],
+        "actions": actions,
+        "action": action or "",
+        "older": rows[-1].id if len(rows) == AUDIT_PAGE else None,
+    }
+    return render(request, "console/audit.html", who, context)
+
+
+@router.post("/audit/verify")
+def audit_verify(
+    request: Request,
+    expect: str = Form("", max_length=64),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.AUDIT_VIEW),
+) -> Response:
+    """Walk the whole chain (``suraksha audit verify``); with a head hash kept elsewhere, check it is
+    still in the chain."""
+    with state.platform.db.reading() as session:
+        result = audit.verify(session, expect=expect.strip() or None)
+    return render(request, "console/fragments/audit_verify.html", who, {"result": result})

@@ -1,0 +1,57 @@
+"""Clearinghouse reports in the console: the list with each report's state and NCMEC reportId, and a
+report's page with its files (viewed flags and what they rest on) and the XML documents as sent.
+
+Open to ``report:submit`` (leads and legal). The XML names the reported account and the files'
+hashes but carries no media, so viewing it is not an evidence access."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query, Request
+from sqlalchemy import select
+from starlette.responses import Response
+
+from suraksha.permissions import Permission
+from suraksha.reporting.models import CyberTiplineReport
+from suraksha.reporting.services import report_detail, report_dict
+from suraksha.web.console.pages import render
+from suraksha.web.console.viewer import Viewer, csrf_protect, require
+from suraksha.web.state import WebState, get_state
+
+router = APIRouter(prefix="/console", dependencies=[Depends(csrf_protect)], include_in_schema=False)
+
+PAGE = 50
+
+
+@router.get("/reports")
+def report_list(
+    request: Request,
+    state: str | None = Query(None, max_length=40),
+    before: int | None = Query(None, ge=1),
+    app: WebState = Depends(get_state),
+    who: Viewer = require(Permission.REPORT_SUBMIT),
+) -> Response:
+    with app.platform.db.reading() as session:
+        query = select(CyberTiplineReport).order_by(CyberTiplineReport.id.desc()).limit(PAGE)
+        if state:
+            query = query.where(CyberTiplineReport.state == state)
+        if before:
+            query = query.where(CyberTiplineReport.id < before)
+        reports = [
+            {**report_dict(r), "created_at": r.created_at, "updated_at": r.updated_at}
+            for r in session.scalars(query)
+        ]
+    older = reports[-1]["id"] if len(reports) == PAGE else None
+    context = {"reports": reports, "state": state or "", "older": older}
+    return render(request, "console/reports.html", who, context)
+
+
+@router.get("/reports/{report_id}")
+def report_page(
+    request: Request,
+    report_id: int,
+    app: WebState = Depends(get_state),
+    who: Viewer = require(Permission.REPORT_SUBMIT),
+) -> Response:
+    with app.platform.db.reading() as session:
+        detail = report_detail(session, report_id)  # NotFound: 404 page
+    return render(request, "console/report.html", who, {"report": detail})

@@ -1,0 +1,519 @@
+"""Review pages: queues with SLA clocks, claim / release / escalate, the item page (media shielded until
+revealed, why it is here, the account's context), the decision form, the four-eyes approvals page, and
+the media route.
+
+All review rules live in ``suraksha.review`` (claims, reveals as human views with exposure budgets,
+decisions, approvals); these routes only call it. Media bytes are served by one route only, and only
+for a reveal just recorded for this user (``HumanView``): the reveal is the audited act, the bytes are
+never cached (``no-store``), and a csam item is refused to anyone without ``media:reveal_csam``, on the
+page and on the media route alike.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from markupsafe import Markup, escape
+from PIL import Image
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from suraksha.access.models import ConsoleUser
+from suraksha.db.base import utcnow
+from suraksha.enforcement.models import ActionKind, Decision
+from suraksha.errors import Forbidden, InvalidInput, NotFound
+from suraksha.intake.models import Item, ItemMatch, ItemMedia, ItemRuleHit
+from suraksha.media.video import iter_frames, probe_video
+from suraksha.network.models import Entity, ItemEntity
+from suraksha.permissions import Permission, permissions_of
+from suraksha.reporting.models import IndustryClassification
+from suraksha.review import decisions as review_decisions
+from suraksha.review import reveals
+from suraksha.review import services as review
+from suraksha.review.models import CaseSource, CaseState, HumanView, ViolationCategory
+from suraksha.web.console.pages import render, see_other
+from suraksha.web.console.viewer import Viewer, csrf_protect, require
+from suraksha.web.state import WebState, get_state
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/console", dependencies=[Depends(csrf_protect)], include_in_schema=False)
+
+MEDIA_WINDOW = timedelta(minutes=10)
+"""How long after a reveal its media may be fetched (the page loads it at once; a later fetch needs a
+new reveal, so every sight of the file is a recorded human view)."""
+SLA_HOURS = 24
+MEDIA_TYPES = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "bmp": "image/bmp",
+    "tiff": "image/tiff",
+    "heif": "image/heif",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "webm": "video/webm",
+    "mkv": "video/x-matroska",
+    "avi": "video/x-msvideo",
+}
+
+
+def options_of(state: WebState) -> review.ReviewOptions:
+    return review.ReviewOptions.from_settings(state.settings)
+
+
+def user_of(session: Session, viewer: Viewer) -> ConsoleUser:
+    user = session.get(ConsoleUser, viewer.user_id)
+    if user is None:
+        raise NotFound("your account no longer exists")
+    return user
+
+
+def _check_case_category(viewer: Viewer, category: str) -> None:
+    """A csam case (its page, its media) only for people who may reveal csam media."""
+    needed = review.reveal_permission(category)
+    if not viewer.can(needed):
+        log.warning("event=console.case_refused pseudonym=%s needs=%s", viewer.pseudonym, needed.value)
+        raise Forbidden(f"this item is from a {category} bank or queue: opening it needs {needed.value}")
+
+
+# -- queues ---------------------------------------------------------------------------------------------
+
+
+@router.get("/queues")
+def queues(
+    request: Request,
+    category: str | None = Query(None, max_length=60),
+    source: str | None = Query(None, max_length=30),
+    min_priority: int | None = Query(None, ge=-1000, le=1000),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.QUEUE_VIEW),
+) -> Response:
+    options = options_of(state)
+    now = utcnow()
+    with state.platform.db.reading() as session:
+        user = user_of(session, who)
+        cases = review.list_queue(
+            session,
+            reviewer=user,
+            options=options,
+            category=category or None,
+            source=source or None,
+            min_priority=min_priority,
+            now=now,
+        )
+        summary = review.queue_summary(session)
+        exposure = reveals.exposure_summary(session, options, user_id=user.id, now=now)
+        spent, _all = review.spent_categories(session, user, options, now)
+    context = {
+        "cases": cases,
+        "summary": summary,
+        "exposure": exposure,
+        "spent": sorted(spent),
+        "filters": {"category": category or "", "source": source or "", "min_priority": min_priority},
+        "sources": [s.value for s in CaseSource],
+        "categories": sorted({q.category for q in summary}),
+        "sla": timedelta(hours=SLA_HOURS),
+        "now": now,
+        "can_claim": who.can(Permission.ITEM_CLAIM),
+    }
+    return render(request, "console/queues.html", who, context)
+
+
+@router.post("/cases/{case_id}/claim")
+def claim(
+    case_id: int, state: WebState = Depends(get_state), who: Viewer = require(Permission.ITEM_CLAIM)
+) -> Response:
+    with state.platform.db.session() as session:
+        review.claim(session, case_id, user_of(session, who), options_of(state))
+    return see_other(f"/console/cases/{case_id}")
+
+
+@router.post("/cases/{case_id}/release")
+def release(
+    case_id: int, state: WebState = Depends(get_state), who: Viewer = require(Permission.ITEM_CLAIM)
+) -> Response:
+    with state.platform.db.session() as session:
+        review.release(session, case_id, user_of(session, who))
+    return see_other("/console/queues")
+
+
+@router.post("/cases/{case_id}/escalate")
+def escalate(
+    case_id: int,
+    note: str = Form(..., max_length=4000),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.ITEM_CLAIM),
+) -> Response:
+    with state.platform.db.session() as session:
+        review.escalate(session, case_id, user_of(session, who), note)
+    return see_other("/console/queues")
+
+
+@router.post("/cases/{case_id}/reassign")
+def reassign(
+    case_id: int,
+    to: str = Form(..., max_length=16),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.DECISION_APPROVE),
+) -> Response:
+    """A lead gives the case to another reviewer (named by pseudonym), who must be allowed to take it."""
+    with state.platform.db.session() as session:
+        target = session.scalar(select(ConsoleUser).where(ConsoleUser.pseudonym == to.strip()))
+        if target is None:
+            raise NotFound(f"no reviewer {to!r}")
+        review.reassign(session, case_id, user_of(session, who), target, options_of(state))
+    return see_other(f"/console/cases/{case_id}")
+
+
+# -- the item page ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextPart:
+    text: str
+    matched: bool
+
+
+def highlight(text: str, hits: list[ItemRuleHit]) -> Markup:
+    """The item's text with the rule hits' spans in ``<mark>`` (escaped, overlaps merged)."""
+    spans = sorted((h.start, h.end) for h in hits if h.field == "text" and 0 <= h.start < h.end <= len(text))
+    merged: list[tuple[int, int]] = []
+    for start, end in spans:
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    out, at = [], 0
+    for start, end in merged:
+        out.append(escape(text[at:start]))
+        out.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
+        at = end
+    out.append(escape(text[at:]))
+    return Markup("").join(out)
+
+
+def _case_context(
+    session: Session, case_id: int, who: Viewer, options: review.ReviewOptions
+) -> dict[str, Any]:
+    case = review.get_case(session, case_id)
+    _check_case_category(who, case.category)
+    user = user_of(session, who)
+    item = session.get(Item, case.item_id)
+    assert item is not None
+    now = utcnow()
+    media = list(
+        session.scalars(select(ItemMedia).where(ItemMedia.item_id == item.id).order_by(ItemMedia.position))
+    )
+    for m in media:  # an item that matched a csam bank is csam whatever its case's category says
+        _check_case_category(who, reveals.media_category(session, m, case))
+    matches = list(
+        session.scalars(select(ItemMatch).where(ItemMatch.item_id == item.id).order_by(ItemMatch.id))
+    )
+    rule_hits = list(session.scalars(select(ItemRuleHit).where(ItemRuleHit.item_id == item.id)))
+    entities = session.execute(
+        select(Entity.kind, Entity.value, ItemEntity.field)
+        .join(ItemEntity, ItemEntity.entity_id == Entity.id)
+        .where(ItemEntity.item_id == item.id)
+        .order_by(Entity.kind, Entity.value)
+    ).all()
+    other_items = list(
+        session.scalars(
+            select(Item)
+            .where(Item.account_id == item.account_id, Item.id != item.id)
+            .order_by(Item.id.desc())
+            .limit(10)
+        )
+    )
+    other_decisions = list(
+        session.scalars(
+            select(Decision)
+            .join(Item, Item.id == Decision.item_id)
+            .where(Item.account_id == item.account_id)
+            .order_by(Decision.id.desc())
+            .limit(10)
+        )
+    )
+    sharing = session.execute(
+        select(Item.account_id, Entity.kind, Entity.value)
+        .join(ItemEntity, ItemEntity.item_id == Item.id)
+        .join(Entity, Entity.id == ItemEntity.entity_id)
+        .where(
+            ItemEntity.entity_id.in_(select(ItemEntity.entity_id).where(ItemEntity.item_id == item.id)),
+            Item.account_id != item.account_id,
+        )
+        .distinct()
+        .limit(20)
+    ).all()
+    holds = (
+        case.state == CaseState.CLAIMED
+        and case.claimed_by_id == user.id
+        and case.claim_expires_at is not None
+        and case.claim_expires_at > now
+    )
+    return {
+        "case": case,
+        "item": item,
+        "account": item.account,
+        "media": media,
+        "matches": matches,
+        "rule_hits": rule_hits,
+        "text": highlight(item.text or "", rule_hits),
+        "entities": entities,
+        "other_items": other_items,
+        "other_decisions": other_decisions,
+        "sharing": sharing,
+        "history": review_decisions.decisions_for_item(session, item.id),
+        "holds": holds,
+        "display": reveals.display_for(session, user, options),
+        "exposure": reveals.exposure_of(
+            session, user, reveals.media_category(session, media[0], case), options
+        )
+        if media
+        else None,
+        "violations": list(ViolationCategory),
+        "classifications": list(IndustryClassification),
+        "actions": [
+            ActionKind.REMOVE,
+            ActionKind.RESTRICT,
+            ActionKind.SUSPEND,
+            ActionKind.WITHHOLD,
+            ActionKind.RESTORE,
+        ],
+        "four_eyes": options.needs_second_approval(case.category),
+        "reviewers": [
+            u.pseudonym
+            for u in session.scalars(
+                select(ConsoleUser).where(ConsoleUser.disabled_at.is_(None)).order_by(ConsoleUser.pseudonym)
+            )
+            if Permission.ITEM_CLAIM in permissions_of(u.roles.split())
+        ]
+        if who.can(Permission.DECISION_APPROVE)
+        else [],
+        "now": now,
+    }
+
+
+@router.get("/cases/{case_id}")
+def case_page(
+    request: Request,
+    case_id: int,
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.QUEUE_VIEW),
+) -> Response:
+    with state.platform.db.reading() as session:
+        context = _case_context(session, case_id, who, options_of(state))
+    return render(request, "console/case.html", who, context)
+
+
+@router.post("/media/{media_id}/reveal")
+def reveal(
+    request: Request,
+    media_id: int,
+    case_id: int | None = Form(None),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.QUEUE_VIEW),
+) -> Response:
+    """Record a human view of the file (refused, and audited, without the permission its category needs
+    or past the exposure budget), then answer the unshielded media element that loads its bytes."""
+    options = options_of(state)
+    db = state.platform.db
+    with db.reading() as session:
+        user = user_of(session, who)
+        session.expunge(user)
+    view = reveals.reveal_media(db, media_id, user, options, case_id=case_id)
+    with db.reading() as session:
+        media = session.get(ItemMedia, media_id)
+        assert media is not None
+        display = reveals.display_for(session, user, options)
+        exposure = reveals.exposure_of(session, user, view.category, options)
+        session.expunge(media)
+    context = {"m": media, "view": view, "display": display, "exposure": exposure}
+    return render(request, "console/fragments/revealed.html", who, context)
+
+
+@router.post("/views/{view_id}/end")
+def end_view(
+    request: Request,
+    view_id: int,
+    case_id: int = Form(...),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.QUEUE_VIEW),
+) -> Response:
+    """Hide revealed media again: the reveal's length is recorded (the minutes budget counts it)."""
+    with state.platform.db.session() as session:
+        view = reveals.end_reveal(session, view_id, user_of(session, who))
+        media = session.get(ItemMedia, view.media_id)
+        assert media is not None
+        session.expunge(media)
+    context = {"m": media, "case_id": case_id, "first": False}
+    return render(request, "console/fragments/shielded.html", who, context)
+
+
+def _revealed_bytes(state: WebState, who: Viewer, media_id: int, view: int) -> tuple[bytes, str]:
+    """The bytes of a file this user revealed in the last ``MEDIA_WINDOW``, and its format."""
+    with state.platform.db.reading() as session:
+        seen = session.get(HumanView, view)
+        media = session.get(ItemMedia, media_id)
+        if seen is None or media is None or seen.media_id != media_id or seen.user_id != who.user_id:
+            raise NotFound("no reveal of this file by you: reveal it first")
+        if seen.viewed_at + MEDIA_WINDOW < utcnow():
+            raise Forbidden("this reveal has expired: reveal the file again (each sight is recorded)")
+        _check_case_category(who, seen.category)
+        sha256, fmt = media.sha256, (media.media_format or "").lower()
+    data = state.platform.media_store.get(sha256) if sha256 else None
+    if data is None:
+        raise NotFound("the file is no longer held (it was purged or never fetched)")
+    return data, fmt
+
+
+NO_STORE = {"Cache-Control": "no-store, private", "Content-Disposition": "inline", "Pragma": "no-cache"}
+STRIP_FRAMES = 8
+STRIP_HEIGHT = 90
+
+
+@router.get("/media/{media_id}/content")
+def media_content(
+    media_id: int,
+    view: int = Query(..., ge=1),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.QUEUE_VIEW),
+) -> Response:
+    """The file's bytes, for a reveal this user made in the last ``MEDIA_WINDOW`` (the reveal is the
+    audited human view). Never cached; never sniffed; never a download."""
+    data, fmt = _revealed_bytes(state, who, media_id, view)
+    return Response(data, media_type=MEDIA_TYPES.get(fmt, "application/octet-stream"), headers=NO_STORE)
+
+
+@router.get("/media/{media_id}/strip")
+def media_strip(
+    media_id: int,
+    view: int = Query(..., ge=1),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.QUEUE_VIEW),
+) -> Response:
+    """A strip of up to ``STRIP_FRAMES`` frames spread over a revealed video, as one JPEG: a reviewer
+    sees what the video holds without playing it (decoded within the media limits)."""
+    data, _fmt = _revealed_bytes(state, who, media_id, view)
+    limits = state.settings.media_limits
+    info = probe_video(data, limits)
+    duration = info.duration_s or float(STRIP_FRAMES)
+    fps = min(1.0 * STRIP_FRAMES, STRIP_FRAMES / max(duration, 0.1))
+    frames = []
+    for frame in iter_frames(data, limits, fps=fps):
+        picture = Image.fromarray(frame.rgb)
+        width = max(1, round(picture.width * STRIP_HEIGHT / max(picture.height, 1)))
+        frames.append(picture.resize((width, STRIP_HEIGHT)))
+        if len(frames) >= STRIP_FRAMES:
+            break
+    strip = Image.new("RGB", (max(1, sum(f.width for f in frames)), STRIP_HEIGHT))
+    x = 0
+    for picture in frames:
+        strip.paste(picture, (x, 0))
+        x += picture.width
+    out = io.BytesIO()
+    strip.save(out, "JPEG", quality=80)
+    return Response(out.getvalue(), media_type="image/jpeg", headers=NO_STORE)
+
+
+def _choice(form: dict[str, Any]) -> review_decisions.ReviewChoice:
+    try:
+        violation = ViolationCategory(str(form.get("violation", "")))
+    except ValueError:
+        raise InvalidInput("choose what the item is (the violation category)") from None
+    classification = str(form.get("industry_classification") or "")
+    try:
+        actions = tuple(ActionKind(str(a)) for a in form.get("actions", []))
+        industry = IndustryClassification(classification) if classification else None
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    countries = tuple(c.strip().upper() for c in str(form.get("countries", "")).replace(",", " ").split())
+    return review_decisions.ReviewChoice(
+        violation=violation,
+        actions=actions,
+        countries=countries,
+        industry_classification=industry,
+        report_to_clearinghouse=form.get("report") == "true",
+        child_at_immediate_risk=form.get("child_at_risk") == "true",
+        allow_list=form.get("allow_list") == "true",
+        note=str(form.get("note", ""))[:4001],
+    )
+
+
+@router.post("/cases/{case_id}/decide")
+async def decide(
+    request: Request,
+    case_id: int,
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.ITEM_DECIDE),
+) -> Response:
+    form = await request.form()
+    fields: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+    fields["actions"] = [v for v in form.getlist("actions") if isinstance(v, str)]
+    choice = _choice(fields)
+
+    def work() -> int:
+        with state.platform.db.session() as session:
+            decided = review_decisions.decide(
+                session, case_id, user_of(session, who), choice, options_of(state)
+            )
+            return decided.id
+
+    await run_in_threadpool(work)
+    return see_other(f"/console/cases/{case_id}")
+
+
+# -- four eyes -----------------------------------------------------------------------------------------
+
+
+@router.get("/approvals")
+def approvals(
+    request: Request, state: WebState = Depends(get_state), who: Viewer = require(Permission.DECISION_APPROVE)
+) -> Response:
+    with state.platform.db.reading() as session:
+        user = user_of(session, who)
+        pending = review_decisions.approval_queue(session, approver=user)
+        cases = {rd.id: review.get_case(session, rd.case_id) for rd in pending}
+    return render(request, "console/approvals.html", who, {"pending": pending, "cases": cases})
+
+
+@router.post("/approvals/{review_decision_id}")
+def approval(
+    review_decision_id: int,
+    verdict: str = Form(..., pattern="^(approve|reject)$"),
+    note: str = Form("", max_length=4000),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.DECISION_APPROVE),
+) -> Response:
+    with state.platform.db.session() as session:
+        user = user_of(session, who)
+        if verdict == "approve":
+            review_decisions.approve(session, review_decision_id, user, note=note)
+        else:
+            review_decisions.reject(session, review_decision_id, user, note=note)
+    return see_other("/console/approvals")
+
+
+# -- display preference -----------------------------------------------------------------------------------
+
+
+@router.post("/account/display")
+def display(
+    blur: str = Form("default", pattern="^(default|on|off)$"),
+    greyscale: str = Form("default", pattern="^(default|on|off)$"),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.QUEUE_VIEW),
+) -> Response:
+    """The reviewer's own choice of blur and greyscale ("default": the organisation's)."""
+    value = {"default": None, "on": True, "off": False}
+    with state.platform.db.session() as session:
+        reveals.set_display(session, user_of(session, who), blur=value[blur], greyscale=value[greyscale])
+    return see_other("/console/account")

@@ -1,0 +1,108 @@
+"""``suraksha vault``: list, holds, open (signed-in legal user), export, verify-package, purge, rotate-key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from suraksha.app import Platform
+from suraksha.cli.vault import app as vault_app
+from suraksha.db import Database
+from suraksha.intake.pipeline import Pipeline
+from suraksha.permissions import Role
+from suraksha.vault import crypto
+from suraksha.vault.services import EvidenceVault, preserve
+from tests.integration.vault.support import PASSWORD, REPOST, legal_user, matched_item
+
+runner = CliRunner()
+KEK = crypto.KeyEncryptionKey.generate()
+SIGNING = crypto.generate_signing_key_text()
+VERIFY = crypto.verify_key_text(crypto.signing_key_from_text(SIGNING))
+
+
+def run(*args: str, stdin: str | None = None) -> tuple[int, str]:
+    result = runner.invoke(vault_app, list(args), input=stdin, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def vault(database_url: str, monkeypatch: pytest.MonkeyPatch) -> EvidenceVault:
+    monkeypatch.setenv("SURAKSHA_DATABASE_URL", database_url)
+    monkeypatch.setenv("SURAKSHA_VAULT_KEK", KEK.to_text())
+    monkeypatch.setenv("SURAKSHA_VAULT_SIGNING_KEY", SIGNING)
+    return Platform().vault
+
+
+@pytest.fixture
+def preserved(pipeline: Pipeline, vault: EvidenceVault, db: Database) -> int:
+    _, decision_id = matched_item(pipeline)
+    pid = preserve(db, vault, decision_id)
+    assert pid is not None
+    legal_user(db)
+    legal_user(db, "lead@example.org", Role.LEAD)
+    return pid
+
+
+def test_list_show_and_holds(preserved: int) -> None:
+    code, output = run("list", "--json")
+    assert code == 0
+    [row] = json.loads(output)
+    assert row["id"] == preserved and row["holds"][0]["basis"] == "india_it_rules_3_1_g"
+    code, output = run(
+        "hold", "place", "--preservation", str(preserved), "--basis", "law_enforcement_request",
+        "--reference", "FIR 1", "--json",
+    )  # fmt: skip
+    assert code == 0
+    [hold] = json.loads(output)
+    assert hold["jurisdiction"] == "IN" and hold["days_left"] in (89, 90)
+    code, output = run("hold", "extend", str(hold["id"]), "--reason", "renewed", "--json")
+    assert code == 0 and json.loads(output)[0]["extensions"] == 1
+    code, output = run("hold", "place", "--basis", "nope", "--reference", "x", "--item", "999")
+    assert code == 2 and "error" in output
+
+
+def test_open_export_and_verify(preserved: int, tmp_path: Path) -> None:
+    sha = hashlib.sha256(REPOST).hexdigest()
+    target = tmp_path / "opened.jpg"
+    args = ("open", sha, "--out", str(target), "--reason", "case 1", "--password-stdin")
+    code, output = run(*args, "--user", "lead@example.org", stdin=PASSWORD + "\n")
+    assert code == 2 and "legal role" in output and not target.exists()
+    code, _ = run(*args, "--user", "legal@example.org", stdin=PASSWORD + "\n")
+    assert code == 0 and target.read_bytes() == REPOST
+    package = tmp_path / "case.zip"
+    code, output = run(
+        "export", "--preservation", str(preserved), "--out", str(package), "--user", "legal@example.org",
+        "--reason", "police referral", "--password-stdin", "--json", stdin=PASSWORD + "\n",
+    )  # fmt: skip
+    assert code == 0, output
+    code, output = run("verify-package", str(package), "--public-key", VERIFY, "--json")
+    assert code == 0 and json.loads(output)["ok"]
+    data = bytearray(package.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    package.write_bytes(bytes(data))
+    code, output = run("verify-package", str(package), "--public-key", VERIFY)
+    assert code == 1 and "NOT valid" in output
+
+
+def test_purge_and_rotate(preserved: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, output = run("purge", "--dry-run", "--json")
+    assert code == 0 and json.loads(output)["purged"] == 0
+    code, output = run("rotate-key")
+    assert code == 2 and "SURAKSHA_VAULT_KEK_PREVIOUS" in output
+    new = crypto.KeyEncryptionKey.generate()
+    monkeypatch.setenv("SURAKSHA_VAULT_KEK", new.to_text())
+    monkeypatch.setenv("SURAKSHA_VAULT_KEK_PREVIOUS", KEK.to_text())
+    code, output = run("rotate-key", "--json")
+    assert code == 0 and json.loads(output)["rewrapped"] == 2
+    assert KEK.to_text() not in output and new.to_text() not in output
+
+
+def test_keygen_prints_usable_keys() -> None:
+    code, output = run("keygen", "--json")
+    assert code == 0
+    keys = json.loads(output)
+    assert crypto.KeyEncryptionKey.from_text(keys["SURAKSHA_VAULT_KEK"]).key_id == keys["kek_id"]
