@@ -8,12 +8,15 @@ deployment), or on PostgreSQL ``suraksha serve --workers 0`` plus two ``suraksha
 A "known bad" bank holds hashes of a few of the (benign) pictures. A bounded load generator on
 loopback (``--concurrency`` requests in flight) submits ``--items`` items, each one 1 MP JPEG (50
 distinct photos made like the hashing benchmark's, cycled) plus text, to ``POST /api/v1/items``, then
-polls until every item is decided: items/s = items / (first submit .. last decision). Then
+reads every item's decision time: items/s = items / (first submit .. last decision, by the
+service's clock on the same machine). Then
 ``--checks`` sequential ``POST /api/v1/check`` calls with a 1 MP JPEG give p50/p99 latency.
 
 The peer in the same run is raw hashing: ``hash_bytes`` (exact PDQ + MD5 + SHA-256, what the
-pipeline runs) on the same JPEGs, one image at a time, in this process; the target is end-to-end
-throughput >= 70 % of it.
+pipeline runs) on the same JPEGs, one image at a time, in this process. The service issue's target is
+end-to-end throughput >= 70 % of what ``benchmarks/hashing.py --count 300`` measures for exact mode on
+the same machine (its corpus averages 1.6 MP); the ratio printed here, against the same 1 MP files,
+is the stricter one.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +50,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from hashing import _photo, _sources  # noqa: E402
 
 from suraksha.signals.file_signals import HashOptions, hash_bytes  # noqa: E402
+from suraksha.vault.crypto import KeyEncryptionKey, generate_signing_key_text  # noqa: E402
 
 SURAKSHA = [sys.executable, "-m", "suraksha"]
 TEXT = "Sunday market, fresh fruit and a long walk by the river"
@@ -100,6 +105,9 @@ class Service:
             url = make_url(postgres_url).set(database=self.database).render_as_string(hide_password=False)
         self.env = dict(os.environ, SURAKSHA_DATABASE_URL=url, SURAKSHA_DATA_DIR=str(self.folder))
         self.env.pop("SURAKSHA_WEBHOOK_URL", None)
+        # The vault's keys (made for this run): matches of the csam bank are preserved, as in production.
+        self.env.setdefault("SURAKSHA_VAULT_KEK", KeyEncryptionKey.generate().to_text())
+        self.env.setdefault("SURAKSHA_VAULT_SIGNING_KEY", generate_signing_key_text())
         subprocess.run([*SURAKSHA, "db", "upgrade"], env=self.env, check=True, capture_output=True)
         subprocess.run(
             [*SURAKSHA, "bank", "create", "bench-known-bad", "--category", "csam"],
@@ -225,24 +233,36 @@ def end_to_end(service: Service, jpegs: list[bytes], count: int, concurrency: in
             return int(answer.json()["id"])
 
         cpu_before = cpu_snapshot(service)
+        started_at = datetime.now(UTC)
         start = time.perf_counter()
         with ThreadPoolExecutor(concurrency) as pool:
             ids = list(pool.map(submit, bodies))
         submitted = time.perf_counter() - start
-        # Items are processed roughly in order: poll the oldest undecided one and move on only when
-        # it is done, so the poller costs the service a request per 100 ms, not one per item.
-        pending = sorted(ids)
+
+        def decided_at(item_id: int) -> datetime | None:
+            decisions = client.get(f"/api/v1/items/{item_id}").json()["decisions"]
+            return max((datetime.fromisoformat(d["created_at"]) for d in decisions), default=None)
+
+        # Wait (one cheap request per 100 ms) until the newest item is decided: the work is then done
+        # but for stragglers, and the CPU window closes. Then read every item's decision time: the run
+        # ends at the last one (the service's own clock, the same machine's), so how fast this poller
+        # walks the items does not count.
         deadline = time.monotonic() + 600
-        while pending and time.monotonic() < deadline:
-            state = client.get(f"/api/v1/items/{pending[0]}").json()["state"]
-            if state != "queued":
-                pending.pop(0)
-            else:
-                time.sleep(0.1)
-        elapsed = time.perf_counter() - start
+        while decided_at(ids[-1]) is None and time.monotonic() < deadline:
+            time.sleep(0.1)
         cpu_after = cpu_snapshot(service)
+        pending, last = sorted(ids), started_at
+        while pending and time.monotonic() < deadline:
+            at = decided_at(pending[0])
+            if at is None:
+                time.sleep(0.1)
+                continue
+            pending.pop(0)
+            last = max(last, at)
+        elapsed = (last - started_at).total_seconds()
     if pending:
         raise SystemExit(f"{len(pending)} items were not decided within 10 minutes")
+    cpu_window = max(elapsed, 1e-9)
     cpu_ms = {k: 1000 * (cpu_after[k] - cpu_before[k]) / count for k in cpu_before}
     return {
         "items": count,
@@ -250,7 +270,7 @@ def end_to_end(service: Service, jpegs: list[bytes], count: int, concurrency: in
         "submit_seconds": submitted,
         "items_per_s": count / elapsed,
         "cpu_ms_per_item": cpu_ms,
-        "cpu_cores_busy": sum(cpu_after[k] - cpu_before[k] for k in cpu_before) / elapsed,
+        "cpu_cores_busy": sum(cpu_after[k] - cpu_before[k] for k in cpu_before) / cpu_window,
     }
 
 

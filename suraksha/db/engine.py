@@ -128,3 +128,17 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "invalidate")
     def _on_invalidate(_dbapi_connection: Any, record: Any, _exception: Any) -> None:
         release(record.info)
+
+
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001"})
+"""PostgreSQL's deadlock_detected and serialization_failure: the transaction lost a race and may simply
+be run again."""
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether ``exc`` (a SQLAlchemy error) is a lost race that running the transaction again fixes:
+    a PostgreSQL deadlock or serialization failure, or SQLite's lock wait running out."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    return orig is not None and type(orig).__name__ == "OperationalError" and "locked" in str(orig)

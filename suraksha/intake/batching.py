@@ -15,11 +15,12 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from concurrent.futures import Future
 
 from sqlalchemy.orm import Session
 
-from suraksha.db.engine import Database
+from suraksha.db.engine import Database, is_transient
 from suraksha.errors import NotReady, SurakshaError
 from suraksha.intake.services import Prepared, Submitted, submit_item
 from suraksha.intake.store import MediaStore
@@ -27,6 +28,10 @@ from suraksha.intake.store import MediaStore
 log = logging.getLogger(__name__)
 
 _Pending = tuple[Prepared, "Future[Submitted]"]
+
+
+TRANSIENT_RETRIES = 3
+"""Reruns of a batch that lost a race with another transaction (see ``SubmissionWriter._write``)."""
 
 
 class SubmissionWriter:
@@ -83,26 +88,37 @@ class SubmissionWriter:
                 return
 
     def _write(self, batch: list[_Pending]) -> None:
+        """Write the batch in one transaction, each item in a savepoint. A lost race with another
+        transaction (a PostgreSQL deadlock with a worker suspending the same accounts, SQLite's lock
+        wait running out) runs the whole batch again, up to ``TRANSIENT_RETRIES`` times: nothing of it
+        had committed, and stored uploads are content-addressed, so a rerun is the same write."""
         outcomes: list[Submitted | Exception] = []
-        try:
-            with self.db.session() as session:
-                for prepared, _future in batch:
-                    try:
-                        if len(batch) == 1:  # alone: the transaction is its savepoint
-                            outcomes.append(self._submit(session, prepared))
-                            continue
-                        with session.begin_nested():
-                            outcomes.append(self._submit(session, prepared))
-                    except Exception as exc:  # this item only (in a batch); alone, the transaction fails
-                        if len(batch) == 1:
-                            raise
-                        outcomes.append(exc)
-        except Exception as exc:  # nothing of the batch committed
-            if not isinstance(exc, SurakshaError):  # a refusal (Conflict...) is the caller's answer
-                log.warning("event=intake.batch_failed items=%d error=%s", len(batch), type(exc).__name__)
-            for _prepared, future in batch:
-                future.set_exception(exc)
-            return
+        for attempt in range(TRANSIENT_RETRIES + 1):
+            outcomes = []
+            try:
+                with self.db.session() as session:
+                    for prepared, _future in batch:
+                        try:
+                            if len(batch) == 1:  # alone: the transaction is its savepoint
+                                outcomes.append(self._submit(session, prepared))
+                                continue
+                            with session.begin_nested():
+                                outcomes.append(self._submit(session, prepared))
+                        except Exception as exc:  # this item only, unless alone or a lost race
+                            if len(batch) == 1 or is_transient(exc):
+                                raise
+                            outcomes.append(exc)
+            except Exception as exc:  # nothing of the batch committed
+                if is_transient(exc) and attempt < TRANSIENT_RETRIES:
+                    log.info("event=intake.batch_retry items=%d attempt=%d", len(batch), attempt + 1)
+                    time.sleep(0.005 * (attempt + 1))
+                    continue
+                if not isinstance(exc, SurakshaError):  # a refusal (Conflict...) is the caller's answer
+                    log.warning("event=intake.batch_failed items=%d error=%s", len(batch), type(exc).__name__)
+                for _prepared, future in batch:
+                    future.set_exception(exc)
+                return
+            break
         for (_prepared, future), outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, Exception):
                 future.set_exception(outcome)
