@@ -162,36 +162,20 @@ class WebhookSender:
     def _attempt(
         self, endpoint: WebhookEndpoint, delivery: WebhookDelivery, started: float
     ) -> DeliveryResult:
-        policy = endpoint.target_policy(self._loopback_ports)
-        backend = PinnedBackend(deadline=started + endpoint.timeout_s)
         result = functools.partial(DeliveryResult, delivery.delivery_id)
         try:
-            target = parse_target(endpoint.url, policy)
-            backend.pin(target.host, resolve_target(target, policy, self._resolver, backend.deadline))
-            headers = {
-                "User-Agent": self._user_agent,
-                "Content-Type": "application/json",
-                EVENT_HEADER: delivery.event,
-                **signature_headers(
-                    endpoint.secrets,
-                    delivery.body,
-                    delivery_id=delivery.delivery_id,
-                    timestamp=int(self._clock()),
-                ),
-            }
-            timeout = httpx.Timeout(endpoint.timeout_s)
-            request = httpx.Request(
-                "POST",
-                target.url,
-                headers=headers,
-                content=delivery.body,
-                extensions={"timeout": timeout.as_dict()},
-            )
-            with PinnedTransport(backend, self._ssl_context) as transport:
-                response = transport.handle_request(request)
-                response.close()  # the answer is the status; the body is never read
-            address = backend.connected.get(target.host)
-            return _classify(result, response, address)
+            posted = post_signed(
+                endpoint,
+                delivery,
+                event=delivery.event,
+                headers={"User-Agent": self._user_agent},
+                deadline=started + endpoint.timeout_s,
+                resolver=self._resolver,
+                ssl_context=self._ssl_context,
+                loopback_ports=self._loopback_ports,
+                clock=self._clock,
+            )  # the answer is the status; the body is never read
+            return _classify(result, posted.response, posted.address)
         except TargetRefused as refused:
             retry = refused.reason in {Refusal.DNS_FAILURE, Refusal.TIMED_OUT}
             return result(
@@ -202,6 +186,61 @@ class WebhookSender:
             )
         except httpx.HTTPError as exc:  # timeouts, refused connections, TLS and protocol errors
             return result(DeliveryOutcome.RETRYABLE, f"{type(exc).__name__}: {exc}")
+
+
+@dataclass(frozen=True)
+class SignedPost:
+    response: httpx.Response
+    """Closed; its status and headers remain."""
+    body: bytes
+    """What ``read`` took from the answer (nothing without it)."""
+    address: str | None
+    """The address the connection went to."""
+
+
+def post_signed(
+    endpoint: WebhookEndpoint,
+    delivery: WebhookDelivery,
+    *,
+    event: str,
+    headers: Mapping[str, str],
+    deadline: float,
+    resolver: Resolver,
+    ssl_context: ssl.SSLContext,
+    loopback_ports: Collection[int],
+    clock: Callable[[], float],
+    read: Callable[[httpx.Response], bytes] | None = None,
+) -> SignedPost:
+    """POST ``delivery``'s body to ``endpoint``, signed with its secrets, over a connection pinned to
+    the address its name resolved to once that address passed the endpoint's policy (no DNS
+    rebinding, no redirects followed). Raises ``TargetRefused`` for a refused target and
+    ``httpx.HTTPError`` for the transport; both webhook deliveries and vault enrichment go this way."""
+    policy = endpoint.target_policy(frozenset(loopback_ports))
+    backend = PinnedBackend(deadline=deadline)
+    target = parse_target(endpoint.url, policy)
+    backend.pin(target.host, resolve_target(target, policy, resolver, backend.deadline))
+    signed_headers = {
+        "Content-Type": "application/json",
+        EVENT_HEADER: event,
+        **headers,
+        **signature_headers(
+            endpoint.secrets, delivery.body, delivery_id=delivery.delivery_id, timestamp=int(clock())
+        ),
+    }
+    request = httpx.Request(
+        "POST",
+        target.url,
+        headers=signed_headers,
+        content=delivery.body,
+        extensions={"timeout": httpx.Timeout(endpoint.timeout_s).as_dict()},
+    )
+    with PinnedTransport(backend, ssl_context) as transport:
+        response = transport.handle_request(request)
+        try:
+            body = read(response) if read is not None else b""
+        finally:
+            response.close()
+    return SignedPost(response, body, backend.connected.get(target.host))
 
 
 def _classify(

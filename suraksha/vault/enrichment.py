@@ -28,12 +28,11 @@ from sqlalchemy import select
 from suraksha import audit
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
-from suraksha.enforcement.signatures import EVENT_HEADER, signature_headers
-from suraksha.enforcement.webhooks import WebhookDelivery, WebhookEndpoint
+from suraksha.enforcement.webhooks import WebhookDelivery, WebhookEndpoint, post_signed
 from suraksha.errors import ExternalServiceError, NotFound
 from suraksha.intake.models import Account, Item
-from suraksha.intake.pinning import PinnedBackend, PinnedTransport, Resolver, system_resolver
-from suraksha.intake.targets import TargetRefused, parse_target, resolve_target
+from suraksha.intake.pinning import Resolver, system_resolver
+from suraksha.intake.targets import TargetRefused
 from suraksha.vault.models import FileRole, Preservation, PreservationState, VaultAudit
 from suraksha.vault.services import SYSTEM, EvidenceVault, PreparedFile, attach, seal_new
 
@@ -119,37 +118,19 @@ class HttpEnrichment:
         delivery = WebhookDelivery.create(
             EVENT, request.data(), delivery_id=f"enrich-{request.preservation_id}"
         )
-        policy = self.endpoint.target_policy(self._loopback_ports)
-        backend = PinnedBackend(deadline=time.monotonic() + self.endpoint.timeout_s)
         try:
-            target = parse_target(self.endpoint.url, policy)
-            backend.pin(target.host, resolve_target(target, policy, self._resolver, backend.deadline))
-            headers = {
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "Accept-Encoding": "identity",
-                EVENT_HEADER: EVENT,
-                **signature_headers(
-                    self.endpoint.secrets,
-                    delivery.body,
-                    delivery_id=delivery.delivery_id,
-                    timestamp=int(self._clock()),
-                ),
-            }
-            timeout = httpx.Timeout(self.endpoint.timeout_s)
-            outgoing = httpx.Request(
-                "POST",
-                target.url,
-                headers=headers,
-                content=delivery.body,
-                extensions={"timeout": timeout.as_dict()},
-            )
-            with PinnedTransport(backend, self._ssl_context) as transport:
-                response = transport.handle_request(outgoing)
-                try:
-                    body = self._read(response)
-                finally:
-                    response.close()
+            body = post_signed(
+                self.endpoint,
+                delivery,
+                event=EVENT,
+                headers={"Accept": "application/json", "Accept-Encoding": "identity"},
+                deadline=time.monotonic() + self.endpoint.timeout_s,
+                resolver=self._resolver,
+                ssl_context=self._ssl_context,
+                loopback_ports=self._loopback_ports,
+                clock=self._clock,
+                read=self._read,
+            ).body
         except TargetRefused as refused:
             raise ExternalServiceError(
                 f"enrichment endpoint refused: {refused.reason.value}: {refused.detail}"
