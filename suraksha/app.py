@@ -115,18 +115,21 @@ class Platform:
         url = self.settings.webhook_url
         if not url:
             return {}
+        return {"platform": self._signed_endpoint(url, "webhook_url", self.settings.webhook_timeout_s)}
+
+    def _signed_endpoint(self, url: str, setting: str, timeout_s: float) -> WebhookEndpoint:
+        """An endpoint of the platform's, signed with ``webhook_secrets`` (required: nothing goes to
+        the platform unsigned)."""
         raw = self.settings.webhook_secrets
         secrets = [v.strip() for v in (raw.reveal() if raw else "").split(",") if v.strip()]
         if not secrets:
-            raise ConfigError("webhook_url is set but webhook_secrets is empty: deliveries must be signed")
-        return {
-            "platform": WebhookEndpoint(
-                url,
-                endpoint_secrets(secrets),
-                allow_private_network=self.settings.webhook_allow_private_network,
-                timeout_s=self.settings.webhook_timeout_s,
-            )
-        }
+            raise ConfigError(f"{setting} is set but webhook_secrets is empty: requests must be signed")
+        return WebhookEndpoint(
+            url,
+            endpoint_secrets(secrets),
+            allow_private_network=self.settings.webhook_allow_private_network,
+            timeout_s=timeout_s,
+        )
 
     @cached_property
     def rule_engine(self) -> RuleEngine:
@@ -159,16 +162,8 @@ class Platform:
         url = self.settings.vault_enrichment_url
         if not url:
             return None
-        raw = self.settings.webhook_secrets
-        secrets = [v.strip() for v in (raw.reveal() if raw else "").split(",") if v.strip()]
-        if not secrets:
-            raise ConfigError("vault_enrichment_url is set but webhook_secrets is empty: requests are signed")
-        endpoint = WebhookEndpoint(
-            url,
-            endpoint_secrets(secrets),
-            allow_private_network=self.settings.webhook_allow_private_network,
-            timeout_s=self.settings.vault_enrichment_timeout_s,
-        )
+        timeout_s = self.settings.vault_enrichment_timeout_s
+        endpoint = self._signed_endpoint(url, "vault_enrichment_url", timeout_s)
         return HttpEnrichment(endpoint, max_bytes=self.settings.vault_enrichment_max_bytes)
 
     def report_submitter(self, api: NcmecApi | None = None) -> ReportSubmitter:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -18,11 +18,12 @@ from suraksha.admin import services as switches
 from suraksha.admin.models import KillSwitch
 from suraksha.audit import AuditEvent
 from suraksha.db.base import utcnow
-from suraksha.enforcement.models import DecidedBy, Decision, Verdict
+from suraksha.enforcement.models import Decision, Verdict
 from suraksha.errors import InvalidInput
 from suraksha.intake.models import Item
 from suraksha.permissions import Permission
-from suraksha.settings import Settings
+from suraksha.review import dashboard as review_dashboard
+from suraksha.review.services import ReviewOptions
 from suraksha.web.console import review_link
 from suraksha.web.console.pages import render, see_other
 from suraksha.web.console.viewer import Viewer, csrf_protect, require, viewer
@@ -52,30 +53,19 @@ class Dashboard:
         return max((a + h for _, a, h in self.decisions_by_hour), default=0)
 
 
-def _hour(value: datetime) -> datetime:
-    return value.replace(minute=0, second=0, microsecond=0)
-
-
 def dashboard_figures(
-    session: Session, viewer: Viewer, settings: Settings, now: datetime | None = None
+    session: Session, viewer: Viewer, options: ReviewOptions, now: datetime | None = None
 ) -> Dashboard:
-    """Counts for the dashboard, all from indexed columns; the review area's own figures when present."""
+    """Counts for the dashboard, all from indexed columns; decisions per hour and the review figures
+    come from the review area's one read (``suraksha.review.dashboard``)."""
     now = now or utcnow()
     figures = Dashboard()
     figures.items_by_state = {
         str(state): int(count)
         for state, count in session.execute(select(Item.state, func.count()).group_by(Item.state))
     }
-    since = _hour(now) - timedelta(hours=DASHBOARD_HOURS - 1)
-    buckets = {since + timedelta(hours=h): [0, 0] for h in range(DASHBOARD_HOURS)}
-    rows = session.execute(
-        select(Decision.created_at, Decision.decided_by).where(Decision.created_at >= since)
-    )
-    for created_at, decided_by in rows:  # a person's decision is the reviewer's; the rest, the policy's
-        bucket = buckets.get(_hour(created_at))
-        if bucket is not None:
-            bucket[1 if decided_by == DecidedBy.REVIEWER else 0] += 1
-    figures.decisions_by_hour = [(hour, a, h) for hour, (a, h) in sorted(buckets.items())]
+    review = review_dashboard.dashboard(session, options, hours=DASHBOARD_HOURS - 1, now=now)
+    figures.decisions_by_hour = [(h.hour, h.automated, h.human) for h in review.decisions_per_hour]
     figures.automated = sum(a for _, a, _ in figures.decisions_by_hour)
     figures.human = sum(h for _, _, h in figures.decisions_by_hour)
     awaiting = select(func.count(), func.min(Decision.created_at)).where(Decision.verdict == Verdict.REVIEW)
@@ -84,7 +74,7 @@ def dashboard_figures(
     figures.switches_on = [
         s.value for s, row in switches.all_switches(session).items() if row and row.enabled
     ]
-    figures.review = review_link.dashboard(session, viewer, now, settings)
+    figures.review = review_link.dashboard(review, viewer)
     return figures
 
 
@@ -93,7 +83,7 @@ def dashboard(
     request: Request, state: WebState = Depends(get_state), who: Viewer = Depends(viewer)
 ) -> Response:
     with state.platform.db.reading() as session:
-        figures = dashboard_figures(session, who, state.settings)
+        figures = dashboard_figures(session, who, state.platform.review_options)
     index = state.index
     context = {"figures": figures, "index_ready": index.ready, "index_loaded": index.loaded}
     return render(request, "console/dashboard.html", who, context)

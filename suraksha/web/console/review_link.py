@@ -3,21 +3,15 @@ with the oldest item, the approval backlog, and exposure (the viewer's own; ever
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-
-from sqlalchemy.orm import Session
 
 from suraksha.permissions import Permission
 from suraksha.review import dashboard as review_dashboard
-from suraksha.review.services import ReviewOptions
-from suraksha.settings import Settings
 from suraksha.web.console.viewer import Viewer
 
 
-def dashboard(session: Session, viewer: Viewer, now: datetime, settings: Settings) -> dict[str, Any]:
-    options = ReviewOptions.from_settings(settings)
-    figures = review_dashboard.dashboard(session, options, now=now)
+def dashboard(figures: review_dashboard.Dashboard, viewer: Viewer) -> dict[str, Any]:
+    """The review figures as the console's dashboard shows them (exposure by reviewer for leads)."""
     by_queue: dict[str, dict[str, Any]] = {}
     for q in figures.queues:
         row = by_queue.setdefault(
