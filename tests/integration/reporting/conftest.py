@@ -19,9 +19,14 @@ from typing import Any
 import pytest
 import uvicorn
 
+from suraksha.banks import services as banks
+from suraksha.banks.index import BankIndex
+from suraksha.banks.models import BankCategory
 from suraksha.db import Database
 from suraksha.enforcement.models import DecidedBy, Decision, Verdict
+from suraksha.enforcement.policy import BUILTIN
 from suraksha.intake.models import Account, Item, ItemKind, ItemMedia, ItemState, MediaState
+from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.store import MediaStore
 from suraksha.reporting.contents import Reporter
 from suraksha.reporting.ports import HttpNcmecApi
@@ -29,6 +34,11 @@ from suraksha.reporting.services import ReportOptions
 from suraksha.reporting.simulator import NcmecSimulator, SimClock, simulator_from_xsd
 from suraksha.reporting.submission import EvidenceSource, ReportSubmitter, SubmissionPolicy
 from suraksha.reporting.xml import CyberTiplineSchema
+from suraksha.signals.file_signals import HashOptions, hash_bytes
+from suraksha.signals.types import SignalKind
+from suraksha.vault.crypto import KeyEncryptionKey, generate_signing_key_text
+from suraksha.vault.ports import FilesystemBlobStorage
+from suraksha.vault.services import EvidenceVault
 from suraksha.web.ncmec_sim import create_simulator_app
 
 USER, PASSWORD = "esp-test", "sim-password-for-tests"
@@ -172,3 +182,35 @@ def make_submitter(world: World, sim: Sim, xsd_path: Path) -> Callable[..., Repo
         return ReportSubmitter(world.db, api, schema, EvidenceSource(world.store), options, policy, **kwargs)
 
     return make
+
+
+@dataclass
+class KnownBad:
+    """A csam bank holding one (benign) picture, the pipeline over it, and a vault with fresh keys."""
+
+    vault: EvidenceVault
+    signing_key: str
+    pipeline: Pipeline
+
+
+def known_bad(world: World, tmp_path: Path, picture: bytes) -> KnownBad:
+    signing_key = generate_signing_key_text()
+    vault = EvidenceVault(
+        storage=FilesystemBlobStorage(tmp_path / "vault"),
+        media_store=world.store,
+        kek=KeyEncryptionKey.generate().to_text(),
+        signing_key=signing_key,
+    )
+    known = hash_bytes(picture, HashOptions())
+    assert known.pdq is not None
+    with world.db.session() as session:
+        bank = banks.create_bank(session, "known-bad", category=BankCategory.CSAM)
+        banks.add_entry(session, bank, SignalKind.PDQ, known.pdq.hex, quality=known.pdq.quality)
+    pipeline = Pipeline(
+        db=world.db,
+        index=BankIndex(world.db).load(),
+        store=world.store,
+        options=HashOptions(),
+        policy=BUILTIN,
+    )
+    return KnownBad(vault, signing_key, pipeline)

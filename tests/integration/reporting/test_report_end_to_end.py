@@ -12,17 +12,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from lxml import etree
 from sqlalchemy import select
 
-from suraksha.banks import services as banks
-from suraksha.banks.index import BankIndex
-from suraksha.banks.models import BankCategory
 from suraksha.enforcement.models import Action, Decision
-from suraksha.enforcement.policy import BUILTIN
 from suraksha.intake.models import ItemMedia
-from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.schemas import ItemIn
 from suraksha.intake.services import submit_item
 from suraksha.reporting import tasks as reporting_tasks
@@ -32,19 +26,15 @@ from suraksha.reporting.referrals import create_referral, mark_acknowledged, mar
 from suraksha.reporting.services import RecordedView, ReportRequest, prepare_report
 from suraksha.reporting.submission import ReportSubmitter
 from suraksha.settings import Settings
-from suraksha.signals.file_signals import HashOptions, hash_bytes
-from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg
+from suraksha.vault import crypto as vault_crypto
+from suraksha.vault import models as vault_models
+from suraksha.vault import packages as vault_packages
+from suraksha.vault import services as vault_services
 from suraksha.worker.handlers import HandlerRegistry
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import Worker
-from tests.integration.reporting.conftest import OPTIONS, Sim, World
-
-vault_services = pytest.importorskip("suraksha.vault.services")
-vault_ports = pytest.importorskip("suraksha.vault.ports")
-vault_crypto = pytest.importorskip("suraksha.vault.crypto")
-vault_packages = pytest.importorskip("suraksha.vault.packages")
-vault_models = pytest.importorskip("suraksha.vault.models")
+from tests.integration.reporting.conftest import OPTIONS, Sim, World, known_bad
 
 KNOWN = synthetic_jpeg(101)
 REPOST = synthetic_jpeg(101, 500, 375, quality=70)
@@ -54,21 +44,8 @@ def test_banked_picture_to_finished_report_hold_and_referral(
     world: World, sim: Sim, make_submitter: Callable[..., ReportSubmitter], tmp_path: Path
 ) -> None:
     db = world.db
-    signing_key = vault_crypto.generate_signing_key_text()
-    vault = vault_services.EvidenceVault(
-        storage=vault_ports.FilesystemBlobStorage(tmp_path / "vault"),
-        media_store=world.store,
-        kek=vault_crypto.KeyEncryptionKey.generate().to_text(),
-        signing_key=signing_key,
-    )
-    known = hash_bytes(KNOWN, HashOptions())
-    assert known.pdq is not None
-    with db.session() as session:
-        bank = banks.create_bank(session, "known-bad", category=BankCategory.CSAM)
-        banks.add_entry(session, bank, SignalKind.PDQ, known.pdq.hex, quality=known.pdq.quality)
-    pipeline = Pipeline(
-        db=db, index=BankIndex(db).load(), store=world.store, options=HashOptions(), policy=BUILTIN
-    )
+    setup = known_bad(world, tmp_path, KNOWN)
+    vault, signing_key, pipeline = setup.vault, setup.signing_key, setup.pipeline
 
     started = time.perf_counter()
     item = ItemIn.model_validate(

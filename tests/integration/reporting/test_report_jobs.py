@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
-import pytest
 from sqlalchemy import select
 
 from suraksha.reporting import tasks as reporting_tasks
@@ -90,7 +89,8 @@ def test_refused_report_dead_letters_the_job_with_the_reason(
 def test_hold_job_places_a_one_year_vault_hold(
     world: World, sim: Sim, make_submitter: Callable[..., ReportSubmitter]
 ) -> None:
-    vault_models = pytest.importorskip("suraksha.vault.models")
+    from suraksha.vault import models as vault_models
+
     world.add_account("held", items=2)
     registry = HandlerRegistry()
     reporting_tasks.register(registry, world.db, make_submitter, OPTIONS, VaultHolds(Settings.load()))

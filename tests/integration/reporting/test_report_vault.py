@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from suraksha.audit import AuditEvent
@@ -15,11 +14,10 @@ from suraksha.reporting.evidence import VaultEvidence
 from suraksha.reporting.models import CyberTiplineReport, ReportState
 from suraksha.reporting.services import ReportRequest, prepare_report
 from suraksha.reporting.submission import EvidenceSource, ReportSubmitter
+from suraksha.vault import crypto as vault_crypto
+from suraksha.vault import ports as vault_ports
+from suraksha.vault import services as vault_services
 from tests.integration.reporting.conftest import Sim, World
-
-vault_services = pytest.importorskip("suraksha.vault.services")
-vault_ports = pytest.importorskip("suraksha.vault.ports")
-vault_crypto = pytest.importorskip("suraksha.vault.crypto")
 
 
 def test_upload_from_the_vault_is_audited(
