@@ -12,8 +12,9 @@ import json
 import logging
 import uuid
 from collections.abc import Sequence
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from suraksha.db.base import utcnow
@@ -30,7 +31,7 @@ from suraksha.enforcement.policy import Plan
 from suraksha.enforcement.webhooks import WebhookDelivery
 from suraksha.errors import InvalidInput
 from suraksha.intake.models import Account, Item, ItemState
-from suraksha.review.cases import open_case_for_decision
+from suraksha.review.cases import needs_review, open_case_for_decision
 from suraksha.vault.services import request_preservation
 from suraksha.worker.queue import enqueue
 
@@ -39,10 +40,13 @@ log = logging.getLogger(__name__)
 DELIVER = "action.deliver"
 INTERNAL_KINDS = frozenset({ActionKind.PRESERVE, ActionKind.REPORT})
 TARGETS = {ActionKind.SUSPEND: ActionTarget.ACCOUNT}
+_ITEMS = cast(Table, Item.__table__)
+_DECISIONS = cast(Table, Decision.__table__)
 
 
 def claim_for_decision(session: Session, item_id: int) -> bool:
-    """Move a queued item to decided; False when another run already did (then write nothing)."""
+    """Move a queued item to decided; False when another run already did (then write nothing). An ORM
+    statement: the item, if the session holds it, shows its new state."""
     moved = session.execute(
         update(Item)
         .where(Item.id == item_id, Item.state == ItemState.QUEUED)
@@ -51,20 +55,70 @@ def claim_for_decision(session: Session, item_id: int) -> bool:
     return bool(moved.rowcount)  # type: ignore[attr-defined]
 
 
+def claim_many_for_decision(session: Session, item_ids: Sequence[int]) -> set[int]:
+    """``claim_for_decision`` for several items with one statement: the ids this run claimed. A Core
+    statement: read the items into the session after it, not before."""
+    if not item_ids:
+        return set()
+    claimed = session.connection().execute(
+        update(_ITEMS)
+        .where(_ITEMS.c.id.in_(list(item_ids)), _ITEMS.c.state == ItemState.QUEUED)
+        .values(state=ItemState.DECIDED, updated_at=utcnow())
+        .returning(_ITEMS.c.id)
+    )
+    return {int(item_id) for item_id in claimed.scalars()}
+
+
+def settles_alone(plan: Plan) -> bool:
+    """A plan that calls for no action and no person (a clean item, mostly): its decision is the
+    whole of its effect, which ``record_plain_decisions`` writes for many items at once."""
+    return not plan.actions and not needs_review(plan.verdict, plan.actions)
+
+
+def record_plain_decisions(session: Session, plans: Sequence[tuple[int, Plan]]) -> None:
+    """``record_decision`` for items whose plans ``settle_alone``, ``(item id, plan)`` each, with one
+    statement. The caller has claimed the items in the same transaction."""
+    if not plans:
+        return
+    now = utcnow()
+    rows = []
+    for item_id, plan in plans:
+        if not settles_alone(plan):
+            raise InvalidInput(f"the decision on item {item_id} calls for actions or review")
+        rows.append({**_decision_values(item_id, plan), "created_at": now})
+        _log_decision(item_id, plan)
+    session.connection().execute(insert(_DECISIONS), rows)
+
+
+def _decision_values(item_id: int, plan: Plan) -> dict[str, object]:
+    return {
+        "item_id": item_id,
+        "verdict": plan.verdict,
+        "category": plan.category,
+        "automated": plan.automated,
+        "decided_by": DecidedBy.POLICY,
+        "decided_by_ref": f"policy {plan.policy_version}",
+        "basis": json.dumps(plan.basis, sort_keys=True),
+        "reason": plan.reason,
+        "priority": plan.priority,
+    }
+
+
+def _log_decision(item_id: int, plan: Plan) -> None:
+    log.info(
+        "event=decision item=%d verdict=%s category=%s automated=%s actions=%s",
+        item_id,
+        plan.verdict,
+        plan.category,
+        plan.automated,
+        ",".join(plan.actions),
+    )
+
+
 def record_decision(session: Session, item: Item, plan: Plan, *, endpoints: Sequence[str] = ()) -> Decision:
     """Write the decision and the actions it calls for; queue a delivery per platform action and
     endpoint. The caller has claimed the item (``claim_for_decision``) in the same transaction."""
-    decision = Decision(
-        item_id=item.id,
-        verdict=plan.verdict,
-        category=plan.category,
-        automated=plan.automated,
-        decided_by=DecidedBy.POLICY,
-        decided_by_ref=f"policy {plan.policy_version}",
-        basis=json.dumps(plan.basis, sort_keys=True),
-        reason=plan.reason,
-        priority=plan.priority,
-    )
+    decision = Decision(**_decision_values(item.id, plan))
     session.add(decision)
     session.flush()
     for kind in plan.actions:
@@ -82,14 +136,7 @@ def record_decision(session: Session, item: Item, plan: Plan, *, endpoints: Sequ
     # The arrow to review: a decision that needs a person (review, not_checked, or an automated
     # report to confirm) opens the item's review case in this transaction (suraksha.review.cases).
     open_case_for_decision(session, item, decision, plan.actions)
-    log.info(
-        "event=decision item=%d verdict=%s category=%s automated=%s actions=%s",
-        item.id,
-        plan.verdict,
-        plan.category,
-        plan.automated,
-        ",".join(plan.actions),
-    )
+    _log_decision(item.id, plan)
     return decision
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from suraksha.db.engine import Database, is_transient
 from suraksha.errors import NotReady, SurakshaError
-from suraksha.intake.services import Prepared, Submitted, submit_item
+from suraksha.intake.services import Prepared, Submitted, submit_item, submit_items
 from suraksha.intake.store import MediaStore
 
 log = logging.getLogger(__name__)
@@ -88,30 +88,28 @@ class SubmissionWriter:
                 return
 
     def _write(self, batch: list[_Pending]) -> None:
-        """Write the batch in one transaction, each item in a savepoint. A lost race with another
-        transaction (a PostgreSQL deadlock with a worker suspending the same accounts, SQLite's lock
-        wait running out) runs the whole batch again, up to ``TRANSIENT_RETRIES`` times: nothing of it
-        had committed, and stored uploads are content-addressed, so a rerun is the same write."""
+        """Write the batch in one transaction: all of it with one statement per table
+        (``submit_items``); should that fail, each item again in a savepoint of its own, so that one
+        bad item fails alone. A lost race with another transaction (a PostgreSQL deadlock with a
+        worker suspending the same accounts, SQLite's lock wait running out) runs the batch again, up
+        to ``TRANSIENT_RETRIES`` times: nothing of it had committed, and stored uploads are
+        content-addressed, so a rerun is the same write."""
         outcomes: list[Submitted | Exception] = []
-        for attempt in range(TRANSIENT_RETRIES + 1):
-            outcomes = []
+        together = len(batch) > 1
+        retries = 0
+        while True:
             try:
                 with self.db.session() as session:
-                    for prepared, _future in batch:
-                        try:
-                            if len(batch) == 1:  # alone: the transaction is its savepoint
-                                outcomes.append(self._submit(session, prepared))
-                                continue
-                            with session.begin_nested():
-                                outcomes.append(self._submit(session, prepared))
-                        except Exception as exc:  # this item only, unless alone or a lost race
-                            if len(batch) == 1 or is_transient(exc):
-                                raise
-                            outcomes.append(exc)
+                    outcomes = self._together(session, batch) if together else self._each(session, batch)
             except Exception as exc:  # nothing of the batch committed
-                if is_transient(exc) and attempt < TRANSIENT_RETRIES:
-                    log.info("event=intake.batch_retry items=%d attempt=%d", len(batch), attempt + 1)
-                    time.sleep(0.005 * (attempt + 1))
+                if is_transient(exc) and retries < TRANSIENT_RETRIES:
+                    retries += 1
+                    log.info("event=intake.batch_retry items=%d attempt=%d", len(batch), retries)
+                    time.sleep(0.005 * retries)
+                    continue
+                if together:  # one item may be at fault: write them one by one
+                    log.info("event=intake.batch_split items=%d error=%s", len(batch), type(exc).__name__)
+                    together = False
                     continue
                 if not isinstance(exc, SurakshaError):  # a refusal (Conflict...) is the caller's answer
                     log.warning("event=intake.batch_failed items=%d error=%s", len(batch), type(exc).__name__)
@@ -124,6 +122,25 @@ class SubmissionWriter:
                 future.set_exception(outcome)
             else:
                 future.set_result(outcome)
+
+    @staticmethod
+    def _together(session: Session, batch: list[_Pending]) -> list[Submitted | Exception]:
+        return list(submit_items(session, [prepared for prepared, _future in batch]))
+
+    def _each(self, session: Session, batch: list[_Pending]) -> list[Submitted | Exception]:
+        outcomes: list[Submitted | Exception] = []
+        for prepared, _future in batch:
+            try:
+                if len(batch) == 1:  # alone: the transaction is its savepoint
+                    outcomes.append(self._submit(session, prepared))
+                    continue
+                with session.begin_nested():
+                    outcomes.append(self._submit(session, prepared))
+            except Exception as exc:  # this item only, unless alone or a lost race
+                if len(batch) == 1 or is_transient(exc):
+                    raise
+                outcomes.append(exc)
+        return outcomes
 
     def _submit(self, session: Session, prepared: Prepared) -> Submitted:
         return submit_item(session, self.store, prepared, max_media_bytes=self.max_media_bytes)

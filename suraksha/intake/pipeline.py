@@ -165,10 +165,11 @@ class Pipeline:
     def process_many(
         self, item_ids: Sequence[int], *, finish: Finish | None = None
     ) -> dict[int, Exception | None]:
-        """Process several items with one read and one write transaction (each item's writes in a
-        savepoint of their own, so one failure fails only its item), hashing on ``hash_threads``
-        threads. Answers None per item done (or already done), else its exception. IndexNotReady
-        propagates: nothing is decided without the index.
+        """Process several items with one read and one write transaction, hashing on ``hash_threads``
+        threads. The write has one statement per table for the whole batch; should it fail, each item
+        is written again in a savepoint of its own, so one failure fails only its item. Answers None
+        per item done (or already done), else its exception. IndexNotReady propagates: nothing is
+        decided without the index.
 
         ``finish(session, done)`` runs in the write transaction, before it commits, with the ids of
         the items done (or already done): the worker completes their jobs there, so an item's effect
@@ -185,6 +186,61 @@ class Pipeline:
             analysed = list(self._hash_pool().map(self._analyse, loaded))
         else:
             analysed = [self._analyse(one) for one in loaded]
+        try:
+            with self.db.session() as session:
+                recorded = self._record_together(session, analysed)
+                if finish is not None:
+                    finish(session, list(item_ids))
+        except Exception as exc:  # nothing committed; one item may be at fault: write them one by one
+            log.info("event=pipeline.batch_split items=%d error=%s", len(analysed), type(exc).__name__)
+            recorded = self._record_each(analysed, outcomes, finish)
+        self._forget_clean(recorded)
+        return outcomes
+
+    def _record_together(self, session: Session, analysed: list[_Analysed]) -> list[_Analysed]:
+        """Write a batch's results with one statement per table: claim every item, write every media
+        row, match and rule hit, and the decisions that settle alone (clean, mostly). Items whose
+        decisions call for actions, a review case or entity links go through ``_record``'s steps.
+        Answers the items this run recorded (an item claimed by an earlier run is left alone)."""
+        paused = is_on(session, KillSwitch.PAUSE_AUTOMATED_ENFORCEMENT)
+        claimed = enforcement.claim_many_for_decision(session, [one.item_id for one in analysed])
+        mine = [one for one in analysed if one.item_id in claimed]
+        if not mine:
+            return []
+        connection = session.connection()
+        connection.execute(
+            _WRITE_MEDIA, [_media_values(one.item_id, result) for one in mine for result in one.results]
+        )
+        matches = [row for one in mine for result in one.results for row in _match_rows(one.item_id, result)]
+        if matches:
+            connection.execute(insert(_table(ItemMatch)), matches)
+        hits = [_rule_hit_row(one.item_id, hit) for one in mine for hit in one.text.hits]
+        if hits:
+            connection.execute(insert(_table(ItemRuleHit)), hits)
+        plans = {one.item_id: decide(self.policy, one.findings, automation_paused=paused) for one in mine}
+        plain = [
+            one for one in mine if not one.text.entities and enforcement.settles_alone(plans[one.item_id])
+        ]
+        enforcement.record_plain_decisions(session, [(one.item_id, plans[one.item_id]) for one in plain])
+        rest = [one for one in mine if one not in plain]
+        if rest:
+            items = {
+                item.id: item
+                for item in session.scalars(select(Item).where(Item.id.in_([one.item_id for one in rest])))
+            }
+            for one in rest:
+                item = items[one.item_id]
+                record_entities(session, item, one.text.entities)
+                enforcement.record_decision(session, item, plans[one.item_id], endpoints=self.endpoints)
+        for one in mine:
+            one.verdict = plans[one.item_id].verdict
+        return mine
+
+    def _record_each(
+        self, analysed: list[_Analysed], outcomes: dict[int, Exception | None], finish: Finish | None
+    ) -> list[_Analysed]:
+        """Write a batch's results item by item, each in a savepoint of its own, so that one failure
+        fails only its item (recorded in ``outcomes``); the others commit."""
         recorded = []
         with self.db.session() as session:
             paused = is_on(session, KillSwitch.PAUSE_AUTOMATED_ENFORCEMENT)
@@ -202,8 +258,7 @@ class Pipeline:
             if finish is not None:
                 finish(session, [item_id for item_id, outcome in outcomes.items() if outcome is None])
         del items
-        self._forget_clean(recorded)
-        return outcomes
+        return recorded
 
     def _hash_pool(self) -> ThreadPoolExecutor:
         """The threads that hash a batch's items, started once (not per batch: starting and joining
@@ -294,22 +349,7 @@ class Pipeline:
             self._write_media(session, item_id, result)
         if analysed.text.hits:
             session.execute(
-                insert(_table(ItemRuleHit)),
-                [
-                    {
-                        "item_id": item_id,
-                        "pack": hit.pack,
-                        "pack_version": hit.version,
-                        "rule_id": hit.rule_id,
-                        "category": hit.category,
-                        "priority": hit.priority,
-                        "field": hit.field,
-                        "start": hit.start,
-                        "end": hit.end,
-                        "matched": hit.matched[:2000],
-                    }
-                    for hit in analysed.text.hits
-                ],
+                insert(_table(ItemRuleHit)), [_rule_hit_row(item_id, hit) for hit in analysed.text.hits]
             )
         record_entities(session, item, analysed.text.entities)
         enforcement.record_decision(session, item, plan, endpoints=self.endpoints)
@@ -365,45 +405,65 @@ class Pipeline:
     def _write_media(session: Session, item_id: int, result: MediaResult) -> None:
         # Core statements, built once: one UPDATE of the media row (hashes, state), one INSERT of its
         # matches when there are any.
-        signals = result.signals
-        pdq = signals.pdq if signals is not None else None
-        session.execute(
-            _WRITE_MEDIA,
-            {
-                "media_id": result.media_id,
-                "media_item": item_id,
-                "state": MediaState.NOT_CHECKED if result.not_checked else MediaState.HASHED,
-                "error": result.not_checked or "",
-                "size": signals.size if signals is not None else None,
-                "md5": signals.md5 if signals is not None else None,
-                "sha256": signals.sha256 if signals is not None else None,
-                "media_format": signals.media_format.value if signals and signals.media_format else None,
-                "vpdq_frames": (len(signals.vpdq) or None) if signals is not None else None,
-                "pdq": pdq.hex if pdq is not None else None,
-                "pdq_quality": pdq.quality if pdq is not None else None,
-            },
-        )
-        outcome = result.outcome
-        if outcome is None or not (outcome.hits or outcome.suppressed):
-            return
-        session.execute(
-            insert(_table(ItemMatch)),
-            [
-                {
-                    "item_id": item_id,
-                    "media_id": result.media_id,
-                    "bank_name": hit.bank,
-                    "bank_category": hit.category,
-                    "entry_id": hit.entry_id,
-                    "signal_type": hit.signal_type,
-                    "distance": hit.distance,
-                    "rotation": hit.rotation,
-                    "suppressed": suppressed,
-                }
-                for hit, suppressed in [(h, False) for h in outcome.hits]
-                + [(h, True) for h in outcome.suppressed]
-            ],
-        )
+        session.execute(_WRITE_MEDIA, _media_values(item_id, result))
+        matches = _match_rows(item_id, result)
+        if matches:
+            session.execute(insert(_table(ItemMatch)), matches)
+
+
+def _media_values(item_id: int, result: MediaResult) -> dict[str, object]:
+    """The parameters of ``_WRITE_MEDIA`` for one media file's result."""
+    signals = result.signals
+    pdq = signals.pdq if signals is not None else None
+    return {
+        "media_id": result.media_id,
+        "media_item": item_id,
+        "state": MediaState.NOT_CHECKED if result.not_checked else MediaState.HASHED,
+        "error": result.not_checked or "",
+        "size": signals.size if signals is not None else None,
+        "md5": signals.md5 if signals is not None else None,
+        "sha256": signals.sha256 if signals is not None else None,
+        "media_format": signals.media_format.value if signals and signals.media_format else None,
+        "vpdq_frames": (len(signals.vpdq) or None) if signals is not None else None,
+        "pdq": pdq.hex if pdq is not None else None,
+        "pdq_quality": pdq.quality if pdq is not None else None,
+    }
+
+
+def _match_rows(item_id: int, result: MediaResult) -> list[dict[str, object]]:
+    """The match rows of one media file: its hits, and the hits that an allow-list suppressed."""
+    outcome = result.outcome
+    if outcome is None:
+        return []
+    return [
+        {
+            "item_id": item_id,
+            "media_id": result.media_id,
+            "bank_name": hit.bank,
+            "bank_category": hit.category,
+            "entry_id": hit.entry_id,
+            "signal_type": hit.signal_type,
+            "distance": hit.distance,
+            "rotation": hit.rotation,
+            "suppressed": suppressed,
+        }
+        for hit, suppressed in [(h, False) for h in outcome.hits] + [(h, True) for h in outcome.suppressed]
+    ]
+
+
+def _rule_hit_row(item_id: int, hit: TextHit) -> dict[str, object]:
+    return {
+        "item_id": item_id,
+        "pack": hit.pack,
+        "pack_version": hit.version,
+        "rule_id": hit.rule_id,
+        "category": hit.category,
+        "priority": hit.priority,
+        "field": hit.field,
+        "start": hit.start,
+        "end": hit.end,
+        "matched": hit.matched[:2000],
+    }
 
 
 def _table(model: type[Base]) -> Table:

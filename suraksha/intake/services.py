@@ -5,10 +5,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from suraksha.db.base import utcnow
@@ -17,11 +19,14 @@ from suraksha.errors import Conflict, InvalidInput, NotFound
 from suraksha.intake.models import Account, Item, ItemMedia, ItemState, MediaState
 from suraksha.intake.schemas import AccountIn, ItemIn
 from suraksha.intake.store import MediaStore
-from suraksha.worker.queue import enqueue
+from suraksha.worker.queue import enqueue_many
 
 log = logging.getLogger(__name__)
 
 PROCESS_ITEM = "item.process"
+_ACCOUNTS = cast(Table, Account.__table__)
+_ITEMS = cast(Table, Item.__table__)
+_MEDIA = cast(Table, ItemMedia.__table__)
 
 
 @dataclass(frozen=True)
@@ -46,23 +51,47 @@ def payload_digest(item: ItemIn, uploads: list[bytes | None]) -> str:
 def upsert_account(session: Session, account: AccountIn) -> int:
     """The account as last described (profile fields replaced, first_seen kept); its id. One
     statement: INSERT ... ON CONFLICT DO UPDATE, safe against a concurrent first post."""
+    return upsert_accounts(session, [account])[account.platform_id]
+
+
+def upsert_accounts(session: Session, accounts: Sequence[AccountIn]) -> dict[str, int]:
+    """``upsert_account`` for several accounts in one statement: their ids by platform id. An account
+    given twice is written as last described."""
     now = utcnow()
-    profile = {
-        "handle": account.handle,
-        "display_name": account.display_name,
-        "bio": account.bio,
-        "last_seen_at": now,
+    rows = {
+        account.platform_id: {
+            "platform_account_id": account.platform_id,
+            "platform_created_at": account.created_at,
+            "handle": account.handle,
+            "display_name": account.display_name,
+            "bio": account.bio,
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        for account in accounts
     }
-    if account.created_at is not None:
-        profile["platform_created_at"] = account.created_at
-    statement = upsert_insert(session, Account).values(
-        platform_account_id=account.platform_id,
-        platform_created_at=account.created_at,
-        first_seen_at=now,
-        **{k: v for k, v in profile.items() if k != "platform_created_at"},
+    upsert = upsert_insert(session, Account)
+    statement = upsert.on_conflict_do_update(
+        index_elements=[_ACCOUNTS.c.platform_account_id],
+        set_={
+            "handle": upsert.excluded.handle,
+            "display_name": upsert.excluded.display_name,
+            "bio": upsert.excluded.bio,
+            "last_seen_at": upsert.excluded.last_seen_at,
+            # A creation time is kept unless the platform now gives one.
+            "platform_created_at": func.coalesce(
+                upsert.excluded.platform_created_at, _ACCOUNTS.c.platform_created_at
+            ),
+        },
+    ).returning(_ACCOUNTS.c.platform_account_id, _ACCOUNTS.c.id)
+    values = list(rows.values())
+    connection = session.connection()
+    returned = (
+        connection.execute(statement.values(values[0]))
+        if len(values) == 1
+        else connection.execute(statement, values)
     )
-    statement = statement.on_conflict_do_update(index_elements=[Account.platform_account_id], set_=profile)
-    return int(session.execute(statement.returning(Account.id)).scalar_one())
+    return {platform_id: int(account_id) for platform_id, account_id in returned}
 
 
 @dataclass(frozen=True)
@@ -107,67 +136,130 @@ def submit_item(
     prepared = (
         item if isinstance(item, Prepared) else prepare_item(store, item, max_media_bytes=max_media_bytes)
     )
-    item, uploads, digest = prepared.item, prepared.uploads, prepared.digest
-    # Core statements, not the ORM: this transaction is the service's hottest write (on SQLite, the one
-    # writer), so it is four statements with no unit-of-work bookkeeping.
-    existing = session.execute(
-        select(Item.id, Item.payload_digest, Item.state).where(Item.platform_item_id == item.platform_item_id)
-    ).first()
-    if existing is not None:
-        return _resubmitted(item, digest, existing.id, existing.payload_digest, existing.state)
-    account_id = upsert_account(session, item.account)
-    now = utcnow()
-    inserted = upsert_insert(session, Item).values(
-        platform_item_id=item.platform_item_id,
-        payload_digest=digest,
-        kind=item.kind,
-        account_id=account_id,
-        text=item.text,
-        state=ItemState.QUEUED,
-        error="",
-        posted_at=item.posted_at,
-        received_at=now,
-        updated_at=now,
-        upload_ip=str(item.upload_ip) if item.upload_ip else None,
-        upload_port=item.upload_port,
-        device_id=item.device_id,
-        reporter_kind=item.reporter.kind if item.reporter else None,
-        reporter_id=item.reporter.id if item.reporter else None,
-        report_reason=item.reporter.reason if item.reporter else "",
-    )
-    inserted = inserted.on_conflict_do_nothing(index_elements=[Item.platform_item_id])
-    item_id = session.execute(inserted.returning(Item.id)).scalar_one_or_none()
-    if item_id is None:  # a concurrent submission of the same id committed first
-        raced = session.execute(
-            select(Item.id, Item.payload_digest, Item.state).where(
-                Item.platform_item_id == item.platform_item_id
-            )
-        ).one()
-        return _resubmitted(item, digest, raced.id, raced.payload_digest, raced.state)
-    if item.media:
-        session.connection().execute(  # Core, not the ORM's bulk insert: plain rows, less work
-            insert(cast(Table, ItemMedia.__table__)),
-            [
-                {
-                    "item_id": item_id,
-                    "position": position,
-                    "url": str(media.url) if media.url else None,
-                    "declared_type": media.content_type,
-                    "state": MediaState.PENDING,
-                    "error": "",
-                    "size": len(data) if data is not None else None,
-                    "sha256": sha256,
-                }
-                for position, (media, data, sha256) in enumerate(
-                    zip(item.media, uploads, prepared.stored, strict=True)
-                )
-            ],
+    outcome = submit_items(session, [prepared])[0]
+    if isinstance(outcome, Conflict):
+        raise outcome
+    return outcome
+
+
+def submit_items(session: Session, batch: Sequence[Prepared]) -> list[Submitted | Conflict]:
+    """``submit_item`` for several prepared items in one transaction, with one statement per table
+    for all of them (Core statements, not the ORM: this is the service's hottest write and, on SQLite,
+    holds the one write lock). Answers per item in order: what was submitted, or the Conflict of a
+    platform item id already used for a different payload (which writes nothing for that item). An
+    id given twice in ``batch`` is written once; the repeat answers as a resubmission of the first."""
+    first: dict[str, int] = {}
+    for position, prepared in enumerate(batch):
+        first.setdefault(prepared.item.platform_item_id, position)
+    known = _items_by_platform_id(session, list(first))
+    created: dict[str, int] = {}
+    new = [position for platform_id, position in first.items() if platform_id not in known]
+    if new:
+        accounts = upsert_accounts(session, [batch[position].item.account for position in new])
+        now = utcnow()
+        rows = [
+            _item_row(batch[position], accounts[batch[position].item.account.platform_id], now)
+            for position in new
+        ]
+        statement = (
+            upsert_insert(session, Item)
+            .on_conflict_do_nothing(index_elements=[_ITEMS.c.platform_item_id])
+            .returning(_ITEMS.c.platform_item_id, _ITEMS.c.id)
         )
-    enqueue(session, PROCESS_ITEM, {"item_id": item_id}, key=f"item:{item_id}")
-    log.info(
-        "event=item.submitted item=%d platform_item=%s media=%d", item_id, item.platform_item_id, len(uploads)
+        connection = session.connection()
+        returned = (
+            connection.execute(statement.values(rows[0]))
+            if len(rows) == 1
+            else connection.execute(statement, rows)
+        )
+        created = {platform_id: int(item_id) for platform_id, item_id in returned}
+        if len(created) < len(new):  # a concurrent submission of the same id committed first
+            known |= _items_by_platform_id(
+                session,
+                [
+                    batch[p].item.platform_item_id
+                    for p in new
+                    if batch[p].item.platform_item_id not in created
+                ],
+            )
+        media = [
+            row
+            for position in new
+            if (item_id := created.get(batch[position].item.platform_item_id)) is not None
+            for row in _media_rows(batch[position], item_id)
+        ]
+        if media:
+            connection.execute(insert(_MEDIA), media)
+        enqueue_many(session, PROCESS_ITEM, [({"item_id": i}, f"item:{i}") for i in created.values()])
+        if created:
+            log.info("event=item.submitted items=%s", ",".join(map(str, created.values())))
+    outcomes: list[Submitted | Conflict] = []
+    for position, prepared in enumerate(batch):
+        platform_id = prepared.item.platform_item_id
+        if platform_id in created:
+            if first[platform_id] == position:
+                outcomes.append(Submitted(created[platform_id], platform_id, ItemState.QUEUED, created=True))
+                continue
+            stored = (created[platform_id], batch[first[platform_id]].digest, str(ItemState.QUEUED))
+        else:
+            stored = known[platform_id]
+        try:
+            outcomes.append(_resubmitted(prepared.item, prepared.digest, *stored))
+        except Conflict as exc:
+            outcomes.append(exc)
+    return outcomes
+
+
+def _items_by_platform_id(session: Session, platform_ids: list[str]) -> dict[str, tuple[int, str, str]]:
+    """Items already recorded under these platform ids: (id, payload digest, state) by platform id."""
+    if not platform_ids:
+        return {}
+    rows = session.connection().execute(
+        select(_ITEMS.c.platform_item_id, _ITEMS.c.id, _ITEMS.c.payload_digest, _ITEMS.c.state).where(
+            _ITEMS.c.platform_item_id.in_(platform_ids)
+        )
     )
-    return Submitted(item_id, item.platform_item_id, ItemState.QUEUED, created=True)
+    return {row.platform_item_id: (row.id, row.payload_digest, row.state) for row in rows}
+
+
+def _item_row(prepared: Prepared, account_id: int, now: datetime) -> dict[str, object]:
+    item = prepared.item
+    return {
+        "platform_item_id": item.platform_item_id,
+        "payload_digest": prepared.digest,
+        "kind": item.kind,
+        "account_id": account_id,
+        "text": item.text,
+        "state": ItemState.QUEUED,
+        "error": "",
+        "posted_at": item.posted_at,
+        "received_at": now,
+        "updated_at": now,
+        "upload_ip": str(item.upload_ip) if item.upload_ip else None,
+        "upload_port": item.upload_port,
+        "device_id": item.device_id,
+        "reporter_kind": item.reporter.kind if item.reporter else None,
+        "reporter_id": item.reporter.id if item.reporter else None,
+        "report_reason": item.reporter.reason if item.reporter else "",
+    }
+
+
+def _media_rows(prepared: Prepared, item_id: int) -> list[dict[str, object]]:
+    return [
+        {
+            "item_id": item_id,
+            "position": position,
+            "url": str(media.url) if media.url else None,
+            "declared_type": media.content_type,
+            "state": MediaState.PENDING,
+            "error": "",
+            "size": len(data) if data is not None else None,
+            "sha256": sha256,
+        }
+        for position, (media, data, sha256) in enumerate(
+            zip(prepared.item.media, prepared.uploads, prepared.stored, strict=True)
+        )
+    ]
 
 
 def _resubmitted(item: ItemIn, digest: str, item_id: int, stored_digest: str, state: str) -> Submitted:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,13 +28,13 @@ _BASIS_SOURCES = (
 )
 
 
-def needs_review(decision: Decision, actions: tuple[str, ...] | list[str]) -> bool:
+def needs_review(verdict: str, actions: Sequence[str]) -> bool:
     """A person looks at: every ``review`` and ``not_checked`` verdict (unknown is never clean), and
     every automated violation that calls for a clearinghouse report (a report needs a human
     confirmation and, for "viewed by the provider", a recorded human view)."""
-    if decision.verdict in (Verdict.REVIEW, Verdict.NOT_CHECKED):
+    if verdict in (Verdict.REVIEW, Verdict.NOT_CHECKED):
         return True
-    return decision.verdict == Verdict.VIOLATION and ActionKind.REPORT in actions
+    return verdict == Verdict.VIOLATION and ActionKind.REPORT in actions
 
 
 def case_source(decision: Decision, item: Item) -> CaseSource:
@@ -98,7 +99,7 @@ def open_case_for_decision(
 ) -> ReviewCase | None:
     """The hook in ``record_decision``: open (or find) the item's case when the decision needs a
     person (``needs_review``); None otherwise."""
-    if not needs_review(decision, actions):
+    if not needs_review(decision.verdict, actions):
         return None
     return open_case(
         session,

@@ -22,9 +22,9 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from suraksha.db.base import utcnow
@@ -41,6 +41,7 @@ PAYLOAD_MAX_BYTES = 8192
 ERROR_MAX_CHARS = 4000
 KIND_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.:-]*$")
 _NO_SYNC = {"synchronize_session": False}
+_JOBS = cast(Table, Job.__table__)
 
 
 class LeaseLost(Conflict):
@@ -78,8 +79,67 @@ def enqueue(
     ``key`` makes enqueueing idempotent: name the job after what caused it (``"webhook:action:42"``).
     ``priority``: lower runs first. ``max_attempts``: None uses the worker's configured default.
     """
+    row = _job_row(kind, payload, key, priority=priority, run_after=run_after, max_attempts=max_attempts)
+    statement = upsert_insert(session, Job).values(row)
+    statement = statement.on_conflict_do_nothing(index_elements=[_JOBS.c.dedupe_key])
+    job_id = session.connection().execute(statement.returning(_JOBS.c.id)).scalar_one_or_none()
+    if job_id is not None:
+        bell.mark_enqueued(session)
+    log.debug("event=job.enqueue kind=%s job=%s key=%s duplicate=%s", kind, job_id, key, job_id is None)
+    return job_id
+
+
+def enqueue_many(
+    session: Session,
+    kind: str,
+    jobs: Sequence[tuple[Mapping[str, Any], str]],
+    *,
+    priority: int = 0,
+    run_after: datetime | None = None,
+    max_attempts: int | None = None,
+) -> list[int | None]:
+    """``enqueue`` for several jobs of one kind, ``(payload, key)`` each, in one statement; their ids
+    in order (None for a key that exists, or that repeats an earlier key of ``jobs``)."""
+    rows = [
+        _job_row(kind, payload, key, priority=priority, run_after=run_after, max_attempts=max_attempts)
+        for payload, key in jobs
+    ]
+    if not rows:
+        return []
+    # INSERT ... ON CONFLICT DO NOTHING: a duplicate key is a no-op, even against a concurrent insert
+    # (PostgreSQL waits for the other transaction, then skips), and the transaction stays usable.
+    statement = (
+        upsert_insert(session, Job)
+        .on_conflict_do_nothing(index_elements=[_JOBS.c.dedupe_key])
+        .returning(_JOBS.c.dedupe_key, _JOBS.c.id)
+    )
+    first: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        first.setdefault(row["dedupe_key"], row)
+    unique = list(first.values())
+    connection = session.connection()
+    if len(unique) == 1:
+        returned = connection.execute(statement.values(unique[0])).all()
+    else:  # one statement (SQLAlchemy's "insertmanyvalues"), not one per row
+        returned = connection.execute(statement, unique).all()
+    found: dict[str, int] = {str(key): int(job_id) for key, job_id in returned}
+    ids = [found.pop(row["dedupe_key"], None) for row in rows]
+    if any(job_id is not None for job_id in ids):
+        bell.mark_enqueued(session)
+    log.debug("event=job.enqueue kind=%s jobs=%d new=%d", kind, len(rows), sum(i is not None for i in ids))
+    return ids
+
+
+def _job_row(
+    kind: str,
+    payload: Mapping[str, Any],
+    key: str | None,
+    *,
+    priority: int,
+    run_after: datetime | None,
+    max_attempts: int | None,
+) -> dict[str, Any]:
     _check_kind(kind)
-    body = _check_payload(kind, payload)
     if key is not None and not 0 < len(key) <= KEY_MAX:
         raise InvalidInput(f"job key {key[:40]!r} must be 1-{KEY_MAX} characters")
     if max_attempts is not None and max_attempts < 1:
@@ -87,9 +147,9 @@ def enqueue(
     if run_after is not None and run_after.tzinfo is None:
         raise InvalidInput(f"run_after {run_after} is a naive datetime; give an aware one (UTC)")
     now = utcnow()
-    row = {
+    return {
         "kind": kind,
-        "payload": body,
+        "payload": _check_payload(kind, payload),
         "state": JobState.QUEUED.value,
         "priority": priority,
         "max_attempts": max_attempts,
@@ -97,15 +157,6 @@ def enqueue(
         "dedupe_key": key,
         "created_at": now,
     }
-    # INSERT ... ON CONFLICT DO NOTHING: a duplicate key is a no-op, even against a concurrent insert
-    # (PostgreSQL waits for the other transaction, then skips), and the transaction stays usable.
-    statement = upsert_insert(session, Job).values(row)
-    statement = statement.on_conflict_do_nothing(index_elements=[Job.dedupe_key])
-    job_id = session.execute(statement.returning(Job.id)).scalar_one_or_none()
-    if job_id is not None:
-        bell.mark_enqueued(session)
-    log.debug("event=job.enqueue kind=%s job=%s key=%s duplicate=%s", kind, job_id, key, job_id is None)
-    return job_id
 
 
 def lease(

@@ -19,6 +19,7 @@ from suraksha.banks import services as banks
 from suraksha.banks.index import BankIndex
 from suraksha.banks.models import BankCategory
 from suraksha.db import Database
+from suraksha.enforcement import services as enforcement
 from suraksha.enforcement import tasks as enforcement_tasks
 from suraksha.enforcement.models import Action, ActionKind, ActionState, Decision, Delivery, Verdict
 from suraksha.enforcement.policy import BUILTIN, load_policy
@@ -28,14 +29,17 @@ from suraksha.enforcement.webhooks import WebhookEndpoint, WebhookSender, endpoi
 from suraksha.errors import ConfigError, Conflict
 from suraksha.hookspecs import ClassifierFinding, hookimpl
 from suraksha.intake import tasks as intake_tasks
-from suraksha.intake.adapters import Fetch
+from suraksha.intake.adapters import EngineRules, Fetch
 from suraksha.intake.fetch import FetchPolicy, MediaFetcher
-from suraksha.intake.models import Account, Item, ItemMatch, ItemState, MediaState
+from suraksha.intake.models import Account, Item, ItemMatch, ItemRuleHit, ItemState, MediaState
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.schemas import ItemIn, MediaIn
 from suraksha.intake.services import PROCESS_ITEM, submit_item
 from suraksha.intake.store import MediaStore
+from suraksha.network.models import ItemEntity
 from suraksha.plugins import Classifiers, plugin_manager
+from suraksha.review.models import ReviewCase
+from suraksha.rules import RuleEngine
 from suraksha.signals.file_signals import FileSignals, HashOptions, hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg
@@ -398,3 +402,97 @@ def test_media_urls_are_fetched_and_ssrf_is_not_checked_never_clean(
         assert "event=fetch.blocked" in caplog.text
     finally:
         host.server.shutdown()
+
+
+def _batch_items(prefix: str) -> list[ItemIn]:
+    """One of each outcome: clean, banked, undecodable, a rule hit with entities, a user report."""
+    return [
+        item(f"{prefix}-clean", f"{prefix}-a", OTHER, text="a walk by the river"),
+        item(f"{prefix}-banked", f"{prefix}-b", REPOST),
+        item(f"{prefix}-broken", f"{prefix}-a", KNOWN[: len(KNOWN) // 3]),
+        item(f"{prefix}-sale", f"{prefix}-c", text="content for sale, dm for price, pay to seller@okaxis"),
+        item(f"{prefix}-reported", f"{prefix}-d", text="x", reporter={"kind": "user", "id": "u-1"}),
+        item(f"{prefix}-clean2", f"{prefix}-d", OTHER),
+    ]
+
+
+def _effects(db: Database, item_ids: list[int]) -> list[tuple[object, ...]]:
+    """What processing wrote for each item, without ids: comparable across runs."""
+    out = []
+    with db.reading() as s:
+        for item_id in item_ids:
+            row = s.get(Item, item_id)
+            assert row is not None
+            decisions = s.scalars(select(Decision).where(Decision.item_id == item_id)).all()
+            out.append(
+                (
+                    row.state,
+                    [(d.verdict, d.category, d.automated, d.priority, d.reason) for d in decisions],
+                    sorted(a.kind for a in s.scalars(select(Action).where(Action.item_id == item_id))),
+                    [(m.state, m.pdq, m.sha256, bool(m.error)) for m in row.media],
+                    s.scalar(select(func.count()).select_from(ItemMatch).where(ItemMatch.item_id == item_id)),
+                    s.scalar(
+                        select(func.count()).select_from(ItemRuleHit).where(ItemRuleHit.item_id == item_id)
+                    ),
+                    s.scalar(
+                        select(func.count()).select_from(ItemEntity).where(ItemEntity.item_id == item_id)
+                    ),
+                    s.scalar(
+                        select(func.count()).select_from(ReviewCase).where(ReviewCase.item_id == item_id)
+                    ),
+                )
+            )
+    return out
+
+
+@pytest.fixture
+def ruled(pipeline: Pipeline) -> Pipeline:
+    pipeline.text_rules = EngineRules(RuleEngine.from_packs())
+    return pipeline
+
+
+def test_a_batch_writes_what_items_one_by_one_write(ruled: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``process_many`` writes a batch with one statement per table; should that fail, item by item.
+    Either way each item ends as ``process`` leaves it, and a second run writes nothing."""
+    alone = [submit(ruled, one) for one in _batch_items("alone")]
+    for item_id in alone:
+        assert ruled.process(item_id)
+    expected = _effects(ruled.db, alone)
+    assert expected[0][1][0][0] == Verdict.CLEAN and expected[1][0] == ItemState.ACTIONED
+    assert expected[3][5] and expected[3][6]  # rule hits and entities
+    together = [submit(ruled, one) for one in _batch_items("together")]
+    assert ruled.process_many(together) == dict.fromkeys(together)
+    assert _effects(ruled.db, together) == expected
+    assert ruled.process_many(together) == dict.fromkeys(together)  # run again: nothing more
+    assert _effects(ruled.db, together) == expected
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the batched write failed")
+
+    monkeypatch.setattr(enforcement, "record_plain_decisions", broken)
+    split = [submit(ruled, one) for one in _batch_items("split")]
+    assert ruled.process_many(split) == dict.fromkeys(split)
+    assert _effects(ruled.db, split) == expected
+
+
+def test_one_bad_item_of_a_batch_fails_alone(ruled: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = [submit(ruled, one) for one in _batch_items("bad")]
+    record = Pipeline._record
+
+    def record_or_fail(self: Pipeline, session: object, analysed: object, paused: bool) -> bool:
+        if analysed.item_id == ids[3]:  # type: ignore[attr-defined]
+            raise RuntimeError("this item cannot be written")
+        return record(self, session, analysed, paused)  # type: ignore[arg-type]
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the batched write failed")
+
+    monkeypatch.setattr(enforcement, "record_plain_decisions", broken)
+    monkeypatch.setattr(Pipeline, "_record", record_or_fail)
+    outcomes = ruled.process_many(ids)
+    assert [type(outcomes[i]).__name__ for i in ids] == ["NoneType"] * 3 + ["RuntimeError"] + ["NoneType"] * 2
+    with ruled.db.reading() as s:
+        states = [s.scalar(select(Item.state).where(Item.id == i)) for i in ids]
+    assert states[3] == ItemState.QUEUED and all(
+        state != ItemState.QUEUED for k, state in enumerate(states) if k != 3
+    )
