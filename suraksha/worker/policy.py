@@ -60,6 +60,12 @@ class WorkerConfig:
             raise InvalidInput(f"batch size {self.batch_size} must be between 1 and 1000")
 
     @property
+    def recover_every_s(self) -> float:
+        """How often a worker looks for expired leases when it leases (each look is a query in the
+        write transaction): a dead worker's jobs wait at most this long after their lease ran out."""
+        return min(1.0, self.lease_s / 4)
+
+    @property
     def heartbeat_s(self) -> float:
         """A third of the lease: two heartbeats can be missed before another worker takes over."""
         return self.lease_s / 3

@@ -168,18 +168,21 @@ def lease(
     kinds: Sequence[str] | None = None,
     policy: RetryPolicy | None = None,
     now: datetime | None = None,
+    recover: bool = True,
 ) -> list[Lease]:
     """Claim up to ``limit`` due jobs (lowest priority value first, then oldest) for ``worker_id``.
 
-    Expired leases are recovered first: the job is queued again, or dead-lettered when the dead
-    worker had used its last attempt (a job that kills every worker that runs it must stop somewhere).
+    Expired leases are recovered first (unless ``recover`` is False: a worker that looked a moment
+    ago): the job is queued again, or dead-lettered when the dead worker had used its last attempt
+    (a job that kills every worker that runs it must stop somewhere).
     """
     if not 0 < len(worker_id) <= WORKER_ID_MAX:
         raise InvalidInput(f"worker id {worker_id[:40]!r} must be 1-{WORKER_ID_MAX} characters")
     if limit < 1 or lease_s <= 0:
         raise InvalidInput(f"lease limit {limit} and lease time {lease_s} s must be positive")
     now = now or utcnow()
-    recover_expired(session, policy=policy or RetryPolicy(), now=now)
+    if recover:
+        recover_expired(session, policy=policy or RetryPolicy(), now=now)
     due = select(Job.id).where(Job.state == JobState.QUEUED, Job.run_after <= now)
     if kinds is not None:
         due = due.where(Job.kind.in_(list(kinds)))

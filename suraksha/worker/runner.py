@@ -99,6 +99,8 @@ class Worker:
         self.counters = WorkerCounters()
         self._held: dict[int, Lease] = {}
         self._held_lock = threading.Lock()
+        self._recovered_at = -float("inf")
+        """When this worker last looked for expired leases (time.monotonic)."""
         self._heartbeat_stop = threading.Event()
         self._wake = threading.Event()
         """Set by the job bell (jobs committed in this process) and by ``wake``: ends an idle sleep."""
@@ -173,6 +175,7 @@ class Worker:
 
     def run_once(self) -> int:
         """Lease one batch and run it; returns how many jobs were leased."""
+        recover = time.monotonic() - self._recovered_at >= self.config.recover_every_s
         with self._unit() as session:
             batch = lease(
                 session,
@@ -181,7 +184,10 @@ class Worker:
                 lease_s=self.config.lease_s,
                 kinds=self.kinds,
                 policy=self.config.retry,
+                recover=recover,
             )
+        if recover:
+            self._recovered_at = time.monotonic()
         with self._held_lock:
             self._held.update((held.job_id, held) for held in batch)
         try:

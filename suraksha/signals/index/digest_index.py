@@ -246,6 +246,16 @@ class DigestIndex:
         return DigestMatches(query_index[order], entry_id[order], group[order])
 
     def lookup_one(self, digest: Any, *, groups: Collection[int] | None = None) -> list[DigestMatch]:
+        """``lookup`` for one digest. A digest that no entry begins like (nearly every one) is
+        answered from the sorted keys alone, without building match arrays."""
+        state = self._require()
+        if isinstance(digest, bytes) and len(digest) == self.digest_size:
+            key = int.from_bytes(digest[:8].ljust(8, b"\0"), "big")
+            keys = state.base.keys
+            position = int(keys.searchsorted(np.uint64(key)))
+            absent = position == keys.shape[0] or int(keys[position]) != key
+            if absent and digest not in state.delta:
+                return []
         return self.lookup(digest, groups=groups).for_query(0)
 
     def add(self, ids: Any, digests: Any, groups: Any = 0) -> None:
