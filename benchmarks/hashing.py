@@ -196,6 +196,24 @@ def _pin_to_one_core() -> str:
     return "not pinned (no sched_setaffinity on this OS)"
 
 
+def exact_rate(count: int, rounds: int = 1) -> float:
+    """Images/s of exact mode alone (decode + PDQ, one core) on the corpus: what ``run`` reports as
+    ``exact``, for other benchmarks to compare against (run it in a process of its own: it pins)."""
+    from suraksha.signals import pdq
+
+    blobs = [p.read_bytes() for p in build_corpus(count)]
+    _pin_to_one_core()
+    decode_rgb, _decode_luma, _decoder = _decoders()
+    pdq.pdq_from_rgb(decode_rgb(blobs[0]), pdq.PdqMode.EXACT)
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for blob in blobs:
+            pdq.pdq_from_rgb(decode_rgb(blob), pdq.PdqMode.EXACT)
+        best = min(best, time.perf_counter() - started)
+    return len(blobs) / best
+
+
 def run(count: int, rounds: int = 1) -> dict[str, object]:
     from suraksha.signals import pdq
 

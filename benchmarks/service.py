@@ -1,6 +1,6 @@
 """The running service over HTTP: items/s end to end, and /api/v1/check latency, against raw hashing.
 
-    .venv/bin/python benchmarks/service.py [--items 600] [--checks 300] [--concurrency 8]
+    .venv/bin/python benchmarks/service.py [--items 600] [--rounds 3] [--checks 300] [--concurrency 8]
         [--stores sqlite,postgresql] [--postgres-url URL] [--json]
 
 Each store gets a fresh service: ``suraksha serve`` (web + embedded worker: the one-process SQLite
@@ -12,11 +12,14 @@ reads every item's decision time: items/s = items / (first submit .. last decisi
 service's clock on the same machine). Then
 ``--checks`` sequential ``POST /api/v1/check`` calls with a 1 MP JPEG give p50/p99 latency.
 
-The peer in the same run is raw hashing: ``hash_bytes`` (exact PDQ + MD5 + SHA-256, what the
-pipeline runs) on the same JPEGs, one image at a time, in this process. The service issue's target is
-end-to-end throughput >= 70 % of what ``benchmarks/hashing.py --count 300`` measures for exact mode on
-the same machine (its corpus averages 1.6 MP); the ratio printed here, against the same 1 MP files,
-is the stricter one.
+Each store runs ``--rounds`` times (fresh items each, on the same service); the median run is
+reported, with every round's figure (other load on a shared machine moves single runs by 10-20 %).
+
+The peers in the same run: the hashing benchmark's exact mode (``benchmarks/hashing.py``'s
+``exact_rate``: decode + PDQ on its 1.6 MP corpus, one pinned core, in a process of its own), against
+which the service issue sets its target (end-to-end throughput >= 70 % of it); and raw hashing,
+``hash_bytes`` (exact PDQ + MD5 + SHA-256, what the pipeline runs) on the same 1 MP JPEGs, one image at
+a time, in this process: the stricter ratio.
 """
 
 from __future__ import annotations
@@ -221,9 +224,22 @@ def cpu_snapshot(service: Service) -> dict[str, float]:
     return snapshot
 
 
-def end_to_end(service: Service, jpegs: list[bytes], count: int, concurrency: int) -> dict[str, Any]:
+def hashing_benchmark_exact(count: int) -> float:
+    """What ``benchmarks/hashing.py --count COUNT --rounds 2`` reports for exact mode (images/s, one
+    pinned core), measured now in a process of its own: the issue's target is 70 % of it."""
+    code = (
+        "import sys; sys.path.insert(0, 'benchmarks'); from hashing import exact_rate; "
+        f"print(exact_rate({count}, 2))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True, text=True)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
+def end_to_end(
+    service: Service, jpegs: list[bytes], count: int, concurrency: int, prefix: str = "e2e"
+) -> dict[str, Any]:
     headers = {"Authorization": f"Bearer {service.key}"}
-    bodies = [json.dumps(item_body(i, jpegs[i % len(jpegs)], "e2e")).encode() for i in range(count)]
+    bodies = [json.dumps(item_body(i, jpegs[i % len(jpegs)], prefix)).encode() for i in range(count)]
     ids: list[int] = []
     with httpx.Client(base_url=service.base, headers=headers, timeout=60) as client:
 
@@ -306,30 +322,59 @@ def main() -> None:
         ),
     )
     parser.add_argument("--serve-workers", type=int, default=2, help="worker threads in the SQLite process")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="end-to-end runs per store (the median counts; load on a shared machine varies)",
+    )
+    parser.add_argument(
+        "--hashing-count", type=int, default=300, help="corpus of the hashing benchmark's reference run"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     print("making 50 one-megapixel JPEGs ...", file=sys.stderr, flush=True)
     jpegs = photos(50)
     raw = raw_hashing(jpegs)
-    report: dict[str, Any] = {"raw_hashing_per_s": raw, "stores": {}}
+    print(
+        f"the hashing benchmark's exact mode on {args.hashing_count} images ...", file=sys.stderr, flush=True
+    )
+    reference = hashing_benchmark_exact(args.hashing_count)
+    report: dict[str, Any] = {
+        "raw_hashing_per_s": raw,
+        "hashing_benchmark_exact_per_s": reference,
+        "stores": {},
+    }
     for store in args.stores.split(","):
         print(f"{store}: starting the service ...", file=sys.stderr, flush=True)
         service = Service(store, args.postgres_url, jpegs, args.serve_workers)
         try:
-            result = end_to_end(service, jpegs, args.items, args.concurrency)
+            runs = []
+            for round_ in range(args.rounds):
+                print(f"{store}: round {round_ + 1} of {args.rounds} ...", file=sys.stderr, flush=True)
+                runs.append(end_to_end(service, jpegs, args.items, args.concurrency, prefix=f"e2e{round_}"))
+            result = sorted(runs, key=lambda r: r["items_per_s"])[len(runs) // 2]  # the median run
+            result["rounds_items_per_s"] = [round(r["items_per_s"], 1) for r in runs]
             result.update(check_latency(service, jpegs, args.checks))
         finally:
             service.close()
         result["x_raw_hashing"] = result["items_per_s"] / raw
+        result["x_hashing_benchmark"] = result["items_per_s"] / reference
         report["stores"][store] = result
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"\nraw hashing (hash_bytes, exact PDQ + digests, one core): {raw:.1f} images/s")
-    print(f"{'store':12} {'items/s':>8} {'of raw':>7} {'check p50 ms':>13} {'check p99 ms':>13}")
+    print(f"\nraw hashing (hash_bytes, exact PDQ + digests, one core, these 1 MP files): {raw:.1f} images/s")
+    print(f"hashing benchmark, exact mode ({args.hashing_count} images, one core): {reference:.1f} images/s")
+    print(f"target: >= 70 % of it = {0.7 * reference:.1f} items/s")
+    header = f"{'store':12} {'items/s':>8} {'of hashing':>11} {'of raw':>7}"
+    print(header + f" {'check p50 ms':>13} {'check p99 ms':>13}  rounds")
     for store, r in report["stores"].items():
-        line = f"{store:12} {r['items_per_s']:8.1f} {r['x_raw_hashing']:7.0%}"
-        print(line + f" {r['p50_ms']:13.1f} {r['p99_ms']:13.1f}")
+        line = (
+            f"{store:12} {r['items_per_s']:8.1f} {r['x_hashing_benchmark']:11.0%} {r['x_raw_hashing']:7.0%}"
+        )
+        rounds = ", ".join(f"{v:.1f}" for v in r["rounds_items_per_s"])
+        print(line + f" {r['p50_ms']:13.1f} {r['p99_ms']:13.1f}  {rounds}")
     print(f"\nCPU per item (ms) and cores busy; raw hashing is {1000 / raw:.1f} ms of CPU per image")
     for store, r in report["stores"].items():
         parts = " ".join(f"{k}={v:.1f}" for k, v in r["cpu_ms_per_item"].items())
