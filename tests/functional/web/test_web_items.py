@@ -17,6 +17,7 @@ from suraksha.intake.models import Item
 from suraksha.signals.file_signals import hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg
+from suraksha.web.routes.items import INLINE_BODY_BYTES
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import run_worker
 from tests.functional.web.conftest import Keys, web_state
@@ -155,6 +156,22 @@ def test_bad_payloads_change_nothing(client: TestClient, keys: Keys, platform: P
     assert client.get(f"/api/v1/items/{2**63}", headers=ingest).status_code == 422  # beyond 64 bits
     assert client.get(f"/api/v1/actions?after={2**63}", headers=ingest).status_code == 422
     assert items_in(platform) == 0
+
+
+def test_large_bodies_are_prepared_off_the_event_loop_alike(
+    client: TestClient, keys: Keys, platform: Platform
+) -> None:
+    """A body over INLINE_BODY_BYTES goes through the thread pool: the same answers, the same checks."""
+    ingest = keys.header("ingest")
+    padded = body("big-1", *(synthetic_jpeg(seed, 1200, 900, quality=98) for seed in (7, 8, 9, 10)))
+    assert len(json.dumps(padded)) > INLINE_BODY_BYTES
+    answer = client.post("/api/v1/items", json=padded, headers=ingest)
+    assert answer.status_code == 202, answer.text
+    again = client.post("/api/v1/items", json=padded, headers=ingest)
+    assert again.status_code == 202 and again.json()["id"] == answer.json()["id"]
+    broken = {**padded, "platform_item_id": "big-2", "media": [{"data": "!" * INLINE_BODY_BYTES}]}
+    assert client.post("/api/v1/items", json=broken, headers=ingest).status_code == 422
+    assert items_in(platform) == 1
 
 
 def test_read_only_switch_refuses_writes(client: TestClient, keys: Keys, platform: Platform) -> None:
