@@ -208,9 +208,9 @@ class Pipeline:
         if not mine:
             return []
         connection = session.connection()
-        connection.execute(
-            _WRITE_MEDIA, [_media_values(one.item_id, result) for one in mine for result in one.results]
-        )
+        media = [_media_values(one.item_id, result) for one in mine for result in one.results]
+        if media:
+            connection.execute(_WRITE_MEDIA, media)
         matches = [row for one in mine for result in one.results for row in _match_rows(one.item_id, result)]
         if matches:
             connection.execute(insert(_table(ItemMatch)), matches)
