@@ -1,6 +1,6 @@
 """The running service over HTTP: items/s end to end, and /api/v1/check latency, against raw hashing.
 
-    .venv/bin/python benchmarks/service.py [--items 600] [--rounds 3] [--checks 300] [--concurrency 8]
+    .venv/bin/python benchmarks/service.py [--items 1000] [--rounds 3] [--checks 300] [--concurrency 8]
         [--stores sqlite,postgresql] [--postgres-url URL] [--json]
 
 Each store gets a fresh service: ``suraksha serve`` (web + embedded worker: the one-process SQLite
@@ -311,7 +311,7 @@ def check_latency(service: Service, jpegs: list[bytes], count: int) -> dict[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--items", type=int, default=600)
+    parser.add_argument("--items", type=int, default=1000, help="items per round")
     parser.add_argument("--checks", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--stores", default="sqlite,postgresql")
