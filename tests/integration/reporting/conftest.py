@@ -7,6 +7,7 @@ report state machine over the simulator (with a clock the test can move)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import threading
 import time
@@ -27,6 +28,8 @@ from suraksha.enforcement.models import DecidedBy, Decision, Verdict
 from suraksha.enforcement.policy import BUILTIN
 from suraksha.intake.models import Account, Item, ItemKind, ItemMedia, ItemState, MediaState
 from suraksha.intake.pipeline import Pipeline
+from suraksha.intake.schemas import ItemIn
+from suraksha.intake.services import submit_item
 from suraksha.intake.store import MediaStore
 from suraksha.reporting.contents import Reporter
 from suraksha.reporting.ports import HttpNcmecApi
@@ -191,6 +194,25 @@ class KnownBad:
     vault: EvidenceVault
     signing_key: str
     pipeline: Pipeline
+
+    def post(self, platform_id: str, account: str, picture: bytes, *, ip: str, port: int, device: str) -> int:
+        """Submit a post with ``picture`` and its upload details, and process it; its item id."""
+        item = ItemIn.model_validate(
+            {
+                "platform_item_id": platform_id,
+                "kind": "post",
+                "account": {"platform_id": account, "handle": f"@{account.replace('-', '')}"},
+                "text": "benign test text",
+                "upload_ip": ip,
+                "upload_port": port,
+                "device_id": device,
+                "media": [{"data": base64.b64encode(picture).decode(), "content_type": "image/jpeg"}],
+            }
+        )
+        with self.pipeline.db.session() as session:
+            item_id = submit_item(session, self.pipeline.store, item, max_media_bytes=10_000_000).item_id
+        assert self.pipeline.process(item_id)
+        return item_id
 
 
 def known_bad(world: World, tmp_path: Path, picture: bytes) -> KnownBad:

@@ -6,7 +6,6 @@ that verifies offline."""
 
 from __future__ import annotations
 
-import base64
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -17,8 +16,6 @@ from sqlalchemy import select
 
 from suraksha.enforcement.models import Action, Decision
 from suraksha.intake.models import ItemMedia
-from suraksha.intake.schemas import ItemIn
-from suraksha.intake.services import submit_item
 from suraksha.reporting import tasks as reporting_tasks
 from suraksha.reporting.holds import VaultHolds
 from suraksha.reporting.models import CyberTiplineReport, ReferralState, ReportState
@@ -45,24 +42,10 @@ def test_banked_picture_to_finished_report_hold_and_referral(
 ) -> None:
     db = world.db
     setup = known_bad(world, tmp_path, KNOWN)
-    vault, signing_key, pipeline = setup.vault, setup.signing_key, setup.pipeline
+    vault, signing_key = setup.vault, setup.signing_key
 
     started = time.perf_counter()
-    item = ItemIn.model_validate(
-        {
-            "platform_item_id": "post-e2e",
-            "kind": "post",
-            "account": {"platform_id": "acct-e2e", "handle": "@e2e"},
-            "text": "benign test text",
-            "upload_ip": "203.0.113.7",
-            "upload_port": 51234,
-            "device_id": "device-abc",
-            "media": [{"data": base64.b64encode(REPOST).decode(), "content_type": "image/jpeg"}],
-        }
-    )
-    with db.session() as session:
-        item_id = submit_item(session, world.store, item, max_media_bytes=10_000_000).item_id
-    assert pipeline.process(item_id)
+    item_id = setup.post("post-e2e", "acct-e2e", REPOST, ip="203.0.113.7", port=51234, device="device-abc")
     with db.reading() as session:
         decision = session.scalars(select(Decision).where(Decision.item_id == item_id)).one()
         kinds = {a.kind for a in session.scalars(select(Action).where(Action.decision_id == decision.id))}

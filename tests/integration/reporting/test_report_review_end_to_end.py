@@ -7,7 +7,6 @@ and the referral package is built around a signed evidence export that verifies 
 
 from __future__ import annotations
 
-import base64
 import itertools
 import time
 from collections.abc import Callable
@@ -21,8 +20,6 @@ from sqlalchemy import select
 from suraksha.access.models import ConsoleUser
 from suraksha.enforcement.models import ActionKind
 from suraksha.intake.models import ItemMedia
-from suraksha.intake.schemas import ItemIn
-from suraksha.intake.services import submit_item
 from suraksha.reporting import tasks as reporting_tasks
 from suraksha.reporting.holds import VaultHolds
 from suraksha.reporting.models import CyberTiplineReport, IndustryClassification, ReportState
@@ -102,24 +99,12 @@ def test_banked_picture_reviewed_approved_reported_held_and_referred(
 ) -> None:
     db = world.db
     setup = known_bad(world, tmp_path, KNOWN)
-    vault, signing_key, pipeline = setup.vault, setup.signing_key, setup.pipeline
+    vault, signing_key = setup.vault, setup.signing_key
 
     # A banked picture posted: removed, account suspended, evidence preserved, a review case opened.
-    item = ItemIn.model_validate(
-        {
-            "platform_item_id": "post-review-e2e",
-            "kind": "post",
-            "account": {"platform_id": "acct-review-e2e", "handle": "@reviewe2e"},
-            "text": "benign test text",
-            "upload_ip": "198.51.100.23",
-            "upload_port": 40404,
-            "device_id": "device-e2e",
-            "media": [{"data": base64.b64encode(REPOST).decode(), "content_type": "image/jpeg"}],
-        }
+    item_id = setup.post(
+        "post-review-e2e", "acct-review-e2e", REPOST, ip="198.51.100.23", port=40404, device="device-e2e"
     )
-    with db.session() as session:
-        item_id = submit_item(session, world.store, item, max_media_bytes=10_000_000).item_id
-    assert pipeline.process(item_id)
     with db.reading() as session:
         [automated] = session.scalars(
             select(vault_models.Preservation).where(vault_models.Preservation.item_id == item_id)
