@@ -48,15 +48,10 @@ def payload_digest(item: ItemIn, uploads: list[bytes | None]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def upsert_account(session: Session, account: AccountIn) -> int:
-    """The account as last described (profile fields replaced, first_seen kept); its id. One
-    statement: INSERT ... ON CONFLICT DO UPDATE, safe against a concurrent first post."""
-    return upsert_accounts(session, [account])[account.platform_id]
-
-
 def upsert_accounts(session: Session, accounts: Sequence[AccountIn]) -> dict[str, int]:
-    """``upsert_account`` for several accounts in one statement: their ids by platform id. An account
-    given twice is written as last described."""
+    """Accounts as last described (profile fields replaced, first_seen kept): their ids by platform
+    id. One statement, INSERT ... ON CONFLICT DO UPDATE, safe against a concurrent first post; an
+    account given twice is written as last described."""
     now = utcnow()
     rows = {
         account.platform_id: {
@@ -84,13 +79,7 @@ def upsert_accounts(session: Session, accounts: Sequence[AccountIn]) -> dict[str
             ),
         },
     ).returning(_ACCOUNTS.c.platform_account_id, _ACCOUNTS.c.id)
-    values = list(rows.values())
-    connection = session.connection()
-    returned = (
-        connection.execute(statement.values(values[0]))
-        if len(values) == 1
-        else connection.execute(statement, values)
-    )
+    returned = session.connection().execute(statement, list(rows.values()))
     return {platform_id: int(account_id) for platform_id, account_id in returned}
 
 
@@ -167,12 +156,7 @@ def submit_items(session: Session, batch: Sequence[Prepared]) -> list[Submitted 
             .returning(_ITEMS.c.platform_item_id, _ITEMS.c.id)
         )
         connection = session.connection()
-        returned = (
-            connection.execute(statement.values(rows[0]))
-            if len(rows) == 1
-            else connection.execute(statement, rows)
-        )
-        created = {platform_id: int(item_id) for platform_id, item_id in returned}
+        created = {platform_id: int(item_id) for platform_id, item_id in connection.execute(statement, rows)}
         if len(created) < len(new):  # a concurrent submission of the same id committed first
             known |= _items_by_platform_id(
                 session,

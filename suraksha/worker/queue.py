@@ -117,11 +117,8 @@ def enqueue_many(
     for row in rows:
         first.setdefault(row["dedupe_key"], row)
     unique = list(first.values())
-    connection = session.connection()
-    if len(unique) == 1:
-        returned = connection.execute(statement.values(unique[0])).all()
-    else:  # one statement (SQLAlchemy's "insertmanyvalues"), not one per row
-        returned = connection.execute(statement, unique).all()
+    # One statement for all rows (SQLAlchemy's "insertmanyvalues"), not one per row.
+    returned = session.connection().execute(statement, unique).all()
     found: dict[str, int] = {str(key): int(job_id) for key, job_id in returned}
     ids = [found.pop(row["dedupe_key"], None) for row in rows]
     if any(job_id is not None for job_id in ids):
