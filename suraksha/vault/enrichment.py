@@ -185,6 +185,8 @@ def enrich(db: Database, vault: EvidenceVault, source: EnrichmentSource, preserv
     unused: list[str] = []
     committed = False
     try:
+        sealed = seal_new(db, vault, files)  # outside the write transaction
+        written = [name for _, name in sealed.values()]
         with db.session() as session:
             row = session.scalar(
                 select(Preservation).where(Preservation.id == preservation_id).with_for_update()
@@ -192,8 +194,6 @@ def enrich(db: Database, vault: EvidenceVault, source: EnrichmentSource, preserv
             assert row is not None
             if row.enriched_at is not None:
                 return False
-            sealed = seal_new(session, vault, files)
-            written = [name for _, name in sealed.values()]
             unused = attach(session, preservation_id, files, sealed)
             row.enriched_at = utcnow()
             audit.record(

@@ -284,18 +284,20 @@ def _gather(
 
 
 def seal_new(
-    session: Session, vault: EvidenceVault, files: Iterable[PreparedFile]
+    db: Database, vault: EvidenceVault, files: Iterable[PreparedFile]
 ) -> dict[str, tuple[crypto.SealedBlob, str]]:
     """Seal and store the files whose blob the vault does not hold (or holds purged): digest ->
-    (sealed blob, object name). Run inside the unit of work that then attaches them (``attach``)."""
+    (sealed blob, object name). Run before the unit of work that attaches them (``attach``, which
+    settles a race with another worker sealing the same file), outside any write transaction."""
     files = list(files)
-    live = set(
-        session.scalars(
-            select(EvidenceBlob.sha256).where(
-                EvidenceBlob.sha256.in_({f.sha256 for f in files}), EvidenceBlob.purged_at.is_(None)
+    with db.reading() as session:
+        live = set(
+            session.scalars(
+                select(EvidenceBlob.sha256).where(
+                    EvidenceBlob.sha256.in_({f.sha256 for f in files}), EvidenceBlob.purged_at.is_(None)
+                )
             )
         )
-    )
     sealed: dict[str, tuple[crypto.SealedBlob, str]] = {}
     for f in files:
         if f.sha256 not in live and f.sha256 not in sealed:
@@ -367,8 +369,10 @@ def preserve(db: Database, vault: EvidenceVault, decision_id: int) -> int | None
     under setting ``vault_decision_hold_basis`` (default India IT Rules 3(1)(g): 180 days from the
     removal, i.e. the decision), referenced ``decision:<id>``.
 
-    Sealing runs inside the write transaction (so two workers never both store one blob's row); objects
-    written by a transaction that then failed are deleted, so a retry starts clean."""
+    Files are sealed and stored before the write transaction (encryption and fsyncs would otherwise
+    hold SQLite's one write lock); ``attach`` then names them under row locks, and an object that
+    another worker's blob beat, or that a transaction which then failed wrote, is deleted, so a retry
+    starts clean."""
     gathered = _gather(db, vault, decision_id)
     if gathered is None:
         return None
@@ -377,13 +381,13 @@ def preserve(db: Database, vault: EvidenceVault, decision_id: int) -> int | None
     unused: list[str] = []
     committed = False
     try:
+        sealed = seal_new(db, vault, files)
+        written = [name for _, name in sealed.values()]
         with db.session() as session:
             preservation = session.get(Preservation, preservation_id, with_for_update=True)
             assert preservation is not None
             if preservation.state != PreservationState.PENDING:
                 return None
-            sealed = seal_new(session, vault, files)
-            written = [name for _, name in sealed.values()]
             unused = attach(session, preservation_id, files, sealed)
             preservation.state = PreservationState.INCOMPLETE if missing else PreservationState.PRESERVED
             preservation.missing = "\n".join(missing)
