@@ -51,7 +51,10 @@ def test_starts_from_the_generation_then_follows_the_feed(
         entries = [e for _, e in services.active_entries(s)]
         for entry in entries[:6]:
             services.set_entry_enabled(s, entry.id, False)
-        services.set_entry_enabled(s, entries[8].id, False, until=utcnow() + timedelta(seconds=1))
+        # Long enough for the first comparison below to finish before it runs out, on a busy CI machine
+        # too (at 1 s the oracle, reading later, sometimes saw it back while the index did not).
+        back_at = utcnow() + timedelta(seconds=4)
+        services.set_entry_enabled(s, entries[8].id, False, until=back_at)
         bank = services.get_bank(s, "strict")
         for _ in range(5):
             services.add_entry(s, bank, SignalKind.PDQ, pdq_like(rng))
@@ -60,8 +63,8 @@ def test_starts_from_the_generation_then_follows_the_feed(
     assert worker.generation == generation.name
     assert worker.position == worker.feed_head() > generation.position
     assert assert_equals_oracle(worker, db, centres, testdata) > 50
-    time.sleep(1.1)  # the timed disable runs out: the entry comes back through the feed check
-    worker.refresh()
+    time.sleep(max(0.0, (back_at - utcnow()).total_seconds()) + 0.1)  # the timed disable runs out:
+    worker.refresh()  # the entry comes back through the feed check
     assert_equals_oracle(worker, db, centres, testdata)
 
 
