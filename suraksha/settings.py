@@ -10,8 +10,9 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import platformdirs
@@ -459,18 +460,125 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
-@dataclass(frozen=True)
 class Settings:
-    """Resolved settings: ``Settings.load()``; tests override with ``Settings.load(overrides)``."""
+    """Resolved settings: ``Settings.load()``; tests override with ``Settings.load(overrides)``.
 
-    values: Mapping[str, Any] = field(default_factory=dict)
-    sources: Mapping[str, str] = field(default_factory=dict)
+    Every setting is a typed, read-only attribute, so mypy checks each name and type where it is read.
+    The annotations below are the typed face of ``SETTINGS`` (the table holds defaults, help and
+    secrecy); tests/unit/test_settings.py checks that the two name the same settings with the same types.
+    """
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self.values[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    database_url: Secret | None
+    data_dir: str | None
+    pdq_quality_floor: int
+    pdq_mode: str
+    default_pdq_threshold: int
+    video_fps: float
+    vpdq_query_match_percent: float
+    vpdq_target_match_percent: float
+    media_max_bytes: int
+    media_max_pixels: int
+    media_max_frames: int
+    media_max_video_seconds: float
+    media_max_frame_pixels: int
+    media_decode_timeout_s: float
+    import_max_bytes: int
+    sqlite_busy_timeout_s: float
+    plugins: str | None
+    policy_file: str | None
+    index_dir: str | None
+    index_stale_after_s: float
+    web_max_body_bytes: int
+    web_auth_cache_s: float
+    metrics_public: bool
+    console_session_idle_minutes: float
+    console_session_max_hours: float
+    console_secure_cookies: bool
+    console_sign_in_max_failures: int
+    console_sign_in_max_failures_per_address: int
+    console_sign_in_window_minutes: float
+    job_keep_done_days: float
+    job_lease_s: float
+    job_max_attempts: int
+    job_backoff_base_s: float
+    job_backoff_max_s: float
+    worker_poll_interval_s: float
+    worker_batch_size: int
+    fetch_max_bytes: int
+    fetch_timeout_s: float
+    fetch_max_redirects: int
+    fetch_allowed_hosts: str
+    fetch_allowed_ports: str
+    fetch_user_agent: str
+    webhook_timeout_s: float
+    webhook_url: str | None
+    webhook_secrets: Secret | None
+    webhook_allow_private_network: bool
+    vault_dir: str | None
+    vault_kek: Secret | None
+    vault_kek_previous: Secret | None
+    vault_signing_key: Secret | None
+    vault_hold_periods: str
+    vault_decision_hold_basis: str
+    vault_jurisdiction: str
+    vault_max_blob_bytes: int
+    vault_package_max_bytes: int
+    vault_enrichment_url: str | None
+    vault_enrichment_timeout_s: float
+    vault_enrichment_max_bytes: int
+    rules_max_text_chars: int
+    rules_phone_region: str
+    rules_pack_paths: str | None
+    rules_default_pack: bool
+    ncmec_environment: str
+    ncmec_url: str | None
+    ncmec_username: Secret | None
+    ncmec_password: Secret | None
+    ncmec_xsd_path: str | None
+    ncmec_timeout_s: float
+    ncmec_finish_within_s: float
+    ncmec_max_server_retries: int
+    ncmec_retry_base_s: float
+    ncmec_retry_max_s: float
+    report_bundle_window_s: float
+    reporter_first_name: str
+    reporter_last_name: str
+    reporter_email: str
+    reporter_phone: str
+    reporter_company_template: str
+    reporter_legal_url: str
+    reporter_terms_of_service: str
+    platform_name: str
+    platform_profile_url: str
+    platform_item_url: str
+    review_claim_minutes: int
+    review_exposure_budget: str
+    review_exposure_minutes: str
+    review_four_eyes: str
+    review_allow_list_bank: str
+    review_blur_default: bool
+    review_greyscale_default: bool
+
+    values: Mapping[str, Any]
+    sources: Mapping[str, str]
+
+    def __init__(self, values: Mapping[str, Any], sources: Mapping[str, str] | None = None) -> None:
+        missing = set(_BY_NAME) - set(values)
+        unknown = set(values) - set(_BY_NAME)
+        if missing or unknown:
+            raise ConfigError(
+                f"settings: missing {sorted(missing)}, unknown {sorted(unknown)}; use Settings.load()"
+            )
+        object.__setattr__(self, "values", MappingProxyType(dict(values)))
+        object.__setattr__(self, "sources", MappingProxyType(dict(sources or {})))
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"settings are read-only ({name}); load new ones with Settings.load(overrides)")
+
+    def __repr__(self) -> str:
+        return f"Settings({len(self.values)} values)"
 
     @classmethod
     def load(
@@ -511,17 +619,17 @@ class Settings:
 
     @property
     def data_path(self) -> Path:
-        raw = self.values.get("data_dir")
+        raw = self.data_dir
         return Path(raw) if raw else Path(platformdirs.user_data_dir(APP_NAME))
 
     @property
     def index_path(self) -> Path:
-        raw = self.values.get("index_dir")
+        raw = self.index_dir
         return Path(raw) if raw else self.data_path / "index"
 
     @property
     def resolved_database_url(self) -> str:
-        url = self.values.get("database_url")
+        url = self.database_url
         if url:
             return Secret(url).reveal()
         return f"sqlite:///{self.data_path / 'suraksha.sqlite3'}"
@@ -553,6 +661,27 @@ class Settings:
                 }
             )
         return rows
+
+
+def _shown_default(setting: Setting) -> str:
+    value = setting.default
+    if value is None:
+        return "(unset)"
+    if value == "":
+        return "(empty)"
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    return f"`{value}`"
+
+
+def settings_markdown() -> str:
+    """The settings table of README.md, made from ``SETTINGS`` (``suraksha settings --markdown``); a
+    test compares the README with it, so the two never drift apart."""
+    lines = ["| environment variable | default | what it does |", "| --- | --- | --- |"]
+    for s in SETTINGS:
+        what = s.help.replace("|", "\\|") + (" (secret: never printed)" if s.secret else "")
+        lines.append(f"| `{s.env_var}` | {_shown_default(s)} | {what} |")
+    return "\n".join(lines) + "\n"
 
 
 def _read_config_file(config_file: Path | None, env: Mapping[str, str]) -> dict[str, Any]:

@@ -7,12 +7,21 @@ from rich.table import Table
 
 from suraksha.cli.common import out, platform, print_json
 from suraksha.db.migrate import current_revision, head_revision
+from suraksha.settings import settings_markdown
 
 db_app = typer.Typer(help="Database: migrate and inspect.", no_args_is_help=True)
 
 
-def settings_command(json_out: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+def settings_command(
+    json_out: bool = typer.Option(False, "--json", help="Machine-readable output."),
+    markdown: bool = typer.Option(
+        False, "--markdown", help="Print the table of every setting and its default, as in README.md."
+    ),
+) -> None:
     """Show every setting, its value (secrets hidden) and where the value came from."""
+    if markdown:
+        typer.echo(settings_markdown(), nl=False)
+        return
     with platform() as p:
         rows = p.settings.describe()
         if json_out:

@@ -42,7 +42,7 @@ class VaultHolds:
             basis=HOLD_BASIS,
             reference=f"ncmec:{report.ncmec_report_id}",
             actor=actor,
-            periods=HoldPeriods.parse(getattr(self.settings, "vault_hold_periods", None)),
+            periods=HoldPeriods.parse(self.settings.vault_hold_periods),
             item_ids=item_ids,
             starts_at=report.finished_at,
         )

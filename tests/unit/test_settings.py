@@ -60,3 +60,25 @@ def test_every_setting_documented() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     for setting in SETTINGS:
         assert setting.env_var in readme, f"{setting.env_var} missing from README's settings table"
+
+
+def test_settings_are_typed_attributes_of_the_table() -> None:
+    """Every row of SETTINGS is a declared, typed attribute of Settings (mypy checks each read), and
+    nothing is declared that the table does not hold."""
+    declared = {
+        name: hint for name, hint in Settings.__annotations__.items() if name not in {"values", "sources"}
+    }
+    assert set(declared) == {s.name for s in SETTINGS}
+    for s in SETTINGS:
+        expected = "Secret" if s.secret else s.type.__name__
+        if s.default is None:
+            expected += " | None"
+        assert declared[s.name] == expected, s.name
+
+
+def test_settings_are_read_only_and_unknown_names_fail() -> None:
+    settings = Settings.load(environ={})
+    with pytest.raises(AttributeError):
+        settings.video_fps = 3.0  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        _ = settings.no_such_setting  # type: ignore[attr-defined]
