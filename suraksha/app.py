@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from functools import cached_property
 
 import pluggy
@@ -33,7 +35,10 @@ from suraksha.signals.pdq import PdqMode
 from suraksha.vault import tasks as vault_tasks
 from suraksha.vault.enrichment import EnrichmentSource, HttpEnrichment
 from suraksha.vault.services import EvidenceVault
+from suraksha.worker import bell
 from suraksha.worker.handlers import HandlerRegistry
+from suraksha.worker.policy import WorkerConfig
+from suraksha.worker.runner import WorkerCounters, default_worker_id, run_worker
 
 
 class Platform:
@@ -149,6 +154,59 @@ class Platform:
         )
         vault_tasks.register(registry, self.db, self.vault, self.enrichment)
         return registry
+
+    def run_worker(
+        self,
+        index: BankIndex,
+        *,
+        kinds: Collection[str] | None = None,
+        until_drained: bool = False,
+        stop_event: threading.Event | None = None,
+        install_signal_handlers: bool = True,
+        worker_id: str | None = None,
+    ) -> WorkerCounters:
+        """Run jobs with every handler of this platform, configured from settings, until SIGTERM/SIGINT
+        (or ``stop_event``, or, with ``until_drained``, until no job is queued or leased). The one way
+        ``suraksha worker``, ``suraksha serve`` and ``suraksha demo`` run jobs."""
+        return run_worker(
+            self.db,
+            self.job_handlers(index),
+            worker_id=worker_id,
+            kinds=kinds,
+            stop_event=stop_event,
+            config=WorkerConfig.from_settings(self.settings),
+            until_drained=until_drained,
+            install_signal_handlers=install_signal_handlers,
+        )
+
+    @contextmanager
+    def worker_threads(self, index: BankIndex, count: int) -> Iterator[None]:
+        """``count`` job workers as threads of this process (the one-process SQLite deployment) for the
+        life of the block; on leaving it a job in hand is finished (or released) before they stop."""
+        stop = threading.Event()
+        threads = [
+            threading.Thread(
+                target=self.run_worker,
+                args=(index,),
+                kwargs={
+                    "stop_event": stop,
+                    "install_signal_handlers": False,
+                    "worker_id": f"{default_worker_id()}-serve-{n}",
+                },
+                name=f"serve-worker-{n}",
+                daemon=True,
+            )
+            for n in range(count)
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            bell.ring()  # idle workers notice at once
+            for thread in threads:
+                thread.join(timeout=60)
 
     @cached_property
     def vault(self) -> EvidenceVault:

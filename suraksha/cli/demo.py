@@ -205,21 +205,13 @@ def _submit_and_process() -> None:
     from suraksha.intake.models import Item  # noqa: PLC0415
     from suraksha.intake.services import submit_item  # noqa: PLC0415
     from suraksha.testing.demo_items import demo_items  # noqa: PLC0415
-    from suraksha.worker.policy import WorkerConfig  # noqa: PLC0415
-    from suraksha.worker.runner import run_worker  # noqa: PLC0415
 
     with platform() as p:
         with p.db.session() as session:
             for submission in demo_items(KNOWN_SEEDS[:5], UNRELATED_SEEDS):
                 submit_item(session, p.media_store, submission, max_media_bytes=p.settings.media_max_bytes)
         index = p.bank_index().load()
-        run_worker(
-            p.db,
-            p.job_handlers(index),
-            config=WorkerConfig.from_settings(p.settings),
-            until_drained=True,
-            install_signal_handlers=False,
-        )
+        p.run_worker(index, until_drained=True, install_signal_handlers=False)
         out.print(
             "\n[bold]Posts from the demo platform[/bold] (accounts, text, media), through the pipeline:"
         )

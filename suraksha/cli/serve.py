@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import typer
 
 from suraksha.access import users
 from suraksha.access.services import has_active_api_key
 from suraksha.cli.common import fail, platform
-from suraksha.worker import bell
-from suraksha.worker.policy import WorkerConfig
-from suraksha.worker.runner import default_worker_id, run_worker
 
 
 def serve_command(
@@ -41,29 +36,6 @@ def serve_command(
                     "keep it) or `suraksha user create EMAIL --role admin` (for the console)"
                 )
         app = create_app(p)
-        stop = threading.Event()
-        threads = [
-            threading.Thread(
-                target=run_worker,
-                args=(p.db, p.job_handlers(app.state.suraksha.index)),
-                kwargs={
-                    "config": WorkerConfig.from_settings(p.settings),
-                    "stop_event": stop,
-                    "install_signal_handlers": False,
-                    "worker_id": f"{default_worker_id()}-serve-{n}",
-                },
-                name=f"serve-worker-{n}",
-                daemon=True,
-            )
-            for n in range(workers)
-        ]
-        for thread in threads:
-            thread.start()
-        try:
+        with p.worker_threads(app.state.suraksha.index, workers):
             # Our own access log (RequestObserver) replaces uvicorn's, which would log query strings.
             uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, server_header=False)
-        finally:
-            stop.set()  # a job in hand is finished (or released) first
-            bell.ring()  # idle workers notice at once
-            for thread in threads:
-                thread.join(timeout=60)

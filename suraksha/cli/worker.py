@@ -6,8 +6,6 @@ from __future__ import annotations
 import typer
 
 from suraksha.cli.common import out, platform, print_json
-from suraksha.worker.policy import WorkerConfig
-from suraksha.worker.runner import run_worker
 
 
 def worker_command(
@@ -20,13 +18,7 @@ def worker_command(
         index = p.bank_index().load()
         index.follow(interval_s=1.0)
         try:
-            counters = run_worker(
-                p.db,
-                p.job_handlers(index),
-                kinds=kind or None,
-                config=WorkerConfig.from_settings(p.settings),
-                until_drained=drain,
-            )
+            counters = p.run_worker(index, kinds=kind or None, until_drained=drain)
         finally:
             index.close()
         summary = counters.as_dict()

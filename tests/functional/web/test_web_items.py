@@ -197,3 +197,29 @@ def test_queue_depth_is_a_metric(client: TestClient, keys: Keys) -> None:
     text = client.get("/metrics", headers=keys.header("read")).text
     assert 'suraksha_jobs{kind="item.process",state="queued"} 1.0' in text
     assert "suraksha_jobs_due 1.0" in text
+
+
+def test_platform_worker_threads_process_items_then_stop(
+    client: TestClient, keys: Keys, platform: Platform
+) -> None:
+    """`suraksha serve` runs its workers through Platform.worker_threads: the same handlers and settings
+    as `suraksha worker`, stopped (a job in hand finished first) when the block ends."""
+    import threading
+    import time
+
+    answer = client.post(
+        "/api/v1/items", json=body("p-threads", synthetic_jpeg(5)), headers=keys.header("ingest")
+    )
+    assert answer.status_code == 202, answer.text
+    index = web_state(client.app).index  # type: ignore[arg-type]
+    with platform.worker_threads(index, 2):
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            state = client.get(f"/api/v1/items/{answer.json()['id']}", headers=keys.header("ingest")).json()
+            if state["state"] not in {"queued", "processing"}:
+                break
+            time.sleep(0.05)
+        assert state["state"] not in {"queued", "processing"}, state
+        workers = [t for t in threading.enumerate() if t.name.startswith("serve-worker-")]
+        assert len(workers) == 2
+    assert not [t for t in workers if t.is_alive()]
