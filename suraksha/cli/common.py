@@ -18,6 +18,18 @@ from suraksha.media.errors import MediaError
 EXIT_OK = 0
 EXIT_MATCH = 1
 EXIT_ERROR = 2
+# scan and match: the two facts are bits, so neither hides the other (3: matches AND unchecked files)
+EXIT_UNCHECKED = 2
+EXIT_MATCH_AND_UNCHECKED = EXIT_MATCH | EXIT_UNCHECKED
+
+
+def scan_exit_code(*, matched: bool, unchecked: bool) -> int:
+    """0: every file fully checked, no match. 1: a match, every file fully checked. 2: some file not
+    fully checked (not decoded, broke a limit, timed out, or too flat for PDQ: its digests were still
+    matched), no match. 3: a match and some file not fully checked. Never 0 while anything went
+    unchecked: an unchecked file is never reported as clean."""
+    return (EXIT_MATCH if matched else 0) | (EXIT_UNCHECKED if unchecked else 0)
+
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)

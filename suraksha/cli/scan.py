@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from suraksha.banks.matching import MatchOutcome
-from suraksha.cli.common import EXIT_ERROR, EXIT_MATCH, EXIT_OK, err, fail, out, platform, print_json
+from suraksha.cli.common import err, fail, out, platform, print_json, scan_exit_code
 from suraksha.cli.pool import hash_files
 from suraksha.signals.file_signals import FileSignals, HashState, hash_path
 from suraksha.signals.pdq import PdqHash
@@ -65,8 +65,10 @@ def scan_command(
 ) -> None:
     """Scan files and folders against the banks.
 
-    Exit code: 0 no match and every file checked, 1 at least one match, 2 some file could not be checked
-    (and no match): an unchecked file is never reported as clean.
+    Exit code: 0 every file fully checked and no match; 1 a match (every file fully checked); 2 some file
+    not fully checked (could not be decoded, broke a limit, timed out, or too flat for PDQ: its MD5 and
+    SHA-256 were still matched) and no match; 3 a match AND some file not fully checked. An unchecked
+    file is never reported as clean.
     """
     with platform() as p:
         options = p.hash_options(fast=fast or None, video_fps=parse_fps(video_fps))
@@ -122,6 +124,7 @@ def scan_command(
             "matched_files": matched_files,
             "states": dict(states),
             "errors": errors,
+            "not_fully_checked": errors + states.get(HashState.LOW_QUALITY, 0),
             "seconds": round(elapsed, 3),
             "files_per_second": round(len(files) / elapsed, 2) if elapsed > 0 else None,
             "banks": bank or "all",
@@ -140,8 +143,8 @@ def scan_command(
                 f"{states.get(HashState.LOW_QUALITY, 0)} low quality (PDQ not matchable; digests checked), "
                 f"{errors} could not be checked, {elapsed:.1f} s"
             )
-        code = EXIT_MATCH if matched_files else EXIT_ERROR if errors else EXIT_OK
-        raise typer.Exit(code)
+        unchecked = bool(errors or states.get(HashState.LOW_QUALITY, 0))
+        raise typer.Exit(scan_exit_code(matched=bool(matched_files), unchecked=unchecked))
 
 
 def _file_result(signals: FileSignals, outcome: MatchOutcome) -> dict[str, object]:
@@ -164,8 +167,8 @@ def match_command(
     rotations: bool = typer.Option(False, "--rotations", help="Also match the 8 rotations and flips."),
     json_out: bool = typer.Option(False, "--json"),
 ) -> None:
-    """Match one hash or one file against the banks. Exit 1 on a match, 0 on none, 2 if it could not be
-    checked."""
+    """Match one hash or one file against the banks. Exit codes as `scan`: 0 no match, 1 a match, 2 not
+    fully checked (not decoded, or too flat for PDQ) and no match, 3 a match but not fully checked."""
     given = [v for v in (pdq, md5, sha256, file) if v is not None]
     if len(given) != 1:
         raise fail("give exactly one of --pdq, --md5, --sha256 or --file")
@@ -197,9 +200,11 @@ def match_command(
                 )
             for hit in outcome.suppressed:
                 out.print(f"suppressed by an allow list: bank {hit.bank} entry {hit.entry_id}")
+            if signals.state is HashState.LOW_QUALITY:
+                out.print("low quality: too flat for PDQ to match; MD5 and SHA-256 were checked")
             if not outcome.hits:
                 out.print("no match" if not signals.error else "could not be checked")
-        if outcome.hits:
-            raise typer.Exit(EXIT_MATCH)
-        if signals.error:
-            raise typer.Exit(EXIT_ERROR)
+        unchecked = bool(signals.error) or signals.state is HashState.LOW_QUALITY
+        code = scan_exit_code(matched=bool(outcome.hits), unchecked=unchecked)
+        if code:
+            raise typer.Exit(code)

@@ -81,6 +81,26 @@ def test_scan_without_match_exits_zero_and_errors_exit_two(media: dict[str, Path
     assert states == ["corrupt", "unsupported"]
 
 
+def test_scan_exit_codes_never_hide_an_unchecked_file(media: dict[str, Path], tmp_path: Path) -> None:
+    """0 only when every file was fully checked; a flat (low-quality) file is not fully checked; a match
+    beside an unchecked file says both (3)."""
+    run("bank", "create", "known", "--category", "csam")
+    run("bank", "add", "known", str(media["known"] / "a.jpg"))
+    flat = tmp_path / "flat"
+    flat.mkdir()
+    (flat / "flat.png").write_bytes(encode(Image.new("RGB", (300, 200), (90, 120, 160)), "PNG"))
+    code, output = run("scan", str(flat), "--workers", "0")
+    assert code == 2, output
+    assert run("match", "--file", str(flat / "flat.png"))[0] == 2
+    (media["uploads"] / "cut.jpg").write_bytes(encode(synthetic_image(9), "JPEG")[:500])
+    code, output = run("scan", str(media["uploads"]), "--json", "--workers", "0")
+    assert code == 3, output
+    summary = json_lines(output)[-1]["summary"]
+    assert isinstance(summary, dict) and summary["matched_files"] == 1 and summary["not_fully_checked"] == 1
+    (media["uploads"] / "cut.jpg").unlink()
+    assert run("scan", str(media["uploads"]), "--workers", "0")[0] == 1
+
+
 def test_md5_matches_even_when_decoding_fails(tmp_path: Path) -> None:
     cut = tmp_path / "cut.jpg"
     cut.write_bytes(encode(synthetic_image(9), "JPEG")[:500])
@@ -89,7 +109,7 @@ def test_md5_matches_even_when_decoding_fails(tmp_path: Path) -> None:
     md5 = json_lines(output)[0]["md5"]
     assert run("bank", "add", "exact", "--signal", f"md5:{md5}")[0] == 0
     code, output = run("match", "--file", str(cut), "--json")
-    assert code == 1 and json_lines(output)[0]["matches"]
+    assert code == 3 and json_lines(output)[0]["matches"]  # matched by MD5, but never decoded
 
 
 def test_import_reports_bad_lines_and_changes_nothing(tmp_path: Path) -> None:
