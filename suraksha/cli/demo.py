@@ -63,11 +63,10 @@ def demo_command(
     including a small racket), scan it, run the posts through the pipeline, then serve it."""
     from suraksha.settings import Settings  # noqa: PLC0415
 
-    base = folder or Settings.load().data_path / "demo"
-    if base.exists() and not keep:
-        shutil.rmtree(base)
-    base.mkdir(parents=True, exist_ok=True)
-    database_url = f"sqlite:///{base / 'demo.sqlite3'}"
+    settings = Settings.load()
+    base, database_url, media = _demo_place(
+        folder, settings.data_path, settings.database_url is not None, keep
+    )
     demo_env = {
         "SURAKSHA_DATABASE_URL": database_url,
         "SURAKSHA_DATA_DIR": str(base),
@@ -78,11 +77,18 @@ def demo_command(
     previous = {name: os.environ.get(name) for name in demo_env}
     os.environ.update(demo_env)
     try:
-        _seed_and_scan(base, build_demo(base))
+        _seed_and_scan(media, build_demo(media))
         _submit_and_process()
-        out.print(
-            f"\nThe demo stays in {base}: SURAKSHA_DATABASE_URL={database_url} SURAKSHA_DATA_DIR={base}"
-        )
+        if base == settings.data_path and settings.database_url is None:
+            out.print(
+                f"\nThe demo is in the default data dir {base}: the README's commands (`suraksha bank "
+                "list`, `suraksha scan ...`) work on it as written; the next `suraksha demo` replaces it."
+            )
+        else:
+            out.print(
+                f"\nThe demo stays in {base}. Its commands need:\n"
+                f"  export SURAKSHA_DATA_DIR={base} SURAKSHA_DATABASE_URL={database_url}"
+            )
         if serve:
             _serve(port)
     finally:
@@ -91,6 +97,37 @@ def demo_command(
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+DEMO_MARKER = "SURAKSHA-DEMO.txt"
+
+
+def _demo_place(
+    folder: Path | None, data_dir: Path, database_set: bool, keep: bool
+) -> tuple[Path, str, Path]:
+    """Where the demo goes: (its data dir, its database URL, the folder of its media).
+
+    With ``--dir``: that folder, as asked. Otherwise the default data dir itself when it holds no data
+    yet (or only an earlier demo, which it replaces), so that the README's commands reach the demo's
+    data as written. A data dir with real data in it, or a configured database, is never touched: then
+    the demo goes to <data dir>/demo and says which variables reach it.
+    """
+    default_db = data_dir / "suraksha.sqlite3"
+    if folder is None and not database_set and (not default_db.exists() or (data_dir / DEMO_MARKER).exists()):
+        if (data_dir / DEMO_MARKER).exists() and not keep:
+            for child in data_dir.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        (data_dir / DEMO_MARKER).write_text(
+            "This data dir holds the Suraksha demo: benign synthetic pictures, accounts and posts.\n"
+            "The next `suraksha demo` replaces everything here; delete this file to keep it as it is.\n"
+        )
+        return data_dir, f"sqlite:///{default_db}", data_dir / "demo"
+    base = folder or data_dir / "demo"
+    if base.exists() and not keep:
+        shutil.rmtree(base)
+    base.mkdir(parents=True, exist_ok=True)
+    return base, f"sqlite:///{base / 'demo.sqlite3'}", base
 
 
 def _demo_vault_keys(base: Path) -> dict[str, str]:

@@ -192,6 +192,25 @@ def test_demo_runs_and_finds_what_it_planted(tmp_path: Path, monkeypatch: pytest
     assert code == 0 and [p["state"] for p in json.loads(output)] == ["preserved"] * 4
 
 
+def test_after_the_demo_the_readme_commands_reach_its_data() -> None:
+    """With no --dir the demo seeds the default data dir when it is empty, so `suraksha bank list` and
+    the rest of the README work on the demo's data as written; a second demo replaces the first."""
+    code, output = run("demo", "--no-serve")
+    assert code == 0, output
+    banks = {b["name"] for b in json.loads(run("bank", "list", "--json")[1])}
+    assert banks == {"demo-known-bad", "demo-allow"}
+    assert run("demo", "--no-serve")[0] == 0
+    assert len(json.loads(run("bank", "list", "--json")[1])) == 2
+
+
+def test_the_demo_never_touches_a_data_dir_with_real_data(tmp_path: Path) -> None:
+    assert run("bank", "create", "real-list")[0] == 0
+    code, output = run("demo", "--no-serve")
+    assert code == 0, output
+    assert "export SURAKSHA_DATA_DIR=" in output
+    assert [b["name"] for b in json.loads(run("bank", "list", "--json")[1])] == ["real-list"]
+
+
 def test_kill_switches_from_the_command_line() -> None:
     code, output = run("switch", "on", "pause_delivery", "--reason", "platform maintenance")
     assert code == 0 and "ON" in output
