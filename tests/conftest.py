@@ -17,19 +17,14 @@ from sqlalchemy.engine import make_url
 
 from suraksha.db import Database, open_database
 from suraksha.testing.database import truncate_all
-from suraksha.testing.testdata import find_testdata
+from tests import reference_data
 
 POSTGRES_URL = os.environ.get("SURAKSHA_TEST_POSTGRES_URL")
 
 
 @pytest.fixture(scope="session")
 def testdata() -> Path:
-    found = find_testdata(Path(__file__))
-    if found is None:
-        if os.environ.get("CI") == "true":
-            raise RuntimeError("CI needs the shared test data: set SURAKSHA_TESTDATA or clone beside shared/")
-        pytest.skip("reference test data not found: set SURAKSHA_TESTDATA to the shared/testdata folder")
-    return found
+    return reference_data.require()
 
 
 @pytest.fixture(autouse=True)
