@@ -11,13 +11,13 @@ from suraksha.banks.index import BankIndex
 from suraksha.db.engine import Database, open_database
 from suraksha.enforcement import tasks as enforcement_tasks
 from suraksha.enforcement.policy import Policy, load_policy
-from suraksha.enforcement.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
 from suraksha.errors import ConfigError
 from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.adapters import EngineRules, Fetch
-from suraksha.intake.fetch import FetchPolicy, MediaFetcher
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.store import MediaStore
+from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
+from suraksha.outbound.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
 from suraksha.plugins import Classifiers, plugin_manager
 from suraksha.reporting import setup as reporting_setup
 from suraksha.reporting import tasks as reporting_tasks

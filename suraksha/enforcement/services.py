@@ -17,6 +17,7 @@ from typing import cast
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
+from suraksha.content.models import Account, Item, ItemState
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import (
     Action,
@@ -28,9 +29,8 @@ from suraksha.enforcement.models import (
     Delivery,
 )
 from suraksha.enforcement.policy import Plan
-from suraksha.enforcement.webhooks import WebhookDelivery
 from suraksha.errors import InvalidInput
-from suraksha.intake.models import Account, Item, ItemState
+from suraksha.outbound.webhooks import WebhookDelivery
 from suraksha.review.cases import needs_review, open_case_for_decision
 from suraksha.vault.services import request_preservation
 from suraksha.worker.queue import enqueue

@@ -28,15 +28,15 @@ from suraksha.admin.services import is_on
 from suraksha.banks.index import BankIndex
 from suraksha.banks.matching import MatchOutcome
 from suraksha.banks.models import BankKind
+from suraksha.content.models import Account, Item, ItemMatch, ItemMedia, ItemRuleHit, ItemState, MediaState
+from suraksha.content.services import record_entities
 from suraksha.db.base import Base
 from suraksha.db.engine import Database
 from suraksha.enforcement import services as enforcement
 from suraksha.enforcement.models import Verdict
 from suraksha.enforcement.policy import BankFinding, Findings, Policy, RuleFinding, decide
 from suraksha.hookspecs import ClassifierFinding
-from suraksha.intake.models import Account, Item, ItemMatch, ItemMedia, ItemRuleHit, ItemState, MediaState
 from suraksha.intake.store import MediaStore
-from suraksha.network.services import record_entities
 from suraksha.plugins import Classifiers
 from suraksha.signals.file_signals import FileSignals, HashOptions, HashState, hash_bytes
 

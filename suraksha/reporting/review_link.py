@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suraksha.access.models import ConsoleUser
-from suraksha.intake.models import ItemMedia
+from suraksha.content.models import ItemMedia
 from suraksha.reporting.models import IncidentType, IndustryClassification, ReportAnnotation
 from suraksha.reporting.services import RecordedView, ReportRequest
 from suraksha.review.models import ApprovalState, HumanView, ReviewDecision, ViolationCategory

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suraksha import audit
+from suraksha.content.models import Account, Item, ItemKind, ItemMedia
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import Decision
 from suraksha.errors import ConfigError, Conflict, InvalidInput, NotFound
-from suraksha.intake.models import Account, Item, ItemKind, ItemMedia
 from suraksha.reporting.contents import (
     AccountDisabled,
     CaptureEvent,

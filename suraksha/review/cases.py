@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from suraksha.content.models import Item, ReporterKind
 from suraksha.enforcement.models import ActionKind, Decision, Verdict
-from suraksha.intake.models import Item, ReporterKind
 from suraksha.review.models import CaseSource, CaseState, ReviewCase
 
 log = logging.getLogger(__name__)

@@ -36,11 +36,11 @@ from suraksha import audit
 from suraksha.access.models import ConsoleUser
 from suraksha.banks import services as banks
 from suraksha.banks.models import BankEntry, BankKind
+from suraksha.content.models import Item, ItemMatch, ItemState
 from suraksha.db.base import utcnow
 from suraksha.enforcement import services as enforcement
 from suraksha.enforcement.models import Action, ActionKind, ActionTarget, DecidedBy, Decision, Verdict
 from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
-from suraksha.intake.models import Item, ItemMatch, ItemState
 from suraksha.permissions import Permission
 from suraksha.reporting.models import IndustryClassification
 from suraksha.reporting.services import PREPARE

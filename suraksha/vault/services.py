@@ -26,11 +26,11 @@ from sqlalchemy.orm import Session
 from suraksha import audit
 from suraksha.access.models import ConsoleUser
 from suraksha.access.users import user_roles
+from suraksha.content.models import Account, Item, ItemMedia
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
 from suraksha.enforcement.models import Decision
 from suraksha.errors import ConfigError, Conflict, Forbidden, InvalidInput, NotFound
-from suraksha.intake.models import Account, Item, ItemMedia
 from suraksha.intake.store import MediaStore
 from suraksha.permissions import Permission, Role, has_permission
 from suraksha.settings import Secret, Settings

@@ -18,25 +18,25 @@ from suraksha.admin.services import set_switch
 from suraksha.banks import services as banks
 from suraksha.banks.index import BankIndex
 from suraksha.banks.models import BankCategory
+from suraksha.content.entities import ItemEntity
+from suraksha.content.models import Account, Item, ItemMatch, ItemRuleHit, ItemState, MediaState
 from suraksha.db import Database
 from suraksha.enforcement import services as enforcement
 from suraksha.enforcement import tasks as enforcement_tasks
 from suraksha.enforcement.models import Action, ActionKind, ActionState, Decision, Delivery, Verdict
 from suraksha.enforcement.policy import BUILTIN, load_policy
 from suraksha.enforcement.services import action_feed
-from suraksha.enforcement.signatures import verify_signature
-from suraksha.enforcement.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
 from suraksha.errors import ConfigError, Conflict
 from suraksha.hookspecs import ClassifierFinding, hookimpl
 from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.adapters import EngineRules, Fetch
-from suraksha.intake.fetch import FetchPolicy, MediaFetcher
-from suraksha.intake.models import Account, Item, ItemMatch, ItemRuleHit, ItemState, MediaState
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.schemas import ItemIn, MediaIn
 from suraksha.intake.services import PROCESS_ITEM, submit_item
 from suraksha.intake.store import MediaStore
-from suraksha.network.models import ItemEntity
+from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
+from suraksha.outbound.signatures import verify_signature
+from suraksha.outbound.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
 from suraksha.plugins import Classifiers, plugin_manager
 from suraksha.review.models import ReviewCase
 from suraksha.rules import RuleEngine

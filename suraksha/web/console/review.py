@@ -26,12 +26,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from suraksha.access.models import ConsoleUser
+from suraksha.content.entities import Entity, ItemEntity
+from suraksha.content.models import Item, ItemMatch, ItemMedia, ItemRuleHit
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import ActionKind, Decision
 from suraksha.errors import Forbidden, InvalidInput, NotFound
-from suraksha.intake.models import Item, ItemMatch, ItemMedia, ItemRuleHit
 from suraksha.media.video import iter_frames, probe_video
-from suraksha.network.models import Entity, ItemEntity
 from suraksha.permissions import Permission, permissions_of
 from suraksha.reporting.models import IndustryClassification
 from suraksha.review import decisions as review_decisions

@@ -23,10 +23,10 @@ import uvicorn
 from suraksha.banks import services as banks
 from suraksha.banks.index import BankIndex
 from suraksha.banks.models import BankCategory
+from suraksha.content.models import Account, Item, ItemKind, ItemMedia, ItemState, MediaState
 from suraksha.db import Database
 from suraksha.enforcement.models import DecidedBy, Decision, Verdict
 from suraksha.enforcement.policy import BUILTIN
-from suraksha.intake.models import Account, Item, ItemKind, ItemMedia, ItemState, MediaState
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.schemas import ItemIn
 from suraksha.intake.services import submit_item

@@ -18,8 +18,8 @@ from lxml import etree
 from sqlalchemy import select
 
 from suraksha.access.models import ConsoleUser
+from suraksha.content.models import ItemMedia
 from suraksha.enforcement.models import ActionKind
-from suraksha.intake.models import ItemMedia
 from suraksha.reporting import tasks as reporting_tasks
 from suraksha.reporting.holds import VaultHolds
 from suraksha.reporting.models import CyberTiplineReport, IndustryClassification, ReportState

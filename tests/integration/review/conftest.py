@@ -16,11 +16,11 @@ import pytest
 from suraksha.access.models import ConsoleUser
 from suraksha.banks import services as banks
 from suraksha.banks.models import BankCategory
+from suraksha.content.models import Account, Item, ItemKind, ItemMatch, ItemMedia, ItemState, MediaState
 from suraksha.db import Database
 from suraksha.enforcement import services as enforcement
 from suraksha.enforcement.policy import BUILTIN, BankFinding, Findings, RuleFinding, decide
 from suraksha.errors import NotFound
-from suraksha.intake.models import Account, Item, ItemKind, ItemMatch, ItemMedia, ItemState, MediaState
 from suraksha.review.services import ReviewOptions
 from suraksha.signals.types import SignalKind
 

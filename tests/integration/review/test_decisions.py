@@ -11,9 +11,9 @@ from sqlalchemy import select, update
 
 from suraksha.audit import AuditAction, AuditEvent
 from suraksha.banks.models import Bank, BankEntry, BankKind
+from suraksha.content.models import Account, Item
 from suraksha.enforcement.models import Action, ActionKind, ActionState, DecidedBy, Decision
 from suraksha.errors import Conflict, Forbidden, InvalidInput
-from suraksha.intake.models import Account, Item
 from suraksha.reporting.models import (
     CyberTiplineReport,
     CyberTiplineReportFile,

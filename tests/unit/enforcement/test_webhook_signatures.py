@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from suraksha.enforcement.signatures import (
+from suraksha.errors import InvalidInput
+from suraksha.outbound.signatures import (
     DELIVERY_ID_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -20,7 +21,6 @@ from suraksha.enforcement.signatures import (
     signature_headers,
     verify_signature,
 )
-from suraksha.errors import InvalidInput
 from suraksha.settings import Secret
 
 NOW = 1_780_000_000
