@@ -71,16 +71,6 @@ class IncidentType(StrEnum):
     UNSOLICITED_OBSCENE_MATERIAL = "Unsolicited Obscene Material Sent to a Child"
 
 
-class IndustryClassification(StrEnum):
-    """The industry classification scheme (A: prepubescent, B: pubescent; 1: sex act, 2: lascivious
-    exhibition), given only by a reviewer who saw the file."""
-
-    A1 = "A1"
-    A2 = "A2"
-    B1 = "B1"
-    B2 = "B2"
-
-
 class ReportAnnotation(StrEnum):
     """incidentSummary/reportAnnotations (cyber_tipline.xsd)."""
 

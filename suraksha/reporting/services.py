@@ -41,10 +41,10 @@ from suraksha.reporting.models import (
     CyberTiplineReportFile,
     FileState,
     IncidentType,
-    IndustryClassification,
     ReportAnnotation,
     ReportState,
 )
+from suraksha.review.models import IndustryClassification
 from suraksha.settings import Settings
 from suraksha.worker.models import Job, JobState
 from suraksha.worker.queue import enqueue
@@ -52,7 +52,6 @@ from suraksha.worker.queue import enqueue
 log = logging.getLogger(__name__)
 
 SUBMIT = "report.submit"
-PREPARE = "report.prepare"
 HOLD = "report.hold"
 
 

@@ -53,6 +53,16 @@ class ViolationCategory(StrEnum):
     """No violation: a false positive."""
 
 
+class IndustryClassification(StrEnum):
+    """The industry classification scheme (A: prepubescent, B: pubescent; 1: sex act, 2: lascivious
+    exhibition), given only by a reviewer who saw the file."""
+
+    A1 = "A1"
+    A2 = "A2"
+    B1 = "B1"
+    B2 = "B2"
+
+
 class ApprovalState(StrEnum):
     NOT_NEEDED = "not_needed"
     PENDING = "pending"

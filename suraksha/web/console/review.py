@@ -33,11 +33,10 @@ from suraksha.enforcement.models import ActionKind, Decision
 from suraksha.errors import Forbidden, InvalidInput, NotFound
 from suraksha.media.video import iter_frames, probe_video
 from suraksha.permissions import Permission, permissions_of
-from suraksha.reporting.models import IndustryClassification
 from suraksha.review import decisions as review_decisions
 from suraksha.review import reveals
 from suraksha.review import services as review
-from suraksha.review.models import CaseSource, CaseState, HumanView, ViolationCategory
+from suraksha.review.models import CaseSource, CaseState, HumanView, IndustryClassification, ViolationCategory
 from suraksha.web.console.pages import render, see_other
 from suraksha.web.console.viewer import Viewer, csrf_protect, require
 from suraksha.web.state import WebState, get_state

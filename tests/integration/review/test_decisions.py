@@ -17,14 +17,20 @@ from suraksha.errors import Conflict, Forbidden, InvalidInput
 from suraksha.reporting.models import (
     CyberTiplineReport,
     CyberTiplineReportFile,
-    IndustryClassification,
     ReportState,
 )
 from suraksha.reporting.review_link import IMMEDIATE_RISK, request_from_review
-from suraksha.reporting.services import PREPARE, prepare_report
+from suraksha.reporting.services import prepare_report
 from suraksha.review import decisions, reveals
 from suraksha.review import services as review
-from suraksha.review.models import ApprovalState, CaseState, ReviewCase, ViolationCategory
+from suraksha.review.decisions import PREPARE
+from suraksha.review.models import (
+    ApprovalState,
+    CaseState,
+    IndustryClassification,
+    ReviewCase,
+    ViolationCategory,
+)
 from suraksha.worker.models import Job
 
 from .conftest import ReviewWorld, Seeded
