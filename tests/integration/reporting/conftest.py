@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import uvicorn
 
+from suraksha.app import DECISION_FOLLOW_UPS
 from suraksha.banks import services as banks
 from suraksha.banks.index import BankIndex
 from suraksha.banks.models import BankCategory
@@ -234,5 +235,6 @@ def known_bad(world: World, tmp_path: Path, picture: bytes) -> KnownBad:
         store=world.store,
         options=HashOptions(),
         policy=BUILTIN,
+        follow_ups=DECISION_FOLLOW_UPS,
     )
     return KnownBad(vault, signing_key, pipeline)

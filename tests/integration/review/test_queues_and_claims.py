@@ -175,6 +175,7 @@ def test_two_concurrent_claims_exactly_one_wins(
 
 
 def test_not_checked_items_are_queued(world: ReviewWorld) -> None:
+    from suraksha.app import DECISION_FOLLOW_UPS
     from suraksha.content.models import Account, Item, ItemKind
     from suraksha.enforcement import services as enforcement
     from suraksha.enforcement.policy import BUILTIN, Findings, decide
@@ -189,7 +190,9 @@ def test_not_checked_items_are_queued(world: ReviewWorld) -> None:
         s.add(item)
         s.flush()
         assert enforcement.claim_for_decision(s, item.id)
-        enforcement.record_decision(s, item, decide(BUILTIN, Findings(not_checked=["decode failed"])))
+        enforcement.record_decision(
+            s, item, decide(BUILTIN, Findings(not_checked=["decode failed"])), follow_ups=DECISION_FOLLOW_UPS
+        )
         item_id = item.id
     assert [c.source for c in _cases(world.db, item_id)] == [CaseSource.NOT_CHECKED]
 

@@ -23,8 +23,8 @@ from suraksha.vault.models import (
     PreservationState,
     PreservedFile,
 )
+from suraksha.vault.requests import PRESERVE
 from suraksha.vault.services import (
-    PRESERVE,
     EvidenceActor,
     EvidenceVault,
     open_blob,
