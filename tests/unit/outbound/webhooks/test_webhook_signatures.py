@@ -135,7 +135,7 @@ def test_arbitrary_headers_only_ever_fail_cleanly(headers: dict[str, str], body:
 
 def test_documented_python_example_verifies_our_deliveries() -> None:
     """The verification code in docs/webhooks.md is what platforms copy: it must agree with us."""
-    doc = (Path(__file__).parents[3] / "docs" / "webhooks.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).parents[4] / "docs" / "webhooks.md").read_text(encoding="utf-8")
     code = doc.split("```python\n", 1)[1].split("```", 1)[0]
     namespace: dict[str, object] = {}
     exec(compile(code, "docs/webhooks.md", "exec"), namespace)
