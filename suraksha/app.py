@@ -12,14 +12,15 @@ import pluggy
 from suraksha.banks.index import BankIndex
 from suraksha.db.engine import Database, open_database
 from suraksha.enforcement import tasks as enforcement_tasks
+from suraksha.enforcement.follow_ups import DecisionFollowUps
 from suraksha.enforcement.policy import Policy, load_policy
-from suraksha.enforcement.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
 from suraksha.errors import ConfigError
 from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.adapters import EngineRules, Fetch
-from suraksha.intake.fetch import FetchPolicy, MediaFetcher
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.store import MediaStore
+from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
+from suraksha.outbound.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
 from suraksha.plugins import Classifiers, plugin_manager
 from suraksha.reporting import setup as reporting_setup
 from suraksha.reporting import tasks as reporting_tasks
@@ -27,6 +28,7 @@ from suraksha.reporting.holds import VaultHolds
 from suraksha.reporting.ports import NcmecApi
 from suraksha.reporting.services import ReportOptions
 from suraksha.reporting.submission import ReportSubmitter
+from suraksha.review.cases import open_case_for_decision
 from suraksha.review.services import ReviewOptions
 from suraksha.rules import RuleEngine
 from suraksha.settings import Settings
@@ -34,11 +36,18 @@ from suraksha.signals.file_signals import HashOptions
 from suraksha.signals.pdq import PdqMode
 from suraksha.vault import tasks as vault_tasks
 from suraksha.vault.enrichment import EnrichmentSource, HttpEnrichment
+from suraksha.vault.requests import request_preservation
 from suraksha.vault.services import EvidenceVault
 from suraksha.worker import bell
 from suraksha.worker.handlers import HandlerRegistry
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import WorkerCounters, default_worker_id, run_worker
+
+DECISION_FOLLOW_UPS = DecisionFollowUps(
+    open_case=open_case_for_decision, request_preservation=request_preservation
+)
+"""Enforcement's ports into the areas above it: review opens the case of a decision that needs a person,
+the vault preserves the evidence of a ``preserve`` action (``suraksha.enforcement.follow_ups``)."""
 
 
 class Platform:
@@ -99,6 +108,7 @@ class Platform:
             store=self.media_store,
             options=self.hash_options(),
             policy=self.policy,
+            follow_ups=DECISION_FOLLOW_UPS,
             text_rules=EngineRules(self.rule_engine),
             fetch=Fetch(MediaFetcher(FetchPolicy.from_settings(self.settings))),
             endpoints=tuple(self.webhook_endpoints),

@@ -239,8 +239,8 @@ def _submit_and_process() -> None:
     from rich.table import Table  # noqa: PLC0415
     from sqlalchemy import select  # noqa: PLC0415
 
+    from suraksha.content.models import Item  # noqa: PLC0415
     from suraksha.enforcement.models import Decision  # noqa: PLC0415
-    from suraksha.intake.models import Item  # noqa: PLC0415
     from suraksha.intake.services import submit_item  # noqa: PLC0415
     from suraksha.testing.demo_items import demo_items  # noqa: PLC0415
 

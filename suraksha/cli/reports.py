@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from suraksha.cli.common import fail, out, platform, print_json
 from suraksha.db.base import utcnow
-from suraksha.reporting.models import CyberTiplineReport, IndustryClassification, ReportState
+from suraksha.reporting.models import CyberTiplineReport, ReportState
 from suraksha.reporting.ports import api_from_settings
 from suraksha.reporting.services import (
     RecordedView,
@@ -31,6 +31,7 @@ from suraksha.reporting.services import (
 from suraksha.reporting.setup import xsd_path
 from suraksha.reporting.submission import ReportFailed, RetryLater
 from suraksha.reporting.xml import CyberTiplineSchema
+from suraksha.review.models import IndustryClassification
 from suraksha.settings import Secret
 
 app = typer.Typer(help="CyberTipline reports to NCMEC.", no_args_is_help=True)

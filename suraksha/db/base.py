@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, TypeDecorator
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 
@@ -16,6 +16,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+BigId = BigInteger().with_variant(Integer, "sqlite")
+"""Primary and foreign keys of tables that grow without bound: 64-bit on PostgreSQL; on SQLite an
+INTEGER, so the key stays the rowid alias that SQLite numbers itself."""
 
 
 def utcnow() -> datetime:

@@ -17,6 +17,7 @@ Automated actions run only for verdicts the policy marks automated; with the kil
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,15 @@ class Plan:
     basis: list[dict[str, Any]]
     reason: str
     policy_version: str
+
+
+def needs_review(verdict: str, actions: Sequence[str]) -> bool:
+    """A person looks at: every ``review`` and ``not_checked`` verdict (unknown is never clean), and
+    every automated violation that calls for a clearinghouse report (a report needs a human
+    confirmation and, for "viewed by the provider", a recorded human view)."""
+    if verdict in (Verdict.REVIEW, Verdict.NOT_CHECKED):
+        return True
+    return verdict == Verdict.VIOLATION and ActionKind.REPORT in actions
 
 
 def decide(policy: Policy, findings: Findings, *, automation_paused: bool = False) -> Plan:

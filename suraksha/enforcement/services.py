@@ -17,7 +17,9 @@ from typing import cast
 from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
+from suraksha.content.models import Account, Item, ItemState
 from suraksha.db.base import utcnow
+from suraksha.enforcement.follow_ups import DecisionFollowUps
 from suraksha.enforcement.models import (
     Action,
     ActionKind,
@@ -27,12 +29,9 @@ from suraksha.enforcement.models import (
     Decision,
     Delivery,
 )
-from suraksha.enforcement.policy import Plan
-from suraksha.enforcement.webhooks import WebhookDelivery
+from suraksha.enforcement.policy import Plan, needs_review
 from suraksha.errors import InvalidInput
-from suraksha.intake.models import Account, Item, ItemState
-from suraksha.review.cases import needs_review, open_case_for_decision
-from suraksha.vault.services import request_preservation
+from suraksha.outbound.webhooks import WebhookDelivery
 from suraksha.worker.queue import enqueue
 
 log = logging.getLogger(__name__)
@@ -115,9 +114,17 @@ def _log_decision(item_id: int, plan: Plan) -> None:
     )
 
 
-def record_decision(session: Session, item: Item, plan: Plan, *, endpoints: Sequence[str] = ()) -> Decision:
+def record_decision(
+    session: Session,
+    item: Item,
+    plan: Plan,
+    *,
+    follow_ups: DecisionFollowUps,
+    endpoints: Sequence[str] = (),
+) -> Decision:
     """Write the decision and the actions it calls for; queue a delivery per platform action and
-    endpoint. The caller has claimed the item (``claim_for_decision``) in the same transaction."""
+    endpoint. The caller has claimed the item (``claim_for_decision``) in the same transaction.
+    ``follow_ups`` are the ports into review and the vault (``suraksha.enforcement.follow_ups``)."""
     decision = Decision(**_decision_values(item.id, plan))
     session.add(decision)
     session.flush()
@@ -130,12 +137,13 @@ def record_decision(session: Session, item: Item, plan: Plan, *, endpoints: Sequ
             automated=plan.automated,
             countries=plan.countries,
             endpoints=endpoints,
+            follow_ups=follow_ups,
         )
     if plan.actions:
         item.state = ItemState.ACTIONED
     # The arrow to review: a decision that needs a person (review, not_checked, or an automated
-    # report to confirm) opens the item's review case in this transaction (suraksha.review.cases).
-    open_case_for_decision(session, item, decision, plan.actions)
+    # report to confirm) opens the item's review case in this transaction, through review's port.
+    follow_ups.open_case(session, item, decision, plan.actions)
     _log_decision(item.id, plan)
     return decision
 
@@ -150,11 +158,17 @@ def add_action(
     countries: Sequence[str] = (),
     endpoints: Sequence[str] = (),
     target: ActionTarget | None = None,
+    follow_ups: DecisionFollowUps | None = None,
 ) -> Action:
     """Record one action of a decision (idempotent per decision, kind and target), queue its webhook
     deliveries, and apply its effect on our own rows (a suspension marks the account; restoring the
     account lifts it). ``target`` overrides the kind's usual one: only ``restore`` may name the
-    account (lifting a suspension)."""
+    account (lifting a suspension). A ``preserve`` action needs ``follow_ups``: the vault's port
+    (``record_decision`` passes it)."""
+    if kind == ActionKind.PRESERVE and follow_ups is None:
+        raise InvalidInput(
+            "a preserve action needs the vault's port (follow_ups): record it with record_decision"
+        )
     if target is not None and target != TARGETS.get(kind, ActionTarget.ITEM) and kind != ActionKind.RESTORE:
         raise InvalidInput(f"a {kind} action cannot target the {target}")
     target = target or TARGETS.get(kind, ActionTarget.ITEM)
@@ -176,9 +190,9 @@ def add_action(
     )
     session.add(action)
     session.flush()
-    if kind == ActionKind.PRESERVE:
+    if kind == ActionKind.PRESERVE and follow_ups is not None:
         # The arrow to the vault: a pending preservation and its job, in this transaction.
-        request_preservation(session, decision)
+        follow_ups.request_preservation(session, decision)
     if kind == ActionKind.SUSPEND:
         account = session.get(Account, item.account_id)
         if account is not None and account.suspended_at is None:

@@ -16,8 +16,8 @@ from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
 from suraksha.enforcement.models import Action, ActionState, Delivery
 from suraksha.enforcement.services import DELIVER
-from suraksha.enforcement.webhooks import DeliveryOutcome, WebhookDelivery, WebhookEndpoint, WebhookSender
 from suraksha.errors import ExternalServiceError
+from suraksha.outbound.webhooks import DeliveryOutcome, WebhookDelivery, WebhookEndpoint, WebhookSender
 from suraksha.worker.handlers import Deferred, HandlerRegistry, JobContext, PermanentFailure
 
 PAUSED_RECHECK_S = 30.0

@@ -1,12 +1,12 @@
 """The pipeline's two outside parts, adapted: text rules (``suraksha.rules``) and the SSRF-safe media
-fetcher (``suraksha.intake.fetch``)."""
+fetcher (``suraksha.outbound.fetch``)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from suraksha.intake.fetch import FetchFailure, MediaFetcher
 from suraksha.intake.pipeline import FetchFailed, TextEntity, TextFindings, TextHit
+from suraksha.outbound.fetch import FetchFailure, MediaFetcher
 from suraksha.rules import ChecksumStatus, RuleEngine, Severity, TextTooLong
 
 SEVERITY_PRIORITY = {Severity.LOW: 20, Severity.MEDIUM: 40, Severity.HIGH: 60, Severity.CRITICAL: 80}

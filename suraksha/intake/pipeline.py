@@ -28,15 +28,16 @@ from suraksha.admin.services import is_on
 from suraksha.banks.index import BankIndex
 from suraksha.banks.matching import MatchOutcome
 from suraksha.banks.models import BankKind
+from suraksha.content.models import Account, Item, ItemMatch, ItemMedia, ItemRuleHit, ItemState, MediaState
+from suraksha.content.services import record_entities
 from suraksha.db.base import Base
 from suraksha.db.engine import Database
 from suraksha.enforcement import services as enforcement
+from suraksha.enforcement.follow_ups import DecisionFollowUps
 from suraksha.enforcement.models import Verdict
 from suraksha.enforcement.policy import BankFinding, Findings, Policy, RuleFinding, decide
 from suraksha.hookspecs import ClassifierFinding
-from suraksha.intake.models import Account, Item, ItemMatch, ItemMedia, ItemRuleHit, ItemState, MediaState
 from suraksha.intake.store import MediaStore
-from suraksha.network.services import record_entities
 from suraksha.plugins import Classifiers
 from suraksha.signals.file_signals import FileSignals, HashOptions, HashState, hash_bytes
 
@@ -138,6 +139,8 @@ class Pipeline:
     store: MediaStore
     options: HashOptions
     policy: Policy
+    follow_ups: DecisionFollowUps
+    """Enforcement's ports into review and the vault (``suraksha.app.DECISION_FOLLOW_UPS``)."""
     text_rules: TextRules | None = None
     fetch: Fetcher | None = None
     endpoints: Sequence[str] = ()
@@ -231,7 +234,9 @@ class Pipeline:
             for one in rest:
                 item = items[one.item_id]
                 record_entities(session, item, one.text.entities)
-                enforcement.record_decision(session, item, plans[one.item_id], endpoints=self.endpoints)
+                enforcement.record_decision(
+                    session, item, plans[one.item_id], follow_ups=self.follow_ups, endpoints=self.endpoints
+                )
         for one in mine:
             one.verdict = plans[one.item_id].verdict
         return mine
@@ -352,7 +357,7 @@ class Pipeline:
                 insert(_table(ItemRuleHit)), [_rule_hit_row(item_id, hit) for hit in analysed.text.hits]
             )
         record_entities(session, item, analysed.text.entities)
-        enforcement.record_decision(session, item, plan, endpoints=self.endpoints)
+        enforcement.record_decision(session, item, plan, follow_ups=self.follow_ups, endpoints=self.endpoints)
         analysed.verdict = plan.verdict
         return True
 

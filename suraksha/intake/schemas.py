@@ -10,7 +10,7 @@ from ipaddress import IPv4Address, IPv6Address
 import pybase64
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
-from suraksha.intake.models import ItemKind, ReporterKind
+from suraksha.content.models import ItemKind, ReporterKind
 
 MAX_TEXT = 64 * 1024
 MAX_MEDIA = 20

@@ -13,10 +13,10 @@ from typing import cast
 from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
+from suraksha.content.models import Account, Item, ItemMedia, ItemState, MediaState
 from suraksha.db.base import utcnow
 from suraksha.db.inserts import upsert_insert
 from suraksha.errors import Conflict, InvalidInput, NotFound
-from suraksha.intake.models import Account, Item, ItemMedia, ItemState, MediaState
 from suraksha.intake.schemas import AccountIn, ItemIn
 from suraksha.intake.store import MediaStore
 from suraksha.worker.queue import enqueue_many

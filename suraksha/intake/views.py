@@ -7,9 +7,10 @@ from collections import defaultdict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from suraksha.content.entities import Entity, ItemEntity
+from suraksha.content.models import Account, Item, ItemMatch, ItemRuleHit
 from suraksha.enforcement.models import Action, Decision
 from suraksha.enforcement.services import action_payload
-from suraksha.intake.models import Account, Item, ItemMatch, ItemRuleHit
 from suraksha.intake.schemas import (
     ActionOut,
     DecisionOut,
@@ -18,7 +19,6 @@ from suraksha.intake.schemas import (
     MediaOut,
     RuleHitOut,
 )
-from suraksha.network.models import Entity, ItemEntity
 
 
 def action_out(action: Action, platform_item_id: str, platform_account_id: str) -> ActionOut:

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from suraksha.errors import InvalidInput
-from suraksha.reporting.models import IncidentType, IndustryClassification, ReportAnnotation
+from suraksha.reporting.models import IncidentType, ReportAnnotation
+from suraksha.review.models import IndustryClassification
 
 
 class CaptureEvent:

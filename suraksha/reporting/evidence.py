@@ -10,27 +10,28 @@ from sqlalchemy import select
 
 from suraksha import audit
 from suraksha.db.engine import Database
+from suraksha.vault.models import EvidenceBlob
+from suraksha.vault.services import EvidenceVault
 
 ACCESS = "evidence:access"
 
 
 class VaultEvidence:
-    """``get(sha256) -> bytes | None`` over the vault (an ``EvidenceSource`` store)."""
+    """``get(sha256) -> bytes | None`` over the vault (a ``FileStore`` of ``EvidenceSource``)."""
 
-    def __init__(self, db: Database, vault: object, *, reason: str = "CyberTipline report upload") -> None:
+    def __init__(
+        self, db: Database, vault: EvidenceVault, *, reason: str = "CyberTipline report upload"
+    ) -> None:
         self.db, self.vault, self.reason = db, vault, reason
 
     def get(self, sha256: str) -> bytes | None:
-        # The vault is its own area; imported here so reporting loads without it.
-        from suraksha.vault.models import EvidenceBlob  # noqa: PLC0415
-
         with self.db.session() as session:
             blob = session.scalar(
                 select(EvidenceBlob).where(EvidenceBlob.sha256 == sha256, EvidenceBlob.purged_at.is_(None))
             )
             if blob is None:
                 return None
-            data: bytes = self.vault.read_blob(blob)  # type: ignore[attr-defined]
+            data = self.vault.read_blob(blob)
             if hashlib.sha256(data).hexdigest() != sha256:
                 return None
             audit.record(session, "system:reporting", ACCESS, f"vault_blob:{sha256}", {"reason": self.reason})

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from suraksha.reporting.models import CyberTiplineReport
 from suraksha.settings import Settings
+from suraksha.vault.holds import HoldPeriods, place_hold
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,6 @@ class VaultHolds:
         self.settings = settings
 
     def place(self, session: Session, report: CyberTiplineReport, *, actor: str) -> int:
-        # The vault is its own area; imported here so reporting loads without it.
-        from suraksha.vault.holds import HoldPeriods, place_hold  # noqa: PLC0415
-
         item_ids = sorted({f.item_id for f in report.files})
         if not item_ids:
             return 0

@@ -22,8 +22,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from suraksha.db.base import Base, UTCDateTime, utcnow
-from suraksha.intake.models import BigId
+from suraksha.db.base import Base, BigId, UTCDateTime, utcnow
 
 
 class ReportState(StrEnum):
@@ -70,16 +69,6 @@ class IncidentType(StrEnum):
     MISLEADING_WORDS_OR_IMAGES = "Misleading Words or Digital Images on the Internet"
     ONLINE_ENTICEMENT = "Online Enticement of Children for Sexual Acts"
     UNSOLICITED_OBSCENE_MATERIAL = "Unsolicited Obscene Material Sent to a Child"
-
-
-class IndustryClassification(StrEnum):
-    """The industry classification scheme (A: prepubescent, B: pubescent; 1: sex act, 2: lascivious
-    exhibition), given only by a reviewer who saw the file."""
-
-    A1 = "A1"
-    A2 = "A2"
-    B1 = "B1"
-    B2 = "B2"
 
 
 class ReportAnnotation(StrEnum):

@@ -26,10 +26,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suraksha import audit
+from suraksha.content.models import Account, Item, ItemMatch, ItemRuleHit
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import Action, Decision
 from suraksha.errors import Conflict, InvalidInput, NotFound
-from suraksha.intake.models import Account, Item, ItemMatch, ItemRuleHit
 from suraksha.reporting.certificates import certificate_text
 from suraksha.reporting.models import CyberTiplineReport, PoliceReferral, ReferralState, ReportState
 

@@ -19,10 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suraksha import audit
+from suraksha.content.models import Account, Item, ItemKind, ItemMedia
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import Decision
 from suraksha.errors import ConfigError, Conflict, InvalidInput, NotFound
-from suraksha.intake.models import Account, Item, ItemKind, ItemMedia
 from suraksha.reporting.contents import (
     AccountDisabled,
     CaptureEvent,
@@ -41,10 +41,10 @@ from suraksha.reporting.models import (
     CyberTiplineReportFile,
     FileState,
     IncidentType,
-    IndustryClassification,
     ReportAnnotation,
     ReportState,
 )
+from suraksha.review.models import IndustryClassification
 from suraksha.settings import Settings
 from suraksha.worker.models import Job, JobState
 from suraksha.worker.queue import enqueue
@@ -52,7 +52,6 @@ from suraksha.worker.queue import enqueue
 log = logging.getLogger(__name__)
 
 SUBMIT = "report.submit"
-PREPARE = "report.prepare"
 HOLD = "report.hold"
 
 

@@ -9,9 +9,10 @@ from suraksha.intake.store import MediaStore
 from suraksha.reporting.evidence import VaultEvidence
 from suraksha.reporting.ports import NcmecApi, api_from_settings
 from suraksha.reporting.services import ReportOptions
-from suraksha.reporting.submission import EvidenceSource, ReportSubmitter, SubmissionPolicy
+from suraksha.reporting.submission import EvidenceSource, FileStore, ReportSubmitter, SubmissionPolicy
 from suraksha.reporting.xml import CyberTiplineSchema
 from suraksha.settings import Settings
+from suraksha.vault.services import EvidenceVault
 
 
 def xsd_path(settings: Settings) -> Path:
@@ -31,12 +32,12 @@ def submitter_from_settings(
     media_store: MediaStore,
     *,
     api: NcmecApi | None = None,
-    vault: object | None = None,
+    vault: EvidenceVault | None = None,
 ) -> ReportSubmitter:
     """The report state machine over the configured API (ConfigError when the schema or the
     credentials are missing: reports wait, they are not failed, until an operator fixes that).
     File bytes come from the intake media store, else (``vault`` given) from the evidence vault."""
-    stores: list[object] = [media_store]
+    stores: list[FileStore] = [media_store]
     if vault is not None:
         stores.append(VaultEvidence(db, vault))
     return ReportSubmitter(

@@ -47,6 +47,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
@@ -113,16 +114,23 @@ Checkpoint = Callable[[str], None]
 there to simulate a process killed between two steps."""
 
 
-class EvidenceSource:
-    """Where a file's bytes come from, by SHA-256 (the intake media store today; the evidence vault
-    once it preserves them). Anything with ``get(sha256) -> bytes | None``."""
+class FileStore(Protocol):
+    """A place a reported file's bytes may be kept: the intake media store, the evidence vault
+    (``suraksha.reporting.evidence.VaultEvidence``)."""
 
-    def __init__(self, *stores: object) -> None:
+    def get(self, sha256: str) -> bytes | None: ...
+
+
+class EvidenceSource:
+    """Where a file's bytes come from, by SHA-256: the first store that has them (the intake media
+    store, then the evidence vault once it preserves them)."""
+
+    def __init__(self, *stores: FileStore) -> None:
         self.stores = stores
 
     def read(self, sha256: str) -> bytes | None:
         for store in self.stores:
-            data = store.get(sha256)  # type: ignore[attr-defined]
+            data = store.get(sha256)
             if data is not None and hashlib.sha256(data).hexdigest() == sha256:
                 return bytes(data)
         return None

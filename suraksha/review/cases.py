@@ -1,8 +1,6 @@
-"""Opening review cases: the arrow from enforcement to review. ``open_case_for_decision`` is called by
-``suraksha.enforcement.services.record_decision`` in the transaction that records the decision, so a
-decision that needs a person and its case commit together.
-
-This module imports only models (enforcement imports it; it must not import enforcement services).
+"""Opening review cases: the arrow from enforcement to review. ``open_case_for_decision`` implements
+enforcement's ``OpensCase`` port (``suraksha.enforcement.follow_ups``): ``record_decision`` calls it in the
+transaction that records the decision, so a decision that needs a person and its case commit together.
 """
 
 from __future__ import annotations
@@ -14,8 +12,9 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from suraksha.enforcement.models import ActionKind, Decision, Verdict
-from suraksha.intake.models import Item, ReporterKind
+from suraksha.content.models import Item, ReporterKind
+from suraksha.enforcement.models import Decision, Verdict
+from suraksha.enforcement.policy import needs_review
 from suraksha.review.models import CaseSource, CaseState, ReviewCase
 
 log = logging.getLogger(__name__)
@@ -26,15 +25,6 @@ _BASIS_SOURCES = (
     ("classifier", CaseSource.CLASSIFIER),
     ("not_checked", CaseSource.NOT_CHECKED),
 )
-
-
-def needs_review(verdict: str, actions: Sequence[str]) -> bool:
-    """A person looks at: every ``review`` and ``not_checked`` verdict (unknown is never clean), and
-    every automated violation that calls for a clearinghouse report (a report needs a human
-    confirmation and, for "viewed by the provider", a recorded human view)."""
-    if verdict in (Verdict.REVIEW, Verdict.NOT_CHECKED):
-        return True
-    return verdict == Verdict.VIOLATION and ActionKind.REPORT in actions
 
 
 def case_source(decision: Decision, item: Item) -> CaseSource:
@@ -95,9 +85,9 @@ def open_case(
 
 
 def open_case_for_decision(
-    session: Session, item: Item, decision: Decision, actions: tuple[str, ...] | list[str]
+    session: Session, item: Item, decision: Decision, actions: Sequence[str]
 ) -> ReviewCase | None:
-    """The hook in ``record_decision``: open (or find) the item's case when the decision needs a
+    """The ``OpensCase`` port of ``record_decision``: open (or find) the item's case when the decision needs a
     person (``needs_review``); None otherwise."""
     if not needs_review(decision.verdict, actions):
         return None

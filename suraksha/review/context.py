@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suraksha.access.models import ConsoleUser
+from suraksha.content.entities import AccountEntity, Entity, ItemEntity
+from suraksha.content.models import Account, Item, ItemMatch, ItemMedia, ItemRuleHit
 from suraksha.enforcement.models import Decision
-from suraksha.intake.models import Account, Item, ItemMatch, ItemMedia, ItemRuleHit
-from suraksha.network.models import AccountEntity, Entity, ItemEntity
 from suraksha.permissions import Permission
 from suraksha.review.models import ReviewCase, ReviewDecision
 from suraksha.review.services import get_case, require

@@ -36,18 +36,17 @@ from suraksha import audit
 from suraksha.access.models import ConsoleUser
 from suraksha.banks import services as banks
 from suraksha.banks.models import BankEntry, BankKind
+from suraksha.content.models import Item, ItemMatch, ItemState
 from suraksha.db.base import utcnow
 from suraksha.enforcement import services as enforcement
 from suraksha.enforcement.models import Action, ActionKind, ActionTarget, DecidedBy, Decision, Verdict
 from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
-from suraksha.intake.models import Item, ItemMatch, ItemState
 from suraksha.permissions import Permission
-from suraksha.reporting.models import IndustryClassification
-from suraksha.reporting.services import PREPARE
 from suraksha.review.models import (
     ApprovalState,
     CaseState,
     HumanView,
+    IndustryClassification,
     ReviewCase,
     ReviewDecision,
     ViolationCategory,
@@ -57,6 +56,11 @@ from suraksha.signals.types import SignalKind
 from suraksha.worker.queue import enqueue
 
 log = logging.getLogger(__name__)
+
+PREPARE = "report.prepare"
+"""The job that asks reporting to prepare the clearinghouse report of a review decision
+(``{"review_decision_id": id}``; handled in ``suraksha.reporting.tasks``): review sits below reporting
+and reaches it through this job only."""
 
 REVIEWER_ACTIONS = frozenset(
     {ActionKind.REMOVE, ActionKind.RESTRICT, ActionKind.SUSPEND, ActionKind.WITHHOLD, ActionKind.RESTORE}

@@ -14,8 +14,7 @@ from enum import StrEnum
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from suraksha.db.base import Base, UTCDateTime, utcnow
-from suraksha.intake.models import BigId
+from suraksha.db.base import Base, BigId, UTCDateTime, utcnow
 
 
 class CaseState(StrEnum):
@@ -52,6 +51,16 @@ class ViolationCategory(StrEnum):
     SALE_OR_SOLICITATION = "sale_or_solicitation"
     BENIGN = "benign"
     """No violation: a false positive."""
+
+
+class IndustryClassification(StrEnum):
+    """The industry classification scheme (A: prepubescent, B: pubescent; 1: sex act, 2: lascivious
+    exhibition), given only by a reviewer who saw the file."""
+
+    A1 = "A1"
+    A2 = "A2"
+    B1 = "B1"
+    B2 = "B2"
 
 
 class ApprovalState(StrEnum):

@@ -27,10 +27,10 @@ from sqlalchemy.orm import Session
 from suraksha import audit
 from suraksha.access.models import ConsoleUser
 from suraksha.banks.models import BankCategory
+from suraksha.content.models import ItemMatch, ItemMedia
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
 from suraksha.errors import Forbidden, NotFound
-from suraksha.intake.models import ItemMatch, ItemMedia
 from suraksha.permissions import has_permission
 from suraksha.review.models import HumanView, ReviewCase, ReviewerPreference
 from suraksha.review.services import (

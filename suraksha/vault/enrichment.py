@@ -26,13 +26,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from suraksha import audit
+from suraksha.content.models import Account, Item
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
-from suraksha.enforcement.webhooks import WebhookDelivery, WebhookEndpoint, post_signed
 from suraksha.errors import ExternalServiceError, NotFound
-from suraksha.intake.models import Account, Item
-from suraksha.intake.pinning import Resolver, system_resolver
-from suraksha.intake.targets import TargetRefused
+from suraksha.outbound.pinning import Resolver, system_resolver
+from suraksha.outbound.targets import TargetRefused
+from suraksha.outbound.webhooks import WebhookDelivery, WebhookEndpoint, post_signed
 from suraksha.vault.models import FileRole, Preservation, PreservationState, VaultAudit
 from suraksha.vault.services import SYSTEM, EvidenceVault, PreparedFile, attach, seal_new
 

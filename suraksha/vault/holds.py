@@ -35,6 +35,7 @@ from suraksha.vault.models import (
     PreservedFile,
     VaultAudit,
 )
+from suraksha.vault.requests import request_preservation
 
 BUILTIN_PERIOD_DAYS: Mapping[str, int] = {
     HoldBasis.CYBERTIPLINE_REPORT: 365,
@@ -93,8 +94,6 @@ def preservations_for_items(session: Session, item_ids: Sequence[int]) -> list[P
     """The preservations of these items; an item preserved for no decision yet gets one for its
     latest decision (a pending preservation whose job is queued now). An unknown item, or one with no
     decision, is InvalidInput: there is nothing to preserve it for."""
-    from suraksha.vault.services import request_preservation  # noqa: PLC0415 - services imports holds
-
     found: list[Preservation] = []
     for item_id in dict.fromkeys(item_ids):
         rows = list(session.scalars(select(Preservation).where(Preservation.item_id == item_id)))

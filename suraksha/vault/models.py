@@ -15,8 +15,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from suraksha.db.base import Base, UTCDateTime, utcnow
-from suraksha.intake.models import BigId
+from suraksha.db.base import Base, BigId, UTCDateTime, utcnow
 
 
 class VaultAudit(StrEnum):

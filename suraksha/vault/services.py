@@ -1,11 +1,12 @@
 """Preserving evidence for a decision, and opening it again (legal role only, with a reason, audited).
 
-The arrow from enforcement to the vault: when a ``preserve`` action is written, ``request_preservation``
-writes a pending ``Preservation`` row and a ``vault.preserve`` job in the same transaction. The job's
-handler (``preserve``) copies the media bytes and a snapshot of the item, account and decision into the
-vault and places the first hold. It is idempotent, keyed by the decision: a second run finds the
-preservation no longer pending and does nothing; a run killed half way left only encrypted objects no
-row names, which it deletes, and the retry starts over.
+The arrow from enforcement to the vault: when a ``preserve`` action is written,
+``suraksha.vault.requests.request_preservation`` writes a pending ``Preservation`` row and a
+``vault.preserve`` job in the same transaction. The job's handler (``preserve``) copies the media
+bytes and a snapshot of the item, account and decision into the vault and places the first hold. It
+is idempotent, keyed by the decision: a second run finds the preservation no longer pending and does
+nothing; a run killed half way left only encrypted objects no row names, which it deletes, and the
+retry starts over.
 """
 
 from __future__ import annotations
@@ -13,12 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,16 +26,16 @@ from sqlalchemy.orm import Session
 from suraksha import audit
 from suraksha.access.models import ConsoleUser
 from suraksha.access.users import user_roles
+from suraksha.content.models import Account, Item, ItemMedia
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
 from suraksha.enforcement.models import Decision
 from suraksha.errors import ConfigError, Conflict, Forbidden, InvalidInput, NotFound
-from suraksha.intake.models import Account, Item, ItemMedia
 from suraksha.intake.store import MediaStore
 from suraksha.permissions import Permission, Role, has_permission
 from suraksha.settings import Secret, Settings
 from suraksha.vault import crypto
-from suraksha.vault.holds import HoldPeriods, place_hold
+from suraksha.vault.holds import HoldPeriods, hold_dict, place_hold, preservations_for_items
 from suraksha.vault.models import (
     EvidenceBlob,
     FileRole,
@@ -49,12 +49,8 @@ from suraksha.vault.ports import BlobStorage, FilesystemBlobStorage, object_name
 from suraksha.vault.snapshot import build_snapshot, encode, media_name
 from suraksha.worker.queue import enqueue
 
-if TYPE_CHECKING:
-    from suraksha.vault.packages import BuiltPackage
-
 log = logging.getLogger(__name__)
 
-PRESERVE = "vault.preserve"
 ENRICH = "vault.enrich"
 PURGE = "vault.purge"
 SYSTEM = "system"
@@ -171,27 +167,8 @@ class EvidenceVault:
             starts_at=starts_at,
         )
 
-    def build_package(
-        self,
-        session: Session,
-        preservation_ids: Sequence[int],
-        out: str | os.PathLike[str],
-        *,
-        actor: EvidenceActor,
-        reason: str,
-        purpose: str = "",
-    ) -> BuiltPackage:
-        """A signed evidence package (``suraksha.vault.packages.build_package``)."""
-        from suraksha.vault.packages import build_package  # noqa: PLC0415 - packages imports this module
-
-        return build_package(
-            session, self, preservation_ids, out, actor=actor, reason=reason, purpose=purpose
-        )
-
     def preservations_of_items(self, session: Session, item_ids: Sequence[int]) -> list[int]:
         """Ids of the preservations of these items (preserving any item not preserved yet)."""
-        from suraksha.vault.holds import preservations_for_items  # noqa: PLC0415
-
         return [p.id for p in preservations_for_items(session, item_ids)]
 
     def read_blob(self, blob: EvidenceBlob) -> bytes:
@@ -205,26 +182,6 @@ class EvidenceVault:
                 f"({self.storage!r}): restore it from backup"
             )
         return crypto.unseal(ciphertext, blob.wrapped_key, self.keyring.get(blob.key_id), blob.sha256)
-
-
-# -- the arrow from a decision ------------------------------------------------------------------------
-
-
-def request_preservation(session: Session, decision: Decision) -> Preservation:
-    """A pending preservation for ``decision`` and its ``vault.preserve`` job, in the caller's
-    transaction; the existing one when the decision already has one."""
-    existing = session.scalar(select(Preservation).where(Preservation.decision_id == decision.id))
-    if existing is not None:
-        return existing
-    item = session.get(Item, decision.item_id)
-    if item is None:  # pragma: no cover - a decision's item exists (foreign key)
-        raise NotFound(f"item {decision.item_id} of decision {decision.id} does not exist")
-    preservation = Preservation(decision_id=decision.id, item_id=item.id, account_id=item.account_id)
-    session.add(preservation)
-    session.flush()
-    enqueue(session, PRESERVE, {"decision": decision.id}, key=f"{PRESERVE}:{decision.id}", priority=-10)
-    log.info("event=vault.requested decision=%d preservation=%d", decision.id, preservation.id)
-    return preservation
 
 
 @dataclass
@@ -500,8 +457,6 @@ def read_preservation(
 
 
 def preservation_dict(p: Preservation) -> dict[str, Any]:
-    from suraksha.vault.holds import hold_dict  # noqa: PLC0415 - holds imports this module lazily too
-
     now = utcnow()
     return {
         "id": p.id,

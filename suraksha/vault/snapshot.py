@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from suraksha.content.models import Account, Item, ItemMatch, ItemMedia, ItemRuleHit
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import Action, Decision
-from suraksha.intake.models import Account, Item, ItemMatch, ItemMedia, ItemRuleHit
 
 SNAPSHOT_FORMAT = "suraksha-evidence-snapshot/1"
 

@@ -17,7 +17,8 @@ from suraksha.db.engine import Database
 from suraksha.errors import ConfigError, NotFound
 from suraksha.vault.enrichment import EnrichmentSource, enrich
 from suraksha.vault.purge import purge_expired
-from suraksha.vault.services import ENRICH, PRESERVE, PURGE, SYSTEM, EvidenceVault, preserve
+from suraksha.vault.requests import PRESERVE
+from suraksha.vault.services import ENRICH, PURGE, SYSTEM, EvidenceVault, preserve
 from suraksha.worker.handlers import HandlerRegistry, JobContext, PermanentFailure
 
 log = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from suraksha import __version__
 from suraksha.app import Platform
-from suraksha.intake.fetch import MediaFetcher
+from suraksha.outbound.fetch import MediaFetcher
 from suraksha.web import console, problems
 from suraksha.web.hma import curation, hashing, matching
 from suraksha.web.middleware import BodySizeLimit, CatchAll, RequestObserver, SecurityHeaders

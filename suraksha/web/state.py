@@ -14,7 +14,7 @@ from suraksha.access.services import ApiCaller
 from suraksha.app import Platform
 from suraksha.banks.index import BankIndex
 from suraksha.intake.batching import SubmissionWriter
-from suraksha.intake.fetch import FetchPolicy, MediaFetcher
+from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
 from suraksha.web.metrics import WebMetrics
 from suraksha.web.recent import Recent
 

@@ -24,7 +24,7 @@ from suraksha.access import users
 from suraksha.app import Platform
 from suraksha.banks import services as banks
 from suraksha.banks.index import BankIndex
-from suraksha.intake.models import Item
+from suraksha.content.models import Item
 from suraksha.intake.schemas import ItemIn
 from suraksha.intake.services import submit_item
 from suraksha.review.cases import open_case

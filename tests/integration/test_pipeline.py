@@ -12,37 +12,40 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from suraksha.admin.models import KillSwitch
 from suraksha.admin.services import set_switch
+from suraksha.app import DECISION_FOLLOW_UPS
 from suraksha.banks import services as banks
 from suraksha.banks.index import BankIndex
 from suraksha.banks.models import BankCategory
+from suraksha.content.entities import ItemEntity
+from suraksha.content.models import Account, Item, ItemMatch, ItemRuleHit, ItemState, MediaState
 from suraksha.db import Database
 from suraksha.enforcement import services as enforcement
 from suraksha.enforcement import tasks as enforcement_tasks
 from suraksha.enforcement.models import Action, ActionKind, ActionState, Decision, Delivery, Verdict
 from suraksha.enforcement.policy import BUILTIN, load_policy
 from suraksha.enforcement.services import action_feed
-from suraksha.enforcement.signatures import verify_signature
-from suraksha.enforcement.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
-from suraksha.errors import ConfigError, Conflict
+from suraksha.errors import ConfigError, Conflict, InvalidInput
 from suraksha.hookspecs import ClassifierFinding, hookimpl
 from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.adapters import EngineRules, Fetch
-from suraksha.intake.fetch import FetchPolicy, MediaFetcher
-from suraksha.intake.models import Account, Item, ItemMatch, ItemRuleHit, ItemState, MediaState
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.schemas import ItemIn, MediaIn
 from suraksha.intake.services import PROCESS_ITEM, submit_item
 from suraksha.intake.store import MediaStore
-from suraksha.network.models import ItemEntity
+from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
+from suraksha.outbound.signatures import verify_signature
+from suraksha.outbound.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
 from suraksha.plugins import Classifiers, plugin_manager
 from suraksha.review.models import ReviewCase
 from suraksha.rules import RuleEngine
 from suraksha.signals.file_signals import FileSignals, HashOptions, hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg
+from suraksha.vault.models import Preservation
 from suraksha.worker.handlers import HandlerRegistry
 from suraksha.worker.models import Job
 from suraksha.worker.policy import RetryPolicy, WorkerConfig
@@ -67,6 +70,7 @@ def pipeline(db: Database, tmp_path: Path) -> Pipeline:
         store=MediaStore(tmp_path / "media"),
         options=HashOptions(),
         policy=BUILTIN,
+        follow_ups=DECISION_FOLLOW_UPS,
         endpoints=("platform",),
     )
 
@@ -496,3 +500,22 @@ def test_one_bad_item_of_a_batch_fails_alone(ruled: Pipeline, monkeypatch: pytes
     assert states[3] == ItemState.QUEUED and all(
         state != ItemState.QUEUED for k, state in enumerate(states) if k != 3
     )
+
+
+def test_the_arrows_out_of_a_decision_go_through_the_ports_above_enforcement(pipeline: Pipeline) -> None:
+    """Enforcement sits below review and the vault: the case and the preservation of a banked item come
+    through the ports the pipeline is given (suraksha.app.DECISION_FOLLOW_UPS); a preserve action
+    without the vault's port is refused rather than recorded with no evidence kept."""
+    item_id = submit(pipeline, item("p-ports", "acct-ports", REPOST))
+    assert pipeline.process(item_id)
+    with pipeline.db.session() as s:
+        decision = s.scalar(select(Decision).where(Decision.item_id == item_id))
+        assert decision is not None and ActionKind.PRESERVE in decision_actions(s, decision.id)
+        assert s.scalar(select(Preservation.id).where(Preservation.decision_id == decision.id)) is not None
+        assert s.scalar(select(ReviewCase.id).where(ReviewCase.item_id == item_id)) is not None
+        with pytest.raises(InvalidInput, match="vault's port"):
+            enforcement.add_action(s, decision, s.get(Item, item_id), ActionKind.PRESERVE, automated=True)
+
+
+def decision_actions(session: Session, decision_id: int) -> set[str]:
+    return set(session.scalars(select(Action.kind).where(Action.decision_id == decision_id)))

@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 
 from suraksha.banks import services as banks
 from suraksha.banks.models import BankCategory
+from suraksha.content.models import Item, ItemState
 from suraksha.db import Database
 from suraksha.enforcement.models import Action, ActionState, Decision, Delivery
-from suraksha.intake.models import Item, ItemState
 from suraksha.intake.services import submit_item
 from suraksha.intake.store import MediaStore
 from suraksha.signals.file_signals import HashOptions, hash_bytes

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from suraksha.content.models import Account, Item
 from suraksha.db.engine import Database, is_transient
 from suraksha.intake import batching
-from suraksha.intake.models import Account, Item
 from suraksha.intake.schemas import ItemIn
 from suraksha.intake.services import PROCESS_ITEM, Prepared, Submitted, prepare_item, submit_items
 from suraksha.intake.store import MediaStore

@@ -11,9 +11,9 @@ import suraksha.access.models
 import suraksha.admin.models
 import suraksha.audit
 import suraksha.banks.models
+import suraksha.content.entities
+import suraksha.content.models
 import suraksha.enforcement.models
-import suraksha.intake.models
-import suraksha.network.models
 import suraksha.reporting.models
 import suraksha.review.models
 import suraksha.vault.models

@@ -17,10 +17,10 @@ from suraksha import audit
 from suraksha.admin import services as switches
 from suraksha.admin.models import KillSwitch
 from suraksha.audit import AuditEvent
+from suraksha.content.models import Item
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import Decision, Verdict
 from suraksha.errors import InvalidInput
-from suraksha.intake.models import Item
 from suraksha.permissions import Permission
 from suraksha.review import dashboard as review_dashboard
 from suraksha.review.services import ReviewOptions

@@ -26,18 +26,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from suraksha.access.models import ConsoleUser
+from suraksha.content.entities import Entity, ItemEntity
+from suraksha.content.models import Item, ItemMatch, ItemMedia, ItemRuleHit
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import ActionKind, Decision
 from suraksha.errors import Forbidden, InvalidInput, NotFound
-from suraksha.intake.models import Item, ItemMatch, ItemMedia, ItemRuleHit
 from suraksha.media.video import iter_frames, probe_video
-from suraksha.network.models import Entity, ItemEntity
 from suraksha.permissions import Permission, permissions_of
-from suraksha.reporting.models import IndustryClassification
 from suraksha.review import decisions as review_decisions
 from suraksha.review import reveals
 from suraksha.review import services as review
-from suraksha.review.models import CaseSource, CaseState, HumanView, ViolationCategory
+from suraksha.review.models import CaseSource, CaseState, HumanView, IndustryClassification, ViolationCategory
 from suraksha.web.console.pages import render, see_other
 from suraksha.web.console.viewer import Viewer, csrf_protect, require
 from suraksha.web.state import WebState, get_state

@@ -15,9 +15,9 @@ from fastapi import Request
 from starlette.datastructures import UploadFile
 
 from suraksha.errors import ExternalServiceError, InvalidInput
-from suraksha.intake.fetch import FetchedMedia, FetchFailureReason
 from suraksha.media.detect import MediaKind
 from suraksha.media.errors import CorruptMedia, DecodeTimeout, MediaError, MediaTooLarge, UnsupportedMedia
+from suraksha.outbound.fetch import FetchedMedia, FetchFailureReason
 from suraksha.signals.file_signals import FileSignals, HashState, hash_bytes
 from suraksha.signals.pdq import PdqHash
 from suraksha.signals.types import SignalKind, signal_type

@@ -25,8 +25,8 @@ from suraksha.app import Platform
 from suraksha.audit import AuditEvent, verify
 from suraksha.banks import services as banks
 from suraksha.banks.models import BankEntry
+from suraksha.content.models import Account
 from suraksha.db.base import utcnow
-from suraksha.intake.models import Account
 from suraksha.reporting.models import CyberTiplineReport
 from suraksha.testing.synthetic import synthetic_jpeg
 from suraksha.web.app import create_app
@@ -335,7 +335,7 @@ def _case(
     ``known`` bank, so its media is kept; returns (case id, media id)."""
     import base64
 
-    from suraksha.intake.models import Item, ItemMedia
+    from suraksha.content.models import Item, ItemMedia
     from suraksha.intake.schemas import ItemIn
     from suraksha.intake.services import submit_item
     from suraksha.review.cases import open_case

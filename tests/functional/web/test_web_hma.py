@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from suraksha.app import Platform
 from suraksha.banks.models import BankEntry
-from suraksha.intake.fetch import FetchPolicy, MediaFetcher
+from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
 from suraksha.signals.file_signals import hash_bytes
 from suraksha.signals.pdq import PdqHash
 from suraksha.testing.synthetic import encode, synthetic_image, synthetic_jpeg, write_synthetic_video

@@ -13,7 +13,7 @@ from suraksha.admin.services import set_switch
 from suraksha.app import Platform
 from suraksha.banks import services as banks
 from suraksha.banks.models import BankCategory
-from suraksha.intake.models import Item
+from suraksha.content.models import Item
 from suraksha.signals.file_signals import hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg

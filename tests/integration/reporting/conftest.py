@@ -20,13 +20,14 @@ from typing import Any
 import pytest
 import uvicorn
 
+from suraksha.app import DECISION_FOLLOW_UPS
 from suraksha.banks import services as banks
 from suraksha.banks.index import BankIndex
 from suraksha.banks.models import BankCategory
+from suraksha.content.models import Account, Item, ItemKind, ItemMedia, ItemState, MediaState
 from suraksha.db import Database
 from suraksha.enforcement.models import DecidedBy, Decision, Verdict
 from suraksha.enforcement.policy import BUILTIN
-from suraksha.intake.models import Account, Item, ItemKind, ItemMedia, ItemState, MediaState
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.schemas import ItemIn
 from suraksha.intake.services import submit_item
@@ -234,5 +235,6 @@ def known_bad(world: World, tmp_path: Path, picture: bytes) -> KnownBad:
         store=world.store,
         options=HashOptions(),
         policy=BUILTIN,
+        follow_ups=DECISION_FOLLOW_UPS,
     )
     return KnownBad(vault, signing_key, pipeline)

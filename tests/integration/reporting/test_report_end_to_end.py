@@ -14,8 +14,8 @@ from pathlib import Path
 from lxml import etree
 from sqlalchemy import select
 
+from suraksha.content.models import ItemMedia
 from suraksha.enforcement.models import Action, Decision
-from suraksha.intake.models import ItemMedia
 from suraksha.reporting import tasks as reporting_tasks
 from suraksha.reporting.holds import VaultHolds
 from suraksha.reporting.models import CyberTiplineReport, ReferralState, ReportState

@@ -18,16 +18,17 @@ from lxml import etree
 from sqlalchemy import select
 
 from suraksha.access.models import ConsoleUser
+from suraksha.content.models import ItemMedia
 from suraksha.enforcement.models import ActionKind
-from suraksha.intake.models import ItemMedia
 from suraksha.reporting import tasks as reporting_tasks
 from suraksha.reporting.holds import VaultHolds
-from suraksha.reporting.models import CyberTiplineReport, IndustryClassification, ReportState
+from suraksha.reporting.models import CyberTiplineReport, ReportState
 from suraksha.reporting.referrals import create_referral
 from suraksha.reporting.submission import ReportSubmitter
 from suraksha.review import decisions, reveals
 from suraksha.review import models as review_models
 from suraksha.review import services as review
+from suraksha.review.models import IndustryClassification
 from suraksha.settings import Settings
 from suraksha.testing.synthetic import synthetic_jpeg
 from suraksha.vault import crypto as vault_crypto

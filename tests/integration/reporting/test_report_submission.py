@@ -16,11 +16,11 @@ from suraksha.audit import AuditEvent
 from suraksha.reporting.models import (
     CyberTiplineReport,
     CyberTiplineReportFile,
-    IndustryClassification,
     ReportState,
 )
 from suraksha.reporting.services import RecordedView, ReportRequest, prepare_report, report_ids_for_decision
 from suraksha.reporting.submission import ReportFailed, ReportSubmitter, RetryLater
+from suraksha.review.models import IndustryClassification
 from suraksha.worker.models import Job
 from tests.integration.reporting.conftest import Crash, MovableClock, Sim, World
 

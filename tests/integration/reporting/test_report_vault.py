@@ -17,6 +17,7 @@ from suraksha.reporting.submission import EvidenceSource, ReportSubmitter
 from suraksha.vault import crypto as vault_crypto
 from suraksha.vault import ports as vault_ports
 from suraksha.vault import services as vault_services
+from suraksha.vault.requests import request_preservation
 from tests.integration.reporting.conftest import Sim, World
 
 
@@ -34,7 +35,7 @@ def test_upload_from_the_vault_is_audited(
     with world.db.session() as session:
         decision = session.get(Decision, decision_id)
         assert decision is not None
-        vault_services.request_preservation(session, decision)
+        request_preservation(session, decision)
     assert vault_services.preserve(world.db, vault, decision_id) is not None
     with world.db.session() as session:
         (report,) = prepare_report(session, ReportRequest((decision_id,), approved_by=("a", "b")), actor="t")

@@ -14,13 +14,14 @@ from datetime import UTC, datetime
 import pytest
 
 from suraksha.access.models import ConsoleUser
+from suraksha.app import DECISION_FOLLOW_UPS
 from suraksha.banks import services as banks
 from suraksha.banks.models import BankCategory
+from suraksha.content.models import Account, Item, ItemKind, ItemMatch, ItemMedia, ItemState, MediaState
 from suraksha.db import Database
 from suraksha.enforcement import services as enforcement
 from suraksha.enforcement.policy import BUILTIN, BankFinding, Findings, RuleFinding, decide
 from suraksha.errors import NotFound
-from suraksha.intake.models import Account, Item, ItemKind, ItemMatch, ItemMedia, ItemState, MediaState
 from suraksha.review.services import ReviewOptions
 from suraksha.signals.types import SignalKind
 
@@ -117,7 +118,7 @@ class ReviewWorld:
                 findings = Findings(rules=[RuleFinding("default", "1", "r1", rule_category, 55)])
             plan = decide(BUILTIN, findings)
             assert enforcement.claim_for_decision(session, item.id)
-            decision = enforcement.record_decision(session, item, plan)
+            decision = enforcement.record_decision(session, item, plan, follow_ups=DECISION_FOLLOW_UPS)
             return Seeded(item.id, [media.id], decision.id, entry_id)
 
 

@@ -11,20 +11,26 @@ from sqlalchemy import select, update
 
 from suraksha.audit import AuditAction, AuditEvent
 from suraksha.banks.models import Bank, BankEntry, BankKind
+from suraksha.content.models import Account, Item
 from suraksha.enforcement.models import Action, ActionKind, ActionState, DecidedBy, Decision
 from suraksha.errors import Conflict, Forbidden, InvalidInput
-from suraksha.intake.models import Account, Item
 from suraksha.reporting.models import (
     CyberTiplineReport,
     CyberTiplineReportFile,
-    IndustryClassification,
     ReportState,
 )
 from suraksha.reporting.review_link import IMMEDIATE_RISK, request_from_review
-from suraksha.reporting.services import PREPARE, prepare_report
+from suraksha.reporting.services import prepare_report
 from suraksha.review import decisions, reveals
 from suraksha.review import services as review
-from suraksha.review.models import ApprovalState, CaseState, ReviewCase, ViolationCategory
+from suraksha.review.decisions import PREPARE
+from suraksha.review.models import (
+    ApprovalState,
+    CaseState,
+    IndustryClassification,
+    ReviewCase,
+    ViolationCategory,
+)
 from suraksha.worker.models import Job
 
 from .conftest import ReviewWorld, Seeded

@@ -46,7 +46,7 @@ def test_decisions_that_need_a_person_open_one_case(world: ReviewWorld) -> None:
 def test_one_open_case_per_item(world: ReviewWorld) -> None:
     seeded = world.item(rule_category="solicitation")
     with world.db.session() as s:
-        from suraksha.intake.models import Item
+        from suraksha.content.models import Item
         from suraksha.review.cases import open_case_for_decision
 
         item = s.get(Item, seeded.item_id)
@@ -175,9 +175,10 @@ def test_two_concurrent_claims_exactly_one_wins(
 
 
 def test_not_checked_items_are_queued(world: ReviewWorld) -> None:
+    from suraksha.app import DECISION_FOLLOW_UPS
+    from suraksha.content.models import Account, Item, ItemKind
     from suraksha.enforcement import services as enforcement
     from suraksha.enforcement.policy import BUILTIN, Findings, decide
-    from suraksha.intake.models import Account, Item, ItemKind
 
     with world.db.session() as s:
         account = Account(platform_account_id="acct-nc", handle="nc")
@@ -189,7 +190,9 @@ def test_not_checked_items_are_queued(world: ReviewWorld) -> None:
         s.add(item)
         s.flush()
         assert enforcement.claim_for_decision(s, item.id)
-        enforcement.record_decision(s, item, decide(BUILTIN, Findings(not_checked=["decode failed"])))
+        enforcement.record_decision(
+            s, item, decide(BUILTIN, Findings(not_checked=["decode failed"])), follow_ups=DECISION_FOLLOW_UPS
+        )
         item_id = item.id
     assert [c.source for c in _cases(world.db, item_id)] == [CaseSource.NOT_CHECKED]
 
@@ -209,8 +212,8 @@ def test_dashboard_figures(world: ReviewWorld, options: review.ReviewOptions) ->
 
 
 def test_case_context_explains_and_links(world: ReviewWorld) -> None:
-    from suraksha.intake.models import Item, ItemMedia
-    from suraksha.network.models import AccountEntity, Entity
+    from suraksha.content.entities import AccountEntity, Entity
+    from suraksha.content.models import Item, ItemMedia
     from suraksha.review.context import case_context
 
     first = world.item(bank_category="csam")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from suraksha.app import DECISION_FOLLOW_UPS
 from suraksha.banks import services as banks
 from suraksha.banks.index import BankIndex
 from suraksha.banks.models import BankCategory
@@ -45,4 +46,5 @@ def pipeline(db: Database, vault: EvidenceVault) -> Pipeline:
         store=vault.media_store,
         options=HashOptions(),
         policy=BUILTIN,
+        follow_ups=DECISION_FOLLOW_UPS,
     )

@@ -12,10 +12,10 @@ from dataclasses import replace
 import pytest
 from sqlalchemy import select
 
-from suraksha.enforcement.signatures import verify_signature
-from suraksha.enforcement.webhooks import WebhookEndpoint, endpoint_secrets
 from suraksha.errors import ExternalServiceError
 from suraksha.intake.pipeline import Pipeline
+from suraksha.outbound.signatures import verify_signature
+from suraksha.outbound.webhooks import WebhookEndpoint, endpoint_secrets
 from suraksha.vault.enrichment import EnrichmentRequest, HttpEnrichment, LocalEnrichment, enrich
 from suraksha.vault.services import ENRICH, EvidenceVault, preserve, read_preservation
 from suraksha.worker.models import Job

@@ -18,6 +18,7 @@ from suraksha.intake.pipeline import Pipeline
 from suraksha.vault import crypto
 from suraksha.vault.holds import HoldPeriods, extend_hold, place_hold, release_hold
 from suraksha.vault.models import EvidenceBlob, HoldBasis, Preservation, PreservationHold
+from suraksha.vault.packages import build_package
 from suraksha.vault.purge import delete_on_request, purge_expired
 from suraksha.vault.rotation import rotate_key
 from suraksha.vault.services import EvidenceActor, EvidenceVault, open_blob, preserve
@@ -203,7 +204,12 @@ def test_the_calls_reporting_makes(pipeline: Pipeline, vault: EvidenceVault, tmp
         decision_id = s.get(Preservation, ids[0]).decision_id  # type: ignore[union-attr]
     preserve(db, vault, decision_id)
     with db.session() as s:
-        built = vault.build_package(
-            s, ids, tmp_path / "referral.zip", actor=EvidenceActor.system("reporting"), reason="referral 1"
+        built = build_package(
+            s,
+            vault,
+            ids,
+            tmp_path / "referral.zip",
+            actor=EvidenceActor.system("reporting"),
+            reason="referral 1",
         )
     assert built.path.exists() and built.files == 2

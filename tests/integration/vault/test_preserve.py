@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from suraksha import audit
 from suraksha.audit import AuditEvent
+from suraksha.content.models import ItemMedia
 from suraksha.errors import Forbidden, InvalidInput
-from suraksha.intake.models import ItemMedia
 from suraksha.intake.pipeline import Pipeline
 from suraksha.permissions import Role
 from suraksha.vault import crypto
@@ -23,8 +23,8 @@ from suraksha.vault.models import (
     PreservationState,
     PreservedFile,
 )
+from suraksha.vault.requests import PRESERVE
 from suraksha.vault.services import (
-    PRESERVE,
     EvidenceActor,
     EvidenceVault,
     open_blob,

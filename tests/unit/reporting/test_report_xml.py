@@ -23,7 +23,7 @@ from suraksha.reporting.contents import (
     ReportedUser,
     Reporter,
 )
-from suraksha.reporting.models import IncidentType, IndustryClassification, ReportAnnotation
+from suraksha.reporting.models import IncidentType, ReportAnnotation
 from suraksha.reporting.xml import (
     CyberTiplineSchema,
     InvalidReport,
@@ -34,6 +34,7 @@ from suraksha.reporting.xml import (
     parse_answer,
     report_xml,
 )
+from suraksha.review.models import IndustryClassification
 
 times = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
 text = st.text(max_size=80)

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from suraksha.db.base import Base, UTCDateTime, utcnow
-from suraksha.intake.models import BigId
+from suraksha.db.base import Base, BigId, UTCDateTime, utcnow
 
 
 class Entity(Base):

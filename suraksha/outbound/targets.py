@@ -16,8 +16,8 @@ from enum import StrEnum
 
 import httpx
 
-from suraksha.intake.addresses import AddressPolicy, IPAddress, literal_address
-from suraksha.intake.pinning import Resolver
+from suraksha.outbound.addresses import AddressPolicy, IPAddress, literal_address
+from suraksha.outbound.pinning import Resolver
 
 MAX_URL_LENGTH = 4096
 DEFAULT_PORTS = {"http": 80, "https": 443}

@@ -11,8 +11,10 @@ from email.utils import format_datetime
 
 import pytest
 
-from suraksha.enforcement.signatures import verify_signature
-from suraksha.enforcement.webhooks import (
+from suraksha.errors import InvalidInput
+from suraksha.outbound.signatures import verify_signature
+from suraksha.outbound.targets import Refusal, TargetRefused, parse_target, resolve_target
+from suraksha.outbound.webhooks import (
     DeliveryOutcome,
     DeliveryResult,
     WebhookDelivery,
@@ -22,8 +24,6 @@ from suraksha.enforcement.webhooks import (
     parse_retry_after,
     retry_delay,
 )
-from suraksha.errors import InvalidInput
-from suraksha.intake.targets import Refusal, TargetRefused, parse_target, resolve_target
 from suraksha.settings import Secret
 
 from .conftest import Platform
@@ -111,7 +111,7 @@ def test_private_address_is_refused_and_logged(caplog: pytest.LogCaptureFixture)
     def dns(host: str, port: int, timeout_s: float) -> list[str]:
         return ["10.0.0.5"]
 
-    caplog.set_level(logging.INFO, logger="suraksha.enforcement.webhooks")
+    caplog.set_level(logging.INFO, logger="suraksha.outbound.webhooks")
     hook = WebhookEndpoint("https://hooks.platform.example/suraksha?token=abc", (SECRET,))
     result = WebhookSender(resolver=dns).deliver(hook, DELIVERY)
     assert result.outcome is DeliveryOutcome.FAILED and result.refusal is Refusal.BLOCKED_ADDRESS

@@ -9,9 +9,9 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from suraksha.content.entities import AccountEntity, Entity, ItemEntity
+from suraksha.content.models import Item
 from suraksha.db.base import utcnow
-from suraksha.intake.models import Item
-from suraksha.network.models import AccountEntity, Entity, ItemEntity
 
 
 class FoundEntity(Protocol):

@@ -10,14 +10,14 @@ from urllib.parse import quote
 import httpcore
 import pytest
 
-from suraksha.intake.fetch import (
+from suraksha.outbound.fetch import (
     FetchedMedia,
     FetchFailure,
     FetchFailureReason,
     FetchPolicy,
     MediaFetcher,
 )
-from suraksha.intake.pinning import PinnedBackend
+from suraksha.outbound.pinning import PinnedBackend
 
 from .conftest import BENIGN, FakeDNS, Served
 
@@ -65,7 +65,7 @@ def test_hostile_redirects_are_refused(
 ) -> None:
     dns.answers["internal.example"] = [["192.168.1.10"]]
     location = location.format(port_plus_one=media_server.port + 1)
-    caplog.set_level(logging.INFO, logger="suraksha.intake.fetch")
+    caplog.set_level(logging.INFO, logger="suraksha.outbound.fetch")
     outcome = fetcher(media_server, dns).fetch(media_server.url("/redirect?to=" + quote(location, safe="")))
     assert isinstance(outcome, FetchFailure)
     assert outcome.reason is reason
@@ -165,7 +165,7 @@ def test_tls_certificate_for_another_name_is_refused(
 
 
 def test_allow_list_applies_to_every_hop(media_server: Served, dns: FakeDNS) -> None:
-    from suraksha.intake.targets import HostAllowList
+    from suraksha.outbound.targets import HostAllowList
 
     dns.answers["media.example"] = [["127.0.0.1"]]
     dns.answers["elsewhere.example"] = [["127.0.0.1"]]

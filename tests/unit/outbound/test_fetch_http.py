@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from suraksha.intake.fetch import (
+from suraksha.outbound.fetch import (
     FetchedMedia,
     FetchFailure,
     FetchFailureReason,

@@ -8,9 +8,9 @@ import ipaddress
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from suraksha.intake.addresses import address_block, literal_address
-from suraksha.intake.fetch import FetchFailure, FetchFailureReason, FetchPolicy, MediaFetcher
-from suraksha.intake.targets import HostAllowList
+from suraksha.outbound.addresses import address_block, literal_address
+from suraksha.outbound.fetch import FetchFailure, FetchFailureReason, FetchPolicy, MediaFetcher
+from suraksha.outbound.targets import HostAllowList
 
 
 def _no_dns(host: str, port: int, timeout_s: float) -> list[str]:

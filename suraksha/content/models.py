@@ -9,9 +9,7 @@ from enum import StrEnum
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from suraksha.db.base import Base, UTCDateTime, utcnow
-
-BigId = BigInteger().with_variant(Integer, "sqlite")
+from suraksha.db.base import Base, BigId, UTCDateTime, utcnow
 
 
 class ItemKind(StrEnum):

@@ -6,8 +6,8 @@ import ipaddress
 
 import pytest
 
-from suraksha.intake.addresses import AddressBlock, AddressPolicy, address_block, literal_address
-from suraksha.intake.targets import (
+from suraksha.outbound.addresses import AddressBlock, AddressPolicy, address_block, literal_address
+from suraksha.outbound.targets import (
     HostAllowList,
     Refusal,
     TargetPolicy,

@@ -5,7 +5,7 @@ One call is one attempt. The integrator keeps the delivery rows and retries thro
 to try again. The delivery id is chosen once, when the delivery is created, and sent with every attempt
 so the platform can drop duplicates; the timestamp and signature are fresh on each attempt.
 
-Webhook URLs pass the same checks as fetched media URLs (``suraksha.intake.targets``): a private
+Webhook URLs pass the same checks as fetched media URLs (``suraksha.outbound.targets``): a private
 address is refused unless the endpoint was explicitly marked ``allow_private_network`` (platforms often
 receive webhooks inside their own network); loopback, link-local and cloud metadata addresses are
 refused always. Redirects are not followed: a webhook that answers 3xx has failed.
@@ -31,11 +31,11 @@ from typing import Any
 
 import httpx
 
-from suraksha.enforcement.signatures import EVENT_HEADER, signature_headers
 from suraksha.errors import InvalidInput
-from suraksha.intake.addresses import AddressPolicy
-from suraksha.intake.pinning import PinnedBackend, PinnedTransport, Resolver, system_resolver
-from suraksha.intake.targets import (
+from suraksha.outbound.addresses import AddressPolicy
+from suraksha.outbound.pinning import PinnedBackend, PinnedTransport, Resolver, system_resolver
+from suraksha.outbound.signatures import EVENT_HEADER, signature_headers
+from suraksha.outbound.targets import (
     SSRF_REFUSALS,
     Refusal,
     TargetPolicy,

@@ -18,9 +18,10 @@ from enum import StrEnum
 import httpx
 
 from suraksha.errors import ConfigError
-from suraksha.intake.addresses import AddressPolicy
-from suraksha.intake.pinning import PinnedBackend, PinnedTransport, Resolver, system_resolver
-from suraksha.intake.targets import (
+from suraksha.media.limits import DEFAULT_LIMITS
+from suraksha.outbound.addresses import AddressPolicy
+from suraksha.outbound.pinning import PinnedBackend, PinnedTransport, Resolver, system_resolver
+from suraksha.outbound.targets import (
     SSRF_REFUSALS,
     HostAllowList,
     TargetPolicy,
@@ -30,7 +31,6 @@ from suraksha.intake.targets import (
     parse_target,
     resolve_target,
 )
-from suraksha.media.limits import DEFAULT_LIMITS
 from suraksha.settings import Settings
 
 log = logging.getLogger(__name__)

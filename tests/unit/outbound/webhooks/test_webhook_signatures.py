@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from suraksha.enforcement.signatures import (
+from suraksha.errors import InvalidInput
+from suraksha.outbound.signatures import (
     DELIVERY_ID_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
@@ -20,7 +21,6 @@ from suraksha.enforcement.signatures import (
     signature_headers,
     verify_signature,
 )
-from suraksha.errors import InvalidInput
 from suraksha.settings import Secret
 
 NOW = 1_780_000_000
@@ -135,7 +135,7 @@ def test_arbitrary_headers_only_ever_fail_cleanly(headers: dict[str, str], body:
 
 def test_documented_python_example_verifies_our_deliveries() -> None:
     """The verification code in docs/webhooks.md is what platforms copy: it must agree with us."""
-    doc = (Path(__file__).parents[3] / "docs" / "webhooks.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).parents[4] / "docs" / "webhooks.md").read_text(encoding="utf-8")
     code = doc.split("```python\n", 1)[1].split("```", 1)[0]
     namespace: dict[str, object] = {}
     exec(compile(code, "docs/webhooks.md", "exec"), namespace)

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 import httpcore
 import httpx
 
-from suraksha.intake.addresses import IPAddress
+from suraksha.outbound.addresses import IPAddress
 
 
 class Resolver(Protocol):
