@@ -134,18 +134,49 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[found.group(2)]: int(found.group(1))})
 
 
+@dataclass(frozen=True)
+class IssuerRule:
+    """Who may issue a kind of request there: the ranks the rule names (IT Rules r.3(1)(d): Joint
+    Secretary or equivalent, or a DIG of police specially authorised)."""
+
+    jurisdiction: str
+    kind: RequestKind
+    ranks: tuple[str, ...]
+    source: str
+
+    def allows(self, rank: str) -> bool:
+        wanted = " ".join(rank.lower().split())
+        return any(wanted == " ".join(r.lower().split()) for r in self.ranks)
+
+
 class JurisdictionRules:
     """Every deadline rule of every loaded jurisdiction; a later file overrides an earlier one's rule for
     the same (jurisdiction, kind, step)."""
 
-    def __init__(self, rules: Iterable[DeadlineRule], names: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        rules: Iterable[DeadlineRule],
+        names: Mapping[str, str] | None = None,
+        issuers: Iterable[IssuerRule] = (),
+    ) -> None:
         self._rules = {(r.jurisdiction, r.kind, r.step): r for r in rules}
         self.names = dict(names or {})
+        self._issuers = {(i.jurisdiction, i.kind): i for i in issuers}
+
+    def issuer_rule(self, jurisdiction: str, kind: RequestKind) -> IssuerRule | None:
+        """The ranks that may issue this kind there (the country's rule for a subdivision such as
+        IN-DL), or None where no rule limits it."""
+        code = jurisdiction.upper()
+        return self._issuers.get((code, kind)) or self._issuers.get((code.split("-")[0], kind))
+
+    def knows(self, jurisdiction: str, kind: RequestKind) -> bool:
+        return bool(self.steps(jurisdiction, kind))
 
     @classmethod
     def load(cls, extra_paths: Iterable[Path] = ()) -> JurisdictionRules:
         """The built-in jurisdiction files, then the operator's (files or folders of ``*.toml``)."""
         rules: list[DeadlineRule] = []
+        issuers: list[IssuerRule] = []
         names: dict[str, str] = {}
         folder = resources.files("suraksha.legal") / "jurisdictions"
         sources: list[tuple[str, str]] = [
@@ -165,10 +196,11 @@ class JurisdictionRules:
             code, name, parsed = parse_jurisdiction(text, where)
             names[code] = name
             rules.extend(parsed)
-        return cls(rules, names)
+            issuers.extend(parse_issuers(text, where))
+        return cls(rules, names, issuers)
 
     def rule(self, jurisdiction: str, kind: RequestKind, step: Step) -> DeadlineRule:
-        found = self._rules.get((jurisdiction.upper(), kind, step))
+        found = self._rules.get((self._code(jurisdiction), kind, step))
         if found is None:
             raise NotFound(
                 f"no {step.value} deadline for {kind.value} in {jurisdiction or '(no jurisdiction)'}: "
@@ -177,11 +209,17 @@ class JurisdictionRules:
         return found
 
     def steps(self, jurisdiction: str, kind: RequestKind) -> list[DeadlineRule]:
-        """Every step owed on a request of this kind there, in the order they fall due."""
+        """Every step owed on a request of this kind there (a subdivision such as IN-DL follows its
+        country's file), in the order they fall due."""
+        code = self._code(jurisdiction)
         return sorted(
-            (r for (j, k, _), r in self._rules.items() if j == jurisdiction.upper() and k == kind),
+            (r for (j, k, _), r in self._rules.items() if j == code and k == kind),
             key=lambda r: r.within,
         )
+
+    def _code(self, jurisdiction: str) -> str:
+        code = jurisdiction.upper()
+        return code if any(j == code for j, _, _ in self._rules) else code.split("-")[0]
 
     def __iter__(self) -> Any:
         return iter(self._rules.values())
@@ -265,6 +303,31 @@ def parse_jurisdiction(text: str, where: str) -> tuple[str, str, list[DeadlineRu
             )
         )
     return code, str(data.get("name", code)), rules
+
+
+def parse_issuers(text: str, where: str) -> list[IssuerRule]:
+    """The ``[[issuer]]`` tables of a jurisdiction file: kind, ranks, source."""
+    data = tomllib.loads(text)
+    code = str(data.get("jurisdiction", "")).strip().upper()
+    rules = []
+    for number, entry in enumerate(data.get("issuer", []), 1):
+        here = f"{where} issuer {number}"
+        try:
+            kind = RequestKind(entry.get("kind"))
+        except ValueError:
+            raise ConfigError(f"{here}: kind {entry.get('kind')!r} is not a request kind") from None
+        ranks = entry.get("ranks")
+        source = str(entry.get("source", "")).strip()
+        if (
+            not isinstance(ranks, list)
+            or not ranks
+            or not all(isinstance(r, str) and r.strip() for r in ranks)
+        ):
+            raise ConfigError(f"{here}: 'ranks' must be a list of rank names")
+        if not source:
+            raise ConfigError(f"{here}: needs its 'source' (the rule that names the ranks)")
+        rules.append(IssuerRule(code, kind, tuple(r.strip() for r in ranks), source))
+    return rules
 
 
 def _warn_at(raw: object, where: str) -> tuple[float, ...]:
