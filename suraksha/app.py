@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
+from pathlib import Path
 
 import pluggy
 
 from suraksha.banks.index import BankIndex
+from suraksha.content.lookup import UrlPatterns
 from suraksha.db.engine import Database, open_database
 from suraksha.enforcement import tasks as enforcement_tasks
 from suraksha.enforcement.follow_ups import DecisionFollowUps
@@ -19,6 +22,7 @@ from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.adapters import EngineRules, Fetch
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.store import MediaStore
+from suraksha.legal.clocks import JurisdictionRules
 from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
 from suraksha.outbound.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
 from suraksha.plugins import Classifiers, plugin_manager
@@ -239,6 +243,17 @@ class Platform:
         return reporting_setup.submitter_from_settings(
             self.db, self.settings, self.media_store, api=api, vault=self.vault
         )
+
+    @cached_property
+    def legal_rules(self) -> JurisdictionRules:
+        """Every deadline of the legal desk: the built-in jurisdiction files, then the operator's."""
+        raw = self.settings.legal_jurisdiction_paths or ""
+        return JurisdictionRules.load(Path(p) for p in raw.split(os.pathsep) if p.strip())
+
+    @cached_property
+    def url_patterns(self) -> UrlPatterns:
+        """The platform's post and profile URL patterns, to read back the URLs people name."""
+        return UrlPatterns(item=self.settings.platform_item_url, profile=self.settings.platform_profile_url)
 
     def close(self) -> None:
         if "db" in self.__dict__:

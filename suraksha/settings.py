@@ -455,6 +455,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("review_blur_default", bool, True, "Console: media blurred until revealed (users may override)."),
     Setting("review_greyscale_default", bool, True, "Console: media in greyscale (users may override)."),
+    Setting(
+        "legal_jurisdiction_paths",
+        str,
+        None,
+        "Jurisdiction files (TOML) or folders of them, separated by the OS path separator, loaded after "
+        "the built-in ones (suraksha/legal/jurisdictions): each deadline of the legal desk, with its source.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -558,6 +565,7 @@ class Settings:
     review_allow_list_bank: str
     review_blur_default: bool
     review_greyscale_default: bool
+    legal_jurisdiction_paths: str | None
 
     values: Mapping[str, Any]
     sources: Mapping[str, str]
