@@ -39,12 +39,13 @@ from suraksha.review import reveals
 from suraksha.review import services as review
 from suraksha.review.models import CaseSource, CaseState, HumanView, ViolationCategory
 from suraksha.web.console.pages import render, see_other
-from suraksha.web.console.viewer import Viewer, csrf_protect, require
+from suraksha.web.console.params import FormId, OptionalFormId, PathId, QueryId
+from suraksha.web.console.viewer import ROUTER_CHECKS, Viewer, require
 from suraksha.web.state import WebState, get_state
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/console", dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = APIRouter(prefix="/console", dependencies=ROUTER_CHECKS, include_in_schema=False)
 
 MEDIA_WINDOW = timedelta(minutes=10)
 """How long after a reveal its media may be fetched (the page loads it at once; a later fetch needs a
@@ -130,7 +131,7 @@ def queues(
 
 @router.post("/cases/{case_id}/claim")
 def claim(
-    case_id: int, state: WebState = Depends(get_state), who: Viewer = require(Permission.ITEM_CLAIM)
+    case_id: PathId, state: WebState = Depends(get_state), who: Viewer = require(Permission.ITEM_CLAIM)
 ) -> Response:
     with state.platform.db.session() as session:
         review.claim(session, case_id, user_of(session, who), options_of(state))
@@ -139,7 +140,7 @@ def claim(
 
 @router.post("/cases/{case_id}/release")
 def release(
-    case_id: int, state: WebState = Depends(get_state), who: Viewer = require(Permission.ITEM_CLAIM)
+    case_id: PathId, state: WebState = Depends(get_state), who: Viewer = require(Permission.ITEM_CLAIM)
 ) -> Response:
     with state.platform.db.session() as session:
         review.release(session, case_id, user_of(session, who))
@@ -148,7 +149,7 @@ def release(
 
 @router.post("/cases/{case_id}/escalate")
 def escalate(
-    case_id: int,
+    case_id: PathId,
     note: str = Form(..., max_length=4000),
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.ITEM_CLAIM),
@@ -160,7 +161,7 @@ def escalate(
 
 @router.post("/cases/{case_id}/reassign")
 def reassign(
-    case_id: int,
+    case_id: PathId,
     to: str = Form(..., max_length=16),
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.DECISION_APPROVE),
@@ -305,7 +306,7 @@ def _case_context(
 @router.get("/cases/{case_id}")
 def case_page(
     request: Request,
-    case_id: int,
+    case_id: PathId,
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.QUEUE_VIEW),
 ) -> Response:
@@ -317,8 +318,8 @@ def case_page(
 @router.post("/media/{media_id}/reveal")
 def reveal(
     request: Request,
-    media_id: int,
-    case_id: int | None = Form(None),
+    media_id: PathId,
+    case_id: OptionalFormId = None,
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.QUEUE_VIEW),
 ) -> Response:
@@ -343,8 +344,8 @@ def reveal(
 @router.post("/views/{view_id}/end")
 def end_view(
     request: Request,
-    view_id: int,
-    case_id: int = Form(...),
+    view_id: PathId,
+    case_id: FormId,
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.QUEUE_VIEW),
 ) -> Response:
@@ -382,8 +383,8 @@ STRIP_HEIGHT = 90
 
 @router.get("/media/{media_id}/content")
 def media_content(
-    media_id: int,
-    view: int = Query(..., ge=1),
+    media_id: PathId,
+    view: QueryId,
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.QUEUE_VIEW),
 ) -> Response:
@@ -395,8 +396,8 @@ def media_content(
 
 @router.get("/media/{media_id}/strip")
 def media_strip(
-    media_id: int,
-    view: int = Query(..., ge=1),
+    media_id: PathId,
+    view: QueryId,
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.QUEUE_VIEW),
 ) -> Response:
@@ -451,7 +452,7 @@ def _choice(form: dict[str, Any]) -> review_decisions.ReviewChoice:
 @router.post("/cases/{case_id}/decide")
 async def decide(
     request: Request,
-    case_id: int,
+    case_id: PathId,
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.ITEM_DECIDE),
 ) -> Response:
@@ -487,7 +488,7 @@ def approvals(
 
 @router.post("/approvals/{review_decision_id}")
 def approval(
-    review_decision_id: int,
+    review_decision_id: PathId,
     verdict: str = Form(..., pattern="^(approve|reject)$"),
     note: str = Form("", max_length=4000),
     state: WebState = Depends(get_state),

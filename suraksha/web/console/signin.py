@@ -26,10 +26,11 @@ from suraksha.errors import InvalidInput, Unauthenticated
 from suraksha.web.console.pages import render, see_other
 from suraksha.web.console.security import clear_cookie, csrf_token_for, new_pre_value, set_cookie
 from suraksha.web.console.viewer import (
+    ROUTER_CHECKS,
     SECOND_FACTOR_PATH,
     Viewer,
+    allowed_when_read_only,
     cookie_names,
-    csrf_protect,
     safe_next,
     session_of,
     viewer,
@@ -38,7 +39,7 @@ from suraksha.web.state import WebState, get_state
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/console", dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = APIRouter(prefix="/console", dependencies=ROUTER_CHECKS, include_in_schema=False)
 
 MAX_FIELD = 1024
 THROTTLED = "too many failed sign-ins from this address: wait {minutes} minutes, then try again"
@@ -100,6 +101,7 @@ def sign_in_form(
 
 
 @router.post("/sign-in")
+@allowed_when_read_only
 def sign_in(
     request: Request,
     email: str = Form(..., max_length=MAX_FIELD),
@@ -146,6 +148,7 @@ def second_factor_form(
 
 
 @router.post("/sign-in/code")
+@allowed_when_read_only
 def second_factor(
     request: Request,
     code: str = Form(..., max_length=20),
@@ -193,6 +196,7 @@ def second_factor(
 
 
 @router.post("/sign-out")
+@allowed_when_read_only
 def sign_out(
     request: Request, state: WebState = Depends(get_state), who: Viewer = Depends(viewer)
 ) -> Response:
