@@ -27,15 +27,14 @@ from starlette.responses import Response
 
 from suraksha.access.models import ConsoleUser
 from suraksha.db.base import utcnow
-from suraksha.enforcement.models import ActionKind, Decision
+from suraksha.enforcement.models import ActionKind
 from suraksha.errors import Forbidden, InvalidInput, NotFound
-from suraksha.intake.models import Item, ItemMatch, ItemMedia, ItemRuleHit
+from suraksha.intake.models import ItemMedia, ItemRuleHit
 from suraksha.media.video import iter_frames, probe_video
-from suraksha.network.models import Entity, ItemEntity
 from suraksha.permissions import Permission, permissions_of
 from suraksha.reporting.models import IndustryClassification
+from suraksha.review import context, reveals
 from suraksha.review import decisions as review_decisions
-from suraksha.review import reveals
 from suraksha.review import services as review
 from suraksha.review.models import CaseSource, CaseState, HumanView, ViolationCategory
 from suraksha.web.console.pages import render, see_other
@@ -76,14 +75,6 @@ def user_of(session: Session, viewer: Viewer) -> ConsoleUser:
     if user is None:
         raise NotFound("your account no longer exists")
     return user
-
-
-def _check_case_category(viewer: Viewer, category: str) -> None:
-    """A csam case (its page, its media) only for people who may reveal csam media."""
-    needed = review.reveal_permission(category)
-    if not viewer.can(needed):
-        log.warning("event=console.case_refused pseudonym=%s needs=%s", viewer.pseudonym, needed.value)
-        raise Forbidden(f"this item is from a {category} bank or queue: opening it needs {needed.value}")
 
 
 # -- queues ---------------------------------------------------------------------------------------------
@@ -205,55 +196,12 @@ def highlight(text: str, hits: list[ItemRuleHit]) -> Markup:
 def _case_context(
     session: Session, case_id: int, who: Viewer, options: review.ReviewOptions
 ) -> dict[str, Any]:
-    case = review.get_case(session, case_id)
-    _check_case_category(who, case.category)
+    """The item page: ``suraksha.review.context.case_context`` (which applies the queue rules) and what
+    the console adds around it (the viewer's claim, display and exposure, the decision form)."""
     user = user_of(session, who)
-    item = session.get(Item, case.item_id)
-    assert item is not None
     now = utcnow()
-    media = list(
-        session.scalars(select(ItemMedia).where(ItemMedia.item_id == item.id).order_by(ItemMedia.position))
-    )
-    for m in media:  # an item that matched a csam bank is csam whatever its case's category says
-        _check_case_category(who, reveals.media_category(session, m, case))
-    matches = list(
-        session.scalars(select(ItemMatch).where(ItemMatch.item_id == item.id).order_by(ItemMatch.id))
-    )
-    rule_hits = list(session.scalars(select(ItemRuleHit).where(ItemRuleHit.item_id == item.id)))
-    entities = session.execute(
-        select(Entity.kind, Entity.value, ItemEntity.field)
-        .join(ItemEntity, ItemEntity.entity_id == Entity.id)
-        .where(ItemEntity.item_id == item.id)
-        .order_by(Entity.kind, Entity.value)
-    ).all()
-    other_items = list(
-        session.scalars(
-            select(Item)
-            .where(Item.account_id == item.account_id, Item.id != item.id)
-            .order_by(Item.id.desc())
-            .limit(10)
-        )
-    )
-    other_decisions = list(
-        session.scalars(
-            select(Decision)
-            .join(Item, Item.id == Decision.item_id)
-            .where(Item.account_id == item.account_id)
-            .order_by(Decision.id.desc())
-            .limit(10)
-        )
-    )
-    sharing = session.execute(
-        select(Item.account_id, Entity.kind, Entity.value)
-        .join(ItemEntity, ItemEntity.item_id == Item.id)
-        .join(Entity, Entity.id == ItemEntity.entity_id)
-        .where(
-            ItemEntity.entity_id.in_(select(ItemEntity.entity_id).where(ItemEntity.item_id == item.id)),
-            Item.account_id != item.account_id,
-        )
-        .distinct()
-        .limit(20)
-    ).all()
+    found = context.case_context(session, case_id, user, now=now)
+    case = found.case
     holds = (
         case.state == CaseState.CLAIMED
         and case.claimed_by_id == user.id
@@ -262,24 +210,20 @@ def _case_context(
     )
     return {
         "case": case,
-        "item": item,
-        "account": item.account,
-        "media": media,
-        "matches": matches,
-        "rule_hits": rule_hits,
-        "text": highlight(item.text or "", rule_hits),
-        "entities": entities,
-        "other_items": other_items,
-        "other_decisions": other_decisions,
-        "sharing": sharing,
-        "history": review_decisions.decisions_for_item(session, item.id),
+        "item": found.item,
+        "account": found.account,
+        "media": found.media,
+        "matches": found.matches,
+        "rule_hits": found.rule_hits,
+        "text": highlight(found.item.text or "", found.rule_hits),
+        "entities": found.entities,
+        "other_items": found.other_items,
+        "account_decisions": found.account_decisions,
+        "linked_accounts": found.linked_accounts,
+        "history": found.review_decisions,
         "holds": holds,
         "display": reveals.display_for(session, user, options),
-        "exposure": reveals.exposure_of(
-            session, user, reveals.media_category(session, media[0], case), options
-        )
-        if media
-        else None,
+        "exposure": reveals.exposure_of(session, user, found.category, options) if found.media else None,
         "violations": list(ViolationCategory),
         "classifications": list(IndustryClassification),
         "actions": [
@@ -360,7 +304,8 @@ def end_view(
 
 
 def _revealed_bytes(state: WebState, who: Viewer, media_id: int, view: int) -> tuple[bytes, str]:
-    """The bytes of a file this user revealed in the last ``MEDIA_WINDOW``, and its format."""
+    """The bytes of a file this user revealed in the last ``MEDIA_WINDOW``, and its format, while the
+    user may still open the case it was revealed in (the queue rules, ``check_may_open``)."""
     with state.platform.db.reading() as session:
         seen = session.get(HumanView, view)
         media = session.get(ItemMedia, media_id)
@@ -368,7 +313,9 @@ def _revealed_bytes(state: WebState, who: Viewer, media_id: int, view: int) -> t
             raise NotFound("no reveal of this file by you: reveal it first")
         if seen.viewed_at + MEDIA_WINDOW < utcnow():
             raise Forbidden("this reveal has expired: reveal the file again (each sight is recorded)")
-        _check_case_category(who, seen.category)
+        if seen.case_id is None:
+            raise Forbidden("this reveal names no review case: reveal the file again from its case")
+        review.check_may_open(session, review.get_case(session, seen.case_id), user_of(session, who))
         sha256, fmt = media.sha256, (media.media_format or "").lower()
     data = state.platform.media_store.get(sha256) if sha256 else None
     if data is None:

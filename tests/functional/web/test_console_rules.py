@@ -2,6 +2,7 @@
 route, the read_only kill switch stops every console write, and case pages and reveals follow the
 queue rules (the claim, the escalation level, media of a case the user may work)."""
 
+# ruff: noqa: F811  (the console fixtures are imported from test_console and named as test parameters)
 from __future__ import annotations
 
 import re
@@ -143,3 +144,112 @@ def test_signing_out_works_while_read_only(web: TestClient, console_platform: Pl
         follow_redirects=False,
     )
     assert signed.status_code == 303
+
+
+def _user_id(platform: Platform, email: str) -> int:
+    from suraksha.access.models import ConsoleUser
+
+    with platform.db.reading() as session:
+        return int(session.scalars(select(ConsoleUser.id).where(ConsoleUser.email == email)).one())
+
+
+def _item_never_sent_to_review(platform: Platform) -> int:
+    """An item with a picture but no review case; returns its media id."""
+    from suraksha.intake.models import Account, Item, ItemKind, ItemMedia, ItemState, MediaState
+
+    with platform.db.session() as session:
+        account = Account(platform_account_id="quiet-1", handle="@quiet")
+        session.add(account)
+        session.flush()
+        item = Item(
+            platform_item_id="quiet-item",
+            payload_digest="0" * 64,
+            kind=ItemKind.POST,
+            account_id=account.id,
+            text="nothing to see",
+            state=ItemState.DECIDED,
+        )
+        session.add(item)
+        session.flush()
+        media = ItemMedia(item_id=item.id, position=0, state=MediaState.HASHED, size=3, sha256="ab" * 32)
+        session.add(media)
+        session.flush()
+        return media.id
+
+
+def _reveal(client: TestClient, csrf: str, media_id: int, case_id: int | None = None) -> Any:
+    data = {"case_id": str(case_id)} if case_id is not None else {}
+    return client.post(f"/console/media/{media_id}/reveal", data=data, headers={"X-CSRF-Token": csrf})
+
+
+def test_case_pages_and_reveals_follow_the_queue_rules(web: TestClient, console_platform: Platform) -> None:
+    from suraksha.access import users
+
+    with console_platform.db.session() as session:
+        users.create_user(session, "other@example.org", ["reviewer"], "tidal-oak-lantern-91", by="test")
+    claimed_case, claimed_media = _case(console_platform, "sexual_violence", 11)
+    escalated_case, escalated_media = _case(console_platform, "sexual_violence", 12)
+    quiet_media = _item_never_sent_to_review(console_platform)
+
+    other = TestClient(web.app)
+    other_csrf = signed_in(other, "other@example.org")
+    for case_id in (claimed_case, escalated_case):
+        assert (
+            other.post(f"/console/cases/{case_id}/claim", data={"csrf_token": other_csrf}).status_code == 200
+        )
+    assert other.get(f"/console/cases/{claimed_case}").status_code == 200  # the holder opens it
+    escalate = {"csrf_token": other_csrf, "note": "a lead should look"}
+    assert other.post(f"/console/cases/{escalated_case}/escalate", data=escalate).status_code == 200
+
+    csrf = signed_in(web, "reviewer@example.org")
+    claimed = web.get(f"/console/cases/{claimed_case}")
+    assert claimed.status_code == 403 and "claimed by another reviewer" in claimed.text
+    escalated = web.get(f"/console/cases/{escalated_case}")
+    assert escalated.status_code == 403 and "escalated" in escalated.text
+    for media_id, case_id in (
+        (claimed_media, claimed_case),
+        (claimed_media, None),
+        (escalated_media, escalated_case),
+        (escalated_media, None),
+    ):
+        assert _reveal(web, csrf, media_id, case_id).status_code == 403, (media_id, case_id)
+    never = _reveal(web, csrf, quiet_media)
+    assert never.status_code == 403 and "review case" in never.text
+    assert not audit_rows(console_platform, "media:reveal")
+    refused = audit_rows(console_platform, "media:reveal_refused")
+    assert len(refused) == 5 and all("case" in r.details for r in refused)
+
+    # a lead opens both; the holder reveals the media of the case they hold
+    lead = TestClient(web.app)
+    signed_in(lead, "lead@example.org")
+    assert lead.get(f"/console/cases/{claimed_case}").status_code == 200
+    assert lead.get(f"/console/cases/{escalated_case}").status_code == 200
+    assert _reveal(other, other_csrf, claimed_media, claimed_case).status_code == 200
+    # a claim that ran out puts the case back in the queue: anyone may open it again
+    from sqlalchemy import update
+
+    from suraksha.db.base import utcnow
+    from suraksha.review.models import ReviewCase
+
+    with console_platform.db.session() as session:
+        session.execute(
+            update(ReviewCase).where(ReviewCase.id == claimed_case).values(claim_expires_at=utcnow())
+        )
+    assert web.get(f"/console/cases/{claimed_case}").status_code == 200
+    assert _user_id(console_platform, "other@example.org") != _user_id(
+        console_platform, "reviewer@example.org"
+    )
+
+
+def test_case_page_shows_accounts_sharing_the_same_file(web: TestClient, console_platform: Platform) -> None:
+    first_case, _ = _case(console_platform, "sexual_violence", 21)
+    _case(console_platform, "sexual_violence", 22)  # another account posts the same picture
+    signed_in(web, "lead@example.org")
+    page = web.get(f"/console/cases/{first_case}")
+    assert page.status_code == 200
+    linked = re.search(r'<ul class="plain" id="linked-accounts">(.*?)</ul>', page.text, re.S)
+    assert linked is not None and "@a22" in linked.group(1) and "same file" in linked.group(1)
+    auditor = TestClient(web.app)
+    signed_in(auditor, "auditor@example.org")
+    refused = auditor.get(f"/console/cases/{first_case}")
+    assert refused.status_code == 403 and "queue:view" in refused.text
