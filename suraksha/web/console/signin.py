@@ -1,9 +1,11 @@
 """Signing in and out of the console, the second factor, and the account page (TOTP set-up).
 
-Sign-in order: the throttle (per client address and per address + account, before any password work),
-then the password (``users.sign_in``: argon2id, the account lockout, the audit row), then, for an
-account with a second factor, a code on a second page. Every refusal says the same thing
-(``users.SIGN_IN_FAILED``) whatever the reason; the audit row holds the real one.
+Sign-in order: the throttle (``suraksha.access.throttle``: per client address, per address + account,
+and per account against distributed runs, before any password work), then the password
+(``users.sign_in``: argon2id, the audit row), then, for an account with a second factor, a code on a
+second page (or, while the account is under a distributed run and the address is new to it, the code on
+the sign-in form itself). Every refusal says the same thing (``users.SIGN_IN_FAILED``, or the step-up
+message) whatever the reason; the audit row holds the real one. Wrong codes are limited per account.
 """
 
 from __future__ import annotations
