@@ -23,7 +23,7 @@ from suraksha.permissions import Permission
 from suraksha.signals.types import SignalKind
 from suraksha.web.console.pages import is_htmx, render, see_other
 from suraksha.web.console.params import PathId
-from suraksha.web.console.viewer import ROUTER_CHECKS, Viewer, require
+from suraksha.web.console.viewer import ROUTER_CHECKS, Viewer, allowed_when_read_only, require
 from suraksha.web.hma.media import hash_content
 from suraksha.web.state import WebState, get_state
 
@@ -232,6 +232,7 @@ def debugger_form(
 
 
 @router.post("/debugger")
+@allowed_when_read_only  # hashes and matches an upload; stores nothing
 async def debugger_run(
     request: Request,
     file: UploadFile = File(...),

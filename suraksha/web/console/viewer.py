@@ -194,7 +194,7 @@ Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 def allowed_when_read_only(endpoint: Endpoint) -> Endpoint:
     """Mark a state-changing route that still works while the service is read-only: signing in and out
     (session bookkeeping, without which nobody could reach the switch), flipping the kill switches
-    (turning read_only off), and checking the audit chain (a read that is a POST)."""
+    (turning read_only off), and the reads that are POSTs (the audit chain check, the match debugger)."""
     setattr(endpoint, _ALLOWED_WHEN_READ_ONLY, True)
     return endpoint
 

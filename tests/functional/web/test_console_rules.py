@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -116,8 +115,18 @@ def test_read_only_stops_every_console_write(web: TestClient, console_platform: 
     # one place: every console router carries the check
     for router in console.ROUTERS:
         assert any(d.dependency is refuse_writes_when_read_only for d in router.dependencies)
-    # pages still open, and a lead can turn the switch off from the console
+    # pages still open, reads sent as POST still work, and a lead can turn the switch off from the console
     assert web.get(f"/console/cases/{case_id}").status_code == 200
+    from suraksha.testing.synthetic import synthetic_jpeg
+
+    debugger = web.post(
+        "/console/debugger",
+        data={"csrf_token": csrf},
+        files={"file": ("x.jpg", synthetic_jpeg(1), "image/jpeg")},
+    )
+    assert debugger.status_code == 200
+    verify = web.post("/console/audit/verify", data={}, headers={**headers, "HX-Request": "true"})
+    assert verify.status_code == 200
     off = web.post(
         "/console/switches/read_only", data={"enabled": "false", "reason": "done"}, headers=headers
     )
@@ -125,12 +134,11 @@ def test_read_only_stops_every_console_write(web: TestClient, console_platform: 
     assert web.post(f"/console/cases/{case_id}/claim", data={}, headers=headers).status_code == 200
 
 
-@pytest.mark.parametrize("path", ["/console/sign-out"])
-def test_signing_out_works_while_read_only(web: TestClient, console_platform: Platform, path: str) -> None:
+def test_signing_in_and_out_work_while_read_only(web: TestClient, console_platform: Platform) -> None:
     csrf = signed_in(web, "reviewer@example.org")
     with console_platform.db.session() as session:
         set_switch(session, KillSwitch.READ_ONLY, True, by="test", reason="maintenance")
-    answer = web.post(path, data={"csrf_token": csrf}, follow_redirects=False)
+    answer = web.post("/console/sign-out", data={"csrf_token": csrf}, follow_redirects=False)
     assert answer.status_code == 303
     page = web.get("/console/sign-in")
     assert page.status_code == 200
