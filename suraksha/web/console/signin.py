@@ -46,9 +46,9 @@ router = APIRouter(prefix="/console", dependencies=ROUTER_CHECKS, include_in_sch
 MAX_FIELD = 1024
 THROTTLED = "too many failed sign-ins from this address: wait {minutes} minutes, then try again"
 STEP_UP = (
-    "This account has seen many failed sign-ins from elsewhere, so for now a browser it has not been "
-    "used from needs the password and a code from your authenticator app together. Without a second "
-    "factor, sign in from a browser you used before or wait {minutes} minutes."
+    "This account has seen many failed sign-ins from elsewhere, so for now a sign-in from a network "
+    "address it was not used from needs the password and a code from your authenticator app together. "
+    "Without a second factor, sign in from where you usually do, or wait {minutes} minutes."
 )
 CODES_THROTTLED = "too many wrong codes for this account: wait {minutes} minutes, then try again"
 
