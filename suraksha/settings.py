@@ -181,7 +181,7 @@ SETTINGS: tuple[Setting, ...] = (
         int,
         10,
         "Failed console sign-ins from one client address for one account, per window, before that "
-        "pair is refused until the window ends (besides the account lockout after 5 in a row).",
+        "pair is refused until the window ends (no number of failures locks the account itself).",
     ),
     Setting(
         "console_sign_in_max_failures_per_address",
@@ -190,7 +190,37 @@ SETTINGS: tuple[Setting, ...] = (
         "Failed console sign-ins from one client address (any accounts), per window, before the "
         "address is refused until the window ends.",
     ),
+    Setting(
+        "console_sign_in_max_failures_per_account",
+        int,
+        20,
+        "Failed console sign-ins for one account from addresses it never signed in from, per window, before "
+        "the account counts as under a distributed attack until the window ends: then a new address needs "
+        "the password and a TOTP code together (the account is never locked for its known addresses).",
+    ),
     Setting("console_sign_in_window_minutes", float, 15.0, "The window sign-in failures are counted in."),
+    Setting(
+        "console_sign_in_known_address_days",
+        float,
+        30.0,
+        "An address that completed a sign-in to an account stays known to it this long (it is not asked "
+        "for the second factor with the password while the account is under attack).",
+    ),
+    Setting(
+        "console_totp_max_failures",
+        int,
+        5,
+        "Wrong TOTP codes for one account, per sign-in window, whatever the address, before its codes are "
+        "refused until the window ends (only someone with the password reaches the code).",
+    ),
+    Setting(
+        "console_totp_key",
+        str,
+        None,
+        "Key that encrypts console TOTP secrets at rest: base64 of 32 random bytes (make one with "
+        "`suraksha vault keygen` and use a separate value). Unset: nobody can set up a second factor.",
+        secret=True,
+    ),
     Setting(
         "job_keep_done_days",
         float,
@@ -567,6 +597,10 @@ class Settings:
     review_greyscale_default: bool
     legal_jurisdiction_paths: str | None
 
+    console_sign_in_max_failures_per_account: int
+    console_sign_in_known_address_days: float
+    console_totp_max_failures: int
+    console_totp_key: Secret | None
     values: Mapping[str, Any]
     sources: Mapping[str, str]
 
@@ -754,7 +788,10 @@ def _validate(values: Mapping[str, Any]) -> None:
         "console_session_max_hours",
         "console_sign_in_max_failures",
         "console_sign_in_max_failures_per_address",
+        "console_sign_in_max_failures_per_account",
         "console_sign_in_window_minutes",
+        "console_sign_in_known_address_days",
+        "console_totp_max_failures",
     ):
         if values[name] <= 0:
             problems.append(f"{name} must be positive")

@@ -53,12 +53,20 @@ class ConsoleUser(Base):
     """Space-separated suraksha.permissions.Role values."""
     password_hash: Mapped[str] = mapped_column(String(200))
     """argon2id, in its self-describing PHC string (parameters and salt included)."""
-    totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    totp_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """The TOTP secret, encrypted under ``console_totp_key`` (``TS1:...``, ``suraksha.access.totp``). A
+    value without that prefix is a plain secret from before encryption: sealed at its next use."""
     totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
     """The TOTP time step of the last code accepted: a code is good once (RFC 6238 section 5.2)."""
+    totp_pending_secret: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    """A set-up in progress: the secret the server made (encrypted), until a code from the app proves it."""
+    totp_pending_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    """Consecutive failed sign-ins since the last success or lock."""
+    """Consecutive failed sign-ins since the last success (kept for the record: it locks nothing)."""
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """Honoured when set, but no failed sign-in sets it (a stranger must not lock a reviewer out):
+    guessing is throttled per address, per (address, account) and, for a distributed run, by asking
+    new addresses for the second factor (``suraksha.access.throttle``)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_sign_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -85,9 +93,23 @@ class ConsoleSession(Base):
     revoked_reason: Mapped[str] = mapped_column(String(40), default="")
 
 
+class KnownAddress(Base):
+    """A client address that completed a sign-in to an account (password and, when set up, the second
+    factor) in the last ``console_sign_in_known_address_days``. While the account is under a distributed
+    guessing run, such an address signs in as usual; others need the password and a code together.
+    ``key`` is a SHA-256 of (address, account): no address stored."""
+
+    __tablename__ = "console_known_addresses"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id", ondelete="CASCADE"), index=True)
+    last_sign_in_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class SignInThrottle(Base):
-    """Failed console sign-ins counted per client address and per (address, account) pair, in a fixed
-    window. ``key`` is a SHA-256 of the pair (or the address), so the table holds no email."""
+    """Failed console sign-ins counted per client address, per (address, account) pair and per account
+    (from unknown addresses), and wrong TOTP codes per account, each in a fixed window. ``key`` is a
+    SHA-256 of what is counted, so the table holds no email and no address."""
 
     __tablename__ = "console_sign_in_throttle"
 

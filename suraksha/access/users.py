@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -39,10 +39,6 @@ HASHER = PasswordHasher()
 
 MIN_PASSWORD_CHARS = 12
 MAX_PASSWORD_CHARS = 1024
-MAX_FAILED_SIGN_INS = 5
-LOCK_DURATION = timedelta(minutes=15)
-"""After ``MAX_FAILED_SIGN_INS`` consecutive failures the account refuses every sign-in, even with the
-right password, for this long (OWASP Authentication Cheat Sheet, "Account Lockout")."""
 
 SIGN_IN_FAILED = "wrong email or password"
 """The one message for every refused sign-in (unknown email, wrong password, locked, disabled), so the
@@ -253,10 +249,11 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime |
     reason (``SIGN_IN_FAILED``). The password is always checked against an argon2 hash (a dummy one for
     an unknown email) so the time taken says little about which emails exist.
 
-    Rate limiting: each wrong password counts; the ``MAX_FAILED_SIGN_INS``-th in a row locks the account
-    for ``LOCK_DURATION`` and resets the count; while locked, even the right password is refused (and
-    does not extend the lock). A good sign-in resets the count, sets ``last_sign_in_at`` and re-hashes the
-    password if the hasher's parameters changed since it was stored.
+    No failure locks the account: a lockout any stranger can trigger denies a reviewer their shift.
+    Guessing is throttled in front of this, per address, per (address, account) and against distributed
+    runs (``suraksha.access.throttle``). ``failed_logins`` counts wrong passwords in a row, for the
+    record; ``locked_until``, when something sets it, is honoured. A good sign-in resets the count, sets
+    ``last_sign_in_at`` and re-hashes the password if the hasher's parameters changed since it was stored.
 
     Writes (the count, the lock, the audit row: ``auth:sign_in`` or ``auth:sign_in_failed``) go into
     ``session`` before this returns or raises: commit it even when this raises (``sign_in`` does)."""
@@ -279,20 +276,8 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime |
         raise _refuse(session, "locked", user, locked_until=user.locked_until.isoformat())
     if not good:
         user.failed_logins += 1
-        failures = user.failed_logins
-        if failures >= MAX_FAILED_SIGN_INS:
-            user.locked_until = now + LOCK_DURATION
-            user.failed_logins = 0
-            raise _refuse(
-                session,
-                "wrong_password",
-                user,
-                failures=failures,
-                locked_until=user.locked_until.isoformat(),
-            )
-        raise _refuse(session, "wrong_password", user, failures=failures)
+        raise _refuse(session, "wrong_password", user, failures=user.failed_logins)
     user.failed_logins = 0
-    user.locked_until = None
     user.last_sign_in_at = now
     rehashed = HASHER.check_needs_rehash(user.password_hash)
     if rehashed:
@@ -300,6 +285,24 @@ def authenticate(session: Session, email: str, password: str, *, now: datetime |
     log.info("event=user.sign_in pseudonym=%s rehashed=%s", user.pseudonym, rehashed)
     actor = f"user:{user.pseudonym}"
     record(session, actor, AuditAction.AUTH_SIGN_IN, actor, {"rehashed": rehashed} if rehashed else {})
+    return user
+
+
+REAUTH_FAILED = "that is not your password"
+
+
+def confirm_password(session: Session, user_id: int, password: str) -> ConsoleUser:
+    """A signed-in user gives their password again before a change to how they sign in (setting up or
+    removing a second factor), so a browser left signed in is not enough. Unauthenticated when wrong,
+    with an ``auth:sign_in_failed`` audit row (``reason: reauth``) written into ``session`` first: commit
+    it either way. The caller throttles it like a sign-in."""
+    user = session.get(ConsoleUser, user_id)
+    if user is None or user.disabled_at is not None or not _verify(user.password_hash, password):
+        subject = f"user:{user.pseudonym}" if user is not None else ""
+        log.info("event=user.reauth_failed subject=%s", subject)
+        details = {"reason": "reauth"}
+        record(session, subject or "anonymous", AuditAction.AUTH_SIGN_IN_FAILED, subject, details)
+        raise Unauthenticated(REAUTH_FAILED)
     return user
 
 

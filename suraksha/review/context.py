@@ -2,13 +2,16 @@
 and distance, rule hits with the matched text's place, extracted entities) and its context (the
 account, its other items and decisions, accounts that share media or identifiers with it).
 
-Reading context needs ``queue:view``; it never includes media bytes (those go through ``reveal``).
-Every list is bounded (``CONTEXT_LIMIT``), so a prolific account cannot make the page unbounded.
+Reading context follows the queue rules (``services.check_may_open``: ``queue:view``, the reveal
+permission of the case's category, the claim, the escalation level); it never includes media bytes
+(those go through ``reveal``). Every list is bounded (``CONTEXT_LIMIT``), so a prolific account cannot
+make the page unbounded. This is the one implementation: the console's case page shows it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,9 +20,8 @@ from suraksha.access.models import ConsoleUser
 from suraksha.content.entities import AccountEntity, Entity, ItemEntity
 from suraksha.content.models import Account, Item, ItemMatch, ItemMedia, ItemRuleHit
 from suraksha.enforcement.models import Decision
-from suraksha.permissions import Permission
 from suraksha.review.models import ReviewCase, ReviewDecision
-from suraksha.review.services import get_case, require
+from suraksha.review.services import check_may_open, get_case
 
 CONTEXT_LIMIT = 50
 
@@ -54,12 +56,17 @@ class CaseContext:
     account_decisions: list[Decision]
     review_decisions: list[ReviewDecision]
     linked_accounts: list[LinkedAccount]
+    category: str
+    """What opening the case counts as (``csam`` when its item matched a csam bank)."""
 
 
-def case_context(session: Session, case_id: int, viewer: ConsoleUser) -> CaseContext:
-    """Everything the item page shows about a case except the media itself (module docstring)."""
-    require(viewer, Permission.QUEUE_VIEW)
+def case_context(
+    session: Session, case_id: int, viewer: ConsoleUser, *, now: datetime | None = None
+) -> CaseContext:
+    """Everything the item page shows about a case except the media itself (module docstring);
+    Forbidden when ``viewer`` may not open the case."""
     case = get_case(session, case_id)
+    category = check_may_open(session, case, viewer, now=now)
     item = session.get(Item, case.item_id)
     assert item is not None
     account = session.get(Account, item.account_id)
@@ -114,6 +121,7 @@ def case_context(session: Session, case_id: int, viewer: ConsoleUser) -> CaseCon
         account_decisions=account_decisions,
         review_decisions=review_decisions,
         linked_accounts=linked_accounts(session, account.id, [m.sha256 for m in item.media if m.sha256]),
+        category=category,
     )
 
 

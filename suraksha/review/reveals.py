@@ -4,6 +4,9 @@
 Business rules applied by ``reveal``:
 - Media of an item from a CSAM bank or in a ``csam`` case needs ``media:reveal_csam``; any other
   needs ``media:reveal``. A refusal raises Forbidden and is audited (``media:reveal_refused``).
+- Only media of a review case the user may open is revealed (``services.check_may_open``: the claim,
+  the escalation level, the decider): media never sent to review is revealed to nobody here. Refused
+  and audited the same way.
 - Each reviewer has a budget of reveals and of minutes of revealed media per UTC day per category
   (``review_exposure_budget``, ``review_exposure_minutes``); once either is spent, the reveal is
   refused with ExposureBudgetSpent (audited too) and the category is no longer served to them
@@ -27,7 +30,7 @@ from sqlalchemy.orm import Session
 from suraksha import audit
 from suraksha.access.models import ConsoleUser
 from suraksha.banks.models import BankCategory
-from suraksha.content.models import ItemMatch, ItemMedia
+from suraksha.content.models import ItemMedia
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
 from suraksha.errors import Forbidden, NotFound
@@ -38,7 +41,9 @@ from suraksha.review.services import (
     ReviewAudit,
     ReviewOptions,
     actor,
+    check_may_open,
     day_start,
+    matched_csam_bank,
     minutes_today,
     reveal_permission,
     revealed_seconds,
@@ -53,12 +58,7 @@ log = logging.getLogger(__name__)
 def media_category(session: Session, media: ItemMedia, case: ReviewCase | None) -> str:
     """The category a reveal counts against: ``csam`` when the item matched a CSAM bank or its case is
     a csam case (either is enough), else the case's category (empty without a case)."""
-    from_csam_bank = session.scalar(
-        select(ItemMatch.id)
-        .where(ItemMatch.item_id == media.item_id, ItemMatch.bank_category == BankCategory.CSAM)
-        .limit(1)
-    )
-    if from_csam_bank is not None or (case is not None and case.category == BankCategory.CSAM):
+    if matched_csam_bank(session, media.item_id) or (case is not None and case.category == BankCategory.CSAM):
         return str(BankCategory.CSAM)
     return case.category if case is not None else ""
 
@@ -103,6 +103,17 @@ def reveal(
             {"reason": "permission", "needs": permission},
         )
         raise Forbidden(f"{user.pseudonym} may not reveal {category or 'this'} media: it needs {permission}")
+    if case is None:
+        audit.record(session, actor(user), ReviewAudit.REVEAL_REFUSED, subject, {"reason": "no_case"})
+        raise Forbidden(
+            f"media {media.id} is not part of any review case: only media of a case you may work is revealed"
+        )
+    try:
+        check_may_open(session, case, user, now=now)
+    except Forbidden as refused:
+        details = {"reason": "case_access", "case": case.id}
+        audit.record(session, actor(user), ReviewAudit.REVEAL_REFUSED, subject, details)
+        raise refused
     spent = spent_reason(session, user, category, options, now)
     if spent is not None:
         audit.record(
@@ -120,7 +131,7 @@ def reveal(
         user_id=user.id,
         media_id=media.id,
         item_id=media.item_id,
-        case_id=case.id if case is not None else None,
+        case_id=case.id,
         category=category,
         exif_viewed=exif,
         viewed_at=now,

@@ -9,6 +9,10 @@ Business rules:
   claiming the same case at once exactly one wins, on SQLite and PostgreSQL alike.
 - Only the holder of an unexpired claim decides (``suraksha.review.decisions``); the holder or a lead
   releases; a lead reassigns; the holder escalates to a lead.
+- A case (its page, the reveal of its media) is opened under the same rules (``check_may_open``): only
+  by someone who may reveal its media (csam by its category or by any match of its item in a csam
+  bank); an escalated case only by leads; a case another reviewer holds an unexpired claim on only by
+  that reviewer and leads; a decided case (or one awaiting approval) only by its decider and leads.
 """
 
 from __future__ import annotations
@@ -24,10 +28,11 @@ from sqlalchemy.orm import Session
 from suraksha import audit
 from suraksha.access.models import ConsoleUser
 from suraksha.banks.models import BankCategory
+from suraksha.content.models import ItemMatch
 from suraksha.db.base import utcnow
 from suraksha.errors import ConfigError, Conflict, Forbidden, InvalidInput, NotFound
 from suraksha.permissions import Permission, has_permission
-from suraksha.review.models import OPEN_STATES, CaseState, HumanView, ReviewCase
+from suraksha.review.models import OPEN_STATES, CaseState, HumanView, ReviewCase, ReviewDecision
 from suraksha.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -308,6 +313,57 @@ def get_case(session: Session, case_id: int) -> ReviewCase:
     if case is None:
         raise NotFound(f"review case {case_id} does not exist")
     return case
+
+
+def matched_csam_bank(session: Session, item_id: int) -> bool:
+    """Whether the item matched an entry of a csam bank (whatever its case's category says)."""
+    query = select(ItemMatch.id).where(
+        ItemMatch.item_id == item_id, ItemMatch.bank_category == BankCategory.CSAM
+    )
+    return session.scalar(query.limit(1)) is not None
+
+
+def case_category(session: Session, case: ReviewCase) -> str:
+    """The category opening the case counts as: ``csam`` for a csam case or an item that matched a
+    csam bank, else the case's own."""
+    if case.category == BankCategory.CSAM or matched_csam_bank(session, case.item_id):
+        return str(BankCategory.CSAM)
+    return case.category
+
+
+def check_may_open(
+    session: Session, case: ReviewCase, user: ConsoleUser, *, now: datetime | None = None
+) -> str:
+    """Whether ``user`` may open ``case`` (its page, its media): the queue rules (module docstring).
+    Returns the category it counts as (``case_category``); Forbidden says why not and what to do."""
+    now = now or utcnow()
+    require(user, Permission.QUEUE_VIEW)
+    category = case_category(session, case)
+    needed = reveal_permission(category)
+    if not has_permission(roles(user), needed):
+        raise Forbidden(
+            f"review case {case.id} is from a {category} bank or queue: opening it needs {needed.value}"
+        )
+    if has_permission(roles(user), Permission.DECISION_APPROVE):
+        return category  # leads open every case their reveal permission allows
+    if case.state == CaseState.ESCALATED:
+        raise Forbidden(
+            f"review case {case.id} was escalated to a lead: only leads (decision:approve) open it now"
+        )
+    held = case.claim_expires_at is not None and case.claim_expires_at > now
+    if case.state == CaseState.CLAIMED and held and case.claimed_by_id != user.id:
+        raise Forbidden(
+            f"review case {case.id} is claimed by another reviewer: pick another case from the queue"
+        )
+    if case.state in (CaseState.AWAITING_APPROVAL, CaseState.DECIDED):
+        decided = session.scalar(
+            select(ReviewDecision.id)
+            .where(ReviewDecision.case_id == case.id, ReviewDecision.reviewer_id == user.id)
+            .limit(1)
+        )
+        if decided is None:
+            raise Forbidden(f"review case {case.id} is {case.state}: only its decider and leads open it now")
+    return category
 
 
 def check_may_take(

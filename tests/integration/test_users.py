@@ -96,25 +96,19 @@ def test_wrong_password_and_unknown_user_look_the_same(db: Database) -> None:
     assert all("not-the-password" not in r.details and "nobody" not in r.details for r in rows)
 
 
-def test_lockout_after_five_failures_and_unlock_after_window(db: Database) -> None:
+def test_wrong_passwords_never_lock_the_account(db: Database) -> None:
+    """A lockout any stranger can trigger would deny a reviewer their shift: guessing is throttled in
+    front of the password check instead (suraksha.access.throttle, tested over HTTP)."""
     with db.session() as s:
         users.create_user(s, EMAIL, ["lead"], PASSWORD, by="cli:ops")
     start = utcnow()
-    for i in range(users.MAX_FAILED_SIGN_INS):
+    for i in range(10):
         with pytest.raises(Unauthenticated):
             users.sign_in(db, EMAIL, f"wrong-password-{i}", now=start + timedelta(seconds=i))
-    locked_at = start + timedelta(seconds=users.MAX_FAILED_SIGN_INS - 1)
     with db.reading() as s:
         user = users.get_user(s, EMAIL)
-        assert user.locked_until == locked_at + users.LOCK_DURATION and user.failed_logins == 0
-    # locked: even the right password is refused, with the same message, and the lock does not move
-    with pytest.raises(Unauthenticated, match=users.SIGN_IN_FAILED):
-        users.sign_in(db, EMAIL, PASSWORD, now=locked_at + timedelta(minutes=14))
-    with db.reading() as s:
-        assert users.get_user(s, EMAIL).locked_until == locked_at + users.LOCK_DURATION
-        reasons = [json.loads(r.details)["reason"] for r in tail(s, 2)]
-    assert reasons == ["wrong_password", "locked"]
-    user = users.sign_in(db, EMAIL, PASSWORD, now=locked_at + users.LOCK_DURATION + timedelta(seconds=1))
+        assert user.locked_until is None and user.failed_logins == 10
+    user = users.sign_in(db, EMAIL, PASSWORD, now=start + timedelta(seconds=11))
     assert user.locked_until is None and user.failed_logins == 0
 
 

@@ -22,13 +22,14 @@ from suraksha.errors import InvalidInput, NotFound
 from suraksha.permissions import Permission
 from suraksha.signals.types import SignalKind
 from suraksha.web.console.pages import is_htmx, render, see_other
-from suraksha.web.console.viewer import Viewer, csrf_protect, require
+from suraksha.web.console.params import PathId
+from suraksha.web.console.viewer import ROUTER_CHECKS, Viewer, allowed_when_read_only, require
 from suraksha.web.hma.media import hash_content
 from suraksha.web.state import WebState, get_state
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/console", dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = APIRouter(prefix="/console", dependencies=ROUTER_CHECKS, include_in_schema=False)
 
 ENTRIES_PAGE = 100
 MAX_DESCRIPTION = 2000
@@ -185,7 +186,7 @@ def bank_add_entry(
 def entry_enabled(
     request: Request,
     name: str,
-    entry_id: int,
+    entry_id: PathId,
     enabled: bool = Form(...),
     reason: str = Form("", max_length=1000),
     state: WebState = Depends(get_state),
@@ -231,6 +232,7 @@ def debugger_form(
 
 
 @router.post("/debugger")
+@allowed_when_read_only  # hashes and matches an upload; stores nothing
 async def debugger_run(
     request: Request,
     file: UploadFile = File(...),

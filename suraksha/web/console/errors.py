@@ -18,6 +18,7 @@ from suraksha.web import problems
 from suraksha.web.console.pages import is_htmx, render
 from suraksha.web.console.security import CONSOLE_PREFIX, clear_cookie
 from suraksha.web.console.viewer import CsrfRefused, SignInRequired, cookie_names
+from suraksha.web.switches import ReadOnly
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ def _console_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else "error"
         return _page(request, exc.status_code, "Error", detail)
+    if isinstance(exc, ReadOnly):
+        return _page(request, 503, "The service is read-only", str(exc))
     status = problems.status_of(exc)
     if status == 500:
         log.error("event=console.unhandled kind=%s", type(exc).__name__, exc_info=exc)

@@ -26,10 +26,11 @@ from suraksha.review import dashboard as review_dashboard
 from suraksha.review.services import ReviewOptions
 from suraksha.web.console import review_link
 from suraksha.web.console.pages import render, see_other
-from suraksha.web.console.viewer import Viewer, csrf_protect, require, viewer
+from suraksha.web.console.params import OptionalQueryId
+from suraksha.web.console.viewer import ROUTER_CHECKS, Viewer, allowed_when_read_only, require, viewer
 from suraksha.web.state import WebState, get_state
 
-router = APIRouter(prefix="/console", dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = APIRouter(prefix="/console", dependencies=ROUTER_CHECKS, include_in_schema=False)
 
 AUDIT_PAGE = 50
 DASHBOARD_HOURS = 24
@@ -119,6 +120,7 @@ def switch_page(
 
 
 @router.post("/switches/{name}")
+@allowed_when_read_only
 def switch_set(
     name: str,
     enabled: bool = Form(...),
@@ -133,6 +135,7 @@ def switch_set(
         raise InvalidInput(f"no kill switch {name[:60]!r}") from None
     with state.platform.db.session() as session:
         switches.set_switch(session, switch, enabled, by=who.actor, reason=reason.strip())
+    state.switches.put(switch, enabled)  # this process at once; the others within web_auth_cache_s
     return see_other("/console/switches")
 
 
@@ -152,7 +155,7 @@ def _details(row: AuditEvent) -> str:
 @router.get("/audit")
 def audit_page(
     request: Request,
-    before: int | None = Query(None, ge=1),
+    before: OptionalQueryId = None,
     action: str | None = Query(None, max_length=60),
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.AUDIT_VIEW),
@@ -175,6 +178,7 @@ def audit_page(
 
 
 @router.post("/audit/verify")
+@allowed_when_read_only
 def audit_verify(
     request: Request,
     expect: str = Form("", max_length=64),

@@ -14,10 +14,11 @@ from suraksha.permissions import Permission
 from suraksha.reporting.models import CyberTiplineReport
 from suraksha.reporting.services import report_detail, report_dict
 from suraksha.web.console.pages import render
-from suraksha.web.console.viewer import Viewer, csrf_protect, require
+from suraksha.web.console.params import OptionalQueryId, PathId
+from suraksha.web.console.viewer import ROUTER_CHECKS, Viewer, require
 from suraksha.web.state import WebState, get_state
 
-router = APIRouter(prefix="/console", dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = APIRouter(prefix="/console", dependencies=ROUTER_CHECKS, include_in_schema=False)
 
 PAGE = 50
 
@@ -26,7 +27,7 @@ PAGE = 50
 def report_list(
     request: Request,
     state: str | None = Query(None, max_length=40),
-    before: int | None = Query(None, ge=1),
+    before: OptionalQueryId = None,
     app: WebState = Depends(get_state),
     who: Viewer = require(Permission.REPORT_SUBMIT),
 ) -> Response:
@@ -48,7 +49,7 @@ def report_list(
 @router.get("/reports/{report_id}")
 def report_page(
     request: Request,
-    report_id: int,
+    report_id: PathId,
     app: WebState = Depends(get_state),
     who: Viewer = require(Permission.REPORT_SUBMIT),
 ) -> Response:

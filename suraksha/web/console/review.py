@@ -26,24 +26,24 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from suraksha.access.models import ConsoleUser
-from suraksha.content.entities import Entity, ItemEntity
-from suraksha.content.models import Item, ItemMatch, ItemMedia, ItemRuleHit
+from suraksha.content.models import ItemMedia, ItemRuleHit
 from suraksha.db.base import utcnow
-from suraksha.enforcement.models import ActionKind, Decision
+from suraksha.enforcement.models import ActionKind
 from suraksha.errors import Forbidden, InvalidInput, NotFound
 from suraksha.media.video import iter_frames, probe_video
 from suraksha.permissions import Permission, permissions_of
+from suraksha.review import context, reveals
 from suraksha.review import decisions as review_decisions
-from suraksha.review import reveals
 from suraksha.review import services as review
 from suraksha.review.models import CaseSource, CaseState, HumanView, IndustryClassification, ViolationCategory
 from suraksha.web.console.pages import render, see_other
-from suraksha.web.console.viewer import Viewer, csrf_protect, require
+from suraksha.web.console.params import FormId, OptionalFormId, PathId, QueryId
+from suraksha.web.console.viewer import ROUTER_CHECKS, Viewer, require
 from suraksha.web.state import WebState, get_state
 
 log = logging.getLogger(__name__)
 
-router = APIRouter(prefix="/console", dependencies=[Depends(csrf_protect)], include_in_schema=False)
+router = APIRouter(prefix="/console", dependencies=ROUTER_CHECKS, include_in_schema=False)
 
 MEDIA_WINDOW = timedelta(minutes=10)
 """How long after a reveal its media may be fetched (the page loads it at once; a later fetch needs a
@@ -74,14 +74,6 @@ def user_of(session: Session, viewer: Viewer) -> ConsoleUser:
     if user is None:
         raise NotFound("your account no longer exists")
     return user
-
-
-def _check_case_category(viewer: Viewer, category: str) -> None:
-    """A csam case (its page, its media) only for people who may reveal csam media."""
-    needed = review.reveal_permission(category)
-    if not viewer.can(needed):
-        log.warning("event=console.case_refused pseudonym=%s needs=%s", viewer.pseudonym, needed.value)
-        raise Forbidden(f"this item is from a {category} bank or queue: opening it needs {needed.value}")
 
 
 # -- queues ---------------------------------------------------------------------------------------------
@@ -129,7 +121,7 @@ def queues(
 
 @router.post("/cases/{case_id}/claim")
 def claim(
-    case_id: int, state: WebState = Depends(get_state), who: Viewer = require(Permission.ITEM_CLAIM)
+    case_id: PathId, state: WebState = Depends(get_state), who: Viewer = require(Permission.ITEM_CLAIM)
 ) -> Response:
     with state.platform.db.session() as session:
         review.claim(session, case_id, user_of(session, who), options_of(state))
@@ -138,7 +130,7 @@ def claim(
 
 @router.post("/cases/{case_id}/release")
 def release(
-    case_id: int, state: WebState = Depends(get_state), who: Viewer = require(Permission.ITEM_CLAIM)
+    case_id: PathId, state: WebState = Depends(get_state), who: Viewer = require(Permission.ITEM_CLAIM)
 ) -> Response:
     with state.platform.db.session() as session:
         review.release(session, case_id, user_of(session, who))
@@ -147,7 +139,7 @@ def release(
 
 @router.post("/cases/{case_id}/escalate")
 def escalate(
-    case_id: int,
+    case_id: PathId,
     note: str = Form(..., max_length=4000),
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.ITEM_CLAIM),
@@ -159,7 +151,7 @@ def escalate(
 
 @router.post("/cases/{case_id}/reassign")
 def reassign(
-    case_id: int,
+    case_id: PathId,
     to: str = Form(..., max_length=16),
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.DECISION_APPROVE),
@@ -203,55 +195,12 @@ def highlight(text: str, hits: list[ItemRuleHit]) -> Markup:
 def _case_context(
     session: Session, case_id: int, who: Viewer, options: review.ReviewOptions
 ) -> dict[str, Any]:
-    case = review.get_case(session, case_id)
-    _check_case_category(who, case.category)
+    """The item page: ``suraksha.review.context.case_context`` (which applies the queue rules) and what
+    the console adds around it (the viewer's claim, display and exposure, the decision form)."""
     user = user_of(session, who)
-    item = session.get(Item, case.item_id)
-    assert item is not None
     now = utcnow()
-    media = list(
-        session.scalars(select(ItemMedia).where(ItemMedia.item_id == item.id).order_by(ItemMedia.position))
-    )
-    for m in media:  # an item that matched a csam bank is csam whatever its case's category says
-        _check_case_category(who, reveals.media_category(session, m, case))
-    matches = list(
-        session.scalars(select(ItemMatch).where(ItemMatch.item_id == item.id).order_by(ItemMatch.id))
-    )
-    rule_hits = list(session.scalars(select(ItemRuleHit).where(ItemRuleHit.item_id == item.id)))
-    entities = session.execute(
-        select(Entity.kind, Entity.value, ItemEntity.field)
-        .join(ItemEntity, ItemEntity.entity_id == Entity.id)
-        .where(ItemEntity.item_id == item.id)
-        .order_by(Entity.kind, Entity.value)
-    ).all()
-    other_items = list(
-        session.scalars(
-            select(Item)
-            .where(Item.account_id == item.account_id, Item.id != item.id)
-            .order_by(Item.id.desc())
-            .limit(10)
-        )
-    )
-    other_decisions = list(
-        session.scalars(
-            select(Decision)
-            .join(Item, Item.id == Decision.item_id)
-            .where(Item.account_id == item.account_id)
-            .order_by(Decision.id.desc())
-            .limit(10)
-        )
-    )
-    sharing = session.execute(
-        select(Item.account_id, Entity.kind, Entity.value)
-        .join(ItemEntity, ItemEntity.item_id == Item.id)
-        .join(Entity, Entity.id == ItemEntity.entity_id)
-        .where(
-            ItemEntity.entity_id.in_(select(ItemEntity.entity_id).where(ItemEntity.item_id == item.id)),
-            Item.account_id != item.account_id,
-        )
-        .distinct()
-        .limit(20)
-    ).all()
+    found = context.case_context(session, case_id, user, now=now)
+    case = found.case
     holds = (
         case.state == CaseState.CLAIMED
         and case.claimed_by_id == user.id
@@ -260,24 +209,20 @@ def _case_context(
     )
     return {
         "case": case,
-        "item": item,
-        "account": item.account,
-        "media": media,
-        "matches": matches,
-        "rule_hits": rule_hits,
-        "text": highlight(item.text or "", rule_hits),
-        "entities": entities,
-        "other_items": other_items,
-        "other_decisions": other_decisions,
-        "sharing": sharing,
-        "history": review_decisions.decisions_for_item(session, item.id),
+        "item": found.item,
+        "account": found.account,
+        "media": found.media,
+        "matches": found.matches,
+        "rule_hits": found.rule_hits,
+        "text": highlight(found.item.text or "", found.rule_hits),
+        "entities": found.entities,
+        "other_items": found.other_items,
+        "account_decisions": found.account_decisions,
+        "linked_accounts": found.linked_accounts,
+        "history": found.review_decisions,
         "holds": holds,
         "display": reveals.display_for(session, user, options),
-        "exposure": reveals.exposure_of(
-            session, user, reveals.media_category(session, media[0], case), options
-        )
-        if media
-        else None,
+        "exposure": reveals.exposure_of(session, user, found.category, options) if found.media else None,
         "violations": list(ViolationCategory),
         "classifications": list(IndustryClassification),
         "actions": [
@@ -304,7 +249,7 @@ def _case_context(
 @router.get("/cases/{case_id}")
 def case_page(
     request: Request,
-    case_id: int,
+    case_id: PathId,
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.QUEUE_VIEW),
 ) -> Response:
@@ -316,8 +261,8 @@ def case_page(
 @router.post("/media/{media_id}/reveal")
 def reveal(
     request: Request,
-    media_id: int,
-    case_id: int | None = Form(None),
+    media_id: PathId,
+    case_id: OptionalFormId = None,
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.QUEUE_VIEW),
 ) -> Response:
@@ -342,8 +287,8 @@ def reveal(
 @router.post("/views/{view_id}/end")
 def end_view(
     request: Request,
-    view_id: int,
-    case_id: int = Form(...),
+    view_id: PathId,
+    case_id: FormId,
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.QUEUE_VIEW),
 ) -> Response:
@@ -358,7 +303,8 @@ def end_view(
 
 
 def _revealed_bytes(state: WebState, who: Viewer, media_id: int, view: int) -> tuple[bytes, str]:
-    """The bytes of a file this user revealed in the last ``MEDIA_WINDOW``, and its format."""
+    """The bytes of a file this user revealed in the last ``MEDIA_WINDOW``, and its format, while the
+    user may still open the case it was revealed in (the queue rules, ``check_may_open``)."""
     with state.platform.db.reading() as session:
         seen = session.get(HumanView, view)
         media = session.get(ItemMedia, media_id)
@@ -366,7 +312,9 @@ def _revealed_bytes(state: WebState, who: Viewer, media_id: int, view: int) -> t
             raise NotFound("no reveal of this file by you: reveal it first")
         if seen.viewed_at + MEDIA_WINDOW < utcnow():
             raise Forbidden("this reveal has expired: reveal the file again (each sight is recorded)")
-        _check_case_category(who, seen.category)
+        if seen.case_id is None:
+            raise Forbidden("this reveal names no review case: reveal the file again from its case")
+        review.check_may_open(session, review.get_case(session, seen.case_id), user_of(session, who))
         sha256, fmt = media.sha256, (media.media_format or "").lower()
     data = state.platform.media_store.get(sha256) if sha256 else None
     if data is None:
@@ -381,8 +329,8 @@ STRIP_HEIGHT = 90
 
 @router.get("/media/{media_id}/content")
 def media_content(
-    media_id: int,
-    view: int = Query(..., ge=1),
+    media_id: PathId,
+    view: QueryId,
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.QUEUE_VIEW),
 ) -> Response:
@@ -394,8 +342,8 @@ def media_content(
 
 @router.get("/media/{media_id}/strip")
 def media_strip(
-    media_id: int,
-    view: int = Query(..., ge=1),
+    media_id: PathId,
+    view: QueryId,
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.QUEUE_VIEW),
 ) -> Response:
@@ -450,7 +398,7 @@ def _choice(form: dict[str, Any]) -> review_decisions.ReviewChoice:
 @router.post("/cases/{case_id}/decide")
 async def decide(
     request: Request,
-    case_id: int,
+    case_id: PathId,
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.ITEM_DECIDE),
 ) -> Response:
@@ -486,7 +434,7 @@ def approvals(
 
 @router.post("/approvals/{review_decision_id}")
 def approval(
-    review_decision_id: int,
+    review_decision_id: PathId,
     verdict: str = Form(..., pattern="^(approve|reject)$"),
     note: str = Form("", max_length=4000),
     state: WebState = Depends(get_state),

@@ -1,19 +1,23 @@
 """Who is asking: the signed-in console user behind a request, and the checks every route makes.
 
 Every console route depends on ``viewer`` (signed in, second factor done) or on ``require(permission)``
-(and that permission too); every router of the console depends on ``csrf_protect``, which refuses a
-state-changing request without a good CSRF token. The checks run on the server for every request: a
-page that hides a button is a convenience, never the control.
+(and that permission too); every router of the console depends on ``ROUTER_CHECKS``: ``csrf_protect``,
+which refuses a state-changing request without a good CSRF token, and ``refuse_writes_when_read_only``,
+which refuses every state-changing request while the ``read_only`` kill switch is on (except the few
+marked ``allowed_when_read_only``). The checks run on the server for every request: a page that hides a
+button is a convenience, never the control.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from suraksha.access import sessions
 from suraksha.access.sessions import ActiveSession, SessionPolicy
@@ -29,6 +33,7 @@ from suraksha.web.console.security import (
     csrf_valid,
 )
 from suraksha.web.state import WebState, get_state
+from suraksha.web.switches import ReadOnly, read_only
 
 log = logging.getLogger(__name__)
 
@@ -175,3 +180,36 @@ async def csrf_protect(request: Request, state: WebState = Depends(get_state)) -
     if not csrf_valid(request, cookie_names(state), presented):
         log.warning("event=console.csrf_refused reason=token path=%s", request.url.path)
         raise CsrfRefused("missing or wrong CSRF token")
+
+
+READ_ONLY_MESSAGE = (
+    "The service is read-only for now (the read_only kill switch is on): nothing was changed. Pages "
+    "still open; changes are refused until a lead turns the switch off on the Kill switches page (or an "
+    "operator runs `suraksha switch off read_only`)."
+)
+_ALLOWED_WHEN_READ_ONLY = "_console_allowed_when_read_only"
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def allowed_when_read_only(endpoint: Endpoint) -> Endpoint:
+    """Mark a state-changing route that still works while the service is read-only: signing in and out
+    (session bookkeeping, without which nobody could reach the switch), flipping the kill switches
+    (turning read_only off), and the reads that are POSTs (the audit chain check, the match debugger)."""
+    setattr(endpoint, _ALLOWED_WHEN_READ_ONLY, True)
+    return endpoint
+
+
+async def refuse_writes_when_read_only(request: Request, state: WebState = Depends(get_state)) -> None:
+    """Refuse every state-changing console request while the ``read_only`` kill switch is on (503, a page
+    saying so), unless its route is ``allowed_when_read_only``. Read-only methods pass."""
+    if request.method in SAFE_METHODS:
+        return
+    if getattr(request.scope.get("endpoint"), _ALLOWED_WHEN_READ_ONLY, False):
+        return
+    if await run_in_threadpool(read_only, state):
+        log.info("event=console.read_only_refused path=%s", request.url.path)
+        raise ReadOnly(READ_ONLY_MESSAGE)
+
+
+ROUTER_CHECKS: list[Any] = [Depends(csrf_protect), Depends(refuse_writes_when_read_only)]
+"""The dependencies of every console router (``APIRouter(dependencies=ROUTER_CHECKS)``)."""

@@ -4,6 +4,7 @@ checks on every page, and the operations pages (banks, debugger, kill switches, 
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -51,7 +52,11 @@ def _cheap_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
 def console_platform(platform: Platform, make_platform: Callable[..., Platform]) -> Platform:
     """The web conftest's platform (a bank ``known`` of two benign pictures), with plain-HTTP cookies
     (the test client speaks http://testserver) and one user per role."""
-    console = make_platform(console_secure_cookies=False, console_sign_in_max_failures=4)
+    console = make_platform(
+        console_secure_cookies=False,
+        console_sign_in_max_failures=4,
+        console_totp_key=base64.b64encode(b"k" * 32).decode(),  # a test key: TOTP secrets sealed under it
+    )
     with console.db.session() as session:
         for email, roles in ROLES.items():
             users.create_user(session, email, roles, PASSWORD, by="test")
@@ -230,17 +235,13 @@ def test_sign_in_is_throttled_per_address_and_account(web: TestClient, console_p
 
 def test_totp_enrolment_and_sign_in(web: TestClient, console_platform: Platform) -> None:
     csrf = signed_in(web, "reviewer@example.org")
-    start = web.post("/console/account/totp/start", data={"csrf_token": csrf})
+    start = web.post("/console/account/totp/start", data={"csrf_token": csrf, "password": PASSWORD})
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', start.text)
     assert secret is not None and "data:image/svg+xml" in start.text
-    wrong = web.post(
-        "/console/account/totp", data={"csrf_token": csrf, "secret": secret.group(1), "code": "000000"}
-    )
-    assert wrong.status_code == 400
+    wrong = web.post("/console/account/totp", data={"csrf_token": csrf, "code": "000000"})
+    assert wrong.status_code == 400 and secret.group(1) in wrong.text  # the same set-up, shown again
     code = pyotp.TOTP(secret.group(1)).now()
-    enabled = web.post(
-        "/console/account/totp", data={"csrf_token": csrf, "secret": secret.group(1), "code": code}
-    )
+    enabled = web.post("/console/account/totp", data={"csrf_token": csrf, "code": code})
     assert enabled.status_code == 200 and "On: sign-in asks for a code" in enabled.text
     web.post("/console/sign-out", data={"csrf_token": csrf})
 

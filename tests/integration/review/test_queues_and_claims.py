@@ -219,6 +219,7 @@ def test_case_context_explains_and_links(world: ReviewWorld) -> None:
     first = world.item(bank_category="csam")
     second = world.item(rule_category="solicitation")
     ria = world.user("ria", "reviewer")
+    cas = world.user("cas", "child_safety_reviewer")
     aud = world.user("aud", "auditor")
     with world.db.session() as s:
         item1, item2 = s.get(Item, first.item_id), s.get(Item, second.item_id)
@@ -235,7 +236,7 @@ def test_case_context_explains_and_links(world: ReviewWorld) -> None:
         account2, handle2 = item2.account_id, item2.account.handle
     case = _cases(world.db, first.item_id)[0]
     with world.db.reading() as s:
-        context = case_context(s, case.id, ria)
+        context = case_context(s, case.id, cas)
         assert [m.bank_category for m in context.matches] == ["csam"]
         assert [d.id for d in context.account_decisions] == [first.decision_id]
         assert [(a.account_id, a.handle, a.via) for a in context.linked_accounts] == [
@@ -243,3 +244,5 @@ def test_case_context_explains_and_links(world: ReviewWorld) -> None:
         ]
         with pytest.raises(Forbidden):
             case_context(s, case.id, aud)
+        with pytest.raises(Forbidden, match="media:reveal_csam"):  # a csam-bank match: not for ria
+            case_context(s, case.id, ria)

@@ -2,7 +2,7 @@
 (suraksha.legal.models).
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 03:20:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
