@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 
 import pluggy
+from sqlalchemy.orm import Session
 
 from suraksha.banks.index import BankIndex
 from suraksha.content.lookup import UrlPatterns
+from suraksha.db.base import utcnow
 from suraksha.db.engine import Database, open_database
 from suraksha.enforcement import tasks as enforcement_tasks
 from suraksha.enforcement.follow_ups import DecisionFollowUps
@@ -22,7 +25,9 @@ from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.adapters import EngineRules, Fetch
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.store import MediaStore
-from suraksha.legal.clocks import JurisdictionRules
+from suraksha.legal import services as legal
+from suraksha.legal.clocks import JurisdictionRules, Step
+from suraksha.legal.models import LegalRequest, RejectReason
 from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
 from suraksha.outbound.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
 from suraksha.plugins import Classifiers, plugin_manager
@@ -254,6 +259,106 @@ class Platform:
     def url_patterns(self) -> UrlPatterns:
         """The platform's post and profile URL patterns, to read back the URLs people name."""
         return UrlPatterns(item=self.settings.platform_item_url, profile=self.settings.platform_profile_url)
+
+    # The legal desk. Each operation owns its transaction and answers plain data (the request as
+    # ``legal.request_dict`` shows it, clocks at ``now``); ``now`` defaults to the wall clock.
+
+    def legal_add_authority(self, *, actor: str, **fields: str) -> dict[str, object]:
+        with self.db.session() as session:
+            authority = legal.add_authority(session, actor=actor, **fields)
+            return {"id": authority.id, "agency": authority.agency, "rank": authority.rank}
+
+    def legal_receive(
+        self, new: legal.NewRequest, *, actor: str, now: datetime | None = None
+    ) -> dict[str, object]:
+        now = now or utcnow()
+        with self.db.session() as session:
+            request = legal.receive(
+                session, self.legal_rules, new, actor=actor, now=now, patterns=self.url_patterns
+            )
+            return legal.request_dict(request, self.legal_rules, now)
+
+    def legal_request(self, request_id: int, *, now: datetime | None = None) -> dict[str, object]:
+        with self.db.reading() as session:
+            return legal.request_dict(
+                legal.get_request(session, request_id), self.legal_rules, now or utcnow()
+            )
+
+    def legal_due(
+        self, *, now: datetime | None = None, within: timedelta | None = None
+    ) -> list[dict[str, object]]:
+        """Every unmet clock of an open request, overdue first, then soonest."""
+        now = now or utcnow()
+        with self.db.reading() as session:
+            return [
+                {"request_id": d.request.id, "reference": d.request.reference, **d.clock.as_dict()}
+                for d in legal.due(session, self.legal_rules, now=now, within=within)
+            ]
+
+    def legal_verify(
+        self,
+        request_id: int,
+        *,
+        actor: str,
+        how: str,
+        rank_accepted_because: str = "",
+        now: datetime | None = None,
+    ) -> dict[str, object]:
+        return self._legal(
+            lambda s, t: legal.verify(
+                s,
+                self.legal_rules,
+                request_id,
+                actor=actor,
+                how=how,
+                now=t,
+                rank_accepted_because=rank_accepted_because,
+            ),
+            now,
+        )
+
+    def legal_reject(
+        self, request_id: int, *, reason: RejectReason, detail: str, actor: str, now: datetime | None = None
+    ) -> dict[str, object]:
+        return self._legal(
+            lambda s, t: legal.reject(s, request_id, reason=reason, detail=detail, actor=actor, now=t), now
+        )
+
+    def legal_start(
+        self, request_id: int, *, actor: str, note: str = "", now: datetime | None = None
+    ) -> dict[str, object]:
+        return self._legal(lambda s, t: legal.start(s, request_id, actor=actor, now=t, note=note), now)
+
+    def legal_answer(
+        self, request_id: int, *, actor: str, partly_because: str = "", now: datetime | None = None
+    ) -> dict[str, object]:
+        return self._legal(
+            lambda s, t: legal.answer(s, request_id, actor=actor, now=t, partly_because=partly_because), now
+        )
+
+    def legal_close(
+        self, request_id: int, *, actor: str, note: str = "", now: datetime | None = None
+    ) -> dict[str, object]:
+        return self._legal(lambda s, t: legal.close(s, request_id, actor=actor, now=t, note=note), now)
+
+    def legal_withdraw(
+        self, request_id: int, *, actor: str, note: str, now: datetime | None = None
+    ) -> dict[str, object]:
+        return self._legal(lambda s, t: legal.withdraw(s, request_id, actor=actor, now=t, note=note), now)
+
+    def legal_mark_done(
+        self, request_id: int, step: Step, *, actor: str, note: str = "", now: datetime | None = None
+    ) -> dict[str, object]:
+        return self._legal(
+            lambda s, t: legal.mark_done(s, request_id, step, actor=actor, now=t, note=note), now
+        )
+
+    def _legal(
+        self, change: Callable[[Session, datetime], LegalRequest], now: datetime | None
+    ) -> dict[str, object]:
+        now = now or utcnow()
+        with self.db.session() as session:
+            return legal.request_dict(change(session, now), self.legal_rules, now)
 
     def close(self) -> None:
         if "db" in self.__dict__:

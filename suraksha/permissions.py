@@ -9,6 +9,7 @@ The mapping follows the review-console issue ("People and access"):
 - Only ``legal`` may open preserved evidence (``evidence:open``): preservation packages are held for law
   enforcement and their chain of custody must name few people.
 - ``auditor`` reads the audit log and nothing else.
+- ``legal`` runs the legal desk (``legal:manage``); leads read it (``legal:view``) to see the clocks.
 - ``admin`` manages people, configuration, banks and switches but neither reveals CSAM media nor opens
   evidence nor decides items (least privilege: running the service is not a reason to see what it
   holds, and a compromised admin account must not be a way to the worst material). An administrator who
@@ -47,6 +48,10 @@ class Permission(StrEnum):
     AUDIT_VIEW = "audit:view"
     EXPORT_CREATE = "export:create"
     CONFIG_CHANGE = "config:change"
+    LEGAL_VIEW = "legal:view"
+    """Read the legal desk: requests, their scope and clocks (confidential ones included)."""
+    LEGAL_MANAGE = "legal:manage"
+    """Receive, verify, reject and answer requests from authorities; register authorities."""
 
 
 class Role(StrEnum):
@@ -67,8 +72,26 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
     Role.REVIEWER: _REVIEWER,
     Role.CHILD_SAFETY_REVIEWER: _CHILD_SAFETY_REVIEWER,
     Role.LEAD: _CHILD_SAFETY_REVIEWER
-    | {P.DECISION_APPROVE, P.REPORT_SUBMIT, P.BANK_MANAGE, P.SWITCH_SET, P.AUDIT_VIEW, P.EXPORT_CREATE},
-    Role.LEGAL: frozenset({P.QUEUE_VIEW, P.EVIDENCE_OPEN, P.REPORT_SUBMIT, P.AUDIT_VIEW, P.EXPORT_CREATE}),
+    | {
+        P.DECISION_APPROVE,
+        P.REPORT_SUBMIT,
+        P.BANK_MANAGE,
+        P.SWITCH_SET,
+        P.AUDIT_VIEW,
+        P.EXPORT_CREATE,
+        P.LEGAL_VIEW,
+    },
+    Role.LEGAL: frozenset(
+        {
+            P.QUEUE_VIEW,
+            P.EVIDENCE_OPEN,
+            P.REPORT_SUBMIT,
+            P.AUDIT_VIEW,
+            P.EXPORT_CREATE,
+            P.LEGAL_VIEW,
+            P.LEGAL_MANAGE,
+        }
+    ),
     Role.AUDITOR: frozenset({P.AUDIT_VIEW}),
     Role.ADMIN: frozenset(
         {P.QUEUE_VIEW, P.USER_MANAGE, P.CONFIG_CHANGE, P.BANK_MANAGE, P.SWITCH_SET, P.AUDIT_VIEW}

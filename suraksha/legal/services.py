@@ -109,31 +109,45 @@ def add_authority(
     return authority
 
 
+@dataclass(frozen=True)
+class NewRequest:
+    """What arrived: the request as the authority sent it."""
+
+    kind: RequestKind
+    jurisdiction: str
+    received_at: datetime
+    channel: Channel = Channel.EMAIL
+    authority_id: int | None = None
+    reference: str = ""
+    legal_basis: str = ""
+    summary: str = ""
+    stated_due_at: datetime | None = None
+    confidential: bool = False
+    confidential_until: datetime | None = None
+    scope: Sequence[ScopeEntry] = ()
+    external_id: str | None = None
+
+
 def receive(
     session: Session,
     rules: JurisdictionRules,
+    new: NewRequest,
     *,
-    kind: RequestKind,
-    jurisdiction: str,
-    received_at: datetime,
     actor: str,
-    channel: Channel = Channel.EMAIL,
-    authority_id: int | None = None,
-    reference: str = "",
-    legal_basis: str = "",
-    summary: str = "",
-    stated_due_at: datetime | None = None,
-    confidential: bool = False,
-    confidential_until: datetime | None = None,
-    scope: Sequence[ScopeEntry] = (),
-    external_id: str | None = None,
-    patterns: UrlPatterns | None = None,
     now: datetime,
+    patterns: UrlPatterns | None = None,
 ) -> LegalRequest:
     """Record a request as received (its clocks start at ``received_at``) and resolve its scope.
 
     The same ``external_id`` again returns the request already received (a platform's portal may
     forward twice); with different content it is a Conflict."""
+    kind, jurisdiction, received_at, stated_due_at = (
+        new.kind,
+        new.jurisdiction,
+        new.received_at,
+        new.stated_due_at,
+    )
+    scope, external_id, reference, authority_id = new.scope, new.external_id, new.reference, new.authority_id
     code = _jurisdiction(jurisdiction)
     if not rules.knows(code, kind):
         raise InvalidInput(
@@ -164,14 +178,14 @@ def receive(
         authority=authority,
         reference=_text("reference", reference, 200),
         external_id=external_id,
-        legal_basis=_text("legal_basis", legal_basis, 300),
-        channel=Channel(channel).value,
-        summary=_text("summary", summary),
+        legal_basis=_text("legal_basis", new.legal_basis, 300),
+        channel=Channel(new.channel).value,
+        summary=_text("summary", new.summary),
         received_at=received_at,
         stated_due_at=stated_due_at,
         # blocking orders are confidential by rule (Blocking Rules 2009 r.16), whatever was ticked
-        confidential=confidential or kind is RequestKind.BLOCKING_ORDER,
-        confidential_until=confidential_until,
+        confidential=new.confidential or kind is RequestKind.BLOCKING_ORDER,
+        confidential_until=new.confidential_until,
         state=RequestState.RECEIVED.value,
         created_by=actor,
     )

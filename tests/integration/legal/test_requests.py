@@ -4,9 +4,11 @@ rule of IT Rules r.3(1)(d)), moved through their states, and their clocks under 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from suraksha import audit
 from suraksha.content.lookup import UrlPatterns
@@ -15,12 +17,18 @@ from suraksha.db import Database
 from suraksha.errors import Conflict, InvalidInput
 from suraksha.legal import services as legal
 from suraksha.legal.clocks import ClockState, JurisdictionRules, RequestKind, Step
-from suraksha.legal.models import Channel, RejectReason, RequestState, ScopeKind
-from suraksha.legal.services import ScopeEntry
+from suraksha.legal.models import Channel, LegalRequest, RejectReason, RequestState, ScopeKind
+from suraksha.legal.services import NewRequest, ScopeEntry
 
 RECEIVED = datetime(2022, 9, 20, 10, 0, tzinfo=UTC)
 PATTERNS = UrlPatterns(item="https://example.org/p/{item_id}", profile="https://example.org/u/{handle}")
 RULES = JurisdictionRules.load()
+
+
+def receive(
+    session: Session, *, now: datetime, actor: str, patterns: UrlPatterns | None = None, **fields: Any
+) -> LegalRequest:
+    return legal.receive(session, RULES, NewRequest(**fields), actor=actor, now=now, patterns=patterns)
 
 
 def hours(n: float) -> datetime:
@@ -57,9 +65,8 @@ def police(db: Database, rank: str = "Inspector") -> int:
 def test_a_disclosure_request_runs_its_72_hour_clock_to_the_answer(racket: Database) -> None:
     authority = police(racket)
     with racket.session() as session:
-        request = legal.receive(
+        request = receive(
             session,
-            RULES,
             kind=RequestKind.DATA_DISCLOSURE,
             jurisdiction="IN-DL",
             received_at=RECEIVED,
@@ -119,9 +126,8 @@ def test_a_removal_notice_from_below_the_rank_the_rule_names_cannot_be_verified(
     inspector = police(racket, rank="Inspector")
     dig = police(racket, rank="Deputy Inspector General of Police")
     with racket.session() as session:
-        low = legal.receive(
+        low = receive(
             session,
-            RULES,
             kind=RequestKind.REMOVAL_NOTICE,
             jurisdiction="IN",
             received_at=RECEIVED,
@@ -129,9 +135,8 @@ def test_a_removal_notice_from_below_the_rank_the_rule_names_cannot_be_verified(
             authority_id=inspector,
             actor="legal@example.org",
         ).id
-        high = legal.receive(
+        high = receive(
             session,
-            RULES,
             kind=RequestKind.REMOVAL_NOTICE,
             jurisdiction="IN",
             received_at=RECEIVED,
@@ -155,9 +160,8 @@ def test_a_removal_notice_from_below_the_rank_the_rule_names_cannot_be_verified(
 
 def test_a_blocking_order_is_confidential_whatever_was_ticked(racket: Database) -> None:
     with racket.session() as session:
-        order = legal.receive(
+        order = receive(
             session,
-            RULES,
             kind=RequestKind.BLOCKING_ORDER,
             jurisdiction="IN",
             received_at=RECEIVED,
@@ -173,9 +177,8 @@ def test_a_blocking_order_is_confidential_whatever_was_ticked(racket: Database) 
 def test_the_same_forwarded_request_twice_is_one_request(racket: Database) -> None:
     def forward(reference: str) -> int:
         with racket.session() as session:
-            return legal.receive(
+            return receive(
                 session,
-                RULES,
                 kind=RequestKind.PRESERVATION,
                 jurisdiction="US",
                 received_at=RECEIVED,
@@ -212,16 +215,15 @@ def test_a_bad_request_is_refused_and_nothing_is_written(
         **changes,
     }
     with racket.session() as session, pytest.raises(InvalidInput, match=message):
-        legal.receive(session, RULES, **arguments)  # type: ignore[arg-type]
+        receive(session, **arguments)  # type: ignore[arg-type]
     with racket.session() as session:
-        assert session.scalars(select(legal.LegalRequest)).all() == []
+        assert session.scalars(select(LegalRequest)).all() == []
 
 
 def test_states_move_only_as_the_table_allows(racket: Database) -> None:
     with racket.session() as session:
-        request_id = legal.receive(
+        request_id = receive(
             session,
-            RULES,
             kind=RequestKind.COMMISSION_NOTICE,
             jurisdiction="IN",
             received_at=RECEIVED,
