@@ -96,7 +96,6 @@ class Platform:
             policy=self.policy,
             text_rules=EngineRules(self.rule_engine),
             fetch=Fetch(MediaFetcher(FetchPolicy.from_settings(self.settings))),
-            endpoints=tuple(self.webhook_endpoints),
             classifiers=self.classifiers if self.classifiers.any else None,
         )
 

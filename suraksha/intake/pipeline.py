@@ -140,7 +140,6 @@ class Pipeline:
     policy: Policy
     text_rules: TextRules | None = None
     fetch: Fetcher | None = None
-    endpoints: Sequence[str] = ()
     classifiers: Classifiers | None = None
     rotations: bool = True
     delete_clean_media: bool = True
@@ -231,7 +230,7 @@ class Pipeline:
             for one in rest:
                 item = items[one.item_id]
                 record_entities(session, item, one.text.entities)
-                enforcement.record_decision(session, item, plans[one.item_id], endpoints=self.endpoints)
+                enforcement.record_decision(session, item, plans[one.item_id])
         for one in mine:
             one.verdict = plans[one.item_id].verdict
         return mine
@@ -352,7 +351,7 @@ class Pipeline:
                 insert(_table(ItemRuleHit)), [_rule_hit_row(item_id, hit) for hit in analysed.text.hits]
             )
         record_entities(session, item, analysed.text.entities)
-        enforcement.record_decision(session, item, plan, endpoints=self.endpoints)
+        enforcement.record_decision(session, item, plan)
         analysed.verdict = plan.verdict
         return True
 

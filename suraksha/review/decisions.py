@@ -168,7 +168,6 @@ def decide(
     choice: ReviewChoice,
     options: ReviewOptions,
     *,
-    endpoints: Sequence[str] = (),
     now: datetime | None = None,
 ) -> ReviewDecision:
     """Record the reviewer's decision on a case they hold and carry out what needs no second approval
@@ -228,7 +227,7 @@ def decide(
     )
     session.add(review_decision)
     session.flush()
-    _apply(session, decision, item, now_actions, choice.countries, endpoints)
+    _apply(session, decision, item, now_actions, choice.countries)
     if benign and _lifts_suspension(session, item):
         enforcement.add_action(
             session,
@@ -237,7 +236,6 @@ def decide(
             ActionKind.RESTORE,
             automated=False,
             target=ActionTarget.ACCOUNT,
-            endpoints=endpoints,
         )
     if choice.report_to_clearinghouse and not needs_approval:
         _report(session, decision, item, review_decision)
@@ -293,12 +291,9 @@ def _apply(
     item: Item,
     actions: Sequence[ActionKind],
     countries: Sequence[str],
-    endpoints: Sequence[str],
 ) -> None:
     for kind in actions:
-        enforcement.add_action(
-            session, decision, item, kind, automated=False, countries=countries, endpoints=endpoints
-        )
+        enforcement.add_action(session, decision, item, kind, automated=False, countries=countries)
     if actions:
         item.state = ItemState.ACTIONED
 
@@ -397,7 +392,6 @@ def approve(
     approver: ConsoleUser,
     *,
     note: str = "",
-    endpoints: Sequence[str] = (),
     now: datetime | None = None,
 ) -> ReviewDecision:
     """The second pair of eyes agrees: carry out what waited (suspension; the clearinghouse report,
@@ -410,7 +404,7 @@ def approve(
     assert decision is not None
     assert item is not None
     waiting = [ActionKind(a) for a in review_decision.actions.split() if a in NEEDS_APPROVAL]
-    _apply(session, decision, item, waiting, review_decision.countries.split(), endpoints)
+    _apply(session, decision, item, waiting, review_decision.countries.split())
     review_decision.approval_state = ApprovalState.APPROVED
     review_decision.approver_id, review_decision.approver_ref = approver.id, approver.pseudonym
     review_decision.approval_note, review_decision.approved_at = note.strip()[:MAX_NOTE], now
