@@ -13,12 +13,15 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from suraksha.cli import identity
 from suraksha.cli.common import fail, out, platform, print_json
-from suraksha.db.base import utcnow
+from suraksha.enforcement.models import Decision
+from suraksha.errors import InvalidInput
+from suraksha.permissions import Permission
 from suraksha.reporting.models import CyberTiplineReport, IndustryClassification, ReportState
 from suraksha.reporting.ports import api_from_settings
+from suraksha.reporting.review_link import recorded_views
 from suraksha.reporting.services import (
-    RecordedView,
     ReportOptions,
     ReportRequest,
     approve_report,
@@ -94,20 +97,34 @@ def show_command(
 @app.command("prepare")
 def prepare_command(
     decision: list[int] = typer.Option(..., "--decision", help="Decision id to report (repeatable)."),
-    viewed: list[int] = typer.Option(
-        [], "--viewed", help="Media id a person viewed (a recorded human view; repeatable)."
-    ),
-    exif_viewed: list[int] = typer.Option([], "--exif-viewed", help="Media id whose EXIF a person read."),
     classification: list[str] = typer.Option(
-        [], "--classification", help="MEDIA_ID=A1|A2|B1|B2, as the reviewer classified it."
+        [],
+        "--classification",
+        help="MEDIA_ID=A1|A2|B1|B2: your industry classification of a file you revealed in the console.",
     ),
     escalate: str = typer.Option(
         "", "--escalate", help="Only when a reviewer found a child at immediate risk: the reason."
     ),
-    approve: bool = typer.Option(False, "--approve", help="Approve at once (four eyes already given)."),
+    user: str = identity.USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
+    viewed: list[int] = typer.Option([], "--viewed", hidden=True),
+    exif_viewed: list[int] = typer.Option([], "--exif-viewed", hidden=True),
+    approve: bool = typer.Option(False, "--approve", hidden=True),
     json_out: bool = JSON,
 ) -> None:
-    """Prepare (or extend) the reported accounts' reports from decisions."""
+    """Prepare (or extend) the reported accounts' reports from decisions, as a draft that a second
+    person approves (`suraksha report approve`). A file is reported as viewed only where a reveal in
+    the review console is stored (the report names who viewed it and when)."""
+    if viewed or exif_viewed:
+        raise fail(
+            "--viewed is gone: a report says a file was viewed only where a reveal in the review console "
+            "is stored, and those are added by themselves"
+        )
+    if approve:
+        raise fail(
+            "--approve is gone: a report is approved by a second person, who signs in to "
+            "`suraksha report approve REPORT_ID --user EMAIL`"
+        )
     classes: dict[int, IndustryClassification] = {}
     for entry in classification:
         media, _, value = entry.partition("=")
@@ -115,21 +132,27 @@ def prepare_command(
             classes[int(media)] = IndustryClassification(value.strip().upper())
         except ValueError:
             raise fail(f"--classification {entry!r} is not MEDIA_ID=A1|A2|B1|B2") from None
-    now, actor = utcnow(), _actor()
-    views = tuple(RecordedView(m, actor, now, exif=m in exif_viewed, ref="cli") for m in viewed)
-    views += tuple(RecordedView(m, actor, now, exif=True, ref="cli") for m in exif_viewed if m not in viewed)
-    request = ReportRequest(
-        decision_ids=tuple(decision),
-        views=views,
-        classifications=classes,
-        escalate_reason=escalate,
-        approved_by=(actor,) if approve else (),
-    )
-    with platform() as p, p.db.session() as session:
-        window = ReportOptions.from_settings(p.settings).bundle_window_s
-        reports = [
-            report_dict(r) for r in prepare_report(session, request, actor=actor, bundle_window_s=window)
-        ]
+    with platform() as p:
+        person = identity.sign_in(
+            p, user, password_stdin, permission=Permission.REPORT_SUBMIT, doing="prepare a report"
+        )
+        actor = identity.actor(person)
+        with p.db.session() as session:
+            items = list(session.scalars(select(Decision.item_id).where(Decision.id.in_(decision))))
+            views = recorded_views(session, items)
+            unseen = sorted(set(classes) - {v.media_id for v in views if v.viewer == person.pseudonym})
+            if unseen:
+                raise InvalidInput(
+                    f"media {', '.join(map(str, unseen))}: a classification comes only from someone who saw "
+                    "the file: reveal it in the review console first"
+                )
+            request = ReportRequest(
+                decision_ids=tuple(decision), views=views, classifications=classes, escalate_reason=escalate
+            )
+            window = ReportOptions.from_settings(p.settings).bundle_window_s
+            reports = [
+                report_dict(r) for r in prepare_report(session, request, actor=actor, bundle_window_s=window)
+            ]
     if json_out:
         print_json(reports)
         return
@@ -138,11 +161,25 @@ def prepare_command(
 
 
 @app.command("approve")
-def approve_command(report_id: int = typer.Argument(...)) -> None:
-    """Approve a draft report for sending (it goes out after the bundling window)."""
-    with platform() as p, p.db.session() as session:
-        approve_report(session, report_id, actor=_actor(), bundle_window_s=p.settings.report_bundle_window_s)
-    out.print(f"report {report_id} approved; a worker sends it")
+def approve_command(
+    report_id: int = typer.Argument(...),
+    user: str = identity.USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
+) -> None:
+    """Approve a draft report for sending (it goes out after the bundling window). Four eyes: the
+    approver signs in and is not who prepared the report or decided its items."""
+    with platform() as p:
+        person = identity.sign_in(
+            p, user, password_stdin, permission=Permission.REPORT_SUBMIT, doing="approve a report"
+        )
+        with p.db.session() as session:
+            approve_report(
+                session,
+                report_id,
+                actor=identity.actor(person),
+                bundle_window_s=p.settings.report_bundle_window_s,
+            )
+    out.print(f"report {report_id} approved by {person.pseudonym}; a worker sends it")
 
 
 @app.command("retry")

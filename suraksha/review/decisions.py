@@ -378,12 +378,21 @@ def _allow_list(
     if bank.kind != BankKind.ALLOW:
         raise Conflict(f"bank {bank.name!r} (review_allow_list_bank) is not an allow-list bank")
     reason = f"deconfirmed by review decision {review_decision.id}"
+    # Only an approved decision vouches for un-blocking a CSAM hash (suraksha.banks.services).
+    approved = review_decision.approval_state == ApprovalState.APPROVED
+    four_eyes = f"review_decision:{review_decision.id}" if approved else ""
     added: list[int] = []
     for media in item.media:
         for signal, value in ((SignalKind.MD5, media.md5), (SignalKind.PDQ, media.pdq)):
             if value:
                 entry, _ = banks.add_entry(
-                    session, bank, signal, value, note=reason, source_ref=f"review:{review_decision.id}"
+                    session,
+                    bank,
+                    signal,
+                    value,
+                    note=reason,
+                    source_ref=f"review:{review_decision.id}",
+                    four_eyes=four_eyes,
                 )
                 added.append(entry.id)
     matched = sorted(
@@ -400,7 +409,7 @@ def _allow_list(
         matched_entry = session.get(BankEntry, entry_id)
         if matched_entry is None or matched_entry.bank_id == bank.id:
             continue
-        banks.set_entry_enabled(session, entry_id, False, reason=reason)
+        banks.set_entry_enabled(session, entry_id, False, reason=reason, four_eyes=four_eyes)
         matched_entry.deconfirm_count += 1
         disabled.append(entry_id)
     session.flush()

@@ -14,12 +14,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from suraksha.access import users
+from suraksha.access.models import ConsoleUser
+from suraksha.audit import AuditEvent
 from suraksha.cli.main import app
 from suraksha.db import Database, open_database
+from suraksha.intake.models import ItemMedia
 from suraksha.intake.store import MediaStore
-from suraksha.reporting.models import CyberTiplineReport, ReportState
+from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile, ReportState
+from suraksha.review.models import HumanView
 from suraksha.testing.database import truncate_all
 from tests.integration.reporting.conftest import PASSWORD, USER, Sim, World
 
@@ -64,22 +72,73 @@ def invoke(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_report_commands(cli_world: World, sim: Sim, tmp_path: Path) -> None:
+SIGN_IN = "sable-quartz-meadow-42"
+PEOPLE = {"lead@example.org": ["lead"], "legal@example.org": ["legal"], "rev@example.org": ["reviewer"]}
+
+
+@pytest.fixture
+def people(cli_world: World, monkeypatch: pytest.MonkeyPatch) -> dict[str, ConsoleUser]:
+    monkeypatch.setattr(users, "HASHER", PasswordHasher.from_parameters(CHEAPEST))
+    with cli_world.db.session() as session:
+        return {e: users.create_user(session, e, roles, SIGN_IN, by="test") for e, roles in PEOPLE.items()}
+
+
+def as_person(email: str, *args: str, password: str = SIGN_IN) -> tuple[int, str]:
+    """Run a command signed in as ``email`` (the password on stdin, never on the command line)."""
+    result = runner.invoke(
+        app, [*args, "--user", email, "--password-stdin"], input=password + "\n", catch_exceptions=False
+    )
+    return result.exit_code, result.output
+
+
+def reveal(db: Database, person: ConsoleUser, media_id: int) -> None:
+    """What a reveal in the review console stores: a human view of the file."""
+    with db.session() as session:
+        media = session.get(ItemMedia, media_id)
+        assert media is not None
+        session.add(HumanView(user_id=person.id, media_id=media_id, item_id=media.item_id, category="csam"))
+
+
+def test_report_commands(cli_world: World, sim: Sim, tmp_path: Path, people: dict[str, ConsoleUser]) -> None:
     cli_world.add_account("cli", items=2)
     code, output = invoke("report", "check")
     assert code == 0 and "credentials accepted" in output
     viewed = cli_world.media["cli"][0]
-    args = ["report", "prepare", "--json", "--viewed", str(viewed), "--classification", f"{viewed}=a2"]
+    args = ["report", "prepare", "--json", "--classification", f"{viewed}=a2"]
     for decision in cli_world.decisions["cli"]:
         args += ["--decision", str(decision)]
-    code, output = invoke(*args)
+    code, output = as_person("lead@example.org", *args)
+    assert code == 2 and "reveal it in the review console first" in output  # no stored view behind it
+    code, output = as_person("lead@example.org", *args, "--viewed", str(viewed))
+    assert code == 2 and "--viewed is gone" in output  # a view is never claimed, only stored
+    reveal(cli_world.db, people["lead@example.org"], viewed)
+    code, output = as_person("lead@example.org", *args)
     assert code == 0, output
     (prepared,) = json.loads(output)
     assert prepared["state"] == "draft" and prepared["files"] == 2
     report_id = str(prepared["id"])
+    with cli_world.db.reading() as session:
+        rows = session.scalars(select(CyberTiplineReportFile).order_by(CyberTiplineReportFile.media_id))
+        assert [(r.viewed_by_esp, r.industry_classification) for r in rows] == [(True, "A2"), (False, None)]
     code, output = invoke("report", "send", report_id)
     assert code == 0 and "draft" in output  # a draft is not sent
-    assert invoke("report", "approve", report_id)[0] == 0
+    code, output = as_person("lead@example.org", "report", "prepare", "--decision", "1", "--approve")
+    assert code == 2 and "second person" in output
+    code, output = as_person("lead@example.org", "report", "approve", report_id)
+    assert code == 2 and "four eyes" in output  # who prepared it does not approve it
+    code, output = as_person("rev@example.org", "report", "approve", report_id)
+    assert code == 2 and "lacks report:submit" in output
+    code, output = as_person("legal@example.org", "report", "approve", report_id, password="not-it")
+    assert code == 2 and "wrong email or password" in output
+    code, output = invoke("report", "approve", report_id)
+    assert code == 2 and "--user" in output  # nobody approves without signing in
+    code, output = as_person("legal@example.org", "report", "approve", report_id)
+    assert code == 0, output
+    with cli_world.db.reading() as session:
+        report = session.get(CyberTiplineReport, int(report_id))
+        assert report is not None and report.approved_by == f"user:{people['legal@example.org'].pseudonym}"
+        approvals = session.scalars(select(AuditEvent).where(AuditEvent.action == "report:approved")).all()
+        assert [a.actor for a in approvals] == [report.approved_by]
     sim.simulator.fail("upload", 1000)
     code, output = invoke("report", "send", report_id)
     assert code == 2 and "retries it" in output
@@ -119,16 +178,17 @@ def _report_state(db: Database, report_id: int) -> tuple[str, int | None]:
 
 @pytest.mark.slow
 def test_worker_killed_at_random_points_finishes_the_report_once(
-    cli_world: World, sim: Sim, env: dict[str, str], tmp_path: Path
+    cli_world: World, sim: Sim, env: dict[str, str], tmp_path: Path, people: dict[str, ConsoleUser]
 ) -> None:
     cli_world.add_account("killed", items=6, files_per_item=2)
     sim.simulator.latency_s = 0.03  # ~30 calls: long enough to be killed mid-flow several times
-    args = ["report", "prepare", "--approve", "--json"]
+    args = ["report", "prepare", "--json"]
     for decision in cli_world.decisions["killed"]:
         args += ["--decision", str(decision)]
-    code, output = invoke(*args)
+    code, output = as_person("lead@example.org", *args)
     assert code == 0, output
     report_id = json.loads(output)[0]["id"]
+    assert as_person("legal@example.org", "report", "approve", str(report_id))[0] == 0
     rng = random.Random(6)
     kills = 0
     deadline = time.monotonic() + 120
