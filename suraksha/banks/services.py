@@ -44,9 +44,9 @@ UNBLOCK_CSAM = (
 
 
 def check_unblock(bank: Bank, what: str, four_eyes: str = "") -> None:
-    """Forbidden when ``what`` would un-block hashes of a ``csam`` bank without a four-eyes approval
-    (module docstring)."""
-    if bank.category == BankCategory.CSAM and not four_eyes:
+    """Forbidden when ``what`` would un-block hashes of a ``csam`` block bank without a four-eyes
+    approval (module docstring). Disabling in an allow-list bank blocks more, so it is not guarded."""
+    if bank.category == BankCategory.CSAM and bank.kind == BankKind.BLOCK and not four_eyes:
         raise Forbidden(f"{what} (csam bank {bank.name!r}) {UNBLOCK_CSAM}")
 
 
