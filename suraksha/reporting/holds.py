@@ -15,6 +15,9 @@ from suraksha.settings import Settings
 log = logging.getLogger(__name__)
 
 HOLD_BASIS = "cybertipline_report"
+HOLD_JURISDICTION = "US"
+"""The law that sets the hold: 18 USC 2258A(h), a US statute, wherever the platform operates, so a
+``vault_hold_periods`` entry ``cybertipline_report@US=DAYS`` applies to it."""
 
 
 class HoldPlacer(Protocol):
@@ -44,6 +47,7 @@ class VaultHolds:
             actor=actor,
             periods=HoldPeriods.parse(getattr(self.settings, "vault_hold_periods", None)),
             item_ids=item_ids,
+            jurisdiction=HOLD_JURISDICTION,
             starts_at=report.finished_at,
         )
         log.info("event=report.hold report=%d holds=%d", report.id, len(holds))
