@@ -4,7 +4,6 @@ ncmec-sim``: the local stand-in for NCMEC's Reporting API."""
 
 from __future__ import annotations
 
-import getpass
 import re
 from pathlib import Path
 from typing import cast
@@ -39,10 +38,6 @@ from suraksha.settings import Secret
 app = typer.Typer(help="CyberTipline reports to NCMEC.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Machine-readable output.")
 _FAIL_RULE = re.compile(r"^(status|submit|upload|fileinfo|finish|retract)=(lost|\d{1,5})(?:x(\d{1,4}))?$")
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
 
 
 @app.command("list")
@@ -186,10 +181,14 @@ def approve_command(
 def retry_command(
     report_id: int = typer.Argument(...),
     reason: str = typer.Option(..., "--reason", help="What was fixed."),
+    user: str = identity.USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
 ) -> None:
-    """Send a failed report again from the start."""
-    with platform() as p, p.db.session() as session:
-        retry_report(session, report_id, actor=_actor(), reason=reason)
+    """Send a failed report again from the start (a signed-in person with report:submit)."""
+    with platform() as p:
+        person = identity.sign_in(p, user, password_stdin, permission=Permission.REPORT_SUBMIT, doing="retry")
+        with p.db.session() as session:
+            retry_report(session, report_id, actor=identity.actor(person), reason=reason)
     out.print(f"report {report_id} queued to be sent again")
 
 
@@ -330,23 +329,30 @@ def referral_create_command(
         None, "--evidence", help="The signed evidence package (`suraksha vault export`) to include."
     ),
     organisation: str = typer.Option("", "--organisation", help="Your organisation's name, as certified."),
+    user: str = identity.USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
     json_out: bool = JSON,
 ) -> None:
-    """Build the referral package (PDF with the custodian certificate, summary.json, evidence)."""
+    """Build the referral package (PDF with the custodian certificate, summary.json, evidence): a
+    signed-in person with report:submit, named as the one who made it."""
     from suraksha.reporting.referrals import create_referral, referral_dict  # noqa: PLC0415
 
-    with platform() as p, p.db.session() as session:
-        referral = create_referral(
-            session,
-            account,
-            jurisdiction=jurisdiction,
-            agency=agency,
-            actor=_actor(),
-            out_dir=p.settings.data_path / "referrals",
-            organisation=organisation or p.settings.platform_name,
-            evidence_package=evidence,
+    with platform() as p:
+        person = identity.sign_in(
+            p, user, password_stdin, permission=Permission.REPORT_SUBMIT, doing="refer to the police"
         )
-        shown = referral_dict(referral)
+        with p.db.session() as session:
+            referral = create_referral(
+                session,
+                account,
+                jurisdiction=jurisdiction,
+                agency=agency,
+                actor=identity.actor(person),
+                out_dir=p.settings.data_path / "referrals",
+                organisation=organisation or p.settings.platform_name,
+                evidence_package=evidence,
+            )
+            shown = referral_dict(referral)
     if json_out:
         print_json(shown)
     else:
@@ -357,12 +363,16 @@ def referral_create_command(
 def referral_sent_command(
     referral_id: int = typer.Argument(...),
     via: str = typer.Option(..., "--via", help="How it was handed over (portal, e-mail, in person)."),
+    user: str = identity.USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
 ) -> None:
-    """Record that the referral was sent."""
+    """Record that the referral was sent (by the signed-in person)."""
     from suraksha.reporting.referrals import mark_sent  # noqa: PLC0415
 
-    with platform() as p, p.db.session() as session:
-        mark_sent(session, referral_id, via=via, actor=_actor())
+    with platform() as p:
+        person = identity.sign_in(p, user, password_stdin, permission=Permission.REPORT_SUBMIT, doing="refer")
+        with p.db.session() as session:
+            mark_sent(session, referral_id, via=via, actor=identity.actor(person))
     out.print(f"referral {referral_id} recorded as sent")
 
 
@@ -370,12 +380,16 @@ def referral_sent_command(
 def referral_ack_command(
     referral_id: int = typer.Argument(...),
     case_number: str = typer.Option(..., "--case-number", help="The police case number or FIR number."),
+    user: str = identity.USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
 ) -> None:
-    """Record the police's acknowledgement with their case number or FIR."""
+    """Record the police's acknowledgement with their case number or FIR (by the signed-in person)."""
     from suraksha.reporting.referrals import mark_acknowledged  # noqa: PLC0415
 
-    with platform() as p, p.db.session() as session:
-        mark_acknowledged(session, referral_id, case_number=case_number, actor=_actor())
+    with platform() as p:
+        person = identity.sign_in(p, user, password_stdin, permission=Permission.REPORT_SUBMIT, doing="refer")
+        with p.db.session() as session:
+            mark_acknowledged(session, referral_id, case_number=case_number, actor=identity.actor(person))
     out.print(f"referral {referral_id} acknowledged: {case_number}")
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
@@ -151,11 +152,36 @@ def test_report_commands(cli_world: World, sim: Sim, tmp_path: Path, people: dic
     assert [f["industry_classification"] for f in shown["file_rows"]] == ["A2", None]
     code, output = invoke("report", "list", "--state", "finished", "--json")
     assert [r["id"] for r in json.loads(output)] == [prepared["id"]]
-    code, output = invoke("report", "retry", report_id, "--reason", "test")
+    code, output = as_person("lead@example.org", "report", "retry", report_id, "--reason", "test")
     assert code == 2 and "only a failed report" in output
     target = tmp_path / "fetched.xsd"
     assert invoke("report", "fetch-xsd", "--to", str(target))[0] == 0
     assert target.read_bytes() == sim.simulator.xsd_bytes
+
+
+def test_the_command_line_sign_in_is_the_consoles(
+    cli_world: World, people: dict[str, ConsoleUser], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second factor is asked for (stdin's second line), a code is used once, and wrong passwords
+    are throttled per machine account and console account like the console's sign-in."""
+    secret = pyotp.random_base32()
+    with cli_world.db.session() as session:
+        legal = session.get(ConsoleUser, people["legal@example.org"].id)
+        assert legal is not None
+        legal.totp_secret = secret
+    approve = ("report", "approve", "999")  # no such report: the sign-in comes first
+    code, output = as_person("legal@example.org", *approve, password=f"{SIGN_IN}\n000000")
+    assert code == 2 and "wrong email or password" in output
+    code, output = as_person("legal@example.org", *approve, password=f"{SIGN_IN}\n{pyotp.TOTP(secret).now()}")
+    assert code == 2 and "report 999 does not exist" in output  # signed in
+    with cli_world.db.reading() as session:
+        failed = session.scalars(select(AuditEvent).where(AuditEvent.action == "auth:sign_in_failed")).all()
+        assert [json.loads(e.details)["reason"] for e in failed] == ["wrong_code"]
+    monkeypatch.setenv("SURAKSHA_CONSOLE_SIGN_IN_MAX_FAILURES", "2")
+    for _ in range(2):
+        assert as_person("lead@example.org", *approve, password="guess")[0] == 2
+    code, output = as_person("lead@example.org", *approve)
+    assert code == 2 and "too many failed sign-ins" in " ".join(output.split())
 
 
 def test_simulator_command_refuses_without_credentials(
