@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -32,6 +33,7 @@ from suraksha.banks.models import (
 )
 from suraksha.db.base import utcnow
 from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
+from suraksha.signals.bits import hamming_distances, hex_to_bytes, pack_hashes
 from suraksha.signals.types import SignalKind, validate_signal
 
 log = logging.getLogger(__name__)
@@ -51,21 +53,47 @@ def check_unblock(bank: Bank, what: str, four_eyes: str = "") -> None:
 
 
 def csam_banks_holding(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """For (signal type, value digest) pairs: the name of a ``csam`` bank holding each one held."""
+    """For (signal type, value digest) pairs: the name of a ``csam`` block bank holding each one held."""
     found: dict[tuple[str, str], str] = {}
     digests = sorted({d for _, d in pairs})
     for start in range(0, len(digests), 500):
+        chunk = digests[start : start + 500]
         query = (
             select(BankEntry.signal_type, BankEntry.value_digest, Bank.name)
             .join(Bank, Bank.id == BankEntry.bank_id)
-            .where(
-                Bank.category == BankCategory.CSAM, BankEntry.value_digest.in_(digests[start : start + 500])
-            )
+            .where(Bank.category == BankCategory.CSAM, Bank.kind == BankKind.BLOCK)
+            .where(BankEntry.value_digest.in_(chunk))
         )
         for signal_type, digest, name in session.execute(query):
             found.setdefault((signal_type, digest), name)
     wanted = set(pairs)
     return {pair: name for pair, name in found.items() if pair in wanted}
+
+
+def csam_pdq_within_reach(session: Session, values: Sequence[str], allow_threshold: int) -> dict[str, str]:
+    """For PDQ values bound for an allow-list bank: the name of a ``csam`` block bank with an entry
+    that one of them would suppress. An allow entry P suppresses a query within ``allow_threshold`` of
+    it, and a csam entry C matches queries within its bank's threshold, so some picture is matched by
+    C and suppressed by P exactly when their distance is at most the two thresholds added. Compared
+    against every csam PDQ entry (vectorised): allow-list additions are rare, hand-made changes."""
+    if not values:
+        return {}
+    rows = session.execute(
+        select(BankEntry.value, Bank.name, Bank.pdq_threshold)
+        .join(Bank, Bank.id == BankEntry.bank_id)
+        .where(Bank.category == BankCategory.CSAM, Bank.kind == BankKind.BLOCK)
+        .where(BankEntry.signal_type == SignalKind.PDQ.value)
+    ).all()
+    if not rows:
+        return {}
+    packed = pack_hashes(hex_to_bytes(value) for value, _, _ in rows)
+    reach = np.array([threshold for _, _, threshold in rows], dtype=np.int32) + allow_threshold
+    found: dict[str, str] = {}
+    for value in values:
+        near = np.flatnonzero(hamming_distances(hex_to_bytes(value), packed) <= reach)
+        if near.size:
+            found[value] = rows[int(near[0])][1]
+    return found
 
 
 def value_digest(signal_type: str, value: str) -> str:
@@ -214,6 +242,13 @@ def add_entry(
                 f"allow-listing this {signal_type.value} hash, which the csam bank {holder.popitem()[1]!r} "
                 f"holds, {UNBLOCK_CSAM}"
             )
+        if signal_type == SignalKind.PDQ:
+            near = csam_pdq_within_reach(session, [value], bank.pdq_threshold)
+            if near:
+                raise Forbidden(
+                    f"allow-listing this PDQ hash would suppress matches of the csam bank "
+                    f"{near[value]!r}, whose entry it is close to: that {UNBLOCK_CSAM}"
+                )
     existing = session.scalar(
         select(BankEntry).where(
             BankEntry.bank_id == bank.id,
@@ -302,7 +337,16 @@ def import_entries(
             row = unique.pop(pair)
             reason = f"the csam bank {holder!r} holds this hash: allow-listing it {UNBLOCK_CSAM}"
             result.rejected.append(RejectedRow(row.line, reason, row.value[:200]))
-        if held and not skip_invalid:
+        pdq = [row.value for row in unique.values() if row.signal_type == SignalKind.PDQ]
+        near = csam_pdq_within_reach(session, pdq, bank.pdq_threshold)
+        for pair, row in list(unique.items()):
+            if row.signal_type == SignalKind.PDQ and row.value in near:
+                del unique[pair]
+                reason = (
+                    f"close to an entry of the csam bank {near[row.value]!r}: allow-listing it {UNBLOCK_CSAM}"
+                )
+                result.rejected.append(RejectedRow(row.line, reason, row.value[:200]))
+        if (held or near) and not skip_invalid:
             result.committed = False
             return result
     existing = _existing_digests(session, bank.id, [d for _, d in unique])

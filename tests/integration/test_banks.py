@@ -229,6 +229,15 @@ def test_one_person_cannot_unblock_a_csam_hash(db: Database) -> None:
         services.set_bank_enabled(s, "ncmec", False)
     with db.session() as s, pytest.raises(Forbidden, match="csam bank 'ncmec' holds"):
         services.add_entry(s, services.get_bank(s, "allow"), SignalKind.PDQ, value)
+    near = flip_bits(value, 40, rng)  # no longer equal, but an allow entry there would still suppress it
+    with db.session() as s, pytest.raises(Forbidden, match="close to"):
+        services.add_entry(s, services.get_bank(s, "allow"), SignalKind.PDQ, near)
+    with db.session() as s:
+        result = services.import_entries(s, "allow", f"{near}\n", signal_type=SignalKind.PDQ)
+        assert (
+            not result.committed and "close to an entry of the csam bank 'ncmec'" in result.rejected[0].reason
+        )
+        s.rollback()
     with db.session() as s:
         result = services.import_entries(
             s, "allow", f"{md5}\n{md5_of('benign')}\n", signal_type=SignalKind.MD5
