@@ -120,7 +120,6 @@ class Platform:
             follow_ups=DECISION_FOLLOW_UPS,
             text_rules=EngineRules(self.rule_engine),
             fetch=Fetch(MediaFetcher(FetchPolicy.from_settings(self.settings))),
-            endpoints=tuple(self.webhook_endpoints),
             classifiers=self.classifiers if self.classifiers.any else None,
         )
 

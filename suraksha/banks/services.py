@@ -1,5 +1,13 @@
 """Bank operations: create, list, import, export, enable and disable. Every function takes a session and
-leaves committing to the caller's unit of work, so an import is one transaction."""
+leaves committing to the caller's unit of work, so an import is one transaction.
+
+Un-blocking a CSAM hash is never one person's call (18 USC 2258A; docs/review.md): disabling an entry
+of a ``csam`` bank, disabling a ``csam`` bank that holds entries, or putting into an allow-list bank a
+hash that a ``csam`` bank holds is refused (``Forbidden``) unless ``four_eyes`` names the approval
+behind it. The only approval there is: a review decision ("benign", allow list) by a reviewer who
+revealed the matched file, approved by a second person (``suraksha.review.decisions``). Console, CLI
+and HMA routes pass none, so on those paths the guard refuses and says what to do.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
@@ -23,12 +32,68 @@ from suraksha.banks.models import (
     EntrySource,
 )
 from suraksha.db.base import utcnow
-from suraksha.errors import Conflict, InvalidInput, NotFound
+from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
+from suraksha.signals.bits import hamming_distances, hex_to_bytes, pack_hashes
 from suraksha.signals.types import SignalKind, validate_signal
 
 log = logging.getLogger(__name__)
 
 BANK_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-.")
+UNBLOCK_CSAM = (
+    "is never one person's call: decide an item it matched 'benign' with 'allow list' in the review "
+    "console after revealing the file, and a second person (decision:approve) approves it"
+)
+
+
+def check_unblock(bank: Bank, what: str, four_eyes: str = "") -> None:
+    """Forbidden when ``what`` would un-block hashes of a ``csam`` block bank without a four-eyes
+    approval (module docstring). Disabling in an allow-list bank blocks more, so it is not guarded."""
+    if bank.category == BankCategory.CSAM and bank.kind == BankKind.BLOCK and not four_eyes:
+        raise Forbidden(f"{what} (csam bank {bank.name!r}) {UNBLOCK_CSAM}")
+
+
+def csam_banks_holding(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """For (signal type, value digest) pairs: the name of a ``csam`` block bank holding each one held."""
+    found: dict[tuple[str, str], str] = {}
+    digests = sorted({d for _, d in pairs})
+    for start in range(0, len(digests), 500):
+        chunk = digests[start : start + 500]
+        query = (
+            select(BankEntry.signal_type, BankEntry.value_digest, Bank.name)
+            .join(Bank, Bank.id == BankEntry.bank_id)
+            .where(Bank.category == BankCategory.CSAM, Bank.kind == BankKind.BLOCK)
+            .where(BankEntry.value_digest.in_(chunk))
+        )
+        for signal_type, digest, name in session.execute(query):
+            found.setdefault((signal_type, digest), name)
+    wanted = set(pairs)
+    return {pair: name for pair, name in found.items() if pair in wanted}
+
+
+def csam_pdq_within_reach(session: Session, values: Sequence[str], allow_threshold: int) -> dict[str, str]:
+    """For PDQ values bound for an allow-list bank: the name of a ``csam`` block bank with an entry
+    that one of them would suppress. An allow entry P suppresses a query within ``allow_threshold`` of
+    it, and a csam entry C matches queries within its bank's threshold, so some picture is matched by
+    C and suppressed by P exactly when their distance is at most the two thresholds added. Compared
+    against every csam PDQ entry (vectorised): allow-list additions are rare, hand-made changes."""
+    if not values:
+        return {}
+    rows = session.execute(
+        select(BankEntry.value, Bank.name, Bank.pdq_threshold)
+        .join(Bank, Bank.id == BankEntry.bank_id)
+        .where(Bank.category == BankCategory.CSAM, Bank.kind == BankKind.BLOCK)
+        .where(BankEntry.signal_type == SignalKind.PDQ.value)
+    ).all()
+    if not rows:
+        return {}
+    packed = pack_hashes(hex_to_bytes(value) for value, _, _ in rows)
+    reach = np.array([threshold for _, _, threshold in rows], dtype=np.int32) + allow_threshold
+    found: dict[str, str] = {}
+    for value in values:
+        near = np.flatnonzero(hamming_distances(hex_to_bytes(value), packed) <= reach)
+        if near.size:
+            found[value] = rows[int(near[0])][1]
+    return found
 
 
 def value_digest(signal_type: str, value: str) -> str:
@@ -140,7 +205,11 @@ def bank_stats(session: Session, bank: Bank, now: datetime | None = None) -> Ban
 
 
 def set_bank_enabled(session: Session, name: str, enabled: bool) -> Bank:
+    """Enable or disable a whole bank. A ``csam`` bank that holds entries is not disabled here (module
+    docstring): its false positives are cleared one by one through review."""
     bank = get_bank(session, name)
+    if not enabled and session.scalar(select(BankEntry.id).where(BankEntry.bank_id == bank.id).limit(1)):
+        check_unblock(bank, "disabling the whole bank")
     bank.enabled = enabled
     record_changes(session, bank.id, BankChangeKind.BANK_CHANGED)
     log.info("event=bank.%s bank=%s", "enable" if enabled else "disable", name)
@@ -157,13 +226,29 @@ def add_entry(
     source: EntrySource = EntrySource.MANUAL,
     source_ref: str = "",
     note: str = "",
+    four_eyes: str = "",
 ) -> tuple[BankEntry, bool]:
-    """Add one entry; returns (entry, created). Re-adding an existing value changes nothing."""
+    """Add one entry; returns (entry, created). Re-adding an existing value changes nothing. A hash a
+    ``csam`` bank holds goes into an allow-list bank only with ``four_eyes`` (module docstring)."""
     try:
         value = validate_signal(signal_type, value)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
     digest = value_digest(signal_type, value)
+    if bank.kind == BankKind.ALLOW and not four_eyes:
+        holder = csam_banks_holding(session, [(signal_type.value, digest)])
+        if holder:
+            raise Forbidden(
+                f"allow-listing this {signal_type.value} hash, which the csam bank {holder.popitem()[1]!r} "
+                f"holds, {UNBLOCK_CSAM}"
+            )
+        if signal_type == SignalKind.PDQ:
+            near = csam_pdq_within_reach(session, [value], bank.pdq_threshold)
+            if near:
+                raise Forbidden(
+                    f"allow-listing this PDQ hash would suppress matches of the csam bank "
+                    f"{near[value]!r}, whose entry it is close to: that {UNBLOCK_CSAM}"
+                )
     existing = session.scalar(
         select(BankEntry).where(
             BankEntry.bank_id == bank.id,
@@ -246,6 +331,24 @@ def import_entries(
             result.duplicates_in_file += 1
         else:
             unique[key] = row
+    if bank.kind == BankKind.ALLOW:
+        held = csam_banks_holding(session, list(unique))
+        for pair, holder in held.items():
+            row = unique.pop(pair)
+            reason = f"the csam bank {holder!r} holds this hash: allow-listing it {UNBLOCK_CSAM}"
+            result.rejected.append(RejectedRow(row.line, reason, row.value[:200]))
+        pdq = [row.value for row in unique.values() if row.signal_type == SignalKind.PDQ]
+        near = csam_pdq_within_reach(session, pdq, bank.pdq_threshold)
+        for pair, row in list(unique.items()):
+            if row.signal_type == SignalKind.PDQ and row.value in near:
+                del unique[pair]
+                reason = (
+                    f"close to an entry of the csam bank {near[row.value]!r}: allow-listing it {UNBLOCK_CSAM}"
+                )
+                result.rejected.append(RejectedRow(row.line, reason, row.value[:200]))
+        if (held or near) and not skip_invalid:
+            result.committed = False
+            return result
     existing = _existing_digests(session, bank.id, [d for _, d in unique])
     now = utcnow()
     new_entries = []
@@ -315,12 +418,23 @@ def export_entries(session: Session, bank_name: str, *, include_disabled: bool =
 
 
 def set_entry_enabled(
-    session: Session, entry_id: int, enabled: bool, *, until: datetime | None = None, reason: str = ""
+    session: Session,
+    entry_id: int,
+    enabled: bool,
+    *,
+    until: datetime | None = None,
+    reason: str = "",
+    four_eyes: str = "",
 ) -> BankEntry:
-    """Disable an entry (for good, or ``until`` a time when it comes back by itself) or enable it again."""
+    """Disable an entry (for good, or ``until`` a time when it comes back by itself) or enable it again.
+    An entry of a ``csam`` bank is disabled only with ``four_eyes`` (module docstring)."""
     entry = session.get(BankEntry, entry_id)
     if entry is None:
         raise NotFound(f"no bank entry with id {entry_id}; `suraksha bank show NAME --entries` lists ids")
+    if not enabled:
+        bank = session.get(Bank, entry.bank_id)
+        assert bank is not None
+        check_unblock(bank, f"disabling entry {entry_id}", four_eyes)
     entry.enabled = enabled
     record_changes(
         session,

@@ -196,6 +196,7 @@ def _seed_and_scan(base: Path, uploads: Path) -> None:
                             signals.pdq.hex,
                             source=EntrySource.MANUAL,
                             note="reviewed: benign",
+                            four_eyes="demo seed: a benign stand-in, no real review",
                         )
                 if signals.vpdq:
                     services.add_entry(

@@ -4,7 +4,6 @@ ncmec-sim``: the local stand-in for NCMEC's Reporting API."""
 
 from __future__ import annotations
 
-import getpass
 import re
 from pathlib import Path
 from typing import cast
@@ -13,12 +12,15 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from suraksha.cli import identity
 from suraksha.cli.common import fail, out, platform, print_json
-from suraksha.db.base import utcnow
+from suraksha.enforcement.models import Decision
+from suraksha.errors import InvalidInput
+from suraksha.permissions import Permission
 from suraksha.reporting.models import CyberTiplineReport, ReportState
 from suraksha.reporting.ports import api_from_settings
+from suraksha.reporting.review_link import recorded_views
 from suraksha.reporting.services import (
-    RecordedView,
     ReportOptions,
     ReportRequest,
     approve_report,
@@ -37,10 +39,6 @@ from suraksha.settings import Secret
 app = typer.Typer(help="CyberTipline reports to NCMEC.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Machine-readable output.")
 _FAIL_RULE = re.compile(r"^(status|submit|upload|fileinfo|finish|retract)=(lost|\d{1,5})(?:x(\d{1,4}))?$")
-
-
-def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
 
 
 @app.command("list")
@@ -95,20 +93,34 @@ def show_command(
 @app.command("prepare")
 def prepare_command(
     decision: list[int] = typer.Option(..., "--decision", help="Decision id to report (repeatable)."),
-    viewed: list[int] = typer.Option(
-        [], "--viewed", help="Media id a person viewed (a recorded human view; repeatable)."
-    ),
-    exif_viewed: list[int] = typer.Option([], "--exif-viewed", help="Media id whose EXIF a person read."),
     classification: list[str] = typer.Option(
-        [], "--classification", help="MEDIA_ID=A1|A2|B1|B2, as the reviewer classified it."
+        [],
+        "--classification",
+        help="MEDIA_ID=A1|A2|B1|B2: your industry classification of a file you revealed in the console.",
     ),
     escalate: str = typer.Option(
         "", "--escalate", help="Only when a reviewer found a child at immediate risk: the reason."
     ),
-    approve: bool = typer.Option(False, "--approve", help="Approve at once (four eyes already given)."),
+    user: str = identity.USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
+    viewed: list[int] = typer.Option([], "--viewed", hidden=True),
+    exif_viewed: list[int] = typer.Option([], "--exif-viewed", hidden=True),
+    approve: bool = typer.Option(False, "--approve", hidden=True),
     json_out: bool = JSON,
 ) -> None:
-    """Prepare (or extend) the reported accounts' reports from decisions."""
+    """Prepare (or extend) the reported accounts' reports from decisions, as a draft that a second
+    person approves (`suraksha report approve`). A file is reported as viewed only where a reveal in
+    the review console is stored (the report names who viewed it and when)."""
+    if viewed or exif_viewed:
+        raise fail(
+            "--viewed is gone: a report says a file was viewed only where a reveal in the review console "
+            "is stored, and those are added by themselves"
+        )
+    if approve:
+        raise fail(
+            "--approve is gone: a report is approved by a second person, who signs in to "
+            "`suraksha report approve REPORT_ID --user EMAIL`"
+        )
     classes: dict[int, IndustryClassification] = {}
     for entry in classification:
         media, _, value = entry.partition("=")
@@ -116,21 +128,27 @@ def prepare_command(
             classes[int(media)] = IndustryClassification(value.strip().upper())
         except ValueError:
             raise fail(f"--classification {entry!r} is not MEDIA_ID=A1|A2|B1|B2") from None
-    now, actor = utcnow(), _actor()
-    views = tuple(RecordedView(m, actor, now, exif=m in exif_viewed, ref="cli") for m in viewed)
-    views += tuple(RecordedView(m, actor, now, exif=True, ref="cli") for m in exif_viewed if m not in viewed)
-    request = ReportRequest(
-        decision_ids=tuple(decision),
-        views=views,
-        classifications=classes,
-        escalate_reason=escalate,
-        approved_by=(actor,) if approve else (),
-    )
-    with platform() as p, p.db.session() as session:
-        window = ReportOptions.from_settings(p.settings).bundle_window_s
-        reports = [
-            report_dict(r) for r in prepare_report(session, request, actor=actor, bundle_window_s=window)
-        ]
+    with platform() as p:
+        person = identity.sign_in(
+            p, user, password_stdin, permission=Permission.REPORT_SUBMIT, doing="prepare a report"
+        )
+        actor = identity.actor(person)
+        with p.db.session() as session:
+            items = list(session.scalars(select(Decision.item_id).where(Decision.id.in_(decision))))
+            views = recorded_views(session, items)
+            unseen = sorted(set(classes) - {v.media_id for v in views if v.viewer == person.pseudonym})
+            if unseen:
+                raise InvalidInput(
+                    f"media {', '.join(map(str, unseen))}: a classification comes only from someone who saw "
+                    "the file: reveal it in the review console first"
+                )
+            request = ReportRequest(
+                decision_ids=tuple(decision), views=views, classifications=classes, escalate_reason=escalate
+            )
+            window = ReportOptions.from_settings(p.settings).bundle_window_s
+            reports = [
+                report_dict(r) for r in prepare_report(session, request, actor=actor, bundle_window_s=window)
+            ]
     if json_out:
         print_json(reports)
         return
@@ -139,21 +157,39 @@ def prepare_command(
 
 
 @app.command("approve")
-def approve_command(report_id: int = typer.Argument(...)) -> None:
-    """Approve a draft report for sending (it goes out after the bundling window)."""
-    with platform() as p, p.db.session() as session:
-        approve_report(session, report_id, actor=_actor(), bundle_window_s=p.settings.report_bundle_window_s)
-    out.print(f"report {report_id} approved; a worker sends it")
+def approve_command(
+    report_id: int = typer.Argument(...),
+    user: str = identity.USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
+) -> None:
+    """Approve a draft report for sending (it goes out after the bundling window). Four eyes: the
+    approver signs in and is not who prepared the report or decided its items."""
+    with platform() as p:
+        person = identity.sign_in(
+            p, user, password_stdin, permission=Permission.REPORT_SUBMIT, doing="approve a report"
+        )
+        with p.db.session() as session:
+            approve_report(
+                session,
+                report_id,
+                actor=identity.actor(person),
+                bundle_window_s=p.settings.report_bundle_window_s,
+            )
+    out.print(f"report {report_id} approved by {person.pseudonym}; a worker sends it")
 
 
 @app.command("retry")
 def retry_command(
     report_id: int = typer.Argument(...),
     reason: str = typer.Option(..., "--reason", help="What was fixed."),
+    user: str = identity.USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
 ) -> None:
-    """Send a failed report again from the start."""
-    with platform() as p, p.db.session() as session:
-        retry_report(session, report_id, actor=_actor(), reason=reason)
+    """Send a failed report again from the start (a signed-in person with report:submit)."""
+    with platform() as p:
+        person = identity.sign_in(p, user, password_stdin, permission=Permission.REPORT_SUBMIT, doing="retry")
+        with p.db.session() as session:
+            retry_report(session, report_id, actor=identity.actor(person), reason=reason)
     out.print(f"report {report_id} queued to be sent again")
 
 
@@ -294,23 +330,30 @@ def referral_create_command(
         None, "--evidence", help="The signed evidence package (`suraksha vault export`) to include."
     ),
     organisation: str = typer.Option("", "--organisation", help="Your organisation's name, as certified."),
+    user: str = identity.USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
     json_out: bool = JSON,
 ) -> None:
-    """Build the referral package (PDF with the custodian certificate, summary.json, evidence)."""
+    """Build the referral package (PDF with the custodian certificate, summary.json, evidence): a
+    signed-in person with report:submit, named as the one who made it."""
     from suraksha.reporting.referrals import create_referral, referral_dict  # noqa: PLC0415
 
-    with platform() as p, p.db.session() as session:
-        referral = create_referral(
-            session,
-            account,
-            jurisdiction=jurisdiction,
-            agency=agency,
-            actor=_actor(),
-            out_dir=p.settings.data_path / "referrals",
-            organisation=organisation or p.settings.platform_name,
-            evidence_package=evidence,
+    with platform() as p:
+        person = identity.sign_in(
+            p, user, password_stdin, permission=Permission.REPORT_SUBMIT, doing="refer to the police"
         )
-        shown = referral_dict(referral)
+        with p.db.session() as session:
+            referral = create_referral(
+                session,
+                account,
+                jurisdiction=jurisdiction,
+                agency=agency,
+                actor=identity.actor(person),
+                out_dir=p.settings.data_path / "referrals",
+                organisation=organisation or p.settings.platform_name,
+                evidence_package=evidence,
+            )
+            shown = referral_dict(referral)
     if json_out:
         print_json(shown)
     else:
@@ -321,12 +364,16 @@ def referral_create_command(
 def referral_sent_command(
     referral_id: int = typer.Argument(...),
     via: str = typer.Option(..., "--via", help="How it was handed over (portal, e-mail, in person)."),
+    user: str = identity.USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
 ) -> None:
-    """Record that the referral was sent."""
+    """Record that the referral was sent (by the signed-in person)."""
     from suraksha.reporting.referrals import mark_sent  # noqa: PLC0415
 
-    with platform() as p, p.db.session() as session:
-        mark_sent(session, referral_id, via=via, actor=_actor())
+    with platform() as p:
+        person = identity.sign_in(p, user, password_stdin, permission=Permission.REPORT_SUBMIT, doing="refer")
+        with p.db.session() as session:
+            mark_sent(session, referral_id, via=via, actor=identity.actor(person))
     out.print(f"referral {referral_id} recorded as sent")
 
 
@@ -334,12 +381,16 @@ def referral_sent_command(
 def referral_ack_command(
     referral_id: int = typer.Argument(...),
     case_number: str = typer.Option(..., "--case-number", help="The police case number or FIR number."),
+    user: str = identity.USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
 ) -> None:
-    """Record the police's acknowledgement with their case number or FIR."""
+    """Record the police's acknowledgement with their case number or FIR (by the signed-in person)."""
     from suraksha.reporting.referrals import mark_acknowledged  # noqa: PLC0415
 
-    with platform() as p, p.db.session() as session:
-        mark_acknowledged(session, referral_id, case_number=case_number, actor=_actor())
+    with platform() as p:
+        person = identity.sign_in(p, user, password_stdin, permission=Permission.REPORT_SUBMIT, doing="refer")
+        with p.db.session() as session:
+            mark_acknowledged(session, referral_id, case_number=case_number, actor=identity.actor(person))
     out.print(f"referral {referral_id} acknowledged: {case_number}")
 
 

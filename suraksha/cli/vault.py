@@ -1,15 +1,15 @@
 """``suraksha vault ...``: keys, preservations, holds, purge, deletion on request, key rotation, signed
 export packages and their offline verification.
 
-Commands that open evidence (open, export, delete) sign a console user in (``--user EMAIL``, password
-asked hidden or read with ``--password-stdin``): only the legal role may, and the custody log names
-the person, not the shell account.
+Commands that open evidence or end a hold early (open, export, delete, hold release) sign a console
+user in (``--user EMAIL``, password asked hidden or read with ``--password-stdin``, and the second
+factor: ``suraksha.cli.identity``): only the legal role may, and the custody log names the person, not
+the shell account.
 """
 
 from __future__ import annotations
 
 import getpass
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,8 +19,8 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import select
 
-from suraksha.access import users
 from suraksha.app import Platform
+from suraksha.cli import identity
 from suraksha.cli.common import EXIT_ERROR, err, fail, out, platform, print_json
 from suraksha.errors import InvalidInput, NotFound
 from suraksha.vault import crypto
@@ -56,11 +56,8 @@ def _by() -> str:
 
 
 def _sign_in(p: Platform, email: str, password_stdin: bool) -> EvidenceActor:
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = typer.prompt("Password", hide_input=True, err=True)
-    return EvidenceActor.for_user(users.sign_in(p.db, email, password))
+    """The console sign-in (throttle, password, second factor: ``suraksha.cli.identity``)."""
+    return EvidenceActor.for_user(identity.sign_in(p, email, password_stdin))
 
 
 def _when(value: str | None) -> datetime | None:
@@ -230,10 +227,27 @@ def hold_extend_command(
 
 
 @hold_app.command("release")
-def hold_release_command(hold_id: int, reason: str = REASON, json_out: bool = JSON) -> None:
-    """Release a hold before its expiry (audited); the evidence is purged once no other hold covers it."""
-    with platform() as p, p.db.session() as session:
-        rows = [hold_dict(release_hold(session, hold_id, actor=_by(), reason=reason))]
+def hold_release_command(
+    hold_id: int,
+    user: str = USER,
+    reason: str = REASON,
+    override_statutory: bool = typer.Option(
+        False,
+        "--override-statutory",
+        help="Counsel confirmed a statutory hold (a CyberTipline report's year) may be lifted early.",
+    ),
+    password_stdin: bool = PASSWORD_STDIN,
+    json_out: bool = JSON,
+) -> None:
+    """Release a hold before its expiry (legal role; audited); the evidence is purged once no other
+    hold covers it."""
+    with platform() as p:
+        actor = _sign_in(p, user, password_stdin)
+        with p.db.session() as session:
+            hold = release_hold(
+                session, hold_id, actor=actor, reason=reason, override_statutory=override_statutory
+            )
+            rows = [hold_dict(hold)]
     _print_holds(rows, json_out)
 
 

@@ -4,6 +4,10 @@ An item is decided once: ``record_decision`` moves the item from ``queued`` with
 a job that runs twice (a worker killed after its commit) finds the item already decided and writes
 nothing. Actions are unique per (decision, kind, target) and their deliveries per (action,
 endpoint), with a delivery id fixed at creation: a retried delivery carries the same id.
+
+Every platform action goes out the same way, whoever decided it (policy or a person): ``add_action``
+always queues its ``action.deliver`` job, and the job resolves the configured webhook endpoints when
+it runs (``deliveries_for``). No caller passes endpoints, so none can forget them.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import cast
 
 from sqlalchemy import Table, insert, select, update
@@ -114,17 +118,10 @@ def _log_decision(item_id: int, plan: Plan) -> None:
     )
 
 
-def record_decision(
-    session: Session,
-    item: Item,
-    plan: Plan,
-    *,
-    follow_ups: DecisionFollowUps,
-    endpoints: Sequence[str] = (),
-) -> Decision:
-    """Write the decision and the actions it calls for; queue a delivery per platform action and
-    endpoint. The caller has claimed the item (``claim_for_decision``) in the same transaction.
-    ``follow_ups`` are the ports into review and the vault (``suraksha.enforcement.follow_ups``)."""
+def record_decision(session: Session, item: Item, plan: Plan, *, follow_ups: DecisionFollowUps) -> Decision:
+    """Write the decision and the actions it calls for; queue the delivery of each platform action.
+    The caller has claimed the item (``claim_for_decision``) in the same transaction. ``follow_ups``
+    are the ports into review and the vault (``suraksha.enforcement.follow_ups``)."""
     decision = Decision(**_decision_values(item.id, plan))
     session.add(decision)
     session.flush()
@@ -136,7 +133,6 @@ def record_decision(
             kind,
             automated=plan.automated,
             countries=plan.countries,
-            endpoints=endpoints,
             follow_ups=follow_ups,
         )
     if plan.actions:
@@ -156,15 +152,14 @@ def add_action(
     *,
     automated: bool,
     countries: Sequence[str] = (),
-    endpoints: Sequence[str] = (),
     target: ActionTarget | None = None,
     follow_ups: DecisionFollowUps | None = None,
 ) -> Action:
-    """Record one action of a decision (idempotent per decision, kind and target), queue its webhook
-    deliveries, and apply its effect on our own rows (a suspension marks the account; restoring the
-    account lifts it). ``target`` overrides the kind's usual one: only ``restore`` may name the
-    account (lifting a suspension). A ``preserve`` action needs ``follow_ups``: the vault's port
-    (``record_decision`` passes it)."""
+    """Record one action of a decision (idempotent per decision, kind and target), queue its delivery
+    to the platform (``action.deliver``, keyed by the action), and apply its effect on our own rows (a
+    suspension marks the account; restoring the account lifts it). ``target`` overrides the kind's
+    usual one: only ``restore`` may name the account (lifting a suspension). A ``preserve`` action
+    needs ``follow_ups``: the vault's port (``record_decision`` passes it)."""
     if kind == ActionKind.PRESERVE and follow_ups is None:
         raise InvalidInput(
             "a preserve action needs the vault's port (follow_ups): record it with record_decision"
@@ -202,20 +197,36 @@ def add_action(
         if account is not None:
             account.suspended_at = None
     if not internal:
-        account = session.get(Account, item.account_id)
-        data = action_payload(action, item.platform_item_id, account.platform_account_id if account else "")
-        for endpoint in endpoints:
-            signed = WebhookDelivery.create(f"action.{kind}", data, delivery_id=uuid.uuid4().hex)
-            delivery = Delivery(
+        enqueue(session, DELIVER, {"action": action.id}, key=f"{DELIVER}:{action.id}")
+    return action
+
+
+def deliveries_for(session: Session, action: Action, endpoints: Iterable[str]) -> list[Delivery]:
+    """The action's delivery to each named endpoint, made on first need: its delivery id and body (what
+    is signed) are fixed then, so every later attempt sends the same bytes under the same id."""
+    existing = {
+        d.endpoint: d for d in session.scalars(select(Delivery).where(Delivery.action_id == action.id))
+    }
+    rows = []
+    for endpoint in endpoints:
+        row = existing.get(endpoint)
+        if row is None:
+            item = session.get(Item, action.item_id)
+            account = session.get(Account, action.account_id)
+            data = action_payload(
+                action, item.platform_item_id if item else "", account.platform_account_id if account else ""
+            )
+            signed = WebhookDelivery.create(f"action.{action.kind}", data, delivery_id=uuid.uuid4().hex)
+            row = Delivery(
                 delivery_id=signed.delivery_id,
                 action_id=action.id,
                 endpoint=endpoint,
                 body=signed.body.decode(),
             )
-            session.add(delivery)
+            session.add(row)
             session.flush()
-            enqueue(session, DELIVER, {"delivery": delivery.id}, key=f"delivery:{delivery.id}")
-    return action
+        rows.append(row)
+    return rows
 
 
 def action_payload(action: Action, platform_item_id: str, platform_account_id: str) -> dict[str, object]:

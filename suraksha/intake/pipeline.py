@@ -143,7 +143,6 @@ class Pipeline:
     """Enforcement's ports into review and the vault (``suraksha.app.DECISION_FOLLOW_UPS``)."""
     text_rules: TextRules | None = None
     fetch: Fetcher | None = None
-    endpoints: Sequence[str] = ()
     classifiers: Classifiers | None = None
     rotations: bool = True
     delete_clean_media: bool = True
@@ -234,9 +233,7 @@ class Pipeline:
             for one in rest:
                 item = items[one.item_id]
                 record_entities(session, item, one.text.entities)
-                enforcement.record_decision(
-                    session, item, plans[one.item_id], follow_ups=self.follow_ups, endpoints=self.endpoints
-                )
+                enforcement.record_decision(session, item, plans[one.item_id], follow_ups=self.follow_ups)
         for one in mine:
             one.verdict = plans[one.item_id].verdict
         return mine
@@ -357,7 +354,7 @@ class Pipeline:
                 insert(_table(ItemRuleHit)), [_rule_hit_row(item_id, hit) for hit in analysed.text.hits]
             )
         record_entities(session, item, analysed.text.entities)
-        enforcement.record_decision(session, item, plan, follow_ups=self.follow_ups, endpoints=self.endpoints)
+        enforcement.record_decision(session, item, plan, follow_ups=self.follow_ups)
         analysed.verdict = plan.verdict
         return True
 

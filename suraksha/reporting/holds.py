@@ -16,6 +16,9 @@ from suraksha.vault.holds import HoldPeriods, place_hold
 log = logging.getLogger(__name__)
 
 HOLD_BASIS = "cybertipline_report"
+HOLD_JURISDICTION = "US"
+"""The law that sets the hold: 18 USC 2258A(h), a US statute, wherever the platform operates, so a
+``vault_hold_periods`` entry ``cybertipline_report@US=DAYS`` applies to it."""
 
 
 class HoldPlacer(Protocol):
@@ -42,6 +45,7 @@ class VaultHolds:
             actor=actor,
             periods=HoldPeriods.parse(self.settings.vault_hold_periods),
             item_ids=item_ids,
+            jurisdiction=HOLD_JURISDICTION,
             starts_at=report.finished_at,
         )
         log.info("event=report.hold report=%d holds=%d", report.id, len(holds))

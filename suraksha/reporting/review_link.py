@@ -8,6 +8,7 @@ when a second person approves it."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -59,23 +60,8 @@ def request_from_review(session: Session, review_decision_id: int) -> ReportRequ
             review_decision.approval_state,
         )
         return None
-    rows = session.execute(
-        select(HumanView, ConsoleUser.pseudonym)
-        .join(ConsoleUser, ConsoleUser.id == HumanView.user_id)
-        .join(ItemMedia, ItemMedia.id == HumanView.media_id)
-        .where(ItemMedia.item_id == review_decision.item_id)
-        .order_by(HumanView.id)
-    ).all()
-    views = tuple(
-        RecordedView(
-            media_id=view.media_id,
-            viewer=pseudonym,
-            at=view.viewed_at,
-            exif=view.exif_viewed,
-            ref=f"human_view:{view.id}",
-        )
-        for view, pseudonym in rows
-    )
+    rows = _human_views(session, [review_decision.item_id])
+    views = _recorded(rows)
     classifications: dict[int, IndustryClassification] = {}
     if review_decision.industry_classification:
         classification = IndustryClassification(review_decision.industry_classification)
@@ -96,4 +82,34 @@ def request_from_review(session: Session, review_decision_id: int) -> ReportRequ
         annotations=annotations,
         review_decision_id=review_decision.id,
         approved_by=approved_by,
+    )
+
+
+def _human_views(session: Session, item_ids: Sequence[int]) -> list[tuple[HumanView, str]]:
+    rows = session.execute(
+        select(HumanView, ConsoleUser.pseudonym)
+        .join(ConsoleUser, ConsoleUser.id == HumanView.user_id)
+        .join(ItemMedia, ItemMedia.id == HumanView.media_id)
+        .where(ItemMedia.item_id.in_(list(item_ids)))
+        .order_by(HumanView.id)
+    ).all()
+    return [(view, pseudonym) for view, pseudonym in rows]
+
+
+def recorded_views(session: Session, item_ids: Sequence[int]) -> tuple[RecordedView, ...]:
+    """Every stored human view (a reveal in the review console) of the items' files, named by the
+    viewer's pseudonym: the only ground on which a report says a file was viewed."""
+    return _recorded(_human_views(session, item_ids))
+
+
+def _recorded(rows: Sequence[tuple[HumanView, str]]) -> tuple[RecordedView, ...]:
+    return tuple(
+        RecordedView(
+            media_id=view.media_id,
+            viewer=pseudonym,
+            at=view.viewed_at,
+            exif=view.exif_viewed,
+            ref=f"human_view:{view.id}",
+        )
+        for view, pseudonym in rows
     )

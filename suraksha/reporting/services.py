@@ -21,8 +21,8 @@ from sqlalchemy.orm import Session
 from suraksha import audit
 from suraksha.content.models import Account, Item, ItemKind, ItemMedia
 from suraksha.db.base import utcnow
-from suraksha.enforcement.models import Decision
-from suraksha.errors import ConfigError, Conflict, InvalidInput, NotFound
+from suraksha.enforcement.models import DecidedBy, Decision
+from suraksha.errors import ConfigError, Conflict, Forbidden, InvalidInput, NotFound
 from suraksha.reporting.contents import (
     AccountDisabled,
     CaptureEvent,
@@ -283,12 +283,22 @@ def enqueue_submission(session: Session, report: CyberTiplineReport, *, delay_s:
 
 
 def approve_report(session: Session, report_id: int, *, actor: str, bundle_window_s: float = 0.0) -> None:
-    """Approve a draft for sending (a person with ``report:submit``; the caller checks the role)."""
+    """Approve a draft for sending (a person with ``report:submit``; the caller checks the role).
+
+    Four eyes: ``actor`` is an identified person (``user:<pseudonym>``) who neither prepared the report
+    (its ``report:prepared`` audit rows) nor decided any of its items as a reviewer."""
     report = session.get(CyberTiplineReport, report_id, with_for_update=True)
     if report is None:
         raise NotFound(f"report {report_id} does not exist (`suraksha report list`)")
     if report.state != ReportState.DRAFT:
         raise Conflict(f"report {report_id} is {report.state}, not a draft: there is nothing to approve")
+    if not actor.startswith("user:"):
+        raise Forbidden(f"a report is approved by an identified person (a console user), not {actor!r}")
+    if actor in _report_authors(session, report):
+        raise Forbidden(
+            f"four eyes: report {report_id} is approved by a second person, not by one who prepared it "
+            "or decided its items"
+        )
     report.state = ReportState.APPROVED
     report.approved_at = utcnow()
     report.approved_by = actor[:400]
@@ -296,6 +306,27 @@ def approve_report(session: Session, report_id: int, *, actor: str, bundle_windo
     session.flush()
     enqueue_submission(session, report, delay_s=bundle_window_s)
     audit.record(session, actor, ReportAudit.APPROVED, f"cybertipline_report:{report.id}", {})
+
+
+def _report_authors(session: Session, report: CyberTiplineReport) -> set[str]:
+    """Who prepared the report or decided its items as a reviewer, as the audit log names them."""
+    prepared = session.scalars(
+        select(audit.AuditEvent.actor).where(
+            audit.AuditEvent.subject == f"cybertipline_report:{report.id}",
+            audit.AuditEvent.action == ReportAudit.PREPARED,
+        )
+    )
+    decided = session.scalars(
+        select(Decision.decided_by_ref).where(
+            Decision.id.in_(
+                select(CyberTiplineReportFile.decision_id).where(
+                    CyberTiplineReportFile.report_id == report.id
+                )
+            ),
+            Decision.decided_by == DecidedBy.REVIEWER,
+        )
+    )
+    return set(prepared) | {f"user:{ref}" for ref in decided}
 
 
 def retry_report(session: Session, report_id: int, *, actor: str, reason: str) -> None:

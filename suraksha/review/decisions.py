@@ -19,6 +19,11 @@ Business rules applied by ``decide``:
 - A false positive with ``allow_list`` adds the item's MD5 and PDQ hashes to the allow-list bank
   (``review_allow_list_bank``, created when missing) and disables (deconfirms) the bank entries that
   matched, audited as ``bank:change``.
+- Un-blocking a CSAM hash is never one person's call: a benign decision that would allow-list or
+  disable anything matched from a ``csam`` bank, or restore what automated enforcement removed on a
+  ``csam`` finding (``touches_csam``), is taken only by a reviewer who revealed the item's file (a
+  recorded human view), and waits for a second person's approval whatever ``review_four_eyes`` says.
+  Until then the hashes stay blocked and the item and account stay removed and suspended.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from sqlalchemy.orm import Session
 from suraksha import audit
 from suraksha.access.models import ConsoleUser
 from suraksha.banks import services as banks
-from suraksha.banks.models import BankEntry, BankKind
+from suraksha.banks.models import Bank, BankCategory, BankEntry, BankKind
 from suraksha.content.models import Item, ItemMatch, ItemState
 from suraksha.db.base import utcnow
 from suraksha.enforcement import services as enforcement
@@ -172,7 +177,6 @@ def decide(
     choice: ReviewChoice,
     options: ReviewOptions,
     *,
-    endpoints: Sequence[str] = (),
     now: datetime | None = None,
 ) -> ReviewDecision:
     """Record the reviewer's decision on a case they hold and carry out what needs no second approval
@@ -192,9 +196,18 @@ def decide(
     benign = choice.violation == ViolationCategory.BENIGN
     if benign and ActionKind.RESTORE not in actions and _automated_actions(session, item.id):
         actions.append(ActionKind.RESTORE)
+    unblocks_csam = (choice.allow_list or ActionKind.RESTORE in actions) and touches_csam(
+        session, item.id, case.category
+    )
+    if unblocks_csam and not _has_viewed(session, reviewer.id, item.id):
+        raise InvalidInput(
+            "this would un-block a CSAM match (allow-list or disable its hashes, or restore what was "
+            "removed): reveal the file first; a second person then approves the decision"
+        )
     consequential = choice.report_to_clearinghouse or any(a in NEEDS_APPROVAL for a in actions)
-    needs_approval = consequential and options.needs_second_approval(case.category)
-    now_actions = [a for a in actions if not (needs_approval and a in NEEDS_APPROVAL)]
+    needs_approval = unblocks_csam or (consequential and options.needs_second_approval(case.category))
+    waits = NEEDS_APPROVAL | ({ActionKind.RESTORE} if unblocks_csam else set())
+    now_actions = [a for a in actions if not (needs_approval and a in waits)]
 
     decision = Decision(
         item_id=item.id,
@@ -232,21 +245,11 @@ def decide(
     )
     session.add(review_decision)
     session.flush()
-    _apply(session, decision, item, now_actions, choice.countries, endpoints)
-    if benign and _lifts_suspension(session, item):
-        enforcement.add_action(
-            session,
-            decision,
-            item,
-            ActionKind.RESTORE,
-            automated=False,
-            target=ActionTarget.ACCOUNT,
-            endpoints=endpoints,
-        )
+    _apply(session, decision, item, now_actions, choice.countries)
+    if not needs_approval:
+        _restore_and_allow_list(session, decision, item, review_decision, reviewer, options)
     if choice.report_to_clearinghouse and not needs_approval:
         _report(session, decision, item, review_decision)
-    if choice.allow_list:
-        _allow_list(session, item, review_decision, reviewer, options)
     case.claimed_by_id, case.claim_expires_at, case.updated_at = None, None, now
     if needs_approval:
         case.state = CaseState.AWAITING_APPROVAL
@@ -278,6 +281,50 @@ def decide(
     return review_decision
 
 
+def touches_csam(session: Session, item_id: int, case_category: str) -> bool:
+    """Whether un-blocking this item touches CSAM: its case is a ``csam`` case, a ``csam`` bank's entry
+    matched it, or automated enforcement decided it as ``csam``."""
+    if case_category == BankCategory.CSAM:
+        return True
+    matched_csam = session.scalar(
+        select(ItemMatch.id)
+        .join(BankEntry, BankEntry.id == ItemMatch.entry_id)
+        .join(Bank, Bank.id == BankEntry.bank_id)
+        .where(ItemMatch.item_id == item_id, Bank.category == BankCategory.CSAM)
+        .limit(1)
+    )
+    decided_csam = session.scalar(
+        select(Decision.id)
+        .where(
+            Decision.item_id == item_id,
+            Decision.automated.is_(True),
+            Decision.category == BankCategory.CSAM,
+        )
+        .limit(1)
+    )
+    return matched_csam is not None or decided_csam is not None
+
+
+def _restore_and_allow_list(
+    session: Session,
+    decision: Decision,
+    item: Item,
+    review_decision: ReviewDecision,
+    by: ConsoleUser,
+    options: ReviewOptions,
+) -> None:
+    """What a false positive undoes: the account's automated suspension (``_lifts_suspension``) and,
+    with ``allow_list``, the matched entries (disabled) and the file's hashes (allow-listed)."""
+    if review_decision.violation != ViolationCategory.BENIGN:
+        return
+    if _lifts_suspension(session, item):
+        enforcement.add_action(
+            session, decision, item, ActionKind.RESTORE, automated=False, target=ActionTarget.ACCOUNT
+        )
+    if review_decision.allow_list:
+        _allow_list(session, item, review_decision, by, options)
+
+
 def _has_viewed(session: Session, user_id: int, item_id: int) -> bool:
     return (
         session.scalar(
@@ -297,12 +344,9 @@ def _apply(
     item: Item,
     actions: Sequence[ActionKind],
     countries: Sequence[str],
-    endpoints: Sequence[str],
 ) -> None:
     for kind in actions:
-        enforcement.add_action(
-            session, decision, item, kind, automated=False, countries=countries, endpoints=endpoints
-        )
+        enforcement.add_action(session, decision, item, kind, automated=False, countries=countries)
     if actions:
         item.state = ItemState.ACTIONED
 
@@ -338,12 +382,21 @@ def _allow_list(
     if bank.kind != BankKind.ALLOW:
         raise Conflict(f"bank {bank.name!r} (review_allow_list_bank) is not an allow-list bank")
     reason = f"deconfirmed by review decision {review_decision.id}"
+    # Only an approved decision vouches for un-blocking a CSAM hash (suraksha.banks.services).
+    approved = review_decision.approval_state == ApprovalState.APPROVED
+    four_eyes = f"review_decision:{review_decision.id}" if approved else ""
     added: list[int] = []
     for media in item.media:
         for signal, value in ((SignalKind.MD5, media.md5), (SignalKind.PDQ, media.pdq)):
             if value:
                 entry, _ = banks.add_entry(
-                    session, bank, signal, value, note=reason, source_ref=f"review:{review_decision.id}"
+                    session,
+                    bank,
+                    signal,
+                    value,
+                    note=reason,
+                    source_ref=f"review:{review_decision.id}",
+                    four_eyes=four_eyes,
                 )
                 added.append(entry.id)
     matched = sorted(
@@ -360,7 +413,7 @@ def _allow_list(
         matched_entry = session.get(BankEntry, entry_id)
         if matched_entry is None or matched_entry.bank_id == bank.id:
             continue
-        banks.set_entry_enabled(session, entry_id, False, reason=reason)
+        banks.set_entry_enabled(session, entry_id, False, reason=reason, four_eyes=four_eyes)
         matched_entry.deconfirm_count += 1
         disabled.append(entry_id)
     session.flush()
@@ -369,7 +422,13 @@ def _allow_list(
         actor(reviewer),
         audit.AuditAction.BANK_CHANGE,
         f"bank:{bank.name}",
-        {"allow_listed": added, "disabled_entries": disabled, "review_decision": review_decision.id},
+        {
+            "allow_listed": added,
+            "disabled_entries": disabled,
+            "review_decision": review_decision.id,
+            "decided_by": review_decision.reviewer_ref,
+            "approved_by": review_decision.approver_ref,
+        },
     )
 
 
@@ -401,11 +460,12 @@ def approve(
     approver: ConsoleUser,
     *,
     note: str = "",
-    endpoints: Sequence[str] = (),
+    options: ReviewOptions | None = None,
     now: datetime | None = None,
 ) -> ReviewDecision:
     """The second pair of eyes agrees: carry out what waited (suspension; the clearinghouse report,
-    queued as ``report.prepare``) and close the case."""
+    queued as ``report.prepare``; a false positive's restore and allow list) and close the case.
+    ``options`` names the allow-list bank (``review_allow_list_bank``; the default one when None)."""
     now = now or utcnow()
     review_decision, case = _pending(session, review_decision_id)
     _check_approver(approver, review_decision, case)
@@ -413,11 +473,13 @@ def approve(
     item = session.get(Item, review_decision.item_id)
     assert decision is not None
     assert item is not None
-    waiting = [ActionKind(a) for a in review_decision.actions.split() if a in NEEDS_APPROVAL]
-    _apply(session, decision, item, waiting, review_decision.countries.split(), endpoints)
+    done = {a.kind for a in session.scalars(select(Action).where(Action.decision_id == decision.id))}
+    waiting = [ActionKind(a) for a in review_decision.actions.split() if a not in done]
+    _apply(session, decision, item, waiting, review_decision.countries.split())
     review_decision.approval_state = ApprovalState.APPROVED
     review_decision.approver_id, review_decision.approver_ref = approver.id, approver.pseudonym
     review_decision.approval_note, review_decision.approved_at = note.strip()[:MAX_NOTE], now
+    _restore_and_allow_list(session, decision, item, review_decision, approver, options or ReviewOptions())
     if review_decision.report_to_clearinghouse:
         _report(session, decision, item, review_decision)
     _close(case, now)
@@ -428,7 +490,12 @@ def approve(
         actor(approver),
         ReviewAudit.APPROVE,
         f"review_decision:{review_decision.id}",
-        {"actions": [str(a) for a in waiting], "report": review_decision.report_to_clearinghouse},
+        {
+            "actions": [str(a) for a in waiting],
+            "report": review_decision.report_to_clearinghouse,
+            "allow_list": review_decision.allow_list,
+            "decided_by": review_decision.reviewer_ref,
+        },
     )
     return review_decision
 

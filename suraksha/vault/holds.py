@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from suraksha import audit
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import Decision
 from suraksha.errors import ConfigError, Conflict, InvalidInput, NotFound
+from suraksha.permissions import Permission
 from suraksha.vault.models import (
     EvidenceBlob,
     HoldBasis,
@@ -43,6 +45,8 @@ BUILTIN_PERIOD_DAYS: Mapping[str, int] = {
     HoldBasis.LAW_ENFORCEMENT_REQUEST: 90,
 }
 MAX_PERIOD_DAYS = 36500
+STATUTORY_BASES = frozenset({HoldBasis.CYBERTIPLINE_REPORT.value})
+"""Holds the law sets (not a request's): released early only with counsel's override."""
 _ENTRY = re.compile(r"^([a-z0-9_]{1,60})(?:@([A-Z]{2}))?=(\d{1,5})$")
 
 
@@ -225,22 +229,51 @@ def extend_hold(
     return hold
 
 
-def release_hold(session: Session, hold_id: int, *, actor: str, reason: str) -> PreservationHold:
-    """Release a hold before its expiry (the matter is closed, or a deletion request): audited."""
+class HoldActor(Protocol):
+    """Who ends a hold (``suraksha.vault.services.EvidenceActor``): the audit name and the role check."""
+
+    @property
+    def name(self) -> str: ...
+
+    def require(self, permission: Permission, what: str) -> None: ...
+
+
+def release_hold(
+    session: Session, hold_id: int, *, actor: HoldActor, reason: str, override_statutory: bool = False
+) -> PreservationHold:
+    """Release a hold before its expiry (the matter is closed, or a deletion request). This is the one
+    way a hold ends early (``extend_hold`` never shortens one; expiry is its configured period).
+
+    Business rules: only the legal role (``evidence:open``: an identified person, or a part of
+    Suraksha acting for legal), always with a reason; a statutory hold (``STATUTORY_BASES``: a
+    CyberTipline report's year under 18 USC 2258A(h)) only with ``override_statutory``, which says
+    counsel confirmed it may be lifted. Audited (``vault:hold_release``, naming the override)."""
+    actor.require(Permission.EVIDENCE_OPEN, f"release hold {hold_id}")
     hold = session.get(PreservationHold, hold_id, with_for_update=True)
     if hold is None:
         raise NotFound(f"hold {hold_id} does not exist (`suraksha vault hold list`)")
     reason = _check_text("reason", reason, 1000)
     if not reason:
         raise InvalidInput("say why the hold is released (--reason)")
+    statutory = hold.basis in STATUTORY_BASES
+    if hold.released_at is None and statutory and not override_statutory:
+        raise Conflict(
+            f"hold {hold_id} is statutory ({hold.basis}, to {hold.expires_at.date()}): it is not released "
+            "early unless counsel confirms it may be; then pass --override-statutory"
+        )
     if hold.released_at is None:
         hold.released_at, hold.release_reason = utcnow(), reason
         audit.record(
             session,
-            actor,
+            actor.name,
             VaultAudit.HOLD_RELEASE,
             f"preservation:{hold.preservation_id}",
-            {"hold": hold.id, "basis": hold.basis, "reason": reason},
+            {
+                "hold": hold.id,
+                "basis": hold.basis,
+                "reason": reason,
+                **({"override_statutory": True} if statutory else {}),
+            },
         )
     return hold
 

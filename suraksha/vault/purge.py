@@ -22,10 +22,9 @@ from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
 from suraksha.errors import Conflict, InvalidInput, NotFound
 from suraksha.permissions import Permission
-from suraksha.vault.holds import active_hold_clause, release_hold
+from suraksha.vault.holds import STATUTORY_BASES, active_hold_clause, release_hold
 from suraksha.vault.models import (
     EvidenceBlob,
-    HoldBasis,
     Preservation,
     PreservationHold,
     PreservationState,
@@ -37,8 +36,6 @@ from suraksha.vault.services import EvidenceActor, EvidenceVault, check_reason
 log = logging.getLogger(__name__)
 
 BATCH = 200
-STATUTORY_BASES = frozenset({HoldBasis.CYBERTIPLINE_REPORT.value})
-"""Holds a request cannot lift by itself: the law, not the requester, sets their term."""
 
 
 @dataclass
@@ -208,7 +205,13 @@ def delete_on_request(
             {"reference": reference, "reason": reason, "holds_released": [h.id for h in holds]},
         )
         for hold in holds:
-            release_hold(session, hold.id, actor=actor.name, reason=f"deletion request {reference}: {reason}")
+            release_hold(
+                session,
+                hold.id,
+                actor=actor,
+                reason=f"deletion request {reference}: {reason}",
+                override_statutory=override_statutory,
+            )
         blob_ids = [f.blob_id for f in preservation.files]
     result = PurgeResult()
     for blob_id in blob_ids:

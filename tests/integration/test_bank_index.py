@@ -23,6 +23,8 @@ from suraksha.signals.types import SignalKind
 from suraksha.signals.vpdq import parse_vpdq
 from suraksha.testing.hashes import flip_bits, md5_of, pdq_like
 
+APPROVED = "review_decision:0"  # these tests are about indexes, not the csam four-eyes guard
+
 
 def key(outcome: MatchOutcome) -> tuple[list[tuple[object, ...]], ...]:
     def rows(hits: list[object]) -> list[tuple[object, ...]]:
@@ -106,8 +108,10 @@ def test_follows_every_kind_of_change(seeded: tuple[Database, list[str]], testda
             services.add_entry(s, bank, SignalKind.PDQ, pdq_like(rng))
     with db.session() as s:
         for entry_id in victims:
-            services.set_entry_enabled(s, entry_id, False)
-        services.set_entry_enabled(s, comeback, False, until=utcnow() + timedelta(seconds=2))
+            services.set_entry_enabled(s, entry_id, False, four_eyes=APPROVED)
+        services.set_entry_enabled(
+            s, comeback, False, until=utcnow() + timedelta(seconds=2), four_eyes=APPROVED
+        )
         services.set_bank_enabled(s, "loose", False)
         services.get_bank(s, "strict").pdq_threshold = 20
         services.record_changes(s, services.get_bank(s, "strict").id, services.BankChangeKind.BANK_CHANGED)

@@ -14,11 +14,13 @@ from suraksha.banks.matching import BruteForceMatcher
 from suraksha.banks.models import BankCategory, BankKind
 from suraksha.db import Database, utcnow
 from suraksha.db.migrate import current_revision, downgrade, head_revision, upgrade
-from suraksha.errors import Conflict, InvalidInput, NotFound
+from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
 from suraksha.signals.file_signals import FileSignals
 from suraksha.signals.pdq import PdqHash
 from suraksha.signals.types import SignalKind
 from suraksha.testing.hashes import flip_bits, md5_of, pdq_like
+
+APPROVED = "review_decision:0"  # these tests are about indexes, not the csam four-eyes guard
 
 
 def test_migrations_round_trip(db: Database) -> None:
@@ -164,7 +166,7 @@ def test_matcher_thresholds_and_allow_lists(db: Database) -> None:
     assert matcher.match(FileSignals(path=None, size=0, pdq=low)).hits == []
     with db.session() as s:
         allow = services.create_bank(s, "allow", kind=BankKind.ALLOW, pdq_threshold=5)
-        services.add_entry(s, allow, SignalKind.PDQ, target)
+        services.add_entry(s, allow, SignalKind.PDQ, target, four_eyes=APPROVED)  # "strict" is csam
     with db.session() as s:
         matcher = BruteForceMatcher(services.active_entries(s))
     outcome = matcher.match(
@@ -203,3 +205,52 @@ def test_every_entry_change_is_in_the_feed(db: Database) -> None:
         abandoned_import()
     with db.session() as s:
         assert len(list(s.scalars(select(BankChange)))) == 13
+
+
+def test_one_person_cannot_unblock_a_csam_hash(db: Database) -> None:
+    """Disabling a csam bank's entry or the bank, or allow-listing a hash it holds, needs the four-eyes
+    approval of a review decision; every other bank changes as before."""
+    rng = random.Random(9)
+    value, other = pdq_like(rng), pdq_like(rng)
+    md5 = md5_of("csam-held")
+    with db.session() as s:
+        csam = services.create_bank(s, "ncmec", category=BankCategory.CSAM)
+        plain = services.create_bank(s, "spam")
+        allow = services.create_bank(s, "allow", kind=BankKind.ALLOW)
+        held, _ = services.add_entry(s, csam, SignalKind.PDQ, value)
+        services.add_entry(s, csam, SignalKind.MD5, md5)
+        spam, _ = services.add_entry(s, plain, SignalKind.PDQ, other)
+        held_id, spam_id = held.id, spam.id
+    with db.session() as s, pytest.raises(Forbidden, match="never one person's call"):
+        services.set_entry_enabled(s, held_id, False, reason="looks benign")
+    with db.session() as s, pytest.raises(Forbidden):
+        services.set_entry_enabled(s, held_id, False, until=utcnow() + timedelta(hours=1))
+    with db.session() as s, pytest.raises(Forbidden):
+        services.set_bank_enabled(s, "ncmec", False)
+    with db.session() as s, pytest.raises(Forbidden, match="csam bank 'ncmec' holds"):
+        services.add_entry(s, services.get_bank(s, "allow"), SignalKind.PDQ, value)
+    near = flip_bits(value, 40, rng)  # no longer equal, but an allow entry there would still suppress it
+    with db.session() as s, pytest.raises(Forbidden, match="close to"):
+        services.add_entry(s, services.get_bank(s, "allow"), SignalKind.PDQ, near)
+    with db.session() as s:
+        result = services.import_entries(s, "allow", f"{near}\n", signal_type=SignalKind.PDQ)
+        assert (
+            not result.committed and "close to an entry of the csam bank 'ncmec'" in result.rejected[0].reason
+        )
+        s.rollback()
+    with db.session() as s:
+        result = services.import_entries(
+            s, "allow", f"{md5}\n{md5_of('benign')}\n", signal_type=SignalKind.MD5
+        )
+        assert not result.committed and [r.line for r in result.rejected] == [1]
+        assert "csam bank 'ncmec'" in result.rejected[0].reason
+        s.rollback()
+    with db.session() as s:
+        assert services.bank_stats(s, services.get_bank(s, "allow")).total == 0
+        assert services.bank_stats(s, services.get_bank(s, "ncmec")).active == 2
+        assert services.get_bank(s, "ncmec").enabled
+        services.set_entry_enabled(s, spam_id, False)  # not csam: as before
+        services.set_bank_enabled(s, "spam", False)
+        services.add_entry(s, services.get_bank(s, "allow"), SignalKind.PDQ, other)
+        services.set_entry_enabled(s, held_id, False, four_eyes="review_decision:7")  # an approved decision
+        assert services.add_entry(s, allow, SignalKind.PDQ, value, four_eyes="review_decision:7")[1]

@@ -23,6 +23,8 @@ from suraksha.signals.types import SignalKind
 from suraksha.testing.hashes import pdq_like
 from tests.integration.test_bank_index import key, oracle, queries, seeded
 
+APPROVED = "review_decision:0"  # these tests are about indexes, not the csam four-eyes guard
+
 __all__ = ["seeded"]  # the fixture, shared with the bank index tests
 
 
@@ -50,11 +52,11 @@ def test_starts_from_the_generation_then_follows_the_feed(
     with db.session() as s:  # changes after the generation
         entries = [e for _, e in services.active_entries(s)]
         for entry in entries[:6]:
-            services.set_entry_enabled(s, entry.id, False)
+            services.set_entry_enabled(s, entry.id, False, four_eyes=APPROVED)
         # Long enough for the first comparison below to finish before it runs out, on a busy CI machine
         # too (at 1 s the oracle, reading later, sometimes saw it back while the index did not).
         back_at = utcnow() + timedelta(seconds=4)
-        services.set_entry_enabled(s, entries[8].id, False, until=back_at)
+        services.set_entry_enabled(s, entries[8].id, False, until=back_at, four_eyes=APPROVED)
         bank = services.get_bank(s, "strict")
         for _ in range(5):
             services.add_entry(s, bank, SignalKind.PDQ, pdq_like(rng))
@@ -84,7 +86,7 @@ def test_running_index_adopts_a_newer_generation(
     generation = other.publish()
     assert generation is not None
     with db.session() as s:  # and a change after it, which the swap must not lose
-        services.set_bank_enabled(s, "strict", False)
+        services.set_bank_enabled(s, "loose", False)  # ("strict" is a csam bank: not switched off alone)
     assert running.adopt_current()
     assert running.generation == generation.name
     assert running.position == running.feed_head()

@@ -443,7 +443,7 @@ def approval(
     with state.platform.db.session() as session:
         user = user_of(session, who)
         if verdict == "approve":
-            review_decisions.approve(session, review_decision_id, user, note=note)
+            review_decisions.approve(session, review_decision_id, user, note=note, options=options_of(state))
         else:
             review_decisions.reject(session, review_decision_id, user, note=note)
     return see_other("/console/approvals")

@@ -13,13 +13,22 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyotp
 import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from suraksha.access import users
+from suraksha.access.models import ConsoleUser
+from suraksha.audit import AuditEvent
 from suraksha.cli.main import app
+from suraksha.content.models import ItemMedia
 from suraksha.db import Database, open_database
 from suraksha.intake.store import MediaStore
-from suraksha.reporting.models import CyberTiplineReport, ReportState
+from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile, ReportState
+from suraksha.review.models import HumanView
 from suraksha.testing.database import truncate_all
 from tests.integration.reporting.conftest import PASSWORD, USER, Sim, World
 
@@ -64,22 +73,73 @@ def invoke(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def test_report_commands(cli_world: World, sim: Sim, tmp_path: Path) -> None:
+SIGN_IN = "sable-quartz-meadow-42"
+PEOPLE = {"lead@example.org": ["lead"], "legal@example.org": ["legal"], "rev@example.org": ["reviewer"]}
+
+
+@pytest.fixture
+def people(cli_world: World, monkeypatch: pytest.MonkeyPatch) -> dict[str, ConsoleUser]:
+    monkeypatch.setattr(users, "HASHER", PasswordHasher.from_parameters(CHEAPEST))
+    with cli_world.db.session() as session:
+        return {e: users.create_user(session, e, roles, SIGN_IN, by="test") for e, roles in PEOPLE.items()}
+
+
+def as_person(email: str, *args: str, password: str = SIGN_IN) -> tuple[int, str]:
+    """Run a command signed in as ``email`` (the password on stdin, never on the command line)."""
+    result = runner.invoke(
+        app, [*args, "--user", email, "--password-stdin"], input=password + "\n", catch_exceptions=False
+    )
+    return result.exit_code, result.output
+
+
+def reveal(db: Database, person: ConsoleUser, media_id: int) -> None:
+    """What a reveal in the review console stores: a human view of the file."""
+    with db.session() as session:
+        media = session.get(ItemMedia, media_id)
+        assert media is not None
+        session.add(HumanView(user_id=person.id, media_id=media_id, item_id=media.item_id, category="csam"))
+
+
+def test_report_commands(cli_world: World, sim: Sim, tmp_path: Path, people: dict[str, ConsoleUser]) -> None:
     cli_world.add_account("cli", items=2)
     code, output = invoke("report", "check")
     assert code == 0 and "credentials accepted" in output
     viewed = cli_world.media["cli"][0]
-    args = ["report", "prepare", "--json", "--viewed", str(viewed), "--classification", f"{viewed}=a2"]
+    args = ["report", "prepare", "--json", "--classification", f"{viewed}=a2"]
     for decision in cli_world.decisions["cli"]:
         args += ["--decision", str(decision)]
-    code, output = invoke(*args)
+    code, output = as_person("lead@example.org", *args)
+    assert code == 2 and "reveal it in the review console first" in output  # no stored view behind it
+    code, output = as_person("lead@example.org", *args, "--viewed", str(viewed))
+    assert code == 2 and "--viewed is gone" in output  # a view is never claimed, only stored
+    reveal(cli_world.db, people["lead@example.org"], viewed)
+    code, output = as_person("lead@example.org", *args)
     assert code == 0, output
     (prepared,) = json.loads(output)
     assert prepared["state"] == "draft" and prepared["files"] == 2
     report_id = str(prepared["id"])
+    with cli_world.db.reading() as session:
+        rows = session.scalars(select(CyberTiplineReportFile).order_by(CyberTiplineReportFile.media_id))
+        assert [(r.viewed_by_esp, r.industry_classification) for r in rows] == [(True, "A2"), (False, None)]
     code, output = invoke("report", "send", report_id)
     assert code == 0 and "draft" in output  # a draft is not sent
-    assert invoke("report", "approve", report_id)[0] == 0
+    code, output = as_person("lead@example.org", "report", "prepare", "--decision", "1", "--approve")
+    assert code == 2 and "second person" in output
+    code, output = as_person("lead@example.org", "report", "approve", report_id)
+    assert code == 2 and "four eyes" in output  # who prepared it does not approve it
+    code, output = as_person("rev@example.org", "report", "approve", report_id)
+    assert code == 2 and "lacks report:submit" in output
+    code, output = as_person("legal@example.org", "report", "approve", report_id, password="not-it")
+    assert code == 2 and "wrong email or password" in output
+    code, output = invoke("report", "approve", report_id)
+    assert code == 2 and "--user" in output  # nobody approves without signing in
+    code, output = as_person("legal@example.org", "report", "approve", report_id)
+    assert code == 0, output
+    with cli_world.db.reading() as session:
+        report = session.get(CyberTiplineReport, int(report_id))
+        assert report is not None and report.approved_by == f"user:{people['legal@example.org'].pseudonym}"
+        approvals = session.scalars(select(AuditEvent).where(AuditEvent.action == "report:approved")).all()
+        assert [a.actor for a in approvals] == [report.approved_by]
     sim.simulator.fail("upload", 1000)
     code, output = invoke("report", "send", report_id)
     assert code == 2 and "retries it" in output
@@ -92,11 +152,36 @@ def test_report_commands(cli_world: World, sim: Sim, tmp_path: Path) -> None:
     assert [f["industry_classification"] for f in shown["file_rows"]] == ["A2", None]
     code, output = invoke("report", "list", "--state", "finished", "--json")
     assert [r["id"] for r in json.loads(output)] == [prepared["id"]]
-    code, output = invoke("report", "retry", report_id, "--reason", "test")
+    code, output = as_person("lead@example.org", "report", "retry", report_id, "--reason", "test")
     assert code == 2 and "only a failed report" in output
     target = tmp_path / "fetched.xsd"
     assert invoke("report", "fetch-xsd", "--to", str(target))[0] == 0
     assert target.read_bytes() == sim.simulator.xsd_bytes
+
+
+def test_the_command_line_sign_in_is_the_consoles(
+    cli_world: World, people: dict[str, ConsoleUser], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second factor is asked for (stdin's second line), a code is used once, and wrong passwords
+    are throttled per machine account and console account like the console's sign-in."""
+    secret = pyotp.random_base32()
+    with cli_world.db.session() as session:
+        legal = session.get(ConsoleUser, people["legal@example.org"].id)
+        assert legal is not None
+        legal.totp_secret = secret
+    approve = ("report", "approve", "999")  # no such report: the sign-in comes first
+    code, output = as_person("legal@example.org", *approve, password=f"{SIGN_IN}\n000000")
+    assert code == 2 and "wrong email or password" in output
+    code, output = as_person("legal@example.org", *approve, password=f"{SIGN_IN}\n{pyotp.TOTP(secret).now()}")
+    assert code == 2 and "report 999 does not exist" in output  # signed in
+    with cli_world.db.reading() as session:
+        failed = session.scalars(select(AuditEvent).where(AuditEvent.action == "auth:sign_in_failed")).all()
+        assert [json.loads(e.details)["reason"] for e in failed] == ["wrong_code"]
+    monkeypatch.setenv("SURAKSHA_CONSOLE_SIGN_IN_MAX_FAILURES", "2")
+    for _ in range(2):
+        assert as_person("lead@example.org", *approve, password="guess")[0] == 2
+    code, output = as_person("lead@example.org", *approve)
+    assert code == 2 and "too many failed sign-ins" in " ".join(output.split())
 
 
 def test_simulator_command_refuses_without_credentials(
@@ -119,16 +204,17 @@ def _report_state(db: Database, report_id: int) -> tuple[str, int | None]:
 
 @pytest.mark.slow
 def test_worker_killed_at_random_points_finishes_the_report_once(
-    cli_world: World, sim: Sim, env: dict[str, str], tmp_path: Path
+    cli_world: World, sim: Sim, env: dict[str, str], tmp_path: Path, people: dict[str, ConsoleUser]
 ) -> None:
     cli_world.add_account("killed", items=6, files_per_item=2)
     sim.simulator.latency_s = 0.03  # ~30 calls: long enough to be killed mid-flow several times
-    args = ["report", "prepare", "--approve", "--json"]
+    args = ["report", "prepare", "--json"]
     for decision in cli_world.decisions["killed"]:
         args += ["--decision", str(decision)]
-    code, output = invoke(*args)
+    code, output = as_person("lead@example.org", *args)
     assert code == 0, output
     report_id = json.loads(output)[0]["id"]
+    assert as_person("legal@example.org", "report", "approve", str(report_id))[0] == 0
     rng = random.Random(6)
     kills = 0
     deadline = time.monotonic() + 120

@@ -93,7 +93,9 @@ def test_hold_job_places_a_one_year_vault_hold(
 
     world.add_account("held", items=2)
     registry = HandlerRegistry()
-    reporting_tasks.register(registry, world.db, make_submitter, OPTIONS, VaultHolds(Settings.load()))
+    # The statute is American: a US period for the basis applies to it (and another country's does not).
+    periods = Settings.load({"vault_hold_periods": "cybertipline_report@US=400,cybertipline_report@IN=30"})
+    reporting_tasks.register(registry, world.db, make_submitter, OPTIONS, VaultHolds(periods))
     with world.db.session() as session:
         (report,) = prepare_report(
             session, ReportRequest(tuple(world.decisions["held"]), approved_by=("a", "b")), actor="t"
@@ -110,7 +112,8 @@ def test_hold_job_places_a_one_year_vault_hold(
         for hold in holds:
             assert hold.basis == "cybertipline_report"
             assert hold.reference == f"ncmec:{report.ncmec_report_id}"
-            assert hold.expires_at - hold.starts_at == timedelta(days=365)
+            assert hold.jurisdiction == "US"
+            assert hold.expires_at - hold.starts_at == timedelta(days=400)
             assert abs((hold.starts_at - report.finished_at).total_seconds()) < 1
 
 

@@ -4,6 +4,7 @@ false positives onto the allow list, and choices that do not hang together."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 
 import pytest
@@ -162,22 +163,82 @@ def test_without_four_eyes_the_report_is_queued_at_once(
 
 
 def test_false_positive_restores_and_allow_lists(world: ReviewWorld, options: review.ReviewOptions) -> None:
-    seeded = world.item(bank_category="csam")
-    world.user("cas", "child_safety_reviewer")
+    seeded = world.item(rule_category="solicitation")  # not CSAM: one person may clear it
+    world.user("ria", "reviewer")
     choice = decisions.ReviewChoice(violation=ViolationCategory.BENIGN, allow_list=True, note="a sunset")
-    rd_id = _claim_reveal_decide(world, seeded, "cas", choice, options)
+    rd_id = _claim_reveal_decide(world, seeded, "ria", choice, options)
     with world.db.reading() as s:
         rd = s.get(decisions.ReviewDecision, rd_id)
         assert rd is not None and rd.approval_state == ApprovalState.NOT_NEEDED
-        assert rd.actions == "restore"  # the automated removal is reversed
         allow = s.scalar(select(Bank).where(Bank.name == options.allow_list_bank))
         assert allow is not None and allow.kind == BankKind.ALLOW
         assert len(list(s.scalars(select(BankEntry).where(BankEntry.bank_id == allow.id)))) == 1
+        assert s.scalar(select(AuditEvent).where(AuditEvent.action == AuditAction.BANK_CHANGE)) is not None
+    assert _case(world, seeded).state == CaseState.DECIDED
+
+
+def test_unblocking_a_csam_hash_needs_a_reveal_and_a_second_person(
+    world: ReviewWorld, options: review.ReviewOptions
+) -> None:
+    """A child-safety reviewer's "benign + allow list" on a CSAM match used to disable the entry,
+    allow-list the file and restore the item and account at once, without a reveal or an approval."""
+    seeded = world.item(bank_category="csam")
+    assert _account(world, seeded).suspended_at is not None
+    cas = world.user("cas", "child_safety_reviewer")
+    lead = world.user("lee", "lead")
+    no_four_eyes = replace(options, four_eyes=frozenset())  # not even switching four eyes off opens it
+    choice = decisions.ReviewChoice(violation=ViolationCategory.BENIGN, allow_list=True, note="a sunset")
+    case = _case(world, seeded)
+    with world.db.session() as s:
+        review.claim(s, case.id, cas, no_four_eyes)
+    with world.db.session() as s, pytest.raises(InvalidInput, match="reveal the file first"):
+        decisions.decide(s, case.id, cas, choice, no_four_eyes)
+    reveals.reveal_media(world.db, seeded.media_ids[0], cas, no_four_eyes, case_id=case.id)
+    with world.db.session() as s:
+        rd_id = decisions.decide(s, case.id, cas, choice, no_four_eyes).id
+    with world.db.reading() as s:
+        rd = s.get(decisions.ReviewDecision, rd_id)
+        assert rd is not None and rd.approval_state == ApprovalState.PENDING
+        matched = s.get(BankEntry, seeded.entry_id)
+        assert matched is not None and matched.enabled and matched.deconfirm_count == 0
+        assert s.scalar(select(Bank).where(Bank.name == options.allow_list_bank)) is None
+        assert [d.id for d in decisions.approval_queue(s, approver=lead)] == [rd_id]
+    assert _actions(world, rd.decision_id) == {}  # nothing restored yet
+    assert _account(world, seeded).suspended_at is not None
+    assert _case(world, seeded).state == CaseState.AWAITING_APPROVAL
+    with world.db.session() as s, pytest.raises(Forbidden):
+        decisions.approve(s, rd_id, cas)
+    with world.db.session() as s:
+        decisions.approve(s, rd_id, lead, note="checked: a sunset", options=no_four_eyes)
+    with world.db.reading() as s:
         matched = s.get(BankEntry, seeded.entry_id)
         assert matched is not None and not matched.enabled and matched.deconfirm_count == 1
-        assert s.scalar(select(AuditEvent).where(AuditEvent.action == AuditAction.BANK_CHANGE)) is not None
-    assert _actions(world, rd.decision_id) == {"restore": ActionState.PENDING}
+        allow = s.scalar(select(Bank).where(Bank.name == options.allow_list_bank))
+        assert allow is not None and allow.kind == BankKind.ALLOW
+        change = s.scalar(select(AuditEvent).where(AuditEvent.action == AuditAction.BANK_CHANGE))
+        assert change is not None and change.actor == "user:r-lee"
+        assert json.loads(change.details)["decided_by"] == "r-cas"
+    assert _targets(world, rd.decision_id) == {("restore", "item"), ("restore", "account")}
+    assert _account(world, seeded).suspended_at is None
     assert _case(world, seeded).state == CaseState.DECIDED
+
+
+def test_restoring_what_csam_enforcement_removed_waits_for_approval(
+    world: ReviewWorld, options: review.ReviewOptions
+) -> None:
+    seeded = world.item(bank_category="csam")
+    world.user("cas", "child_safety_reviewer")
+    lead = world.user("lee", "lead")
+    choice = decisions.ReviewChoice(violation=ViolationCategory.BENIGN, note="a sunset")  # no allow list
+    rd_id = _claim_reveal_decide(world, seeded, "cas", choice, options)
+    with world.db.reading() as s:
+        rd = s.get(decisions.ReviewDecision, rd_id)
+        assert rd is not None and rd.approval_state == ApprovalState.PENDING and rd.actions == "restore"
+    assert _actions(world, rd.decision_id) == {}
+    with world.db.session() as s:
+        decisions.reject(s, rd_id, lead, note="that is not a sunset")
+    assert _actions(world, rd.decision_id) == {}  # rejected: nothing is restored
+    assert _account(world, seeded).suspended_at is not None
 
 
 def _account(world: ReviewWorld, seeded: Seeded) -> Account:
@@ -201,12 +262,11 @@ def test_false_positive_lifts_the_automated_suspension(
     seeded = world.item(bank_category="csam")
     assert _account(world, seeded).suspended_at is not None  # the policy suspended it automatically
     world.user("cas", "child_safety_reviewer")
+    lead = world.user("lee", "lead")
     choice = decisions.ReviewChoice(violation=ViolationCategory.BENIGN, note="a sunset")
     rd_id = _claim_reveal_decide(world, seeded, "cas", choice, options)
-    with world.db.reading() as s:
-        rd = s.get(decisions.ReviewDecision, rd_id)
-        assert rd is not None
-        decision_id = rd.decision_id
+    with world.db.session() as s:
+        decision_id = decisions.approve(s, rd_id, lead).decision_id  # a CSAM restore needs four eyes
     assert _targets(world, decision_id) == {("restore", "item"), ("restore", "account")}
     assert _account(world, seeded).suspended_at is None
 
@@ -221,12 +281,11 @@ def test_a_suspension_another_violation_justifies_stays(
         s.execute(update(Item).where(Item.id == second.item_id).values(account_id=shared))
         s.execute(update(Action).where(Action.item_id == second.item_id).values(account_id=shared))
     world.user("cas", "child_safety_reviewer")
+    lead = world.user("lee", "lead")
     choice = decisions.ReviewChoice(violation=ViolationCategory.BENIGN, note="this one is a sunset")
     rd_id = _claim_reveal_decide(world, first, "cas", choice, options)
-    with world.db.reading() as s:
-        rd = s.get(decisions.ReviewDecision, rd_id)
-        assert rd is not None
-        decision_id = rd.decision_id
+    with world.db.session() as s:
+        decision_id = decisions.approve(s, rd_id, lead).decision_id
     assert _targets(world, decision_id) == {("restore", "item")}
     assert _account(world, first).suspended_at is not None
 

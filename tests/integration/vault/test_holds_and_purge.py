@@ -126,7 +126,9 @@ def test_extend_and_release(pipeline: Pipeline, vault: EvidenceVault) -> None:
         assert (hold.expires_at - before).days == 30 and hold.extensions == 1
         with pytest.raises(InvalidInput, match="shorten"):
             extend_hold(s, hold.id, actor="u", periods=periods, reason="r", until=before)
-        release_hold(s, hold.id, actor="user:legal1", reason="case closed")
+        with pytest.raises(Forbidden, match="legal role"):
+            release_hold(s, hold.id, actor=EvidenceActor("user:lead1"), reason="case closed")
+        release_hold(s, hold.id, actor=legal_actor(), reason="case closed")
         with pytest.raises(Conflict, match="released"):
             extend_hold(s, hold.id, actor="u", periods=periods, reason="r")
         with pytest.raises(InvalidInput, match="no hold period"):
@@ -213,3 +215,32 @@ def test_the_calls_reporting_makes(pipeline: Pipeline, vault: EvidenceVault, tmp
             reason="referral 1",
         )
     assert built.path.exists() and built.files == 2
+
+
+def test_a_statutory_hold_is_released_early_only_with_counsels_override(
+    pipeline: Pipeline, vault: EvidenceVault
+) -> None:
+    db = pipeline.db
+    pid = _preserved(pipeline, vault)
+    with db.session() as s:
+        [hold] = place_hold(
+            s,
+            preservation_id=pid,
+            basis=HoldBasis.CYBERTIPLINE_REPORT,
+            reference="ncmec:5",
+            jurisdiction="US",
+            actor="system:reporting",
+            periods=vault.periods,
+        )
+        hold_id = hold.id
+    with db.session() as s, pytest.raises(Conflict, match="override-statutory"):
+        release_hold(s, hold_id, actor=legal_actor(), reason="case closed")
+    with db.session() as s, pytest.raises(InvalidInput, match="why"):
+        release_hold(s, hold_id, actor=legal_actor(), reason=" ", override_statutory=True)
+    with db.session() as s:
+        row = s.get(PreservationHold, hold_id)
+        assert row is not None and row.released_at is None
+        release_hold(
+            s, hold_id, actor=legal_actor(), reason="counsel: agency closed it", override_statutory=True
+        )
+        assert row.released_at is not None

@@ -7,14 +7,18 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
+from suraksha.access.models import ConsoleUser
 from suraksha.app import Platform
+from suraksha.audit import AuditEvent
 from suraksha.cli.vault import app as vault_app
 from suraksha.db import Database
 from suraksha.intake.pipeline import Pipeline
 from suraksha.permissions import Role
 from suraksha.vault import crypto
+from suraksha.vault.models import PreservationHold
 from suraksha.vault.services import EvidenceVault, preserve
 from tests.integration.vault.support import PASSWORD, REPOST, legal_user, matched_item
 
@@ -106,3 +110,35 @@ def test_keygen_prints_usable_keys() -> None:
     assert code == 0
     keys = json.loads(output)
     assert crypto.KeyEncryptionKey.from_text(keys["SURAKSHA_VAULT_KEK"]).key_id == keys["kek_id"]
+
+
+def test_ending_a_hold_early_takes_a_signed_in_legal_person_and_counsel_for_a_statutory_one(
+    preserved: int, db: Database
+) -> None:
+    """`vault hold release` used to release any hold, a CyberTipline report's year included, for anyone
+    with a shell; `vault purge` then destroyed the evidence."""
+    code, output = run(
+        "hold", "place", "--preservation", str(preserved), "--basis", "cybertipline_report",
+        "--reference", "ncmec:77", "--jurisdiction", "US", "--json",
+    )  # fmt: skip
+    assert code == 0
+    hold = str(json.loads(output)[0]["id"])
+    release = ("hold", "release", hold, "--reason", "case closed", "--password-stdin", "--json")
+    code, output = run("hold", "release", hold, "--reason", "case closed")
+    assert code == 2 and "--user" in output  # nobody in particular releases nothing
+    code, output = run(*release, "--user", "lead@example.org", stdin=PASSWORD + "\n")
+    assert code == 2 and "legal role" in output
+    code, output = run(*release, "--user", "legal@example.org", stdin="wrong password\n")
+    assert code == 2 and "wrong email or password" in output
+    code, output = run(*release, "--user", "legal@example.org", stdin=PASSWORD + "\n")
+    assert code == 2 and "--override-statutory" in " ".join(output.split())
+    with db.reading() as session:
+        row = session.get(PreservationHold, int(hold))
+        assert row is not None and row.released_at is None
+    code, output = run(*release, "--override-statutory", "--user", "legal@example.org", stdin=PASSWORD + "\n")
+    assert code == 0 and json.loads(output)[0]["released_at"] is not None
+    with db.reading() as session:
+        [event] = session.scalars(select(AuditEvent).where(AuditEvent.action == "vault:hold_release")).all()
+        legal = session.scalars(select(ConsoleUser).where(ConsoleUser.email == "legal@example.org")).one()
+        assert event.actor == f"user:{legal.pseudonym}"
+        assert json.loads(event.details)["override_statutory"] is True
