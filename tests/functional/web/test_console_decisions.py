@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.unit.enforcement.conftest import Receiver, ReceiverHandler
+from tests.unit.outbound.webhooks.conftest import Receiver, ReceiverHandler
 from typer.testing import CliRunner
 
 from suraksha.access import users
