@@ -264,8 +264,21 @@ class Platform:
 
     def legal_add_authority(self, *, actor: str, **fields: str) -> dict[str, object]:
         with self.db.session() as session:
-            authority = legal.add_authority(session, actor=actor, **fields)
-            return {"id": authority.id, "agency": authority.agency, "rank": authority.rank}
+            return legal.authority_dict(legal.add_authority(session, actor=actor, **fields))
+
+    def legal_authorities(self) -> list[dict[str, object]]:
+        with self.db.reading() as session:
+            return [legal.authority_dict(a) for a in legal.list_authorities(session)]
+
+    def legal_requests(
+        self, *, open_only: bool = True, now: datetime | None = None
+    ) -> list[dict[str, object]]:
+        now = now or utcnow()
+        with self.db.reading() as session:
+            return [
+                legal.request_dict(r, self.legal_rules, now)
+                for r in legal.list_requests(session, open_only=open_only)
+            ]
 
     def legal_receive(
         self, new: legal.NewRequest, *, actor: str, now: datetime | None = None

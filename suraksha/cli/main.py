@@ -16,6 +16,7 @@ from suraksha.cli import (
     hashing,
     index,
     jobs,
+    legal,
     reports,
     scan,
     serve,
@@ -43,6 +44,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(users.app, name="user")
 app.add_typer(vault.app, name="vault")
 app.add_typer(reports.app, name="report")
+app.add_typer(legal.app, name="legal")
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(scan.match_command)

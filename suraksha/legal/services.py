@@ -425,6 +425,34 @@ def clocks(rules: JurisdictionRules, request: LegalRequest, now: datetime) -> li
     return result
 
 
+def list_requests(session: Session, *, open_only: bool = True, limit: int = 500) -> list[LegalRequest]:
+    """Requests, newest first (open ones only by default)."""
+    query = select(LegalRequest).options(selectinload(LegalRequest.events), selectinload(LegalRequest.scope))
+    if open_only:
+        query = query.where(LegalRequest.state.in_([s.value for s in OPEN_STATES]))
+    return list(session.scalars(query.order_by(LegalRequest.received_at.desc()).limit(limit)).all())
+
+
+def list_authorities(session: Session) -> list[LegalAuthority]:
+    return list(
+        session.scalars(select(LegalAuthority).order_by(LegalAuthority.agency, LegalAuthority.id)).all()
+    )
+
+
+def authority_dict(authority: LegalAuthority) -> dict[str, object]:
+    return {
+        "id": authority.id,
+        "agency": authority.agency,
+        "unit": authority.unit,
+        "officer": authority.officer,
+        "rank": authority.rank,
+        "jurisdiction": authority.jurisdiction,
+        "contact": authority.contact,
+        "verified_how": authority.verified_how,
+        "active": authority.active,
+    }
+
+
 @dataclass(frozen=True)
 class DueClock:
     request: LegalRequest

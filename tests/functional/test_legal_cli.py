@@ -1,0 +1,128 @@
+"""`suraksha legal` end to end on the default SQLite store: a signed-in legal person receives the
+police's request for the racket's accounts, sees its 72-hour clock, verifies and answers it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from argon2 import PasswordHasher
+from argon2.profiles import CHEAPEST
+from typer.testing import CliRunner
+
+from suraksha.access import users
+from suraksha.app import Platform
+from suraksha.cli.main import app
+from suraksha.content.models import Account
+
+runner = CliRunner()
+PASSWORD = "sable-quartz-meadow-42"
+
+
+@pytest.fixture
+def desk(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(users, "HASHER", PasswordHasher.from_parameters(CHEAPEST))
+    monkeypatch.setenv("SURAKSHA_PLATFORM_PROFILE_URL", "https://example.org/u/{handle}")
+    platform = Platform()
+    try:
+        with platform.db.session() as session:
+            users.create_user(session, "legal@example.org", ["legal"], PASSWORD, by="test")
+            users.create_user(session, "rev@example.org", ["reviewer"], PASSWORD, by="test")
+            session.add_all(
+                [
+                    Account(platform_account_id="acct-1", handle="@seller_one"),
+                    Account(platform_account_id="acct-2"),
+                ]
+            )
+    finally:
+        platform.close()
+
+
+def legal(email: str, *args: str) -> tuple[int, str]:
+    result = runner.invoke(
+        app,
+        ["legal", *args, "--user", email, "--password-stdin"],
+        input=PASSWORD + "\n",
+        catch_exceptions=False,
+    )
+    return result.exit_code, result.output
+
+
+def test_a_police_request_from_receipt_to_answer(desk: None) -> None:
+    code, output = legal(
+        "legal@example.org",
+        "authority",
+        "add",
+        "--agency",
+        "Delhi Police, IFSO",
+        "--jurisdiction",
+        "IN-DL",
+        "--rank",
+        "Inspector",
+        "--verified-how",
+        "called back",
+        "--json",
+    )
+    assert code == 0, output
+    authority = json.loads(output)["id"]
+    code, output = legal(
+        "legal@example.org",
+        "receive",
+        "--kind",
+        "data_disclosure",
+        "--jurisdiction",
+        "IN-DL",
+        "--authority",
+        str(authority),
+        "--reference",
+        "FIR 123/2022",
+        "--basis",
+        "IT Rules r.3(1)(j)",
+        "--received-at",
+        "2022-09-20T10:00+05:30",
+        "--account",
+        "@seller_one",
+        "--account",
+        "https://example.org/u/seller_one",
+        "--account",
+        "@nobody",
+        "--json",
+    )
+    assert code == 0, output
+    received = json.loads(output)
+    [clock] = received["clocks"]
+    assert clock["step"] == "answer" and clock["due_at"] == "2022-09-23T04:30:00+00:00"  # 72 h after receipt
+    assert [bool(s["account_id"]) for s in received["scope"]] == [True, True, False]
+
+    code, output = legal("legal@example.org", "due", "--json")
+    assert code == 0 and json.loads(output)[0]["state"] == "overdue"  # 2022 is long past
+    code, output = legal("legal@example.org", "due")
+    assert "OVERDUE" in output and f"#{received['id']}" in output
+
+    request = str(received["id"])
+    assert legal("legal@example.org", "verify", request, "--how", "portal")[0] == 0
+    assert (
+        legal("legal@example.org", "move", request, "answered", "--partly-because", "@nobody: none")[0] == 0
+    )
+    code, output = legal("legal@example.org", "show", request, "--json")
+    shown = json.loads(output)
+    assert shown["state"] == "partly_answered" and shown["clocks"][0]["state"] == "met_late"
+    assert [e["event"] for e in shown["events"]] == ["received", "state", "state"]
+
+
+def test_only_the_legal_role_runs_the_desk(desk: None) -> None:
+    code, output = legal("rev@example.org", "list")
+    assert code != 0 and "legal:view" in output
+    code, output = legal("legal@example.org", "receive", "--kind", "data_disclosure", "--jurisdiction", "FR")
+    assert code != 0 and "no deadlines for data_disclosure in FR" in output
+    code, output = legal(
+        "legal@example.org",
+        "receive",
+        "--kind",
+        "court_order",
+        "--jurisdiction",
+        "IN",
+        "--received-at",
+        "2022-09-20",
+    )
+    assert code != 0 and "has no offset" in output
