@@ -290,6 +290,29 @@ class Platform:
             )
             return legal.request_dict(request, self.legal_rules, now)
 
+    def legal_forward(
+        self,
+        new: legal.NewRequest,
+        *,
+        authority: dict[str, str] | None,
+        actor: str,
+        now: datetime | None = None,
+    ) -> tuple[dict[str, object], bool]:
+        """A request forwarded by the platform's portal (registers its sender on first sight); the
+        request as shown, and whether it is new."""
+        now = now or utcnow()
+        with self.db.session() as session:
+            request, created = legal.forward(
+                session,
+                self.legal_rules,
+                new,
+                authority=authority,
+                actor=actor,
+                now=now,
+                patterns=self.url_patterns,
+            )
+            return legal.request_dict(request, self.legal_rules, now), created
+
     def legal_request(self, request_id: int, *, now: datetime | None = None) -> dict[str, object]:
         with self.db.reading() as session:
             return legal.request_dict(

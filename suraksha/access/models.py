@@ -17,6 +17,9 @@ class ApiScope(StrEnum):
     """Submit items and check media; read their state and the action feed."""
     READ = "read"
     """Read items, matches, banks (HMA lookups)."""
+    LEGAL = "legal"
+    """Forward requests from authorities to the legal desk (a platform's law-enforcement portal) and
+    read their state and clocks."""
     ADMIN = "admin"
     """Everything, including bank changes."""
 

@@ -18,8 +18,9 @@ Business rules (each applied here, each tested):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import overload
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -62,6 +63,19 @@ def _text(name: str, value: str, limit: int = MAX_TEXT) -> str:
     if len(value) > limit:
         raise InvalidInput(f"{name} is {len(value)} characters, over {limit}")
     return value
+
+
+@overload
+def _utc(when: datetime, name: str) -> datetime: ...
+@overload
+def _utc(when: None, name: str) -> None: ...
+def _utc(when: datetime | None, name: str) -> datetime | None:
+    """Times are kept in UTC; a time without its offset is ambiguous and refused."""
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        raise InvalidInput(f"{name} has no offset: give it as 2022-09-20T10:00+05:30 (or Z for UTC)")
+    return when.astimezone(UTC)
 
 
 def _jurisdiction(code: str) -> str:
@@ -149,6 +163,7 @@ def receive(
     )
     scope, external_id, reference, authority_id = new.scope, new.external_id, new.reference, new.authority_id
     code = _jurisdiction(jurisdiction)
+    received_at, stated_due_at = _utc(received_at, "received_at"), _utc(stated_due_at, "stated_due_at")
     if not rules.knows(code, kind):
         raise InvalidInput(
             f"no deadlines for {kind.value} in {code}: add them to a jurisdiction file "
@@ -185,7 +200,7 @@ def receive(
         stated_due_at=stated_due_at,
         # blocking orders are confidential by rule (Blocking Rules 2009 r.16), whatever was ticked
         confidential=new.confidential or kind is RequestKind.BLOCKING_ORDER,
-        confidential_until=new.confidential_until,
+        confidential_until=_utc(new.confidential_until, "confidential_until"),
         state=RequestState.RECEIVED.value,
         created_by=actor,
     )
@@ -206,6 +221,40 @@ def receive(
         },
     )
     return request
+
+
+def forward(
+    session: Session,
+    rules: JurisdictionRules,
+    new: NewRequest,
+    *,
+    authority: dict[str, str] | None,
+    actor: str,
+    now: datetime,
+    patterns: UrlPatterns | None = None,
+) -> tuple[LegalRequest, bool]:
+    """A request a platform forwards from its own portal: the sender is registered on first sight
+    (the same agency, officer, rank and jurisdiction is the same authority; unverified until the desk
+    verifies the request). Returns the request and whether it is new (False: the same external id was
+    forwarded before)."""
+    if new.external_id is None:
+        raise InvalidInput("a forwarded request needs its external_id (the portal's own id)")
+    before = session.scalar(select(LegalRequest.id).where(LegalRequest.external_id == new.external_id))
+    authority_id = None
+    if authority is not None:
+        same = session.scalar(
+            select(LegalAuthority.id).where(
+                LegalAuthority.agency == authority.get("agency", "").strip(),
+                LegalAuthority.officer == authority.get("officer", "").strip(),
+                LegalAuthority.rank == authority.get("rank", "").strip(),
+                LegalAuthority.jurisdiction == _jurisdiction(authority.get("jurisdiction", "")),
+            )
+        )
+        authority_id = same or add_authority(session, actor=actor, **authority).id
+    request = receive(
+        session, rules, replace(new, authority_id=authority_id), actor=actor, now=now, patterns=patterns
+    )
+    return request, before is None
 
 
 def _resolve(session: Session, entry: ScopeEntry, patterns: UrlPatterns | None) -> LegalRequestScope:
