@@ -1,0 +1,67 @@
+"""Requests an attacker shapes: bodies nested without end, Host headers that are not ours, URLs that
+point inside our network. Each answers a 4xx that says what was wrong, and reveals nothing."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from suraksha.web.middleware import MAX_JSON_DEPTH
+
+from .conftest import Keys
+
+DEEP_ARRAY = "[" * 100_000 + "]" * 100_000
+DEEP_OBJECT = '{"a":' * 50_000 + "1" + "}" * 50_000
+JUST_TOO_DEEP = '{"pdq":' + "[" * MAX_JSON_DEPTH + "]" * MAX_JSON_DEPTH + "}"
+
+
+def body_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """Every route of the API that takes a request body, with a concrete path."""
+    found = []
+    for path, operations in app.openapi()["paths"].items():
+        concrete = path.replace("{bank_name}", "known")
+        found.extend(
+            (method.upper(), concrete) for method in operations if method in {"post", "put", "patch"}
+        )
+    return found
+
+
+@pytest.mark.parametrize("body", [DEEP_ARRAY, DEEP_OBJECT], ids=["arrays", "objects"])
+def test_deeply_nested_json_is_a_4xx_on_every_route(
+    cold_app: FastAPI, client: TestClient, keys: Keys, body: str
+) -> None:
+    routes = body_routes(cold_app)
+    assert ("POST", "/m/compare") in routes and ("POST", "/api/v1/items") in routes
+    for method, path in routes:
+        for content_type in ("application/json", None):
+            headers = {**keys.header("admin"), **({"Content-Type": content_type} if content_type else {})}
+            answer = client.request(method, path, content=body, headers=headers)
+            assert 400 <= answer.status_code < 500, (method, path, content_type, answer.status_code)
+
+
+@pytest.mark.parametrize("path", ["/m/compare", "/api/v1/items", "/api/v1/check", "/c/banks"])
+def test_a_body_past_the_nesting_limit_is_refused_before_parsing(
+    client: TestClient, keys: Keys, path: str
+) -> None:
+    answer = client.post(
+        path, content=JUST_TOO_DEEP, headers={**keys.header("admin"), "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 400, answer.text
+    assert f"more than {MAX_JSON_DEPTH} deep" in answer.json()["detail"]
+
+
+def test_compare_reads_deep_json_sent_as_text_without_failing(client: TestClient, keys: Keys) -> None:
+    """/m/compare reads its body as JSON whatever its declared type, so it guards the parse itself."""
+    answer = client.post(
+        "/m/compare", content=DEEP_ARRAY, headers={**keys.header("read"), "Content-Type": "text/plain"}
+    )
+    assert answer.status_code == 400 and "nests too deeply" in answer.json()["detail"]
+
+
+def test_brackets_in_strings_are_not_nesting(client: TestClient, keys: Keys) -> None:
+    text = '{"pdq": ["' + "[" * 500 + '", "' + "{" * 500 + '"]}'
+    answer = client.post(
+        "/m/compare", content=text, headers={**keys.header("read"), "Content-Type": "application/json"}
+    )
+    assert answer.status_code == 400 and "invalid pdq signal" in answer.json()["detail"]
