@@ -3,13 +3,18 @@ point inside our network. Each answers a 4xx that says what was wrong, and revea
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from suraksha.app import Platform
+from suraksha.intake.fetch import FetchPolicy, MediaFetcher
+from suraksha.web.app import create_app
 from suraksha.web.middleware import MAX_JSON_DEPTH
 
-from .conftest import Keys
+from .conftest import Keys, web_state
 
 DEEP_ARRAY = "[" * 100_000 + "]" * 100_000
 DEEP_OBJECT = '{"a":' * 50_000 + "1" + "}" * 50_000
@@ -65,3 +70,35 @@ def test_brackets_in_strings_are_not_nesting(client: TestClient, keys: Keys) -> 
         "/m/compare", content=text, headers={**keys.header("read"), "Content-Type": "application/json"}
     )
     assert answer.status_code == 400 and "invalid pdq signal" in answer.json()["detail"]
+
+
+# -- what a refused fetch says -------------------------------------------------------------------------
+
+
+def test_a_refused_url_does_not_say_what_an_internal_name_resolves_to(
+    platform: Platform, keys: Keys, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A name that resolves inside our network is refused with the rule that stopped it; the addresses
+    it resolved to go to the log, never to the caller."""
+
+    def resolver(host: str, port: int, timeout_s: float) -> list[str]:
+        if host == "gone.example":
+            raise OSError("Name or service not known (looked in 10.9.8.7)")
+        return {"db.internal.example": ["10.20.30.40"], "mixed.example": ["93.184.216.34", "fd00::17"]}[host]
+
+    app = create_app(platform, fetcher=MediaFetcher(FetchPolicy(), resolver=resolver), start_index=False)
+    web_state(app).load_index()
+    secrets = ("10.20.30.40", "fd00::17", "93.184.216.34", "10.9.8.7", "private", "unique_local")
+    with TestClient(app) as client, caplog.at_level(logging.INFO):
+        for url, status in (
+            ("http://db.internal.example/x.jpg", 400),
+            ("http://mixed.example/x.jpg", 400),
+            ("http://gone.example/x.jpg", 502),
+        ):
+            for route in ("/h/hash", "/m/lookup"):
+                answer = client.get(route, params={"url": url}, headers=keys.header("read"))
+                assert answer.status_code == status, answer.text
+                detail = answer.json()["detail"]
+                assert not any(secret in answer.text for secret in secrets), detail
+            assert ("unsafe URL" in detail) if status == 400 else ("dns_failure" in detail)
+    assert "10.20.30.40" in caplog.text and "fd00::17" in caplog.text  # the operator still sees why
