@@ -142,6 +142,14 @@ SETTINGS: tuple[Setting, ...] = (
         "before any of it is processed.",
     ),
     Setting(
+        "public_base_url",
+        str,
+        "",
+        "The web service's address as its clients reach it (https://suraksha.example.org, with a path "
+        "prefix if served under one), for the absolute URLs it hands out (Location, status_url); "
+        "empty: those are relative paths. Never taken from the request's Host header.",
+    ),
+    Setting(
         "web_auth_cache_s",
         float,
         1.0,

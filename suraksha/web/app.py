@@ -77,6 +77,9 @@ def create_app(
         docs_url=None,  # the interactive pages load scripts from a CDN; the JSON is enough
         redoc_url=None,
         lifespan=lifespan,
+        # Starlette's slash redirect writes an absolute Location from the request's Host header (see
+        # suraksha.web.urls): a path with a stray trailing slash is a 404 instead.
+        redirect_slashes=False,
     )
     app.state.suraksha = state
     problems.install(app)

@@ -4,12 +4,15 @@ point inside our network. Each answers a 4xx that says what was wrong, and revea
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from suraksha.access.services import create_api_key
 from suraksha.app import Platform
+from suraksha.errors import ConfigError
 from suraksha.intake.fetch import FetchPolicy, MediaFetcher
 from suraksha.web.app import create_app
 from suraksha.web.middleware import MAX_JSON_DEPTH
@@ -102,3 +105,52 @@ def test_a_refused_url_does_not_say_what_an_internal_name_resolves_to(
                 assert not any(secret in answer.text for secret in secrets), detail
             assert ("unsafe URL" in detail) if status == 400 else ("dns_failure" in detail)
     assert "10.20.30.40" in caplog.text and "fd00::17" in caplog.text  # the operator still sees why
+
+
+# -- the URLs we hand out ------------------------------------------------------------------------------
+
+ITEM = {"platform_item_id": "p-host", "kind": "post", "account": {"platform_id": "a-1"}, "text": "hello"}
+FOREIGN_HOST = {"Host": "evil.example"}
+
+
+def test_item_urls_never_echo_the_host_header(client: TestClient, keys: Keys) -> None:
+    """Unset public_base_url: ``Location`` and ``status_url`` are relative paths, whatever Host said."""
+    answer = client.post("/api/v1/items", json=ITEM, headers={**keys.header("ingest"), **FOREIGN_HOST})
+    assert answer.status_code == 202, answer.text
+    item_id = answer.json()["id"]
+    assert answer.headers["Location"] == answer.json()["status_url"] == f"/api/v1/items/{item_id}"
+    followed = client.get(answer.headers["Location"], headers=keys.header("ingest"))
+    assert followed.status_code == 200 and followed.json()["id"] == item_id
+
+
+def test_item_urls_use_the_configured_public_address(make_platform: Callable[..., Platform]) -> None:
+    platform = make_platform(public_base_url="https://suraksha.example.org/moderation/")
+    with platform.db.session() as session:
+        _, key = create_api_key(session, "ingest-key", ["ingest"])
+    with TestClient(create_app(platform, start_index=False)) as client:
+        answer = client.post(
+            "/api/v1/items", json=ITEM, headers={"Authorization": f"Bearer {key}", **FOREIGN_HOST}
+        )
+    assert answer.status_code == 202, answer.text
+    expected = f"https://suraksha.example.org/moderation/api/v1/items/{answer.json()['id']}"
+    assert answer.headers["Location"] == answer.json()["status_url"] == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["suraksha.example.org", "ftp://suraksha.example.org", "https://x.example/?a=1", "https://u:p@x.example"],
+)
+def test_a_bad_public_base_url_stops_the_app_with_a_clear_message(
+    make_platform: Callable[..., Platform], value: str
+) -> None:
+    with pytest.raises(ConfigError, match="public_base_url"):
+        create_app(make_platform(public_base_url=value), start_index=False)
+
+
+def test_no_answer_redirects_to_the_host_header(client: TestClient, keys: Keys) -> None:
+    """Starlette's trailing-slash redirect built its Location from Host: it is off, so a stray slash is
+    a plain 404 and nothing on any route points at a host the client named."""
+    for path in ("/c/banks/", "/api/v1/actions/", "/healthz/", "/m/index/status/"):
+        answer = client.get(path, headers={**keys.header("admin"), **FOREIGN_HOST}, follow_redirects=False)
+        assert "evil.example" not in answer.headers.get("location", ""), path
+        assert "evil.example" not in answer.text, path
