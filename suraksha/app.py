@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import cached_property
+from pathlib import Path
 
 import pluggy
 
+from suraksha import audit
 from suraksha.banks.index import BankIndex
 from suraksha.db.engine import Database, open_database
 from suraksha.enforcement import tasks as enforcement_tasks
@@ -33,7 +35,9 @@ from suraksha.signals.pdq import PdqMode
 from suraksha.vault import tasks as vault_tasks
 from suraksha.vault.enrichment import EnrichmentSource, HttpEnrichment
 from suraksha.vault.services import EvidenceVault
-from suraksha.worker.handlers import HandlerRegistry
+from suraksha.worker.handlers import HandlerRegistry, JobContext
+
+AUDIT_CHECKPOINT_JOB = "audit.checkpoint"
 
 
 class Platform:
@@ -148,7 +152,35 @@ class Platform:
             VaultHolds(self.settings),
         )
         vault_tasks.register(registry, self.db, self.vault, self.enrichment)
+        registry.register(AUDIT_CHECKPOINT_JOB, self._audit_checkpoint_job, transactional=False)
+        if self.settings.audit_checkpoint_every_s > 0:
+            registry.schedule(AUDIT_CHECKPOINT_JOB, self.settings.audit_checkpoint_every_s)
         return registry
+
+    @cached_property
+    def audit_checkpoints(self) -> audit.CheckpointFile:
+        """Where the audit chain's checkpoints go (outside the database), signed when
+        audit_signing_key is set."""
+        path = self.settings.audit_checkpoint_file
+        key = self.settings.audit_signing_key
+        return audit.CheckpointFile(
+            Path(path) if path else self.settings.data_path / "audit-checkpoints.jsonl",
+            audit.signing_key_from_text(key) if key else None,
+        )
+
+    def audit_checkpoint(self) -> audit.Checkpoint | None:
+        """Checkpoint the audit chain's head now (the worker does it every audit_checkpoint_every_s)."""
+        with self.db.reading() as session:
+            return audit.write_checkpoint(session, self.audit_checkpoints)
+
+    def _audit_checkpoint_job(self, _ctx: JobContext) -> None:
+        self.audit_checkpoint()
+
+    def audit_verify(self, *, expect: str | None = None, checkpoints: bool = True) -> audit.VerifyResult:
+        """Verify the audit chain, against its checkpoints unless ``checkpoints`` is False."""
+        anchors = self.audit_checkpoints.read() if checkpoints else ()
+        with self.db.reading() as session:
+            return audit.verify(session, expect=expect, checkpoints=anchors)
 
     @cached_property
     def vault(self) -> EvidenceVault:

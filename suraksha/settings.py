@@ -303,6 +303,28 @@ SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting(
+        "audit_signing_key",
+        str,
+        None,
+        "Ed25519 private key (base64 of the 32-byte seed, `suraksha audit keygen`) that signs audit "
+        "checkpoints; keep it outside the database and its backups. Unset: checkpoints are unsigned.",
+        secret=True,
+    ),
+    Setting(
+        "audit_checkpoint_file",
+        str,
+        None,
+        "Append-only file outside the database where audit checkpoints (the chain's signed head) go, "
+        "and which `suraksha audit verify` checks against (default: <data_dir>/audit-checkpoints.jsonl).",
+    ),
+    Setting(
+        "audit_checkpoint_every_s",
+        float,
+        3600.0,
+        "How often the worker checkpoints the audit chain (0: only `suraksha audit checkpoint`). Rows "
+        "written since the last checkpoint are the ones a database-level rewrite could still hide.",
+    ),
+    Setting(
         "vault_hold_periods",
         str,
         "",
