@@ -142,6 +142,19 @@ SETTINGS: tuple[Setting, ...] = (
         "before any of it is processed.",
     ),
     Setting(
+        "web_header_timeout_s",
+        float,
+        10.0,
+        "`suraksha serve` closes a connection whose request headers have not all arrived this long "
+        "after it opened (or after the request's first byte, on a kept-alive connection).",
+    ),
+    Setting(
+        "web_keep_alive_timeout_s",
+        int,
+        5,
+        "`suraksha serve` closes a kept-alive connection idle this long between requests.",
+    ),
+    Setting(
         "public_base_url",
         str,
         "",
