@@ -137,7 +137,10 @@ def _check_line_length(text: str) -> None:
 def _parse_csv(text: str) -> ParsedList:
     _check_line_length(text)
     reader = csv.DictReader(io.StringIO(text))
-    fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    try:
+        fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    except csv.Error as exc:  # a bare carriage return inside the header line, say
+        raise InvalidInput(f"CSV header line is malformed: {exc}") from None
     if "signal_type" not in fields or "signal" not in fields:
         raise InvalidInput(
             "CSV header must name the columns signal_type and signal "
