@@ -14,7 +14,7 @@ from suraksha.db.engine import Database, open_database
 from suraksha.enforcement import tasks as enforcement_tasks
 from suraksha.enforcement.policy import Policy, load_policy
 from suraksha.enforcement.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
-from suraksha.errors import ConfigError
+from suraksha.errors import ConfigError, InvalidInput
 from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.adapters import EngineRules, Fetch
 from suraksha.intake.fetch import FetchPolicy, MediaFetcher
@@ -177,8 +177,12 @@ class Platform:
         self.audit_checkpoint()
 
     def audit_verify(self, *, expect: str | None = None, checkpoints: bool = True) -> audit.VerifyResult:
-        """Verify the audit chain, against its checkpoints unless ``checkpoints`` is False."""
-        anchors = self.audit_checkpoints.read() if checkpoints else ()
+        """Verify the audit chain, against its checkpoints unless ``checkpoints`` is False. A bad
+        checkpoint line (forged, altered, not one) is a failed verification, saying which line."""
+        try:
+            anchors = self.audit_checkpoints.read() if checkpoints else []
+        except InvalidInput as exc:
+            return audit.VerifyResult(False, 0, None, None, None, str(exc))
         with self.db.reading() as session:
             return audit.verify(session, expect=expect, checkpoints=anchors)
 
