@@ -338,8 +338,13 @@ class Checkpoint:
     signature: str = ""
 
     def signed_bytes(self) -> bytes:
-        body = {"v": 1, "head_id": self.head_id, "head_hash": self.head_hash, "at": self.at}
-        body["key_id"] = self.key_id
+        body = {
+            "v": 1,
+            "head_id": self.head_id,
+            "head_hash": self.head_hash,
+            "at": self.at,
+            "key_id": self.key_id,
+        }
         return CHECKPOINT_CONTEXT + json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
 
     def line(self) -> str:
@@ -399,13 +404,13 @@ class CheckpointFile:
     def read(self) -> list[Checkpoint]:
         """The checkpoints that count, in file order; InvalidInput names a line that is bad."""
         try:
-            text_ = self.path.read_text(encoding="utf-8")
+            content = self.path.read_text(encoding="utf-8")
         except FileNotFoundError:
             return []
         except OSError as exc:
             raise InvalidInput(f"cannot read the audit checkpoints in {self.path}: {exc.strerror}") from None
         found: list[Checkpoint] = []
-        for number, line in enumerate(text_.splitlines(), start=1):
+        for number, line in enumerate(content.splitlines(), start=1):
             if not line.strip():
                 continue
             try:
