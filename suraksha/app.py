@@ -13,6 +13,7 @@ from pathlib import Path
 import pluggy
 from sqlalchemy.orm import Session
 
+from suraksha import audit
 from suraksha.banks.index import BankIndex
 from suraksha.content.lookup import UrlPatterns
 from suraksha.db.base import utcnow
@@ -20,7 +21,7 @@ from suraksha.db.engine import Database, open_database
 from suraksha.enforcement import tasks as enforcement_tasks
 from suraksha.enforcement.follow_ups import DecisionFollowUps
 from suraksha.enforcement.policy import Policy, load_policy
-from suraksha.errors import ConfigError
+from suraksha.errors import ConfigError, InvalidInput
 from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.adapters import EngineRules, Fetch
 from suraksha.intake.pipeline import Pipeline
@@ -48,7 +49,7 @@ from suraksha.vault.enrichment import EnrichmentSource, HttpEnrichment
 from suraksha.vault.requests import request_preservation
 from suraksha.vault.services import EvidenceVault
 from suraksha.worker import bell
-from suraksha.worker.handlers import HandlerRegistry
+from suraksha.worker.handlers import HandlerRegistry, JobContext
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import WorkerCounters, default_worker_id, run_worker
 
@@ -57,6 +58,8 @@ DECISION_FOLLOW_UPS = DecisionFollowUps(
 )
 """Enforcement's ports into the areas above it: review opens the case of a decision that needs a person,
 the vault preserves the evidence of a ``preserve`` action (``suraksha.enforcement.follow_ups``)."""
+
+AUDIT_CHECKPOINT_JOB = "audit.checkpoint"
 
 
 class Platform:
@@ -171,6 +174,9 @@ class Platform:
             VaultHolds(self.settings),
         )
         vault_tasks.register(registry, self.db, self.vault, self.enrichment)
+        registry.register(AUDIT_CHECKPOINT_JOB, self._audit_checkpoint_job, transactional=False)
+        if self.settings.audit_checkpoint_every_s > 0:
+            registry.schedule(AUDIT_CHECKPOINT_JOB, self.settings.audit_checkpoint_every_s)
         return registry
 
     def run_worker(
@@ -225,6 +231,35 @@ class Platform:
             bell.ring()  # idle workers notice at once
             for thread in threads:
                 thread.join(timeout=60)
+
+    @cached_property
+    def audit_checkpoints(self) -> audit.CheckpointFile:
+        """Where the audit chain's checkpoints go (outside the database), signed when
+        audit_signing_key is set."""
+        path = self.settings.audit_checkpoint_file
+        key = self.settings.audit_signing_key
+        return audit.CheckpointFile(
+            Path(path) if path else self.settings.data_path / "audit-checkpoints.jsonl",
+            audit.signing_key_from_text(key) if key else None,
+        )
+
+    def audit_checkpoint(self) -> audit.Checkpoint | None:
+        """Checkpoint the audit chain's head now (the worker does it every audit_checkpoint_every_s)."""
+        with self.db.reading() as session:
+            return audit.write_checkpoint(session, self.audit_checkpoints)
+
+    def _audit_checkpoint_job(self, _ctx: JobContext) -> None:
+        self.audit_checkpoint()
+
+    def audit_verify(self, *, expect: str | None = None, checkpoints: bool = True) -> audit.VerifyResult:
+        """Verify the audit chain, against its checkpoints unless ``checkpoints`` is False. A bad
+        checkpoint line (forged, altered, not one) is a failed verification, saying which line."""
+        try:
+            anchors = self.audit_checkpoints.read() if checkpoints else []
+        except InvalidInput as exc:
+            return audit.VerifyResult(False, 0, None, None, None, str(exc))
+        with self.db.reading() as session:
+            return audit.verify(session, expect=expect, checkpoints=anchors)
 
     @cached_property
     def vault(self) -> EvidenceVault:

@@ -143,6 +143,27 @@ SETTINGS: tuple[Setting, ...] = (
         "before any of it is processed.",
     ),
     Setting(
+        "web_header_timeout_s",
+        float,
+        10.0,
+        "`suraksha serve` closes a connection whose request headers have not all arrived this long "
+        "after it opened (or after the request's first byte, on a kept-alive connection).",
+    ),
+    Setting(
+        "web_keep_alive_timeout_s",
+        int,
+        5,
+        "`suraksha serve` closes a kept-alive connection idle this long between requests.",
+    ),
+    Setting(
+        "public_base_url",
+        str,
+        "",
+        "The web service's address as its clients reach it (https://suraksha.example.org, with a path "
+        "prefix if served under one), for the absolute URLs it hands out (Location, status_url); "
+        "empty: those are relative paths. Never taken from the request's Host header.",
+    ),
+    Setting(
         "web_auth_cache_s",
         float,
         1.0,
@@ -324,6 +345,28 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Ed25519 private key (base64 of the 32-byte seed) that signs evidence export packages.",
         secret=True,
+    ),
+    Setting(
+        "audit_signing_key",
+        str,
+        None,
+        "Ed25519 private key (base64 of the 32-byte seed, `suraksha audit keygen`) that signs audit "
+        "checkpoints; keep it outside the database and its backups. Unset: checkpoints are unsigned.",
+        secret=True,
+    ),
+    Setting(
+        "audit_checkpoint_file",
+        str,
+        None,
+        "Append-only file outside the database where audit checkpoints (the chain's signed head) go, "
+        "and which `suraksha audit verify` checks against (default: <data_dir>/audit-checkpoints.jsonl).",
+    ),
+    Setting(
+        "audit_checkpoint_every_s",
+        float,
+        3600.0,
+        "How often the worker checkpoints the audit chain (0: only `suraksha audit checkpoint`). Rows "
+        "written since the last checkpoint are the ones a database-level rewrite could still hide.",
     ),
     Setting(
         "vault_hold_periods",
@@ -601,6 +644,12 @@ class Settings:
     console_sign_in_known_address_days: float
     console_totp_max_failures: int
     console_totp_key: Secret | None
+    web_header_timeout_s: float
+    web_keep_alive_timeout_s: int
+    public_base_url: str
+    audit_signing_key: Secret | None
+    audit_checkpoint_file: str | None
+    audit_checkpoint_every_s: float
     values: Mapping[str, Any]
     sources: Mapping[str, str]
 

@@ -17,22 +17,60 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from suraksha.errors import InvalidInput
 from suraksha.signals.types import SignalKind, validate_signal
 
 HEX_RE = re.compile(r"^[0-9a-fA-F]+$")
 MAX_LINE_CHARS = 4_000_000  # a vPDQ value of 40k frames in one CSV cell, and no more
+READ_CHUNK_BYTES = 1024 * 1024
 
 
 class ListFormat(StrEnum):
     CSV = "csv"
     PLAIN = "plain"
     VPDQ = "vpdq"
+
+
+def read_hash_list(path: Path, max_bytes: int) -> str:
+    """The text of a hash-list file, read at most ``max_bytes`` (setting ``import_max_bytes``).
+
+    The bytes are counted as they are read: a pipe, a FIFO or a device (``/dev/zero``) says nothing
+    true about its size, so the file's stated size only refuses an ordinary file early."""
+    try:
+        with path.open("rb") as source:
+            stated = os.fstat(source.fileno())
+            if stat.S_ISREG(stated.st_mode) and stated.st_size > max_bytes:
+                raise _over_limit(path, f"{stated.st_size:,} bytes", max_bytes)
+            chunks: list[bytes] = []
+            read = 0
+            while chunk := source.read(min(READ_CHUNK_BYTES, max_bytes + 1 - read)):
+                chunks.append(chunk)
+                read += len(chunk)
+                if read > max_bytes:
+                    raise _over_limit(path, "longer than that", max_bytes)
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return b"".join(chunks).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(
+            f"{path} is not UTF-8 text (byte {exc.start}): is it really a hash list?"
+        ) from None
+
+
+def _over_limit(path: Path, size: str, max_bytes: int) -> InvalidInput:
+    return InvalidInput(
+        f"{path} is {size}, over the import limit of {max_bytes:,} bytes (setting import_max_bytes): "
+        "split the list, or raise the limit"
+    )
 
 
 @dataclass(frozen=True)
@@ -99,7 +137,10 @@ def _check_line_length(text: str) -> None:
 def _parse_csv(text: str) -> ParsedList:
     _check_line_length(text)
     reader = csv.DictReader(io.StringIO(text))
-    fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    try:
+        fields = [f.strip().lower() for f in (reader.fieldnames or [])]
+    except csv.Error as exc:  # a bare carriage return inside the header line, say
+        raise InvalidInput(f"CSV header line is malformed: {exc}") from None
     if "signal_type" not in fields or "signal" not in fields:
         raise InvalidInput(
             "CSV header must name the columns signal_type and signal "

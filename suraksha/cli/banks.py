@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from datetime import datetime
 from pathlib import Path
 
@@ -9,10 +10,12 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
+from suraksha import audit
 from suraksha.banks import services
-from suraksha.banks.formats import ListFormat
+from suraksha.banks.formats import ListFormat, read_hash_list
 from suraksha.banks.models import BankCategory, BankEntry, BankKind, EntrySource
 from suraksha.cli.common import EXIT_ERROR, err, fail, out, platform, print_json
+from suraksha.errors import InvalidInput
 from suraksha.signals.file_signals import hash_path
 from suraksha.signals.types import SignalKind
 
@@ -188,16 +191,10 @@ def import_command(
 ) -> None:
     """Import a hash list. All or nothing unless --skip-invalid; re-importing adds nothing new."""
     with platform() as p:
-        size = path.stat().st_size
-        if size > p.settings.import_max_bytes:
-            raise fail(
-                f"{path} is {size:,} bytes, over the import limit of {p.settings.import_max_bytes:,} "
-                "(setting import_max_bytes)"
-            )
         try:
-            text = path.read_text(encoding="utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise fail(f"{path} is not UTF-8 text (byte {exc.start}): is it really a hash list?") from None
+            text = read_hash_list(path, p.settings.import_max_bytes)
+        except InvalidInput as exc:
+            raise fail(str(exc)) from None
         with p.db.session() as session:
             result = services.import_entries(
                 session,
@@ -211,6 +208,19 @@ def import_command(
             )
             if not result.committed:
                 session.rollback()
+            else:  # the row a console import writes (web/console/banks.py)
+                audit.record(
+                    session,
+                    f"cli:{getpass.getuser()}",
+                    audit.AuditAction.BANK_CHANGE,
+                    f"bank:{result.bank}",
+                    {
+                        "change": "bank.import",
+                        "added": result.added,
+                        "rejected": len(result.rejected),
+                        "file": path.name[:200],
+                    },
+                )
         if json_out:
             print_json(result.as_dict())
         else:

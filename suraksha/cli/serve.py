@@ -26,6 +26,7 @@ def serve_command(
     import uvicorn  # noqa: PLC0415 - only this command needs the server
 
     from suraksha.web.app import create_app  # noqa: PLC0415 - nor the web framework
+    from suraksha.web.server import http_protocol  # noqa: PLC0415
 
     with platform() as p:
         with p.db.session() as session:
@@ -38,4 +39,14 @@ def serve_command(
         app = create_app(p)
         with p.worker_threads(app.state.suraksha.index, workers):
             # Our own access log (RequestObserver) replaces uvicorn's, which would log query strings.
-            uvicorn.run(app, host=host, port=port, access_log=False, log_config=None, server_header=False)
+            # Clients that send their headers slowly, or nothing, are cut off (suraksha.web.server).
+            uvicorn.run(
+                app,
+                host=host,
+                port=port,
+                access_log=False,
+                log_config=None,
+                server_header=False,
+                http=http_protocol(p.settings.web_header_timeout_s),
+                timeout_keep_alive=p.settings.web_keep_alive_timeout_s,
+            )

@@ -3,6 +3,7 @@ every item and account that carries them."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -27,10 +28,25 @@ class FoundEntity(Protocol):
     def end(self) -> int: ...
 
 
+VALUE_CHARS = 500
+"""Length of ``Entity.value``."""
+
+
+def stored_value(value: str) -> str:
+    """The form an identifier is stored and looked up in: itself when it fits the column; else its
+    beginning and the SHA-256 of the whole value. Never a bare cut: two long links alike in their first
+    500 characters are different identifiers, and one cut would link accounts that share nothing."""
+    if len(value) <= VALUE_CHARS:
+        return value
+    suffix = "...sha256:" + hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return value[: VALUE_CHARS - len(suffix)] + suffix
+
+
 def entity_for(session: Session, kind: str, value: str) -> Entity:
-    row = session.scalar(select(Entity).where(Entity.kind == kind, Entity.value == value))
+    stored = stored_value(value)
+    row = session.scalar(select(Entity).where(Entity.kind == kind, Entity.value == stored))
     if row is None:
-        row = Entity(kind=kind, value=value[:500])
+        row = Entity(kind=kind, value=stored)
         session.add(row)
         session.flush()
     return row

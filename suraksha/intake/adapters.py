@@ -3,11 +3,14 @@ fetcher (``suraksha.outbound.fetch``)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from suraksha.intake.pipeline import FetchFailed, TextEntity, TextFindings, TextHit
 from suraksha.outbound.fetch import FetchFailure, MediaFetcher
 from suraksha.rules import ChecksumStatus, RuleEngine, Severity, TextTooLong
+
+log = logging.getLogger(__name__)
 
 SEVERITY_PRIORITY = {Severity.LOW: 20, Severity.MEDIUM: 40, Severity.HIGH: 60, Severity.CRITICAL: 80}
 
@@ -55,6 +58,10 @@ class Fetch:
     def __call__(self, url: str) -> bytes:
         outcome = self.fetcher.fetch(url)
         if isinstance(outcome, FetchFailure):
-            detail = f" ({outcome.detail})" if outcome.detail else ""
-            raise FetchFailed(f"{outcome.reason.value}{detail}")
+            # The reason only: it reaches the platform (GET /api/v1/items/{id}), and the detail can
+            # name the addresses an internal host name resolves to. The detail goes to the log.
+            log.info(
+                "event=fetch.failed_detail reason=%s detail=%r", outcome.reason.value, outcome.detail[:300]
+            )
+            raise FetchFailed(outcome.reason.value)
         return outcome.content

@@ -1,8 +1,9 @@
 """``create_app(platform)``: the ASGI application.
 
 Layers, outside in: the access log and metrics (``RequestObserver``), security headers, the catch-all
-for unexpected errors, the request-body bound, then FastAPI's routing with domain errors mapped to
-problem documents (``problems``). Each router declares the role its routes need (``auth.require``).
+for unexpected errors, the request-body bound, the JSON nesting bound, then FastAPI's routing with
+domain errors mapped to problem documents (``problems``). Each router declares the role its routes
+need (``auth.require``).
 
 The match index is loaded in the background when the app starts (``/readyz`` and every lookup answer
 503 until it is loaded, and again whenever it goes stale) and follows the bank change feed from then on.
@@ -21,7 +22,13 @@ from suraksha.app import Platform
 from suraksha.outbound.fetch import MediaFetcher
 from suraksha.web import console, problems
 from suraksha.web.hma import curation, hashing, matching
-from suraksha.web.middleware import BodySizeLimit, CatchAll, RequestObserver, SecurityHeaders
+from suraksha.web.middleware import (
+    BodySizeLimit,
+    CatchAll,
+    JsonDepthLimit,
+    RequestObserver,
+    SecurityHeaders,
+)
 from suraksha.web.routes import items, legal, ops
 from suraksha.web.state import WebState
 
@@ -72,6 +79,9 @@ def create_app(
         docs_url=None,  # the interactive pages load scripts from a CDN; the JSON is enough
         redoc_url=None,
         lifespan=lifespan,
+        # Starlette's slash redirect writes an absolute Location from the request's Host header (see
+        # suraksha.web.urls): a path with a stray trailing slash is a 404 instead.
+        redirect_slashes=False,
     )
     app.state.suraksha = state
     problems.install(app)
@@ -80,6 +90,7 @@ def create_app(
     app.include_router(ops.metrics_router(public=bool(platform.settings.metrics_public)))
     console.install(app)  # the review console under /console (its own pages, headers and errors)
     # add_middleware wraps what is there: the last added is the outermost.
+    app.add_middleware(JsonDepthLimit)
     app.add_middleware(BodySizeLimit, max_bytes=int(platform.settings.web_max_body_bytes))
     app.add_middleware(CatchAll)
     app.add_middleware(SecurityHeaders)

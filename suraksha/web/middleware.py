@@ -7,6 +7,7 @@ off while it arrives instead of being read whole first.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from typing import Any
 
@@ -91,6 +92,102 @@ class BodySizeLimit:
             if started:
                 raise
             await problem(413, str(exc.detail))(scope, receive, send)
+
+
+MAX_JSON_DEPTH = 64
+"""Deepest nesting of arrays and objects a JSON body may have. Our bodies nest a few levels; a parser
+recursing through thousands of levels runs out of stack (a 500), so deeper bodies are refused first."""
+
+_JSON_STRUCTURE = re.compile(rb'[\[\]{}"\\]')
+
+
+class TooDeep(StarletteHTTPException):
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            400, f"the JSON body nests arrays and objects more than {limit} deep: send a flatter document"
+        )
+
+
+class JsonNesting:
+    """How deep a JSON text nests, fed in chunks as they arrive: brackets outside strings are counted;
+    strings (and the escapes in them) are skipped. Only the few structural bytes are looked at, so a
+    body of base64 media costs one regular-expression scan."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.depth = 0
+        self.in_string = False
+        self.escaped = False
+        """The previous chunk ended on a backslash inside a string: this chunk's first byte is escaped."""
+
+    def feed(self, chunk: bytes) -> None:
+        """Raise ``TooDeep`` as soon as the text nests deeper than the limit."""
+        skip_to = 0
+        if self.escaped and chunk:
+            self.escaped, skip_to = False, 1
+        for found in _JSON_STRUCTURE.finditer(chunk, skip_to):
+            at = found.start()
+            if at < skip_to:
+                continue
+            byte = chunk[at]
+            if self.in_string:
+                if byte == 0x5C:  # backslash: the next byte is escaped, whatever it is
+                    skip_to = at + 2
+                    self.escaped = skip_to > len(chunk)
+                elif byte == 0x22:
+                    self.in_string = False
+            elif byte == 0x22:
+                self.in_string = True
+            elif byte in b"[{":
+                self.depth += 1
+                if self.depth > self.limit:
+                    raise TooDeep(self.limit)
+            elif byte in b"]}":
+                self.depth = max(0, self.depth - 1)
+
+
+def _may_be_json(scope: Scope) -> bool:
+    """Bodies a route may read as JSON: declared JSON, or no type at all (FastAPI reads those as JSON)."""
+    declared = _header(scope, b"content-type")
+    if declared is None:
+        return True
+    kind = declared.split(";", 1)[0].strip().lower()
+    return kind == "application/json" or (kind.startswith("application/") and kind.endswith("+json"))
+
+
+class JsonDepthLimit:
+    """Refuse a JSON request body that nests deeper than ``MAX_JSON_DEPTH`` (400), on every route,
+    while it arrives and before any parser sees it."""
+
+    def __init__(self, app: ASGIApp, max_depth: int = MAX_JSON_DEPTH) -> None:
+        self.app = app
+        self.max_depth = max_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _may_be_json(scope):
+            await self.app(scope, receive, send)
+            return
+        nesting = JsonNesting(self.max_depth)
+        started = False
+
+        async def checked_receive() -> Message:
+            message = await receive()
+            if message["type"] == "http.request":
+                nesting.feed(message.get("body", b""))
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, checked_receive, tracking_send)
+        except TooDeep as exc:  # raised outside a route's error handling
+            if started:
+                raise
+            await problem(400, str(exc.detail))(scope, receive, send)
 
 
 class CatchAll:

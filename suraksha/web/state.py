@@ -17,6 +17,7 @@ from suraksha.intake.batching import SubmissionWriter
 from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
 from suraksha.web.metrics import WebMetrics
 from suraksha.web.recent import Recent
+from suraksha.web.urls import parse_public_base_url
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,8 @@ class WebState:
         self.settings = platform.settings
         self.index: BankIndex = platform.bank_index()
         self.fetcher = fetcher or MediaFetcher(FetchPolicy.from_settings(platform.settings))
+        self.public_base_url = parse_public_base_url(platform.settings.public_base_url)
+        """Where clients reach the service ("": hand out relative URLs; ``suraksha.web.urls``)."""
         self.metrics = WebMetrics()
         self.submissions = SubmissionWriter(
             platform.db, platform.media_store, max_media_bytes=int(platform.settings.media_max_bytes)

@@ -113,6 +113,7 @@ class HandlerRegistry:
 
     def __init__(self, handlers: Mapping[str, Handler] | None = None) -> None:
         self._by_kind: dict[str, Registration] = {}
+        self._every: dict[str, float] = {}
         for kind, handler in (handlers or {}).items():
             self.register(kind, handler)
 
@@ -142,6 +143,20 @@ class HandlerRegistry:
         if registration.transactional:
             raise InvalidInput(f"job kind {kind!r} is transactional: batches run outside a held transaction")
         self._by_kind[kind] = Registration(kind, registration.handler, False, batch, completes)
+
+    def schedule(self, kind: str, every_s: float) -> None:
+        """Run a registered kind once every ``every_s`` seconds: workers queue one job per period
+        (its key names the period, so one job however many workers there are), with the period's
+        number as its payload ``{"period": N}``. The job runs like any other: retried, dead-lettered."""
+        self.get(kind)
+        if every_s <= 0:
+            raise InvalidInput(f"job kind {kind!r}: the schedule's period must be positive, not {every_s}")
+        self._every[kind] = every_s
+
+    @property
+    def schedules(self) -> Mapping[str, float]:
+        """Scheduled kinds and their periods in seconds."""
+        return dict(self._every)
 
     def get(self, kind: str) -> Registration:
         try:

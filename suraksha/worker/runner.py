@@ -37,6 +37,7 @@ from suraksha.worker.queue import (
     complete,
     complete_batch,
     defer,
+    enqueue,
     extend,
     fail,
     lease,
@@ -100,6 +101,8 @@ class Worker:
         self._held: dict[int, Lease] = {}
         self._held_lock = threading.Lock()
         self._recovered_at = -float("inf")
+        self._queued_periods: dict[str, int] = {}
+        """The period of each scheduled kind this worker last queued (see ``queue_scheduled``)."""
         """When this worker last looked for expired leases (time.monotonic)."""
         self._heartbeat_stop = threading.Event()
         self._wake = threading.Event()
@@ -130,6 +133,7 @@ class Worker:
                     if time.monotonic() >= next_maintenance:
                         next_maintenance = time.monotonic() + self.config.maintenance_every_s
                         self.maintain()
+                    self.queue_scheduled()
                     if self.run_once():
                         sleep = self.config.idle_sleep_min_s
                         continue
@@ -172,6 +176,26 @@ class Worker:
             return 0
         with self._unit() as session:
             return purge_done(session, timedelta(seconds=self.config.keep_done_s))
+
+    def queue_scheduled(self, now: float | None = None) -> int:
+        """Queue the current period's job of each scheduled kind this worker runs
+        (``HandlerRegistry.schedule``), once per period: the key names the period, so the workers
+        that all try queue one job between them. Returns how many this call queued."""
+        wall = time.time() if now is None else now
+        due = [
+            (kind, int(wall // every_s))
+            for kind, every_s in self.registry.schedules.items()
+            if kind in self.kinds and self._queued_periods.get(kind) != int(wall // every_s)
+        ]
+        if not due:
+            return 0
+        with self._unit() as session:
+            queued = sum(
+                enqueue(session, kind, {"period": period}, key=f"schedule:{kind}:{period}") is not None
+                for kind, period in due
+            )
+        self._queued_periods.update(due)
+        return queued
 
     def run_once(self) -> int:
         """Lease one batch and run it; returns how many jobs were leased."""

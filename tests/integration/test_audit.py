@@ -1,24 +1,45 @@
 """The audit log on real SQLite and PostgreSQL: appends chain, tampering in the database is caught,
-concurrent writers never fork the chain, and the audited change commits with its audit row."""
+concurrent writers never fork the chain, and the audited change commits with its audit row. Anchored:
+a chain rewritten in SQL (triggers off, a reveal deleted, every later hash recomputed) still verifies
+on its own, and fails against its checkpoint."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import DBAPIError
 from typer.testing import CliRunner
 
+from suraksha import audit
 from suraksha.access.services import create_api_key, revoke_api_key
 from suraksha.admin.models import KillSwitch
 from suraksha.admin.services import set_switch
-from suraksha.audit import GENESIS, AuditAction, AuditEvent, event_hash, head, record, tail, verify
+from suraksha.app import AUDIT_CHECKPOINT_JOB, Platform
+from suraksha.audit import (
+    GENESIS,
+    AuditAction,
+    AuditEvent,
+    CheckpointFile,
+    event_hash,
+    head,
+    record,
+    tail,
+    verify,
+    write_checkpoint,
+)
 from suraksha.cli.audit import app as audit_app
 from suraksha.db import Database
+from suraksha.errors import InvalidInput
+from suraksha.settings import Settings
+from suraksha.worker.policy import WorkerConfig
+from suraksha.worker.runner import run_worker
 
 runner = CliRunner()
 
@@ -52,6 +73,7 @@ def test_appends_chain_and_verify(db: Database) -> None:
             "head_hash": None,
             "broken_id": None,
             "reason": "",
+            "checkpoint_id": None,
         }
     append(db, 5)
     with db.reading() as s:
@@ -204,3 +226,179 @@ def test_cli_verify_tail_head(db: Database, database_url: str, monkeypatch: pyte
     assert result.exit_code == 1
     assert json.loads(result.stdout)["broken_id"] == 2
     assert runner.invoke(audit_app, ["verify"]).exit_code == 1
+
+
+# -- checkpoints: the chain anchored outside the database --------------------------------------------
+
+KEY = audit.new_signing_key_text()
+
+
+def checkpoints(tmp_path: Path, key: str | None = KEY) -> CheckpointFile:
+    return CheckpointFile(tmp_path / "checkpoints.jsonl", audit.signing_key_from_text(key) if key else None)
+
+
+def reveal(db: Database) -> None:
+    with db.session() as s:
+        record(s, "user:reviewer-7", AuditAction.MEDIA_REVEAL, "media:42", {"case": 9})
+
+
+def delete_reveal_and_recompute(db: Database) -> None:
+    """What someone with write access to the database does: switch the guard off, delete the reveal,
+    and write every later row again, renumbered, with hashes recomputed, so the chain holds."""
+    with db.engine.begin() as conn, guard_off(db, conn, "delete"):
+        rows = conn.execute(select(AuditEvent.__table__).order_by(AuditEvent.id)).mappings().all()
+        [gone] = [r["id"] for r in rows if r["action"] == AuditAction.MEDIA_REVEAL]
+        conn.execute(text("DELETE FROM audit_events WHERE id >= :id"), {"id": gone})
+        previous = next(r["hash"] for r in rows if r["id"] == gone - 1)
+        for new_id, row in enumerate((r for r in rows if r["id"] > gone), start=gone):
+            fields = {k: row[k] for k in ("at", "actor", "action", "subject", "details")}
+            digest = event_hash(id=new_id, prev_hash=previous, **fields)
+            conn.execute(
+                AuditEvent.__table__.insert().values(id=new_id, prev_hash=previous, hash=digest, **fields)
+            )
+            previous = digest
+
+
+def test_a_rewritten_chain_verifies_alone_and_fails_against_its_checkpoint(
+    db: Database, tmp_path: Path
+) -> None:
+    append(db, 3)
+    reveal(db)
+    append(db, 2)
+    anchors = checkpoints(tmp_path)
+    with db.reading() as s:
+        made = write_checkpoint(s, anchors)
+    assert made is not None and made.head_id == 6 and made.signature
+    delete_reveal_and_recompute(db)
+    with db.reading() as s:
+        alone = verify(s)
+        anchored = verify(s, checkpoints=anchors.read())
+    assert alone.ok and alone.count == 5  # the unkeyed chain cannot tell
+    assert not anchored.ok and anchored.checkpoint_id == 6
+    assert "newest rows were deleted" in anchored.reason
+
+
+def test_a_rewrite_that_keeps_the_row_count_is_caught_too(db: Database, tmp_path: Path) -> None:
+    append(db, 2)
+    reveal(db)
+    append(db, 2)
+    anchors = checkpoints(tmp_path)
+    with db.reading() as s:
+        write_checkpoint(s, anchors)
+    delete_reveal_and_recompute(db)
+    append(db, 1)  # the chain is as long as it was at the checkpoint again
+    with db.reading() as s:
+        assert verify(s).ok
+        anchored = verify(s, checkpoints=anchors.read())
+    assert not anchored.ok and anchored.broken_id == 5 and "checkpointed" in anchored.reason
+
+
+def test_forged_or_altered_checkpoints_are_refused(db: Database, tmp_path: Path) -> None:
+    append(db, 2)
+    anchors = checkpoints(tmp_path)
+    with db.reading() as s:
+        made = write_checkpoint(s, anchors)
+    assert made is not None
+    lines = anchors.path.read_text().splitlines()
+    altered = json.loads(lines[0]) | {"head_hash": "0" * 64}
+    anchors.path.write_text(json.dumps(altered) + "\n")
+    with pytest.raises(InvalidInput, match="does not verify"):
+        anchors.read()
+    forger = audit.signing_key_from_text(audit.new_signing_key_text())
+    forged = audit.Checkpoint(made.head_id, "1" * 64, made.at, made.key_id)
+    signature = base64.b64encode(forger.sign(forged.signed_bytes())).decode()
+    anchors.path.write_text(json.dumps(json.loads(forged.line()) | {"signature": signature}) + "\n")
+    with pytest.raises(InvalidInput, match="does not verify"):
+        anchors.read()
+    anchors.path.write_text("not a checkpoint\n")
+    with pytest.raises(InvalidInput, match="line 1 is not an audit checkpoint"):
+        anchors.read()
+
+
+def test_a_broken_chain_is_never_checkpointed(db: Database, tmp_path: Path) -> None:
+    append(db, 3)
+    with db.engine.begin() as conn, guard_off(db, conn, "update"):
+        conn.execute(text("UPDATE audit_events SET subject = 'x' WHERE id = 2"))
+    anchors = checkpoints(tmp_path)
+    with db.reading() as s, pytest.raises(InvalidInput, match="not checkpointed"):
+        write_checkpoint(s, anchors)
+    assert not anchors.path.exists()
+
+
+def test_an_unmoved_head_is_not_checkpointed_twice_and_an_empty_log_not_at_all(
+    db: Database, tmp_path: Path
+) -> None:
+    anchors = checkpoints(tmp_path, key=None)
+    with db.reading() as s:
+        assert write_checkpoint(s, anchors) is None
+    append(db, 1)
+    with db.reading() as s:
+        first = write_checkpoint(s, anchors)
+        again = write_checkpoint(s, anchors)
+    assert first == again and first is not None and first.signature == ""
+    assert len(anchors.path.read_text().splitlines()) == 1
+    assert anchors.path.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_worker_checkpoints_on_its_schedule(db: Database, database_url: str, tmp_path: Path) -> None:
+    """(``db``: emptied after the test, on PostgreSQL.)"""
+    settings = Settings.load(
+        {
+            "database_url": database_url,
+            "data_dir": str(tmp_path / "data"),
+            "audit_signing_key": KEY,
+            "audit_checkpoint_every_s": 3600.0,
+        }
+    )
+    platform = Platform(settings)
+    try:
+        append(platform.db, 3)
+        registry = platform.job_handlers(platform.bank_index())
+        assert registry.schedules == {AUDIT_CHECKPOINT_JOB: 3600.0}
+        run_worker(
+            platform.db,
+            registry,
+            kinds=[AUDIT_CHECKPOINT_JOB],
+            config=WorkerConfig(poll_interval_s=0.05),
+            until_drained=True,
+            install_signal_handlers=False,
+        )
+        [made] = platform.audit_checkpoints.read()
+        assert made.head_id == 3 and made.signature
+        assert platform.audit_checkpoints.path == tmp_path / "data" / "audit-checkpoints.jsonl"
+        assert platform.audit_verify().ok
+        delete_reveal_and_recompute_tail(platform.db)
+        assert platform.audit_verify(checkpoints=False).ok
+        assert not platform.audit_verify().ok
+    finally:
+        platform.close()
+
+
+def delete_reveal_and_recompute_tail(db: Database) -> None:
+    reveal(db)
+    delete_reveal_and_recompute(db)
+    with db.engine.begin() as conn, guard_off(db, conn, "delete"):
+        conn.execute(text("DELETE FROM audit_events WHERE id = 3"))
+
+
+def test_cli_checkpoint_and_verify(
+    db: Database, database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SURAKSHA_DATABASE_URL", database_url)
+    monkeypatch.setenv("SURAKSHA_AUDIT_SIGNING_KEY", KEY)
+    monkeypatch.setenv("SURAKSHA_AUDIT_CHECKPOINT_FILE", str(tmp_path / "anchor" / "cp.jsonl"))
+    append(db, 2)
+    reveal(db)
+    append(db, 1)
+    made = runner.invoke(audit_app, ["checkpoint", "--json"])
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.stdout)["head_id"] == 4 and json.loads(made.stdout)["signature"]
+    assert runner.invoke(audit_app, ["verify"]).exit_code == 0
+    delete_reveal_and_recompute(db)
+    assert runner.invoke(audit_app, ["verify", "--no-checkpoints"]).exit_code == 0
+    broken = runner.invoke(audit_app, ["verify", "--json"])
+    assert broken.exit_code == 1 and json.loads(broken.stdout)["checkpoint_id"] == 4
+    refused = runner.invoke(audit_app, ["checkpoint"])
+    assert refused.exit_code != 0 and "not checkpointed" in refused.output
+    key = runner.invoke(audit_app, ["keygen"]).stdout.strip()
+    assert len(base64.b64decode(key)) == 32

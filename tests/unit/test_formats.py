@@ -6,7 +6,7 @@ import hashlib
 import random
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from suraksha.banks.formats import ListFormat, detect_format, looks_like_pdq_list, parse_list
@@ -53,6 +53,7 @@ def test_vpdq_rejects_bad_frame_lines() -> None:
     assert parsed.rows == [] and parsed.rejected[0].line == 2
 
 
+@example(text="a,\rb")  # a bare carriage return in the CSV header raised csv.Error
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=400))
 def test_arbitrary_text_never_crashes(text: str) -> None:

@@ -185,8 +185,7 @@ def audit_verify(
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.AUDIT_VIEW),
 ) -> Response:
-    """Walk the whole chain (``suraksha audit verify``); with a head hash kept elsewhere, check it is
-    still in the chain."""
-    with state.platform.db.reading() as session:
-        result = audit.verify(session, expect=expect.strip() or None)
+    """Walk the whole chain and check it against its checkpoints (``suraksha audit verify``); with a
+    head hash kept elsewhere, check it is still in the chain."""
+    result = state.platform.audit_verify(expect=expect.strip() or None)
     return render(request, "console/fragments/audit_verify.html", who, {"result": result})

@@ -269,6 +269,8 @@ async def compare(request: Request) -> dict[str, list[Any]]:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("Request input was not JSON") from None
+    except RecursionError:  # a body not declared as JSON passes JsonDepthLimit: refuse it here too
+        raise InvalidInput("Request input nests too deeply: send a flat {signal_type: [a, b]}") from None
     if not isinstance(payload, dict):
         raise InvalidInput("Request input was not a dict")
     return await run_in_threadpool(compare_pairs, payload)

@@ -7,6 +7,7 @@ keyed by signal-type name. Our names are ``pdq``, ``vpdq``, ``md5`` and ``sha256
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any
@@ -18,11 +19,14 @@ from suraksha.errors import ExternalServiceError, InvalidInput
 from suraksha.media.detect import MediaKind
 from suraksha.media.errors import CorruptMedia, DecodeTimeout, MediaError, MediaTooLarge, UnsupportedMedia
 from suraksha.outbound.fetch import FetchedMedia, FetchFailureReason
+from suraksha.outbound.targets import loggable_url
 from suraksha.signals.file_signals import FileSignals, HashState, hash_bytes
 from suraksha.signals.pdq import PdqHash
 from suraksha.signals.types import SignalKind, signal_type
 from suraksha.signals.vpdq import parse_vpdq
 from suraksha.web.state import WebState
+
+log = logging.getLogger(__name__)
 
 ALIASES: Mapping[str, SignalKind] = {"video_md5": SignalKind.MD5}
 CALLER_PDQ_QUALITY = 100
@@ -169,23 +173,51 @@ async def read_upload(request: Request) -> tuple[ContentType, bytes]:
         await form.close()
 
 
+_FETCH_REFUSALS: Mapping[FetchFailureReason, str] = {
+    FetchFailureReason.BLOCKED_ADDRESS: "the host is not at a public address",
+    FetchFailureReason.BLOCKED_SCHEME: "only http and https URLs are fetched",
+    FetchFailureReason.BLOCKED_PORT: "the port is not one media is fetched on (fetch_allowed_ports)",
+    FetchFailureReason.NOT_ALLOWED_HOST: "the host is not on the allow-list (setting fetch_allowed_hosts)",
+    FetchFailureReason.INVALID_URL: "not a URL that can be fetched (credentials in it, no host, too long)",
+    FetchFailureReason.TOO_MANY_REDIRECTS: "too many redirects (setting fetch_max_redirects)",
+    FetchFailureReason.UNSUPPORTED_ENCODING: "the answer was compressed (Content-Encoding); send it plain",
+}
+_FETCH_FAILURES: Mapping[FetchFailureReason, str] = {
+    FetchFailureReason.TIMED_OUT: "the fetch did not finish in time (setting fetch_timeout_s)",
+    FetchFailureReason.HTTP_ERROR: "the host answered with an error status",
+    FetchFailureReason.DNS_FAILURE: "the host name could not be resolved",
+    FetchFailureReason.CONNECTION_FAILED: "the host could not be reached",
+}
+
+
 def fetch_url(state: WebState, url: str) -> bytes:
     """The bytes behind a media URL, through the SSRF-safe fetcher (public addresses only, bounded
     size and time, every redirect checked). Refusals are 400, a file over the limit 413, a host
-    that fails or times out 502."""
+    that fails or times out 502.
+
+    The caller learns which rule stopped the fetch and nothing else: the fetcher's detail names the
+    addresses a host name resolved to (what an internal name points at, for whoever probes with
+    URLs), so it goes to the log only."""
     outcome = state.fetcher.fetch(url)
     if isinstance(outcome, FetchedMedia):
         return outcome.content
-    if outcome.reason is FetchFailureReason.TOO_LARGE:
-        raise MediaTooLarge(f"the media at the URL is too large to fetch: {outcome.detail}")
-    if outcome.reason in {
-        FetchFailureReason.TIMED_OUT,
-        FetchFailureReason.HTTP_ERROR,
-        FetchFailureReason.DNS_FAILURE,
-        FetchFailureReason.CONNECTION_FAILED,
-    }:
-        raise ExternalServiceError(f"Failed to fetch URL ({outcome.reason.value}): {outcome.detail}")
-    raise InvalidInput(f"Invalid or unsafe URL provided ({outcome.reason.value}): {outcome.detail}")
+    log.info(
+        "event=hma.fetch_refused url=%s reason=%s detail=%r",
+        loggable_url(outcome.url),
+        outcome.reason.value,
+        outcome.detail[:300],
+    )
+    reason = outcome.reason
+    if reason is FetchFailureReason.TOO_LARGE:
+        raise MediaTooLarge(
+            f"the media at the URL is over the fetch limit of {state.fetcher.policy.max_bytes:,} bytes "
+            "(setting fetch_max_bytes)"
+        )
+    if reason in _FETCH_FAILURES:
+        status = f" (HTTP {outcome.status})" if outcome.status is not None else ""
+        raise ExternalServiceError(f"Failed to fetch URL ({reason.value}): {_FETCH_FAILURES[reason]}{status}")
+    explained = _FETCH_REFUSALS.get(reason, "refused")
+    raise InvalidInput(f"Invalid or unsafe URL provided ({reason.value}): {explained}")
 
 
 # -- hashing -------------------------------------------------------------------------------------------

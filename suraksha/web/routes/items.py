@@ -23,6 +23,7 @@ from suraksha.web.problems import PROBLEM_RESPONSES
 from suraksha.web.routes import API_V1
 from suraksha.web.state import WebState, get_state
 from suraksha.web.switches import WRITABLE, read_only
+from suraksha.web.urls import public_url
 
 router = APIRouter(prefix=API_V1, tags=["items"], responses=PROBLEM_RESPONSES)
 INGEST = require(ApiScope.INGEST)
@@ -97,7 +98,7 @@ async def submit(request: Request, response: Response, state: WebState = Depends
     else:
         prepared = await run_in_threadpool(_prepare, state, content_type, raw)
     done = await asyncio.wrap_future(state.submissions.submit(prepared))
-    url = str(request.url_for("item_status", item_id=done.item_id))
+    url = public_url(request, state.public_base_url, "item_status", item_id=done.item_id)
     response.headers["Location"] = url
     return Accepted(
         id=done.item_id,

@@ -13,7 +13,6 @@ from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 from fastapi.testclient import TestClient
 from sqlalchemy import select
-from tests.unit.outbound.webhooks.conftest import Receiver, ReceiverHandler
 from typer.testing import CliRunner
 
 from suraksha.access import users
@@ -34,6 +33,7 @@ from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import run_worker
 from tests.functional.web.conftest import Keys
 from tests.functional.web.test_console import PASSWORD, _case, signed_in
+from tests.unit.outbound.webhooks.conftest import Receiver, ReceiverHandler
 
 SECRET = "console-webhook-secret"
 PEOPLE = {
