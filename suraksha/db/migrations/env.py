@@ -31,7 +31,12 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | Literal[Fal
 
 
 engine = context.config.attributes["engine"]
-with engine.connect() as connection:
+# One transaction for the whole upgrade, begun before Alembic reads its version table: on SQLite that
+# is BEGIN IMMEDIATE (suraksha.db.engine), the single write lock, so a process that starts beside
+# another waits and then reads the version the other committed. (Alembic's own per-migration
+# transactions on SQLite, which has no transactional DDL, let two processes read the same old version
+# and both run the next migration: "table accounts already exists".)
+with engine.connect() as connection, connection.begin():
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
@@ -39,6 +44,4 @@ with engine.connect() as connection:
         compare_type=True,
         render_item=render_item,
     )
-    with context.begin_transaction():
-        context.run_migrations()
-    connection.commit()
+    context.run_migrations()
