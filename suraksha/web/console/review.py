@@ -326,6 +326,7 @@ def reveal(
     or past the exposure budget), then answer the unshielded media element that loads its bytes."""
     options = options_of(state)
     db = state.platform.db
+    state.platform.refuse_destroyed_media(media_id)
     with db.reading() as session:
         user = user_of(session, who)
         session.expunge(user)
@@ -369,6 +370,7 @@ def _revealed_bytes(state: WebState, who: Viewer, media_id: int, view: int) -> t
             raise Forbidden("this reveal has expired: reveal the file again (each sight is recorded)")
         _check_case_category(who, seen.category)
         sha256, fmt = media.sha256, (media.media_format or "").lower()
+    state.platform.refuse_destroyed_media(media_id)
     data = state.platform.media_store.get(sha256) if sha256 else None
     if data is None:
         raise NotFound("the file is no longer held (it was purged or never fetched)")
