@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from suraksha.cli.common import fail, out, platform, print_json
 from suraksha.db.base import utcnow
+from suraksha.files import write_private
 from suraksha.reporting.models import CyberTiplineReport, IndustryClassification, ReportState
 from suraksha.reporting.ports import api_from_settings
 from suraksha.reporting.services import (
@@ -215,8 +216,7 @@ def fetch_xsd_command(
         api.close()
         CyberTiplineSchema(document, source=f"{api.label}/xsd")
         target = to or xsd_path(p.settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(document)
+    write_private(target, document)
     out.print(f"saved NCMEC's schema ({len(document)} bytes) to {target}")
 
 
