@@ -277,7 +277,8 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         None,
         "Evidence vault key-encryption key: base64 of 32 random bytes (`suraksha vault keygen`). Needed "
-        "to preserve or open evidence; keep it outside the database and its backups.",
+        "to store media (sealed at rest) and to preserve or open evidence; keep it outside the database "
+        "and its backups.",
         secret=True,
     ),
     Setting(
