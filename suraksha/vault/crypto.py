@@ -137,9 +137,10 @@ def unwrap_key(wrapped: bytes, kek: KeyEncryptionKey, sha256: str) -> bytes:
         ) from None
 
 
-def seal(plaintext: bytes, kek: KeyEncryptionKey) -> SealedBlob:
-    """Encrypt under a fresh data key; the data key wrapped under ``kek``."""
-    sha256 = hashlib.sha256(plaintext).hexdigest()
+def seal(plaintext: bytes, kek: KeyEncryptionKey, *, sha256: str | None = None) -> SealedBlob:
+    """Encrypt under a fresh data key; the data key wrapped under ``kek``. ``sha256``: the plaintext's
+    digest when the caller has just computed it (it is bound into both encryptions)."""
+    sha256 = sha256 or hashlib.sha256(plaintext).hexdigest()
     data_key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(NONCE_BYTES)
     ciphertext = BLOB_MAGIC + nonce + AESGCM(data_key).encrypt(nonce, plaintext, _blob_aad(sha256))
@@ -186,9 +187,9 @@ def keyring_from(kek: Secret | str | None, previous: Secret | str | None = None)
     return Keyring(current, old)
 
 
-def seal_envelope(plaintext: bytes, kek: KeyEncryptionKey) -> bytes:
+def seal_envelope(plaintext: bytes, kek: KeyEncryptionKey, *, sha256: str | None = None) -> bytes:
     """``plaintext`` sealed under a fresh data key, with its wrapped key and key id in front."""
-    return _envelope(seal(plaintext, kek))
+    return _envelope(seal(plaintext, kek, sha256=sha256))
 
 
 def _envelope(blob: SealedBlob) -> bytes:
@@ -267,7 +268,7 @@ class EnvelopeCipher:
         return self._keyring
 
     def seal(self, data: bytes, sha256: str) -> bytes:
-        return seal_envelope(data, self.keyring.current)
+        return seal_envelope(data, self.keyring.current, sha256=sha256)
 
     def open(self, stored: bytes, sha256: str) -> bytes:
         return open_envelope(stored, self.keyring, sha256)

@@ -17,6 +17,7 @@ Each run is audited (``vault:media_seal``, counts only).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable
@@ -62,7 +63,7 @@ def seal_media_store(
 ) -> SealMediaResult:
     """Seal, re-wrap, forget and tighten the media store (module docstring). Needs the KEK (and,
     after a rotation, the previous one): ConfigError otherwise, before anything changes."""
-    store.cipher.seal(b"", "0" * 64)  # the key is there, or a ConfigError says what to set
+    store.cipher.seal(b"", hashlib.sha256(b"").hexdigest())  # the key is there, or a ConfigError says so
     result = SealMediaResult()
     for stray in store.stray_temporary_files():
         stray.unlink(missing_ok=True)
