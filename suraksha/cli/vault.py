@@ -288,7 +288,10 @@ def purge_command(
         print_json(result.as_dict())
     else:
         verb = "would purge" if dry_run else "purged"
-        out.print(f"{verb} {len(result.purged)} blob(s); {result.objects_deleted} stored object(s) deleted")
+        out.print(
+            f"{verb} {len(result.purged)} blob(s); {result.objects_deleted} stored object(s) and "
+            f"{result.media_deleted} media store copies deleted"
+        )
 
 
 @app.command("delete")
@@ -322,7 +325,10 @@ def delete_command(
     if json_out:
         print_json(result.as_dict())
     else:
-        out.print(f"deleted {len(result.purged)} blob(s) of preservation {preservation_id}")
+        out.print(
+            f"deleted {len(result.purged)} blob(s) of preservation {preservation_id} and "
+            f"{result.media_deleted} media store copies"
+        )
 
 
 @app.command("rotate-key")

@@ -46,6 +46,8 @@ STATUTORY_BASES = frozenset({HoldBasis.CYBERTIPLINE_REPORT.value})
 class PurgeResult:
     purged: list[str] = field(default_factory=list)
     objects_deleted: int = 0
+    media_deleted: int = 0
+    """Copies the media store kept for reviewers, deleted with the evidence."""
     dry_run: bool = False
 
     def as_dict(self) -> dict[str, object]:
@@ -53,6 +55,7 @@ class PurgeResult:
             "purged": len(self.purged),
             "blobs": self.purged,
             "objects_deleted": self.objects_deleted,
+            "media_deleted": self.media_deleted,
             "dry_run": self.dry_run,
         }
 
@@ -138,11 +141,12 @@ def forget_media(db: Database, vault: EvidenceVault, digests: list[str], *, ever
     return deleted
 
 
-def _delete_objects(db: Database, vault: EvidenceVault, *, every_copy: bool = False) -> int:
+def _delete_objects(
+    db: Database, vault: EvidenceVault, result: PurgeResult, *, every_copy: bool = False
+) -> None:
     """Delete the stored objects of purged rows and the media store's copies of the same files (after
     the purge committed), then forget the objects' names: a run killed half way leaves names, and the
     next run finishes the job."""
-    deleted = 0
     while True:
         with db.reading() as session:
             rows = session.execute(
@@ -151,16 +155,17 @@ def _delete_objects(db: Database, vault: EvidenceVault, *, every_copy: bool = Fa
                 .limit(BATCH)
             ).all()
         if not rows:
-            return deleted
+            return
         for _, name, _ in rows:
             vault.storage.delete(name)
-        forget_media(db, vault, [sha256 for _, _, sha256 in rows], every_copy=every_copy)
+        digests = [sha256 for _, _, sha256 in rows]
+        result.media_deleted += forget_media(db, vault, digests, every_copy=every_copy)
         with db.session() as session:
             for blob_id, name, _ in rows:
                 blob = session.get(EvidenceBlob, blob_id)
                 if blob is not None and blob.object_name == name and blob.purged_at is not None:
                     blob.object_name = ""
-        deleted += len(rows)
+        result.objects_deleted += len(rows)
 
 
 def purge_expired(
@@ -194,7 +199,7 @@ def purge_expired(
             if progress is not None:
                 progress(1)
     if not dry_run:
-        result.objects_deleted = _delete_objects(db, vault)
+        _delete_objects(db, vault, result)
     log.info("event=vault.purge purged=%d dry_run=%s", len(result.purged), dry_run)
     return result
 
@@ -263,7 +268,7 @@ def delete_on_request(
             )
         if purged is not None:
             result.purged.append(purged.sha256)
-    result.objects_deleted = _delete_objects(db, vault, every_copy=True)
+    _delete_objects(db, vault, result, every_copy=True)
     # Blobs an earlier purge left a reviewer's copy of (another item needed it then) lose it now too.
     with db.reading() as session:
         gone = session.scalars(
@@ -271,7 +276,7 @@ def delete_on_request(
                 EvidenceBlob.id.in_(blob_ids), EvidenceBlob.purged_at.is_not(None)
             )
         ).all()
-    forget_media(db, vault, list(gone), every_copy=True)
+    result.media_deleted += forget_media(db, vault, list(gone), every_copy=True)
     return result
 
 

@@ -79,7 +79,7 @@ def test_deletion_on_request_destroys_every_copy(
     result = delete_on_request(
         db, vault, preservation_id, reference="request 9", actor=legal_actor(), reason="agency asked"
     )
-    assert SHA in result.purged
+    assert SHA in result.purged and result.media_deleted == 1
     assert not vault.media_store.exists(SHA)
     assert not [p for p in vault.media_store.root.rglob("*") if p.is_file()]  # no copy, no temp file
     with db.reading() as s:
