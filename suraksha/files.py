@@ -8,10 +8,13 @@ set explicitly rather than left to the umask (a default umask of 022 made them w
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import stat
 from pathlib import Path
 from typing import BinaryIO
+
+log = logging.getLogger(__name__)
 
 PRIVATE_DIR = 0o700
 PRIVATE_FILE = 0o600
@@ -34,10 +37,15 @@ def private_dir(path: str | os.PathLike[str]) -> Path:
 
 
 def tighten(path: str | os.PathLike[str]) -> None:
-    """Make an existing file 0600 (a folder 0700), e.g. one an older version wrote under the umask."""
-    with contextlib.suppress(FileNotFoundError):
+    """Make an existing file 0600 (a folder 0700), e.g. one an older version wrote under the umask.
+    One this account does not own is left as it is, with a warning (the operator set it up so)."""
+    try:
         mode = PRIVATE_DIR if stat.S_ISDIR(os.stat(path).st_mode) else PRIVATE_FILE
         os.chmod(path, mode)
+    except FileNotFoundError:
+        pass
+    except PermissionError:
+        log.warning("event=files.not_private path=%s fix='make it 0600 (folder 0700) as its owner'", path)
 
 
 def create_private(path: str | os.PathLike[str], *, exclusive: bool = True) -> BinaryIO:
