@@ -21,7 +21,7 @@ from suraksha.db.engine import Database, open_database
 from suraksha.enforcement import tasks as enforcement_tasks
 from suraksha.enforcement.follow_ups import DecisionFollowUps
 from suraksha.enforcement.policy import Policy, load_policy
-from suraksha.errors import ConfigError, InvalidInput
+from suraksha.errors import ConfigError, InvalidInput, NotFound
 from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.adapters import EngineRules, Fetch
 from suraksha.intake.pipeline import Pipeline
@@ -45,7 +45,10 @@ from suraksha.settings import Settings
 from suraksha.signals.file_signals import HashOptions
 from suraksha.signals.pdq import PdqMode
 from suraksha.vault import tasks as vault_tasks
+from suraksha.vault.crypto import EnvelopeCipher
 from suraksha.vault.enrichment import EnrichmentSource, HttpEnrichment
+from suraksha.vault.media import SealMediaResult, seal_media_store
+from suraksha.vault.purge import destruction_of_media
 from suraksha.vault.requests import request_preservation
 from suraksha.vault.services import EvidenceVault
 from suraksha.worker import bell
@@ -68,6 +71,7 @@ class Platform:
 
     @cached_property
     def db(self) -> Database:
+        self.settings.ensure_data_path()
         return open_database(
             self.settings.resolved_database_url, busy_timeout_s=self.settings.sqlite_busy_timeout_s
         )
@@ -106,7 +110,9 @@ class Platform:
 
     @cached_property
     def media_store(self) -> MediaStore:
-        return MediaStore(self.settings.data_path / "media")
+        """Media kept between intake and decision, and for review: sealed under the vault's KEK."""
+        cipher = EnvelopeCipher(self.settings.vault_kek, self.settings.vault_kek_previous)
+        return MediaStore(self.settings.ensure_data_path() / "media", cipher)
 
     @cached_property
     def policy(self) -> Policy:
@@ -265,6 +271,20 @@ class Platform:
     def vault(self) -> EvidenceVault:
         """The evidence vault (storage, keys, hold periods), for preservation, holds, access, export."""
         return EvidenceVault.from_settings(self.settings, self.media_store)
+
+    def refuse_destroyed_media(self, media_id: int) -> None:
+        """NotFound, saying when and under what the evidence was destroyed, for a media file whose
+        preserved evidence the vault purged or deleted on request: what serves media (the console's
+        reveal and content routes) answers that, never the bytes."""
+        with self.db.reading() as session:
+            destroyed = destruction_of_media(session, media_id)
+        if destroyed is not None:
+            raise NotFound(f"media {media_id} was {destroyed}: it is not shown or served any more")
+
+    def seal_media(self, *, actor: str, progress: Callable[[int], None] | None = None) -> SealMediaResult:
+        """Seal (in place) media stored in plain, re-wrap media keys under the current KEK, forget
+        copies of purged evidence, make the media store private (``suraksha.vault.media``)."""
+        return seal_media_store(self.db, self.media_store, actor=actor, progress=progress)
 
     @cached_property
     def enrichment(self) -> EnrichmentSource | None:

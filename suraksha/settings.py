@@ -18,6 +18,7 @@ from typing import Any
 import platformdirs
 
 from suraksha.errors import ConfigError
+from suraksha.files import private_dir, tighten
 from suraksha.media.limits import DEFAULT_LIMITS, MediaLimits
 
 APP_NAME = "suraksha"
@@ -328,7 +329,8 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         None,
         "Evidence vault key-encryption key: base64 of 32 random bytes (`suraksha vault keygen`). Needed "
-        "to preserve or open evidence; keep it outside the database and its backups.",
+        "to store media (sealed at rest) and to preserve or open evidence; keep it outside the database "
+        "and its backups.",
         secret=True,
     ),
     Setting(
@@ -712,6 +714,13 @@ class Settings:
     def data_path(self) -> Path:
         raw = self.data_dir
         return Path(raw) if raw else Path(platformdirs.user_data_dir(APP_NAME))
+
+    def ensure_data_path(self) -> Path:
+        """The data folder, made private (0700) when missing, and made private again when an older
+        version made it under the umask (it holds the database, media and evidence)."""
+        path = private_dir(self.data_path)
+        tighten(path)
+        return path
 
     @property
     def index_path(self) -> Path:

@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 
 from suraksha.db import Database, open_database
 from suraksha.testing.database import truncate_all
+from suraksha.vault.crypto import KeyEncryptionKey
 from tests import reference_data
 
 POSTGRES_URL = os.environ.get("SURAKSHA_TEST_POSTGRES_URL")
@@ -39,6 +40,8 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
     # Tests revoke keys and flip switches and look at once: no reuse of checks (web_auth_cache_s).
     monkeypatch.setenv("SURAKSHA_WEB_AUTH_CACHE_S", "0")
+    # Media is only ever stored sealed under the vault's KEK: every test process has one of its own.
+    monkeypatch.setenv("SURAKSHA_VAULT_KEK", KeyEncryptionKey.generate().to_text())
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from suraksha.files import PRIVATE_DIR, PRIVATE_FILE, create_private, private_dir
 from suraksha.signals.index import DigestIndex, PdqIndex, SnapshotError
 
 FORMAT = 1
@@ -87,8 +88,8 @@ class LoadedGeneration:
 def publisher_lock(folder: Path, *, wait: bool) -> Iterator[bool]:
     """An flock on the folder: one publisher at a time. Yields False at once when another process
     holds it and ``wait`` is false."""
-    folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / ".publish.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    private_dir(folder)
+    fd = os.open(folder / ".publish.lock", os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
@@ -116,13 +117,15 @@ def write_generation(
     indexes from changing while they are written (they are then all at ``position``)."""
     name = f"gen-{position:012d}-{time.time_ns():016x}"  # sorts by position, then age
     tmp = folder / f".{name}.tmp"
-    tmp.mkdir(parents=True)
+    private_dir(folder)
+    tmp.mkdir(mode=PRIVATE_DIR)
+    os.chmod(tmp, PRIVATE_DIR)  # hash lists are confidential: the index folder is private like the rest
     try:
         pdq.save(tmp / "pdq.snap")
         frames.save(tmp / "frames.snap")
         md5.save(tmp / "md5.snap")
         sha256.save(tmp / "sha256.snap")
-        with open(tmp / "videos.npz", "wb") as f:
+        with create_private(tmp / "videos.npz") as f:
             np.savez(
                 f,
                 entry_ids=videos.entry_ids,
@@ -209,7 +212,7 @@ def _remove_old(folder: Path, *, keep: str) -> None:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    with open(tmp, "wb") as f:
+    with create_private(tmp) as f:
         f.write(data)
         f.flush()
         os.fsync(f.fileno())

@@ -17,6 +17,7 @@ import typer
 from PIL import Image, ImageOps
 
 from suraksha.cli.common import err, out, platform, scan_exit_code
+from suraksha.files import private_dir, tighten, write_private
 
 KNOWN_SEEDS = (101, 102, 103, 104, 105, 106)
 UNRELATED_SEEDS = (201, 202, 203, 204)
@@ -28,24 +29,26 @@ def build_demo(folder: Path) -> Path:
 
     known, uploads = folder / "known", folder / "uploads"
     for sub in (known, uploads):
-        sub.mkdir(parents=True, exist_ok=True)
+        private_dir(sub)
     for seed in KNOWN_SEEDS:
-        (known / f"known-{seed}.jpg").write_bytes(encode(synthetic_image(seed), "JPEG", quality=95))
+        write_private(known / f"known-{seed}.jpg", encode(synthetic_image(seed), "JPEG", quality=95))
     write_synthetic_video(known / "known-clip.mp4", seed=107)
+    tighten(known / "known-clip.mp4")  # written by the video encoder, under the umask
     first = synthetic_image(KNOWN_SEEDS[0])
-    (uploads / "repost-resized.jpg").write_bytes(encode(first.resize((400, 300)), "JPEG", quality=70))
-    (uploads / "repost-greyscale.png").write_bytes(
-        encode(ImageOps.grayscale(synthetic_image(KNOWN_SEEDS[1])), "PNG")
+    write_private(uploads / "repost-resized.jpg", encode(first.resize((400, 300)), "JPEG", quality=70))
+    write_private(
+        uploads / "repost-greyscale.png", encode(ImageOps.grayscale(synthetic_image(KNOWN_SEEDS[1])), "PNG")
     )
-    (uploads / "repost-rotated.webp").write_bytes(
-        encode(synthetic_image(KNOWN_SEEDS[2]).transpose(Image.Transpose.ROTATE_90), "WEBP", quality=90)
+    write_private(
+        uploads / "repost-rotated.webp",
+        encode(synthetic_image(KNOWN_SEEDS[2]).transpose(Image.Transpose.ROTATE_90), "WEBP", quality=90),
     )
-    (uploads / "allow-listed.jpg").write_bytes(encode(synthetic_image(KNOWN_SEEDS[5]), "JPEG", quality=85))
+    write_private(uploads / "allow-listed.jpg", encode(synthetic_image(KNOWN_SEEDS[5]), "JPEG", quality=85))
     for seed in UNRELATED_SEEDS:
-        (uploads / f"holiday-{seed}.jpg").write_bytes(encode(synthetic_image(seed), "JPEG", quality=88))
-    shutil.copy(known / "known-clip.mp4", uploads / "clip-copy.mp4")
-    (uploads / "broken.jpg").write_bytes(encode(synthetic_image(301), "JPEG")[:2000])
-    (uploads / "flat.png").write_bytes(encode(Image.new("RGB", (300, 200), (90, 120, 160)), "PNG"))
+        write_private(uploads / f"holiday-{seed}.jpg", encode(synthetic_image(seed), "JPEG", quality=88))
+    write_private(uploads / "clip-copy.mp4", (known / "known-clip.mp4").read_bytes())
+    write_private(uploads / "broken.jpg", encode(synthetic_image(301), "JPEG")[:2000])
+    write_private(uploads / "flat.png", encode(Image.new("RGB", (300, 200), (90, 120, 160)), "PNG"))
     return uploads
 
 
@@ -117,16 +120,18 @@ def _demo_place(
         if (data_dir / DEMO_MARKER).exists() and not keep:
             for child in data_dir.iterdir():
                 shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
-        data_dir.mkdir(parents=True, exist_ok=True)
-        (data_dir / DEMO_MARKER).write_text(
-            "This data dir holds the Suraksha demo: benign synthetic pictures, accounts and posts.\n"
-            "The next `suraksha demo` replaces everything here; delete this file to keep it as it is.\n"
+        private_dir(data_dir)
+        tighten(data_dir)
+        write_private(
+            data_dir / DEMO_MARKER,
+            b"This data dir holds the Suraksha demo: benign synthetic pictures, accounts and posts.\n"
+            b"The next `suraksha demo` replaces everything here; delete this file to keep it as it is.\n",
         )
         return data_dir, f"sqlite:///{default_db}", data_dir / "demo"
     base = folder or data_dir / "demo"
     if base.exists() and not keep:
         shutil.rmtree(base)
-    base.mkdir(parents=True, exist_ok=True)
+    private_dir(base)  # the demo's data folder: private like any other (0700, files 0600)
     return base, f"sqlite:///{base / 'demo.sqlite3'}", base
 
 
@@ -141,10 +146,13 @@ def _demo_vault_keys(base: Path) -> dict[str, str]:
         return {}
     stored = base / "demo-vault-keys.env"
     if not stored.exists():
-        stored.touch(mode=0o600)
-        stored.write_text(
-            f"SURAKSHA_VAULT_KEK={crypto.KeyEncryptionKey.generate().to_text()}\n"
-            f"SURAKSHA_VAULT_SIGNING_KEY={crypto.generate_signing_key_text()}\n"
+        write_private(
+            stored,
+            (
+                f"SURAKSHA_VAULT_KEK={crypto.KeyEncryptionKey.generate().to_text()}\n"
+                f"SURAKSHA_VAULT_SIGNING_KEY={crypto.generate_signing_key_text()}\n"
+            ).encode(),
+            exclusive=True,
         )
         err.print(f"[yellow]demo-only vault keys made in {stored} (never for real evidence)[/yellow]")
     keys = dict(line.split("=", 1) for line in stored.read_text().splitlines() if "=" in line)

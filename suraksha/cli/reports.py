@@ -16,6 +16,7 @@ from suraksha.cli import identity
 from suraksha.cli.common import fail, out, platform, print_json
 from suraksha.enforcement.models import Decision
 from suraksha.errors import InvalidInput
+from suraksha.files import write_private
 from suraksha.permissions import Permission
 from suraksha.reporting.models import CyberTiplineReport, ReportState
 from suraksha.reporting.ports import api_from_settings
@@ -252,8 +253,7 @@ def fetch_xsd_command(
         api.close()
         CyberTiplineSchema(document, source=f"{api.label}/xsd")
         target = to or xsd_path(p.settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_bytes(document)
+    write_private(target, document)
     out.print(f"saved NCMEC's schema ({len(document)} bytes) to {target}")
 
 

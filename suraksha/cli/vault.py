@@ -23,6 +23,7 @@ from suraksha.app import Platform
 from suraksha.cli import identity
 from suraksha.cli.common import EXIT_ERROR, err, fail, out, platform, print_json
 from suraksha.errors import InvalidInput, NotFound
+from suraksha.files import create_private, private_dir
 from suraksha.vault import crypto
 from suraksha.vault.holds import extend_hold, hold_dict, place_hold, release_hold
 from suraksha.vault.models import Preservation, PreservationHold
@@ -172,8 +173,8 @@ def open_command(
         actor = _sign_in(p, user, password_stdin)
         with p.db.session() as session:
             data = open_blob(session, p.vault, sha256=sha256, actor=actor, reason=reason)
-            output.parent.mkdir(parents=True, exist_ok=True)
-            with open(output, "xb") as f:
+            private_dir(output.parent)
+            with create_private(output) as f:  # decrypted evidence: 0600, whatever the umask
                 f.write(data)
     info = {"sha256": sha256, "path": str(output), "size": len(data)}
     print_json(info) if json_out else out.print(f"wrote {len(data)} bytes to {output}", markup=False)
@@ -301,7 +302,10 @@ def purge_command(
         print_json(result.as_dict())
     else:
         verb = "would purge" if dry_run else "purged"
-        out.print(f"{verb} {len(result.purged)} blob(s); {result.objects_deleted} stored object(s) deleted")
+        out.print(
+            f"{verb} {len(result.purged)} blob(s); {result.objects_deleted} stored object(s) and "
+            f"{result.media_deleted} media store copies deleted"
+        )
 
 
 @app.command("delete")
@@ -335,7 +339,10 @@ def delete_command(
     if json_out:
         print_json(result.as_dict())
     else:
-        out.print(f"deleted {len(result.purged)} blob(s) of preservation {preservation_id}")
+        out.print(
+            f"deleted {len(result.purged)} blob(s) of preservation {preservation_id} and "
+            f"{result.media_deleted} media store copies"
+        )
 
 
 @app.command("rotate-key")
@@ -361,15 +368,36 @@ def rotate_key_command(json_out: bool = JSON) -> None:
                 actor=_by(),
                 progress=lambda n: progress.advance(task, n),
             )
+            # The media store's files carry their wrapped keys with them: re-wrap those too.
+            task = progress.add_task("re-wrapping media keys", total=None)
+            media = p.seal_media(actor=_by(), progress=lambda n: progress.advance(task, n))
     if json_out:
-        print_json(result.as_dict())
+        print_json({**result.as_dict(), "media": media.as_dict()})
         return
     out.print(f"re-wrapped {result.rewrapped} data key(s) from {result.old_key_id} to {result.new_key_id}")
+    out.print(f"media store: re-wrapped {media.rewrapped} file key(s), sealed {media.sealed} in plain")
     if result.under_other_keys:
         err.print(
             f"[yellow]{result.under_other_keys} blob(s) are under other, older keys: "
             "rotate from those too[/yellow]"
         )
+
+
+@app.command("seal-media")
+def seal_media_command(json_out: bool = JSON) -> None:
+    """Bring the media store in line with the vault: seal media an older version stored in plain,
+    re-wrap file keys under the current KEK, delete copies of evidence the vault purged, make every
+    file 0600 and folder 0700. Safe to run again (audited as vault:media_seal)."""
+    with platform() as p, Progress(console=err, transient=True, disable=json_out) as progress:
+        task = progress.add_task("sealing the media store", total=None)
+        result = p.seal_media(actor=_by(), progress=lambda n: progress.advance(task, n))
+    if json_out:
+        print_json(result.as_dict())
+        return
+    out.print(
+        f"{result.files} file(s): sealed {result.sealed} found in plain, re-wrapped {result.rewrapped}, "
+        f"deleted {result.destroyed} copies of purged evidence and {result.strays} stray temporary file(s)"
+    )
 
 
 @app.command("export")

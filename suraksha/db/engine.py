@@ -6,6 +6,7 @@ two processes never deadlock upgrading a read lock. PostgreSQL: a plain pooled e
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Iterator
@@ -18,6 +19,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from suraksha.files import create_private, private_dir, tighten
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +63,8 @@ def open_database(url: str, *, busy_timeout_s: float = 30.0, migrate: bool = Tru
     kwargs: dict[str, Any] = {}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if database and database != ":memory:" and not database.startswith("file:"):
+            _private_sqlite_file(Path(database))
         kwargs["connect_args"] = {"timeout": busy_timeout_s}
     else:
         kwargs["pool_pre_ping"] = True
@@ -74,6 +77,17 @@ def open_database(url: str, *, busy_timeout_s: float = 30.0, migrate: bool = Tru
 
         upgrade(db)
     return db
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The SQLite file made 0600 (in a 0700 folder when the folder is new) before SQLite opens it:
+    SQLite gives its -wal and -shm files the database file's mode, so they follow. A database an
+    older version made under the umask is made private here too."""
+    private_dir(path.parent)
+    with contextlib.suppress(FileExistsError):
+        create_private(path).close()
+    for name in (path, *(path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal"))):
+        tighten(name)
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:

@@ -30,6 +30,7 @@ from suraksha.content.models import Account, Item, ItemMatch, ItemRuleHit
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import Action, Decision
 from suraksha.errors import Conflict, InvalidInput, NotFound
+from suraksha.files import create_private, private_dir, write_private
 from suraksha.reporting.certificates import certificate_text
 from suraksha.reporting.models import CyberTiplineReport, PoliceReferral, ReferralState, ReportState
 
@@ -287,7 +288,7 @@ def create_referral(
     session.add(referral)
     session.flush()
     folder = out_dir / str(referral.id)
-    folder.mkdir(parents=True, exist_ok=True)
+    private_dir(folder)  # personal data and evidence: 0700, files 0600, whatever the umask
     pdf = render_referral_pdf(
         summary,
         referral_id=referral.id,
@@ -297,10 +298,14 @@ def create_referral(
         evidence_manifest_sha256=manifest,
         generated_at=utcnow(),
     )
-    (folder / f"referral-{referral.id}.pdf").write_bytes(pdf)
-    (folder / "summary.json").write_text(json.dumps(summary.as_dict(), indent=2, ensure_ascii=False))
+    write_private(folder / f"referral-{referral.id}.pdf", pdf)
+    write_private(
+        folder / "summary.json", json.dumps(summary.as_dict(), indent=2, ensure_ascii=False).encode()
+    )
     if evidence_package is not None:
-        shutil.copyfile(evidence_package, folder / evidence_package.name)
+        copy = create_private(folder / evidence_package.name, exclusive=False)
+        with open(evidence_package, "rb") as source, copy:
+            shutil.copyfileobj(source, copy)
     referral.package_path = str(folder)
     referral.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     audit.record(

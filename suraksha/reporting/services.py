@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from suraksha import audit
 from suraksha.content.models import Account, Item, ItemKind, ItemMedia
 from suraksha.db.base import utcnow
-from suraksha.enforcement.models import DecidedBy, Decision
+from suraksha.enforcement.models import Action, ActionKind, ActionTarget, DecidedBy, Decision
 from suraksha.errors import ConfigError, Conflict, Forbidden, InvalidInput, NotFound
 from suraksha.reporting.contents import (
     AccountDisabled,
@@ -387,6 +387,37 @@ def reset_to_approved(report: CyberTiplineReport) -> None:
 # -- reading a report back --------------------------------------------------------------------------
 
 
+def _account_disabled(session: Session, account: Account) -> AccountDisabled | None:
+    """The account's disabled state, as the report states it (accountPermanentlyDisabled or
+    accountTemporarilyDisabled). Permanent when a person's suspension stands: a reviewer chose
+    ``suspend`` and it was carried out (after the second approval where four eyes apply; review
+    calls that suspension permanent), with no restore of the account since. A suspension only
+    automated enforcement made is temporary: a reviewer's false positive lifts it."""
+    if account.suspended_at is None:
+        return None
+    restored = session.scalar(
+        select(Action.id)
+        .where(
+            Action.account_id == account.id,
+            Action.kind == ActionKind.RESTORE,
+            Action.target == ActionTarget.ACCOUNT,
+        )
+        .order_by(Action.id.desc())
+        .limit(1)
+    )
+    by_a_person = session.scalar(
+        select(Action.id)
+        .where(
+            Action.account_id == account.id,
+            Action.kind == ActionKind.SUSPEND,
+            Action.automated.is_(False),
+            Action.id > (restored or 0),
+        )
+        .limit(1)
+    )
+    return AccountDisabled(account.suspended_at, permanently=by_a_person is not None)
+
+
 def load_report_content(session: Session, report_id: int, options: ReportOptions) -> ReportContent:
     """Everything the report says, read from the database: the account as last described, its
     items' upload IPs, ports, device ids and times, its suspension, earlier finished reports about
@@ -436,7 +467,7 @@ def load_report_content(session: Session, report_id: int, options: ReportOptions
         profile_urls=_profile_urls(options, account),
         ip_captures=tuple(captures.values()),
         devices=tuple(devices.values()),
-        disabled=AccountDisabled(account.suspended_at) if account.suspended_at else None,
+        disabled=_account_disabled(session, account),
         prior_reports=tuple(p for p in prior if p is not None),
         esp_service=options.platform,
     )

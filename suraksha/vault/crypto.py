@@ -14,6 +14,10 @@ Formats (version 1):
   aad = b"suraksha-vault-key:" + key id + b":" + sha256 hex)``
 - a KEK is given as base64 of 32 random bytes; its key id is ``kek-`` and the first 16 hex digits of
   SHA-256 over ``b"suraksha-kek-id:" + key``, so the id names the key without revealing it.
+- a sealed envelope (media kept for review, in the media store: the file alone opens with the KEK):
+  ``b"SM1" + len(key id) (1 byte) + key id + len(wrapped key) (2 bytes, big-endian) + wrapped key +
+  ciphertext``, the wrapped key and ciphertext as above. One data key per file and no key derivation:
+  sealing costs two AES-GCM passes, cheap enough for every upload.
 - the package signing key is base64 of a 32-byte Ed25519 private key (seed); the verify key is base64
   of the 32-byte raw public key.
 """
@@ -133,9 +137,10 @@ def unwrap_key(wrapped: bytes, kek: KeyEncryptionKey, sha256: str) -> bytes:
         ) from None
 
 
-def seal(plaintext: bytes, kek: KeyEncryptionKey) -> SealedBlob:
-    """Encrypt under a fresh data key; the data key wrapped under ``kek``."""
-    sha256 = hashlib.sha256(plaintext).hexdigest()
+def seal(plaintext: bytes, kek: KeyEncryptionKey, *, sha256: str | None = None) -> SealedBlob:
+    """Encrypt under a fresh data key; the data key wrapped under ``kek``. ``sha256``: the plaintext's
+    digest when the caller has just computed it (it is bound into both encryptions)."""
+    sha256 = sha256 or hashlib.sha256(plaintext).hexdigest()
     data_key = AESGCM.generate_key(bit_length=256)
     nonce = os.urandom(NONCE_BYTES)
     ciphertext = BLOB_MAGIC + nonce + AESGCM(data_key).encrypt(nonce, plaintext, _blob_aad(sha256))
@@ -161,6 +166,118 @@ def unseal(ciphertext: bytes, wrapped_key: bytes, kek: KeyEncryptionKey, sha256:
 
 def rewrap(wrapped_key: bytes, old: KeyEncryptionKey, new: KeyEncryptionKey, sha256: str) -> bytes:
     return wrap_key(unwrap_key(wrapped_key, old, sha256), new, sha256)
+
+
+# -- sealed envelopes (the media store) ------------------------------------------------------------
+
+ENVELOPE_MAGIC = b"SM1"
+
+
+def keyring_from(kek: Secret | str | None, previous: Secret | str | None = None) -> Keyring:
+    """The keyring of the configured KEKs; a ConfigError that says what to set when the current one is
+    missing."""
+    if not kek:
+        raise ConfigError(
+            "media and evidence are kept encrypted at rest, under the vault's key-encryption key: set "
+            "SURAKSHA_VAULT_KEK (base64 of 32 random bytes; `suraksha vault keygen` makes one) in the "
+            "environment of every web, worker and CLI process"
+        )
+    current = KeyEncryptionKey.from_text(kek)
+    old = KeyEncryptionKey.from_text(previous, setting="vault_kek_previous") if previous else None
+    return Keyring(current, old)
+
+
+def seal_envelope(plaintext: bytes, kek: KeyEncryptionKey, *, sha256: str | None = None) -> bytes:
+    """``plaintext`` sealed under a fresh data key, with its wrapped key and key id in front."""
+    return _envelope(seal(plaintext, kek, sha256=sha256))
+
+
+def _envelope(blob: SealedBlob) -> bytes:
+    key_id = blob.key_id.encode()
+    return (
+        ENVELOPE_MAGIC
+        + bytes([len(key_id)])
+        + key_id
+        + len(blob.wrapped_key).to_bytes(2, "big")
+        + blob.wrapped_key
+        + blob.ciphertext
+    )
+
+
+def is_envelope(data: bytes) -> bool:
+    return data.startswith(ENVELOPE_MAGIC)
+
+
+def split_envelope(envelope: bytes, sha256: str) -> tuple[str, bytes, bytes]:
+    """(key id, wrapped key, ciphertext) of a sealed envelope."""
+    try:
+        if not envelope.startswith(ENVELOPE_MAGIC):
+            raise ValueError
+        at = len(ENVELOPE_MAGIC)
+        id_length = envelope[at]
+        key_id = envelope[at + 1 : at + 1 + id_length].decode("ascii")
+        at += 1 + id_length
+        key_length = int.from_bytes(envelope[at : at + 2], "big")
+        wrapped = envelope[at + 2 : at + 2 + key_length]
+        ciphertext = envelope[at + 2 + key_length :]
+        if len(wrapped) != key_length or not key_id:
+            raise ValueError
+    except (IndexError, ValueError, UnicodeDecodeError):
+        raise DecryptionFailed(f"stored file {sha256} is not a sealed envelope (SM1)") from None
+    return key_id, wrapped, ciphertext
+
+
+def open_envelope(envelope: bytes, keyring: Keyring, sha256: str) -> bytes:
+    """The plaintext of a sealed envelope, checked to be the file ``sha256`` names."""
+    key_id, wrapped, ciphertext = split_envelope(envelope, sha256)
+    return unseal(ciphertext, wrapped, keyring.get(key_id), sha256)
+
+
+def rewrap_envelope(envelope: bytes, keyring: Keyring, sha256: str) -> bytes | None:
+    """The envelope with its data key wrapped under the current KEK; None when it already is. The
+    ciphertext is kept as it is (a rotation rewrites a few bytes of key, not the file's content)."""
+    key_id, wrapped, ciphertext = split_envelope(envelope, sha256)
+    if key_id == keyring.current.key_id:
+        return None
+    new = rewrap(wrapped, keyring.get(key_id), keyring.current, sha256)
+    return _envelope(SealedBlob(sha256, 0, ciphertext, new, keyring.current.key_id))
+
+
+class EnvelopeCipher:
+    """Seals what the media store keeps under the vault's KEK (``suraksha.intake.store.MediaCipher``):
+    matched media kept for reviewers is evidence too, and is never written to disk in plain. The keys
+    are read at first use, so a process that never stores media needs none."""
+
+    def __init__(
+        self, kek: KeyEncryptionKey | Secret | str | None, previous: Secret | str | None = None
+    ) -> None:
+        self._kek, self._previous = kek, previous
+        self._keyring: Keyring | None = None
+
+    def __repr__(self) -> str:
+        return "EnvelopeCipher()"
+
+    @property
+    def keyring(self) -> Keyring:
+        if self._keyring is None:
+            kek = self._kek
+            if isinstance(kek, KeyEncryptionKey):
+                self._keyring = Keyring(kek)
+            else:
+                self._keyring = keyring_from(kek, self._previous)
+        return self._keyring
+
+    def seal(self, data: bytes, sha256: str) -> bytes:
+        return seal_envelope(data, self.keyring.current, sha256=sha256)
+
+    def open(self, stored: bytes, sha256: str) -> bytes:
+        return open_envelope(stored, self.keyring, sha256)
+
+    def is_sealed(self, stored: bytes) -> bool:
+        return is_envelope(stored)
+
+    def rewrap(self, stored: bytes, sha256: str) -> bytes | None:
+        return rewrap_envelope(stored, self.keyring, sha256)
 
 
 # -- package signing --------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ class VaultAudit(StrEnum):
     PURGE = "vault:purge"
     DELETE_REQUEST = "vault:delete_on_request"
     KEY_ROTATE = "vault:key_rotate"
+    MEDIA_SEAL = "vault:media_seal"
     EXPORT = "export:create"
     ACCESS = "evidence:access"
 

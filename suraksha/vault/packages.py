@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 from suraksha import audit
 from suraksha.db.base import utcnow
 from suraksha.errors import ConfigError, InvalidInput, NotFound
+from suraksha.files import private_dir
 from suraksha.permissions import Permission
 from suraksha.vault import crypto
 from suraksha.vault.models import Preservation, VaultAudit
@@ -174,7 +175,7 @@ def build_package(
     manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=True).encode()
     signature = signing_key.sign(manifest_bytes)
     target = Path(out)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=".package-", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as sink:

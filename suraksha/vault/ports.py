@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from suraksha.errors import InvalidInput
+from suraksha.files import create_private, private_dir
 
 _NAME = re.compile(r"^[0-9a-f]{64}\.[0-9a-f]{32}$")
 
@@ -59,11 +60,10 @@ class FilesystemBlobStorage:
         if self.max_bytes is not None and len(data) > self.max_bytes:
             raise InvalidInput(f"vault object of {len(data)} bytes is over the limit of {self.max_bytes}")
         path = self._path(name)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(path.parent)
         tmp = path.with_name(f".{name}.{uuid.uuid4().hex}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            with os.fdopen(fd, "wb") as f:
+            with create_private(tmp) as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suraksha import audit
+from suraksha.content.models import Item, ItemMedia, ItemState
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
 from suraksha.errors import Conflict, InvalidInput, NotFound
@@ -42,6 +43,8 @@ BATCH = 200
 class PurgeResult:
     purged: list[str] = field(default_factory=list)
     objects_deleted: int = 0
+    media_deleted: int = 0
+    """Copies the media store kept for reviewers, deleted with the evidence."""
     dry_run: bool = False
 
     def as_dict(self) -> dict[str, object]:
@@ -49,6 +52,7 @@ class PurgeResult:
             "purged": len(self.purged),
             "blobs": self.purged,
             "objects_deleted": self.objects_deleted,
+            "media_deleted": self.media_deleted,
             "dry_run": self.dry_run,
         }
 
@@ -93,26 +97,72 @@ def purge_blob(
     return blob
 
 
-def _delete_objects(db: Database, vault: EvidenceVault) -> int:
-    """Delete the stored objects of purged rows (after the purge committed), then forget their names."""
+def media_still_needed(session: Session, sha256: str) -> bool:
+    """Whether the media store's copy of a purged file must stay for now: an item naming the same
+    bytes has not been through the pipeline yet, or waits for its own preservation (which seals it
+    from that copy and so keeps it under a hold of its own)."""
+    waiting = session.scalar(
+        select(ItemMedia.id)
+        .join(Item, Item.id == ItemMedia.item_id)
+        .where(ItemMedia.sha256 == sha256, Item.state.in_([ItemState.QUEUED, ItemState.SCANNED]))
+        .limit(1)
+    )
+    if waiting is not None:
+        return True
+    preserving = session.scalar(
+        select(Preservation.id)
+        .join(ItemMedia, ItemMedia.item_id == Preservation.item_id)
+        .where(ItemMedia.sha256 == sha256, Preservation.state == PreservationState.PENDING)
+        .limit(1)
+    )
+    return preserving is not None
+
+
+def forget_media(db: Database, vault: EvidenceVault, digests: list[str], *, every_copy: bool) -> int:
+    """Delete the media store's copies of purged files: the evidence is gone from the vault, so the
+    copy kept for reviewers goes too. A purge because no hold covers the file any more keeps a copy
+    that another item still needs (``media_still_needed``); a deletion request (``every_copy``)
+    removes it regardless. Returns how many copies were deleted."""
     deleted = 0
+    for sha256 in digests:
+        if not vault.media_store.exists(sha256):
+            continue
+        if not every_copy:
+            with db.reading() as session:
+                if media_still_needed(session, sha256):
+                    continue
+        vault.media_store.delete(sha256)
+        deleted += 1
+    if deleted:
+        log.info("event=vault.media_forgotten copies=%d every_copy=%s", deleted, every_copy)
+    return deleted
+
+
+def _delete_objects(
+    db: Database, vault: EvidenceVault, result: PurgeResult, *, every_copy: bool = False
+) -> None:
+    """Delete the stored objects of purged rows and the media store's copies of the same files (after
+    the purge committed), then forget the objects' names: a run killed half way leaves names, and the
+    next run finishes the job."""
     while True:
         with db.reading() as session:
             rows = session.execute(
-                select(EvidenceBlob.id, EvidenceBlob.object_name)
+                select(EvidenceBlob.id, EvidenceBlob.object_name, EvidenceBlob.sha256)
                 .where(EvidenceBlob.purged_at.is_not(None), EvidenceBlob.object_name != "")
                 .limit(BATCH)
             ).all()
         if not rows:
-            return deleted
-        for _, name in rows:
+            return
+        for _, name, _ in rows:
             vault.storage.delete(name)
+        digests = [sha256 for _, _, sha256 in rows]
+        result.media_deleted += forget_media(db, vault, digests, every_copy=every_copy)
         with db.session() as session:
-            for blob_id, name in rows:
+            for blob_id, name, _ in rows:
                 blob = session.get(EvidenceBlob, blob_id)
                 if blob is not None and blob.object_name == name and blob.purged_at is not None:
                     blob.object_name = ""
-        deleted += len(rows)
+        result.objects_deleted += len(rows)
 
 
 def purge_expired(
@@ -146,7 +196,7 @@ def purge_expired(
             if progress is not None:
                 progress(1)
     if not dry_run:
-        result.objects_deleted = _delete_objects(db, vault)
+        _delete_objects(db, vault, result)
     log.info("event=vault.purge purged=%d dry_run=%s", len(result.purged), dry_run)
     return result
 
@@ -221,5 +271,29 @@ def delete_on_request(
             )
         if purged is not None:
             result.purged.append(purged.sha256)
-    result.objects_deleted = _delete_objects(db, vault)
+    _delete_objects(db, vault, result, every_copy=True)
+    # Blobs an earlier purge left a reviewer's copy of (another item needed it then) lose it now too.
+    with db.reading() as session:
+        gone = session.scalars(
+            select(EvidenceBlob.sha256).where(
+                EvidenceBlob.id.in_(blob_ids), EvidenceBlob.purged_at.is_not(None)
+            )
+        ).all()
+    result.media_deleted += forget_media(db, vault, list(gone), every_copy=True)
     return result
+
+
+def destruction_of_media(session: Session, media_id: int) -> str | None:
+    """Why a media file's evidence is gone ("destroyed on DATE under REASON"), or None when the vault
+    did not destroy it: the file was preserved and its blob purged (holds ran out, or a deletion
+    request). What serves media (the console's reveal and content routes) answers this instead."""
+    row = session.execute(
+        select(EvidenceBlob.purged_at, EvidenceBlob.purge_reason)
+        .join(PreservedFile, PreservedFile.blob_id == EvidenceBlob.id)
+        .where(PreservedFile.media_id == media_id, EvidenceBlob.purged_at.is_not(None))
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    purged_at, reason = row
+    return f"destroyed on {purged_at:%Y-%m-%d} under {reason or 'a vault purge'}"

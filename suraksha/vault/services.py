@@ -30,7 +30,7 @@ from suraksha.content.models import Account, Item, ItemMedia
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
 from suraksha.enforcement.models import Decision
-from suraksha.errors import ConfigError, Conflict, Forbidden, InvalidInput, NotFound
+from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
 from suraksha.intake.store import MediaStore
 from suraksha.permissions import Permission, Role, has_permission
 from suraksha.settings import Secret, Settings
@@ -127,18 +127,7 @@ class EvidenceVault:
     @cached_property
     def keyring(self) -> crypto.Keyring:
         """The KEKs; a ConfigError that says what to set when the current one is missing."""
-        if not self.kek:
-            raise ConfigError(
-                "the evidence vault needs its key-encryption key: set SURAKSHA_VAULT_KEK (base64 of 32 "
-                "random bytes; `suraksha vault keygen` makes one) in the environment of every worker"
-            )
-        current = crypto.KeyEncryptionKey.from_text(self.kek)
-        previous = (
-            crypto.KeyEncryptionKey.from_text(self.kek_previous, setting="vault_kek_previous")
-            if self.kek_previous
-            else None
-        )
-        return crypto.Keyring(current, previous)
+        return crypto.keyring_from(self.kek, self.kek_previous)
 
     def place_hold(
         self,

@@ -45,6 +45,7 @@ from suraksha.rules import RuleEngine
 from suraksha.signals.file_signals import FileSignals, HashOptions, hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg
+from suraksha.vault.crypto import EnvelopeCipher, KeyEncryptionKey
 from suraksha.vault.models import Preservation
 from suraksha.worker.handlers import HandlerRegistry
 from suraksha.worker.models import Job
@@ -67,7 +68,7 @@ def pipeline(db: Database, tmp_path: Path) -> Pipeline:
     return Pipeline(
         db=db,
         index=index,
-        store=MediaStore(tmp_path / "media"),
+        store=MediaStore(tmp_path / "media", EnvelopeCipher(KeyEncryptionKey.generate())),
         options=HashOptions(),
         policy=BUILTIN,
         follow_ups=DECISION_FOLLOW_UPS,

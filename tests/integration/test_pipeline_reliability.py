@@ -26,6 +26,7 @@ from suraksha.intake.store import MediaStore
 from suraksha.signals.file_signals import HashOptions, hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg
+from suraksha.vault.crypto import EnvelopeCipher
 from tests.integration.test_pipeline import Receiver, item
 
 N_ITEMS = 120
@@ -64,7 +65,8 @@ def test_killed_workers_lose_nothing_and_repeat_nothing(
     known = synthetic_jpeg(7, 320, 240)
     signals = hash_bytes(known, HashOptions())
     assert signals.pdq is not None
-    store = MediaStore(tmp_path / "media")
+    kek = os.environ["SURAKSHA_VAULT_KEK"]  # the workers' key: they open what is stored here
+    store = MediaStore(tmp_path / "media", EnvelopeCipher(kek))
     with db.session() as s:
         bank = banks.create_bank(s, "known-bad", category=BankCategory.CSAM)
         banks.add_entry(s, bank, SignalKind.PDQ, signals.pdq.hex, quality=signals.pdq.quality)

@@ -18,6 +18,7 @@ from suraksha.intake import batching
 from suraksha.intake.schemas import ItemIn
 from suraksha.intake.services import PROCESS_ITEM, Prepared, Submitted, prepare_item, submit_items
 from suraksha.intake.store import MediaStore
+from suraksha.vault.crypto import EnvelopeCipher, KeyEncryptionKey
 from suraksha.worker.models import Job
 from suraksha.worker.queue import enqueue, enqueue_many
 
@@ -41,7 +42,7 @@ def test_is_transient_knows_lost_races() -> None:
 def test_a_batch_that_lost_a_race_is_written_again(
     db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store = MediaStore(tmp_path / "media")
+    store = MediaStore(tmp_path / "media", EnvelopeCipher(KeyEncryptionKey.generate()))
     writer = batching.SubmissionWriter(db, store, max_media_bytes=10**6)
     real_one, real_all = batching.SubmissionWriter._submit, batching.SubmissionWriter._together
     failures = iter([True])
@@ -71,7 +72,7 @@ def test_a_batch_that_fails_together_is_written_item_by_item(
 ) -> None:
     """One statement per table for the whole batch, and when that fails (not a lost race), each item
     in a savepoint of its own: only the bad item is refused."""
-    store = MediaStore(tmp_path / "media")
+    store = MediaStore(tmp_path / "media", EnvelopeCipher(KeyEncryptionKey.generate()))
     writer = batching.SubmissionWriter(db, store, max_media_bytes=10**6)
     real_one = batching.SubmissionWriter._submit
 
@@ -107,7 +108,7 @@ def _prepared(store: MediaStore, platform_id: str, account: dict[str, Any], text
 
 
 def test_submit_items_answers_each_item_as_submit_item_would(db: Database, tmp_path: Path) -> None:
-    store = MediaStore(tmp_path / "media")
+    store = MediaStore(tmp_path / "media", EnvelopeCipher(KeyEncryptionKey.generate()))
     with db.session() as session:
         earlier = submit_items(session, [_prepared(store, "old", {"platform_id": "a-1", "handle": "first"})])
     assert isinstance(earlier[0], Submitted) and earlier[0].created

@@ -40,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 
 from suraksha.errors import Conflict
+from suraksha.files import PRIVATE_FILE, create_private, private_dir
 from suraksha.signals.index.digest_index import DigestIndex
 from suraksha.signals.index.errors import IndexNotReady, SnapshotError
 from suraksha.signals.index.hashes import as_group_array, as_hash_array, as_id_array
@@ -132,8 +133,8 @@ class IndexDirectory(Generic[IndexT]):
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        self.path.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        private_dir(self.path)
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, PRIVATE_FILE)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -147,7 +148,7 @@ class IndexDirectory(Generic[IndexT]):
         index is built from). Records after it are carried into the new log. None: only for the
         first generation of a folder, or to replace the index and drop every pending record.
         """
-        self.path.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path)
         snapshot_name = f"{self.kind}-{uuid.uuid4().hex}.snap"
         index.save(self.path / snapshot_name)
         try:
@@ -440,7 +441,7 @@ def _files_of(current: _Current | None) -> set[str]:
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with open(tmp, "wb") as f:
+        with create_private(tmp) as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from suraksha.files import create_private
 from suraksha.signals.index.errors import SnapshotError, SnapshotVersionError
 
 MAGIC = b"SKIDX\x00\r\n"
@@ -115,7 +116,7 @@ def write_snapshot(
         raise AssertionError("snapshot header outgrew its reserved space")
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.tmp")
     try:
-        with open(tmp, "wb") as f:
+        with create_private(tmp) as f:
             f.write(_PREFIX.pack(MAGIC, FORMAT_VERSION, len(header), zlib.crc32(header), 0))
             f.write(header)
             f.write(b"\0" * (data_start - _PREFIX.size - len(header)))

@@ -270,6 +270,7 @@ def reveal(
     or past the exposure budget), then answer the unshielded media element that loads its bytes."""
     options = options_of(state)
     db = state.platform.db
+    state.platform.refuse_destroyed_media(media_id)
     with db.reading() as session:
         user = user_of(session, who)
         session.expunge(user)
@@ -316,6 +317,7 @@ def _revealed_bytes(state: WebState, who: Viewer, media_id: int, view: int) -> t
             raise Forbidden("this reveal names no review case: reveal the file again from its case")
         review.check_may_open(session, review.get_case(session, seen.case_id), user_of(session, who))
         sha256, fmt = media.sha256, (media.media_format or "").lower()
+    state.platform.refuse_destroyed_media(media_id)
     data = state.platform.media_store.get(sha256) if sha256 else None
     if data is None:
         raise NotFound("the file is no longer held (it was purged or never fetched)")

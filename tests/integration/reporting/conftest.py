@@ -40,7 +40,7 @@ from suraksha.reporting.submission import EvidenceSource, ReportSubmitter, Submi
 from suraksha.reporting.xml import CyberTiplineSchema
 from suraksha.signals.file_signals import HashOptions, hash_bytes
 from suraksha.signals.types import SignalKind
-from suraksha.vault.crypto import KeyEncryptionKey, generate_signing_key_text
+from suraksha.vault.crypto import EnvelopeCipher, KeyEncryptionKey, generate_signing_key_text
 from suraksha.vault.ports import FilesystemBlobStorage
 from suraksha.vault.services import EvidenceVault
 from suraksha.web.ncmec_sim import create_simulator_app
@@ -152,7 +152,7 @@ class World:
 
 @pytest.fixture
 def world(db: Database, tmp_path: Path) -> World:
-    return World(db, MediaStore(tmp_path / "media"))
+    return World(db, MediaStore(tmp_path / "media", EnvelopeCipher(KeyEncryptionKey.generate())))
 
 
 @dataclass

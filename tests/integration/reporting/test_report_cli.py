@@ -30,6 +30,7 @@ from suraksha.intake.store import MediaStore
 from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile, ReportState
 from suraksha.review.models import HumanView
 from suraksha.testing.database import truncate_all
+from suraksha.vault.crypto import EnvelopeCipher
 from tests.integration.reporting.conftest import PASSWORD, USER, Sim, World
 
 runner = CliRunner()
@@ -61,7 +62,8 @@ def env(
 def cli_world(env: dict[str, str], tmp_path: Path) -> Iterator[World]:
     database = open_database(env["SURAKSHA_DATABASE_URL"])
     try:
-        yield World(database, MediaStore(Path(env["SURAKSHA_DATA_DIR"]) / "media"))
+        cipher = EnvelopeCipher(os.environ["SURAKSHA_VAULT_KEK"])  # the CLI's own key (tests/conftest.py)
+        yield World(database, MediaStore(Path(env["SURAKSHA_DATA_DIR"]) / "media", cipher))
     finally:
         if database.dialect == "postgresql":
             truncate_all(database)

@@ -167,6 +167,11 @@ def test_banked_picture_reviewed_approved_reported_held_and_referred(
     document = etree.fromstring(finished.xml)
     assert document.findtext("personOrUserReported/espIdentifier") == "acct-review-e2e"
     assert document.find("incidentSummary/escalateToHighPriority") is None  # no immediate-risk flag
+    # The suspension a reviewer chose and a second person approved is permanent, and the report says so
+    # (the simulator validated the XML against NCMEC's schema).
+    disabled = document.find("personOrUserReported/accountPermanentlyDisabled")
+    assert disabled is not None and disabled.get("disabledDate")
+    assert document.find("personOrUserReported/accountTemporarilyDisabled") is None
 
     package = tmp_path / "evidence.zip"
     with db.session() as session:

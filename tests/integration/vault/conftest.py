@@ -25,10 +25,11 @@ from tests.integration.vault.support import KNOWN
 
 @pytest.fixture
 def vault(tmp_path: Path) -> EvidenceVault:
+    kek = crypto.KeyEncryptionKey.generate()
     return EvidenceVault(
         storage=FilesystemBlobStorage(tmp_path / "vault"),
-        media_store=MediaStore(tmp_path / "media"),
-        kek=crypto.KeyEncryptionKey.generate().to_text(),
+        media_store=MediaStore(tmp_path / "media", crypto.EnvelopeCipher(kek)),
+        kek=kek.to_text(),
         signing_key=crypto.generate_signing_key_text(),
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -75,8 +77,13 @@ def test_open_export_and_verify(preserved: int, tmp_path: Path) -> None:
     args = ("open", sha, "--out", str(target), "--reason", "case 1", "--password-stdin")
     code, output = run(*args, "--user", "lead@example.org", stdin=PASSWORD + "\n")
     assert code == 2 and "legal role" in output and not target.exists()
-    code, _ = run(*args, "--user", "legal@example.org", stdin=PASSWORD + "\n")
+    previous = os.umask(0o000)  # decrypted evidence is never readable by others, whatever the umask
+    try:
+        code, _ = run(*args, "--user", "legal@example.org", stdin=PASSWORD + "\n")
+    finally:
+        os.umask(previous)
     assert code == 0 and target.read_bytes() == REPOST
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
     package = tmp_path / "case.zip"
     code, output = run(
         "export", "--preservation", str(preserved), "--out", str(package), "--user", "legal@example.org",
@@ -102,7 +109,22 @@ def test_purge_and_rotate(preserved: int, monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("SURAKSHA_VAULT_KEK_PREVIOUS", KEK.to_text())
     code, output = run("rotate-key", "--json")
     assert code == 0 and json.loads(output)["rewrapped"] == 2
+    assert json.loads(output)["media"]["rewrapped"] == 1  # the reviewers' copy carries its own key
     assert KEK.to_text() not in output and new.to_text() not in output
+    monkeypatch.delenv("SURAKSHA_VAULT_KEK_PREVIOUS")  # the old key destroyed: everything still opens
+    sha = hashlib.sha256(REPOST).hexdigest()
+    assert Platform().media_store.get(sha) == REPOST
+    code, output = run("seal-media", "--json")
+    assert code == 0 and json.loads(output) == {
+        "files": 1,
+        "sealed": 0,
+        "rewrapped": 0,
+        "destroyed": 0,
+        "strays": 0,
+    }
+    monkeypatch.delenv("SURAKSHA_VAULT_KEK")
+    code, output = run("seal-media")
+    assert code == 2 and "SURAKSHA_VAULT_KEK" in output
 
 
 def test_keygen_prints_usable_keys() -> None:

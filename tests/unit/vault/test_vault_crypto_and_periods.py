@@ -84,3 +84,34 @@ def test_filesystem_storage_is_atomic_and_bounded(tmp_path: Path) -> None:
     storage.delete(name)
     storage.delete(name)
     assert storage.get(name) is None
+
+
+@given(st.binary(min_size=1, max_size=4096))
+def test_a_sealed_envelope_opens_alone_with_the_kek_and_only_as_itself(data: bytes) -> None:
+    old, new = crypto.KeyEncryptionKey.generate(), crypto.KeyEncryptionKey.generate()
+    sha256 = hashlib.sha256(data).hexdigest()
+    envelope = crypto.seal_envelope(data, old)
+    assert crypto.is_envelope(envelope) and crypto.split_envelope(envelope, sha256)[0] == old.key_id
+    assert crypto.open_envelope(envelope, crypto.Keyring(old), sha256) == data
+    with pytest.raises(crypto.DecryptionFailed):  # the file under another file's name
+        crypto.open_envelope(envelope, crypto.Keyring(old), hashlib.sha256(data + b"x").hexdigest())
+    changed = bytearray(envelope)
+    changed[-1] ^= 0x01
+    with pytest.raises(crypto.DecryptionFailed):
+        crypto.open_envelope(bytes(changed), crypto.Keyring(old), sha256)
+    with pytest.raises(ConfigError, match="neither vault_kek"):
+        crypto.open_envelope(envelope, crypto.Keyring(new), sha256)
+    rotating = crypto.Keyring(new, old)
+    rewrapped = crypto.rewrap_envelope(envelope, rotating, sha256)
+    assert rewrapped is not None and crypto.rewrap_envelope(rewrapped, rotating, sha256) is None
+    assert rewrapped.endswith(crypto.split_envelope(envelope, sha256)[2])  # the ciphertext is kept
+    assert crypto.open_envelope(rewrapped, crypto.Keyring(new), sha256) == data
+
+
+def test_an_envelope_cipher_without_a_kek_says_what_to_set() -> None:
+    cipher = crypto.EnvelopeCipher(None)
+    with pytest.raises(ConfigError, match="SURAKSHA_VAULT_KEK") as refused:
+        cipher.seal(b"x", hashlib.sha256(b"x").hexdigest())
+    assert "vault keygen" in str(refused.value)
+    with pytest.raises(crypto.DecryptionFailed, match="not a sealed envelope"):
+        crypto.split_envelope(b"SM1", "0" * 64)
