@@ -36,6 +36,12 @@ def serve_command(
                     "one first with `suraksha apikey create NAME --role admin` (it is printed once; "
                     "keep it) or `suraksha user create EMAIL --role admin` (for the console)"
                 )
+        if p.settings.vault_kek is None:
+            raise fail(
+                "SURAKSHA_VAULT_KEK is not set: uploaded media is sealed at rest under the vault's key, so "
+                "without one no item with media could be taken. Make one with `suraksha vault keygen`, keep "
+                "it in your secret store (not beside the database or its backups) and set SURAKSHA_VAULT_KEK"
+            )
         app = create_app(p)
         with p.worker_threads(app.state.suraksha.index, workers):
             # Our own access log (RequestObserver) replaces uvicorn's, which would log query strings.

@@ -224,3 +224,12 @@ def test_kill_switches_from_the_command_line() -> None:
         "on"
     ]
     assert run("switch", "on", "no_such_switch", "--reason", "x")[0] == 2
+
+
+def test_serve_refuses_to_start_without_the_vault_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Uploaded media is sealed at rest under the vault's key: a service without one could take no item
+    with media, so it says so at start, not at the first upload."""
+    assert run("apikey", "create", "platform", "--role", "ingest")[0] == 0
+    monkeypatch.delenv("SURAKSHA_VAULT_KEK")
+    code, output = run("serve", "--port", "8999")
+    assert code == 2 and "SURAKSHA_VAULT_KEK is not set" in output and "vault keygen" in output
