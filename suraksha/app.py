@@ -20,17 +20,20 @@ from suraksha.db.base import utcnow
 from suraksha.db.engine import Database, open_database
 from suraksha.enforcement import tasks as enforcement_tasks
 from suraksha.enforcement.follow_ups import DecisionFollowUps
+from suraksha.enforcement.models import ActionKind
 from suraksha.enforcement.policy import Policy, load_policy
 from suraksha.errors import ConfigError, InvalidInput, NotFound
 from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.adapters import EngineRules, Fetch
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.store import MediaStore
+from suraksha.legal import actions as legal_actions
 from suraksha.legal import services as legal
 from suraksha.legal.clocks import JurisdictionRules, Step
 from suraksha.legal.models import LegalRequest, RejectReason
 from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
 from suraksha.outbound.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
+from suraksha.permissions import Role
 from suraksha.plugins import Classifiers, plugin_manager
 from suraksha.reporting import setup as reporting_setup
 from suraksha.reporting import tasks as reporting_tasks
@@ -50,7 +53,7 @@ from suraksha.vault.enrichment import EnrichmentSource, HttpEnrichment
 from suraksha.vault.media import SealMediaResult, seal_media_store
 from suraksha.vault.purge import destruction_of_media
 from suraksha.vault.requests import request_preservation
-from suraksha.vault.services import EvidenceVault
+from suraksha.vault.services import EvidenceActor, EvidenceVault
 from suraksha.worker import bell
 from suraksha.worker.handlers import HandlerRegistry, JobContext
 from suraksha.worker.policy import WorkerConfig
@@ -429,12 +432,88 @@ class Platform:
     def legal_close(
         self, request_id: int, *, actor: str, note: str = "", now: datetime | None = None
     ) -> dict[str, object]:
-        return self._legal(lambda s, t: legal.close(s, request_id, actor=actor, now=t, note=note), now)
+        """Close a request; the holds placed for it are released (other holds on the evidence stay)."""
+
+        def close(session: Session, at: datetime) -> LegalRequest:
+            request = legal.close(session, request_id, actor=actor, now=at, note=note)
+            legal_actions.release_holds(
+                session, request, actor=self._legal_holder(actor), now=at, reason="closed"
+            )
+            return request
+
+        return self._legal(close, now)
 
     def legal_withdraw(
         self, request_id: int, *, actor: str, note: str, now: datetime | None = None
     ) -> dict[str, object]:
-        return self._legal(lambda s, t: legal.withdraw(s, request_id, actor=actor, now=t, note=note), now)
+        """The authority took the request back: it closes, its holds are released, and what was withheld
+        or removed under it is restored."""
+
+        def withdraw(session: Session, at: datetime) -> LegalRequest:
+            request = legal.withdraw(session, request_id, actor=actor, now=at, note=note)
+            legal_actions.lift(session, request, actor=actor, now=at, follow_ups=DECISION_FOLLOW_UPS)
+            legal_actions.release_holds(
+                session, request, actor=self._legal_holder(actor), now=at, reason="withdrawn"
+            )
+            return request
+
+        return self._legal(withdraw, now)
+
+    def legal_preserve(
+        self, request_id: int, *, actor: str, now: datetime | None = None
+    ) -> dict[str, object]:
+        """Preserve everything in the request's scope and hold it for the jurisdiction's period."""
+
+        def preserve(session: Session, at: datetime) -> LegalRequest:
+            legal_actions.preserve(
+                session, self.legal_rules, request_id, actor=actor, now=at, follow_ups=DECISION_FOLLOW_UPS
+            )
+            return legal.get_request(session, request_id)
+
+        return self._legal(preserve, now)
+
+    def legal_renew(
+        self, request_id: int, *, actor: str, reason: str, now: datetime | None = None
+    ) -> dict[str, object]:
+        """The authority renewed its preservation: the request's holds run one more period."""
+
+        def renew(session: Session, at: datetime) -> LegalRequest:
+            legal_actions.renew(session, self.legal_rules, request_id, actor=actor, now=at, reason=reason)
+            return legal.get_request(session, request_id)
+
+        return self._legal(renew, now)
+
+    def legal_act(
+        self,
+        request_id: int,
+        kind: ActionKind,
+        *,
+        actor: str,
+        countries: Sequence[str] = (),
+        now: datetime | None = None,
+    ) -> dict[str, object]:
+        """Withhold or remove everything in scope under a verified order (the order is each action's
+        basis); the actions go to the platform like any other."""
+
+        def carry_out(session: Session, at: datetime) -> LegalRequest:
+            legal_actions.act(
+                session,
+                request_id,
+                kind,
+                actor=actor,
+                now=at,
+                countries=countries,
+                follow_ups=DECISION_FOLLOW_UPS,
+            )
+            return legal.get_request(session, request_id)
+
+        return self._legal(carry_out, now)
+
+    @staticmethod
+    def _legal_holder(actor: str) -> EvidenceActor:
+        """The legal desk ends its own holds: the person who ended the request, with the legal role
+        the desk's commands and API already required of them."""
+        return EvidenceActor(actor, frozenset({Role.LEGAL.value}))
 
     def legal_mark_done(
         self, request_id: int, step: Step, *, actor: str, note: str = "", now: datetime | None = None

@@ -24,11 +24,16 @@ class Verdict(StrEnum):
     CLEAN = "clean"
     NOT_CHECKED = "not_checked"
     """Some media could not be checked (fetch, decode or time limit): never called clean."""
+    LEGAL_ORDER = "legal_order"
+    """Acted on because an authority ordered it (a blocking order, a removal notice, a preservation
+    request), not because of what we found: the decision names the request (``decided_by_ref``)."""
 
 
 class DecidedBy(StrEnum):
     POLICY = "policy"
     REVIEWER = "reviewer"
+    LEGAL = "legal"
+    """The legal desk, carrying out an authority's request (``decided_by_ref``: legal_request:ID)."""
 
 
 class ActionKind(StrEnum):

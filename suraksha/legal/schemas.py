@@ -100,6 +100,10 @@ class LegalRequestOut(BaseModel):
     authority: dict[str, Any] | None
     scope: list[dict[str, Any]]
     clocks: list[ClockOut]
+    holds: list[dict[str, Any]]
+    """Vault holds placed for the request (preservation)."""
+    actions: list[dict[str, Any]]
+    """Actions taken under it (preserve, withhold, remove, restore), as delivered to the platform."""
     events: list[dict[str, Any]]
 
 

@@ -23,10 +23,11 @@ from datetime import UTC, datetime, timedelta
 from typing import overload
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from suraksha import audit
 from suraksha.content.lookup import UrlPatterns, find_account, find_item
+from suraksha.enforcement.models import Action, DecidedBy, Decision
 from suraksha.errors import Conflict, InvalidInput, NotFound
 from suraksha.legal.clocks import Clock, ClockState, JurisdictionRules, RequestKind, Step
 from suraksha.legal.models import (
@@ -42,6 +43,7 @@ from suraksha.legal.models import (
     RequestState,
     ScopeKind,
 )
+from suraksha.vault.models import PreservationHold
 
 MAX_SCOPE_ENTRIES = 10_000
 MAX_TEXT = 20_000
@@ -275,6 +277,17 @@ def _resolve(session: Session, entry: ScopeEntry, patterns: UrlPatterns | None) 
     except (NotFound, Conflict) as exc:
         row.not_found = str(exc)
     return row
+
+
+def record_event(
+    session: Session, request: LegalRequest, at: datetime, actor: str, event: str, note: str = ""
+) -> None:
+    """A line on the request's timeline (besides state changes), and its audit row."""
+    _event(request, at, actor, event, request.state, request.state, _text("note", note))
+    session.flush()
+    audit.record(
+        session, actor, LegalAudit.STATE, f"legal_request:{request.id}", {"event": event, "note": note[:500]}
+    )
 
 
 def _event(
@@ -527,6 +540,46 @@ def due(
     return sorted(result, key=lambda d: (d.clock.state is not ClockState.OVERDUE, d.clock.due_at))
 
 
+def _outcomes(request: LegalRequest, now: datetime) -> dict[str, object]:
+    """What the request made happen: the vault holds placed for it and the actions taken under it."""
+    session = object_session(request)
+    if session is None or request.id is None:
+        return {"holds": [], "actions": []}
+    ref = f"legal_request:{request.id}"
+    holds = session.scalars(
+        select(PreservationHold).where(PreservationHold.reference == ref).order_by(PreservationHold.id)
+    ).all()
+    actions = session.execute(
+        select(Action.id, Action.kind, Action.item_id, Action.countries, Action.state, Action.created_at)
+        .join(Decision, Decision.id == Action.decision_id)
+        .where(Decision.decided_by == DecidedBy.LEGAL, Decision.decided_by_ref == ref)
+        .order_by(Action.id)
+    ).all()
+    return {
+        "holds": [
+            {
+                "id": h.id,
+                "preservation_id": h.preservation_id,
+                "expires_at": h.expires_at.isoformat(),
+                "extensions": h.extensions,
+                "active": h.released_at is None and h.expires_at > now,
+            }
+            for h in holds
+        ],
+        "actions": [
+            {
+                "id": a.id,
+                "kind": a.kind,
+                "item_id": a.item_id,
+                "countries": a.countries,
+                "state": a.state,
+                "at": a.created_at.isoformat(),
+            }
+            for a in actions
+        ],
+    }
+
+
 def request_dict(request: LegalRequest, rules: JurisdictionRules, now: datetime) -> dict[str, object]:
     authority = request.authority
     return {
@@ -560,6 +613,7 @@ def request_dict(request: LegalRequest, rules: JurisdictionRules, now: datetime)
             for s in request.scope
         ],
         "clocks": [c.as_dict() for c in clocks(rules, request, now)],
+        **_outcomes(request, now),
         "events": [
             {"at": e.at.isoformat(), "actor": e.actor, "event": e.event, "to": e.to_state, "note": e.note}
             for e in request.events

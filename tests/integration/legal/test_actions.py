@@ -1,0 +1,128 @@
+"""What requests make happen, on SQLite and PostgreSQL: preservation holds for the jurisdiction's
+period (renewable as the law allows, released when the request ends), and withholding under a
+verified blocking order, recorded against the order and lifted when it is revoked."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from suraksha.app import Platform
+from suraksha.content.models import Account, Item
+from suraksha.enforcement.models import Action, ActionKind, Decision
+from suraksha.errors import Conflict, InvalidInput
+from suraksha.legal.clocks import RequestKind
+from suraksha.legal.models import ScopeKind
+from suraksha.legal.services import NewRequest, ScopeEntry
+from suraksha.settings import Settings
+from suraksha.testing.database import truncate_all
+from suraksha.vault.models import Preservation, PreservationHold
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+DESK = "user:legal-desk"
+
+
+@pytest.fixture
+def platform(database_url: str, tmp_path: Path) -> Iterator[Platform]:
+    platform = Platform(Settings.load({"database_url": database_url, "data_dir": str(tmp_path / "data")}))
+    with platform.db.session() as session:
+        seller = Account(platform_account_id="acct-1", handle="@seller_one")
+        bystander = Account(platform_account_id="acct-2", handle="@bystander")
+        session.add_all([seller, bystander])
+        session.flush()
+        for n in range(3):
+            session.add(
+                Item(platform_item_id=f"post-{n}", payload_digest="0" * 64, kind="post", account_id=seller.id)
+            )
+        session.add(
+            Item(platform_item_id="other", payload_digest="0" * 64, kind="post", account_id=bystander.id)
+        )
+    yield platform
+    if platform.db.dialect == "postgresql":
+        truncate_all(platform.db)
+    platform.close()
+
+
+def receive(platform: Platform, kind: RequestKind, jurisdiction: str, *scope: ScopeEntry) -> int:
+    shown = platform.legal_receive(
+        NewRequest(kind=kind, jurisdiction=jurisdiction, received_at=NOW, reference="ref-1", scope=scope),
+        actor=DESK,
+        now=NOW,
+    )
+    request_id = shown["id"]
+    assert isinstance(request_id, int)
+    return request_id
+
+
+def test_a_us_preservation_holds_90_days_renews_once_and_ends_with_the_request(platform: Platform) -> None:
+    request = receive(platform, RequestKind.PRESERVATION, "US", ScopeEntry(ScopeKind.ACCOUNT, "@seller_one"))
+    shown = platform.legal_preserve(request, actor=DESK, now=NOW + timedelta(hours=2))
+    holds = shown["holds"]
+    assert isinstance(holds, list) and len(holds) == 3  # every post of the account, not the bystander's
+    assert {h["expires_at"] for h in holds} == {(NOW + timedelta(hours=2, days=90)).isoformat()}
+    assert shown["clocks"][0]["state"] == "met"  # type: ignore[index]  # acted within 24 h
+    with platform.db.reading() as session:
+        preserved = session.scalars(select(Preservation)).all()
+        assert len(preserved) == 3  # the vault's preservation job copies the evidence
+        decisions = session.scalars(select(Decision)).all()
+        assert {(d.verdict, d.decided_by, d.decided_by_ref) for d in decisions} == {
+            ("legal_order", "legal", f"legal_request:{request}")
+        }
+
+    renewed = platform.legal_renew(
+        request, actor=DESK, reason="second 2703(f) letter", now=NOW + timedelta(days=80)
+    )
+    assert {h["extensions"] for h in renewed["holds"]} == {1}  # type: ignore[union-attr]
+    with pytest.raises(Conflict, match="all that US allows"):
+        platform.legal_renew(request, actor=DESK, reason="third letter", now=NOW + timedelta(days=160))
+
+    platform.legal_verify(request, actor=DESK, how="portal", now=NOW + timedelta(days=161))
+    platform.legal_answer(request, actor=DESK, now=NOW + timedelta(days=161))
+    closed = platform.legal_close(request, actor=DESK, now=NOW + timedelta(days=162))
+    assert not [h for h in closed["holds"] if h["active"]]  # type: ignore[union-attr]
+
+
+def test_india_holds_180_days(platform: Platform) -> None:
+    request = receive(platform, RequestKind.PRESERVATION, "IN-DL", ScopeEntry(ScopeKind.ITEM, "post-1"))
+    shown = platform.legal_preserve(request, actor=DESK, now=NOW)
+    [hold] = shown["holds"]  # type: ignore[misc]
+    assert hold["expires_at"] == (NOW + timedelta(days=180)).isoformat()
+
+
+def test_a_blocking_order_withholds_once_verified_and_is_lifted_when_revoked(platform: Platform) -> None:
+    request = receive(
+        platform,
+        RequestKind.BLOCKING_ORDER,
+        "IN",
+        ScopeEntry(ScopeKind.ITEM, "post-0"),
+        ScopeEntry(ScopeKind.ITEM, "post-2"),
+    )
+    with pytest.raises(Conflict, match="verify it before acting"):
+        platform.legal_act(request, ActionKind.WITHHOLD, actor=DESK, now=NOW)
+    platform.legal_verify(request, actor=DESK, how="MeitY letter checked", now=NOW + timedelta(minutes=20))
+    shown = platform.legal_act(request, ActionKind.WITHHOLD, actor=DESK, now=NOW + timedelta(hours=2))
+    actions = shown["actions"]
+    assert isinstance(actions, list)
+    assert [(a["kind"], a["countries"]) for a in actions] == [("withhold", "IN"), ("withhold", "IN")]
+    [clock] = shown["clocks"]  # type: ignore[misc]
+    assert clock["state"] == "met"  # acted 2 h after receipt, inside the 24 h the direction allowed
+
+    withdrawn = platform.legal_withdraw(
+        request, actor=DESK, note="order revoked", now=NOW + timedelta(days=3)
+    )
+    kinds = [a["kind"] for a in withdrawn["actions"]]  # type: ignore[union-attr]
+    assert kinds.count("restore") == 2
+    with platform.db.reading() as session:
+        assert session.scalars(select(Action.kind).where(Action.kind == "withhold")).all() == ["withhold"] * 2
+
+
+def test_a_scope_with_nothing_found_acts_on_nothing(platform: Platform) -> None:
+    request = receive(platform, RequestKind.PRESERVATION, "US", ScopeEntry(ScopeKind.ACCOUNT, "@nobody"))
+    with pytest.raises(InvalidInput, match="nothing in request"):
+        platform.legal_preserve(request, actor=DESK, now=NOW)
+    with platform.db.reading() as session:
+        assert session.scalars(select(PreservationHold)).all() == []
