@@ -11,6 +11,7 @@ from rich.table import Table
 from suraksha.app import Platform
 from suraksha.cli import identity
 from suraksha.cli.common import fail, out, platform, print_json
+from suraksha.enforcement.models import ActionKind
 from suraksha.legal.clocks import RequestKind, Step, parse_duration
 from suraksha.legal.models import Channel, RejectReason, ScopeKind
 from suraksha.legal.services import NewRequest, ScopeEntry
@@ -350,3 +351,60 @@ def move_command(
                 raise fail("say what the authority said when it withdrew the request (--note)")
             shown = p.legal_withdraw(request_id, actor=actor, note=note)
     out.print(f"#{request_id}: {shown['state']}")
+
+
+@app.command("preserve")
+def preserve_command(
+    request_id: int = typer.Argument(..., min=1, max=2**63 - 1),
+    user: str = USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
+    json_out: bool = JSON,
+) -> None:
+    """Preserve everything in the request's scope and hold it for the jurisdiction's period (released
+    when the request ends)."""
+    with platform() as p:
+        actor = _person(p, user, password_stdin, Permission.LEGAL_MANAGE, "preserve evidence for requests")
+        shown = p.legal_preserve(request_id, actor=actor)
+    holds = shown["holds"]
+    assert isinstance(holds, list)
+    if json_out:
+        print_json(shown)
+    else:
+        until = max((str(h["expires_at"])[:10] for h in holds), default="-")
+        out.print(f"#{request_id}: {len(holds)} holds, to {until}")
+
+
+@app.command("renew")
+def renew_command(
+    request_id: int = typer.Argument(..., min=1, max=2**63 - 1),
+    reason: str = typer.Option(..., help="The authority's renewal (its letter or reference)."),
+    user: str = USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
+) -> None:
+    """The authority renewed its preservation request: its holds run one more period."""
+    with platform() as p:
+        actor = _person(p, user, password_stdin, Permission.LEGAL_MANAGE, "renew preservations")
+        shown = p.legal_renew(request_id, actor=actor, reason=reason)
+    holds = shown["holds"]
+    assert isinstance(holds, list)
+    out.print(f"#{request_id}: holds renewed, to {max(str(h['expires_at'])[:10] for h in holds)}")
+
+
+@app.command("act")
+def act_command(
+    request_id: int = typer.Argument(..., min=1, max=2**63 - 1),
+    action: str = typer.Option(..., help="withhold (in --country) or remove."),
+    country: list[str] = typer.Option([], "--country", help="Where to withhold (default: the request's)."),
+    user: str = USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
+) -> None:
+    """Carry out a verified order on everything in its scope: withhold in named countries, or remove."""
+    kinds = {"withhold": ActionKind.WITHHOLD, "remove": ActionKind.REMOVE}
+    if action not in kinds:
+        raise fail(f"--action {action!r}: an order is carried out by withhold or remove")
+    with platform() as p:
+        actor = _person(p, user, password_stdin, Permission.LEGAL_MANAGE, "act on orders")
+        shown = p.legal_act(request_id, kinds[action], actor=actor, countries=country)
+    actions = shown["actions"]
+    assert isinstance(actions, list)
+    out.print(f"#{request_id}: {action} on {sum(1 for a in actions if a['kind'] == action)} items")

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from suraksha.access import users
 from suraksha.app import Platform
 from suraksha.cli.main import app
-from suraksha.content.models import Account
+from suraksha.content.models import Account, Item
 
 runner = CliRunner()
 PASSWORD = "sable-quartz-meadow-42"
@@ -28,11 +28,11 @@ def desk(monkeypatch: pytest.MonkeyPatch) -> None:
         with platform.db.session() as session:
             users.create_user(session, "legal@example.org", ["legal"], PASSWORD, by="test")
             users.create_user(session, "rev@example.org", ["reviewer"], PASSWORD, by="test")
-            session.add_all(
-                [
-                    Account(platform_account_id="acct-1", handle="@seller_one"),
-                    Account(platform_account_id="acct-2"),
-                ]
+            seller = Account(platform_account_id="acct-1", handle="@seller_one")
+            session.add_all([seller, Account(platform_account_id="acct-2")])
+            session.flush()
+            session.add(
+                Item(platform_item_id="post-1", payload_digest="0" * 64, kind="post", account_id=seller.id)
             )
     finally:
         platform.close()
@@ -100,6 +100,8 @@ def test_a_police_request_from_receipt_to_answer(desk: None) -> None:
     assert "OVERDUE" in output and f"#{received['id']}" in output
 
     request = str(received["id"])
+    code, output = legal("legal@example.org", "preserve", request)
+    assert code == 0 and "1 holds" in output, output
     assert legal("legal@example.org", "verify", request, "--how", "portal")[0] == 0
     assert (
         legal("legal@example.org", "move", request, "answered", "--partly-because", "@nobody: none")[0] == 0
@@ -107,7 +109,8 @@ def test_a_police_request_from_receipt_to_answer(desk: None) -> None:
     code, output = legal("legal@example.org", "show", request, "--json")
     shown = json.loads(output)
     assert shown["state"] == "partly_answered" and shown["clocks"][0]["state"] == "met_late"
-    assert [e["event"] for e in shown["events"]] == ["received", "state", "state"]
+    assert [e["event"] for e in shown["events"]] == ["received", "preserved", "state", "state"]
+    assert len(shown["holds"]) == 1 and shown["holds"][0]["active"]
 
 
 def test_only_the_legal_role_runs_the_desk(desk: None) -> None:
