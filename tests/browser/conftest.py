@@ -30,6 +30,7 @@ from suraksha.intake.services import submit_item
 from suraksha.review.cases import open_case
 from suraksha.review.models import CaseSource
 from suraksha.settings import Settings
+from suraksha.vault.crypto import KeyEncryptionKey
 from suraksha.signals.file_signals import hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg
@@ -123,6 +124,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             "index_dir": str(base / "index"),
             "console_secure_cookies": False,
             "review_exposure_budget": "budgettest=1",  # one reveal a day of this category, for the test
+            "vault_kek": KeyEncryptionKey.generate().to_text(),  # media is sealed at rest under it
         },
         environ={},
     )

@@ -50,9 +50,7 @@ def test_everything_written_under_the_data_dir_is_private(
     try:
         code, output = run("demo", "--no-serve")
         assert code == 0, output
-        demo = data / "demo"
-        monkeypatch.setenv("SURAKSHA_DATA_DIR", str(demo))
-        monkeypatch.setenv("SURAKSHA_DATABASE_URL", f"sqlite:///{demo / 'demo.sqlite3'}")
+        demo = data  # the demo seeds the empty default data dir (the README's commands reach it)
         for line in (demo / "demo-vault-keys.env").read_text().splitlines():
             name, value = line.split("=", 1)
             monkeypatch.setenv(name, value)
@@ -76,7 +74,7 @@ def test_everything_written_under_the_data_dir_is_private(
         try:
             with platform.db.session() as session:
                 users.create_user(session, "lead@example.org", [Role.LEAD], PASSWORD, by="test")
-            assert (demo / "demo.sqlite3-wal").exists() and (demo / "demo.sqlite3-shm").exists()
+            assert (demo / "suraksha.sqlite3-wal").exists() and (demo / "suraksha.sqlite3-shm").exists()
             assert not_private(data) == []
         finally:
             platform.close()
