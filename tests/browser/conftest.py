@@ -30,10 +30,10 @@ from suraksha.intake.services import submit_item
 from suraksha.review.cases import open_case
 from suraksha.review.models import CaseSource
 from suraksha.settings import Settings
-from suraksha.vault.crypto import KeyEncryptionKey
 from suraksha.signals.file_signals import hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg
+from suraksha.vault.crypto import KeyEncryptionKey
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import run_worker
 from tests.browser.live import live_server
