@@ -28,6 +28,7 @@ from suraksha.intake.adapters import EngineRules, Fetch
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.store import MediaStore
 from suraksha.legal import actions as legal_actions
+from suraksha.legal import disclosure as legal_disclosure
 from suraksha.legal import services as legal
 from suraksha.legal.clocks import JurisdictionRules, Step
 from suraksha.legal.models import LegalRequest, RejectReason
@@ -508,6 +509,38 @@ class Platform:
             return legal.get_request(session, request_id)
 
         return self._legal(carry_out, now)
+
+    def legal_disclose(
+        self, request_id: int, *, actor: EvidenceActor, now: datetime | None = None
+    ) -> dict[str, object]:
+        """Draft the disclosure package for a verified request (a second person approves it)."""
+        with self.db.session() as session:
+            drafted = legal_disclosure.draft(
+                session,
+                self.vault,
+                request_id,
+                actor=actor,
+                out_dir=self.settings.data_path / "legal" / "disclosures",
+                organisation=self.settings.platform_name,
+                now=now or utcnow(),
+            )
+            return legal_disclosure.disclosure_dict(drafted)
+
+    def legal_approve_disclosure(
+        self, disclosure_id: int, *, actor: EvidenceActor, now: datetime | None = None
+    ) -> dict[str, object]:
+        with self.db.session() as session:
+            approved = legal_disclosure.approve(session, disclosure_id, actor=actor, now=now or utcnow())
+            return legal_disclosure.disclosure_dict(approved)
+
+    def legal_disclosure_sent(
+        self, disclosure_id: int, *, via: str, actor: EvidenceActor, now: datetime | None = None
+    ) -> dict[str, object]:
+        with self.db.session() as session:
+            sent = legal_disclosure.mark_sent(
+                session, disclosure_id, via=via, actor=actor, now=now or utcnow()
+            )
+            return legal_disclosure.disclosure_dict(sent)
 
     @staticmethod
     def _legal_holder(actor: str) -> EvidenceActor:

@@ -16,6 +16,7 @@ from suraksha.legal.clocks import RequestKind, Step, parse_duration
 from suraksha.legal.models import Channel, RejectReason, ScopeKind
 from suraksha.legal.services import NewRequest, ScopeEntry
 from suraksha.permissions import Permission
+from suraksha.vault.services import EvidenceActor
 
 app = typer.Typer(help="The legal desk: requests from authorities, each on its clock.", no_args_is_help=True)
 authority_app = typer.Typer(help="The authorities that send requests.", no_args_is_help=True)
@@ -408,3 +409,63 @@ def act_command(
     actions = shown["actions"]
     assert isinstance(actions, list)
     out.print(f"#{request_id}: {action} on {sum(1 for a in actions if a['kind'] == action)} items")
+
+
+disclosure_app = typer.Typer(help="Disclosure packages: drafted, approved by a second person, sent.")
+app.add_typer(disclosure_app, name="disclosure")
+
+
+def _counsel(p: Platform, email: str, password_stdin: bool) -> EvidenceActor:
+    """Disclosures hand over evidence: the signed-in person, with the legal role's evidence check."""
+    return EvidenceActor.for_user(identity.sign_in(p, email, password_stdin))
+
+
+def _show_disclosure(shown: dict[str, object], json_out: bool) -> None:
+    if json_out:
+        print_json(shown)
+    else:
+        out.print(
+            f"disclosure #{shown['id']} for request #{shown['request_id']}: {shown['state']} "
+            f"({shown['accounts']} accounts, {shown['items']} items) in {shown['package_path']}"
+        )
+
+
+@app.command("disclose")
+def disclose_command(
+    request_id: int = typer.Argument(..., min=1, max=2**63 - 1),
+    user: str = USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
+    json_out: bool = JSON,
+) -> None:
+    """Draft the disclosure package for a verified request: account and item facts, the signed evidence
+    package of what was preserved, the jurisdiction's certificate. A second person approves it."""
+    with platform() as p:
+        shown = p.legal_disclose(request_id, actor=_counsel(p, user, password_stdin))
+    _show_disclosure(shown, json_out)
+
+
+@disclosure_app.command("approve")
+def approve_disclosure_command(
+    disclosure_id: int = typer.Argument(..., min=1, max=2**63 - 1),
+    user: str = USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
+    json_out: bool = JSON,
+) -> None:
+    """Approve a disclosure someone else drafted: it may leave."""
+    with platform() as p:
+        shown = p.legal_approve_disclosure(disclosure_id, actor=_counsel(p, user, password_stdin))
+    _show_disclosure(shown, json_out)
+
+
+@disclosure_app.command("sent")
+def sent_disclosure_command(
+    disclosure_id: int = typer.Argument(..., min=1, max=2**63 - 1),
+    via: str = typer.Option(..., help="How it was handed over: the authority's portal, e-mail, in person."),
+    user: str = USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
+    json_out: bool = JSON,
+) -> None:
+    """Record that an approved disclosure was handed over (stops the request's answer clock)."""
+    with platform() as p:
+        shown = p.legal_disclosure_sent(disclosure_id, via=via, actor=_counsel(p, user, password_stdin))
+    _show_disclosure(shown, json_out)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from suraksha.db.base import Base, BigId, UTCDateTime, utcnow
@@ -21,6 +21,9 @@ class LegalAudit(StrEnum):
     """Audit actions of the legal desk (``suraksha.audit``)."""
 
     AUTHORITY_ADD = "legal:authority_add"
+    DISCLOSURE_DRAFT = "legal:disclosure_draft"
+    DISCLOSURE_APPROVE = "legal:disclosure_approve"
+    DISCLOSURE_SEND = "legal:disclosure_send"
     RECEIVE = "legal:receive"
     STATE = "legal:state"
     SCOPE = "legal:scope"
@@ -182,3 +185,33 @@ class LegalRequestEvent(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
     request: Mapped[LegalRequest] = relationship(back_populates="events")
+
+
+class DisclosureState(StrEnum):
+    DRAFTED = "drafted"
+    APPROVED = "approved"
+    """A second person checked it: it may leave."""
+    SENT = "sent"
+
+
+class LegalDisclosure(Base):
+    """A disclosure package for a request: what the authority is given (account and item facts, the
+    signed evidence package of what was preserved, the jurisdiction's certificate), drafted by one
+    person, approved by another before it leaves, and listed per request."""
+
+    __tablename__ = "legal_disclosures"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("legal_requests.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20), default=DisclosureState.DRAFTED)
+    package_path: Mapped[str] = mapped_column(Text, default="")
+    pdf_sha256: Mapped[str] = mapped_column(String(64), default="")
+    evidence_manifest_sha256: Mapped[str] = mapped_column(String(64), default="")
+    accounts: Mapped[int] = mapped_column(Integer, default=0)
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    drafted_by: Mapped[str] = mapped_column(String(200))
+    drafted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    approved_by: Mapped[str] = mapped_column(String(200), default="")
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_via: Mapped[str] = mapped_column(String(300), default="")

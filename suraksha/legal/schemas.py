@@ -102,6 +102,8 @@ class LegalRequestOut(BaseModel):
     clocks: list[ClockOut]
     holds: list[dict[str, Any]]
     """Vault holds placed for the request (preservation)."""
+    disclosures: list[dict[str, Any]]
+    """Disclosure packages drafted for it, with who drafted and who approved each."""
     actions: list[dict[str, Any]]
     """Actions taken under it (preserve, withhold, remove, restore), as delivered to the platform."""
     events: list[dict[str, Any]]

@@ -36,6 +36,7 @@ from suraksha.legal.models import (
     Channel,
     LegalAudit,
     LegalAuthority,
+    LegalDisclosure,
     LegalRequest,
     LegalRequestEvent,
     LegalRequestScope,
@@ -48,6 +49,7 @@ from suraksha.vault.models import PreservationHold
 MAX_SCOPE_ENTRIES = 10_000
 MAX_TEXT = 20_000
 STEP_DONE = {Step.ACKNOWLEDGE: "acknowledged_at", Step.ACT: "acted_at", Step.ANSWER: "answered_at"}
+STEP_EVENT = {Step.ACKNOWLEDGE: "acknowledged", Step.ACT: "acted", Step.ANSWER: "answered"}
 
 
 @dataclass(frozen=True)
@@ -452,7 +454,7 @@ def mark_done(
         request,
         now,
         actor,
-        f"{step.value}d" if step is not Step.ACT else "acted",
+        STEP_EVENT[step],
         request.state,
         request.state,
         note,
@@ -544,7 +546,7 @@ def _outcomes(request: LegalRequest, now: datetime) -> dict[str, object]:
     """What the request made happen: the vault holds placed for it and the actions taken under it."""
     session = object_session(request)
     if session is None or request.id is None:
-        return {"holds": [], "actions": []}
+        return {"holds": [], "actions": [], "disclosures": []}
     ref = f"legal_request:{request.id}"
     holds = session.scalars(
         select(PreservationHold).where(PreservationHold.reference == ref).order_by(PreservationHold.id)
@@ -555,7 +557,14 @@ def _outcomes(request: LegalRequest, now: datetime) -> dict[str, object]:
         .where(Decision.decided_by == DecidedBy.LEGAL, Decision.decided_by_ref == ref)
         .order_by(Action.id)
     ).all()
+    disclosures = session.scalars(
+        select(LegalDisclosure).where(LegalDisclosure.request_id == request.id).order_by(LegalDisclosure.id)
+    ).all()
     return {
+        "disclosures": [
+            {"id": d.id, "state": d.state, "drafted_by": d.drafted_by, "approved_by": d.approved_by}
+            for d in disclosures
+        ],
         "holds": [
             {
                 "id": h.id,

@@ -96,7 +96,7 @@ def gather_referral(session: Session, account_id: int) -> ReferralSummary:
         raise InvalidInput(f"account {account_id} has no decided items: there is nothing to refer")
     if len(items) > MAX_ITEMS:
         raise InvalidInput(f"account {account_id} has over {MAX_ITEMS} decided items: refer them in parts")
-    facts = [_item_facts(session, item) for item in items]
+    facts = [item_facts(session, item) for item in items]
     reports = session.scalars(
         select(CyberTiplineReport)
         .where(CyberTiplineReport.account_id == account_id, CyberTiplineReport.state == ReportState.FINISHED)
@@ -115,7 +115,8 @@ def gather_referral(session: Session, account_id: int) -> ReferralSummary:
     )
 
 
-def _item_facts(session: Session, item: Item) -> ItemFacts:
+def item_facts(session: Session, item: Item) -> ItemFacts:
+    """One item as the police see it: what was found in it, how it was decided, what was done, its files."""
     matches = session.scalars(
         select(ItemMatch).where(ItemMatch.item_id == item.id, ItemMatch.suppressed.is_(False))
     )

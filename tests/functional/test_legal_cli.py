@@ -14,6 +14,7 @@ from suraksha.access import users
 from suraksha.app import Platform
 from suraksha.cli.main import app
 from suraksha.content.models import Account, Item
+from suraksha.vault.crypto import generate_signing_key_text
 
 runner = CliRunner()
 PASSWORD = "sable-quartz-meadow-42"
@@ -23,11 +24,13 @@ PASSWORD = "sable-quartz-meadow-42"
 def desk(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(users, "HASHER", PasswordHasher.from_parameters(CHEAPEST))
     monkeypatch.setenv("SURAKSHA_PLATFORM_PROFILE_URL", "https://example.org/u/{handle}")
+    monkeypatch.setenv("SURAKSHA_VAULT_SIGNING_KEY", generate_signing_key_text())
     platform = Platform()
     try:
         with platform.db.session() as session:
             users.create_user(session, "legal@example.org", ["legal"], PASSWORD, by="test")
             users.create_user(session, "rev@example.org", ["reviewer"], PASSWORD, by="test")
+            users.create_user(session, "counsel@example.org", ["legal"], PASSWORD, by="test")
             seller = Account(platform_account_id="acct-1", handle="@seller_one")
             session.add_all([seller, Account(platform_account_id="acct-2")])
             session.flush()
@@ -103,13 +106,23 @@ def test_a_police_request_from_receipt_to_answer(desk: None) -> None:
     code, output = legal("legal@example.org", "preserve", request)
     assert code == 0 and "1 holds" in output, output
     assert legal("legal@example.org", "verify", request, "--how", "portal")[0] == 0
+    code, output = legal("legal@example.org", "disclose", request, "--json")
+    assert code == 0, output
+    disclosure = str(json.loads(output)["id"])
+    code, output = legal("legal@example.org", "disclosure", "approve", disclosure)
+    assert code != 0 and "second person" in output
+    assert legal("counsel@example.org", "disclosure", "approve", disclosure)[0] == 0
+    code, output = legal("legal@example.org", "disclosure", "sent", disclosure, "--via", "IFSO portal")
+    assert code == 0 and "sent" in output, output
     assert (
         legal("legal@example.org", "move", request, "answered", "--partly-because", "@nobody: none")[0] == 0
     )
     code, output = legal("legal@example.org", "show", request, "--json")
     shown = json.loads(output)
     assert shown["state"] == "partly_answered" and shown["clocks"][0]["state"] == "met_late"
-    assert [e["event"] for e in shown["events"]] == ["received", "preserved", "state", "state"]
+    assert [e["event"] for e in shown["events"]] == [
+        "received", "preserved", "state", "disclosure_drafted", "disclosure_approved", "answered", "state",
+    ]  # fmt: skip
     assert len(shown["holds"]) == 1 and shown["holds"][0]["active"]
 
 

@@ -4,6 +4,7 @@ verified blocking order, recorded against the order and lifted when it is revoke
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,13 +15,15 @@ from sqlalchemy import select
 from suraksha.app import Platform
 from suraksha.content.models import Account, Item
 from suraksha.enforcement.models import Action, ActionKind, Decision
-from suraksha.errors import Conflict, InvalidInput
+from suraksha.errors import Conflict, Forbidden, InvalidInput
 from suraksha.legal.clocks import RequestKind
 from suraksha.legal.models import ScopeKind
 from suraksha.legal.services import NewRequest, ScopeEntry
 from suraksha.settings import Settings
 from suraksha.testing.database import truncate_all
+from suraksha.vault.crypto import generate_signing_key_text
 from suraksha.vault.models import Preservation, PreservationHold
+from suraksha.vault.services import EvidenceActor
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 DESK = "user:legal-desk"
@@ -28,7 +31,16 @@ DESK = "user:legal-desk"
 
 @pytest.fixture
 def platform(database_url: str, tmp_path: Path) -> Iterator[Platform]:
-    platform = Platform(Settings.load({"database_url": database_url, "data_dir": str(tmp_path / "data")}))
+    platform = Platform(
+        Settings.load(
+            {
+                "database_url": database_url,
+                "data_dir": str(tmp_path / "data"),
+                "index_dir": str(tmp_path / "index"),
+                "vault_signing_key": generate_signing_key_text(),
+            }
+        )
+    )
     with platform.db.session() as session:
         seller = Account(platform_account_id="acct-1", handle="@seller_one")
         bystander = Account(platform_account_id="acct-2", handle="@bystander")
@@ -126,3 +138,58 @@ def test_a_scope_with_nothing_found_acts_on_nothing(platform: Platform) -> None:
         platform.legal_preserve(request, actor=DESK, now=NOW)
     with platform.db.reading() as session:
         assert session.scalars(select(PreservationHold)).all() == []
+
+
+LEAD_COUNSEL = EvidenceActor("user:counsel-1", frozenset({"legal"}))
+SECOND_COUNSEL = EvidenceActor("user:counsel-2", frozenset({"legal"}))
+
+
+def test_a_disclosure_is_drafted_approved_by_another_and_sent(platform: Platform, tmp_path: Path) -> None:
+    with platform.db.session() as session:
+        item = session.scalar(select(Item).where(Item.platform_item_id == "post-1"))
+        assert item is not None
+        item.upload_ip, item.upload_port = "203.0.113.7", 51234
+    scope = [ScopeEntry(ScopeKind.ACCOUNT, "@seller_one"), ScopeEntry(ScopeKind.ACCOUNT, "@nobody")]
+    request = receive(platform, RequestKind.DATA_DISCLOSURE, "IN", *scope)
+    with pytest.raises(Conflict, match="only a verified request"):
+        platform.legal_disclose(request, actor=LEAD_COUNSEL, now=NOW)
+    platform.legal_verify(request, actor=DESK, how="called back", now=NOW + timedelta(hours=1))
+    platform.legal_preserve(request, actor=DESK, now=NOW + timedelta(hours=1))
+    platform.run_worker(platform.bank_index().load(), until_drained=True, install_signal_handlers=False)
+
+    drafted = platform.legal_disclose(request, actor=LEAD_COUNSEL, now=NOW + timedelta(hours=20))
+    folder = Path(str(drafted["package_path"]))
+    assert drafted["state"] == "drafted" and drafted["accounts"] == 1 and drafted["items"] == 3
+    assert {p.name for p in folder.iterdir()} == {
+        f"disclosure-{drafted['id']}.pdf",
+        "summary.json",
+        "evidence.zip",
+    }
+    assert all(oct(p.stat().st_mode & 0o777) == "0o600" for p in folder.iterdir())
+    summary = json.loads((folder / "summary.json").read_text())
+    facts = {i["item_id"]: i for i in summary["accounts"][0]["items"]}
+    assert facts["post-1"]["upload_ip"] == "203.0.113.7" and facts["post-1"]["upload_port"] == 51234
+    assert summary["not_found"] and "@nobody" in summary["not_found"][0]
+    assert (folder / f"disclosure-{drafted['id']}.pdf").read_bytes().startswith(b"%PDF")
+
+    disclosure = int(str(drafted["id"]))
+    with pytest.raises(Conflict, match="only an approved one leaves"):
+        platform.legal_disclosure_sent(
+            disclosure, via="portal", actor=LEAD_COUNSEL, now=NOW + timedelta(hours=21)
+        )
+    with pytest.raises(Forbidden, match="second person"):
+        platform.legal_approve_disclosure(disclosure, actor=LEAD_COUNSEL, now=NOW + timedelta(hours=21))
+    platform.legal_approve_disclosure(disclosure, actor=SECOND_COUNSEL, now=NOW + timedelta(hours=22))
+    platform.legal_disclosure_sent(
+        disclosure, via="IFSO portal", actor=LEAD_COUNSEL, now=NOW + timedelta(hours=23)
+    )
+    shown = platform.legal_request(request, now=NOW + timedelta(days=5))
+    [answer] = [c for c in shown["clocks"] if c["step"] == "answer"]  # type: ignore[union-attr]
+    assert answer["state"] == "met"  # sent 23 h after receipt, inside the 72 h of r.3(1)(j)
+    assert shown["disclosures"] == [  # type: ignore[comparison-overlap]
+        {"id": disclosure, "state": "sent", "drafted_by": "user:counsel-1", "approved_by": "user:counsel-2"}
+    ]
+    with pytest.raises(Forbidden):
+        platform.legal_disclose(
+            request, actor=EvidenceActor("user:reviewer", frozenset({"reviewer"})), now=NOW
+        )

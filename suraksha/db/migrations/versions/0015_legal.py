@@ -117,9 +117,32 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_legal_request_events")),
     )
     op.create_index(op.f("ix_legal_request_events_request_id"), "legal_request_events", ["request_id"])
+    op.create_table(
+        "legal_disclosures",
+        sa.Column("id", BigId, nullable=False),
+        sa.Column("request_id", BigId, nullable=False),
+        sa.Column("state", sa.String(length=20), nullable=False),
+        sa.Column("package_path", sa.Text(), nullable=False),
+        sa.Column("pdf_sha256", sa.String(length=64), nullable=False),
+        sa.Column("evidence_manifest_sha256", sa.String(length=64), nullable=False),
+        sa.Column("accounts", sa.Integer(), nullable=False),
+        sa.Column("items", sa.Integer(), nullable=False),
+        sa.Column("drafted_by", sa.String(length=200), nullable=False),
+        sa.Column("drafted_at", UTC, nullable=False),
+        sa.Column("approved_by", sa.String(length=200), nullable=False),
+        sa.Column("approved_at", UTC, nullable=True),
+        sa.Column("sent_at", UTC, nullable=True),
+        sa.Column("sent_via", sa.String(length=300), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["request_id"], ["legal_requests.id"], name=op.f("fk_legal_disclosures_request_id_legal_requests")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_legal_disclosures")),
+    )
+    op.create_index(op.f("ix_legal_disclosures_request_id"), "legal_disclosures", ["request_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("legal_disclosures")
     op.drop_table("legal_request_events")
     op.drop_table("legal_request_scope")
     op.drop_table("legal_requests")
