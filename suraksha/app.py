@@ -30,8 +30,10 @@ from suraksha.intake.store import MediaStore
 from suraksha.legal import actions as legal_actions
 from suraksha.legal import disclosure as legal_disclosure
 from suraksha.legal import services as legal
+from suraksha.legal import tasks as legal_tasks
 from suraksha.legal.clocks import JurisdictionRules, Step
 from suraksha.legal.models import LegalRequest, RejectReason
+from suraksha.legal.ports import ClockAlerts, HttpAlerts, LogAlerts
 from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
 from suraksha.outbound.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
 from suraksha.permissions import Role
@@ -187,7 +189,22 @@ class Platform:
         registry.register(AUDIT_CHECKPOINT_JOB, self._audit_checkpoint_job, transactional=False)
         if self.settings.audit_checkpoint_every_s > 0:
             registry.schedule(AUDIT_CHECKPOINT_JOB, self.settings.audit_checkpoint_every_s)
+        registry.register(legal_tasks.CLOCKS, self._legal_clocks_job)
+        if self.settings.legal_alert_every_s > 0:
+            registry.schedule(legal_tasks.CLOCKS, self.settings.legal_alert_every_s)
         return registry
+
+    def _legal_clocks_job(self, ctx: JobContext) -> None:
+        assert ctx.transaction is not None  # registered transactional
+        legal_tasks.check_clocks(ctx.transaction, self.legal_rules, self.legal_alerts, now=utcnow())
+
+    @cached_property
+    def legal_alerts(self) -> ClockAlerts:
+        """Where clock warnings go: legal_alert_url (signed with webhook_secrets), else the log."""
+        url = self.settings.legal_alert_url
+        if not url:
+            return LogAlerts()
+        return HttpAlerts(self._signed_endpoint(url, "legal_alert_url", self.settings.webhook_timeout_s))
 
     def run_worker(
         self,

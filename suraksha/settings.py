@@ -537,6 +537,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Jurisdiction files (TOML) or folders of them, separated by the OS path separator, loaded after "
         "the built-in ones (suraksha/legal/jurisdictions): each deadline of the legal desk, with its source.",
     ),
+    Setting(
+        "legal_alert_url",
+        str,
+        None,
+        "Where the legal desk's clock warnings go (the legal team's paging or chat endpoint), signed like "
+        "webhooks with webhook_secrets; unset: warnings are logged only.",
+    ),
+    Setting(
+        "legal_alert_every_s",
+        float,
+        60.0,
+        "How often a worker looks for legal clocks past a warning share or overdue (0: never).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -652,6 +665,8 @@ class Settings:
     audit_signing_key: Secret | None
     audit_checkpoint_file: str | None
     audit_checkpoint_every_s: float
+    legal_alert_url: str | None
+    legal_alert_every_s: float
     values: Mapping[str, Any]
     sources: Mapping[str, str]
 
@@ -857,6 +872,8 @@ def _validate(values: Mapping[str, Any]) -> None:
         problems.append("job_backoff_base_s must be >= 0")
     if values["job_keep_done_days"] < 0:
         problems.append("job_keep_done_days must be >= 0 (0 keeps finished jobs)")
+    if values["legal_alert_every_s"] < 0:
+        problems.append("legal_alert_every_s must be >= 0 (0: no clock warnings)")
     if values["index_stale_after_s"] <= 0:
         problems.append("index_stale_after_s must be positive")
     for name in ("fetch_max_bytes", "fetch_timeout_s", "webhook_timeout_s"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from suraksha.db.base import Base, BigId, UTCDateTime, utcnow
@@ -215,3 +215,17 @@ class LegalDisclosure(Base):
     approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     sent_via: Mapped[str] = mapped_column(String(300), default="")
+
+
+class LegalClockAlert(Base):
+    """One warning sent about one clock (a share of its time passed, or overdue): each is sent once."""
+
+    __tablename__ = "legal_clock_alerts"
+    __table_args__ = (UniqueConstraint("request_id", "step", "level"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("legal_requests.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(20))
+    level: Mapped[str] = mapped_column(String(20))
+    """``warn:0.5`` (half the time gone), ``overdue``."""
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -139,9 +139,27 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_legal_disclosures")),
     )
     op.create_index(op.f("ix_legal_disclosures_request_id"), "legal_disclosures", ["request_id"])
+    op.create_table(
+        "legal_clock_alerts",
+        sa.Column("id", BigId, nullable=False),
+        sa.Column("request_id", BigId, nullable=False),
+        sa.Column("step", sa.String(length=20), nullable=False),
+        sa.Column("level", sa.String(length=20), nullable=False),
+        sa.Column("sent_at", UTC, nullable=False),
+        sa.ForeignKeyConstraint(
+            ["request_id"],
+            ["legal_requests.id"],
+            name=op.f("fk_legal_clock_alerts_request_id_legal_requests"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_legal_clock_alerts")),
+        sa.UniqueConstraint("request_id", "step", "level", name=op.f("uq_legal_clock_alerts_request_id")),
+    )
+    op.create_index(op.f("ix_legal_clock_alerts_request_id"), "legal_clock_alerts", ["request_id"])
 
 
 def downgrade() -> None:
+    op.drop_table("legal_clock_alerts")
     op.drop_table("legal_disclosures")
     op.drop_table("legal_request_events")
     op.drop_table("legal_request_scope")
