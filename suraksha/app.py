@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import threading
 from collections.abc import Callable, Collection, Iterator, Sequence
@@ -23,6 +25,7 @@ from suraksha.enforcement.follow_ups import DecisionFollowUps
 from suraksha.enforcement.models import ActionKind
 from suraksha.enforcement.policy import Policy, load_policy
 from suraksha.errors import ConfigError, InvalidInput, NotFound
+from suraksha.files import write_private
 from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.adapters import EngineRules, Fetch
 from suraksha.intake.pipeline import Pipeline
@@ -50,6 +53,10 @@ from suraksha.rules import RuleEngine
 from suraksha.settings import Settings
 from suraksha.signals.file_signals import HashOptions
 from suraksha.signals.pdq import PdqMode
+from suraksha.transparency import documents as answer_documents
+from suraksha.transparency.answers import COMMISSION_QUESTIONS, Answer
+from suraksha.transparency.answers import compose as compose_answer
+from suraksha.transparency.statistics import Period
 from suraksha.vault import tasks as vault_tasks
 from suraksha.vault.crypto import EnvelopeCipher
 from suraksha.vault.enrichment import EnrichmentSource, HttpEnrichment
@@ -558,6 +565,72 @@ class Platform:
                 session, disclosure_id, via=via, actor=actor, now=now or utcnow()
             )
             return legal_disclosure.disclosure_dict(sent)
+
+    # Accountability: the figures and answers a regulator or a commission asks for.
+
+    def answer(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        items: Sequence[str] = (),
+        questions: Sequence[str] = COMMISSION_QUESTIONS,
+        now: datetime | None = None,
+    ) -> Answer:
+        """The commission's questions for the period, answered from the records (each post or URL in
+        ``items`` explained)."""
+        with self.db.reading() as session:
+            return compose_answer(
+                session,
+                Period(start, end),
+                policy=self.policy,
+                packs=self.rule_engine.packs,
+                now=now or utcnow(),
+                items=items,
+                patterns=self.url_patterns,
+                questions=questions,
+            )
+
+    def write_answer(self, answer: Answer, folder: Path, *, heading: str = "Reply to the notice") -> str:
+        """The answer as ``reply.pdf`` (to send), ``reply.docx`` (to edit) and ``answer.json`` (exact), in
+        a private folder; returns the PDF's SHA-256."""
+        organisation = self.settings.platform_name
+        pdf = answer_documents.render_pdf(answer, heading=heading, organisation=organisation)
+        write_private(folder / "reply.pdf", pdf)
+        write_private(
+            folder / "reply.docx",
+            answer_documents.render_docx(answer, heading=heading, organisation=organisation),
+        )
+        write_private(
+            folder / "answer.json", json.dumps(answer.as_dict(), indent=2, ensure_ascii=False).encode()
+        )
+        return hashlib.sha256(pdf).hexdigest()
+
+    def legal_reply(
+        self, request_id: int, *, actor: EvidenceActor, now: datetime | None = None
+    ) -> dict[str, object]:
+        """Draft the reply to a commission's notice: its questions answered from the records, for the
+        period its scope names (else the four years before it arrived), each post it names explained.
+        A second person approves it before it is sent (``legal_approve_disclosure``)."""
+        now = now or utcnow()
+        with self.db.reading() as session:
+            request = legal.get_request(session, request_id)
+            ranges = [(s.from_at, s.to_at) for s in request.scope if s.from_at and s.to_at]
+            start = min((r[0] for r in ranges), default=request.received_at - timedelta(days=4 * 365))
+            end = max((r[1] for r in ranges), default=request.received_at)
+            named = [s.value for s in request.scope if s.kind in ("item", "url")]
+            heading = f"Reply to {request.reference or 'the notice'}"
+        drafted = self.answer(start, end, items=named, now=now)
+        with self.db.session() as session:
+            reply = legal_disclosure.record_reply(
+                session,
+                request_id,
+                actor=actor,
+                now=now,
+                write=lambda folder: self.write_answer(drafted, folder, heading=heading),
+                out_dir=self.settings.data_path / "legal" / "replies",
+            )
+            return legal_disclosure.disclosure_dict(reply)
 
     @staticmethod
     def _legal_holder(actor: str) -> EvidenceActor:

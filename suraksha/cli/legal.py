@@ -469,3 +469,21 @@ def sent_disclosure_command(
     with platform() as p:
         shown = p.legal_disclosure_sent(disclosure_id, via=via, actor=_counsel(p, user, password_stdin))
     _show_disclosure(shown, json_out)
+
+
+@app.command("reply")
+def reply_command(
+    request_id: int = typer.Argument(..., min=1, max=2**63 - 1),
+    user: str = USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
+    json_out: bool = JSON,
+) -> None:
+    """Draft the reply to a commission's notice: each question answered from the records, each post it
+    names explained (reply.pdf, reply.docx to edit, answer.json). A second person approves it
+    (`suraksha legal disclosure approve`) before it is sent."""
+    with platform() as p:
+        shown = p.legal_reply(request_id, actor=_counsel(p, user, password_stdin))
+    if json_out:
+        print_json(shown)
+    else:
+        out.print(f"reply #{shown['id']} for request #{request_id}: drafted in {shown['package_path']}")

@@ -22,6 +22,7 @@ from suraksha.cli import (
     serve,
     switches,
     system,
+    transparency,
     users,
     vault,
     worker,
@@ -53,6 +54,7 @@ app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)
 app.command("worker")(worker.worker_command)
 app.command("ncmec-sim")(reports.ncmec_sim_command)
+app.command("answer")(transparency.answer_command)
 
 
 def _version(value: bool) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -265,6 +266,46 @@ def draft(
     return disclosure
 
 
+def record_reply(
+    session: Session,
+    request_id: int,
+    *,
+    actor: EvidenceActor,
+    now: datetime,
+    write: Callable[[Path], str],
+    out_dir: Path,
+) -> LegalDisclosure:
+    """A reply to a commission's notice, drafted (``write`` puts the documents in the folder it is
+    given and returns the SHA-256 of the one that is sent), to be approved by a second person and sent
+    like a disclosure."""
+    actor.require(_MANAGE, "draft replies")
+    request = get_request(session, request_id)
+    if RequestState(request.state) not in ANSWERABLE:
+        raise Conflict(f"request #{request.id} is {request.state}: only a verified request is answered")
+    reply = LegalDisclosure(
+        request_id=request.id,
+        kind="reply",
+        state=DisclosureState.DRAFTED,
+        drafted_by=actor.name,
+        drafted_at=now,
+    )
+    session.add(reply)
+    session.flush()
+    folder = out_dir / str(reply.id)
+    private_dir(folder)
+    reply.pdf_sha256 = write(folder)
+    reply.package_path = str(folder)
+    record_event(session, request, now, actor.name, "reply_drafted", f"reply {reply.id}")
+    audit.record(
+        session,
+        actor.name,
+        LegalAudit.DISCLOSURE_DRAFT,
+        f"legal_disclosure:{reply.id}",
+        {"request": request.id, "kind": "reply"},
+    )
+    return reply
+
+
 def _disclosure(session: Session, disclosure_id: int) -> LegalDisclosure:
     found = session.get(LegalDisclosure, disclosure_id, with_for_update=True)
     if found is None:
@@ -330,6 +371,7 @@ def disclosures_of(session: Session, request_id: int) -> list[LegalDisclosure]:
 def disclosure_dict(d: LegalDisclosure) -> dict[str, object]:
     return {
         "id": d.id,
+        "kind": d.kind,
         "request_id": d.request_id,
         "state": d.state,
         "package_path": d.package_path,

@@ -203,6 +203,8 @@ class LegalDisclosure(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     request_id: Mapped[int] = mapped_column(ForeignKey("legal_requests.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="disclosure")
+    """``disclosure`` (data for an authority) or ``reply`` (the answer to a commission's notice)."""
     state: Mapped[str] = mapped_column(String(20), default=DisclosureState.DRAFTED)
     package_path: Mapped[str] = mapped_column(Text, default="")
     pdf_sha256: Mapped[str] = mapped_column(String(64), default="")

@@ -4,6 +4,7 @@ police's request for the racket's accounts, sees its 72-hour clock, verifies and
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -142,3 +143,37 @@ def test_only_the_legal_role_runs_the_desk(desk: None) -> None:
         "2022-09-20",
     )
     assert code != 0 and "has no offset" in output
+
+
+def test_answer_the_commissions_questions_for_a_period(desk: None, tmp_path: Path) -> None:
+    args = [
+        "answer",
+        "--from",
+        "2018-09-01",
+        "--to",
+        "2030-09-20",
+        "--item",
+        "post-1",
+        "--out",
+        str(tmp_path / "r"),
+    ]
+    result = runner.invoke(
+        app,
+        [*args, "--user", "legal@example.org", "--password-stdin"],
+        input=PASSWORD + "\n",
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    assert "5. How many such posts" in result.output
+    assert {p.name for p in (tmp_path / "r").iterdir()} == {"reply.pdf", "reply.docx", "answer.json"}
+    refused = runner.invoke(
+        app,
+        [*args[:5], "--user", "rev@example.org", "--password-stdin"],
+        input=PASSWORD + "\n",
+        catch_exceptions=False,
+    )
+    assert refused.exit_code != 0 and "legal:view" in refused.output
+    bad = runner.invoke(
+        app, ["answer", "--from", "2022-13-01", "--to", "2022-01-01", "--user", "x@example.org"]
+    )
+    assert bad.exit_code != 0 and "not a date" in bad.output

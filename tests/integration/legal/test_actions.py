@@ -193,3 +193,48 @@ def test_a_disclosure_is_drafted_approved_by_another_and_sent(platform: Platform
         platform.legal_disclose(
             request, actor=EvidenceActor("user:reviewer", frozenset({"reviewer"})), now=NOW
         )
+
+
+def test_a_commission_notice_gets_a_drafted_reply_approved_by_another(platform: Platform) -> None:
+    """The worked example: the commission names posts and asks its five questions; the reply is drafted
+    from the records (PDF to send, DOCX to edit), approved by a second person, then sent."""
+    notice = platform.legal_receive(
+        NewRequest(
+            kind=RequestKind.COMMISSION_NOTICE,
+            jurisdiction="IN-DL",
+            received_at=NOW,
+            reference="DCW summons 2022",
+            stated_due_at=NOW + timedelta(days=4),
+            scope=[
+                ScopeEntry(ScopeKind.ITEM, "post-0"),
+                ScopeEntry(ScopeKind.DATE_RANGE, "", NOW - timedelta(days=4 * 365), NOW),
+            ],
+        ),
+        actor=DESK,
+        now=NOW,
+    )
+    request = int(str(notice["id"]))
+    platform.legal_verify(request, actor=DESK, how="summons served in person", now=NOW + timedelta(hours=1))
+    drafted = platform.legal_reply(request, actor=LEAD_COUNSEL, now=NOW + timedelta(days=1))
+    folder = Path(str(drafted["package_path"]))
+    assert drafted["kind"] == "reply" and {p.name for p in folder.iterdir()} == {
+        "reply.pdf",
+        "reply.docx",
+        "answer.json",
+    }
+    answer = json.loads((folder / "answer.json").read_text())
+    assert len(answer["questions"]) == 5 and answer["items"][0]["named_as"] == "post-0"
+    assert answer["period_start"].startswith(str((NOW - timedelta(days=4 * 365)).date()))
+    with pytest.raises(Forbidden, match="second person"):
+        platform.legal_approve_disclosure(
+            int(str(drafted["id"])), actor=LEAD_COUNSEL, now=NOW + timedelta(days=1)
+        )
+    platform.legal_approve_disclosure(
+        int(str(drafted["id"])), actor=SECOND_COUNSEL, now=NOW + timedelta(days=2)
+    )
+    platform.legal_disclosure_sent(
+        int(str(drafted["id"])), via="by hand", actor=LEAD_COUNSEL, now=NOW + timedelta(days=3)
+    )
+    shown = platform.legal_request(request, now=NOW + timedelta(days=10))
+    [answer_clock] = [c for c in shown["clocks"] if c["step"] == "answer"]  # type: ignore[union-attr]
+    assert answer_clock["state"] == "met" and answer_clock["due_at"] == (NOW + timedelta(days=4)).isoformat()

@@ -121,6 +121,7 @@ def upgrade() -> None:
         "legal_disclosures",
         sa.Column("id", BigId, nullable=False),
         sa.Column("request_id", BigId, nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),
         sa.Column("package_path", sa.Text(), nullable=False),
         sa.Column("pdf_sha256", sa.String(length=64), nullable=False),
