@@ -562,7 +562,13 @@ def _outcomes(request: LegalRequest, now: datetime) -> dict[str, object]:
     ).all()
     return {
         "disclosures": [
-            {"id": d.id, "kind": d.kind, "state": d.state, "drafted_by": d.drafted_by, "approved_by": d.approved_by}
+            {
+                "id": d.id,
+                "kind": d.kind,
+                "state": d.state,
+                "drafted_by": d.drafted_by,
+                "approved_by": d.approved_by,
+            }
             for d in disclosures
         ],
         "holds": [
