@@ -187,7 +187,13 @@ def test_a_disclosure_is_drafted_approved_by_another_and_sent(platform: Platform
     [answer] = [c for c in shown["clocks"] if c["step"] == "answer"]  # type: ignore[union-attr]
     assert answer["state"] == "met"  # sent 23 h after receipt, inside the 72 h of r.3(1)(j)
     assert shown["disclosures"] == [  # type: ignore[comparison-overlap]
-        {"id": disclosure, "state": "sent", "drafted_by": "user:counsel-1", "approved_by": "user:counsel-2"}
+        {
+            "id": disclosure,
+            "kind": "disclosure",
+            "state": "sent",
+            "drafted_by": "user:counsel-1",
+            "approved_by": "user:counsel-2",
+        }
     ]
     with pytest.raises(Forbidden):
         platform.legal_disclose(
