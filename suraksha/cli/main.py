@@ -9,6 +9,7 @@ import typer
 
 from suraksha import __version__
 from suraksha.cli import (
+    actions,
     apikeys,
     audit,
     banks,
@@ -43,6 +44,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(users.app, name="user")
 app.add_typer(vault.app, name="vault")
 app.add_typer(reports.app, name="report")
+app.add_typer(actions.app, name="actions")
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(scan.match_command)
