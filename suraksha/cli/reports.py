@@ -56,13 +56,13 @@ def list_command(
     if json_out:
         print_json(rows)
         return
-    table = Table("id", "state", "account", "files", "reportId", "code", "failure")
+    table = Table("id", "state", "account", "files", "reportId", "code", "waiting for")
     for row in rows:
         table.add_row(
-            *(str(row[k] if row[k] is not None else "") for k in ("id", "state", "account_id", "files")),
+            *(str(row[k] if row[k] is not None else "") for k in ("id", "state", "account", "files")),
             str(row["ncmec_report_id"] or ""),
             str(row["response_code"] or ""),
-            str(row["failure"])[:60],
+            str(row["waiting_for"] or row["failure"]),
         )
     out.print(table)
 

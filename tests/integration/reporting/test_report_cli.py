@@ -257,3 +257,43 @@ def test_worker_killed_at_random_points_finishes_the_report_once(
     assert list(sim.simulator.finished) == [ncmec_id]
     assert sim.simulator.counters.finishes == 1
     assert len(sim.simulator.finished[ncmec_id].files) == 12  # type: ignore[index]
+
+
+def test_a_report_held_back_says_why_wherever_it_is_shown(
+    cli_world: World, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without credentials an approved report waits: `report list`, `report show` (and --json, which
+    the console's report pages read) say why and what to do, not only `jobs list`."""
+    from suraksha.app import Platform
+    from suraksha.reporting import tasks as reporting_tasks
+    from suraksha.reporting.services import ReportOptions, ReportRequest, prepare_report
+    from suraksha.worker.handlers import HandlerRegistry
+    from suraksha.worker.policy import WorkerConfig
+    from suraksha.worker.runner import Worker
+
+    monkeypatch.delenv("SURAKSHA_NCMEC_PASSWORD")
+    monkeypatch.setenv("COLUMNS", "250")
+    cli_world.add_account("waiting", items=1)
+    with cli_world.db.session() as session:
+        request = ReportRequest(tuple(cli_world.decisions["waiting"]), approved_by=("a",))
+        (report,) = prepare_report(session, request, actor="t")
+        report_id = str(report.id)
+    code, output = invoke("report", "show", report_id, "--json")
+    assert code == 0 and "is due" in json.loads(output)["waiting_for"]  # no worker has run it yet
+
+    platform = Platform()
+    registry = HandlerRegistry()
+    options = ReportOptions.from_settings(platform.settings)
+    reporting_tasks.register(registry, platform.db, platform.report_submitter, options, None)
+    Worker(platform.db.sessions, registry, kinds=["report.submit"], config=WorkerConfig()).run_once()
+    platform.close()
+
+    code, output = invoke("report", "list", "--json")
+    (listed,) = json.loads(output)
+    assert listed["state"] == "approved" and "reports wait for configuration" in listed["waiting_for"]
+    assert "SURAKSHA_NCMEC_PASSWORD" in listed["waiting_for"] or "password" in listed["waiting_for"]
+    assert listed["account"] == "acct-waiting (@waiting)"  # the platform's id and handle, not our row id
+    code, output = invoke("report", "list")
+    assert "reports wait for configuration" in " ".join(output.split())
+    code, output = invoke("report", "show", report_id)
+    assert "waiting_for: reports wait for configuration" in " ".join(output.split())
