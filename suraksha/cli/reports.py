@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from suraksha.cli import identity
-from suraksha.cli.common import fail, out, platform, print_json
+from suraksha.cli.common import ACCOUNT_HELP, account_id, fail, out, platform, print_json
 from suraksha.enforcement.models import Decision
 from suraksha.errors import InvalidInput
 from suraksha.permissions import Permission
@@ -323,7 +323,7 @@ app.add_typer(referral_app, name="referral")
 
 @referral_app.command("create")
 def referral_create_command(
-    account: int = typer.Option(..., "--account", help="Account id (internal) to refer."),
+    account: str = typer.Option(..., "--account", help=ACCOUNT_HELP),
     jurisdiction: str = typer.Option(..., "--jurisdiction", help="Two-letter country code, e.g. IN."),
     agency: str = typer.Option(..., "--agency", help="The police agency it is for."),
     evidence: Path | None = typer.Option(
@@ -345,7 +345,7 @@ def referral_create_command(
         with p.db.session() as session:
             referral = create_referral(
                 session,
-                account,
+                account_id(p, session, account),
                 jurisdiction=jurisdiction,
                 agency=agency,
                 actor=identity.actor(person),
@@ -411,6 +411,6 @@ def referral_list_command(json_out: bool = JSON) -> None:
     table = Table("id", "account", "jurisdiction", "agency", "state", "case number")
     for row in rows:
         table.add_row(
-            *(str(row[k]) for k in ("id", "account_id", "jurisdiction", "agency", "state", "case_number"))
+            *(str(row[k]) for k in ("id", "account", "jurisdiction", "agency", "state", "case_number"))
         )
     out.print(table)

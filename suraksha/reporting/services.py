@@ -536,7 +536,7 @@ def report_dict(report: CyberTiplineReport) -> dict[str, object]:
     return {
         "id": report.id,
         "account_id": report.account_id,
-        "account": _account_name(account),
+        "account": account_name(account),
         "state": report.state,
         "waiting_for": waiting_for(session, report) if session is not None else "",
         "ncmec_report_id": report.ncmec_report_id,
@@ -552,7 +552,9 @@ def report_dict(report: CyberTiplineReport) -> dict[str, object]:
     }
 
 
-def _account_name(account: Account | None) -> str:
+def account_name(account: Account | None) -> str:
+    """The account as people name it: the platform's id and handle (``suraksha.content.lookup``
+    takes either back)."""
     if account is None:
         return ""
     handle = account.handle if account.handle.startswith("@") or not account.handle else f"@{account.handle}"

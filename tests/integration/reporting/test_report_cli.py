@@ -297,3 +297,32 @@ def test_a_report_held_back_says_why_wherever_it_is_shown(
     assert "reports wait for configuration" in " ".join(output.split())
     code, output = invoke("report", "show", report_id)
     assert "waiting_for: reports wait for configuration" in " ".join(output.split())
+
+
+def test_a_referral_names_the_account_as_people_do(
+    cli_world: World, people: dict[str, ConsoleUser], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`report referral create --account` takes the platform's account id, @handle, profile URL or
+    ``#id``; the listing shows the account the same way."""
+    from suraksha.content.models import Account
+
+    monkeypatch.setenv("SURAKSHA_PLATFORM_PROFILE_URL", "https://social.example/u/{handle}")
+    cli_world.add_account("referred", items=1)
+    with cli_world.db.reading() as session:
+        own = session.scalars(select(Account.id).where(Account.platform_account_id == "acct-referred")).one()
+    made = []
+    for ref in ("acct-referred", "@referred", "https://social.example/u/referred", f"#{own}"):
+        code, output = as_person(
+            "lead@example.org", "report", "referral", "create", "--account", ref,
+            "--jurisdiction", "IN", "--agency", "Cyber Cell", "--json",
+        )  # fmt: skip
+        assert code == 0, output
+        made.append(json.loads(output)["account_id"])
+    assert made == [own] * 4
+    code, output = invoke("report", "referral", "list", "--json")
+    assert {r["account"] for r in json.loads(output)} == {"acct-referred (@referred)"}
+    code, output = as_person(
+        "lead@example.org", "report", "referral", "create", "--account", "@nobody",
+        "--jurisdiction", "IN", "--agency", "Cyber Cell",
+    )  # fmt: skip
+    assert code == 2 and "@handle" in output
