@@ -35,6 +35,7 @@ from suraksha.reporting.submission import ReportFailed, RetryLater
 from suraksha.reporting.xml import CyberTiplineSchema
 from suraksha.review.models import IndustryClassification
 from suraksha.settings import Secret
+from suraksha.testing.testdata import find_testdata
 
 app = typer.Typer(help="CyberTipline reports to NCMEC.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Machine-readable output.")
@@ -261,7 +262,10 @@ def ncmec_sim_command(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8900, min=1, max=65535),
     xsd: Path | None = typer.Option(
-        None, "--xsd", help="NCMEC's cyber_tipline.xsd (default: the ncmec_xsd_path setting)."
+        None,
+        "--xsd",
+        help="NCMEC's cyber_tipline.xsd (default: where reports read it, then the test-data copy that "
+        "scripts/fetch-testdata fetches).",
     ),
     latency: float = typer.Option(0.0, "--latency", min=0.0, max=60.0, help="Seconds each call waits."),
     fail_rule: list[str] = typer.Option(
@@ -283,14 +287,15 @@ def ncmec_sim_command(
 
     with platform() as p:
         user, password = p.settings.ncmec_username, p.settings.ncmec_password
-        schema_path = xsd or xsd_path(p.settings)
+        configured = xsd_path(p.settings)
     if not user or not password:
         raise fail(
             "the simulator needs credentials like the real API: set SURAKSHA_NCMEC_USERNAME and "
             "SURAKSHA_NCMEC_PASSWORD (the client uses the same ones)"
         )
-    if not schema_path.exists():
-        raise fail(f"NCMEC's schema is not at {schema_path}: pass --xsd PATH to cyber_tipline.xsd")
+    schema_path = xsd or simulator_schema(configured)
+    if schema_path is None or not schema_path.exists():
+        raise fail(missing_schema(xsd or configured))
     clock = SimClock()
     simulator = simulator_from_xsd(
         schema_path,
@@ -314,6 +319,28 @@ def ncmec_sim_command(
         access_log=False,
         log_config=None,
         server_header=False,
+    )
+
+
+def simulator_schema(configured: Path) -> Path | None:
+    """The schema the simulator validates against when no --xsd is given: where reports read it
+    (``ncmec_xsd_path``, or what ``report fetch-xsd`` saved), else the pinned public copy that
+    ``scripts/fetch-testdata`` puts in the test data (``.testdata/ncmec/cyber_tipline.xsd``)."""
+    if configured.exists():
+        return configured
+    testdata = find_testdata()
+    copy = testdata / "ncmec" / "cyber_tipline.xsd" if testdata is not None else None
+    return copy if copy is not None and copy.exists() else None
+
+
+def missing_schema(looked_at: Path) -> str:
+    """Where NCMEC's schema comes from, all three ways, for the error that says it is missing."""
+    return (
+        f"NCMEC's report schema (cyber_tipline.xsd) is not at {looked_at} nor in the test data. "
+        "NCMEC publishes it to registered reporters: its Reporting API serves it at GET /ispws/xsd, and "
+        "`suraksha report fetch-xsd` saves it there with your SURAKSHA_NCMEC_USERNAME and PASSWORD. "
+        "Without an NCMEC account, `scripts/fetch-testdata` fetches a pinned, checksummed public copy "
+        "into .testdata/ncmec/cyber_tipline.xsd, which this command finds; or pass --xsd PATH."
     )
 
 
