@@ -11,9 +11,10 @@ from typing import cast
 import typer
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from suraksha.cli import identity
-from suraksha.cli.common import ACCOUNT_HELP, account_id, fail, out, platform, print_json
+from suraksha.cli.common import ACCOUNT_HELP, ITEM_HELP, account_id, fail, item_id, out, platform, print_json
 from suraksha.enforcement.models import Decision
 from suraksha.errors import InvalidInput
 from suraksha.permissions import Permission
@@ -93,7 +94,10 @@ def show_command(
 
 @app.command("prepare")
 def prepare_command(
-    decision: list[int] = typer.Option(..., "--decision", help="Decision id to report (repeatable)."),
+    decision: list[int] = typer.Option([], "--decision", help="Decision id to report (repeatable)."),
+    item: list[str] = typer.Option(
+        [], "--item", help=f"Report this item's latest decision (repeatable). {ITEM_HELP}"
+    ),
     classification: list[str] = typer.Option(
         [],
         "--classification",
@@ -135,6 +139,14 @@ def prepare_command(
         )
         actor = identity.actor(person)
         with p.db.session() as session:
+            decision = [
+                *decision,
+                *(_latest_decision(session, item_id(p, session, ref), ref) for ref in item),
+            ]
+            if not decision:
+                raise InvalidInput(
+                    "name what to report: --item (the platform's id, post URL or #id) or --decision"
+                )
             items = list(session.scalars(select(Decision.item_id).where(Decision.id.in_(decision))))
             views = recorded_views(session, items)
             unseen = sorted(set(classes) - {v.media_id for v in views if v.viewer == person.pseudonym})
@@ -155,6 +167,15 @@ def prepare_command(
         return
     for report in reports:
         out.print(f"report {report['id']}: {report['state']}, {report['files']} file(s)")
+
+
+def _latest_decision(session: Session, item: int, ref: str) -> int:
+    found = session.scalar(
+        select(Decision.id).where(Decision.item_id == item).order_by(Decision.id.desc()).limit(1)
+    )
+    if found is None:
+        raise InvalidInput(f"item {ref} has no decision yet: nothing to report")
+    return int(found)
 
 
 @app.command("approve")

@@ -321,6 +321,12 @@ def test_a_referral_names_the_account_as_people_do(
     assert made == [own] * 4
     code, output = invoke("report", "referral", "list", "--json")
     assert {r["account"] for r in json.loads(output)} == {"acct-referred (@referred)"}
+    code, output = as_person("lead@example.org", "report", "prepare", "--item", "referred-item-0", "--json")
+    assert code == 0, output  # the item as the platform names it: its latest decision is reported
+    (prepared,) = json.loads(output)
+    assert prepared["account"] == "acct-referred (@referred)" and prepared["files"] >= 1
+    code, output = as_person("lead@example.org", "report", "prepare", "--item", "no-such-post")
+    assert code == 2 and "post URL or #id" in " ".join(output.split())
     code, output = as_person(
         "lead@example.org", "report", "referral", "create", "--account", "@nobody",
         "--jurisdiction", "IN", "--agency", "Cyber Cell",
