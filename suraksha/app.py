@@ -20,7 +20,9 @@ from suraksha.banks.index import BankIndex
 from suraksha.content.lookup import UrlPatterns
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database, open_database
+from suraksha.enforcement import acknowledgements
 from suraksha.enforcement import tasks as enforcement_tasks
+from suraksha.enforcement.acknowledgements import Acknowledgement
 from suraksha.enforcement.follow_ups import DecisionFollowUps
 from suraksha.enforcement.models import ActionKind
 from suraksha.enforcement.policy import Policy, load_policy
@@ -29,7 +31,9 @@ from suraksha.files import write_private
 from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.adapters import EngineRules, Fetch
 from suraksha.intake.pipeline import Pipeline
+from suraksha.intake.schemas import ActionOut
 from suraksha.intake.store import MediaStore
+from suraksha.intake.views import actions_out
 from suraksha.legal import actions as legal_actions
 from suraksha.legal import disclosure as legal_disclosure
 from suraksha.legal import services as legal
@@ -47,7 +51,7 @@ from suraksha.reporting.holds import VaultHolds
 from suraksha.reporting.ports import NcmecApi
 from suraksha.reporting.services import ReportOptions
 from suraksha.reporting.submission import ReportSubmitter
-from suraksha.review.cases import open_case_for_decision
+from suraksha.review.cases import open_case_for_decision, open_case_for_failed_action
 from suraksha.review.services import ReviewOptions
 from suraksha.rules import RuleEngine
 from suraksha.settings import Settings
@@ -74,6 +78,10 @@ DECISION_FOLLOW_UPS = DecisionFollowUps(
 )
 """Enforcement's ports into the areas above it: review opens the case of a decision that needs a person,
 the vault preserves the evidence of a ``preserve`` action (``suraksha.enforcement.follow_ups``)."""
+
+ACTION_FAILED_FOLLOW_UP = open_case_for_failed_action
+"""Enforcement's port into review for an action the platform could not carry out: the item's case
+opens again, saying what failed (``suraksha.enforcement.acknowledgements``)."""
 
 AUDIT_CHECKPOINT_JOB = "audit.checkpoint"
 
@@ -184,7 +192,9 @@ class Platform:
         """Every job kind this platform runs, with its handler."""
         registry = HandlerRegistry()
         intake_tasks.register(registry, self.pipeline(index))
-        enforcement_tasks.register(registry, self.db, self.webhook_endpoints, sender or WebhookSender())
+        enforcement_tasks.register(
+            registry, self.db, self.webhook_endpoints, sender or WebhookSender(), ACTION_FAILED_FOLLOW_UP
+        )
         reporting_tasks.register(
             registry,
             self.db,
@@ -341,6 +351,27 @@ class Platform:
     def url_patterns(self) -> UrlPatterns:
         """The platform's post and profile URL patterns, to read back the URLs people name."""
         return UrlPatterns(item=self.settings.platform_item_url, profile=self.settings.platform_profile_url)
+
+    # Actions the platform acknowledges (suraksha.enforcement.acknowledgements).
+
+    def acknowledge_actions(self, acks: Sequence[Acknowledgement], *, by: str) -> list[ActionOut]:
+        """Record the platform's outcomes (done, failed with a reason), all or none; a newly failed
+        action reopens its item's case. Answers the actions as the feed shows them."""
+        with self.db.session() as session:
+            done = acknowledgements.acknowledge(session, acks, by=by, on_failure=ACTION_FAILED_FOLLOW_UP)
+            return actions_out(session, done, overdue_after_s=self.settings.action_ack_overdue_s)
+
+    def unconfirmed_actions(
+        self, *, include_failed: bool = True, now: datetime | None = None, limit: int = 500
+    ) -> list[ActionOut]:
+        """Actions the platform has not confirmed for longer than ``action_ack_overdue_s``, and those
+        it said failed, oldest first: what people follow up (CLI, console dashboard)."""
+        overdue_s = self.settings.action_ack_overdue_s
+        with self.db.reading() as session:
+            rows = acknowledgements.unconfirmed(
+                session, overdue_s, now=now, include_failed=include_failed, limit=limit
+            )
+            return actions_out(session, rows, overdue_after_s=overdue_s)
 
     # The legal desk. Each operation owns its transaction and answers plain data (the request as
     # ``legal.request_dict`` shows it, clocks at ``now``); ``now`` defaults to the wall clock.

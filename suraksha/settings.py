@@ -300,6 +300,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("webhook_timeout_s", float, 10.0, "Deadline for one webhook delivery attempt."),
     Setting(
+        "action_ack_overdue_s",
+        float,
+        86400.0,
+        "An action the platform has not acknowledged (done or failed) this many seconds after it was "
+        "recorded is overdue: listed by `suraksha actions unconfirmed`, flagged in the API, counted in "
+        "/metrics (docs/webhooks.md).",
+    ),
+    Setting(
         "webhook_url",
         str,
         None,
@@ -606,6 +614,7 @@ class Settings:
     fetch_allowed_ports: str
     fetch_user_agent: str
     webhook_timeout_s: float
+    action_ack_overdue_s: float
     webhook_url: str | None
     webhook_secrets: Secret | None
     webhook_allow_private_network: bool
@@ -876,7 +885,7 @@ def _validate(values: Mapping[str, Any]) -> None:
         problems.append("legal_alert_every_s must be >= 0 (0: no clock warnings)")
     if values["index_stale_after_s"] <= 0:
         problems.append("index_stale_after_s must be positive")
-    for name in ("fetch_max_bytes", "fetch_timeout_s", "webhook_timeout_s"):
+    for name in ("fetch_max_bytes", "fetch_timeout_s", "webhook_timeout_s", "action_ack_overdue_s"):
         if values[name] <= 0:
             problems.append(f"{name} must be positive")
     if not 0 <= values["fetch_max_redirects"] <= 20:

@@ -10,8 +10,10 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from sqlalchemy.orm import Session
 
 from suraksha.app import Platform
+from suraksha.content.lookup import ACCOUNT_FORMS, ITEM_FORMS, find_account, find_item
 from suraksha.errors import SurakshaError
 from suraksha.media.errors import MediaError
 
@@ -62,3 +64,18 @@ def print_json(value: Any) -> None:
 def fail(message: str) -> typer.Exit:
     err.print(f"[red]error:[/red] {message}")
     return typer.Exit(EXIT_ERROR)
+
+
+ACCOUNT_HELP = f"The account: {ACCOUNT_FORMS} (e.g. @handle, or #12 for Suraksha's own id)."
+ITEM_HELP = f"The item: {ITEM_FORMS} (e.g. the platform's post id, or #12 for Suraksha's own id)."
+
+
+def account_id(p: Platform, session: Session, ref: str) -> int:
+    """Our id of the account a person named (``suraksha.content.lookup``: platform id, @handle,
+    profile URL or ``#id``)."""
+    return find_account(session, ref, p.url_patterns).id
+
+
+def item_id(p: Platform, session: Session, ref: str) -> int:
+    """Our id of the item a person named (platform id, post URL or ``#id``)."""
+    return find_item(session, ref, p.url_patterns).id

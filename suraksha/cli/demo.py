@@ -82,6 +82,7 @@ def demo_command(
     try:
         _seed_and_scan(media, build_demo(media))
         _submit_and_process()
+        _demo_report()
         if base == settings.data_path and settings.database_url is None:
             out.print(
                 f"\nThe demo is in the default data dir {base}: the README's commands (`suraksha bank "
@@ -273,6 +274,42 @@ def _submit_and_process() -> None:
                     row.platform_item_id, row.account.handle, decision.verdict, decision.reason, actions
                 )
         out.print(table)
+
+
+DEMO_APPROVERS = ("demo:seed-approver-1", "demo:seed-approver-2")
+"""Who "approved" the demo's report: named as the demo's seed, never a person (a real report is
+prepared by one signed-in person and approved by another: docs/reporting.md)."""
+
+
+def _demo_report() -> None:
+    """An approved CyberTipline report of the demo's matched posts, so that sending one to the local
+    simulator can be tried at once (docs/reporting.md, "Try it"). It waits until NCMEC's credentials
+    are set, and `suraksha report list` says so."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from suraksha.enforcement.models import Action, ActionKind, Decision  # noqa: PLC0415
+    from suraksha.reporting.services import ReportRequest, prepare_report  # noqa: PLC0415
+
+    with platform() as p, p.db.session() as session:
+        decisions = tuple(
+            session.scalars(
+                select(Decision.id)
+                .join(Action, Action.decision_id == Decision.id)
+                .where(Decision.automated.is_(True), Action.kind == ActionKind.REPORT)
+                .order_by(Decision.id)
+            )
+        )
+        if not decisions:
+            return
+        request = ReportRequest(
+            decisions, approved_by=DEMO_APPROVERS, additional_info="DEMO: benign stand-ins"
+        )
+        reports = prepare_report(session, request, actor="cli:demo")
+        ids = ", ".join(str(r.id) for r in reports)
+    out.print(
+        f"\n[bold]Reports[/bold]: {ids}, approved by the demo's seed (a real one needs two people). "
+        'To send them to the local NCMEC simulator, see docs/reporting.md ("Try it").'
+    )
 
 
 def _serve(port: int) -> None:

@@ -9,6 +9,7 @@ import typer
 
 from suraksha import __version__
 from suraksha.cli import (
+    actions,
     apikeys,
     audit,
     banks,
@@ -46,6 +47,7 @@ app.add_typer(users.app, name="user")
 app.add_typer(vault.app, name="vault")
 app.add_typer(reports.app, name="report")
 app.add_typer(legal.app, name="legal")
+app.add_typer(actions.app, name="actions")
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(scan.match_command)

@@ -11,9 +11,10 @@ from typing import cast
 import typer
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from suraksha.cli import identity
-from suraksha.cli.common import fail, out, platform, print_json
+from suraksha.cli.common import ACCOUNT_HELP, ITEM_HELP, account_id, fail, item_id, out, platform, print_json
 from suraksha.enforcement.models import Decision
 from suraksha.errors import InvalidInput
 from suraksha.files import write_private
@@ -36,6 +37,7 @@ from suraksha.reporting.submission import ReportFailed, RetryLater
 from suraksha.reporting.xml import CyberTiplineSchema
 from suraksha.review.models import IndustryClassification
 from suraksha.settings import Secret
+from suraksha.testing.testdata import find_testdata
 
 app = typer.Typer(help="CyberTipline reports to NCMEC.", no_args_is_help=True)
 JSON = typer.Option(False, "--json", help="Machine-readable output.")
@@ -57,13 +59,13 @@ def list_command(
     if json_out:
         print_json(rows)
         return
-    table = Table("id", "state", "account", "files", "reportId", "code", "failure")
+    table = Table("id", "state", "account", "files", "reportId", "code", "waiting for")
     for row in rows:
         table.add_row(
-            *(str(row[k] if row[k] is not None else "") for k in ("id", "state", "account_id", "files")),
+            *(str(row[k] if row[k] is not None else "") for k in ("id", "state", "account", "files")),
             str(row["ncmec_report_id"] or ""),
             str(row["response_code"] or ""),
-            str(row["failure"])[:60],
+            str(row["waiting_for"] or row["failure"]),
         )
     out.print(table)
 
@@ -93,7 +95,10 @@ def show_command(
 
 @app.command("prepare")
 def prepare_command(
-    decision: list[int] = typer.Option(..., "--decision", help="Decision id to report (repeatable)."),
+    decision: list[int] = typer.Option([], "--decision", help="Decision id to report (repeatable)."),
+    item: list[str] = typer.Option(
+        [], "--item", help=f"Report this item's latest decision (repeatable). {ITEM_HELP}"
+    ),
     classification: list[str] = typer.Option(
         [],
         "--classification",
@@ -135,6 +140,14 @@ def prepare_command(
         )
         actor = identity.actor(person)
         with p.db.session() as session:
+            decision = [
+                *decision,
+                *(_latest_decision(session, item_id(p, session, ref), ref) for ref in item),
+            ]
+            if not decision:
+                raise InvalidInput(
+                    "name what to report: --item (the platform's id, post URL or #id) or --decision"
+                )
             items = list(session.scalars(select(Decision.item_id).where(Decision.id.in_(decision))))
             views = recorded_views(session, items)
             unseen = sorted(set(classes) - {v.media_id for v in views if v.viewer == person.pseudonym})
@@ -155,6 +168,15 @@ def prepare_command(
         return
     for report in reports:
         out.print(f"report {report['id']}: {report['state']}, {report['files']} file(s)")
+
+
+def _latest_decision(session: Session, item: int, ref: str) -> int:
+    found = session.scalar(
+        select(Decision.id).where(Decision.item_id == item).order_by(Decision.id.desc()).limit(1)
+    )
+    if found is None:
+        raise InvalidInput(f"item {ref} has no decision yet: nothing to report")
+    return int(found)
 
 
 @app.command("approve")
@@ -261,7 +283,10 @@ def ncmec_sim_command(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8900, min=1, max=65535),
     xsd: Path | None = typer.Option(
-        None, "--xsd", help="NCMEC's cyber_tipline.xsd (default: the ncmec_xsd_path setting)."
+        None,
+        "--xsd",
+        help="NCMEC's cyber_tipline.xsd (default: where reports read it, then the test-data copy that "
+        "scripts/fetch-testdata fetches).",
     ),
     latency: float = typer.Option(0.0, "--latency", min=0.0, max=60.0, help="Seconds each call waits."),
     fail_rule: list[str] = typer.Option(
@@ -283,14 +308,15 @@ def ncmec_sim_command(
 
     with platform() as p:
         user, password = p.settings.ncmec_username, p.settings.ncmec_password
-        schema_path = xsd or xsd_path(p.settings)
+        configured = xsd_path(p.settings)
     if not user or not password:
         raise fail(
             "the simulator needs credentials like the real API: set SURAKSHA_NCMEC_USERNAME and "
             "SURAKSHA_NCMEC_PASSWORD (the client uses the same ones)"
         )
-    if not schema_path.exists():
-        raise fail(f"NCMEC's schema is not at {schema_path}: pass --xsd PATH to cyber_tipline.xsd")
+    schema_path = xsd or simulator_schema(configured)
+    if schema_path is None or not schema_path.exists():
+        raise fail(missing_schema(xsd or configured))
     clock = SimClock()
     simulator = simulator_from_xsd(
         schema_path,
@@ -317,13 +343,35 @@ def ncmec_sim_command(
     )
 
 
+def simulator_schema(configured: Path) -> Path | None:
+    """The schema the simulator validates against when no --xsd is given: where reports read it
+    (``ncmec_xsd_path``, or what ``report fetch-xsd`` saved), else the pinned public copy that
+    ``scripts/fetch-testdata`` puts in the test data (``.testdata/ncmec/cyber_tipline.xsd``)."""
+    if configured.exists():
+        return configured
+    testdata = find_testdata()
+    copy = testdata / "ncmec" / "cyber_tipline.xsd" if testdata is not None else None
+    return copy if copy is not None and copy.exists() else None
+
+
+def missing_schema(looked_at: Path) -> str:
+    """Where NCMEC's schema comes from, all three ways, for the error that says it is missing."""
+    return (
+        f"NCMEC's report schema (cyber_tipline.xsd) is not at {looked_at} nor in the test data. "
+        "NCMEC publishes it to registered reporters: its Reporting API serves it at GET /ispws/xsd, and "
+        "`suraksha report fetch-xsd` saves it there with your SURAKSHA_NCMEC_USERNAME and PASSWORD. "
+        "Without an NCMEC account, `scripts/fetch-testdata` fetches a pinned, checksummed public copy "
+        "into .testdata/ncmec/cyber_tipline.xsd, which this command finds; or pass --xsd PATH."
+    )
+
+
 referral_app = typer.Typer(help="Police referrals: build the package, record it sent and acknowledged.")
 app.add_typer(referral_app, name="referral")
 
 
 @referral_app.command("create")
 def referral_create_command(
-    account: int = typer.Option(..., "--account", help="Account id (internal) to refer."),
+    account: str = typer.Option(..., "--account", help=ACCOUNT_HELP),
     jurisdiction: str = typer.Option(..., "--jurisdiction", help="Two-letter country code, e.g. IN."),
     agency: str = typer.Option(..., "--agency", help="The police agency it is for."),
     evidence: Path | None = typer.Option(
@@ -345,7 +393,7 @@ def referral_create_command(
         with p.db.session() as session:
             referral = create_referral(
                 session,
-                account,
+                account_id(p, session, account),
                 jurisdiction=jurisdiction,
                 agency=agency,
                 actor=identity.actor(person),
@@ -411,6 +459,6 @@ def referral_list_command(json_out: bool = JSON) -> None:
     table = Table("id", "account", "jurisdiction", "agency", "state", "case number")
     for row in rows:
         table.add_row(
-            *(str(row[k]) for k in ("id", "account_id", "jurisdiction", "agency", "state", "case_number"))
+            *(str(row[k]) for k in ("id", "account", "jurisdiction", "agency", "state", "case_number"))
         )
     out.print(table)

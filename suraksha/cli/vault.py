@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from suraksha.app import Platform
 from suraksha.cli import identity
-from suraksha.cli.common import EXIT_ERROR, err, fail, out, platform, print_json
+from suraksha.cli.common import EXIT_ERROR, ITEM_HELP, err, fail, item_id, out, platform, print_json
 from suraksha.errors import InvalidInput, NotFound
 from suraksha.files import create_private, private_dir
 from suraksha.vault import crypto
@@ -108,15 +108,16 @@ def public_key_command() -> None:
 
 @app.command("list")
 def list_command(
-    item: int | None = typer.Option(None, "--item", help="Only this item's preservations."),
+    item: str | None = typer.Option(None, "--item", help=f"Only this item's preservations. {ITEM_HELP}"),
     after: int = typer.Option(0, "--after", help="Preservations with a larger id (paging)."),
     limit: int = typer.Option(100, "--limit", min=1, max=1000),
     json_out: bool = JSON,
 ) -> None:
     """Preservations with their state, files and hold clocks (metadata only: nothing is decrypted)."""
     with platform() as p, p.db.reading() as session:
+        only = item_id(p, session, item) if item is not None else None
         rows = [
-            preservation_dict(r) for r in list_preservations(session, item_id=item, after=after, limit=limit)
+            preservation_dict(r) for r in list_preservations(session, item_id=only, after=after, limit=limit)
         ]
     if json_out:
         print_json(rows)
@@ -125,7 +126,7 @@ def list_command(
     for r in rows:
         holds = ", ".join(f"{h['basis']} ({h['days_left']})" for h in r["holds"] if h["active"]) or "none"
         table.add_row(
-            str(r["id"]), str(r["decision_id"]), str(r["item_id"]), r["state"], str(len(r["files"])), holds
+            str(r["id"]), str(r["decision_id"]), f"#{r['item_id']}", r["state"], str(len(r["files"])), holds
         )
     out.print(table)
 
@@ -187,7 +188,7 @@ def hold_place_command(
     ),
     reference: str = typer.Option(..., "--reference", help="Report id, request or case number."),
     preservation: int | None = typer.Option(None, "--preservation", help="Hold this preservation."),
-    item: list[int] = typer.Option([], "--item", help="Hold this item's evidence (repeatable)."),
+    item: list[str] = typer.Option([], "--item", help=f"Hold this item's evidence (repeatable). {ITEM_HELP}"),
     jurisdiction: str = typer.Option("", "--jurisdiction", help="ISO 3166 code; default vault_jurisdiction."),
     starts_at: str | None = typer.Option(None, "--starts-at", help="When the clock starts (default now)."),
     json_out: bool = JSON,
@@ -202,7 +203,7 @@ def hold_place_command(
             reference=reference,
             actor=_by(),
             periods=p.vault.periods,
-            item_ids=item or None,
+            item_ids=[item_id(p, session, ref) for ref in item] or None,
             preservation_id=preservation,
             jurisdiction=jurisdiction or p.vault.jurisdiction,
             starts_at=_when(starts_at),

@@ -58,9 +58,21 @@ class ActionState(StrEnum):
     PENDING = "pending"
     """Written; delivery not yet attempted or paused by a kill switch."""
     DELIVERED = "delivered"
+    """The platform's webhook receiver took it (2xx); not yet confirmed carried out."""
+    DONE = "done"
+    """The platform confirmed it carried the action out (an acknowledgement)."""
     FAILED = "failed"
+    """The platform could not carry it out (an acknowledgement, with its reason in
+    ``state_reason``), or refused the delivery for good."""
     INTERNAL = "internal"
     """Not for the platform (preserve, report): carried out inside Suraksha."""
+    ALREADY_TAKEN = "already_taken"
+    """The same action (kind, target, countries) is still in force from an earlier decision: recorded
+    for this decision, never sent again (``state_reason`` names the one in force)."""
+
+
+UNCONFIRMED_STATES = frozenset({ActionState.PENDING, ActionState.DELIVERED})
+"""Sent (or to be sent) to the platform, not yet acknowledged either way."""
 
 
 class Decision(Base):
@@ -100,6 +112,10 @@ class Action(Base):
     state: Mapped[str] = mapped_column(String(20), default=ActionState.PENDING, index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    """When the platform said it was done or had failed (``state`` done or failed)."""
+    state_reason: Mapped[str] = mapped_column(Text, default="")
+    """Why it is in its state: the platform's reason for a failure, or the action already in force."""
 
     decision: Mapped[Decision] = relationship(back_populates="actions")
 

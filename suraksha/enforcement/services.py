@@ -173,13 +173,33 @@ def add_action(
     if existing is not None:
         return existing
     internal = kind in INTERNAL_KINDS
+    listed = " ".join(countries) if kind == ActionKind.WITHHOLD else ""
+    in_force = None if internal else action_in_force(session, kind, target, item, listed)
+    if in_force is not None:
+        # Never the same action twice: a reviewer confirming an automated removal records it for
+        # their decision, and the platform is not asked to remove the item again.
+        action = Action(
+            decision_id=decision.id,
+            item_id=item.id,
+            account_id=item.account_id,
+            kind=kind,
+            target=target,
+            countries=listed,
+            automated=automated,
+            state=ActionState.ALREADY_TAKEN,
+            state_reason=f"already in force: action {in_force.id} ({in_force.state})",
+        )
+        session.add(action)
+        session.flush()
+        log.info("event=action.already_taken action=%d in_force=%d kind=%s", action.id, in_force.id, kind)
+        return action
     action = Action(
         decision_id=decision.id,
         item_id=item.id,
         account_id=item.account_id,
         kind=kind,
         target=target,
-        countries=" ".join(countries) if kind == ActionKind.WITHHOLD else "",
+        countries=listed,
         automated=automated,
         state=ActionState.INTERNAL if internal else ActionState.PENDING,
     )
@@ -199,6 +219,63 @@ def add_action(
     if not internal:
         enqueue(session, DELIVER, {"action": action.id}, key=f"{DELIVER}:{action.id}")
     return action
+
+
+REVERSED_BY_RESTORE = frozenset(
+    {ActionKind.REMOVE, ActionKind.RESTRICT, ActionKind.WITHHOLD, ActionKind.SUSPEND}
+)
+
+
+def action_in_force(
+    session: Session, kind: ActionKind, target: ActionTarget, item: Item, countries: str = ""
+) -> Action | None:
+    """The earlier action of this kind on this target that still stands, if any: sent (or to be
+    sent) and not failed, with no ``restore`` of the same target after it. The target is the item,
+    or the account for account actions (a suspension for one item stands for all the account's).
+    A withhold stands only for the same countries. ``restore`` itself is never "in force": a person
+    may always ask for it. Rule: the platform is never asked twice for what it has already done."""
+    if kind not in REVERSED_BY_RESTORE:
+        return None
+    on_target = (
+        Action.account_id == item.account_id if target == ActionTarget.ACCOUNT else Action.item_id == item.id
+    )
+    latest = session.scalars(
+        select(Action)
+        .where(
+            on_target,
+            Action.target == target,
+            Action.kind.in_([kind, ActionKind.RESTORE]),
+            Action.state.in_([ActionState.PENDING, ActionState.DELIVERED, ActionState.DONE]),
+        )
+        .order_by(Action.id.desc())
+    )
+    for action in latest:
+        if action.kind == ActionKind.RESTORE:
+            return None
+        if action.countries.split() == countries.split() or kind != ActionKind.WITHHOLD:
+            return action
+    return None
+
+
+def actions_in_force(session: Session, item: Item) -> list[Action]:
+    """Every platform action on ``item`` and its account that still stands (``action_in_force``),
+    oldest first: what a person deciding the item need not ask for again."""
+    found: dict[int, Action] = {}
+    for kind in sorted(REVERSED_BY_RESTORE):
+        target = TARGETS.get(kind, ActionTarget.ITEM)
+        if kind == ActionKind.WITHHOLD:
+            candidates = session.scalars(
+                select(Action.countries).where(Action.item_id == item.id, Action.kind == kind).distinct()
+            )
+            for listed in candidates:
+                action = action_in_force(session, kind, target, item, listed)
+                if action is not None:
+                    found[action.id] = action
+            continue
+        action = action_in_force(session, kind, target, item)
+        if action is not None:
+            found[action.id] = action
+    return [found[k] for k in sorted(found)]
 
 
 def deliveries_for(session: Session, action: Action, endpoints: Iterable[str]) -> list[Delivery]:
@@ -249,7 +326,7 @@ def action_feed(session: Session, *, after: int = 0, limit: int = 100) -> list[A
     return list(
         session.scalars(
             select(Action)
-            .where(Action.id > after, Action.state != ActionState.INTERNAL)
+            .where(Action.id > after, Action.state.notin_([ActionState.INTERNAL, ActionState.ALREADY_TAKEN]))
             .order_by(Action.id)
             .limit(max(1, min(limit, 1000)))
         )

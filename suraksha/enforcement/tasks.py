@@ -17,9 +17,10 @@ from suraksha.admin.models import KillSwitch
 from suraksha.admin.services import is_on
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
+from suraksha.enforcement.acknowledgements import OnFailure, acknowledge, answer_acknowledgement
 from suraksha.enforcement.models import Action, ActionState, Delivery
 from suraksha.enforcement.services import DELIVER, deliveries_for
-from suraksha.errors import ExternalServiceError
+from suraksha.errors import ExternalServiceError, SurakshaError
 from suraksha.outbound.webhooks import (
     DeliveryOutcome,
     DeliveryResult,
@@ -35,12 +36,18 @@ PAUSED_RECHECK_S = 30.0
 
 
 def register(
-    registry: HandlerRegistry, db: Database, endpoints: Mapping[str, WebhookEndpoint], sender: WebhookSender
+    registry: HandlerRegistry,
+    db: Database,
+    endpoints: Mapping[str, WebhookEndpoint],
+    sender: WebhookSender,
+    on_failure: OnFailure | None = None,
 ) -> None:
     """``action.deliver {"action": id}``: send the action to every configured endpoint (``endpoints``,
     from settings, resolved now rather than when the action was recorded) that has not had it yet.
     With none configured the platform reads the action from the pull feed alone. A job queued by an
-    older version names one delivery (``{"delivery": id}``) and delivers its action the same way."""
+    older version names one delivery (``{"delivery": id}``) and delivers its action the same way.
+    A receiver that answers with the action's outcome acknowledges it there and then
+    (``suraksha.enforcement.acknowledgements``; ``on_failure`` is review's port for a failed one)."""
 
     def deliver_action(ctx: JobContext) -> None:
         with db.session() as session:
@@ -60,7 +67,7 @@ def register(
         outcomes = [(pk, sender.deliver(endpoint, signed)) for pk, endpoint, signed in waiting]
         with db.session() as session:
             for pk, result in outcomes:
-                _record(session, pk, result)
+                _record(session, pk, result, on_failure)
         retry = [r for _, r in outcomes if r.outcome == DeliveryOutcome.RETRYABLE]
         failed = [r for _, r in outcomes if r.outcome == DeliveryOutcome.FAILED]
         if retry:
@@ -93,7 +100,9 @@ def _signed(row: Delivery) -> WebhookDelivery:
     return WebhookDelivery(row.delivery_id, str(json.loads(row.body)["event"]), row.body.encode())
 
 
-def _record(session: Session, delivery_pk: int, result: DeliveryResult) -> None:
+def _record(
+    session: Session, delivery_pk: int, result: DeliveryResult, on_failure: OnFailure | None = None
+) -> None:
     row = session.get(Delivery, delivery_pk)
     assert row is not None
     row.attempts += 1
@@ -104,5 +113,11 @@ def _record(session: Session, delivery_pk: int, result: DeliveryResult) -> None:
         action = session.get(Action, row.action_id)
         if action is not None and action.state == ActionState.PENDING:
             action.state, action.delivered_at = ActionState.DELIVERED, row.delivered_at
+        ack = answer_acknowledgement(row.action_id, result.answer) if action is not None else None
+        if ack is not None:
+            try:
+                acknowledge(session, [ack], by=f"webhook answer to {row.delivery_id}", on_failure=on_failure)
+            except SurakshaError as exc:  # e.g. "failed" after "done": the delivery still happened
+                log.warning("event=action.ack_refused action=%d detail=%r", row.action_id, str(exc)[:300])
     elif result.outcome == DeliveryOutcome.FAILED:
         row.state = ActionState.FAILED

@@ -122,12 +122,22 @@ class ActionOut(BaseModel):
     target: str
     countries: list[str]
     state: str
+    """``pending`` (not yet delivered), ``delivered`` (your receiver took it), ``done`` or ``failed``
+    (you acknowledged it), ``already_taken`` (the same action from an earlier decision is in force:
+    not sent again; item reads only)."""
+    state_reason: str = ""
+    """Why: your reason for a failure, or the action already in force."""
     automated: bool
     item_id: str
     """The platform's item id."""
     account_id: str
     """The platform's account id."""
     created_at: datetime
+    delivered_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    overdue: bool = False
+    """Not acknowledged for longer than the operator's ``action_ack_overdue_s``: acknowledge it
+    (POST /api/v1/actions/ack) or say why it cannot be done."""
 
 
 class DecisionOut(BaseModel):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suraksha.content.entities import Entity, ItemEntity
 from suraksha.content.models import Account, Item, ItemMatch, ItemRuleHit
+from suraksha.db.base import utcnow
+from suraksha.enforcement.acknowledgements import is_overdue
 from suraksha.enforcement.models import Action, Decision
 from suraksha.enforcement.services import action_payload
 from suraksha.intake.schemas import (
@@ -20,18 +23,34 @@ from suraksha.intake.schemas import (
     RuleHitOut,
 )
 
+DEFAULT_OVERDUE_S = 86400.0
+"""The default of the setting ``action_ack_overdue_s``."""
 
-def action_out(action: Action, platform_item_id: str, platform_account_id: str) -> ActionOut:
+
+def action_out(
+    action: Action,
+    platform_item_id: str,
+    platform_account_id: str,
+    *,
+    overdue_after_s: float = DEFAULT_OVERDUE_S,
+    now: datetime | None = None,
+) -> ActionOut:
     return ActionOut.model_validate(
         {
             **action_payload(action, platform_item_id, platform_account_id),
             "state": action.state,
+            "state_reason": action.state_reason,
             "created_at": action.created_at,
+            "delivered_at": action.delivered_at,
+            "acknowledged_at": action.acknowledged_at,
+            "overdue": is_overdue(action, overdue_after_s, now or utcnow()),
         }
     )
 
 
-def actions_out(session: Session, actions: list[Action]) -> list[ActionOut]:
+def actions_out(
+    session: Session, actions: list[Action], *, overdue_after_s: float = DEFAULT_OVERDUE_S
+) -> list[ActionOut]:
     """Actions with the platform's own ids for the item and account (what the platform acts on)."""
     item_ids = {a.item_id for a in actions}
     rows = session.execute(
@@ -40,10 +59,11 @@ def actions_out(session: Session, actions: list[Action]) -> list[ActionOut]:
         .where(Item.id.in_(item_ids))
     ).all()
     ids = {row.id: (row.platform_item_id, row.platform_account_id) for row in rows}
-    return [action_out(a, *ids[a.item_id]) for a in actions]
+    now = utcnow()
+    return [action_out(a, *ids[a.item_id], overdue_after_s=overdue_after_s, now=now) for a in actions]
 
 
-def item_out(session: Session, item: Item) -> ItemOut:
+def item_out(session: Session, item: Item, *, overdue_after_s: float = DEFAULT_OVERDUE_S) -> ItemOut:
     matches: dict[int, list[MatchOut]] = defaultdict(list)
     for m in session.scalars(select(ItemMatch).where(ItemMatch.item_id == item.id).order_by(ItemMatch.id)):
         matches[m.media_id].append(
@@ -121,5 +141,10 @@ def item_out(session: Session, item: Item) -> ItemOut:
             )
             for d in decisions
         ],
-        actions=[action_out(a, item.platform_item_id, item.account.platform_account_id) for a in actions],
+        actions=[
+            action_out(
+                a, item.platform_item_id, item.account.platform_account_id, overdue_after_s=overdue_after_s
+            )
+            for a in actions
+        ],
     )

@@ -49,6 +49,9 @@ from suraksha.settings import Secret
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+MAX_ANSWER_BYTES = 4096
+"""A receiver may answer a delivery with a short JSON body (an action's outcome, docs/webhooks.md);
+a longer answer is not read."""
 _TOKEN = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # header-safe, and fits the deliveries table
 USER_AGENT = "Suraksha-Webhooks/0.1"
 
@@ -131,6 +134,8 @@ class DeliveryResult:
     """Why the URL or its address was refused before anything was sent."""
     elapsed_s: float = 0.0
     attempted_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    answer: bytes = b""
+    """The receiver's 2xx answer, up to ``MAX_ANSWER_BYTES`` (empty when longer, or not 2xx)."""
 
 
 class WebhookSender:
@@ -174,8 +179,9 @@ class WebhookSender:
                 ssl_context=self._ssl_context,
                 loopback_ports=self._loopback_ports,
                 clock=self._clock,
-            )  # the answer is the status; the body is never read
-            return _classify(result, posted.response, posted.address)
+                read=_short_answer,
+            )
+            return _classify(result, posted.response, posted.address, posted.body)
         except TargetRefused as refused:
             retry = refused.reason in {Refusal.DNS_FAILURE, Refusal.TIMED_OUT}
             return result(
@@ -243,12 +249,28 @@ def post_signed(
     return SignedPost(response, body, backend.connected.get(target.host))
 
 
+def _short_answer(response: httpx.Response) -> bytes:
+    """A 2xx answer's body when it is short (what an outcome fits in); otherwise nothing."""
+    if not 200 <= response.status_code < 300:
+        return b""
+    chunks: list[bytes] = []
+    received = 0
+    for chunk in response.iter_raw():
+        received += len(chunk)
+        if received > MAX_ANSWER_BYTES:
+            return b""
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _classify(
-    result: Callable[..., DeliveryResult], response: httpx.Response, address: str | None
+    result: Callable[..., DeliveryResult], response: httpx.Response, address: str | None, answer: bytes = b""
 ) -> DeliveryResult:
     status = response.status_code
     if 200 <= status < 300:
-        return result(DeliveryOutcome.DELIVERED, f"HTTP {status}", status=status, address=address)
+        return result(
+            DeliveryOutcome.DELIVERED, f"HTTP {status}", status=status, address=address, answer=answer
+        )
     if status == 429 or status >= 500:
         return result(
             DeliveryOutcome.RETRYABLE,

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from fpdf import FPDF
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from suraksha import audit
 from suraksha.content.models import Account, Item, ItemMatch, ItemRuleHit
@@ -33,6 +33,7 @@ from suraksha.errors import Conflict, InvalidInput, NotFound
 from suraksha.files import create_private, private_dir, write_private
 from suraksha.reporting.certificates import certificate_text
 from suraksha.reporting.models import CyberTiplineReport, PoliceReferral, ReferralState, ReportState
+from suraksha.reporting.services import account_name
 
 MAX_ITEMS = 500
 EVIDENCE_MANIFEST = "manifest.json"
@@ -365,9 +366,12 @@ def _referral(session: Session, referral_id: int) -> PoliceReferral:
 
 
 def referral_dict(referral: PoliceReferral) -> dict[str, object]:
+    session = object_session(referral)
+    account = session.get(Account, referral.account_id) if session is not None else None
     return {
         "id": referral.id,
         "account_id": referral.account_id,
+        "account": account_name(account),
         "jurisdiction": referral.jurisdiction,
         "agency": referral.agency,
         "state": referral.state,

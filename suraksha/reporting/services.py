@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from suraksha import audit
 from suraksha.content.models import Account, Item, ItemKind, ItemMedia
@@ -44,6 +44,7 @@ from suraksha.reporting.models import (
     ReportAnnotation,
     ReportState,
 )
+from suraksha.reporting.progress import SUBMIT, waiting_for
 from suraksha.review.models import IndustryClassification
 from suraksha.settings import Settings
 from suraksha.worker.models import Job, JobState
@@ -51,7 +52,6 @@ from suraksha.worker.queue import enqueue
 
 log = logging.getLogger(__name__)
 
-SUBMIT = "report.submit"
 HOLD = "report.hold"
 
 
@@ -559,11 +559,17 @@ def report_ids_for_decision(session: Session, decision_id: int) -> list[int]:
 
 
 def report_dict(report: CyberTiplineReport) -> dict[str, object]:
-    """A report for listings and --json (without its XML)."""
+    """A report for listings and --json (without its XML): ``account`` names the account as people
+    do (the platform's id and handle), ``waiting_for`` says why it is not moving
+    (``suraksha.reporting.progress``)."""
+    session = object_session(report)
+    account = session.get(Account, report.account_id) if session is not None else None
     return {
         "id": report.id,
         "account_id": report.account_id,
+        "account": account_name(account),
         "state": report.state,
+        "waiting_for": waiting_for(session, report) if session is not None else "",
         "ncmec_report_id": report.ncmec_report_id,
         "environment": report.environment,
         "files": len(report.files),
@@ -575,6 +581,15 @@ def report_dict(report: CyberTiplineReport) -> dict[str, object]:
         "approved_at": report.approved_at,
         "finished_at": report.finished_at,
     }
+
+
+def account_name(account: Account | None) -> str:
+    """The account as people name it: the platform's id and handle (``suraksha.content.lookup``
+    takes either back)."""
+    if account is None:
+        return ""
+    handle = account.handle if account.handle.startswith("@") or not account.handle else f"@{account.handle}"
+    return f"{account.platform_account_id} ({handle})" if handle else account.platform_account_id
 
 
 def report_detail(session: Session, report_id: int) -> dict[str, object]:

@@ -23,8 +23,9 @@ from suraksha.db.engine import Database
 from suraksha.errors import ConfigError
 from suraksha.reporting.holds import HoldPlacer
 from suraksha.reporting.models import CyberTiplineReport, ReportState
+from suraksha.reporting.progress import SUBMIT
 from suraksha.reporting.review_link import request_from_review
-from suraksha.reporting.services import HOLD, SUBMIT, ReportOptions, prepare_report
+from suraksha.reporting.services import HOLD, ReportOptions, prepare_report
 from suraksha.reporting.submission import ReportBusy, ReportFailed, ReportSubmitter, RetryLater
 from suraksha.review.decisions import PREPARE
 from suraksha.worker.handlers import Deferred, HandlerRegistry, JobContext, PermanentFailure

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from suraksha.content.models import Item, ReporterKind
-from suraksha.enforcement.models import Decision, Verdict
+from suraksha.enforcement.models import Action, Decision, Verdict
 from suraksha.enforcement.policy import needs_review
 from suraksha.review.models import CaseSource, CaseState, ReviewCase
 
@@ -99,3 +99,25 @@ def open_case_for_decision(
         priority=decision.priority,
         decision=decision,
     )
+
+
+def open_case_for_failed_action(session: Session, action: Action) -> ReviewCase | None:
+    """The ``OnFailure`` port of ``acknowledge``: the platform could not carry out ``action`` (its
+    reason is on the action), so the item goes back before a person, at the decision's priority.
+    The item's open case, if it has one, is that case; its escalation note says what failed."""
+    item = session.get(Item, action.item_id)
+    decision = session.get(Decision, action.decision_id)
+    if item is None or decision is None:
+        return None
+    case = open_case(
+        session,
+        item,
+        source=CaseSource.ACTION_FAILED,
+        category=decision.category,
+        priority=decision.priority,
+        decision=decision,
+    )
+    note = f"the platform could not {action.kind} (action {action.id}): {action.state_reason}"
+    if note not in case.escalation_note:
+        case.escalation_note = (case.escalation_note + "\n" + note).strip()[:4000]
+    return case

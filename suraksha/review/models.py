@@ -39,6 +39,8 @@ class CaseSource(StrEnum):
     USER_REPORT = "user_report"
     TRUSTED_FLAGGER = "trusted_flagger"
     NOT_CHECKED = "not_checked"
+    ACTION_FAILED = "action_failed"
+    """The platform said it could not carry out an action (suraksha.enforcement.acknowledgements)."""
 
 
 class ViolationCategory(StrEnum):

@@ -65,6 +65,16 @@ class WebMetrics:
             "Leased jobs whose worker stopped heartbeating (died or hung).",
             registry=self.registry,
         )
+        self.actions_overdue = Gauge(
+            "suraksha_actions_overdue",
+            "Actions the platform has not acknowledged (done or failed) within action_ack_overdue_s.",
+            registry=self.registry,
+        )
+        self.actions_failed = Gauge(
+            "suraksha_actions_failed",
+            "Actions the platform said it could not carry out.",
+            registry=self.registry,
+        )
         self.ready = Gauge(
             "suraksha_ready",
             "1 when the service is ready (index current, database answering).",

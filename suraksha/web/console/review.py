@@ -29,6 +29,7 @@ from suraksha.access.models import ConsoleUser
 from suraksha.content.models import ItemMedia, ItemRuleHit
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import ActionKind
+from suraksha.enforcement.services import actions_in_force
 from suraksha.errors import Forbidden, InvalidInput, NotFound
 from suraksha.media.video import iter_frames, probe_video
 from suraksha.permissions import Permission, permissions_of
@@ -232,6 +233,7 @@ def _case_context(
             ActionKind.WITHHOLD,
             ActionKind.RESTORE,
         ],
+        "taken": actions_in_force(session, found.item),  # the decision form: never asked for twice
         "four_eyes": options.needs_second_approval(case.category),
         "reviewers": [
             u.pseudonym

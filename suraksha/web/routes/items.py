@@ -8,17 +8,19 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from suraksha.access.models import ApiScope
+from suraksha.content.lookup import ITEM_FORMS, MAX_REF_CHARS, find_item
+from suraksha.enforcement.acknowledgements import MAX_BATCH, MAX_REASON_CHARS, Acknowledgement, AckOutcome
 from suraksha.enforcement.services import action_feed
 from suraksha.intake.check import CheckVerdict, check_item
 from suraksha.intake.pipeline import Pipeline
 from suraksha.intake.schemas import ActionOut, ItemIn, ItemOut
 from suraksha.intake.services import Prepared, get_item, prepare_item
 from suraksha.intake.views import actions_out, item_out
-from suraksha.web.auth import require
+from suraksha.web.auth import ApiCaller, require
 from suraksha.web.problems import PROBLEM_RESPONSES
 from suraksha.web.routes import API_V1
 from suraksha.web.state import WebState, get_state
@@ -53,6 +55,25 @@ class ActionFeed(BaseModel):
     actions: list[ActionOut]
     next_after: int
     """Pass as ``after`` to get the actions that follow (the same value when there are none yet)."""
+
+
+class AckIn(BaseModel):
+    outcome: AckOutcome
+    """``done``: carried out. ``failed``: could not be; say why in ``reason``."""
+    reason: str = Field("", max_length=MAX_REASON_CHARS)
+    """Required for ``failed``: what could not be done and why (a person reads it)."""
+
+
+class AckEntry(AckIn):
+    action_id: int = Field(ge=1, le=2**63 - 1)
+
+
+class AckBatch(BaseModel):
+    acks: list[AckEntry] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class Acknowledged(BaseModel):
+    actions: list[ActionOut]
 
 
 def pipeline_of(request: Request, state: WebState) -> Pipeline:
@@ -147,9 +168,27 @@ def item_status(
     item_id: int = Path(ge=1, le=MAX_ID, description="Suraksha's id of the item (from POST /items)."),
     state: WebState = Depends(get_state),
 ) -> ItemOut:
-    """State (queued, decided, actioned, error), signals, matches, rule hits, entities, decision, actions."""
+    """State (queued, decided, actioned, error), signals, matches, rule hits, entities, decision, and
+    each action's state (pending, delivered, done, failed with its reason; ``overdue`` when not
+    acknowledged in time). To look an item up by your own id or post URL: ``GET /items?ref=``."""
+    overdue_s = state.platform.settings.action_ack_overdue_s
     with state.platform.db.reading() as session:
-        return item_out(session, get_item(session, item_id))
+        return item_out(session, get_item(session, item_id), overdue_after_s=overdue_s)
+
+
+@router.get("/items", response_model=ItemOut, dependencies=[INGEST])
+def item_by_ref(
+    ref: str = Query(
+        min_length=1, max_length=MAX_REF_CHARS, description=f"The item: {ITEM_FORMS} (e.g. your post id)."
+    ),
+    state: WebState = Depends(get_state),
+) -> ItemOut:
+    """The item named the way people name it (your item id, a post URL, or Suraksha's ``#id``), as
+    ``GET /items/{item_id}`` shows it."""
+    platform = state.platform
+    with platform.db.reading() as session:
+        item = find_item(session, ref, platform.url_patterns)
+        return item_out(session, item, overdue_after_s=platform.settings.action_ack_overdue_s)
 
 
 @router.post("/check", response_model=CheckOut, dependencies=[INGEST])
@@ -174,7 +213,37 @@ def actions(
     state: WebState = Depends(get_state),
 ) -> ActionFeed:
     """Actions for the platform to carry out, oldest first (for platforms that poll instead of, or as
-    well as, receiving webhooks)."""
+    well as, receiving webhooks). Each shows its state (pending, delivered, done, failed with its
+    reason) and ``overdue`` once unacknowledged for longer than the operator allows: acknowledge
+    each with ``POST /actions/{action_id}/ack`` or ``POST /actions/ack``."""
+    overdue_s = state.platform.settings.action_ack_overdue_s
     with state.platform.db.reading() as session:
         rows = action_feed(session, after=after, limit=limit)
-        return ActionFeed(actions=actions_out(session, rows), next_after=rows[-1].id if rows else after)
+        return ActionFeed(
+            actions=actions_out(session, rows, overdue_after_s=overdue_s),
+            next_after=rows[-1].id if rows else after,
+        )
+
+
+@router.post("/actions/ack", response_model=Acknowledged, dependencies=[WRITABLE])
+def acknowledge_many(
+    body: AckBatch, state: WebState = Depends(get_state), caller: ApiCaller = INGEST
+) -> Acknowledged:
+    """Say how several actions went, all or none (up to 500): ``done``, or ``failed`` with a reason.
+    Idempotent: the same outcome again changes nothing. ``failed`` may later become ``done`` (a retry
+    worked), never the reverse (409). A failed action goes back before a person."""
+    acks = [Acknowledgement(a.action_id, a.outcome, a.reason) for a in body.acks]
+    return Acknowledged(actions=state.platform.acknowledge_actions(acks, by=f"api key {caller.name}"))
+
+
+@router.post("/actions/{action_id}/ack", response_model=ActionOut, dependencies=[WRITABLE])
+def acknowledge_one(
+    body: AckIn,
+    action_id: int = Path(ge=1, le=MAX_ID, description="The action's ``action_id`` (feed or webhook)."),
+    state: WebState = Depends(get_state),
+    caller: ApiCaller = INGEST,
+) -> ActionOut:
+    """Say how one action went: ``{"outcome": "done"}`` or ``{"outcome": "failed", "reason": "..."}``
+    (rules as for ``POST /actions/ack``)."""
+    ack = Acknowledgement(action_id, body.outcome, body.reason)
+    return state.platform.acknowledge_actions([ack], by=f"api key {caller.name}")[0]

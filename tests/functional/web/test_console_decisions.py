@@ -250,3 +250,63 @@ def test_bank_pages_cli_and_hma_routes_do_not_unblock_a_csam_hash(
         assert all(session.get(BankEntry, e).enabled for e in entries)  # type: ignore[union-attr]
         assert banks.get_bank(session, "ncmec").enabled
         assert banks.bank_stats(session, banks.get_bank(session, "allow")).total == 0
+
+
+def test_confirming_an_automated_match_sends_no_action_twice(
+    web: TestClient, hooked: Platform, receiver: Receiver
+) -> None:
+    """Automated enforcement removed the item and suspended the account; the reviewer who confirms
+    the match sees both on the decision form, and the platform is not asked again. A restore in
+    between makes a new removal legitimate."""
+    from suraksha.content.models import Item
+    from suraksha.enforcement.models import Action, ActionKind, ActionState, ActionTarget
+    from suraksha.enforcement.services import action_in_force, add_action
+    from suraksha.worker.queue import retry_dead
+
+    _csam_bank(hooked, 43)
+    case_id, _media = _case(hooked, "csam", 43, (synthetic_jpeg(43), "image/jpeg"))
+    with hooked.db.session() as session:  # _case's worker could not reach the loopback receiver
+        retry_dead(session, "action.deliver")
+    work_off(hooked, receiver)
+    automated = [e["event"] for e in events(receiver)]
+    assert automated == ["action.remove", "action.suspend"]
+    csrf = signed_in(web, "cs@example.org")
+    assert web.post(f"/console/cases/{case_id}/claim", data={"csrf_token": csrf}).status_code == 200
+    form = web.get(f"/console/cases/{case_id}").text
+    assert 'id="actions-taken"' in form and "remove item" in form and "suspend account" in form
+    decided = web.post(
+        f"/console/cases/{case_id}/decide",
+        data={"csrf_token": csrf, "violation": "csam", "actions": ["remove", "suspend"]},
+        follow_redirects=False,
+    )
+    assert decided.status_code == 303, decided.text
+    lead = TestClient(web.app)
+    lead_csrf = signed_in(lead, "lead@example.org")
+    with hooked.db.reading() as session:
+        pending = session.scalars(
+            select(ReviewDecision.id).where(ReviewDecision.approval_state == ApprovalState.PENDING)
+        ).all()
+    for review_decision in pending:  # the suspension waits for four eyes in a csam case
+        approved = lead.post(
+            f"/console/approvals/{review_decision}",
+            data={"csrf_token": lead_csrf, "verdict": "approve"},
+            follow_redirects=False,
+        )
+        assert approved.status_code == 303
+    work_off(hooked, receiver)
+    assert [e["event"] for e in events(receiver)] == automated  # nothing sent twice
+    with hooked.db.reading() as session:
+        human = session.scalars(select(Action).where(Action.automated.is_(False))).all()
+        taken = [(a.kind, a.state) for a in human if a.kind in ("remove", "suspend")]
+        assert sorted(taken) == [("remove", "already_taken"), ("suspend", "already_taken")]
+        assert all("already in force: action" in a.state_reason for a in human if a.state == "already_taken")
+
+    with hooked.db.session() as session:  # a restore in between: removing again is a new action
+        item = session.scalars(select(Item).where(Item.platform_item_id == "item-43")).one()
+        first = session.scalars(select(Action).where(Action.item_id == item.id)).first()
+        assert first is not None
+        decision = first.decision
+        restore = add_action(session, decision, item, ActionKind.RESTORE, automated=False)
+        assert restore.state == ActionState.PENDING
+        assert action_in_force(session, ActionKind.REMOVE, ActionTarget.ITEM, item) is None
+        assert action_in_force(session, ActionKind.SUSPEND, ActionTarget.ACCOUNT, item) is not None

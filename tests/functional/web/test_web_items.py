@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -17,6 +18,7 @@ from suraksha.content.models import Item
 from suraksha.signals.file_signals import hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg
+from suraksha.web.app import create_app
 from suraksha.web.routes.items import INLINE_BODY_BYTES
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import run_worker
@@ -223,3 +225,25 @@ def test_platform_worker_threads_process_items_then_stop(
         workers = [t for t in threading.enumerate() if t.name.startswith("serve-worker-")]
         assert len(workers) == 2
     assert not [t for t in workers if t.is_alive()]
+
+
+def test_an_item_is_read_by_the_platforms_own_id_or_url(
+    make_platform: Callable[..., Platform], platform: Platform, keys: Keys
+) -> None:
+    """GET /items?ref= takes the platform's item id, its post URL or ``#id``; /items/{id} stays."""
+    named = make_platform(platform_item_url="https://social.example/p/{item_id}")
+    application = create_app(named, start_index=False)
+    with TestClient(application) as client:
+        ingest = keys.header("ingest")
+        own = client.post("/api/v1/items", json=body("post-77"), headers=ingest).json()["id"]
+        for ref in ("post-77", f"#{own}", "https://social.example/p/post-77"):
+            found = client.get("/api/v1/items", params={"ref": ref}, headers=ingest)
+            assert found.status_code == 200, found.text
+            assert found.json()["id"] == own and found.json()["platform_item_id"] == "post-77"
+        assert client.get(f"/api/v1/items/{own}", headers=ingest).json()["platform_item_id"] == "post-77"
+        missing = client.get("/api/v1/items", params={"ref": "post-78"}, headers=ingest)
+        assert missing.status_code == 404 and "post URL or #id" in missing.json()["detail"]
+        assert (
+            client.get("/api/v1/items", params={"ref": "post-77"}, headers=keys.header("read")).status_code
+            == 403
+        )

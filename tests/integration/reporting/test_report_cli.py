@@ -259,3 +259,78 @@ def test_worker_killed_at_random_points_finishes_the_report_once(
     assert list(sim.simulator.finished) == [ncmec_id]
     assert sim.simulator.counters.finishes == 1
     assert len(sim.simulator.finished[ncmec_id].files) == 12  # type: ignore[index]
+
+
+def test_a_report_held_back_says_why_wherever_it_is_shown(
+    cli_world: World, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without credentials an approved report waits: `report list`, `report show` (and --json, which
+    the console's report pages read) say why and what to do, not only `jobs list`."""
+    from suraksha.app import Platform
+    from suraksha.reporting import tasks as reporting_tasks
+    from suraksha.reporting.services import ReportOptions, ReportRequest, prepare_report
+    from suraksha.worker.handlers import HandlerRegistry
+    from suraksha.worker.policy import WorkerConfig
+    from suraksha.worker.runner import Worker
+
+    monkeypatch.delenv("SURAKSHA_NCMEC_PASSWORD")
+    monkeypatch.setenv("COLUMNS", "250")
+    cli_world.add_account("waiting", items=1)
+    with cli_world.db.session() as session:
+        request = ReportRequest(tuple(cli_world.decisions["waiting"]), approved_by=("a",))
+        (report,) = prepare_report(session, request, actor="t")
+        report_id = str(report.id)
+    code, output = invoke("report", "show", report_id, "--json")
+    assert code == 0 and "is due" in json.loads(output)["waiting_for"]  # no worker has run it yet
+
+    platform = Platform()
+    registry = HandlerRegistry()
+    options = ReportOptions.from_settings(platform.settings)
+    reporting_tasks.register(registry, platform.db, platform.report_submitter, options, None)
+    Worker(platform.db.sessions, registry, kinds=["report.submit"], config=WorkerConfig()).run_once()
+    platform.close()
+
+    code, output = invoke("report", "list", "--json")
+    (listed,) = json.loads(output)
+    assert listed["state"] == "approved" and "reports wait for configuration" in listed["waiting_for"]
+    assert "SURAKSHA_NCMEC_PASSWORD" in listed["waiting_for"] or "password" in listed["waiting_for"]
+    assert listed["account"] == "acct-waiting (@waiting)"  # the platform's id and handle, not our row id
+    code, output = invoke("report", "list")
+    assert "reports wait for configuration" in " ".join(output.split())
+    code, output = invoke("report", "show", report_id)
+    assert "waiting_for: reports wait for configuration" in " ".join(output.split())
+
+
+def test_a_referral_names_the_account_as_people_do(
+    cli_world: World, people: dict[str, ConsoleUser], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`report referral create --account` takes the platform's account id, @handle, profile URL or
+    ``#id``; the listing shows the account the same way."""
+    from suraksha.content.models import Account
+
+    monkeypatch.setenv("SURAKSHA_PLATFORM_PROFILE_URL", "https://social.example/u/{handle}")
+    cli_world.add_account("referred", items=1)
+    with cli_world.db.reading() as session:
+        own = session.scalars(select(Account.id).where(Account.platform_account_id == "acct-referred")).one()
+    made = []
+    for ref in ("acct-referred", "@referred", "https://social.example/u/referred", f"#{own}"):
+        code, output = as_person(
+            "lead@example.org", "report", "referral", "create", "--account", ref,
+            "--jurisdiction", "IN", "--agency", "Cyber Cell", "--json",
+        )  # fmt: skip
+        assert code == 0, output
+        made.append(json.loads(output)["account_id"])
+    assert made == [own] * 4
+    code, output = invoke("report", "referral", "list", "--json")
+    assert {r["account"] for r in json.loads(output)} == {"acct-referred (@referred)"}
+    code, output = as_person("lead@example.org", "report", "prepare", "--item", "referred-item-0", "--json")
+    assert code == 0, output  # the item as the platform names it: its latest decision is reported
+    (prepared,) = json.loads(output)
+    assert prepared["account"] == "acct-referred (@referred)" and prepared["files"] >= 1
+    code, output = as_person("lead@example.org", "report", "prepare", "--item", "no-such-post")
+    assert code == 2 and "post URL or #id" in " ".join(output.split())
+    code, output = as_person(
+        "lead@example.org", "report", "referral", "create", "--account", "@nobody",
+        "--jurisdiction", "IN", "--agency", "Cyber Cell",
+    )  # fmt: skip
+    assert code == 2 and "@handle" in output

@@ -95,15 +95,16 @@ def test_four_eyes_report_and_suspension(world: ReviewWorld, options: review.Rev
         assert decisions.approval_queue(s, approver=cas) == []
         assert request_from_review(s, rd_id) is None  # nothing to report before the approval
         assert s.scalar(select(Job).where(Job.kind == PREPARE)) is None
-    assert _actions(world, rd.decision_id) == {"remove": ActionState.PENDING}  # removal at once
+    # removal at once: recorded, not sent again (automated enforcement removed the matched item)
+    assert _actions(world, rd.decision_id) == {"remove": ActionState.ALREADY_TAKEN}
     for refused in (cas, other):  # the decider; someone without decision:approve
         with world.db.session() as s, pytest.raises(Forbidden):
             decisions.approve(s, rd_id, refused)
     with world.db.session() as s:
         decisions.approve(s, rd_id, lead, note="agreed")
     assert _actions(world, rd.decision_id) == {
-        "remove": ActionState.PENDING,
-        "suspend": ActionState.PENDING,
+        "remove": ActionState.ALREADY_TAKEN,
+        "suspend": ActionState.ALREADY_TAKEN,
         "report": ActionState.INTERNAL,
     }
     with world.db.session() as s, pytest.raises(Conflict):

@@ -164,3 +164,35 @@ def test_ending_a_hold_early_takes_a_signed_in_legal_person_and_counsel_for_a_st
         legal = session.scalars(select(ConsoleUser).where(ConsoleUser.email == "legal@example.org")).one()
         assert event.actor == f"user:{legal.pseudonym}"
         assert json.loads(event.details)["override_statutory"] is True
+
+
+def test_items_are_named_the_way_people_name_them(
+    preserved: int, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--item takes the platform's item id, a post URL or ``#id``, never a bare row id only we know."""
+    from suraksha.content.models import Item
+
+    monkeypatch.setenv("SURAKSHA_PLATFORM_ITEM_URL", "https://social.example/p/{item_id}")
+    with db.reading() as session:
+        own = session.scalars(select(Item.id).where(Item.platform_item_id == "p1")).one()
+    for ref in ("p1", f"#{own}", "https://social.example/p/p1"):
+        code, output = run("list", "--item", ref, "--json")
+        assert code == 0, output
+        assert [r["id"] for r in json.loads(output)] == [preserved], ref
+    code, output = run("list")
+    assert f"#{own}" in output  # what the listing shows is what --item takes
+    code, output = run(
+        "hold",
+        "place",
+        "--item",
+        "p1",
+        "--basis",
+        "law_enforcement_request",
+        "--reference",
+        "FIR 7",
+        "--json",
+    )
+    assert code == 0, output
+    assert [h["preservation_id"] for h in json.loads(output)] == [preserved]
+    code, output = run("list", "--item", "no-such-post")
+    assert code == 2 and "platform item id, post URL or #id" in " ".join(output.split())

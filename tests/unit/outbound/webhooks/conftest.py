@@ -2,7 +2,8 @@
 
 It records every request (path, headers, body) and answers by path:
   /ok 200, /created 201, /fail 500, /unavailable 503 + Retry-After: 30, /busy 429 + Retry-After: 7,
-  /bad 400, /gone 410, /moved 302, /slow (answers after 2 s).
+  /bad 400, /gone 410, /moved 302, /slow (answers after 2 s); /done and /cannot 200 with the
+  action's outcome in the body (``{"outcome": "done"}``, ``{"outcome": "failed", "reason": ...}``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,12 @@ ANSWERS: dict[str, tuple[int, dict[str, str]]] = {
     "/bad": (400, {}),
     "/gone": (410, {}),
     "/moved": (302, {"Location": "/ok"}),
+    "/done": (200, {}),
+    "/cannot": (200, {}),
+}
+BODIES: dict[str, bytes] = {
+    "/done": b'{"outcome": "done"}',
+    "/cannot": b'{"outcome": "failed", "reason": "the post is on a legal hold in our system"}',
 }
 
 
@@ -53,10 +60,11 @@ class ReceiverHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", "2")
+        answer = BODIES.get(self.path, b"{}")
+        self.send_header("Content-Length", str(len(answer)))
         self.end_headers()
         with contextlib.suppress(OSError):
-            self.wfile.write(b"{}")
+            self.wfile.write(answer)
 
 
 class Receiver(ThreadingHTTPServer):

@@ -203,3 +203,13 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after(format_datetime(now - timedelta(hours=1), usegmt=True), now=now) == 0.0
     assert parse_retry_after("soon") is None and parse_retry_after(None) is None
     assert parse_retry_after("-5") is None
+
+
+def test_a_short_answer_is_kept_for_its_outcome(platform: Platform) -> None:
+    """A receiver may answer with the action's outcome (suraksha.enforcement.acknowledgements); the
+    answer is read only when it is a short 2xx body."""
+    done = sender(platform).deliver(endpoint(platform, "/done"), DELIVERY)
+    assert done.outcome is DeliveryOutcome.DELIVERED and json.loads(done.answer) == {"outcome": "done"}
+    assert sender(platform).deliver(endpoint(platform, "/ok"), DELIVERY).answer == b"{}"
+    refused = sender(platform).deliver(endpoint(platform, "/bad"), DELIVERY)
+    assert refused.outcome is DeliveryOutcome.FAILED and refused.answer == b""
