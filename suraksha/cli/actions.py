@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from suraksha.cli.common import out, platform, print_json
 
@@ -29,7 +29,9 @@ def unconfirmed_command(
     if not rows:
         out.print(f"every action is confirmed (none unacknowledged for over {overdue_s:g} s, none failed)")
         return
-    table = Table("action", "kind", "target", "item", "account", "state", "since", "why")
+    # Folded, never cut: an operator reading this in a narrow terminal still sees every value.
+    headers = ("action", "kind", "target", "item", "account", "state", "since", "why")
+    table = Table(*(Column(h, overflow="fold") for h in headers))
     for r in rows:
         table.add_row(
             str(r.action_id),

@@ -53,6 +53,11 @@ MAX_CUSTODY_ROWS = 5000
 CHUNK = 1024 * 1024
 
 
+AUDIT_IDS = 100
+"""Preservation ids named in an export's audit row (audit details stay small; the signed manifest,
+whose SHA-256 the row holds, names them all)."""
+
+
 def _zip_time(when: datetime) -> tuple[int, int, int, int, int, int]:
     return (max(when.year, 1980), when.month, when.day, when.hour, when.minute, when.second - when.second % 2)
 
@@ -190,7 +195,9 @@ def build_package(
             f"package:{manifest_sha256[:32]}",
             {
                 "manifest_sha256": manifest_sha256,
-                "preservations": [p.id for p in preservations],
+                # the manifest names every preservation; the audit row names the first ones and how many
+                "preservations": [p.id for p in preservations[:AUDIT_IDS]],
+                "preservation_count": len(preservations),
                 "files": len(entries) - 1,
                 "reason": reason,
                 "purpose": purpose[:200],
