@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import typer
@@ -83,6 +84,7 @@ def demo_command(
         _seed_and_scan(media, build_demo(media))
         _submit_and_process()
         _demo_report()
+        _legal_replay(base)
         if base == settings.data_path and settings.database_url is None:
             out.print(
                 f"\nThe demo is in the default data dir {base}: the README's commands (`suraksha bank "
@@ -310,6 +312,137 @@ def _demo_report() -> None:
         f"\n[bold]Reports[/bold]: {ids}, approved by the demo's seed (a real one needs two people). "
         'To send them to the local NCMEC simulator, see docs/reporting.md ("Try it").'
     )
+
+
+DEMO_DESK = "demo:legal-desk"
+"""Who works the demo's legal desk: named as the demo, never a person (real requests are received and
+approved by signed-in people: docs/legal.md)."""
+
+
+def _legal_replay(base: Path) -> None:
+    """The case this product exists for, replayed on the demo's racket: the police ask for the accounts'
+    details (IT Rules r.3(1)(j): 72 h), the ministry orders their posts blocked (IT Act s.69A), and the
+    women's commission sends a notice with its five questions; the desk preserves, withholds, drafts the
+    disclosure and the reply. Approving and sending are left to people (docs/legal.md)."""
+    from rich.table import Table  # noqa: PLC0415
+
+    from suraksha.db.base import utcnow  # noqa: PLC0415
+    from suraksha.enforcement.models import ActionKind  # noqa: PLC0415
+    from suraksha.legal.clocks import RequestKind  # noqa: PLC0415
+    from suraksha.legal.models import ScopeKind  # noqa: PLC0415
+    from suraksha.legal.services import NewRequest, ScopeEntry  # noqa: PLC0415
+    from suraksha.testing.demo_items import RACKET  # noqa: PLC0415
+    from suraksha.vault.requests import PRESERVE  # noqa: PLC0415
+    from suraksha.vault.services import ENRICH, EvidenceActor  # noqa: PLC0415
+
+    desk = EvidenceActor(DEMO_DESK, frozenset({"legal"}))
+    accounts = [ScopeEntry(ScopeKind.ACCOUNT, handle) for _, handle, _ in RACKET]
+    now = utcnow()
+    with platform() as p:
+        police = p.legal_add_authority(
+            actor=DEMO_DESK,
+            agency="DEMO Police, cyber cell",
+            jurisdiction="IN-DL",
+            rank="Deputy Commissioner of Police",
+            verified_how="DEMO: called back on the published number",
+        )
+        ministry = p.legal_add_authority(
+            actor=DEMO_DESK,
+            agency="DEMO Ministry (blocking committee)",
+            jurisdiction="IN",
+            rank="Joint Secretary",
+            verified_how="DEMO: signed direction",
+        )
+        commission = p.legal_add_authority(
+            actor=DEMO_DESK,
+            agency="DEMO Commission for Women",
+            jurisdiction="IN-DL",
+            verified_how="DEMO: summons",
+        )
+
+        def receive(
+            kind: RequestKind,
+            authority: object,
+            reference: str,
+            scope: list[ScopeEntry],
+            legal_basis: str,
+            stated_due_at: datetime | None = None,
+        ) -> int:
+            new = NewRequest(
+                kind=kind,
+                jurisdiction="IN-DL",
+                received_at=now,
+                reference=reference,
+                authority_id=int(str(authority)),
+                scope=scope,
+                legal_basis=legal_basis,
+                stated_due_at=stated_due_at,
+            )
+            request = int(str(p.legal_receive(new, actor=DEMO_DESK)["id"]))
+            p.legal_verify(request, actor=DEMO_DESK, how="DEMO: verified")
+            return request
+
+        details = receive(
+            RequestKind.DATA_DISCLOSURE,
+            police["id"],
+            "DEMO FIR 1/2022",
+            accounts,
+            legal_basis="IT Rules r.3(1)(j); BNSS s.94",
+        )
+        p.legal_preserve(details, actor=DEMO_DESK)
+        order = receive(
+            RequestKind.BLOCKING_ORDER,
+            ministry["id"],
+            "DEMO direction 69A/1",
+            accounts,
+            legal_basis="IT Act s.69A",
+        )
+        p.legal_act(order, ActionKind.WITHHOLD, actor=DEMO_DESK, countries=["IN"])
+        notice = receive(
+            RequestKind.COMMISSION_NOTICE,
+            commission["id"],
+            "DEMO summons 2022",
+            [*accounts, ScopeEntry(ScopeKind.DATE_RANGE, "", now.replace(year=now.year - 4), now)],
+            legal_basis="Delhi Commission for Women Act, 1994",
+            stated_due_at=now.replace(microsecond=0) + _days(4),
+        )
+        index = p.bank_index().load()
+        try:
+            # the preservations only: the demo's reports wait for NCMEC's credentials (never drained)
+            p.run_worker(index, kinds=[PRESERVE, ENRICH], until_drained=True, install_signal_handlers=False)
+        finally:
+            index.close()
+        disclosure = p.legal_disclose(details, actor=desk)
+        reply = p.legal_reply(notice, actor=desk)
+        shown = [p.legal_request(r) for r in (details, order, notice)]
+    out.print("\n[bold]The legal desk[/bold] (the 2022 case, replayed on the demo's racket):")
+    table = Table("request", "kind", "state", "clock", "what the desk did")
+    did = {
+        details: f"preserved the accounts' posts; disclosure drafted in {disclosure['package_path']}",
+        order: "withheld the accounts' posts in IN",
+        notice: f"reply drafted (PDF, DOCX) in {reply['package_path']}",
+    }
+    for request in shown:
+        clocks = request["clocks"]
+        assert isinstance(clocks, list)
+        running = [c for c in clocks if c["state"] not in ("met", "met_late")] or clocks
+        clock = running[0]
+        table.add_row(
+            f"#{request['id']} {request['reference']}",
+            str(request["kind"]),
+            str(request["state"]),
+            f"{clock['step']} due {str(clock['due_at'])[:16]} ({clock['state']})",
+            did[int(str(request["id"]))],
+        )
+    out.print(table)
+    out.print(
+        "A second person approves the disclosure and the reply before they leave: "
+        "`suraksha legal disclosure approve ID --user EMAIL` (docs/legal.md)."
+    )
+
+
+def _days(n: int) -> timedelta:
+    return timedelta(days=n)
 
 
 def _serve(port: int) -> None:
