@@ -418,9 +418,9 @@ def _legal_replay(base: Path) -> None:
     out.print("\n[bold]The legal desk[/bold] (the 2022 case, replayed on the demo's racket):")
     table = Table("request", "kind", "state", "clock", "what the desk did")
     did = {
-        details: f"preserved the accounts' posts; disclosure drafted in {disclosure['package_path']}",
-        order: "withheld the accounts' posts in IN",
-        notice: f"reply drafted (PDF, DOCX) in {reply['package_path']}",
+        details: "preserved the posts; disclosure drafted",
+        order: "withheld the posts in IN",
+        notice: "reply drafted",
     }
     for request in shown:
         clocks = request["clocks"]
@@ -435,6 +435,7 @@ def _legal_replay(base: Path) -> None:
             did[int(str(request["id"]))],
         )
     out.print(table)
+    out.print(f"disclosure: {disclosure['package_path']}\nreply (PDF, DOCX to edit): {reply['package_path']}")
     out.print(
         "A second person approves the disclosure and the reply before they leave: "
         "`suraksha legal disclosure approve ID --user EMAIL` (docs/legal.md)."

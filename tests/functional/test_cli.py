@@ -189,7 +189,7 @@ def test_demo_runs_and_finds_what_it_planted(tmp_path: Path, monkeypatch: pytest
     assert results["flat.png"]["state"] == "low_quality"
     monkeypatch.setenv("SURAKSHA_DATA_DIR", str(tmp_path / "demo"))
     code, output = run("vault", "list", "--json")  # the racket's evidence, preserved under demo-only keys
-    # the racket's four matched posts, then all eight of its posts again for the police's request (legal replay)
+    # the racket's four matched posts, then all eight of its posts for the police's request (legal replay)
     assert code == 0 and [p["state"] for p in json.loads(output)] == ["preserved"] * 12
 
 
