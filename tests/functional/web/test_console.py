@@ -518,3 +518,22 @@ def test_reports_pages_show_state_and_xml_to_leads_only(web: TestClient, console
     signed_in(reviewer, "reviewer@example.org")
     assert reviewer.get("/console/reports").status_code == 403
     assert reviewer.get(f"/console/reports/{report_id}").status_code == 403
+
+
+def test_console_requests_are_counted_by_route_and_the_favicon_is_served(
+    make_platform: Callable[..., Platform],
+) -> None:
+    """Every console request is named in ``/metrics`` by its route template (static files under
+    ``/console/static/{path}``), never ``<unmatched>``; the favicon is one of our static files."""
+    platform = make_platform(metrics_public=True, console_secure_cookies=False)
+    with TestClient(create_app(platform, start_index=False)) as client:
+        assert client.get("/console/sign-in").status_code == 200
+        icon = client.get("/console/static/favicon.svg")
+        assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+        assert client.get("/favicon.ico").status_code == 200  # redirected to the same file
+        assert client.get("/console/static/console.css").status_code == 200
+        assert 'rel="icon" href="/console/static/favicon.svg"' in client.get("/console/sign-in").text
+        text = client.get("/metrics").text
+    assert 'route="/console/static/{path}",status="200"} 3.0' in text
+    assert 'route="/console/sign-in",status="200"' in text and 'route="/favicon.ico",status="308"' in text
+    assert "<unmatched>" not in text
