@@ -129,7 +129,17 @@ def _plain(value: object) -> str:
         return ", ".join(f"{k}: {v}" if k else v for k, v in pairs(value))
     if isinstance(value, list):
         return "; ".join(_plain(v) for v in value)
-    return str(value)
+    text = str(value)
+    if ISO_TIME.fullmatch(text):
+        return _when(text)
+    if SNAKE_NAME.fullmatch(text):
+        return label(text)
+    return text
+
+
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
+SNAKE_NAME = re.compile(r"[a-z]+(?:_[a-z]+)+")
+"""A stored name (``sale_or_solicitation``): shown in words."""
 
 
 DIGEST = re.compile(r"(?:[a-z0-9]+:)?[0-9a-fA-F]{32,}")
