@@ -53,12 +53,14 @@ def _when(value: datetime | str | None) -> str:
     """A time in UTC to the second; an ISO string (as JSON details keep times) is read first."""
     if value is None or value == "":
         return "-"
+    moment = value
     if isinstance(value, str):
         try:
-            value = datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             return value
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    assert isinstance(moment, datetime)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _age(value: datetime | None, now: datetime | None = None) -> str:

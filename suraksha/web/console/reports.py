@@ -13,7 +13,7 @@ from starlette.responses import Response
 
 from suraksha.content.models import Account
 from suraksha.permissions import Permission
-from suraksha.reporting.models import CyberTiplineReport
+from suraksha.reporting.models import CyberTiplineReport, ReportState
 from suraksha.reporting.ports import environment_label
 from suraksha.reporting.services import report_detail, report_dict
 from suraksha.web.console import activity
@@ -63,6 +63,7 @@ def report_list(
         "state": state or "",
         "older": older,
         "finished_in": finished_in,
+        "states": [s.value for s in ReportState],
         "configured_environment": environment_label(app.settings),
     }
     return render(request, "console/reports.html", who, context)
