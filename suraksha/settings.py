@@ -524,6 +524,13 @@ SETTINGS: tuple[Setting, ...] = (
         "review_exposure_budget; empty: no minutes budget). A reveal never hidden again counts up to 60 min.",
     ),
     Setting(
+        "review_sla_hours",
+        str,
+        "csam=1 *=24",
+        "Hours from detection within which a review case should be decided, per case category "
+        "('category=N', space-separated; '*' for the rest): the due time and time left in the queues.",
+    ),
+    Setting(
         "review_four_eyes",
         str,
         "*",
@@ -658,6 +665,7 @@ class Settings:
     review_claim_minutes: int
     review_exposure_budget: str
     review_exposure_minutes: str
+    review_sla_hours: str
     review_four_eyes: str
     review_allow_list_bank: str
     review_blur_default: bool
@@ -911,7 +919,7 @@ def _validate(values: Mapping[str, Any]) -> None:
         problems.append("reporter_email must be an e-mail address NCMEC can reach")
     if not 1 <= values["review_claim_minutes"] <= 24 * 60:
         problems.append("review_claim_minutes must be between 1 and 1440")
-    for name in ("review_exposure_budget", "review_exposure_minutes"):
+    for name in ("review_exposure_budget", "review_exposure_minutes", "review_sla_hours"):
         for part in str(values[name] or "").replace(",", " ").split():
             category, _, count = part.partition("=")
             if not category or not count.isdigit():

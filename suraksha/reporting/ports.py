@@ -195,11 +195,17 @@ class HttpNcmecApi:
         return self._call("GET", "/xsd")
 
 
+def environment_label(settings: Settings) -> str:
+    """Where reports go, as a report records it (``CyberTiplineReport.environment``): ``test``,
+    ``production``, or the ``ncmec_url`` of a simulator."""
+    return str(settings.ncmec_url or settings.ncmec_environment)
+
+
 def api_from_settings(settings: Settings) -> HttpNcmecApi:
     """The client the settings describe: ``ncmec_url`` when set (a simulator), otherwise NCMEC's
     test or production host by ``ncmec_environment``."""
     url = settings.ncmec_url or (PRODUCTION_URL if settings.ncmec_environment == "production" else TEST_URL)
-    label = url if settings.ncmec_url else settings.ncmec_environment
+    label = environment_label(settings)
     password = settings.ncmec_password
     username = settings.ncmec_username
     return HttpNcmecApi(

@@ -20,8 +20,9 @@ from suraksha.access.models import ConsoleUser
 from suraksha.content.entities import AccountEntity, Entity, ItemEntity
 from suraksha.content.models import Account, Item, ItemMatch, ItemMedia, ItemRuleHit
 from suraksha.enforcement.models import Decision
+from suraksha.errors import NotFound
 from suraksha.review.models import ReviewCase, ReviewDecision
-from suraksha.review.services import check_may_open, get_case
+from suraksha.review.services import ReviewOptions, check_may_open, get_case
 
 CONTEXT_LIMIT = 50
 
@@ -41,6 +42,97 @@ class LinkedAccount:
     handle: str
     via: str
     """``media`` (a file with the same SHA-256) or ``entity:<kind>`` (a shared identifier)."""
+    platform_account_id: str = ""
+
+
+@dataclass(frozen=True)
+class RuleHitGroup:
+    """One rule's hits on an item: a rule that matched in several fields, or is in several packs (or
+    versions), is one row with the fields it hit, the packs, and the distinct texts it matched."""
+
+    rule_id: str
+    category: str
+    fields: tuple[str, ...]
+    packs: tuple[str, ...]
+    """``pack version`` of each pack the rule hit in."""
+    matched: tuple[str, ...]
+    hits: int
+
+
+def group_rule_hits(hits: list[ItemRuleHit]) -> list[RuleHitGroup]:
+    """``hits`` grouped by rule (and category), in the order each rule first hit; fields, packs and
+    matched texts each once, in the order found."""
+    groups: dict[tuple[str, str], list[ItemRuleHit]] = {}
+    for hit in hits:
+        groups.setdefault((hit.rule_id, hit.category), []).append(hit)
+    return [
+        RuleHitGroup(
+            rule_id=rule_id,
+            category=category,
+            fields=tuple(dict.fromkeys(h.field for h in group)),
+            packs=tuple(dict.fromkeys(f"{h.pack} {h.pack_version}" for h in group)),
+            matched=tuple(dict.fromkeys(h.matched for h in group)),
+            hits=len(group),
+        )
+        for (rule_id, category), group in groups.items()
+    ]
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """What a queue row shows beside the case, to pick the next one: whose item, what it says, and
+    when it is due."""
+
+    case: ReviewCase
+    account_id: int
+    handle: str
+    platform_account_id: str
+    snippet: str
+    due_at: datetime
+
+
+SNIPPET_CHARS = 90
+
+
+def snippet(text: str | None, limit: int = SNIPPET_CHARS) -> str:
+    """The item's text on one line, cut at a word near ``limit`` characters (with an ellipsis)."""
+    flat = " ".join((text or "").split())
+    if len(flat) <= limit:
+        return flat
+    cut = flat[:limit].rsplit(" ", 1)[0] if " " in flat[:limit] else flat[:limit]
+    return cut.rstrip(" ,.;:") + "…"
+
+
+def queue_entries(session: Session, cases: list[ReviewCase], options: ReviewOptions) -> list[QueueEntry]:
+    """The queue's rows: each case with its item's account and text snippet, and its due time
+    (``ReviewOptions.due_at``), in one query for the page."""
+    item_ids = [c.item_id for c in cases]
+    rows = (
+        {
+            item_id: (account_id, handle, platform_id, text)
+            for item_id, account_id, handle, platform_id, text in session.execute(
+                select(Item.id, Account.id, Account.handle, Account.platform_account_id, Item.text)
+                .join(Account, Account.id == Item.account_id)
+                .where(Item.id.in_(item_ids))
+            ).all()
+        }
+        if item_ids
+        else {}
+    )
+    entries = []
+    for case in cases:
+        account_id, handle, platform_id, text = rows[case.item_id]
+        entries.append(
+            QueueEntry(
+                case=case,
+                account_id=account_id,
+                handle=handle or platform_id,
+                platform_account_id=platform_id,
+                snippet=snippet(text),
+                due_at=options.due_at(case.category, case.detected_at),
+            )
+        )
+    return entries
 
 
 @dataclass(frozen=True)
@@ -51,6 +143,7 @@ class CaseContext:
     media: list[ItemMedia]
     matches: list[ItemMatch]
     rule_hits: list[ItemRuleHit]
+    rule_hit_groups: list[RuleHitGroup]
     entities: list[FoundEntity]
     other_items: list[Item]
     account_decisions: list[Decision]
@@ -116,6 +209,7 @@ def case_context(
         media=list(item.media),
         matches=matches,
         rule_hits=hits,
+        rule_hit_groups=group_rule_hits(hits),
         entities=entities,
         other_items=other_items,
         account_decisions=account_decisions,
@@ -132,24 +226,87 @@ def linked_accounts(session: Session, account_id: int, sha256s: list[str]) -> li
     found: dict[int, LinkedAccount] = {}
     if sha256s:
         rows = session.execute(
-            select(Account.id, Account.handle)
+            select(Account.id, Account.handle, Account.platform_account_id)
             .join(Item, Item.account_id == Account.id)
             .join(ItemMedia, ItemMedia.item_id == Item.id)
             .where(ItemMedia.sha256.in_(sha256s[:CONTEXT_LIMIT]), Account.id != account_id)
             .distinct()
             .limit(CONTEXT_LIMIT)
         ).all()
-        for other_id, handle in rows:
-            found.setdefault(other_id, LinkedAccount(other_id, handle, "media"))
+        for other_id, handle, platform_id in rows:
+            found.setdefault(other_id, LinkedAccount(other_id, handle, "media", platform_id))
     mine = select(AccountEntity.entity_id).where(AccountEntity.account_id == account_id)
     shared = session.execute(
-        select(Account.id, Account.handle, Entity.kind)
+        select(Account.id, Account.handle, Account.platform_account_id, Entity.kind)
         .join(AccountEntity, AccountEntity.account_id == Account.id)
         .join(Entity, Entity.id == AccountEntity.entity_id)
         .where(AccountEntity.entity_id.in_(mine), Account.id != account_id)
         .order_by(Account.id)
         .limit(CONTEXT_LIMIT)
     ).all()
-    for other_id, handle, kind in shared:
-        found.setdefault(other_id, LinkedAccount(other_id, handle, f"entity:{kind}"))
+    for other_id, handle, platform_id, kind in shared:
+        found.setdefault(other_id, LinkedAccount(other_id, handle, f"entity:{kind}", platform_id))
     return list(found.values())[:CONTEXT_LIMIT]
+
+
+@dataclass(frozen=True)
+class AccountContext:
+    """A platform account as a reviewer looks it up from a case: its facts, its items with their
+    review cases, the decisions about them and the accounts linked to it. No text or media: those are
+    read on a case's page, under the queue rules."""
+
+    account: Account
+    items: list[Item]
+    cases: list[ReviewCase]
+    decisions: list[Decision]
+    linked_accounts: list[LinkedAccount]
+
+
+def account_context(session: Session, account_id: int) -> AccountContext:
+    """The account page (``AccountContext``); NotFound for an unknown account. Every list bounded by
+    ``CONTEXT_LIMIT``, newest first."""
+    account = session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"account {account_id} does not exist")
+    items = list(
+        session.scalars(
+            select(Item)
+            .where(Item.account_id == account.id)
+            .order_by(Item.received_at.desc(), Item.id.desc())
+            .limit(CONTEXT_LIMIT)
+        )
+    )
+    cases = list(
+        session.scalars(
+            select(ReviewCase)
+            .join(Item, Item.id == ReviewCase.item_id)
+            .where(Item.account_id == account.id)
+            .order_by(ReviewCase.id.desc())
+            .limit(CONTEXT_LIMIT)
+        )
+    )
+    decisions = list(
+        session.scalars(
+            select(Decision)
+            .join(Item, Item.id == Decision.item_id)
+            .where(Item.account_id == account.id)
+            .order_by(Decision.created_at.desc(), Decision.id.desc())
+            .limit(CONTEXT_LIMIT)
+        )
+    )
+    sha256s = list(
+        session.scalars(
+            select(ItemMedia.sha256)
+            .join(Item, Item.id == ItemMedia.item_id)
+            .where(Item.account_id == account.id, ItemMedia.sha256.is_not(None))
+            .distinct()
+            .limit(CONTEXT_LIMIT)
+        )
+    )
+    return AccountContext(
+        account=account,
+        items=items,
+        cases=cases,
+        decisions=decisions,
+        linked_accounts=linked_accounts(session, account.id, [s for s in sha256s if s]),
+    )

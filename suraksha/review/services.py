@@ -38,6 +38,7 @@ from suraksha.settings import Settings
 log = logging.getLogger(__name__)
 
 ANY = "*"
+DEFAULT_SLA_HOURS = 24
 MAX_REVEAL_S = 3600
 """A reveal never ended (``end_reveal``) counts for the time since, at most this long."""
 MAX_PAGE = 500
@@ -74,6 +75,8 @@ class ReviewOptions:
     allow_list_bank: str = "false-positives"
     blur_default: bool = True
     greyscale_default: bool = True
+    sla_hours: Mapping[str, int] | None = None
+    """Hours from detection to decide a case in, per category (``*`` for the rest); None: 24."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ReviewOptions:
@@ -85,7 +88,14 @@ class ReviewOptions:
             allow_list_bank=str(settings.review_allow_list_bank),
             blur_default=bool(settings.review_blur_default),
             greyscale_default=bool(settings.review_greyscale_default),
+            sla_hours=parse_budget(settings.review_sla_hours, "review_sla_hours"),
         )
+
+    def due_at(self, category: str, detected_at: datetime) -> datetime:
+        """When a case of ``category`` detected at ``detected_at`` should be decided by (the SLA runs
+        from detection: ``review_sla_hours``)."""
+        hours = (self.sla_hours or {}).get(category, (self.sla_hours or {}).get(ANY, DEFAULT_SLA_HOURS))
+        return detected_at + timedelta(hours=hours)
 
     def budget_for(self, category: str) -> int | None:
         """Reveals a day allowed in ``category`` (None: no limit)."""

@@ -65,10 +65,18 @@ class Console:
             self.emails[name] = email
         return self.emails[name]
 
-    def case(self, category: str, seed: int) -> int:
+    def case(
+        self,
+        category: str,
+        seed: int,
+        *,
+        text: str = "a holiday photo",
+        account: dict[str, str] | None = None,
+    ) -> int:
         """A review case of ``category`` about a new item whose picture is in the ``demo-known`` bank
         (benign synthetic pictures; a clean item's media is not kept, a matched one's is), through intake
-        and the pipeline; returns the case id."""
+        and the pipeline; returns the case id. ``account``: the poster (platform_id, handle, bio),
+        default one of its own."""
         platform = self.platform
         name = f"case-{category}-{seed}"
         picture = base64.b64encode(synthetic_jpeg(1 + seed % 2)).decode()
@@ -76,8 +84,8 @@ class Console:
             {
                 "platform_item_id": name,
                 "kind": "post",
-                "text": "a holiday photo",
-                "account": {"platform_id": f"acct-{name}", "handle": f"@{name}"},
+                "text": text,
+                "account": account or {"platform_id": f"acct-{name}", "handle": f"@{name}"},
                 "media": [{"data": picture, "content_type": "image/jpeg"}],
             }
         )

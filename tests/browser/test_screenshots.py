@@ -6,20 +6,27 @@ Opt-in: ``SURAKSHA_SCREENSHOTS=docs/screenshots .venv/bin/pytest tests/browser/t
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
 from suraksha.admin.models import KillSwitch
 from suraksha.admin.services import set_switch
 from suraksha.banks import services as banks
 from suraksha.banks.models import BankCategory, BankKind
+from suraksha.content.models import Item, ItemMedia
+from suraksha.db.base import utcnow
 from suraksha.intake.services import submit_item
+from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile
+from suraksha.review.models import HumanView, ReviewCase
 from suraksha.signals.file_signals import hash_bytes
 from suraksha.signals.types import SignalKind
-from suraksha.testing.demo_items import demo_items
+from suraksha.testing.demo_items import RACKET, demo_items
 from suraksha.testing.synthetic import encode, synthetic_image, synthetic_jpeg
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import run_worker
@@ -67,50 +74,112 @@ def seed_demo(console: Console) -> None:
     index.close()
 
 
+def shoot(page: Page, path: Path, *, full_page: bool = True) -> None:
+    """A screenshot kept small for the repository: PNG in a 256-colour palette (the console is flat
+    colours and text; the one photo is greyscale)."""
+    page.screenshot(path=path, full_page=full_page)
+    with Image.open(path) as shot:
+        small = shot.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    small.save(path, optimize=True)
+
+
+def seed_report(console: Console, case_id: int) -> int:
+    """A draft CyberTiplineReport about the case's item, its file viewed by a reviewer (the report
+    page's environment, account and views); returns its id."""
+    with console.platform.db.session() as session:
+        case = session.get(ReviewCase, case_id)
+        assert case is not None
+        item = session.get(Item, case.item_id)
+        assert item is not None
+        media = session.scalars(select(ItemMedia).where(ItemMedia.item_id == item.id)).first()
+        assert media is not None and media.sha256 is not None
+        report = CyberTiplineReport(account_id=item.account_id, state="draft")
+        session.add(report)
+        session.flush()
+        view = session.scalars(select(HumanView).where(HumanView.media_id == media.id)).first()
+        basis = [
+            {
+                "viewer": "r-demo01",
+                "at": (view.viewed_at if view else utcnow()).isoformat(),
+                "exif": False,
+                "ref": f"human_view:{view.id if view else 0}",
+            }
+        ]
+        session.add(
+            CyberTiplineReportFile(
+                report_id=report.id,
+                item_id=item.id,
+                media_id=media.id,
+                sha256=media.sha256,
+                viewed_by_esp=True,
+                view_basis=json.dumps(basis),
+                industry_classification="B2",
+            )
+        )
+        return report.id
+
+
 def test_screenshots(page: Page, console: Console, tmp_path: Path) -> None:
+    """Every console page (README's gallery), after the demo's story: sign-in, dashboard, queues, a
+    case with its media revealed, the account page, approvals, reports, banks, the match debugger,
+    kill switches, the audit log, the lists the dashboard's tiles open, the user's own page and an
+    error page."""
     assert TARGET is not None
     out = Path(TARGET)
     out.mkdir(parents=True, exist_ok=True)
     seed_demo(console)
     page.goto(f"{console.url}/console/")
-    page.screenshot(path=out / "sign-in.png")
+    shoot(page, out / "sign-in.png", full_page=False)
     sign_in(page, console, console.user("lead-demo", ["lead", "admin"]))
     expect(page.locator("h1")).to_have_text("Dashboard")
-    shots = {
-        "dashboard.png": "/console/",
-        "banks.png": "/console/banks",
-        "bank.png": "/console/banks/demo-known-bad",
-        "switches.png": "/console/switches",
-        "audit.png": "/console/audit",
-    }
-    for name, path in shots.items():
-        page.goto(f"{console.url}{path}")
-        page.screenshot(path=out / name, full_page=True)
     # review: the queue, a case with its media revealed (greyscale), a decision waiting for approval
-    first = console.case("sexual_violence", 601)
+    first = console.case(
+        "sale_or_solicitation",
+        601,
+        text="Fresh set, DM for price. Pay via UPI demo.seller1@okaxis",
+        account={"platform_id": "demo-r1", "handle": "@quickdeals_01", "bio": RACKET[0][2]},
+    )
     console.case("csam", 602)
     page.goto(f"{console.url}/console/queues")
-    page.screenshot(path=out / "queues.png", full_page=True)
+    shoot(page, out / "queues.png")
     page.locator(f"#case-{first} button", has_text="Claim").click()
     page.locator(".reveal").first.click()
     expect(page.locator(".media-frame img")).to_be_visible()
     page.wait_for_function("() => document.querySelector('.media-frame img').naturalWidth > 0")
-    page.screenshot(path=out / "case.png", full_page=True)
-    page.locator("input[name=violation][value=sexual_violence]").check()
+    shoot(page, out / "case.png")
+    page.locator("#account a").first.click()
+    expect(page.locator("#account-handle")).to_have_text("@quickdeals_01")
+    shoot(page, out / "account.png")
+    page.go_back()
+    page.locator("input[name=violation][value=sale_or_solicitation]").check()
     page.locator("input[name=actions][value=remove]").check()
     page.locator("input[name=actions][value=suspend]").check()
-    page.fill("textarea[name=note]", "demo: violent content")
+    page.fill("textarea[name=note]", "demo: selling, account suspended")
     page.click("#decide-button")
+    report_id = seed_report(console, first)
     page.click("#sign-out")
-    sign_in(page, console, console.user("second-lead", ["lead"]))
-    page.goto(f"{console.url}/console/approvals")
-    page.screenshot(path=out / "approvals.png", full_page=True)
-    page.goto(f"{console.url}/console/")
-    page.screenshot(path=out / "dashboard.png", full_page=True)
+    sign_in(page, console, console.user("second-lead", ["lead", "admin", "auditor"]))
+    shots = {
+        "approvals.png": "/console/approvals",
+        "dashboard.png": "/console/",
+        "reports.png": "/console/reports",
+        "report.png": f"/console/reports/{report_id}",
+        "banks.png": "/console/banks",
+        "bank.png": "/console/banks/demo-known-bad",
+        "switches.png": "/console/switches",
+        "audit.png": "/console/audit",
+        "items.png": "/console/items",
+        "decisions.png": "/console/decisions?decided_by=policy",
+        "user-account.png": "/console/account",
+        "not-found.png": "/console/cases/999999",
+    }
+    for name, path in shots.items():
+        page.goto(f"{console.url}{path}")
+        shoot(page, out / name)
     page.goto(f"{console.url}/console/debugger")
     upload = tmp_path / "repost.jpg"
     upload.write_bytes(encode(synthetic_image(KNOWN[0]).resize((400, 300)), "JPEG", quality=70))
     page.set_input_files("input[name=file]", str(upload))
     page.click("#debugger-form button[type=submit]")
     expect(page.locator("#matches")).to_be_visible()
-    page.screenshot(path=out / "debugger.png", full_page=True)
+    shoot(page, out / "debugger.png")

@@ -3,9 +3,8 @@ its chain check (auditors)."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -24,7 +23,7 @@ from suraksha.errors import InvalidInput
 from suraksha.permissions import Permission
 from suraksha.review import dashboard as review_dashboard
 from suraksha.review.services import ReviewOptions
-from suraksha.web.console import review_link
+from suraksha.web.console import activity, review_link
 from suraksha.web.console.pages import render, see_other
 from suraksha.web.console.params import OptionalQueryId
 from suraksha.web.console.viewer import ROUTER_CHECKS, Viewer, allowed_when_read_only, require, viewer
@@ -33,16 +32,17 @@ from suraksha.web.state import WebState, get_state
 router = APIRouter(prefix="/console", dependencies=ROUTER_CHECKS, include_in_schema=False)
 
 AUDIT_PAGE = 50
-DASHBOARD_HOURS = 24
 
 
 @dataclass
 class Dashboard:
     items_by_state: dict[str, int] = field(default_factory=dict)
     decisions_by_hour: list[tuple[datetime, int, int]] = field(default_factory=list)
-    """(hour, automated, human) for the last ``DASHBOARD_HOURS`` hours."""
+    """(hour, automated, human) over the period, when it is at most a week long."""
     automated: int = 0
     human: int = 0
+    removed: int = 0
+    reports_finished: int = 0
     awaiting_review: int = 0
     oldest_awaiting: datetime | None = None
     switches_on: list[str] = field(default_factory=list)
@@ -55,20 +55,32 @@ class Dashboard:
 
 
 def dashboard_figures(
-    session: Session, viewer: Viewer, options: ReviewOptions, now: datetime | None = None
+    session: Session,
+    viewer: Viewer,
+    options: ReviewOptions,
+    period: activity.Period | None = None,
+    now: datetime | None = None,
 ) -> Dashboard:
-    """Counts for the dashboard, all from indexed columns; decisions per hour and the review figures
-    come from the review area's one read (``suraksha.review.dashboard``)."""
+    """Counts for the dashboard, all from indexed columns: the period's (``activity.period_counts``),
+    and decisions per hour over it (up to a week) with the review figures from the review area's one
+    read (``suraksha.review.dashboard``)."""
     now = now or utcnow()
+    period = period or activity.parse_period(None, None, None, now)
     figures = Dashboard()
     figures.items_by_state = {
         str(state): int(count)
         for state, count in session.execute(select(Item.state, func.count()).group_by(Item.state))
     }
-    review = review_dashboard.dashboard(session, options, hours=DASHBOARD_HOURS - 1, now=now)
-    figures.decisions_by_hour = [(h.hour, h.automated, h.human) for h in review.decisions_per_hour]
-    figures.automated = sum(a for _, a, _ in figures.decisions_by_hour)
-    figures.human = sum(h for _, _, h in figures.decisions_by_hour)
+    review = review_dashboard.dashboard(session, options, hours=1, now=now)
+    if period.hours <= review_dashboard.MAX_HOURS:  # hour by hour, up to a week
+        end = min(now, period.until - timedelta(microseconds=1))
+        figures.decisions_by_hour = [
+            (h.hour, h.automated, h.human)
+            for h in review_dashboard.decisions_per_hour(session, hours=period.hours - 1, now=end)
+        ]
+    counts = activity.period_counts(session, period)
+    figures.automated, figures.human = counts.automated, counts.human
+    figures.removed, figures.reports_finished = counts.removed, counts.reports_finished
     awaiting = select(func.count(), func.min(Decision.created_at)).where(Decision.verdict == Verdict.REVIEW)
     count, oldest = session.execute(awaiting).one()
     figures.awaiting_review, figures.oldest_awaiting = int(count or 0), oldest
@@ -81,12 +93,26 @@ def dashboard_figures(
 
 @router.get("/")
 def dashboard(
-    request: Request, state: WebState = Depends(get_state), who: Viewer = Depends(viewer)
+    request: Request,
+    period: str | None = Query(None, max_length=10),
+    first: str | None = Query(None, alias="from", max_length=10),
+    last: str | None = Query(None, alias="to", max_length=10),
+    state: WebState = Depends(get_state),
+    who: Viewer = Depends(viewer),
 ) -> Response:
+    """The dashboard over a period (the picker: last 24 h, 7 days, 30 days, or from-to): what waits
+    now, and what was decided, removed and reported in the period; each tile links to its list."""
+    chosen = activity.parse_period(period, first, last)
     with state.platform.db.reading() as session:
-        figures = dashboard_figures(session, who, state.platform.review_options)
+        figures = dashboard_figures(session, who, state.platform.review_options, chosen)
     index = state.index
-    context = {"figures": figures, "index_ready": index.ready, "index_loaded": index.loaded}
+    context = {
+        "figures": figures,
+        "period": chosen,
+        "periods": activity.PERIODS,
+        "index_ready": index.ready,
+        "index_loaded": index.loaded,
+    }
     return render(request, "console/dashboard.html", who, context)
 
 
@@ -142,16 +168,6 @@ def switch_set(
 # -- the audit log ------------------------------------------------------------------------------------
 
 
-def _details(row: AuditEvent) -> str:
-    try:
-        parsed = json.loads(row.details)
-    except ValueError:
-        return row.details
-    return (
-        ", ".join(f"{k}={v}" for k, v in sorted(parsed.items())) if isinstance(parsed, dict) else row.details
-    )
-
-
 @router.get("/audit")
 def audit_page(
     request: Request,
@@ -169,7 +185,7 @@ def audit_page(
         rows = list(session.scalars(query))
         actions = sorted(str(a) for a in session.scalars(select(AuditEvent.action).distinct()))
     context = {
-        "rows": [(row, _details(row)) for row in rows],
+        "rows": rows,
         "actions": actions,
         "action": action or "",
         "older": rows[-1].id if len(rows) == AUDIT_PAGE else None,

@@ -3,7 +3,9 @@ the HTML answers for errors under ``/console`` (the API keeps its JSON problem d
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -47,17 +49,37 @@ NAV: tuple[NavLink, ...] = (
 """The navigation; a user sees the links their permissions open (each page checks again)."""
 
 
-def _when(value: datetime | None) -> str:
-    if value is None:
+def _when(value: datetime | str | None) -> str:
+    """A time in UTC to the second; an ISO string (as JSON details keep times) is read first."""
+    if value is None or value == "":
         return "-"
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    assert isinstance(moment, datetime)
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _age(value: datetime | None, now: datetime | None = None) -> str:
     """How long ago, for SLA clocks: ``3d 4h``, ``2h 05m``, ``7m``."""
     if value is None:
         return "-"
-    seconds = max(0, int(((now or datetime.now(UTC)) - value).total_seconds()))
+    return _span(int(((now or datetime.now(UTC)) - value).total_seconds()))
+
+
+def _left(due: datetime | None, now: datetime | None = None) -> str:
+    """Time left until ``due``: ``2h 05m left``, or ``overdue by 3d 4h``."""
+    if due is None:
+        return "-"
+    seconds = int((due - (now or datetime.now(UTC))).total_seconds())
+    return f"{_span(seconds)} left" if seconds >= 0 else f"overdue by {_span(-seconds)}"
+
+
+def _span(seconds: int) -> str:
+    seconds = max(0, seconds)
     days, rest = divmod(seconds, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
@@ -66,6 +88,69 @@ def _age(value: datetime | None, now: datetime | None = None) -> str:
     if hours:
         return f"{hours}h {minutes:02d}m"
     return f"{minutes}m"
+
+
+def label(value: object) -> str:
+    """A stored name as a person reads it: ``pause_delivery`` as ``pause delivery``, ``auth:sign_in``
+    as ``auth: sign in`` (the stored value stays in the data; only the page shows words)."""
+    text = str(value if value is not None else "")
+    return text.replace("_", " ").replace(":", ": ") if text else "-"
+
+
+def pairs(value: object) -> list[tuple[str, str]]:
+    """Details as ``key: value`` pairs a person reads: a JSON object (or a dict) as its sorted items,
+    nested objects flattened (``changes › threshold: 31``), lists joined; anything else as one pair
+    with an empty key. Never Python's or JSON's own notation."""
+    parsed: object = value
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return [("", value)] if value else []
+    if isinstance(parsed, dict):
+        out: list[tuple[str, str]] = []
+        for key, item in sorted(parsed.items()):
+            if isinstance(item, dict) and item:
+                out.extend((f"{label(key)} › {k}" if k else label(key), v) for k, v in pairs(item))
+            else:
+                out.append((label(key), _plain(item)))
+        return out
+    if parsed in (None, "", [], {}):
+        return []
+    return [("", _plain(parsed))]
+
+
+def _plain(value: object) -> str:
+    """One value in words: a list joined with commas (objects in it as ``key: value``), ``yes``/``no``
+    for booleans, ``-`` for nothing."""
+    if value is None or value in ("", [], {}):
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" if k else v for k, v in pairs(value))
+    if isinstance(value, list):
+        return "; ".join(_plain(v) for v in value)
+    text = str(value)
+    if ISO_TIME.fullmatch(text):
+        return _when(text)
+    if SNAKE_NAME.fullmatch(text):
+        return label(text)
+    return text
+
+
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)")
+SNAKE_NAME = re.compile(r"[a-z]+(?:_[a-z]+)+")
+"""A stored name (``sale_or_solicitation``): shown in words."""
+
+
+DIGEST = re.compile(r"(?:[a-z0-9]+:)?[0-9a-fA-F]{32,}")
+
+
+def is_digest(value: object) -> bool:
+    """A hash or key too long for a table cell (hex, 32 characters or more, maybe ``sha256:``-prefixed):
+    pages show its start and the whole on demand."""
+    return isinstance(value, str) and DIGEST.fullmatch(value) is not None
 
 
 def _environment() -> Environment:
@@ -78,6 +163,10 @@ def _environment() -> Environment:
     )
     env.filters["when"] = _when
     env.filters["age"] = _age
+    env.filters["left"] = _left
+    env.filters["label"] = label
+    env.filters["pairs"] = pairs
+    env.tests["digest"] = is_digest
     env.globals["version"] = __version__
     env.globals["csrf_field"] = CSRF_FIELD
     return env

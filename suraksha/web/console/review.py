@@ -49,7 +49,6 @@ router = APIRouter(prefix="/console", dependencies=ROUTER_CHECKS, include_in_sch
 MEDIA_WINDOW = timedelta(minutes=10)
 """How long after a reveal its media may be fetched (the page loads it at once; a later fetch needs a
 new reveal, so every sight of the file is a recorded human view)."""
-SLA_HOURS = 24
 MEDIA_TYPES = {
     "jpeg": "image/jpeg",
     "png": "image/png",
@@ -80,44 +79,65 @@ def user_of(session: Session, viewer: Viewer) -> ConsoleUser:
 # -- queues ---------------------------------------------------------------------------------------------
 
 
+def _priority(raw: str | None) -> int | None:
+    if not (raw or "").strip():
+        return None
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise InvalidInput(f"priority {raw!r} is not a whole number: leave it empty or give e.g. 5") from None
+    if not -1000 <= value <= 1000:
+        raise InvalidInput("priority must be between -1000 and 1000")
+    return value
+
+
+UNCATEGORISED = "-"
+"""The queue filter's value for cases without a category (stored as ""; the empty value means all)."""
+
+
 @router.get("/queues")
 def queues(
     request: Request,
     category: str | None = Query(None, max_length=60),
     source: str | None = Query(None, max_length=30),
-    min_priority: int | None = Query(None, ge=-1000, le=1000),
+    priority: str | None = Query(None, alias="min_priority", max_length=6),
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.QUEUE_VIEW),
 ) -> Response:
+    """The cases this reviewer may take, in queue order, each with what picking the next one needs:
+    the account, a snippet of the text, the due time (``review_sla_hours``) and the time left. The
+    filter form sends every field; an empty one filters nothing."""
+    min_priority = _priority(priority)
     options = options_of(state)
     now = utcnow()
+    wanted = "" if category == UNCATEGORISED else (category or None)
     with state.platform.db.reading() as session:
         user = user_of(session, who)
         cases = review.list_queue(
             session,
             reviewer=user,
             options=options,
-            category=category or None,
+            category=wanted,
             source=source or None,
             min_priority=min_priority,
             now=now,
         )
+        entries = context.queue_entries(session, cases, options)
         summary = review.queue_summary(session)
         exposure = reveals.exposure_summary(session, options, user_id=user.id, now=now)
         spent, _all = review.spent_categories(session, user, options, now)
-    context = {
-        "cases": cases,
+    page = {
+        "entries": entries,
         "summary": summary,
         "exposure": exposure,
         "spent": sorted(spent),
         "filters": {"category": category or "", "source": source or "", "min_priority": min_priority},
         "sources": [s.value for s in CaseSource],
-        "categories": sorted({q.category for q in summary}),
-        "sla": timedelta(hours=SLA_HOURS),
+        "categories": [(c or UNCATEGORISED, c) for c in sorted({q.category for q in summary})],
         "now": now,
         "can_claim": who.can(Permission.ITEM_CLAIM),
     }
-    return render(request, "console/queues.html", who, context)
+    return render(request, "console/queues.html", who, page)
 
 
 @router.post("/cases/{case_id}/claim")
@@ -215,6 +235,7 @@ def _case_context(
         "media": found.media,
         "matches": found.matches,
         "rule_hits": found.rule_hits,
+        "rule_hit_groups": found.rule_hit_groups,
         "text": highlight(found.item.text or "", found.rule_hits),
         "entities": found.entities,
         "other_items": found.other_items,
@@ -222,6 +243,7 @@ def _case_context(
         "linked_accounts": found.linked_accounts,
         "history": found.review_decisions,
         "holds": holds,
+        "due_at": options.due_at(case.category, case.detected_at),
         "display": reveals.display_for(session, user, options),
         "exposure": reveals.exposure_of(session, user, found.category, options) if found.media else None,
         "violations": list(ViolationCategory),
@@ -258,6 +280,20 @@ def case_page(
     with state.platform.db.reading() as session:
         context = _case_context(session, case_id, who, options_of(state))
     return render(request, "console/case.html", who, context)
+
+
+@router.get("/accounts/{account_id}")
+def account_page(
+    request: Request,
+    account_id: PathId,
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.QUEUE_VIEW),
+) -> Response:
+    """A platform account, as a reviewer follows it from a case or a queue: its facts, items, cases,
+    decisions and linked accounts (``suraksha.review.context.account_context``)."""
+    with state.platform.db.reading() as session:
+        found = context.account_context(session, account_id)
+    return render(request, "console/platform_account.html", who, {"found": found})
 
 
 @router.post("/media/{media_id}/reveal")

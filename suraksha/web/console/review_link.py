@@ -15,7 +15,8 @@ def dashboard(figures: review_dashboard.Dashboard, viewer: Viewer) -> dict[str, 
     by_queue: dict[str, dict[str, Any]] = {}
     for q in figures.queues:
         row = by_queue.setdefault(
-            q.category or "uncategorised", {"name": q.category or "uncategorised", "size": 0, "oldest": None}
+            q.category or "uncategorised",
+            {"name": q.category or "uncategorised", "category": q.category, "size": 0, "oldest": None},
         )
         row["size"] += q.count
         if q.oldest_detected_at is not None and (

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 CONSOLE_PREFIX = "/console"
 INTERNAL_ERROR_PAGE = (
     '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error · Suraksha console</title>'
+    '<link rel="icon" href="/console/static/favicon.svg" type="image/svg+xml">'
     '<link rel="stylesheet" href="/console/static/console.css"></head><body><main><h1>Something went '
     'wrong</h1><p class="error">The service logged the cause; nothing more is shown here. '
     '<a href="/console/">Back to the dashboard</a></p></main></body></html>'

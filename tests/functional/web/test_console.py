@@ -181,7 +181,15 @@ def test_permissions_are_checked_on_the_server(web: TestClient) -> None:
     csrf = signed_in(web, "auditor@example.org")
     home = web.get("/console/")
     assert "/console/audit" in home.text and "/console/banks" not in home.text
-    for path in ("/console/banks", "/console/switches", "/console/debugger", "/console/banks/known"):
+    for path in (
+        "/console/banks",
+        "/console/switches",
+        "/console/debugger",
+        "/console/banks/known",
+        "/console/accounts/1",
+        "/console/decisions",
+        "/console/items",
+    ):
         answer = web.get(path)
         assert answer.status_code == 403 and "needs the permission" in answer.text
     answer = web.post("/console/banks", data={"name": "sneaky", "csrf_token": csrf})
@@ -518,3 +526,37 @@ def test_reports_pages_show_state_and_xml_to_leads_only(web: TestClient, console
     signed_in(reviewer, "reviewer@example.org")
     assert reviewer.get("/console/reports").status_code == 403
     assert reviewer.get(f"/console/reports/{report_id}").status_code == 403
+
+
+def test_console_requests_are_counted_by_route_and_the_favicon_is_served(
+    make_platform: Callable[..., Platform],
+) -> None:
+    """Every console request is named in ``/metrics`` by its route template (static files under
+    ``/console/static/{path}``), never ``<unmatched>``; the favicon is one of our static files."""
+    platform = make_platform(metrics_public=True, console_secure_cookies=False)
+    with TestClient(create_app(platform, start_index=False)) as client:
+        assert client.get("/console/sign-in").status_code == 200
+        icon = client.get("/console/static/favicon.svg")
+        assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+        assert client.get("/favicon.ico").status_code == 200  # redirected to the same file
+        assert client.get("/console/static/console.css").status_code == 200
+        assert 'rel="icon" href="/console/static/favicon.svg"' in client.get("/console/sign-in").text
+        text = client.get("/metrics").text
+    assert 'route="/console/static/{path}",status="200"} 3.0' in text
+    assert 'route="/console/sign-in",status="200"' in text and 'route="/favicon.ico",status="308"' in text
+    assert "<unmatched>" not in text
+
+
+def test_dashboard_and_lists_refuse_a_bad_period_and_priority(web: TestClient) -> None:
+    signed_in(web, "lead@example.org")
+    for path in (
+        "/console/?period=custom&from=2026-02-01&to=2026-01-01",
+        "/console/decisions?period=custom&from=yesterday&to=2026-01-01",
+        "/console/reports?state=finished&period=1y",
+        "/console/queues?min_priority=high",
+    ):
+        answer = web.get(path)
+        assert answer.status_code == 400, (path, answer.status_code)
+        assert 'class="error"' in answer.text
+    assert web.get("/console/queues?category=-&source=&min_priority=").status_code == 200
+    assert web.get("/console/accounts/999999").status_code == 404
