@@ -13,7 +13,7 @@ from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from suraksha.web.console import activity, banks, errors, operations, reports, review, signin
+from suraksha.web.console import activity, banks, errors, legal, operations, reports, review, signin
 from suraksha.web.console.pages import STATIC_DIR
 from suraksha.web.console.security import ConsoleHeaders
 
@@ -25,6 +25,7 @@ ROUTERS = (
     banks.router,
     review.router,
     reports.router,
+    legal.router,
 )
 
 

@@ -41,6 +41,7 @@ NAV: tuple[NavLink, ...] = (
     NavLink("/console/queues", "Queues", Permission.QUEUE_VIEW),
     NavLink("/console/approvals", "Approvals", Permission.DECISION_APPROVE),
     NavLink("/console/reports", "Reports", Permission.REPORT_SUBMIT),
+    NavLink("/console/legal", "Legal desk", Permission.LEGAL_VIEW),
     NavLink("/console/banks", "Banks", Permission.BANK_MANAGE),
     NavLink("/console/debugger", "Match debugger", Permission.BANK_MANAGE),
     NavLink("/console/switches", "Kill switches", Permission.SWITCH_SET),
