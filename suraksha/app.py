@@ -11,12 +11,16 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import pluggy
 from sqlalchemy.orm import Session
 
 from suraksha import audit
+from suraksha.banks import services as bank_services
 from suraksha.banks.index import BankIndex
+from suraksha.banks.models import Bank, BankEntry, EntrySource
+from suraksha.banks.services import ImportResult
 from suraksha.content.lookup import UrlPatterns
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database, open_database
@@ -372,6 +376,105 @@ class Platform:
                 session, overdue_s, now=now, include_failed=include_failed, limit=limit
             )
             return actions_out(session, rows, overdue_after_s=overdue_s)
+
+    # Banks: every change in its own transaction with the same audit row (``bank:change``), whether a
+    # person makes it in the console or on the command line.
+
+    def bank_create(self, name: str, *, actor: str, **fields: Any) -> str:
+        with self.db.session() as session:
+            bank = bank_services.create_bank(session, name, **fields)
+            self._bank_change(
+                session, actor, bank.name, "bank.create", category=bank.category, kind=bank.kind
+            )
+            return bank.name
+
+    def bank_add_entries(
+        self, name: str, entries: Sequence[bank_services.NewEntry], *, actor: str
+    ) -> tuple[list[int], int]:
+        """Add hashes to a bank (each once); the ids of the new entries, and how many were there already."""
+        with self.db.session() as session:
+            bank = bank_services.get_bank(session, name)
+            added, unchanged = [], 0
+            for new in entries:
+                entry, created = bank_services.add_entry(
+                    session,
+                    bank,
+                    new.signal_type,
+                    new.value,
+                    quality=new.quality,
+                    source=new.source,
+                    source_ref=new.source_ref,
+                    note=new.note,
+                )
+                if created:
+                    added.append(entry.id)
+                    self._bank_change(
+                        session, actor, name, "entry.add", entry=entry.id, signal_type=entry.signal_type
+                    )
+                else:
+                    unchanged += 1
+            return added, unchanged
+
+    def bank_import(
+        self, name: str, text: str, *, actor: str, source_ref: str, **options: Any
+    ) -> ImportResult:
+        """Import a hash list: all or nothing unless ``skip_invalid`` (nothing is written, and no audit
+        row, when the result is not committed)."""
+        with self.db.session() as session:
+            result = bank_services.import_entries(
+                session, name, text, source=EntrySource.FILE, source_ref=source_ref, **options
+            )
+            if not result.committed:
+                session.rollback()
+                return result
+            self._bank_change(
+                session,
+                actor,
+                result.bank,
+                "bank.import",
+                added=result.added,
+                rejected=len(result.rejected),
+                file=source_ref[:200],
+            )
+            return result
+
+    def bank_set_enabled(self, name: str, enabled: bool, *, actor: str) -> None:
+        with self.db.session() as session:
+            bank_services.set_bank_enabled(session, name, enabled)
+            self._bank_change(session, actor, name, "bank.enable" if enabled else "bank.disable")
+
+    def bank_set_entry_enabled(
+        self,
+        entry_id: int,
+        enabled: bool,
+        *,
+        actor: str,
+        bank_name: str | None = None,
+        until: datetime | None = None,
+        reason: str = "",
+    ) -> BankEntry:
+        """Disable an entry (for good or until a time) or enable it again; ``bank_name``, when given,
+        must be the entry's bank. Answers the entry, detached."""
+        with self.db.session() as session:
+            current = session.get(BankEntry, entry_id)
+            bank = session.get(Bank, current.bank_id) if current is not None else None
+            if current is None or bank is None or (bank_name is not None and bank.name != bank_name):
+                where = f" in bank {bank_name!r}" if bank_name else ""
+                raise NotFound(f"no entry {entry_id}{where}; `suraksha bank show NAME --entries` lists ids")
+            entry = bank_services.set_entry_enabled(
+                session, entry_id, enabled, until=until, reason=reason.strip()
+            )
+            change = "entry.enable" if enabled else "entry.disable"
+            self._bank_change(session, actor, bank.name, change, entry=entry_id, reason=reason.strip()[:200])
+            session.flush()
+            session.expunge(entry)
+            return entry
+
+    @staticmethod
+    def _bank_change(session: Session, actor: str, bank: str, change: str, **details: object) -> None:
+        audit.record(
+            session, actor, audit.AuditAction.BANK_CHANGE, f"bank:{bank}", {"change": change, **details}
+        )
 
     # The legal desk. Each operation owns its transaction and answers plain data (the request as
     # ``legal.request_dict`` shows it, clocks at ``now``); ``now`` defaults to the wall clock.

@@ -216,6 +216,18 @@ def set_bank_enabled(session: Session, name: str, enabled: bool) -> Bank:
     return bank
 
 
+@dataclass(frozen=True)
+class NewEntry:
+    """One hash to add to a bank, with where it came from."""
+
+    signal_type: SignalKind
+    value: str
+    quality: int | None = None
+    source: EntrySource = EntrySource.MANUAL
+    source_ref: str = ""
+    note: str = ""
+
+
 def add_entry(
     session: Session,
     bank: Bank,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from datetime import datetime
 from pathlib import Path
 
@@ -10,11 +9,10 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from suraksha import audit
 from suraksha.banks import services
 from suraksha.banks.formats import ListFormat, read_hash_list
 from suraksha.banks.models import BankCategory, BankEntry, BankKind, EntrySource
-from suraksha.cli.common import EXIT_ERROR, err, fail, out, platform, print_json
+from suraksha.cli.common import EXIT_ERROR, cli_actor, err, fail, out, platform, print_json
 from suraksha.errors import InvalidInput
 from suraksha.signals.file_signals import hash_path
 from suraksha.signals.types import SignalKind
@@ -40,13 +38,13 @@ def create(
     json_out: bool = JSON,
 ) -> None:
     """Create a bank."""
-    with platform() as p, p.db.session() as session:
+    with platform() as p:
         s = p.settings
         query_percent = s.vpdq_query_match_percent if vpdq_query_percent is None else vpdq_query_percent
         target_percent = s.vpdq_target_match_percent if vpdq_target_percent is None else vpdq_target_percent
-        bank = services.create_bank(
-            session,
+        created = p.bank_create(
             name,
+            actor=cli_actor(),
             category=category,
             kind=kind,
             description=description,
@@ -54,6 +52,8 @@ def create(
             vpdq_query_percent=query_percent,
             vpdq_target_percent=target_percent,
         )
+    with platform() as p, p.db.reading() as session:
+        bank = services.get_bank(session, created)
         if json_out:
             print_json(_bank_dict(bank))
         else:
@@ -195,32 +195,15 @@ def import_command(
             text = read_hash_list(path, p.settings.import_max_bytes)
         except InvalidInput as exc:
             raise fail(str(exc)) from None
-        with p.db.session() as session:
-            result = services.import_entries(
-                session,
-                name,
-                text,
-                fmt=fmt,
-                signal_type=signal_type,
-                skip_invalid=skip_invalid,
-                source=EntrySource.FILE,
-                source_ref=path.name,
-            )
-            if not result.committed:
-                session.rollback()
-            else:  # the row a console import writes (web/console/banks.py)
-                audit.record(
-                    session,
-                    f"cli:{getpass.getuser()}",
-                    audit.AuditAction.BANK_CHANGE,
-                    f"bank:{result.bank}",
-                    {
-                        "change": "bank.import",
-                        "added": result.added,
-                        "rejected": len(result.rejected),
-                        "file": path.name[:200],
-                    },
-                )
+        result = p.bank_import(
+            name,
+            text,
+            actor=cli_actor(),
+            source_ref=path.name,
+            fmt=fmt,
+            signal_type=signal_type,
+            skip_invalid=skip_invalid,
+        )
         if json_out:
             print_json(result.as_dict())
         else:
@@ -295,16 +278,14 @@ def add(
                 pairs.append((SignalKind.MD5, signals.md5, None, path.name))
             if signals.error:
                 err.print(f"[yellow]note:[/yellow] {path}: {signals.state}: {signals.error}")
-        added = unchanged = 0
-        with p.db.session() as session:
-            bank = services.get_bank(session, name)
-            source = EntrySource.MANUAL
-            for kind, value, quality, ref in pairs:
-                _, created = services.add_entry(
-                    session, bank, kind, value, quality=quality, source=source, source_ref=ref, note=note
-                )
-                added += created
-                unchanged += not created
+        new = [
+            services.NewEntry(
+                kind, value, quality=quality, source=EntrySource.MANUAL, source_ref=ref, note=note
+            )
+            for kind, value, quality, ref in pairs
+        ]
+        ids, unchanged = p.bank_add_entries(name, new, actor=cli_actor())
+        added = len(ids)
         if json_out:
             print_json({"bank": name, "added": added, "unchanged": unchanged})
         else:
@@ -314,16 +295,16 @@ def add(
 @app.command("enable")
 def enable(name: str) -> None:
     """Enable a bank: its entries match again."""
-    with platform() as p, p.db.session() as session:
-        services.set_bank_enabled(session, name, True)
+    with platform() as p:
+        p.bank_set_enabled(name, True, actor=cli_actor())
     out.print(f"bank {name} enabled")
 
 
 @app.command("disable")
 def disable(name: str) -> None:
     """Disable a bank: none of its entries match until it is enabled."""
-    with platform() as p, p.db.session() as session:
-        services.set_bank_enabled(session, name, False)
+    with platform() as p:
+        p.bank_set_enabled(name, False, actor=cli_actor())
     out.print(f"bank {name} disabled")
 
 
@@ -336,11 +317,11 @@ def entry_disable(
     """Disable one entry (for good, or until a time)."""
     from datetime import UTC  # noqa: PLC0415
 
-    with platform() as p, p.db.session() as session:
-        services.set_entry_enabled(
-            session,
+    with platform() as p:
+        p.bank_set_entry_enabled(
             entry_id,
             False,
+            actor=cli_actor(),
             until=until.replace(tzinfo=UTC) if until and until.tzinfo is None else until,
             reason=reason,
         )
@@ -350,6 +331,6 @@ def entry_disable(
 @app.command("entry-enable")
 def entry_enable(entry_id: int) -> None:
     """Enable one entry again."""
-    with platform() as p, p.db.session() as session:
-        services.set_entry_enabled(session, entry_id, True)
+    with platform() as p:
+        p.bank_set_entry_enabled(entry_id, True, actor=cli_actor())
     out.print(f"entry {entry_id} enabled")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sys
 from collections.abc import Callable, Iterator
@@ -54,6 +55,12 @@ def platform() -> Iterator[Platform]:
         raise typer.Exit(EXIT_ERROR) from None
     finally:
         instance.close()
+
+
+def cli_actor() -> str:
+    """How the audit log names a change made on the command line without a sign-in: the operating
+    system's user (grave commands sign a console user in instead: suraksha/cli/identity.py)."""
+    return f"cli:{getpass.getuser()}"
 
 
 def print_json(value: Any) -> None:

@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from suraksha.banks.models import BankEntry
 from suraksha.cli import pool
 from suraksha.cli.main import app
 from suraksha.media.limits import MediaLimits
@@ -234,3 +235,38 @@ def test_serve_refuses_to_start_without_the_vault_key(monkeypatch: pytest.Monkey
     monkeypatch.delenv("SURAKSHA_VAULT_KEK")
     code, output = run("serve", "--port", "8999")
     assert code == 2 and "SURAKSHA_VAULT_KEK is not set" in output and "vault keygen" in output
+
+
+def test_every_bank_change_on_the_command_line_is_audited_as_in_the_console() -> None:
+    """One operation, one audit row, whoever makes the change (Platform.bank_*)."""
+    import getpass
+
+    from sqlalchemy import select
+
+    from suraksha.app import Platform
+    from suraksha.audit import AuditEvent
+
+    assert run("bank", "create", "list-a")[0] == 0
+    assert run("bank", "add", "list-a", "--signal", "md5:00112233445566778899aabbccddeeff")[0] == 0
+    entry = json.loads(run("bank", "show", "list-a", "--json")[1])
+    assert entry["entries"] == 1
+    platform = Platform()
+    try:
+        with platform.db.reading() as session:
+            [entry_id] = session.scalars(select(BankEntry.id)).all()
+        assert run("bank", "entry-disable", str(entry_id), "--reason", "checked: benign")[0] == 0
+        assert run("bank", "entry-enable", str(entry_id))[0] == 0
+        assert run("bank", "disable", "list-a")[0] == 0
+        with platform.db.reading() as session:
+            rows = session.scalars(select(AuditEvent).where(AuditEvent.action == "bank:change")).all()
+            changes = [(r.actor, r.subject, json.loads(r.details)["change"]) for r in rows]
+    finally:
+        platform.close()
+    me = f"cli:{getpass.getuser()}"
+    assert changes == [
+        (me, "bank:list-a", "bank.create"),
+        (me, "bank:list-a", "entry.add"),
+        (me, "bank:list-a", "entry.disable"),
+        (me, "bank:list-a", "entry.enable"),
+        (me, "bank:list-a", "bank.disable"),
+    ]

@@ -15,10 +15,9 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from suraksha.audit import AuditAction, record
 from suraksha.banks import services as banks
-from suraksha.banks.models import BankCategory, BankEntry, BankKind, EntrySource
-from suraksha.errors import InvalidInput, NotFound
+from suraksha.banks.models import BankCategory, BankEntry, BankKind
+from suraksha.errors import InvalidInput
 from suraksha.permissions import Permission
 from suraksha.signals.types import SignalKind
 from suraksha.web.console.pages import is_htmx, render, see_other
@@ -42,10 +41,6 @@ async def _read_bounded(upload: UploadFile, limit: int, what: str) -> bytes:
     if not data:
         raise InvalidInput(f"the {what} is empty: choose a file")
     return data
-
-
-def _bank_change(session: Any, who: Viewer, bank: str, change: str, **details: object) -> None:
-    record(session, who.actor, AuditAction.BANK_CHANGE, f"bank:{bank}", {"change": change, **details})
 
 
 @router.get("/banks")
@@ -73,12 +68,14 @@ def bank_create(
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.BANK_MANAGE),
 ) -> Response:
-    with state.platform.db.session() as session:
-        bank = banks.create_bank(
-            session, name, category=category, kind=kind, description=description, pdq_threshold=pdq_threshold
-        )
-        _bank_change(session, who, bank.name, "bank.create", category=category.value, kind=kind.value)
-        created = bank.name
+    created = state.platform.bank_create(
+        name,
+        actor=who.actor,
+        category=category,
+        kind=kind,
+        description=description,
+        pdq_threshold=pdq_threshold,
+    )
     return see_other(f"/console/banks/{created}")
 
 
@@ -139,24 +136,9 @@ async def bank_import(
     source_ref = (file.filename or "upload")[:200]
 
     def work() -> banks.ImportResult:
-        db = state.platform.db
-        with db.session() as session:
-            result = banks.import_entries(
-                session, name, text, skip_invalid=skip_invalid, source=EntrySource.FILE, source_ref=source_ref
-            )
-            if not result.committed:
-                session.rollback()
-                return result
-            _bank_change(
-                session,
-                who,
-                name,
-                "bank.import",
-                added=result.added,
-                rejected=len(result.rejected),
-                file=source_ref,
-            )
-            return result
+        return state.platform.bank_import(
+            name, text, actor=who.actor, source_ref=source_ref, skip_invalid=skip_invalid
+        )
 
     result = await run_in_threadpool(work)
     return await run_in_threadpool(
@@ -174,11 +156,8 @@ def bank_add_entry(
     who: Viewer = require(Permission.BANK_MANAGE),
 ) -> Response:
     """Add one hash (the way a benign file a list mis-hashed goes into an allow-list bank)."""
-    with state.platform.db.session() as session:
-        bank = banks.get_bank(session, name)
-        entry, created = banks.add_entry(session, bank, signal_type, value.strip(), note=note)
-        if created:
-            _bank_change(session, who, name, "entry.add", entry=entry.id, signal_type=signal_type.value)
+    new = banks.NewEntry(signal_type, value.strip(), note=note)
+    state.platform.bank_add_entries(name, [new], actor=who.actor)
     return see_other(f"/console/banks/{name}")
 
 
@@ -193,16 +172,9 @@ def entry_enabled(
     who: Viewer = require(Permission.BANK_MANAGE),
 ) -> Response:
     """Disable an entry (it stops matching at the index's next refresh) or enable it again."""
-    with state.platform.db.session() as session:
-        bank = banks.get_bank(session, name)
-        current = session.get(BankEntry, entry_id)
-        if current is None or current.bank_id != bank.id:
-            raise NotFound(f"no entry {entry_id} in bank {name!r}")
-        entry = banks.set_entry_enabled(session, entry_id, enabled, reason=reason.strip())
-        change = "entry.enable" if enabled else "entry.disable"
-        _bank_change(session, who, name, change, entry=entry_id, reason=reason.strip()[:200])
-        session.flush()
-        session.expunge(entry)
+    entry = state.platform.bank_set_entry_enabled(
+        entry_id, enabled, actor=who.actor, bank_name=name, reason=reason
+    )
     if is_htmx(request):
         return render(request, "console/fragments/entry_row.html", who, {"entry": entry, "bank_name": name})
     return see_other(f"/console/banks/{name}")
@@ -215,9 +187,7 @@ def bank_enabled(
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.BANK_MANAGE),
 ) -> Response:
-    with state.platform.db.session() as session:
-        banks.set_bank_enabled(session, name, enabled)
-        _bank_change(session, who, name, "bank.enable" if enabled else "bank.disable")
+    state.platform.bank_set_enabled(name, enabled, actor=who.actor)
     return see_other(f"/console/banks/{name}")
 
 
