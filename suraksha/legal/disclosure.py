@@ -26,7 +26,6 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from fpdf import FPDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -40,6 +39,7 @@ from suraksha.legal.models import DisclosureState, LegalAudit, LegalDisclosure, 
 from suraksha.legal.services import get_request, mark_done, record_event
 from suraksha.permissions import Permission
 from suraksha.reporting.certificates import certificate_text
+from suraksha.reporting.pdf import Pages
 from suraksha.reporting.referrals import ItemFacts, item_facts
 from suraksha.vault.models import Preservation
 from suraksha.vault.packages import build_package
@@ -120,11 +120,6 @@ def gather(session: Session, request: LegalRequest) -> DisclosureSummary:
     )
 
 
-def _latin1(text: str) -> str:
-    """The PDF core fonts hold Latin-1 only; other characters show as '?' (summary.json is exact)."""
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
 def render_pdf(
     summary: DisclosureSummary,
     *,
@@ -133,25 +128,8 @@ def render_pdf(
     manifest: str,
     generated_at: datetime,
 ) -> bytes:
-    pdf = FPDF(format="A4")
-    pdf.set_title(_latin1(f"Disclosure {disclosure_id}"))
-    pdf.set_creator("Suraksha")
-    pdf.set_creation_date(generated_at)
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    width = pdf.epw
-
-    def heading(text: str) -> None:
-        pdf.set_font("Helvetica", "B", 13)
-        pdf.multi_cell(width, 8, _latin1(text), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
-
-    def line(text: str) -> None:
-        pdf.multi_cell(width, 5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
-
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.multi_cell(width, 10, _latin1(f"Disclosure {disclosure_id}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
+    pdf = Pages(f"Disclosure {disclosure_id}", generated_at)
+    heading, line = pdf.heading, pdf.line
     line(f"From: {organisation or 'the platform'}   To: {summary.authority or 'the requesting authority'}")
     line(
         f"In answer to: {summary.kind} {summary.reference} "
@@ -168,9 +146,7 @@ def render_pdf(
         line(f"First and last seen: {account.first_seen_at} to {account.last_seen_at}")
         line(f"Suspended: {account.suspended_at or 'no'}")
         for facts in account.items:
-            pdf.set_font("Helvetica", "B", 10)
-            line(f"Item {facts.item_id} ({facts.kind})")
-            pdf.set_font("Helvetica", "", 10)
+            pdf.bold(f"Item {facts.item_id} ({facts.kind})")
             line(f"Posted {facts.posted_at or 'unknown'}, received {facts.received_at}")
             if facts.upload_ip:
                 line(f"Uploaded from {facts.upload_ip} port {facts.upload_port or 'unknown'}")
@@ -191,10 +167,10 @@ def render_pdf(
         manifest=manifest or "(none)",
         period=f"up to {_iso(generated_at)}",
     )
-    pdf.add_page()
+    pdf.new_page()
     heading(title)
     line(text)
-    return bytes(pdf.output())
+    return pdf.output()
 
 
 def draft(

@@ -21,7 +21,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 
-from fpdf import FPDF
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
@@ -33,6 +32,7 @@ from suraksha.errors import Conflict, InvalidInput, NotFound
 from suraksha.files import create_private, private_dir, write_private
 from suraksha.reporting.certificates import certificate_text
 from suraksha.reporting.models import CyberTiplineReport, PoliceReferral, ReferralState, ReportState
+from suraksha.reporting.pdf import Pages
 from suraksha.reporting.services import account_name
 
 MAX_ITEMS = 500
@@ -156,11 +156,6 @@ def item_facts(session: Session, item: Item) -> ItemFacts:
 # -- the PDF --------------------------------------------------------------------------------------------
 
 
-def _latin1(text: str) -> str:
-    """The PDF core fonts hold Latin-1 only; other characters show as '?' (summary.json is exact)."""
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
 def render_referral_pdf(
     summary: ReferralSummary,
     *,
@@ -171,25 +166,8 @@ def render_referral_pdf(
     evidence_manifest_sha256: str,
     generated_at: datetime,
 ) -> bytes:
-    pdf = FPDF(format="A4")
-    pdf.set_title(_latin1(f"Police referral {referral_id}"))
-    pdf.set_creator("Suraksha")
-    pdf.set_creation_date(generated_at)
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    width = pdf.epw
-
-    def heading(text: str) -> None:
-        pdf.set_font("Helvetica", "B", 13)
-        pdf.multi_cell(width, 8, _latin1(text), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
-
-    def line(text: str) -> None:
-        pdf.multi_cell(width, 5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
-
-    pdf.set_font("Helvetica", "B", 16)
-    pdf.multi_cell(width, 10, _latin1(f"Referral {referral_id} to {agency}"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", "", 10)
+    pdf = Pages(f"Police referral {referral_id}", generated_at, shown=f"Referral {referral_id} to {agency}")
+    heading, line = pdf.heading, pdf.line
     sender = organisation or "the platform"
     line(f"From: {sender}   Jurisdiction: {jurisdiction}   Prepared: {_iso(generated_at)}")
     heading("Summary")
@@ -209,9 +187,7 @@ def render_referral_pdf(
     )
     heading("Items")
     for facts in summary.items:
-        pdf.set_font("Helvetica", "B", 10)
-        line(f"Item {facts.item_id} ({facts.kind})")
-        pdf.set_font("Helvetica", "", 10)
+        pdf.bold(f"Item {facts.item_id} ({facts.kind})")
         line(f"Posted {facts.posted_at or 'unknown'}, received {facts.received_at}")
         if facts.upload_ip:
             line(f"Uploaded from {facts.upload_ip} port {facts.upload_port or 'unknown'}")
@@ -225,7 +201,7 @@ def render_referral_pdf(
             line(f"Action: {text}")
         for text in facts.files:
             line(f"File: {text}")
-        pdf.ln(2)
+        pdf.gap()
     files = sum(len(f.files) for f in summary.items)
     title, text = certificate_text(
         jurisdiction,
@@ -236,10 +212,10 @@ def render_referral_pdf(
         manifest=evidence_manifest_sha256,
         period=f"{summary.first_at} to {summary.last_at}",
     )
-    pdf.add_page()
+    pdf.new_page()
     heading(title)
     line(text)
-    return bytes(pdf.output())
+    return pdf.output()
 
 
 # -- the referral ---------------------------------------------------------------------------------------

@@ -7,17 +7,12 @@ import io
 from datetime import datetime
 
 from docx import Document
-from fpdf import FPDF
 
+from suraksha.reporting.pdf import Pages
 from suraksha.transparency.answers import Answer, ItemExplanation
 from suraksha.transparency.statistics import Spread
 
 TITLE = "Reply to the notice"
-
-
-def _latin1(text: str) -> str:
-    """The PDF core fonts hold Latin-1 only; other characters show as '?' (the DOCX is exact)."""
-    return text.encode("latin-1", "replace").decode("latin-1")
 
 
 def _spread(spread: Spread) -> str:
@@ -71,29 +66,14 @@ def _figures(answer: Answer) -> list[tuple[str, str]]:
 
 
 def render_pdf(answer: Answer, *, heading: str = TITLE, organisation: str = "") -> bytes:
-    pdf = FPDF(format="A4")
-    pdf.set_title(_latin1(heading))
-    pdf.set_creator("Suraksha")
-    pdf.set_creation_date(datetime.fromisoformat(answer.generated_at))
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    width = pdf.epw
-
-    def title(text: str, size: int = 13) -> None:
-        pdf.set_font("Helvetica", "B", size)
-        pdf.multi_cell(width, 8, _latin1(text), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
-
-    def line(text: str) -> None:
-        pdf.multi_cell(width, 5, _latin1(text), new_x="LMARGIN", new_y="NEXT")
-
-    title(heading, 16)
+    pdf = Pages(heading, datetime.fromisoformat(answer.generated_at))
+    title, line = pdf.heading, pdf.line
     line(_from(answer, organisation))
     line(_drafted(answer))
     for qa in answer.questions:
         title(f"{qa.number}. {qa.question}")
         line(qa.answer)
-    pdf.add_page()
+    pdf.new_page()
     title("Annexure A: figures for the period")
     for name, value in _figures(answer):
         line(f"{name}: {value}")
@@ -105,9 +85,7 @@ def render_pdf(answer: Answer, *, heading: str = TITLE, organisation: str = "") 
     if answer.items:
         title("Annexure C: each post named")
         for item in answer.items:
-            pdf.set_font("Helvetica", "B", 10)
-            line(item.named_as)
-            pdf.set_font("Helvetica", "", 10)
+            pdf.bold(item.named_as)
             if not item.found:
                 line(f"Not found: {item.why_not_found}")
                 continue
@@ -115,7 +93,7 @@ def render_pdf(answer: Answer, *, heading: str = TITLE, organisation: str = "") 
             for text in [*item.findings, *item.decisions, *item.actions, *item.reports]:
                 line(f"- {text}")
             line(item.conclusion)
-    return bytes(pdf.output())
+    return pdf.output()
 
 
 def render_docx(answer: Answer, *, heading: str = TITLE, organisation: str = "") -> bytes:
