@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from suraksha.access.models import ConsoleUser
+from suraksha.content.lookup import find_account, find_item
 from suraksha.content.models import ItemMedia, ItemRuleHit
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import ActionKind
@@ -280,6 +281,24 @@ def case_page(
     with state.platform.db.reading() as session:
         context = _case_context(session, case_id, who, options_of(state))
     return render(request, "console/case.html", who, context)
+
+
+@router.get("/find")
+def find(
+    ref: str = Query(..., min_length=1, max_length=2000),
+    state: WebState = Depends(get_state),
+    who: Viewer = require(Permission.QUEUE_VIEW),
+) -> Response:
+    """An account or a post as people name it (@handle, the platform's id, a profile or post URL, #id):
+    to the account's page (a post's account, for a post). A name that fits neither is a 404 page saying
+    which forms it takes."""
+    patterns = state.platform.url_patterns
+    with state.platform.db.reading() as session:
+        try:
+            account_id = find_item(session, ref, patterns).account_id
+        except NotFound:
+            account_id = find_account(session, ref, patterns).id
+    return see_other(f"/console/accounts/{account_id}")
 
 
 @router.get("/accounts/{account_id}")

@@ -74,3 +74,16 @@ def test_only_legal_and_leads_see_the_desk(web: TestClient, console_platform: Pl
     web.post("/console/sign-out", data={"csrf_token": signed_in(web, "reviewer@example.org")})
     signed_in(web, "lead@example.org")
     assert web.get("/console/legal").status_code == 200
+
+
+def test_the_console_finds_accounts_and_posts_as_people_name_them(
+    web: TestClient, console_platform: Platform
+) -> None:
+    open_request(console_platform)
+    signed_in(web, "reviewer@example.org")
+    by_handle = web.get("/console/find", params={"ref": "@seller_nine"}, follow_redirects=False)
+    assert by_handle.status_code == 303 and by_handle.headers["location"].startswith("/console/accounts/")
+    by_post = web.get("/console/find", params={"ref": "post-9"}, follow_redirects=False)
+    assert by_post.headers["location"] == by_handle.headers["location"]  # the post's account
+    missing = web.get("/console/find", params={"ref": "@nobody"})
+    assert missing.status_code == 404 and "@handle" in missing.text
