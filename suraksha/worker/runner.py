@@ -377,11 +377,17 @@ class Worker:
                 log.warning("event=job.lease_not_extended job=%s worker=%s", job_id, self.worker_id)
 
     def _drained(self) -> bool:
+        """No job of this worker's kinds is queued or leased, scheduled housekeeping aside: a periodic
+        job (an audit checkpoint, a clock check) recurs by design, and one failing and waiting for its
+        retry must not keep a drain (``worker --drain``, the demo, tests) from ever ending."""
+        kinds = [k for k in self.kinds if k not in self.registry.schedules]
+        if not kinds:
+            return True
         with self._unit() as session:
             pending = session.scalar(
                 select(func.count())
                 .select_from(Job)
-                .where(Job.state.in_([JobState.QUEUED, JobState.LEASED]), Job.kind.in_(self.kinds))
+                .where(Job.state.in_([JobState.QUEUED, JobState.LEASED]), Job.kind.in_(kinds))
             )
         return not pending
 
