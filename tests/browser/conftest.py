@@ -93,6 +93,9 @@ class Console:
             item_id = submit_item(
                 session, platform.media_store, submission, max_media_bytes=10_000_000
             ).item_id
+        # The session's index is not followed: past index_stale_after_s (30 s into a long run) the
+        # pipeline would defer the item as unknown (never clean) and the drain below would wait forever.
+        self.index.refresh()
         run_worker(
             platform.db,
             platform.job_handlers(self.index),
