@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import cast
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -59,15 +59,20 @@ def list_command(
     if json_out:
         print_json(rows)
         return
-    table = Table("id", "state", "account", "files", "reportId", "code", "waiting for")
+    table = Table(
+        *(Column(h, overflow="fold") for h in ("id", "state", "account", "files", "reportId", "code"))
+    )
     for row in rows:
         table.add_row(
             *(str(row[k] if row[k] is not None else "") for k in ("id", "state", "account", "files")),
             str(row["ncmec_report_id"] or ""),
             str(row["response_code"] or ""),
-            str(row["waiting_for"] or row["failure"]),
         )
     out.print(table)
+    # What holds a report back, each on its own line under the table: read in full in any terminal.
+    for row in rows:
+        if row["waiting_for"] or row["failure"]:
+            out.print(f"report {row['id']} waits for: {row['waiting_for'] or row['failure']}", soft_wrap=True)
 
 
 @app.command("show")
