@@ -5,18 +5,14 @@ that says it is one)."""
 from __future__ import annotations
 
 import logging
-import ssl
-import time
-from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
 from suraksha.errors import ExternalServiceError
-from suraksha.outbound.pinning import Resolver, system_resolver
 from suraksha.outbound.targets import TargetRefused
-from suraksha.outbound.webhooks import WebhookDelivery, WebhookEndpoint, post_signed
+from suraksha.outbound.webhooks import SignedClient, WebhookDelivery, WebhookEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -75,20 +71,9 @@ class LogAlerts:
 class HttpAlerts:
     """The legal team's endpoint over HTTPS, signed like webhooks (webhook_secrets), address-pinned."""
 
-    def __init__(
-        self,
-        endpoint: WebhookEndpoint,
-        *,
-        resolver: Resolver = system_resolver,
-        ssl_context: ssl.SSLContext | None = None,
-        allow_loopback_ports_for_testing: Collection[int] = (),
-        clock: Callable[[], float] = time.time,
-    ) -> None:
-        self.endpoint = endpoint
-        self._resolver = resolver
-        self._ssl_context = ssl_context or httpx.create_ssl_context()
-        self._loopback_ports = frozenset(allow_loopback_ports_for_testing)
-        self._clock = clock
+    def __init__(self, endpoint: WebhookEndpoint, **client: Any) -> None:
+        """``client``: the ``SignedClient`` options (a resolver, TLS context, loopback ports in tests)."""
+        self._client = SignedClient(endpoint, **client)
 
     def send(self, alert: ClockAlert) -> None:
         delivery = WebhookDelivery.create(
@@ -97,18 +82,7 @@ class HttpAlerts:
             delivery_id=f"legal-{alert.request_id}-{alert.step}-{_token(alert.level)}",
         )
         try:
-            post_signed(
-                self.endpoint,
-                delivery,
-                event=EVENT,
-                headers={"Accept-Encoding": "identity"},
-                deadline=time.monotonic() + self.endpoint.timeout_s,
-                resolver=self._resolver,
-                ssl_context=self._ssl_context,
-                loopback_ports=self._loopback_ports,
-                clock=self._clock,
-                read=self._read,
-            )
+            self._client.post(delivery, headers={"Accept-Encoding": "identity"}, read=self._read)
         except TargetRefused as refused:
             raise ExternalServiceError(f"legal alert endpoint refused: {refused.reason.value}") from None
         except httpx.HTTPError as exc:

@@ -249,6 +249,48 @@ def post_signed(
     return SignedPost(response, body, backend.connected.get(target.host))
 
 
+class SignedClient:
+    """An endpoint Suraksha asks or tells something (vault enrichment, the legal desk's clock warnings):
+    every request signed with the endpoint's secrets, address-pinned and bounded by its timeout
+    (``post_signed``). Webhook deliveries have their own sender (retries, replay)."""
+
+    def __init__(
+        self,
+        endpoint: WebhookEndpoint,
+        *,
+        resolver: Resolver = system_resolver,
+        ssl_context: ssl.SSLContext | None = None,
+        allow_loopback_ports_for_testing: Collection[int] = (),
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.endpoint = endpoint
+        self._resolver = resolver
+        self._ssl_context = ssl_context or httpx.create_ssl_context()
+        self._loopback_ports = frozenset(allow_loopback_ports_for_testing)
+        self._clock = clock
+
+    def post(
+        self,
+        delivery: WebhookDelivery,
+        *,
+        headers: Mapping[str, str],
+        read: Callable[[httpx.Response], bytes] | None = None,
+    ) -> SignedPost:
+        """POST ``delivery``; raises ``TargetRefused`` or ``httpx.HTTPError`` as ``post_signed`` does."""
+        return post_signed(
+            self.endpoint,
+            delivery,
+            event=delivery.event,
+            headers=headers,
+            deadline=time.monotonic() + self.endpoint.timeout_s,
+            resolver=self._resolver,
+            ssl_context=self._ssl_context,
+            loopback_ports=self._loopback_ports,
+            clock=self._clock,
+            read=read,
+        )
+
+
 def _short_answer(response: httpx.Response) -> bytes:
     """A 2xx answer's body when it is short (what an outcome fits in); otherwise nothing."""
     if not 200 <= response.status_code < 300:

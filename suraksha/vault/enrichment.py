@@ -32,7 +32,7 @@ from suraksha.db.engine import Database
 from suraksha.errors import ExternalServiceError, NotFound
 from suraksha.outbound.pinning import Resolver, system_resolver
 from suraksha.outbound.targets import TargetRefused
-from suraksha.outbound.webhooks import WebhookDelivery, WebhookEndpoint, post_signed
+from suraksha.outbound.webhooks import SignedClient, WebhookDelivery, WebhookEndpoint
 from suraksha.vault.models import FileRole, Preservation, PreservationState, VaultAudit
 from suraksha.vault.services import SYSTEM, EvidenceVault, PreparedFile, attach, seal_new
 
@@ -109,26 +109,22 @@ class HttpEnrichment:
     ) -> None:
         self.endpoint = endpoint
         self.max_bytes = max_bytes
-        self._resolver = resolver
-        self._ssl_context = ssl_context or httpx.create_ssl_context()
-        self._loopback_ports = frozenset(allow_loopback_ports_for_testing)
-        self._clock = clock
+        self._client = SignedClient(
+            endpoint,
+            resolver=resolver,
+            ssl_context=ssl_context,
+            allow_loopback_ports_for_testing=allow_loopback_ports_for_testing,
+            clock=clock,
+        )
 
     def enrich(self, request: EnrichmentRequest) -> EnrichmentAnswer:
         delivery = WebhookDelivery.create(
             EVENT, request.data(), delivery_id=f"enrich-{request.preservation_id}"
         )
         try:
-            body = post_signed(
-                self.endpoint,
+            body = self._client.post(
                 delivery,
-                event=EVENT,
                 headers={"Accept": "application/json", "Accept-Encoding": "identity"},
-                deadline=time.monotonic() + self.endpoint.timeout_s,
-                resolver=self._resolver,
-                ssl_context=self._ssl_context,
-                loopback_ports=self._loopback_ports,
-                clock=self._clock,
                 read=self._read,
             ).body
         except TargetRefused as refused:
