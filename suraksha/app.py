@@ -678,7 +678,7 @@ class Platform:
                 self.vault,
                 request_id,
                 actor=actor,
-                out_dir=self.settings.data_path / "legal" / "disclosures",
+                out_dir=self._legal_dir / legal_disclosure.FOLDERS["disclosure"],
                 organisation=self.settings.platform_name,
                 now=now or utcnow(),
             )
@@ -762,9 +762,30 @@ class Platform:
                 actor=actor,
                 now=now,
                 write=lambda folder: self.write_answer(drafted, folder, heading=heading),
-                out_dir=self.settings.data_path / "legal" / "replies",
+                out_dir=self._legal_dir / legal_disclosure.FOLDERS["reply"],
             )
             return legal_disclosure.disclosure_dict(reply)
+
+    @property
+    def _legal_dir(self) -> Path:
+        """Where disclosure packages and replies are written (private folders, one per id)."""
+        return self.settings.data_path / "legal"
+
+    def legal_disclosure_file(
+        self, request_id: int, disclosure_id: int, name: str, *, actor: EvidenceActor, reason: str
+    ) -> legal_disclosure.PackageFile:
+        """One file of a request's disclosure package or reply (``legal_disclosure.PACKAGE_FILES``),
+        its opening audited (``evidence:access``) and committed before it is handed out."""
+        with self.db.session() as session:
+            return legal_disclosure.open_file(
+                session,
+                disclosure_id,
+                name,
+                request_id=request_id,
+                actor=actor,
+                legal_dir=self._legal_dir,
+                reason=reason,
+            )
 
     @staticmethod
     def _legal_holder(actor: str) -> EvidenceActor:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -44,6 +45,8 @@ from suraksha.reporting.referrals import ItemFacts, item_facts
 from suraksha.vault.models import Preservation
 from suraksha.vault.packages import build_package
 from suraksha.vault.services import EvidenceActor, EvidenceVault
+
+log = logging.getLogger(__name__)
 
 _MANAGE = Permission.EVIDENCE_OPEN
 """Disclosures hand over evidence: the legal role's permission to open it (the vault's own check)."""
@@ -360,3 +363,72 @@ def disclosure_dict(d: LegalDisclosure) -> dict[str, object]:
         "sent_via": d.sent_via,
         "sent_at": _iso(d.sent_at),
     }
+
+
+PACKAGE_FILES: dict[str, dict[str, tuple[str, str]]] = {
+    "disclosure": {
+        "pdf": ("disclosure-{id}.pdf", "application/pdf"),
+        "summary": ("summary.json", "application/json"),
+        "evidence": ("evidence.zip", "application/zip"),
+    },
+    "reply": {
+        "pdf": ("reply.pdf", "application/pdf"),
+        "docx": ("reply.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        "answer": ("answer.json", "application/json"),
+    },
+}
+"""The files a package or a reply holds, by the short name a person asks for: nothing else is served."""
+FOLDERS = {"disclosure": "disclosures", "reply": "replies"}
+"""Where each kind is written under ``<data dir>/legal/`` (``draft`` and ``record_reply``'s ``out_dir``)."""
+
+
+@dataclass(frozen=True)
+class PackageFile:
+    path: Path
+    filename: str
+    media_type: str
+
+
+def open_file(
+    session: Session,
+    disclosure_id: int,
+    name: str,
+    *,
+    request_id: int,
+    actor: EvidenceActor,
+    legal_dir: Path,
+    reason: str,
+) -> PackageFile:
+    """One file of a disclosure package or reply, for a person to download: its path is made from the
+    disclosure's kind and id under ``legal_dir`` (never from anything the asker sends), and the opening
+    is audited (``evidence:access``) in the caller's transaction.
+
+    A disclosure package holds evidence: only ``evidence:open`` (the legal role) opens it. A reply to a
+    commission's notice holds figures and explanations from the records: ``legal:view`` reads it."""
+    disclosure = session.get(LegalDisclosure, disclosure_id)
+    if disclosure is None or disclosure.request_id != request_id:
+        raise NotFound(f"request #{request_id} has no disclosure or reply #{disclosure_id}")
+    files = PACKAGE_FILES.get(disclosure.kind, {})
+    if name not in files:
+        raise NotFound(f"a {disclosure.kind} has no file {name[:20]!r}: ask for one of {', '.join(files)}")
+    if disclosure.kind == "reply":
+        actor.require(Permission.LEGAL_VIEW, "read replies to notices")
+    else:
+        actor.require(_MANAGE, "open disclosure packages")
+    filename, media_type = files[name]
+    filename = filename.format(id=disclosure.id)
+    path = legal_dir / FOLDERS[disclosure.kind] / str(disclosure.id) / filename
+    if not path.is_file():
+        raise NotFound(
+            f"{disclosure.kind} #{disclosure.id} has no {filename}"
+            + (": nothing in its scope was preserved" if name == "evidence" else "")
+        )
+    audit.record(
+        session,
+        actor.name,
+        audit.AuditAction.EVIDENCE_ACCESS,
+        f"legal_disclosure:{disclosure.id}",
+        {"request": request_id, "file": filename, "size": path.stat().st_size, "reason": reason},
+    )
+    log.info("event=legal.file_opened actor=%s disclosure=%d file=%s", actor.name, disclosure.id, filename)
+    return PackageFile(path, f"{disclosure.kind}-{disclosure.id}-{filename}", media_type)

@@ -568,6 +568,7 @@ def _outcomes(request: LegalRequest, now: datetime) -> dict[str, object]:
                 "state": d.state,
                 "drafted_by": d.drafted_by,
                 "approved_by": d.approved_by,
+                "sent_via": d.sent_via,
             }
             for d in disclosures
         ],

@@ -13,7 +13,17 @@ from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from suraksha.web.console import activity, banks, errors, legal, operations, reports, review, signin
+from suraksha.web.console import (
+    activity,
+    banks,
+    errors,
+    legal,
+    legal_desk,
+    operations,
+    reports,
+    review,
+    signin,
+)
 from suraksha.web.console.pages import STATIC_DIR
 from suraksha.web.console.security import ConsoleHeaders
 
@@ -25,6 +35,7 @@ ROUTERS = (
     banks.router,
     review.router,
     reports.router,
+    legal_desk.router,  # before legal's: /console/legal/new is not a request id
     legal.router,
 )
 

@@ -303,6 +303,21 @@ def _password_confirmed(request: Request, state: WebState, who: Viewer, password
     return None
 
 
+def password_again(request: Request, state: WebState, who: Viewer, password: str) -> str:
+    """The console's re-authentication before a grave step (the legal desk's approving a disclosure or
+    acting on an order), the same check as before a change to how one signs in: throttled like a
+    sign-in, a wrong password audited. ``""`` when the password is right; else what was wrong."""
+    if not password:
+        return "give your password again to confirm this step: nothing was changed"
+    try:
+        blocked = _password_confirmed(request, state, who, password)
+    except Unauthenticated as exc:
+        return f"{exc}: nothing was changed"
+    if blocked is not None:
+        return THROTTLED.format(minutes=_minutes_until(blocked))
+    return ""
+
+
 def _reauthenticate(request: Request, state: WebState, who: Viewer, password: str) -> Response | None:
     """None when the password is right; else the account page saying what was wrong."""
     try:
