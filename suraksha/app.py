@@ -44,7 +44,14 @@ from suraksha.legal import services as legal
 from suraksha.legal import tasks as legal_tasks
 from suraksha.legal.clocks import JurisdictionRules, Step
 from suraksha.legal.models import LegalRequest, RejectReason
-from suraksha.legal.ports import ClockAlerts, HttpAlerts, LogAlerts
+from suraksha.legal.ports import (
+    ClockAlerts,
+    EveryAlerts,
+    HttpAlerts,
+    LogAlerts,
+    MailAlerts,
+    MailServer,
+)
 from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
 from suraksha.outbound.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
 from suraksha.permissions import Role
@@ -221,11 +228,34 @@ class Platform:
 
     @cached_property
     def legal_alerts(self) -> ClockAlerts:
-        """Where clock warnings go: legal_alert_url (signed with webhook_secrets), else the log."""
-        url = self.settings.legal_alert_url
-        if not url:
+        """Where clock warnings go: legal_alert_url (signed with webhook_secrets) and/or mail through
+        legal_alert_smtp_host; with neither, the log."""
+        settings = self.settings
+        ports: list[ClockAlerts] = []
+        if settings.legal_alert_url:
+            endpoint = self._signed_endpoint(
+                settings.legal_alert_url, "legal_alert_url", settings.webhook_timeout_s
+            )
+            ports.append(HttpAlerts(endpoint))
+        if settings.legal_alert_smtp_host:
+            password = settings.legal_alert_smtp_password
+            server = MailServer(
+                settings.legal_alert_smtp_host,
+                settings.legal_alert_smtp_port,
+                starttls=settings.legal_alert_smtp_starttls,
+                user=settings.legal_alert_smtp_user or "",
+                password=password.reveal() if password else "",
+                timeout_s=settings.webhook_timeout_s,
+            )
+            to = [a.strip() for a in settings.legal_alert_mail_to.split(",") if a.strip()]
+            ports.append(
+                MailAlerts(
+                    server, sender=settings.legal_alert_mail_from, to=to, desk_url=settings.public_base_url
+                )
+            )
+        if not ports:
             return LogAlerts()
-        return HttpAlerts(self._signed_endpoint(url, "legal_alert_url", self.settings.webhook_timeout_s))
+        return ports[0] if len(ports) == 1 else EveryAlerts(ports)
 
     def run_worker(
         self,

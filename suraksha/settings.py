@@ -52,6 +52,9 @@ class Setting:
     default: Any
     help: str
     secret: bool = False
+    env_only: bool = False
+    """Read from the environment (or an override) only, never from the config file: a password that a
+    file on disk would keep in plain text."""
 
     @property
     def env_var(self) -> str:
@@ -560,6 +563,38 @@ SETTINGS: tuple[Setting, ...] = (
         "webhooks with webhook_secrets; unset: warnings are logged only.",
     ),
     Setting(
+        "legal_alert_smtp_host",
+        str,
+        None,
+        "Mail server for the legal desk's clock warnings (beside or instead of legal_alert_url); unset: "
+        "no mail.",
+    ),
+    Setting("legal_alert_smtp_port", int, 587, "Port of legal_alert_smtp_host (587: submission)."),
+    Setting(
+        "legal_alert_smtp_starttls",
+        bool,
+        True,
+        "Upgrade the mail connection with STARTTLS (certificate checked) before anything is sent; a "
+        "user name and password are only ever sent over it.",
+    ),
+    Setting("legal_alert_mail_from", str, "", "Sender address of the legal desk's warning mail."),
+    Setting(
+        "legal_alert_mail_to",
+        str,
+        "",
+        "Where the legal desk's warning mail goes: addresses separated by commas (the legal team's list).",
+    ),
+    Setting("legal_alert_smtp_user", str, None, "User name for legal_alert_smtp_host, when it asks for one."),
+    Setting(
+        "legal_alert_smtp_password",
+        str,
+        None,
+        "Password for legal_alert_smtp_user: from the environment only (never the config file), never "
+        "logged.",
+        secret=True,
+        env_only=True,
+    ),
+    Setting(
         "legal_alert_every_s",
         float,
         60.0,
@@ -683,6 +718,13 @@ class Settings:
     audit_checkpoint_file: str | None
     audit_checkpoint_every_s: float
     legal_alert_url: str | None
+    legal_alert_smtp_host: str | None
+    legal_alert_smtp_port: int
+    legal_alert_smtp_starttls: bool
+    legal_alert_mail_from: str
+    legal_alert_mail_to: str
+    legal_alert_smtp_user: str | None
+    legal_alert_smtp_password: Secret | None
     legal_alert_every_s: float
     values: Mapping[str, Any]
     sources: Mapping[str, str]
@@ -729,6 +771,11 @@ class Settings:
             elif setting.env_var in env and env[setting.env_var] != "":
                 values[setting.name] = _convert(setting, env[setting.env_var], setting.env_var)
                 sources[setting.name] = "environment"
+            elif setting.name in file_values and setting.env_only:
+                raise ConfigError(
+                    f"{setting.name} is read from the environment only ({setting.env_var}), never from "
+                    "the config file: remove it there"
+                )
             elif setting.name in file_values:
                 raw = file_values[setting.name]
                 values[setting.name] = (
@@ -891,6 +938,18 @@ def _validate(values: Mapping[str, Any]) -> None:
         problems.append("job_keep_done_days must be >= 0 (0 keeps finished jobs)")
     if values["legal_alert_every_s"] < 0:
         problems.append("legal_alert_every_s must be >= 0 (0: no clock warnings)")
+    if values["legal_alert_smtp_host"]:
+        if not 0 < values["legal_alert_smtp_port"] < 65536:
+            problems.append("legal_alert_smtp_port must be a port number (1-65535)")
+        if "@" not in values["legal_alert_mail_from"]:
+            problems.append("legal_alert_mail_from must be an address, for mail to the legal desk")
+        to = [a.strip() for a in values["legal_alert_mail_to"].split(",") if a.strip()]
+        if not to or any("@" not in a for a in to):
+            problems.append("legal_alert_mail_to must be one or more addresses, separated by commas")
+        if values["legal_alert_smtp_user"] and not values["legal_alert_smtp_starttls"]:
+            problems.append(
+                "legal_alert_smtp_user needs legal_alert_smtp_starttls: a password never goes in plain text"
+            )
     if values["index_stale_after_s"] <= 0:
         problems.append("index_stale_after_s must be positive")
     for name in ("fetch_max_bytes", "fetch_timeout_s", "webhook_timeout_s", "action_ack_overdue_s"):
