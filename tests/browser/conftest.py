@@ -33,7 +33,7 @@ from suraksha.settings import Settings
 from suraksha.signals.file_signals import hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.synthetic import synthetic_jpeg
-from suraksha.vault.crypto import KeyEncryptionKey
+from suraksha.vault.crypto import KeyEncryptionKey, generate_signing_key_text
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import run_worker
 from tests.browser.live import live_server
@@ -136,6 +136,7 @@ def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
             "console_secure_cookies": False,
             "review_exposure_budget": "budgettest=1",  # one reveal a day of this category, for the test
             "vault_kek": KeyEncryptionKey.generate().to_text(),  # media is sealed at rest under it
+            "vault_signing_key": generate_signing_key_text(),  # the legal desk's disclosure packages
         },
         environ={},
     )

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -19,15 +21,20 @@ from suraksha.admin.models import KillSwitch
 from suraksha.admin.services import set_switch
 from suraksha.banks import services as banks
 from suraksha.banks.models import BankCategory, BankKind
-from suraksha.content.models import Item, ItemMedia
+from suraksha.content.models import Account, Item, ItemMedia
 from suraksha.db.base import utcnow
+from suraksha.enforcement.models import ActionKind
 from suraksha.intake.services import submit_item
+from suraksha.legal.clocks import RequestKind
+from suraksha.legal.models import Channel, ScopeKind
+from suraksha.legal.services import NewRequest, ScopeEntry
 from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile
 from suraksha.review.models import HumanView, ReviewCase
 from suraksha.signals.file_signals import hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.demo_items import RACKET, demo_items
 from suraksha.testing.synthetic import encode, synthetic_image, synthetic_jpeg
+from suraksha.vault.services import EvidenceActor
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import run_worker
 from tests.browser.conftest import Console, sign_in
@@ -183,3 +190,97 @@ def test_screenshots(page: Page, console: Console, tmp_path: Path) -> None:
     page.click("#debugger-form button[type=submit]")
     expect(page.locator("#matches")).to_be_visible()
     shoot(page, out / "debugger.png")
+
+
+def seed_legal_desk(console: Console) -> int:
+    """The legal desk's part of the story on two accounts of its own: a police request for their
+    details (preserved, a disclosure drafted), a blocking order for their posts (withheld in India) and
+    a commission's notice past its deadline; returns the police request's id."""
+    platform = console.platform
+    with platform.db.session() as session:
+        for n in (5, 6):
+            account = Account(platform_account_id=f"demo-r{n}", handle=f"@quickdeals_0{n}")
+            session.add(account)
+            session.flush()
+            session.add(
+                Item(
+                    platform_item_id=f"demo-r{n}-post1",
+                    payload_digest=f"{n}" * 64,
+                    kind="post",
+                    account_id=account.id,
+                )
+            )
+    desk = "user:l-demo01"
+    police = platform.legal_add_authority(
+        actor=desk,
+        agency="DEMO Police, cyber cell",
+        jurisdiction="IN-DL",
+        officer="DEMO officer",
+        rank="Deputy Commissioner of Police",
+        verified_how="DEMO: called back on the published number",
+    )
+    ministry = platform.legal_add_authority(
+        actor=desk, agency="DEMO Ministry (blocking committee)", jurisdiction="IN", rank="Joint Secretary"
+    )
+    commission = platform.legal_add_authority(
+        actor=desk, agency="DEMO Commission for Women", jurisdiction="IN-DL"
+    )
+    now = utcnow()
+    scope = [ScopeEntry(ScopeKind.ACCOUNT, "@quickdeals_05"), ScopeEntry(ScopeKind.ACCOUNT, "@quickdeals_06")]
+
+    def receive(
+        kind: RequestKind, authority: object, reference: str, basis: str, hours_ago: float, **more: Any
+    ) -> int:
+        new = NewRequest(
+            kind=kind,
+            jurisdiction="IN-DL",
+            received_at=now - timedelta(hours=hours_ago),
+            reference=reference,
+            authority_id=int(str(authority)),
+            legal_basis=basis,
+            channel=Channel.PORTAL,
+            **more,
+        )
+        request = int(str(platform.legal_receive(new, actor=desk)["id"]))
+        platform.legal_verify(request, actor=desk, how="DEMO: verified")
+        return request
+
+    details = receive(
+        RequestKind.DATA_DISCLOSURE,
+        police["id"],
+        "DEMO FIR 1/2022",
+        "IT Rules r.3(1)(j); BNSS s.94",
+        50,
+        scope=[*scope, ScopeEntry(ScopeKind.ACCOUNT, "@no_such_seller")],
+    )
+    platform.legal_preserve(details, actor=desk)
+    order = receive(
+        RequestKind.BLOCKING_ORDER, ministry["id"], "DEMO direction 69A/1", "IT Act s.69A", 2, scope=scope
+    )
+    platform.legal_act(order, ActionKind.WITHHOLD, actor=desk, countries=["IN"])
+    receive(
+        RequestKind.COMMISSION_NOTICE,
+        commission["id"],
+        "DEMO summons 2022",
+        "Delhi Commission for Women Act, 1994",
+        24 * 5,
+        scope=scope,
+        stated_due_at=now - timedelta(days=1),
+    )
+    platform.legal_disclose(details, actor=EvidenceActor(desk, frozenset({"legal"})))
+    return details
+
+
+def test_legal_desk_screenshots(page: Page, console: Console) -> None:
+    """The legal desk: the list with every clock (overdue first), and a police request's page with its
+    scope, clocks, holds, the disclosure waiting for a second person, and the desk's forms."""
+    assert TARGET is not None
+    out = Path(TARGET)
+    out.mkdir(parents=True, exist_ok=True)
+    request = seed_legal_desk(console)
+    sign_in(page, console, console.user("legal-demo", ["legal"]))
+    expect(page.locator("h1")).to_have_text("Dashboard")
+    page.goto(f"{console.url}/console/legal")
+    shoot(page, out / "legal-desk.png")
+    page.goto(f"{console.url}/console/legal/{request}")
+    shoot(page, out / "legal-request.png")
