@@ -560,7 +560,7 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         None,
         "Where the legal desk's clock warnings go (the legal team's paging or chat endpoint), signed like "
-        "webhooks with webhook_secrets; unset: warnings are logged only.",
+        "webhooks with webhook_secrets. With neither it nor legal_alert_smtp_host, warnings are logged only.",
     ),
     Setting(
         "legal_alert_smtp_host",
