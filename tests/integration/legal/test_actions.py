@@ -193,6 +193,7 @@ def test_a_disclosure_is_drafted_approved_by_another_and_sent(platform: Platform
             "state": "sent",
             "drafted_by": "user:counsel-1",
             "approved_by": "user:counsel-2",
+            "sent_via": "IFSO portal",
         }
     ]
     with pytest.raises(Forbidden):
