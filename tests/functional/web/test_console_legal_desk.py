@@ -360,3 +360,22 @@ def test_a_commission_reply_is_drafted_approved_and_read_by_leads(web: TestClien
     csrf = signed_in(web, SECOND)
     assert post(web, f"{base}/disclosures/{rid}/approve", csrf, password=PASSWORD).status_code == 303
     assert desk.legal_request(request_id)["disclosures"][0]["approved_by"]  # type: ignore[index]
+
+
+def test_a_period_bounds_the_accounts_it_names(web: TestClient, desk: Platform) -> None:
+    csrf = signed_in(web, LEGAL)
+    period = {"range_from": "2022-01-01T00:00+05:30", "range_to": "2022-09-01T00:00+05:30"}
+    answer = post(web, "/console/legal/new", csrf, **{**RECEIVE, **period, "kind": "commission_notice"})
+    assert answer.status_code == 303, answer.text
+    request_id = int(answer.headers["location"].split("/")[-1].split("?")[0])
+    with desk.db.reading() as session:
+        request = session.get(LegalRequest, request_id)
+        assert request is not None
+        bounded = {(s.kind, s.value): (s.from_at, s.to_at) for s in request.scope}
+    start, end = datetime(2021, 12, 31, 18, 30, tzinfo=UTC), datetime(2022, 8, 31, 18, 30, tzinfo=UTC)
+    assert bounded[("account", "@seller_nine")] == (start, end)
+    assert bounded[("date_range", "")] == (start, end)  # the period a commission's reply counts over
+    backwards = post(
+        web, "/console/legal/new", csrf, **{**RECEIVE, **period, "range_to": "2021-01-01T00:00Z"}
+    )
+    assert backwards.status_code == 400 and "a date range needs a start before its end" in backwards.text
