@@ -76,16 +76,17 @@ def show_command(statement_id: int = typer.Argument(...)) -> None:
 @app.command("retry")
 def retry_command(
     statement_id: int = typer.Argument(...),
+    reason: str = typer.Option(..., "--reason", help="What was fixed."),
     user: str = identity.USER,
     password_stdin: bool = identity.PASSWORD_STDIN,
 ) -> None:
     """Queue a refused or failed statement again, once its cause is fixed (a signed-in person with
     legal:manage)."""
     with platform() as p:
-        identity.sign_in(
+        person = identity.sign_in(
             p, user, password_stdin, permission=Permission.LEGAL_MANAGE, doing="retry a statement"
         )
-        row = p.sor_retry(statement_id)
+        row = p.sor_retry(statement_id, actor=identity.actor(person), reason=reason)
     out.print(f"statement {row['id']} ({row['puid']}) queued to be sent again")
 
 

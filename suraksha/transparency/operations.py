@@ -118,9 +118,15 @@ class TransparencyOperations:
                 raise NotFound(f"no statement of reasons #{statement_id} (`suraksha sor list`)")
             return {**statements.statement_dict(row), "statement": json.loads(row.body or "{}")}
 
-    def sor_retry(self, statement_id: int, *, now: datetime | None = None) -> dict[str, object]:
+    def sor_retry(
+        self, statement_id: int, *, actor: str, reason: str, now: datetime | None = None
+    ) -> dict[str, object]:
+        """Send a refused or failed statement again, rebuilt from the records (audited)."""
         with self.db.session() as session:
-            return statements.statement_dict(statements.retry(session, statement_id, now=now or utcnow()))
+            row = statements.retry(
+                session, statement_id, self.sor_options, actor=actor, reason=reason, now=now or utcnow()
+            )
+            return statements.statement_dict(row)
 
     def register_transparency_jobs(self, registry: HandlerRegistry) -> None:
         registry.register(tasks.STATEMENTS, self._statements_job, transactional=False)

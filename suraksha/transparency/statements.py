@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from suraksha import audit
 from suraksha.content.models import Item, ItemMatch, ItemMedia, ItemRuleHit
 from suraksha.db.engine import Database
 from suraksha.enforcement.models import Action, ActionKind, ActionState, DecidedBy, Decision, Verdict
@@ -40,10 +41,15 @@ from suraksha.transparency.measures import EEA_STATES
 from suraksha.transparency.models import StatementOfReasons, StatementState
 from suraksha.transparency.ports import Outcome, StatementsApi
 
-RESTRICTIONS = (ActionKind.REMOVE.value, ActionKind.WITHHOLD.value, ActionKind.RESTRICT.value,
-                ActionKind.SUSPEND.value)  # fmt: skip
+RESTRICTIONS = (
+    ActionKind.REMOVE.value,
+    ActionKind.WITHHOLD.value,
+    ActionKind.RESTRICT.value,
+    ActionKind.SUSPEND.value,
+)
 TAKEN = (ActionState.DELIVERED.value, ActionState.DONE.value)
 NOT_REQUIRED = "not_required"
+SOR_RETRY = "transparency:sor_retry"
 STALE_INTENT = timedelta(minutes=10)
 """A ``submitting`` row older than this lost its worker: it is sent again (the puid makes that safe)."""
 
@@ -60,7 +66,7 @@ _CATEGORY = {
     "sexual_violence": (_CONSENT, "KEYWORD_IMAGE_BASED_SEXUAL_ABUSE"),
     "terrorism": ("STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY", "KEYWORD_TERRORIST_CONTENT"),
     "impersonation": ("STATEMENT_CATEGORY_SCAMS_AND_FRAUD", "KEYWORD_IMPERSONATION_ACCOUNT_HIJACKING"),
-}  # fmt: skip
+}
 _ILLEGAL_GROUND = {
     "csam": "Directive 2011/93/EU, Article 5 (child sexual abuse material), and the national law "
     "implementing it",
@@ -287,14 +293,23 @@ class SubmitCounts:
     failed: int = 0
 
     def as_dict(self) -> dict[str, int]:
-        return {"submitted": self.submitted, "refused": self.refused, "retrying": self.retrying,
-                "failed": self.failed}  # fmt: skip
+        return {
+            "submitted": self.submitted,
+            "refused": self.refused,
+            "retrying": self.retrying,
+            "failed": self.failed,
+        }
 
 
 def submit_due(
-    db: Database, api: StatementsApi, options: SorOptions, *, now: datetime, limit: int = 100,
+    db: Database,
+    api: StatementsApi,
+    options: SorOptions,
+    *,
+    now: datetime,
+    limit: int = 100,
     ids: Sequence[int] = (),
-) -> SubmitCounts:  # fmt: skip
+) -> SubmitCounts:
     """Submit each due statement (pending and due, or an intent left by a worker that died): the intent
     is committed before the call, the outcome after it (module docstring of ``models``)."""
     with db.session() as session:
@@ -353,8 +368,11 @@ def submit_due(
     return SubmitCounts(**counts)
 
 
-def retry(session: Session, statement_id: int, *, now: datetime) -> StatementOfReasons:
-    """Queue a refused or failed statement again (after the cause was fixed), rebuilt from the records."""
+def retry(
+    session: Session, statement_id: int, options: SorOptions, *, actor: str, reason: str, now: datetime
+) -> StatementOfReasons:
+    """Queue a refused or failed statement again once its cause is fixed: its body is built afresh from
+    the records (the same puid), and the retry is audited with who asked and why."""
     row = session.get(StatementOfReasons, statement_id)
     if row is None:
         raise NotFound(f"no statement of reasons #{statement_id} (`suraksha sor list`)")
@@ -362,7 +380,22 @@ def retry(session: Session, statement_id: int, *, now: datetime) -> StatementOfR
         raise InvalidInput(
             f"statement #{statement_id} is {row.state}: only a refused or failed one is retried"
         )
+    if not reason.strip():
+        raise InvalidInput("say what was fixed (--reason)")
+    action, decision = session.get(Action, row.action_id), session.get(Decision, row.decision_id)
+    if action is None or decision is None:  # pragma: no cover - foreign keys
+        raise NotFound(f"statement #{statement_id} names no action")
+    previous = row.state
+    row.body = json.dumps(build(session, action, decision, options), sort_keys=True, ensure_ascii=False)
     row.state, row.next_attempt_at, row.attempts, row.error = StatementState.PENDING, now, 0, ""
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        SOR_RETRY,
+        f"statement_of_reasons:{row.id}",
+        {"puid": row.puid, "was": previous, "reason": reason.strip()[:1000]},
+    )
     return row
 
 

@@ -143,6 +143,8 @@ def test_statements_of_reasons_from_the_command_line(store: None, monkeypatch: p
         "sor",
         "retry",
         str(listed[0]["id"]),
+        "--reason",
+        "fixed",
         "--user",
         "legal@example.org",
         "--password-stdin",

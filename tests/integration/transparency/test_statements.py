@@ -263,9 +263,28 @@ def test_retries_run_out_and_a_refused_statement_waits_for_a_person(db: Database
         statements.submit_due(db, sim.api(), OPTIONS, now=T + timedelta(days=attempt + 1), ids=[a])
     assert (rows(db)[ids["A"]].state, rows(db)[ids["A"]].attempts) == ("failed", 3)
     with db.session() as session:
-        assert statements.retry(session, a, now=T).state == "pending"
+        again = statements.retry(session, a, OPTIONS, actor="user:abc", reason="API was down", now=T)
+        assert (again.state, again.attempts, again.error) == ("pending", 0, "")
         with pytest.raises(InvalidInput, match="only a refused or failed"):
-            statements.retry(session, a, now=T)
+            statements.retry(session, a, OPTIONS, actor="user:abc", reason="again", now=T)
+        with pytest.raises(InvalidInput, match="--reason"):
+            statements.retry(session, c, OPTIONS, actor="user:abc", reason=" ", now=T)
+        fixed = statements.retry(session, c, OPTIONS, actor="user:abc", reason="rebuilt", now=T)
+        assert json.loads(fixed.body)["category"] == "STATEMENT_CATEGORY_NON_CONSENSUAL_BEHAVIOUR"
+    assert statements.submit_due(db, sim.api(), OPTIONS, now=T, ids=[a, c]).submitted == 2
+
+
+def test_an_intent_left_by_a_dead_worker_is_sent_again_only_when_stale(db: Database, sim: Sim) -> None:
+    ids = seed(db)
+    with db.session() as session:
+        statements.record_due(session, OPTIONS)
+        row = session.query(StatementOfReasons).filter_by(action_id=ids["A"]).one()
+        row.state, row.attempts, row.last_attempt_at = "submitting", 1, T
+        a = row.id
+    assert statements.submit_due(db, sim.api(), OPTIONS, now=T + timedelta(minutes=1), ids=[a]).submitted == 0
+    later = T + statements.STALE_INTENT + timedelta(seconds=1)
+    assert statements.submit_due(db, sim.api(), OPTIONS, now=later, ids=[a]).submitted == 1
+    assert rows(db)[ids["A"]].attempts == 2 and len(sim.database.statements()) == 1
 
 
 def test_a_wrong_token_is_retried_and_never_logged(
