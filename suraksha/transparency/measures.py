@@ -25,9 +25,9 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from suraksha.content.models import Item
@@ -112,41 +112,53 @@ def _zero(keys: Collection[str]) -> Counter[str]:
 
 def grievances(session: Session, period: Period, jurisdictions: Collection[str]) -> Grievances:
     """Grievances of ``jurisdictions`` (country codes; a subdivision such as IN-DL counts for IN)."""
+
+    def within(column: Any) -> Any:
+        return and_(column >= period.start, column < period.end)
+
     rows = session.execute(
         select(
-            LegalRequest.id,
             LegalRequest.kind,
             LegalRequest.jurisdiction,
             LegalRequest.received_at,
             LegalRequest.answered_at,
             LegalRequest.acted_at,
-        ).where(LegalRequest.kind.in_(GRIEVANCE_KINDS))
+        ).where(
+            LegalRequest.kind.in_(GRIEVANCE_KINDS),
+            or_(
+                within(LegalRequest.received_at),
+                within(LegalRequest.answered_at),
+                within(LegalRequest.acted_at),
+            ),
+        )
     ).all()
     received, resolved, actioned = _zero(GRIEVANCE_KINDS), _zero(GRIEVANCE_KINDS), _zero(GRIEVANCE_KINDS)
-    refs: list[str] = []
     for row in rows:
-        if row.jurisdiction.split("-")[0] not in jurisdictions:
-            continue
-        refs.append(f"legal_request:{row.id}")
-        received[row.kind] += _within(period, row.received_at)
-        resolved[row.kind] += _within(period, row.answered_at)
-        actioned[row.kind] += _within(period, row.acted_at)
-    removed = 0
-    for chunk in _chunks(refs):
-        removed += int(
-            session.scalar(
-                select(func.count(func.distinct(Action.item_id)))
-                .join(Decision, Decision.id == Action.decision_id)
-                .where(
-                    Decision.decided_by == DecidedBy.LEGAL,
-                    Decision.decided_by_ref.in_(chunk),
-                    Action.kind.in_((ActionKind.REMOVE.value, ActionKind.WITHHOLD.value)),
-                    Action.created_at >= period.start,
-                    Action.created_at < period.end,
-                )
-            )
-            or 0
+        if row.jurisdiction.split("-")[0] in jurisdictions:
+            received[row.kind] += _within(period, row.received_at)
+            resolved[row.kind] += _within(period, row.answered_at)
+            actioned[row.kind] += _within(period, row.acted_at)
+    # The desk's removals in the period, then which of the requests they name are such grievances.
+    taken = session.execute(
+        select(Action.item_id, Decision.decided_by_ref)
+        .join(Decision, Decision.id == Action.decision_id)
+        .where(
+            Decision.decided_by == DecidedBy.LEGAL,
+            Action.kind.in_((ActionKind.REMOVE.value, ActionKind.WITHHOLD.value)),
+            within(Action.created_at),
         )
+    ).all()
+    request_ids = {int(ref.split(":", 1)[1]) for _, ref in taken if ref.startswith("legal_request:")}
+    grievance_refs: set[str] = set()
+    for chunk in _chunks(sorted(request_ids)):
+        for request_id, jurisdiction in session.execute(
+            select(LegalRequest.id, LegalRequest.jurisdiction).where(
+                LegalRequest.id.in_(chunk), LegalRequest.kind.in_(GRIEVANCE_KINDS)
+            )
+        ).all():
+            if jurisdiction.split("-")[0] in jurisdictions:
+                grievance_refs.add(f"legal_request:{request_id}")
+    removed = len({item_id for item_id, ref in taken if ref in grievance_refs})
     return Grievances(dict(received), dict(resolved), dict(actioned), removed)
 
 
