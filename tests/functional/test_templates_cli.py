@@ -168,3 +168,8 @@ def test_the_worker_runs_statements_when_enabled(store: None, monkeypatch: pytes
         assert counts.submitted == 1
     finally:
         platform.close()
+
+
+def test_the_stand_in_needs_a_token_like_the_real_api(store: None) -> None:
+    code, output = run("dsa-sim", "--port", "8901")
+    assert code == 2 and "SURAKSHA_DSA_TOKEN" in output
