@@ -19,9 +19,7 @@ from suraksha.transparency.templates import (
     period_words,
 )
 
-
-def _count(get: Callable[[Figures], int]) -> Callable[[Figures], CellValue]:
-    return get
+NO_RECORD = "Suraksha holds no record of it."
 
 
 def _bind(get: Callable[[Figures, str], CellValue], key: str) -> Callable[[Figures], CellValue]:
@@ -234,7 +232,7 @@ def _dsa_cells() -> tuple[Cell, ...]:
             lambda f: period_words(f.period).split(" to ")[1],
             unit="date",
         ),
-        Cell("service_name", ident, "Name of the service", "", None, unit="text"),
+        Cell("service_name", ident, "Name of the service", NO_RECORD, None, unit="text"),
         Cell(
             "orders_act.received",
             ord_act,
@@ -382,7 +380,7 @@ def _dsa_cells() -> tuple[Cell, ...]:
             "Suraksha holds no record of appeals as such.",
             None,
         ),
-        Cell("complaints.median_time_s", compl, "Median time to decide complaints", "", None),
+        Cell("complaints.median_time_s", compl, "Median time to decide complaints", NO_RECORD, None),
         Cell(
             "complaints.decisions_reversed",
             compl,
@@ -391,7 +389,11 @@ def _dsa_cells() -> tuple[Cell, ...]:
             lambda f: f.stats.actions["restore"],
         ),
         Cell(
-            "out_of_court.disputes", compl, "Disputes submitted to out-of-court settlement bodies", "", None
+            "out_of_court.disputes",
+            compl,
+            "Disputes submitted to out-of-court settlement bodies",
+            NO_RECORD,
+            None,
         ),
         Cell(
             "suspensions.art23_repeat_offenders",
@@ -404,7 +406,7 @@ def _dsa_cells() -> tuple[Cell, ...]:
             "suspensions.art23_unfounded_notices",
             compl,
             "Suspensions for manifestly unfounded notices (Art. 23(2))",
-            "",
+            NO_RECORD,
             None,
         ),
         Cell(
@@ -436,9 +438,15 @@ def _dsa_cells() -> tuple[Cell, ...]:
             None,
         ),
         Cell(
-            "human_resources.moderators", people, "Human resources dedicated to content moderation", "", None
+            "human_resources.moderators",
+            people,
+            "Human resources dedicated to content moderation",
+            NO_RECORD,
+            None,
         ),
-        Cell("recipients.average_monthly_active", users, "Average monthly active recipients", "", None),
+        Cell(
+            "recipients.average_monthly_active", users, "Average monthly active recipients", NO_RECORD, None
+        ),
     ]
     return tuple(c)
 

@@ -282,3 +282,4 @@ def test_periods_and_names_are_checked() -> None:
     with pytest.raises(InvalidInput, match="csv"):
         check_format(DSA_TRANSPARENCY, ["pdf"])
     assert {t["id"] for t in (x.summary() for x in TEMPLATES.values())} == set(TEMPLATES)
+    assert all(c.definition and c.label for t in TEMPLATES.values() for c in t.cells)
