@@ -71,6 +71,7 @@ from suraksha.signals.pdq import PdqMode
 from suraksha.transparency import documents as answer_documents
 from suraksha.transparency.answers import COMMISSION_QUESTIONS, Answer
 from suraksha.transparency.answers import compose as compose_answer
+from suraksha.transparency.operations import TransparencyOperations
 from suraksha.transparency.statistics import Period
 from suraksha.vault import tasks as vault_tasks
 from suraksha.vault.crypto import EnvelopeCipher
@@ -97,7 +98,7 @@ opens again, saying what failed (``suraksha.enforcement.acknowledgements``)."""
 AUDIT_CHECKPOINT_JOB = "audit.checkpoint"
 
 
-class Platform:
+class Platform(TransparencyOperations):
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.load()
 
@@ -220,6 +221,7 @@ class Platform:
         registry.register(legal_tasks.CLOCKS, self._legal_clocks_job)
         if self.settings.legal_alert_every_s > 0:
             registry.schedule(legal_tasks.CLOCKS, self.settings.legal_alert_every_s)
+        self.register_transparency_jobs(registry)
         return registry
 
     def _legal_clocks_job(self, ctx: JobContext) -> None:

@@ -11,6 +11,7 @@ import os
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -600,6 +601,57 @@ SETTINGS: tuple[Setting, ...] = (
         60.0,
         "How often a worker looks for legal clocks past a warning share or overdue (0: never).",
     ),
+    Setting(
+        "dsa_sor_enabled",
+        bool,
+        False,
+        "Write a DSA statement of reasons (Art. 17, 24(5)) for each restriction in scope and submit it to "
+        "the Transparency Database (token: SURAKSHA_DSA_TOKEN, from the environment only).",
+    ),
+    Setting(
+        "dsa_sor_scope",
+        str,
+        "eea_effect",
+        "Which restrictions get statements: eea_effect (those that take effect in the EEA: every "
+        "removal, restriction and suspension, and withholds naming an EEA state) or eea_only (only "
+        "withholds naming an EEA state and orders of EEA authorities).",
+    ),
+    Setting(
+        "dsa_sor_since",
+        str,
+        None,
+        "Only actions written on or after this date (YYYY-MM-DD) get statements; unset: every action.",
+    ),
+    Setting(
+        "dsa_sor_url",
+        str,
+        None,
+        "The statement API's base URL (https://transparency.dsa.ec.europa.eu/api/v1, or the sandbox's); "
+        "unset: the local stand-in, which sends nothing.",
+    ),
+    Setting("dsa_sor_timeout_s", float, 30.0, "Deadline for one statement submission."),
+    Setting("dsa_sor_max_attempts", int, 10, "Submissions of one statement before it is marked failed."),
+    Setting(
+        "dsa_sor_every_s",
+        float,
+        60.0,
+        "How often a worker writes and submits due statements when dsa_sor_enabled (0: only by command).",
+    ),
+    Setting(
+        "dsa_sor_puid_prefix",
+        str,
+        "suraksha",
+        "Start of each statement's platform unique identifier (puid), followed by the action's id.",
+    ),
+    Setting(
+        "dsa_sor_terms_ground",
+        str,
+        "Terms of service: child safety and non-consensual imagery rules",
+        "The contractual ground statements cite for content incompatible with the terms.",
+    ),
+    Setting(
+        "dsa_sor_terms_url", str, "", "Link to those terms (decision_ground_reference_url); empty: none."
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -726,6 +778,16 @@ class Settings:
     legal_alert_smtp_user: str | None
     legal_alert_smtp_password: Secret | None
     legal_alert_every_s: float
+    dsa_sor_enabled: bool
+    dsa_sor_scope: str
+    dsa_sor_since: str | None
+    dsa_sor_url: str | None
+    dsa_sor_timeout_s: float
+    dsa_sor_max_attempts: int
+    dsa_sor_every_s: float
+    dsa_sor_puid_prefix: str
+    dsa_sor_terms_ground: str
+    dsa_sor_terms_url: str
     values: Mapping[str, Any]
     sources: Mapping[str, str]
 
@@ -915,6 +977,16 @@ def _validate(values: Mapping[str, Any]) -> None:
     if values["web_auth_cache_s"] < 0:
         problems.append("web_auth_cache_s must be >= 0 (0 reads the key and the switch on every request)")
     for name in ("media_max_video_seconds", "media_decode_timeout_s", "sqlite_busy_timeout_s"):
+        if values[name] <= 0:
+            problems.append(f"{name} must be positive")
+    if values["dsa_sor_scope"] not in {"eea_effect", "eea_only"}:
+        problems.append("dsa_sor_scope must be 'eea_effect' or 'eea_only'")
+    if values["dsa_sor_since"]:
+        try:
+            date.fromisoformat(values["dsa_sor_since"])
+        except ValueError:
+            problems.append("dsa_sor_since must be a date such as 2026-01-01")
+    for name in ("dsa_sor_timeout_s", "dsa_sor_max_attempts"):
         if values[name] <= 0:
             problems.append(f"{name} must be positive")
     for name in ("job_lease_s", "job_max_attempts", "job_backoff_max_s", "worker_poll_interval_s"):

@@ -21,8 +21,10 @@ from suraksha.cli import (
     reports,
     scan,
     serve,
+    sor,
     switches,
     system,
+    templates,
     transparency,
     users,
     vault,
@@ -48,6 +50,8 @@ app.add_typer(vault.app, name="vault")
 app.add_typer(reports.app, name="report")
 app.add_typer(legal.app, name="legal")
 app.add_typer(actions.app, name="actions")
+app.add_typer(templates.app, name="templates")
+app.add_typer(sor.app, name="sor")
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(scan.match_command)
@@ -56,6 +60,7 @@ app.command("demo")(demo.demo_command)
 app.command("serve")(serve.serve_command)
 app.command("worker")(worker.worker_command)
 app.command("ncmec-sim")(reports.ncmec_sim_command)
+app.command("dsa-sim")(sor.dsa_sim_command)
 app.command("answer")(transparency.answer_command)
 
 

@@ -17,6 +17,7 @@ import suraksha.enforcement.models
 import suraksha.legal.models
 import suraksha.reporting.models
 import suraksha.review.models
+import suraksha.transparency.models
 import suraksha.vault.models
 import suraksha.worker.models  # noqa: F401
 from suraksha.db.base import Base, UTCDateTime

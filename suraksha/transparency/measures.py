@@ -1,0 +1,331 @@
+"""Figures the regulators' templates need that ``statistics()`` does not hold, each counted from the
+records themselves for a half-open period ``[start, end)`` in UTC.
+
+Definitions (docs/transparency.md says them in words):
+
+- **report category** of a decision: its ``category`` (a bank, rule or reviewer category) folded into
+  the few categories the templates report by (``REPORT_CATEGORIES``); anything else is ``other``.
+- **grievances**: the legal desk's requests of kind ``grievance`` or ``grievance_intimate_imagery``
+  (IT Rules r.3(2)) of a jurisdiction, received (``received_at``), resolved (``answered_at``) and acted on
+  (``acted_at``) in the period; the items removed or disabled on them are the remove and withhold
+  actions written in the period under the desk's decisions naming those requests.
+- **user reports**: items received in the period that a user or a trusted flagger reported
+  (``reporter_kind``), and the reported items with a remove, withhold or restrict action written in the
+  period.
+- **removed or disabled**: distinct items with a remove, withhold or restrict action written in the
+  period, by report category, automated (an automated action) or not.
+- **orders**: requests of the legal desk from authorities of given jurisdictions received in the period,
+  with the median time from receipt to acknowledgement, action and answer (seconds).
+- **CyberTipline reports by incident type**: reports finished in the period, and their files.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from suraksha.content.models import Item
+from suraksha.enforcement.models import Action, ActionKind, DecidedBy, Decision
+from suraksha.legal.clocks import RequestKind
+from suraksha.legal.models import LegalRequest
+from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile, IncidentType, ReportState
+from suraksha.transparency.statistics import Period, Spread
+
+T = TypeVar("T")
+
+REPORT_CATEGORIES = ("csam", "intimate_imagery", "sexual_violence", "sale_or_solicitation", "other")
+"""The categories the templates count by, in their order."""
+
+_CATEGORY_OF = {
+    "csam": "csam",
+    "ncii": "intimate_imagery",
+    "intimate_imagery": "intimate_imagery",
+    "sexual_violence": "sexual_violence",
+    "sale_or_solicitation": "sale_or_solicitation",
+    "sale_solicitation": "sale_or_solicitation",
+    "solicitation": "sale_or_solicitation",
+    "payment_request": "sale_or_solicitation",
+    "contact_offsite": "sale_or_solicitation",
+}
+
+GRIEVANCE_KINDS = (RequestKind.GRIEVANCE.value, RequestKind.GRIEVANCE_INTIMATE_IMAGERY.value)
+REMOVING = (ActionKind.REMOVE.value, ActionKind.WITHHOLD.value, ActionKind.RESTRICT.value)
+"""Actions that take an item down or disable access to it."""
+REPORTER_KINDS = ("user", "trusted_flagger")
+
+EEA_STATES = [
+    "AT",
+    "BE",
+    "BG",
+    "CY",
+    "CZ",
+    "DE",
+    "DK",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GR",
+    "HR",
+    "HU",
+    "IE",
+    "IS",
+    "IT",
+    "LI",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "NO",
+    "PL",
+    "PT",
+    "RO",
+    "SE",
+    "SI",
+    "SK",
+]
+"""The EU and EEA states (the DSA Transparency Database's territorial scope codes)."""
+
+
+def report_category(raw: str) -> str:
+    return _CATEGORY_OF.get(raw.strip().lower(), "other")
+
+
+@dataclass(frozen=True)
+class Grievances:
+    received: dict[str, int]
+    resolved: dict[str, int]
+    actioned: dict[str, int]
+    items_removed: int
+
+
+def _zero(keys: Collection[str]) -> Counter[str]:
+    return Counter(dict.fromkeys(keys, 0))
+
+
+def grievances(session: Session, period: Period, jurisdictions: Collection[str]) -> Grievances:
+    """Grievances of ``jurisdictions`` (country codes; a subdivision such as IN-DL counts for IN)."""
+
+    def within(column: Any) -> Any:
+        return and_(column >= period.start, column < period.end)
+
+    rows = session.execute(
+        select(
+            LegalRequest.kind,
+            LegalRequest.jurisdiction,
+            LegalRequest.received_at,
+            LegalRequest.answered_at,
+            LegalRequest.acted_at,
+        ).where(
+            LegalRequest.kind.in_(GRIEVANCE_KINDS),
+            or_(
+                within(LegalRequest.received_at),
+                within(LegalRequest.answered_at),
+                within(LegalRequest.acted_at),
+            ),
+        )
+    ).all()
+    received, resolved, actioned = _zero(GRIEVANCE_KINDS), _zero(GRIEVANCE_KINDS), _zero(GRIEVANCE_KINDS)
+    for row in rows:
+        if row.jurisdiction.split("-")[0] in jurisdictions:
+            received[row.kind] += _within(period, row.received_at)
+            resolved[row.kind] += _within(period, row.answered_at)
+            actioned[row.kind] += _within(period, row.acted_at)
+    # The desk's removals in the period, then which of the requests they name are such grievances.
+    taken = session.execute(
+        select(Action.item_id, Decision.decided_by_ref)
+        .join(Decision, Decision.id == Action.decision_id)
+        .where(
+            Decision.decided_by == DecidedBy.LEGAL,
+            Action.kind.in_((ActionKind.REMOVE.value, ActionKind.WITHHOLD.value)),
+            within(Action.created_at),
+        )
+    ).all()
+    request_ids = {int(ref.split(":", 1)[1]) for _, ref in taken if ref.startswith("legal_request:")}
+    grievance_refs: set[str] = set()
+    for chunk in _chunks(sorted(request_ids)):
+        for request_id, jurisdiction in session.execute(
+            select(LegalRequest.id, LegalRequest.jurisdiction).where(
+                LegalRequest.id.in_(chunk), LegalRequest.kind.in_(GRIEVANCE_KINDS)
+            )
+        ).all():
+            if jurisdiction.split("-")[0] in jurisdictions:
+                grievance_refs.add(f"legal_request:{request_id}")
+    removed = len({item_id for item_id, ref in taken if ref in grievance_refs})
+    return Grievances(dict(received), dict(resolved), dict(actioned), removed)
+
+
+def user_reports(session: Session, period: Period) -> dict[str, int]:
+    """Items received in the period that users / trusted flaggers reported, by reporter kind."""
+    rows = session.execute(
+        select(Item.reporter_kind, func.count())
+        .where(
+            Item.reporter_kind.in_(REPORTER_KINDS),
+            Item.received_at >= period.start,
+            Item.received_at < period.end,
+        )
+        .group_by(Item.reporter_kind)
+    ).all()
+    counts = _zero(REPORTER_KINDS)
+    counts.update(dict(rows))  # type: ignore[arg-type]
+    return dict(counts)
+
+
+def reported_items_removed(session: Session, period: Period) -> dict[str, int]:
+    """Reported items (by reporter kind) with a removing action written in the period."""
+    rows = session.execute(
+        select(Item.reporter_kind, func.count(func.distinct(Action.item_id)))
+        .join(Item, Item.id == Action.item_id)
+        .where(
+            Item.reporter_kind.in_(REPORTER_KINDS),
+            Action.kind.in_(REMOVING),
+            Action.created_at >= period.start,
+            Action.created_at < period.end,
+        )
+        .group_by(Item.reporter_kind)
+    ).all()
+    counts = _zero(REPORTER_KINDS)
+    counts.update(dict(rows))  # type: ignore[arg-type]
+    return dict(counts)
+
+
+def removed_by_category(session: Session, period: Period, *, automated: bool) -> dict[str, int]:
+    """Distinct items with a removing action written in the period, automated or not, by report
+    category of the decision that called for it (an item under two categories counts once in each)."""
+    rows = session.execute(
+        select(Action.item_id, Decision.category)
+        .join(Decision, Decision.id == Action.decision_id)
+        .where(
+            Action.kind.in_(REMOVING),
+            Action.automated.is_(automated),
+            Action.created_at >= period.start,
+            Action.created_at < period.end,
+        )
+        .distinct()
+    ).all()
+    seen: set[tuple[int, str]] = {(item_id, report_category(category)) for item_id, category in rows}
+    counts = _zero(REPORT_CATEGORIES)
+    counts.update(category for _, category in seen)
+    return dict(counts)
+
+
+def items_removed(session: Session, period: Period, *, automated: bool | None = None) -> int:
+    query = select(func.count(func.distinct(Action.item_id))).where(
+        Action.kind.in_(REMOVING), Action.created_at >= period.start, Action.created_at < period.end
+    )
+    if automated is not None:
+        query = query.where(Action.automated.is_(automated))
+    return int(session.scalar(query) or 0)
+
+
+@dataclass(frozen=True)
+class Orders:
+    received: int
+    by_state: dict[str, int]
+    to_acknowledge: Spread
+    to_act: Spread
+    to_answer: Spread
+
+
+def orders(session: Session, period: Period, kinds: Collection[str], states: Collection[str]) -> Orders:
+    """Requests of ``kinds`` from authorities of ``states`` (codes; EU for the Union's own) received in
+    the period, by state, with the time from receipt to each step (over those that took it)."""
+    rows = session.execute(
+        select(
+            LegalRequest.jurisdiction,
+            LegalRequest.received_at,
+            LegalRequest.acknowledged_at,
+            LegalRequest.acted_at,
+            LegalRequest.answered_at,
+        ).where(
+            LegalRequest.kind.in_(list(kinds)),
+            LegalRequest.received_at >= period.start,
+            LegalRequest.received_at < period.end,
+        )
+    ).all()
+    by_state = _zero(states)
+    ack: list[float] = []
+    act: list[float] = []
+    answer: list[float] = []
+    count = 0
+    for row in rows:
+        state = row.jurisdiction.split("-")[0]
+        if state not in states:
+            continue
+        count += 1
+        by_state[state] += 1
+        for done, into in ((row.acknowledged_at, ack), (row.acted_at, act), (row.answered_at, answer)):
+            if done is not None:
+                into.append(max(0.0, (done - row.received_at).total_seconds()))
+    return Orders(count, dict(by_state), Spread.of(ack), Spread.of(act), Spread.of(answer))
+
+
+def notice_decision_times(session: Session, period: Period) -> Spread:
+    """For items reported in the period, the time from receipt to the first decision that settled them
+    (any verdict but ``review``)."""
+    rows = session.execute(
+        select(Item.id, Item.received_at, func.min(Decision.created_at))
+        .join(Decision, Decision.item_id == Item.id)
+        .where(
+            Item.reporter_kind.in_(REPORTER_KINDS),
+            Item.received_at >= period.start,
+            Item.received_at < period.end,
+            Decision.verdict != "review",
+        )
+        .group_by(Item.id, Item.received_at)
+    ).all()
+    return Spread.of([max(0.0, (decided - received).total_seconds()) for _, received, decided in rows])
+
+
+@dataclass(frozen=True)
+class IncidentCounts:
+    reports: int
+    files: int
+    escalated: int
+
+
+def reports_by_incident_type(session: Session, period: Period) -> dict[str, IncidentCounts]:
+    """CyberTipline reports finished in the period and their files, by incident type (every type
+    present, zero where none); ``escalated``: those sent as a child at immediate risk."""
+    reports = session.execute(
+        select(
+            CyberTiplineReport.id, CyberTiplineReport.incident_type, CyberTiplineReport.escalate_reason
+        ).where(
+            CyberTiplineReport.state == ReportState.FINISHED,
+            CyberTiplineReport.finished_at >= period.start,
+            CyberTiplineReport.finished_at < period.end,
+        )
+    ).all()
+    files: Counter[int] = Counter()
+    for chunk in _chunks([r.id for r in reports]):
+        files.update(
+            dict(
+                session.execute(
+                    select(CyberTiplineReportFile.report_id, func.count())
+                    .where(CyberTiplineReportFile.report_id.in_(chunk))
+                    .group_by(CyberTiplineReportFile.report_id)
+                ).all()
+            )
+        )
+    counts = {t.value: [0, 0, 0] for t in IncidentType}
+    for report in reports:
+        entry = counts.setdefault(report.incident_type, [0, 0, 0])
+        entry[0] += 1
+        entry[1] += files[report.id]
+        entry[2] += bool(report.escalate_reason)
+    return {k: IncidentCounts(*v) for k, v in counts.items()}
+
+
+def _within(period: Period, when: datetime | None) -> int:
+    return int(when is not None and period.start <= when < period.end)
+
+
+def _chunks(values: list[T], size: int = 500) -> list[list[T]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]

@@ -1,0 +1,54 @@
+"""Statements of reasons (DSA Art. 17, sent to the Transparency Database under Art. 24(5)): one row per
+platform action that owes one, recording what was sent and what came back.
+
+A statement moves ``pending -> submitting -> submitted`` (the database's ``uuid``), or to ``refused``
+(the API rejected it: a person must look, ``error`` says why) or ``failed`` (retries ran out). The body
+is fixed when the row is written, so every attempt sends the same statement with the same ``puid``;
+``submitting`` is written and committed before the call, and an attempt after a lost answer is
+recognised by the API's "identifier not unique" reply, which carries the statement already stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from suraksha.db.base import Base, BigId, UTCDateTime, utcnow
+
+
+class StatementState(StrEnum):
+    PENDING = "pending"
+    SUBMITTING = "submitting"
+    """Intent recorded: the call is (or was) under way; its outcome is not known here yet."""
+    SUBMITTED = "submitted"
+    REFUSED = "refused"
+    """The API refused the statement (422 other than a repeated puid): retrying the same body cannot help."""
+    FAILED = "failed"
+    """Retries ran out (server errors, timeouts, a refused token)."""
+
+
+OPEN_STATES = (StatementState.PENDING, StatementState.SUBMITTING)
+
+
+class StatementOfReasons(Base):
+    __tablename__ = "statements_of_reasons"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"), unique=True)
+    """One statement per action: a second recording of the same action writes nothing."""
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), index=True)
+    puid: Mapped[str] = mapped_column(String(500), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default=StatementState.PENDING, index=True)
+    body: Mapped[str] = mapped_column(Text)
+    """The statement as JSON, fixed when written."""
+    uuid: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    """The Transparency Database's id of the stored statement."""
+    error: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
