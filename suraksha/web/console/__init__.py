@@ -13,7 +13,18 @@ from starlette.routing import Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from suraksha.web.console import activity, banks, errors, legal, operations, reports, review, signin
+from suraksha.web.console import (
+    activity,
+    answers,
+    banks,
+    errors,
+    legal,
+    operations,
+    reports,
+    review,
+    signin,
+    stats,
+)
 from suraksha.web.console.pages import STATIC_DIR
 from suraksha.web.console.security import ConsoleHeaders
 
@@ -26,6 +37,8 @@ ROUTERS = (
     review.router,
     reports.router,
     legal.router,
+    stats.router,
+    answers.router,
 )
 
 
