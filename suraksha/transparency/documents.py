@@ -9,8 +9,8 @@ from datetime import datetime
 from docx import Document
 
 from suraksha.reporting.pdf import Pages
-from suraksha.transparency.answers import Answer, ItemExplanation
-from suraksha.transparency.statistics import Spread
+from suraksha.transparency.answers import Answer, ItemExplanation, last_day
+from suraksha.transparency.statistics import Period, Spread
 
 TITLE = "Reply to the notice"
 
@@ -23,7 +23,8 @@ def _spread(spread: Spread) -> str:
 
 
 def _from(answer: Answer, organisation: str) -> str:
-    period = f"{answer.period_start[:10]} to {answer.period_end[:10]}"
+    asked = Period(datetime.fromisoformat(answer.period_start), datetime.fromisoformat(answer.period_end))
+    period = f"{asked.start.date()} to {last_day(asked)}"
     return f"From: {organisation or 'the platform'}. Period: {period}."
 
 

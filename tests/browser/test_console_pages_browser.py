@@ -238,6 +238,7 @@ def test_dashboard_period_tiles_and_counts(page: Page, console: Console) -> None
         assert not SNAKE.search(heading), heading
     expect(page.locator("#card-approvals")).to_have_attribute("href", "/console/approvals")
     expect(page.locator("#card-accountability")).to_contain_text("Accountability statistics")
+    expect(page.locator("#card-accountability")).to_have_attribute("href", "/console/stats")
 
     page.locator("#period-picker select[name=period]").select_option("7d")
     page.locator("#period-picker button").click()

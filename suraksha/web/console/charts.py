@@ -47,7 +47,11 @@ STYLE = Style(
     title_font_size=15,
     no_data_font_size=18,
 )
-WIDTH, HEIGHT = 860, 340
+WIDTH, HEIGHT = 1100, 380
+CHAR_WIDTH = 7.5
+"""About how wide a character of a 12 px label is: labels rotate when they would not fit side by side."""
+FEW_BUCKETS = 16
+"""Up to this many buckets, times are bars side by side; more, they are lines."""
 MAX_LABELS = 14
 """At most this many x labels are written; with more buckets every n-th is (the table has them all)."""
 
@@ -62,24 +66,30 @@ class Line:
     values: Sequence[float | None]
 
 
-def _config(labels: Sequence[str], y_title: str) -> dict[str, object]:
+def _config(labels: Sequence[str], y_title: str, lines: int) -> dict[str, object]:
     every = max(1, math.ceil(len(labels) / MAX_LABELS))
+    shown = math.ceil(len(labels) / every)
+    widest = max((len(name) for name in labels), default=0) * CHAR_WIDTH
+    rotate = widest + 16 > (WIDTH - 120) / max(shown, 1)
     return {
         "style": STYLE,
         "width": WIDTH,
         "height": HEIGHT,
         "js": [],  # no tooltip script from pygal's CDN
         "legend_at_bottom": True,
-        "legend_at_bottom_columns": 4,
+        "legend_at_bottom_columns": lines,
         "x_labels": list(labels),
         "x_labels_major_every": every,
         "show_minor_x_labels": every == 1,
-        "x_label_rotation": 0 if len(labels) <= 8 else 35,
+        "x_label_rotation": 30 if rotate else 0,
+        "margin_bottom": 24 if rotate else 12,
         "truncate_label": -1,
         "truncate_legend": -1,
         "y_title": y_title,
         "no_data_text": "no records",
-        "margin": 12,
+        "margin_top": 12,
+        "margin_left": 12,
+        "margin_right": 24,
         "spacing": 14,
     }
 
@@ -100,7 +110,7 @@ def _data_uri(svg: str) -> str:
 
 def counts_chart(labels: Sequence[str], lines: Sequence[Line]) -> str:
     """Bars of counts per bucket (grouped by bucket, one colour per line)."""
-    chart = pygal.Bar(**_config(labels, "count"))
+    chart = pygal.Bar(**_config(labels, "count", len(lines)))
     top = max((v for line in lines for v in line.values if v is not None), default=0)
     chart.y_labels = _integer_ticks(top)
     for line in lines:
@@ -110,7 +120,7 @@ def counts_chart(labels: Sequence[str], lines: Sequence[Line]) -> str:
 
 def share_chart(labels: Sequence[str], lines: Sequence[Line]) -> str:
     """Stacked bars of percentages per bucket (each bucket's bars add up to 100)."""
-    chart = pygal.StackedBar(**_config(labels, "% of decisions"))
+    chart = pygal.StackedBar(**_config(labels, "% of decisions", len(lines)))
     chart.range = (0, 100)
     chart.y_labels = [0, 25, 50, 75, 100]
     for line in lines:
@@ -119,9 +129,16 @@ def share_chart(labels: Sequence[str], lines: Sequence[Line]) -> str:
 
 
 def times_chart(labels: Sequence[str], lines: Sequence[Line], unit: str) -> str:
-    """Lines of durations per bucket (a gap where a bucket had no case), dots on every value so a single
-    bucket still shows."""
-    chart = pygal.Line(**_config(labels, unit), show_dots=True, dots_size=4, allow_interruptions=True)
+    """Durations per bucket: grouped bars for a few buckets, lines (with a gap where a bucket had no
+    case, and a dot on every value) for many."""
+    config = _config(labels, unit, len(lines))
+    chart = (
+        pygal.Bar(**config)
+        if len(labels) <= FEW_BUCKETS
+        else pygal.Line(
+            **config, show_dots=True, dots_size=3, stroke_style={"width": 2.5}, allow_interruptions=True
+        )
+    )
     top = max((v for line in lines for v in line.values if v is not None), default=0)
     chart.range = (0, top * 1.1 if top else 1)
     for line in lines:

@@ -287,7 +287,7 @@ def build_charts(shown: list[Bucket], by: Granularity, span: str) -> list[Chart]
             Chart(
                 id=key.replace("_", "-"),
                 title=title,
-                alt=f"Line chart of the median, 90th and 99th percentile time in {unit} {title.lower()} "
+                alt=f"Chart of the median, 90th and 99th percentile time in {unit} {title.lower()} "
                 f"{per}, {span}. The table below has the numbers.",
                 image=charts.times_chart(labels, lines, unit) if drawn else None,
                 columns=["items", "median", "90th percentile", "99th percentile"],

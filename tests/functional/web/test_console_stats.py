@@ -293,7 +293,7 @@ def test_the_commissions_answer_shown_and_downloaded(web: TestClient, console_pl
     html = page.text.replace("&#39;", "'")
     for question in COMMISSION_QUESTIONS:
         assert question.replace("'", "'") in html
-    assert "From 2021-01-01 to 2021-04-01: 2 items identified, 2 removed, 1 accounts suspended" in html
+    assert "From 2021-01-01 to 2021-03-31: 2 items identified, 2 removed, 1 accounts suspended" in html
     assert "Of 4 decisions in the period, 3 were made by automated tools and 1 by people" in html
     assert "It was removed and reported to NCMEC" in html and "Nothing in it matched" in html
     assert "Not found:" in html and 'id="answer-banks"' in html and "known-q1" in html
