@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ from suraksha.testing.synthetic import encode, synthetic_image, synthetic_jpeg
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import run_worker
 from tests.browser.conftest import Console, sign_in
+from tests.transparency_records import seed_history
 
 TARGET = os.environ.get("SURAKSHA_SCREENSHOTS")
 KNOWN = (101, 102, 103, 104, 105)
@@ -122,8 +124,8 @@ def seed_report(console: Console, case_id: int) -> int:
 def test_screenshots(page: Page, console: Console, tmp_path: Path) -> None:
     """Every console page (README's gallery), after the demo's story: sign-in, dashboard, queues, a
     case with its media revealed, the account page, approvals, reports, banks, the match debugger,
-    kill switches, the audit log, the lists the dashboard's tiles open, the user's own page and an
-    error page."""
+    kill switches, the audit log, the lists the dashboard's tiles open, the user's own page, an
+    error page, and (over a made-up year of history) the statistics and the commission's answer."""
     assert TARGET is not None
     out = Path(TARGET)
     out.mkdir(parents=True, exist_ok=True)
@@ -183,3 +185,20 @@ def test_screenshots(page: Page, console: Console, tmp_path: Path) -> None:
     page.click("#debugger-form button[type=submit]")
     expect(page.locator("#matches")).to_be_visible()
     shoot(page, out / "debugger.png")
+
+    # accountability: a made-up year (2025) of decisions, actions and reports, drawn and answered
+    seed_history(console.platform.db, datetime(2025, 1, 1, tzinfo=UTC), 12, tag="demo-history")
+    page.goto(f"{console.url}/console/stats?from=2025-01-01&to=2025-12-31&by=month")
+    expect(page.locator("img.chart-image")).to_have_count(5)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img.chart-image')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    shoot(page, out / "stats.png")
+    named = "post-demo-history-1\npost-demo-history-3\nhttps://example.org/p/unknown-post"
+    page.goto(f"{console.url}/console/answer")
+    page.fill("#answer-form input[name=from]", "2025-01-01")
+    page.fill("#answer-form input[name=to]", "2025-12-31")
+    page.fill("#answer-form textarea[name=posts]", named)
+    page.locator("#answer-form button").click()
+    expect(page.locator(".named-post")).to_have_count(3)
+    shoot(page, out / "answer.png")

@@ -94,7 +94,7 @@ def _config(labels: Sequence[str], y_title: str, lines: int) -> dict[str, object
     }
 
 
-def _integer_ticks(top: float) -> list[int]:
+def integer_ticks(top: float) -> list[int]:
     """Whole-number y labels from 0 to at least ``top``, about five of them (counts have no halves)."""
     top = max(1, math.ceil(top))
     raw = top / 5
@@ -112,7 +112,7 @@ def counts_chart(labels: Sequence[str], lines: Sequence[Line]) -> str:
     """Bars of counts per bucket (grouped by bucket, one colour per line)."""
     chart = pygal.Bar(**_config(labels, "count", len(lines)))
     top = max((v for line in lines for v in line.values if v is not None), default=0)
-    chart.y_labels = _integer_ticks(top)
+    chart.y_labels = integer_ticks(top)
     for line in lines:
         chart.add(line.name, list(line.values))
     return _data_uri(chart.render(is_unicode=True))

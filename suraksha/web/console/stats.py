@@ -37,7 +37,7 @@ CHART_MAX_BUCKETS = 400
 """More bars than this are no longer readable: the page asks for a coarser ``by`` (the CSV takes up to
 the series' own maximum)."""
 FIRST_YEAR, LAST_YEAR = 1970, 9998
-OPEN_TABLES = 12
+OPEN_TABLES = 6
 """Tables of up to this many buckets are shown open under their chart; longer ones are one click away."""
 NO_RECORDS = "no records"
 

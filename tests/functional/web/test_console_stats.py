@@ -18,6 +18,8 @@ from docx import Document
 from fastapi.testclient import TestClient
 
 from suraksha.access import users
+from suraksha.admin.models import KillSwitch
+from suraksha.admin.services import set_switch
 from suraksha.app import Platform
 from suraksha.transparency.answers import COMMISSION_QUESTIONS
 from tests.functional.web.test_console import (  # noqa: F401 - the console's fixtures
@@ -136,7 +138,7 @@ def test_charts_and_their_tables_from_known_records(web: TestClient, console_pla
 
 def test_the_csv_cell_by_cell(web: TestClient, console_platform: Platform) -> None:
     seed_quarter(console_platform.db)
-    signed_in(web, "legal@example.org" if False else "lead@example.org")
+    signed_in(web, "lead@example.org")
     answer = web.get(QUARTER_CSV)
     assert answer.status_code == 200
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
@@ -337,3 +339,20 @@ def test_the_answer_refuses_bad_input_and_forged_forms(web: TestClient, console_
     bad_day = web.post("/console/answer/document", data={**fields, "from": "2021-02-30", "csrf_token": csrf})
     assert bad_day.status_code == 400 and "is not a date" in bad_day.text
     assert audit_rows(console_platform, "export:create") == []
+
+
+def test_read_only_refuses_the_download_but_not_the_pages(
+    web: TestClient, console_platform: Platform
+) -> None:
+    """A download writes its audit row: while the service is read-only it is refused like every write;
+    the statistics, their CSV and the answer on the page still open."""
+    seed_quarter(console_platform.db)
+    csrf = signed_in(web, "lead@example.org")
+    with console_platform.db.session() as session:
+        set_switch(session, KillSwitch.READ_ONLY, True, by="test", reason="maintenance")
+    fields = {"from": "2021-01-01", "to": "2021-03-31", "kind": "pdf", "csrf_token": csrf}
+    refused = web.post("/console/answer/document", data=fields)
+    assert refused.status_code == 503 and "read-only" in refused.text
+    assert audit_rows(console_platform, "export:create") == []
+    assert web.get(QUARTER).status_code == 200 and web.get(QUARTER_CSV).status_code == 200
+    assert web.get("/console/answer?from=2021-01-01&to=2021-03-31").status_code == 200
