@@ -301,6 +301,8 @@ def test_no_missing_files_and_no_stored_names_on_any_page(page: Page, console: C
         "/console/account",
         "/console/items",
         "/console/decisions",
+        "/console/stats",
+        f"/console/answer?from=2021-01-01&to=2030-12-31&posts=%23{item.id}",
     ]
     for path in pages:
         page.goto(f"{console.url}{path}")

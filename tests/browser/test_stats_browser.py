@@ -5,12 +5,16 @@ CSV and the answer's PDF download."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 
 import numpy as np
 from PIL import Image
 from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
+from suraksha.audit import AuditEvent
 from tests.browser.conftest import Console, sign_in
 from tests.transparency_records import seed_quarter
 
@@ -100,4 +104,10 @@ def test_the_answer_page_and_its_pdf(page: Page, console: Console) -> None:
     with page.expect_download() as download:
         page.click("#download-pdf")
     assert download.value.suggested_filename == "reply-2021-01-01-to-2021-03-31.pdf"
-    assert download.value.path().read_bytes().startswith(b"%PDF")
+    pdf = download.value.path().read_bytes()
+    assert pdf.startswith(b"%PDF")
+    with console.platform.db.reading() as session:
+        exported = session.scalars(
+            select(AuditEvent).where(AuditEvent.subject == f"answer:{hashlib.sha256(pdf).hexdigest()[:32]}")
+        ).one()
+    assert json.loads(exported.details)["posts_named"] == 2  # both posts travelled with the form
