@@ -72,6 +72,7 @@ from suraksha.transparency import documents as answer_documents
 from suraksha.transparency.answers import COMMISSION_QUESTIONS, Answer
 from suraksha.transparency.answers import compose as compose_answer
 from suraksha.transparency.operations import TransparencyOperations
+from suraksha.transparency.series import Bucket, Granularity, series
 from suraksha.transparency.statistics import Period
 from suraksha.vault import tasks as vault_tasks
 from suraksha.vault.crypto import EnvelopeCipher
@@ -756,6 +757,39 @@ class Platform(TransparencyOperations):
                 patterns=self.url_patterns,
                 questions=questions,
             )
+
+    def stats_series(self, period: Period, by: Granularity) -> list[Bucket]:
+        """Every measure for each calendar bucket of ``period`` (``transparency.series``): what the
+        console's charts and CSV show. InvalidInput when ``by`` cuts it into too many buckets."""
+        with self.db.reading() as session:
+            return series(session, period, by)
+
+    def export_answer(self, answer: Answer, kind: str, *, actor: str) -> bytes:
+        """The answer as a document made now, ``pdf`` (to send) or ``docx`` (to edit); the export is
+        audited (``export:create``, naming the document's SHA-256, the period and how many posts)."""
+        organisation = self.settings.platform_name
+        if kind == "pdf":
+            data = answer_documents.render_pdf(answer, organisation=organisation)
+        elif kind == "docx":
+            data = answer_documents.render_docx(answer, organisation=organisation)
+        else:
+            raise InvalidInput(f"an answer is exported as pdf or docx, not {kind[:20]!r}")
+        sha256 = hashlib.sha256(data).hexdigest()
+        with self.db.session() as session:
+            audit.record(
+                session,
+                actor,
+                audit.AuditAction.EXPORT_CREATE,
+                f"answer:{sha256[:32]}",
+                {
+                    "document": f"answer.{kind}",
+                    "sha256": sha256,
+                    "period_start": answer.period_start,
+                    "period_end": answer.period_end,
+                    "posts_named": len(answer.items),
+                },
+            )
+        return data
 
     def write_answer(self, answer: Answer, folder: Path, *, heading: str = "Reply to the notice") -> str:
         """The answer as ``reply.pdf`` (to send), ``reply.docx`` (to edit) and ``answer.json`` (exact), in

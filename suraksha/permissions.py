@@ -10,6 +10,9 @@ The mapping follows the review-console issue ("People and access"):
   enforcement and their chain of custody must name few people.
 - ``auditor`` reads the audit log and nothing else.
 - ``legal`` runs the legal desk (``legal:manage``); leads read it (``legal:view``) to see the clocks.
+- ``stats:view`` (the accountability statistics: counts, automated share, time to action) is for those
+  who answer for the platform and run it: leads, legal and admin. They are counts, never content; the
+  commission's answer, which explains named posts, stays with ``legal:view``.
 - ``admin`` manages people, configuration, banks and switches but neither reveals CSAM media nor opens
   evidence nor decides items (least privilege: running the service is not a reason to see what it
   holds, and a compromised admin account must not be a way to the worst material). An administrator who
@@ -52,6 +55,8 @@ class Permission(StrEnum):
     """Read the legal desk: requests, their scope and clocks (confidential ones included)."""
     LEGAL_MANAGE = "legal:manage"
     """Receive, verify, reject and answer requests from authorities; register authorities."""
+    STATS_VIEW = "stats:view"
+    """Read the accountability statistics (counts, automated share, time to action) and their CSV."""
 
 
 class Role(StrEnum):
@@ -80,6 +85,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         P.AUDIT_VIEW,
         P.EXPORT_CREATE,
         P.LEGAL_VIEW,
+        P.STATS_VIEW,
     },
     Role.LEGAL: frozenset(
         {
@@ -90,11 +96,20 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.EXPORT_CREATE,
             P.LEGAL_VIEW,
             P.LEGAL_MANAGE,
+            P.STATS_VIEW,
         }
     ),
     Role.AUDITOR: frozenset({P.AUDIT_VIEW}),
     Role.ADMIN: frozenset(
-        {P.QUEUE_VIEW, P.USER_MANAGE, P.CONFIG_CHANGE, P.BANK_MANAGE, P.SWITCH_SET, P.AUDIT_VIEW}
+        {
+            P.QUEUE_VIEW,
+            P.USER_MANAGE,
+            P.CONFIG_CHANGE,
+            P.BANK_MANAGE,
+            P.SWITCH_SET,
+            P.AUDIT_VIEW,
+            P.STATS_VIEW,
+        }
     ),
 }
 """Every role's permissions (see the module docstring for why)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,6 +83,12 @@ class Answer:
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
+
+
+def last_day(period: Period) -> date:
+    """The period's last day, as a person names it: the period is half-open, so a period to
+    2022-09-21 00:00 ends on 2022-09-20."""
+    return (period.end - timedelta(microseconds=1)).date()
 
 
 def _iso(value: datetime | None) -> str:
@@ -251,7 +257,7 @@ def compose(
             or "The notice names no post; name them (URL or post id) for a per-post explanation."
         ),
         (
-            f"From {period.start.date()} to {period.end.date()}: {stats.identified_items} items identified, "
+            f"From {period.start.date()} to {last_day(period)}: {stats.identified_items} items identified, "
             f"{stats.actions.get('remove', 0)} removed, "
             f"{stats.actions.get('suspend', 0)} accounts suspended, "
             f"{stats.actions.get('withhold', 0)} withheld in named countries, "

@@ -9,8 +9,8 @@ from datetime import datetime
 from docx import Document
 
 from suraksha.reporting.pdf import Pages
-from suraksha.transparency.answers import Answer, ItemExplanation
-from suraksha.transparency.statistics import Spread
+from suraksha.transparency.answers import Answer, ItemExplanation, last_day
+from suraksha.transparency.statistics import Period, Spread
 
 TITLE = "Reply to the notice"
 
@@ -23,7 +23,8 @@ def _spread(spread: Spread) -> str:
 
 
 def _from(answer: Answer, organisation: str) -> str:
-    period = f"{answer.period_start[:10]} to {answer.period_end[:10]}"
+    asked = Period(datetime.fromisoformat(answer.period_start), datetime.fromisoformat(answer.period_end))
+    period = f"{asked.start.date()} to {last_day(asked)}"
     return f"From: {organisation or 'the platform'}. Period: {period}."
 
 
@@ -40,7 +41,8 @@ def _post(item: ItemExplanation) -> str:
     return f"Post {item.platform_item_id} by {item.account}, received {item.received_at}"
 
 
-def _figures(answer: Answer) -> list[tuple[str, str]]:
+def figures(answer: Answer) -> list[tuple[str, str]]:
+    """The period's figures as (name, value) lines: Annexure A, and the console's answer page."""
     s = answer.statistics
     rows = [
         ("Items identified", str(s.identified_items)),
@@ -75,7 +77,7 @@ def render_pdf(answer: Answer, *, heading: str = TITLE, organisation: str = "") 
         line(qa.answer)
     pdf.new_page()
     title("Annexure A: figures for the period")
-    for name, value in _figures(answer):
+    for name, value in figures(answer):
         line(f"{name}: {value}")
     title("Annexure B: hash lists and rules in force")
     for bank in answer.safeguards.banks:
@@ -107,7 +109,7 @@ def render_docx(answer: Answer, *, heading: str = TITLE, organisation: str = "")
     document.add_page_break()  # type: ignore[no-untyped-call]
     document.add_heading("Annexure A: figures for the period", level=1)
     table = document.add_table(rows=0, cols=2)
-    for name, value in _figures(answer):
+    for name, value in figures(answer):
         cells = table.add_row().cells
         cells[0].text, cells[1].text = name, value
     document.add_heading("Annexure B: hash lists and rules in force", level=1)

@@ -238,6 +238,7 @@ def test_dashboard_period_tiles_and_counts(page: Page, console: Console) -> None
         assert not SNAKE.search(heading), heading
     expect(page.locator("#card-approvals")).to_have_attribute("href", "/console/approvals")
     expect(page.locator("#card-accountability")).to_contain_text("Accountability statistics")
+    expect(page.locator("#card-accountability")).to_have_attribute("href", "/console/stats")
 
     page.locator("#period-picker select[name=period]").select_option("7d")
     page.locator("#period-picker button").click()
@@ -300,6 +301,8 @@ def test_no_missing_files_and_no_stored_names_on_any_page(page: Page, console: C
         "/console/account",
         "/console/items",
         "/console/decisions",
+        "/console/stats",
+        f"/console/answer?from=2021-01-01&to=2030-12-31&posts=%23{item.id}",
     ]
     for path in pages:
         page.goto(f"{console.url}{path}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from suraksha.vault.services import EvidenceActor
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import run_worker
 from tests.browser.conftest import Console, sign_in
+from tests.transparency_records import seed_history
 
 TARGET = os.environ.get("SURAKSHA_SCREENSHOTS")
 KNOWN = (101, 102, 103, 104, 105)
@@ -284,3 +285,28 @@ def test_legal_desk_screenshots(page: Page, console: Console) -> None:
     shoot(page, out / "legal-desk.png")
     page.goto(f"{console.url}/console/legal/{request}")
     shoot(page, out / "legal-request.png")
+
+
+def test_accountability_screenshots(page: Page, console: Console) -> None:
+    """Statistics drawn for a made-up year, and the commission's five questions answered from it."""
+    assert TARGET is not None
+    out = Path(TARGET)
+    out.mkdir(parents=True, exist_ok=True)
+    sign_in(page, console, console.user("legal-stats", ["legal"]))
+    expect(page.locator("h1")).to_have_text("Dashboard")
+    # accountability: a made-up year (2025) of decisions, actions and reports, drawn and answered
+    seed_history(console.platform.db, datetime(2025, 1, 1, tzinfo=UTC), 12, tag="demo-history")
+    page.goto(f"{console.url}/console/stats?from=2025-01-01&to=2025-12-31&by=month")
+    expect(page.locator("img.chart-image")).to_have_count(5)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img.chart-image')].every(i => i.complete && i.naturalWidth > 0)"
+    )
+    shoot(page, out / "stats.png")
+    named = "post-demo-history-1\npost-demo-history-3\nhttps://example.org/p/unknown-post"
+    page.goto(f"{console.url}/console/answer")
+    page.fill("#answer-form input[name=from]", "2025-01-01")
+    page.fill("#answer-form input[name=to]", "2025-12-31")
+    page.fill("#answer-form textarea[name=posts]", named)
+    page.locator("#answer-form button").click()
+    expect(page.locator(".named-post")).to_have_count(3)
+    shoot(page, out / "answer.png")

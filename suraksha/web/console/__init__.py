@@ -15,6 +15,7 @@ from starlette.types import Receive, Scope, Send
 
 from suraksha.web.console import (
     activity,
+    answers,
     banks,
     errors,
     legal,
@@ -23,6 +24,7 @@ from suraksha.web.console import (
     reports,
     review,
     signin,
+    stats,
 )
 from suraksha.web.console.pages import STATIC_DIR
 from suraksha.web.console.security import ConsoleHeaders
@@ -37,6 +39,8 @@ ROUTERS = (
     reports.router,
     legal_desk.router,  # before legal's: /console/legal/new is not a request id
     legal.router,
+    stats.router,
+    answers.router,
 )
 
 

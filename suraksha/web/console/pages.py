@@ -42,6 +42,8 @@ NAV: tuple[NavLink, ...] = (
     NavLink("/console/approvals", "Approvals", Permission.DECISION_APPROVE),
     NavLink("/console/reports", "Reports", Permission.REPORT_SUBMIT),
     NavLink("/console/legal", "Legal desk", Permission.LEGAL_VIEW),
+    NavLink("/console/stats", "Statistics", Permission.STATS_VIEW),
+    NavLink("/console/answer", "Answer", Permission.LEGAL_VIEW),
     NavLink("/console/banks", "Banks", Permission.BANK_MANAGE),
     NavLink("/console/debugger", "Match debugger", Permission.BANK_MANAGE),
     NavLink("/console/switches", "Kill switches", Permission.SWITCH_SET),
