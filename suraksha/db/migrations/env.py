@@ -12,11 +12,13 @@ import suraksha.admin.models
 import suraksha.audit
 import suraksha.banks.models
 import suraksha.content.entities
+import suraksha.content.history
 import suraksha.content.models
 import suraksha.enforcement.models
 import suraksha.legal.models
 import suraksha.reporting.models
 import suraksha.review.models
+import suraksha.transparency.models
 import suraksha.vault.models
 import suraksha.worker.models  # noqa: F401
 from suraksha.db.base import Base, UTCDateTime

@@ -1,0 +1,342 @@
+"""The statistics rollup: an incremental aggregation over closed UTC days, checked against the records.
+
+The write path pays nothing: a decision, an action or a report is written as before, and the scheduled
+job ``stats.rollup`` later counts each complete UTC day (older than ``stats_rollup_lag_s``, so records
+that arrive a little late still land in an open day) from the raw records, with the very code the raw
+path uses (``tally.count_records``), and stores its cells (``stats_day_counts``, ``stats_day_times``)
+and the day's row in the ledger (``stats_days``, closed). A write dated in a closed day marks the day
+dirty (``suraksha.content.history.history_written``); dirty days are counted from the raw records
+until the job rolls them again.
+
+``verify`` recomputes every closed day of a period from the raw records and compares them cell by
+cell; ``repair`` rolls again the days that differ (and the audit log says so).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from suraksha import audit
+from suraksha.audit import AuditAction
+from suraksha.content.history import DayState, StatsDay
+from suraksha.db import Database, utcnow
+from suraksha.transparency.models import StatsDayCount, StatsDayTime
+from suraksha.transparency.statistics import Period
+from suraksha.transparency.tally import (
+    DIMENSIONS,
+    Cell,
+    Tally,
+    count_records,
+    day_start,
+    days_between,
+    earliest_record,
+    utc_day,
+)
+
+log = logging.getLogger(__name__)
+
+ROLLUP_JOB = "stats.rollup"
+DAYS_PER_TRANSACTION = 31
+"""Days rolled (or checked) in one transaction: a month of records counted at once, then committed."""
+
+
+def last_closable_day(now: datetime, lag: timedelta) -> date:
+    """The last day a rollup at ``now`` may close: it ended at least ``lag`` ago."""
+    return utc_day(now - lag) - timedelta(days=1)
+
+
+def pending_days(session: Session, *, now: datetime, lag: timedelta) -> list[date]:
+    """Days the rollup should roll now: complete days not yet in the ledger (from the earliest record
+    on) and dirty days, oldest first."""
+    last = last_closable_day(now, lag)
+    earliest = earliest_record(session)
+    ledger = dict(session.execute(select(StatsDay.day, StatsDay.state).where(StatsDay.day <= last)).all())
+    pending = {day for day, state in ledger.items() if state == DayState.DIRTY}
+    if earliest is not None:
+        pending.update(
+            d for d in days_between(utc_day(earliest), last + timedelta(days=1)) if d not in ledger
+        )
+    return sorted(pending)
+
+
+def runs(days: Iterable[date]) -> Iterator[list[date]]:
+    """Consecutive days grouped, at most ``DAYS_PER_TRANSACTION`` to a group."""
+    run: list[date] = []
+    for day in sorted(days):
+        if run and (day != run[-1] + timedelta(days=1) or len(run) >= DAYS_PER_TRANSACTION):
+            yield run
+            run = []
+        run.append(day)
+    if run:
+        yield run
+
+
+def days_period(run: list[date]) -> Period:
+    return Period(day_start(run[0]), day_start(run[-1] + timedelta(days=1)))
+
+
+def roll_days(session: Session, run: list[date], *, now: datetime) -> int:
+    """Count consecutive ``run`` days from the raw records and store them as closed; returns how many
+    were closed. A day marked dirty while it was being counted stays dirty (its ``dirtied_at``
+    changed), and a day first marked while it was being counted conflicts, so the job tries again:
+    a day is never closed on counts that miss a write."""
+    ledger = {
+        row.day: row.dirtied_at for row in session.scalars(select(StatsDay).where(StatsDay.day.in_(run)))
+    }
+    tally = count_records(session, days_period(run))
+    session.execute(delete(StatsDayCount).where(StatsDayCount.day.in_(run)))
+    session.execute(delete(StatsDayTime).where(StatsDayTime.day.in_(run)))
+    counts = [
+        {"day": day, **{d: getattr(cell, d) for d in DIMENSIONS}, "measure": cell.measure, "value": value}
+        for (day, cell), value in tally.counts.items()
+        if value
+    ]
+    times = [
+        {"day": day, "measure": measure, "bucket": bucket, "count": count}
+        for (day, measure, bucket), count in tally.times.items()
+        if count
+    ]
+    if counts:
+        session.execute(insert(StatsDayCount), counts)
+    if times:
+        session.execute(insert(StatsDayTime), times)
+    closed = 0
+    for day in run:
+        if day not in ledger:
+            session.add(StatsDay(day=day, state=DayState.CLOSED, rolled_at=now))
+            closed += 1
+            continue
+        dirtied = ledger[day]
+        same_mark = StatsDay.dirtied_at.is_(None) if dirtied is None else StatsDay.dirtied_at == dirtied
+        result = session.execute(
+            update(StatsDay)
+            .where(StatsDay.day == day, same_mark)
+            .values(state=DayState.CLOSED, rolled_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        closed += result.rowcount or 0  # type: ignore[attr-defined]
+    session.flush()
+    return closed
+
+
+def closed_days(session: Session, first: date, end: date) -> set[date]:
+    """The closed days from ``first`` up to, not including, ``end``."""
+    return set(
+        session.scalars(
+            select(StatsDay.day).where(
+                StatsDay.day >= first, StatsDay.day < end, StatsDay.state == DayState.CLOSED
+            )
+        )
+    )
+
+
+def stored(session: Session, first: date, end: date, *, by_day: bool) -> Tally:
+    """The rollup's cells of the closed days in ``[first, end)``: per day, or summed under ``first``."""
+    closed = and_(
+        StatsDay.day == StatsDayCount.day,
+        StatsDay.state == DayState.CLOSED,
+    )
+    columns = [getattr(StatsDayCount, d) for d in DIMENSIONS]
+    keys = [StatsDayCount.day] if by_day else []
+    tally = Tally()
+    for row in session.execute(
+        select(*keys, StatsDayCount.measure, *columns, func.sum(StatsDayCount.value))
+        .join(StatsDay, closed)
+        .where(StatsDayCount.day >= first, StatsDayCount.day < end)
+        .group_by(*keys, StatsDayCount.measure, *columns)
+    ):
+        values = list(row)
+        day = values.pop(0) if by_day else first
+        measure, category, source, kind, automated, decided_by, policy, country, backfilled, total = values
+        cell = Cell(
+            measure, category, source, kind, bool(automated), decided_by, policy, country, bool(backfilled)
+        )
+        tally.counts[day, cell] += int(total)
+    time_keys = [StatsDayTime.day] if by_day else []
+    for row in session.execute(
+        select(*time_keys, StatsDayTime.measure, StatsDayTime.bucket, func.sum(StatsDayTime.count))
+        .join(StatsDay, and_(StatsDay.day == StatsDayTime.day, StatsDay.state == DayState.CLOSED))
+        .where(StatsDayTime.day >= first, StatsDayTime.day < end)
+        .group_by(*time_keys, StatsDayTime.measure, StatsDayTime.bucket)
+    ):
+        values = list(row)
+        day = values.pop(0) if by_day else first
+        measure, bucket, total = values
+        tally.times[day, measure, int(bucket)] += int(total)
+    return tally
+
+
+@dataclass(frozen=True)
+class Difference:
+    day: date
+    cell: str
+    stored: int
+    recomputed: int
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "day": self.day.isoformat(),
+            "cell": self.cell,
+            "stored": self.stored,
+            "recomputed": self.recomputed,
+        }
+
+
+@dataclass
+class Check:
+    """What ``verify`` found: the closed days it recomputed, and each cell that differed."""
+
+    days_checked: int = 0
+    differences: list[Difference] = field(default_factory=list)
+    repaired: list[date] = field(default_factory=list)
+
+    @property
+    def agrees(self) -> bool:
+        return not self.differences
+
+    @property
+    def days_differing(self) -> list[date]:
+        return sorted({d.day for d in self.differences})
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "agrees": self.agrees,
+            "days_checked": self.days_checked,
+            "days_differing": [d.isoformat() for d in self.days_differing],
+            "differences": [d.as_dict() for d in self.differences],
+            "repaired": [d.isoformat() for d in self.repaired],
+        }
+
+
+def _cell_name(cell: Cell) -> str:
+    dims = [f"{d}={getattr(cell, d)}" for d in DIMENSIONS if getattr(cell, d) not in ("", False)]
+    return " ".join([cell.measure, *dims])
+
+
+def compare(stored_tally: Tally, recomputed: Tally) -> list[Difference]:
+    """Every cell (count or time bucket) whose stored value is not the recomputed one."""
+    found: list[Difference] = []
+    for key in sorted(set(stored_tally.counts) | set(recomputed.counts)):
+        a, b = stored_tally.counts.get(key, 0), recomputed.counts.get(key, 0)
+        if a != b:
+            found.append(Difference(key[0], _cell_name(key[1]), a, b))
+    for tkey in sorted(set(stored_tally.times) | set(recomputed.times)):
+        a, b = stored_tally.times.get(tkey, 0), recomputed.times.get(tkey, 0)
+        if a != b:
+            found.append(Difference(tkey[0], f"{tkey[1]} bucket={tkey[2]}", a, b))
+    return found
+
+
+def check_days(session: Session, run: list[date], *, now: datetime) -> list[Difference]:
+    """Recompute consecutive closed days ``run`` from the raw records and compare with the rollup;
+    records when they were checked."""
+    period = days_period(run)
+    recomputed = count_records(session, period).only(run)
+    kept = stored(session, run[0], run[-1] + timedelta(days=1), by_day=True).only(run)
+    session.execute(
+        update(StatsDay)
+        .where(StatsDay.day.in_(run))
+        .values(checked_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return compare(kept, recomputed)
+
+
+def closed_runs(session: Session, period: Period) -> list[list[date]]:
+    """The closed days of ``period`` (every day it touches), in runs of consecutive days."""
+    first = utc_day(period.start)
+    end = utc_day(period.end - timedelta(microseconds=1)) + timedelta(days=1)
+    return list(runs(closed_days(session, first, end)))
+
+
+Progress = Callable[[int, int], None]
+"""Called with (days done, days in all) as work goes on."""
+
+
+def roll(db: Database, *, now: datetime, lag: timedelta, progress: Progress | None = None) -> RollResult:
+    """Close every complete day older than ``lag`` not yet rolled, and roll dirty days again, a month
+    of days per transaction. A run that conflicts with a concurrent backfill is left for the next."""
+    with db.reading() as session:
+        pending = pending_days(session, now=now, lag=lag)
+    result = RollResult(pending=len(pending))
+    done = 0
+    for run in runs(pending):
+        try:
+            with db.session() as session:
+                result.closed += roll_days(session, run, now=now)
+        except IntegrityError:
+            # A backfill marked one of these days first (history_written): it stays dirty, next run.
+            result.conflicts += len(run)
+            log.info("event=stats.rollup_conflict first=%s days=%d", run[0], len(run))
+        done += len(run)
+        if progress is not None:
+            progress(done, len(pending))
+    log.info(
+        "event=stats.rollup pending=%d closed=%d conflicts=%d",
+        result.pending,
+        result.closed,
+        result.conflicts,
+    )
+    return result
+
+
+@dataclass
+class RollResult:
+    pending: int = 0
+    closed: int = 0
+    conflicts: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"pending": self.pending, "closed": self.closed, "conflicts": self.conflicts}
+
+
+def verify(
+    session: Session,
+    period: Period,
+    *,
+    repair: bool = False,
+    actor: str = "system:stats",
+    now: datetime | None = None,
+    progress: Progress | None = None,
+) -> Check:
+    """Recompute every closed day of ``period`` from the raw records and compare it with the rollup,
+    cell by cell. With ``repair``, roll again each day that differs and record it in the audit log
+    (what differed, so the repair can be accounted for)."""
+    now = now or utcnow()
+    check = Check()
+    day_runs = closed_runs(session, period)
+    total = sum(len(r) for r in day_runs)
+    for run in day_runs:
+        check.differences.extend(check_days(session, run, now=now))
+        check.days_checked += len(run)
+        if progress is not None:
+            progress(check.days_checked, total)
+    if repair and check.differences:
+        for run in runs(check.days_differing):
+            roll_days(session, run, now=now)
+        check.repaired = check.days_differing
+        audit.record(
+            session,
+            actor,
+            AuditAction.STATS_REPAIR,
+            subject=f"{period.start.date()}..{period.end.date()}",
+            details={
+                "days": [d.isoformat() for d in check.repaired],
+                "cells": len(check.differences),
+                "first": [d.as_dict() for d in check.differences[:20]],
+            },
+        )
+    log.info(
+        "event=stats.check days=%d differing=%d repaired=%d",
+        check.days_checked,
+        len(check.days_differing),
+        len(check.repaired),
+    )
+    return check
