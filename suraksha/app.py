@@ -64,6 +64,7 @@ from suraksha.signals.pdq import PdqMode
 from suraksha.transparency import documents as answer_documents
 from suraksha.transparency.answers import COMMISSION_QUESTIONS, Answer
 from suraksha.transparency.answers import compose as compose_answer
+from suraksha.transparency.operations import ROLLUP_JOB, StatsOperations
 from suraksha.transparency.statistics import Period
 from suraksha.vault import tasks as vault_tasks
 from suraksha.vault.crypto import EnvelopeCipher
@@ -90,7 +91,7 @@ opens again, saying what failed (``suraksha.enforcement.acknowledgements``)."""
 AUDIT_CHECKPOINT_JOB = "audit.checkpoint"
 
 
-class Platform:
+class Platform(StatsOperations):
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.load()
 
@@ -213,7 +214,13 @@ class Platform:
         registry.register(legal_tasks.CLOCKS, self._legal_clocks_job)
         if self.settings.legal_alert_every_s > 0:
             registry.schedule(legal_tasks.CLOCKS, self.settings.legal_alert_every_s)
+        registry.register(ROLLUP_JOB, self._stats_rollup_job, transactional=False)
+        if self.settings.stats_rollup_every_s > 0:
+            registry.schedule(ROLLUP_JOB, self.settings.stats_rollup_every_s)
         return registry
+
+    def _stats_rollup_job(self, _ctx: JobContext) -> None:
+        self.stats_rollup()  # a month of days per transaction of its own
 
     def _legal_clocks_job(self, ctx: JobContext) -> None:
         assert ctx.transaction is not None  # registered transactional

@@ -21,6 +21,7 @@ from suraksha.cli import (
     reports,
     scan,
     serve,
+    stats,
     switches,
     system,
     transparency,
@@ -48,6 +49,7 @@ app.add_typer(vault.app, name="vault")
 app.add_typer(reports.app, name="report")
 app.add_typer(legal.app, name="legal")
 app.add_typer(actions.app, name="actions")
+app.add_typer(stats.app, name="stats")
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(scan.match_command)

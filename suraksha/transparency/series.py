@@ -27,6 +27,8 @@ from suraksha.transparency.tally import Tally, count_records, day_start, days_be
 
 MAX_BUCKETS = 5000
 """A day-by-day series over more than about thirteen years is refused rather than computed."""
+MAX_PERIOD = timedelta(days=100 * 366)
+"""A period longer than a century is refused (statistics walk its days)."""
 
 
 class Granularity(StrEnum):
@@ -87,6 +89,8 @@ def buckets(period: Period, by: Granularity) -> Iterator[Period]:
 
 def series(session: Session, period: Period, by: Granularity) -> list[Bucket]:
     """Every measure of ``statistics`` for each bucket of ``period``."""
+    if period.end - period.start > MAX_PERIOD:
+        raise InvalidInput(f"the period is longer than {MAX_PERIOD.days // 366} years: choose a shorter one")
     cut = list(buckets(period, by))
     tallies = [Tally() for _ in cut]
     bucket_of: dict[date, int] = {}

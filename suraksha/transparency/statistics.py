@@ -39,17 +39,17 @@ import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy.orm import Session
 
 from suraksha.enforcement.models import Decision
-from suraksha.errors import InvalidInput
 from suraksha.transparency.tally import (
     PLATFORM_ACTIONS,
     VIOLATION_VERDICTS,
     Cell,
     Measure,
+    Period,
     Tally,
     TimeMeasure,
     bucket_upper_s,
@@ -70,18 +70,6 @@ __all__ = [
 NO_RECORDS = "no records in this period"
 UNSPECIFIED = "unspecified"
 """The key of records without the dimension asked for (a decision with no category)."""
-
-
-@dataclass(frozen=True)
-class Period:
-    start: datetime
-    end: datetime
-
-    def __post_init__(self) -> None:
-        if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise InvalidInput("a period's start and end need their offset (UTC)")
-        if self.start >= self.end:
-            raise InvalidInput(f"the period starts ({self.start.date()}) after it ends ({self.end.date()})")
 
 
 @dataclass(frozen=True)

@@ -31,17 +31,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from suraksha.content.models import Item, ItemMatch, ItemRuleHit
 from suraksha.enforcement.models import Action, ActionKind, DecidedBy, Decision, Verdict
+from suraksha.errors import InvalidInput
 from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile, PoliceReferral, ReportState
-
-if TYPE_CHECKING:
-    from suraksha.transparency.statistics import Period
 
 VIOLATION_VERDICTS = (Verdict.VIOLATION.value, Verdict.LEGAL_ORDER.value)
 PLATFORM_ACTIONS = (
@@ -53,6 +51,18 @@ PLATFORM_ACTIONS = (
 )
 TAKEDOWN_ACTIONS = PLATFORM_ACTIONS[:-1]
 """The actions that count as acting on an item (a restore undoes one)."""
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise InvalidInput("a period's start and end need their offset (UTC)")
+        if self.start >= self.end:
+            raise InvalidInput(f"the period starts ({self.start.date()}) after it ends ({self.end.date()})")
 
 
 class Measure(StrEnum):

@@ -102,12 +102,25 @@ def test_a_backfill_into_a_closed_day_is_counted_at_once_and_rolled_again(db: Da
     with db.session() as session:
         account = session.scalars(select(Account)).first()
         assert account is not None
-        item = Item(platform_item_id="archived-1", payload_digest="0" * 64, kind="post", account_id=account.id,
-                    received_at=old, backfilled=True)  # fmt: skip
+        item = Item(
+            platform_item_id="archived-1",
+            payload_digest="0" * 64,
+            kind="post",
+            account_id=account.id,
+            received_at=old,
+            backfilled=True,
+        )
         session.add(item)
         session.flush()
-        session.add(Decision(item_id=item.id, verdict="violation", automated=True, decided_by="policy",
-                             created_at=old + timedelta(minutes=1)))  # fmt: skip
+        session.add(
+            Decision(
+                item_id=item.id,
+                verdict="violation",
+                automated=True,
+                decided_by="policy",
+                created_at=old + timedelta(minutes=1),
+            )
+        )
         assert history_written(session, [old, old + timedelta(minutes=1)], now=now) == 1
     with db.reading() as session:
         assert session.scalar(select(StatsDay.state).where(StatsDay.day == old.date())) == DayState.DIRTY
@@ -185,48 +198,101 @@ def write(db: Database, history: dict[str, object]) -> None:
         items: list[dict[str, object]] = history["items"]  # type: ignore[assignment]
         for n, spec in enumerate(items):
             received = later(BASE, spec["received"])  # type: ignore[arg-type]
-            item = Item(platform_item_id=f"gen-{n}", payload_digest="0" * 64, kind="post", account_id=account.id,
-                        received_at=received, backfilled=spec["backfilled"], reporter_kind=spec["reporter"])  # fmt: skip
+            item = Item(
+                platform_item_id=f"gen-{n}",
+                payload_digest="0" * 64,
+                kind="post",
+                account_id=account.id,
+                received_at=received,
+                backfilled=spec["backfilled"],
+                reporter_kind=spec["reporter"],
+            )
             session.add(item)
             session.flush()
             media = ItemMedia(item_id=item.id, position=0, sha256=f"{n:064x}")
             session.add(media)
             session.flush()
             if spec["matched"]:
-                session.add(ItemMatch(item_id=item.id, media_id=media.id, bank_name="known", bank_category="csam",
-                                      entry_id=1, signal_type="md5"))  # fmt: skip
+                session.add(
+                    ItemMatch(
+                        item_id=item.id,
+                        media_id=media.id,
+                        bank_name="known",
+                        bank_category="csam",
+                        entry_id=1,
+                        signal_type="md5",
+                    )
+                )
             if spec["ruled"]:
-                session.add(ItemRuleHit(item_id=item.id, pack="p", pack_version="1", rule_id="r",
-                                        category="solicitation", field="text", start=0, end=1, matched="x"))  # fmt: skip
+                session.add(
+                    ItemRuleHit(
+                        item_id=item.id,
+                        pack="p",
+                        pack_version="1",
+                        rule_id="r",
+                        category="solicitation",
+                        field="text",
+                        start=0,
+                        end=1,
+                        matched="x",
+                    )
+                )
             first = None
             at = received
             for d in spec["decisions"]:  # type: ignore[attr-defined]
                 at = later(at, d["after"])
-                decision = Decision(item_id=item.id, verdict=d["verdict"], automated=d["automated"],
-                                    decided_by=d["by"], decided_by_ref="policy 7" if d["by"] == "policy" else "",
-                                    category=d["category"], created_at=at)  # fmt: skip
+                decision = Decision(
+                    item_id=item.id,
+                    verdict=d["verdict"],
+                    automated=d["automated"],
+                    decided_by=d["by"],
+                    decided_by_ref="policy 7" if d["by"] == "policy" else "",
+                    category=d["category"],
+                    created_at=at,
+                )
                 session.add(decision)
                 session.flush()
                 first = first or decision
                 for kind, after in d["actions"]:
-                    session.add(Action(decision_id=decision.id, item_id=item.id, account_id=account.id, kind=kind,
-                                       target="item", automated=d["automated"], created_at=later(at, after),
-                                       countries="IN DE" if kind == "withhold" else ""))  # fmt: skip
+                    session.add(
+                        Action(
+                            decision_id=decision.id,
+                            item_id=item.id,
+                            account_id=account.id,
+                            kind=kind,
+                            target="item",
+                            automated=d["automated"],
+                            created_at=later(at, after),
+                            countries="IN DE" if kind == "withhold" else "",
+                        )
+                    )
             if spec["reported"] is not None:
-                report = CyberTiplineReport(account_id=account.id, state=ReportState.FINISHED,
-                                            finished_at=later(at, spec["reported"]))  # fmt: skip
+                report = CyberTiplineReport(
+                    account_id=account.id, state=ReportState.FINISHED, finished_at=later(at, spec["reported"])
+                )
                 session.add(report)
                 session.flush()
-                session.add(CyberTiplineReportFile(report_id=report.id, item_id=item.id, media_id=media.id,
-                                                   sha256=f"{n:064x}"))  # fmt: skip
+                session.add(
+                    CyberTiplineReportFile(
+                        report_id=report.id, item_id=item.id, media_id=media.id, sha256=f"{n:064x}"
+                    )
+                )
         referrals: list[tuple[int, float | None, float | None]] = history["referrals"]  # type: ignore[assignment]
         for drafted, sent, acknowledged in referrals:
             created = later(BASE, drafted)
             sent_at = None if sent is None else later(created, sent)
             ack = None if sent_at is None or acknowledged is None else later(sent_at, acknowledged)
-            session.add(PoliceReferral(account_id=account.id, jurisdiction="IN", agency="cyber cell",
-                                       created_by="lead", created_at=created, sent_at=sent_at,
-                                       acknowledged_at=ack))  # fmt: skip
+            session.add(
+                PoliceReferral(
+                    account_id=account.id,
+                    jurisdiction="IN",
+                    agency="cyber cell",
+                    created_by="lead",
+                    created_at=created,
+                    sent_at=sent_at,
+                    acknowledged_at=ack,
+                )
+            )
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
