@@ -5,21 +5,27 @@ dated in a closed day makes that day count from the raw records until it is roll
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
 
+from suraksha.app import Platform
 from suraksha.audit import AuditEvent
 from suraksha.content.history import DayState, StatsDay, history_written
 from suraksha.content.models import Account, Item, ItemMatch, ItemMedia, ItemRuleHit
 from suraksha.db import Database
 from suraksha.enforcement.models import Action, Decision
 from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile, PoliceReferral, ReportState
+from suraksha.settings import Settings
 from suraksha.transparency import rollup
 from suraksha.transparency.models import StatsDayCount, StatsDayTime
+from suraksha.transparency.rollup import ROLLUP_JOB
 from suraksha.transparency.series import Granularity, series
 from suraksha.transparency.statistics import Period, statistics
+from suraksha.worker.policy import WorkerConfig
+from suraksha.worker.runner import run_worker
 from tests.integration.transparency.test_statistics import PERIOD, T, seed
 
 BASE = datetime(2024, 2, 27, tzinfo=UTC)  # a leap day inside the generated ten days
@@ -315,3 +321,28 @@ def test_any_history_gives_the_same_statistics_by_both_paths(
         assert_same_by_both_paths(db, period)
     with db.session() as session:
         assert rollup.verify(session, Period(BASE - timedelta(days=1), BASE + timedelta(days=16))).agrees
+
+
+def test_the_worker_rolls_up_on_its_schedule(db: Database, database_url: str, tmp_path: Path) -> None:
+    """(``db``: emptied after the test, on PostgreSQL.)"""
+    seed(db)
+    settings = Settings.load(
+        {"database_url": database_url, "data_dir": str(tmp_path / "data"), "stats_rollup_every_s": 300.0}
+    )
+    platform = Platform(settings)
+    try:
+        registry = platform.job_handlers(platform.bank_index())
+        assert registry.schedules[ROLLUP_JOB] == 300.0
+        run_worker(
+            platform.db,
+            registry,
+            kinds=[ROLLUP_JOB],
+            config=WorkerConfig(poll_interval_s=0.05),
+            until_drained=True,
+            install_signal_handlers=False,
+        )
+        with platform.db.reading() as session:
+            closed = session.scalars(select(StatsDay.day).where(StatsDay.state == DayState.CLOSED)).all()
+        assert min(closed) == (T - timedelta(days=400)).date() and len(closed) > 400
+    finally:
+        platform.close()
