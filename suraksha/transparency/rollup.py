@@ -18,8 +18,9 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -66,11 +67,11 @@ def pending_days(session: Session, *, now: datetime, lag: timedelta) -> list[dat
     return sorted(pending)
 
 
-def runs(days: Iterable[date]) -> Iterator[list[date]]:
-    """Consecutive days grouped, at most ``DAYS_PER_TRANSACTION`` to a group."""
+def runs(days: Iterable[date], *, longest: int | None = DAYS_PER_TRANSACTION) -> Iterator[list[date]]:
+    """Consecutive days grouped, at most ``longest`` to a group."""
     run: list[date] = []
     for day in sorted(days):
-        if run and (day != run[-1] + timedelta(days=1) or len(run) >= DAYS_PER_TRANSACTION):
+        if run and (day != run[-1] + timedelta(days=1) or (longest is not None and len(run) >= longest)):
             yield run
             run = []
         run.append(day)
@@ -137,23 +138,28 @@ def closed_days(session: Session, first: date, end: date) -> set[date]:
     )
 
 
-def stored(session: Session, first: date, end: date, *, by_day: bool) -> Tally:
-    """The rollup's cells of the closed days in ``[first, end)``: per day, or summed under ``first``."""
-    closed = and_(
-        StatsDay.day == StatsDayCount.day,
-        StatsDay.state == DayState.CLOSED,
-    )
+def stored(session: Session, days: Iterable[date], *, by_day: bool) -> Tally:
+    """The rollup's cells of ``days`` (closed days, as the caller read the ledger): per day, or all
+    summed under the first day. The days are asked for as ranges of consecutive days, so the
+    database sums them by the day index without a join to the ledger."""
+    wanted = sorted(set(days))
+    tally = Tally()
+    if not wanted:
+        return tally
+    spans = [(run[0], run[-1] + timedelta(days=1)) for run in runs(wanted, longest=None)]
+
+    def within(column: Any) -> ColumnElement[bool]:
+        return or_(*(and_(column >= first, column < end) for first, end in spans))
+
     columns = [getattr(StatsDayCount, d) for d in DIMENSIONS]
     keys = [StatsDayCount.day] if by_day else []
-    tally = Tally()
     for row in session.execute(
         select(*keys, StatsDayCount.measure, *columns, func.sum(StatsDayCount.value))
-        .join(StatsDay, closed)
-        .where(StatsDayCount.day >= first, StatsDayCount.day < end)
+        .where(within(StatsDayCount.day))
         .group_by(*keys, StatsDayCount.measure, *columns)
     ):
         values = list(row)
-        day = values.pop(0) if by_day else first
+        day = values.pop(0) if by_day else wanted[0]
         measure, category, source, kind, automated, decided_by, policy, country, backfilled, total = values
         cell = Cell(
             measure, category, source, kind, bool(automated), decided_by, policy, country, bool(backfilled)
@@ -162,12 +168,11 @@ def stored(session: Session, first: date, end: date, *, by_day: bool) -> Tally:
     time_keys = [StatsDayTime.day] if by_day else []
     for row in session.execute(
         select(*time_keys, StatsDayTime.measure, StatsDayTime.bucket, func.sum(StatsDayTime.count))
-        .join(StatsDay, and_(StatsDay.day == StatsDayTime.day, StatsDay.state == DayState.CLOSED))
-        .where(StatsDayTime.day >= first, StatsDayTime.day < end)
+        .where(within(StatsDayTime.day))
         .group_by(*time_keys, StatsDayTime.measure, StatsDayTime.bucket)
     ):
         values = list(row)
-        day = values.pop(0) if by_day else first
+        day = values.pop(0) if by_day else wanted[0]
         measure, bucket, total = values
         tally.times[day, measure, int(bucket)] += int(total)
     return tally
@@ -239,7 +244,7 @@ def check_days(session: Session, run: list[date], *, now: datetime) -> list[Diff
     records when they were checked."""
     period = days_period(run)
     recomputed = count_records(session, period).only(run)
-    kept = stored(session, run[0], run[-1] + timedelta(days=1), by_day=True).only(run)
+    kept = stored(session, run, by_day=True)
     session.execute(
         update(StatsDay)
         .where(StatsDay.day.in_(run))

@@ -103,12 +103,13 @@ def series(session: Session, period: Period, by: Granularity) -> list[Bucket]:
     for part in _uncovered(period, rolled):
         raw.add(count_records(session, part))
     if rolled and by is Granularity.DAY:
-        raw.add(stored(session, min(rolled), max(rolled) + timedelta(days=1), by_day=True))
+        raw.add(stored(session, rolled, by_day=True))
     elif rolled:
         for index, bucket in enumerate(cut):
             first, end = _whole_days(bucket)
-            if any(day in rolled for day in days_between(first, end)):
-                tallies[index].add(stored(session, first, end, by_day=False))
+            inside = [day for day in days_between(first, end) if day in rolled]
+            if inside:
+                tallies[index].add(stored(session, inside, by_day=False))
     for (day, cell), value in raw.counts.items():
         tallies[bucket_of[day]].counts[day, cell] += value
     for (day, measure, slot), value in raw.times.items():
