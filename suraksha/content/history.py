@@ -15,10 +15,11 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, String, select
+from sqlalchemy import Date, String
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from suraksha.db.base import Base, UTCDateTime, utcnow
+from suraksha.db.inserts import upsert_insert
 
 
 class DayState(StrEnum):
@@ -49,22 +50,21 @@ def history_written(
     session: Session, times: Iterable[datetime | date], *, now: datetime | None = None
 ) -> int:
     """Mark dirty the UTC days of ``times`` (the times of records just written with past dates), in
-    the caller's transaction; returns how many days changed. Safe to call for any time: a day not yet
-    rolled gets a dirty row, so a rollup that read it before this write cannot close it (its insert
-    of the day conflicts, and the job tries again)."""
-    days = {t if not isinstance(t, datetime) else utc_day(t) for t in times}
+    the caller's transaction; returns how many days were marked. Safe to call for any time, and never
+    fails the caller's write because of a concurrent rollup: each day is upserted (a day not rolled
+    yet gets a dirty row, so a rollup that counted it before this write cannot close it: its own
+    insert of the day conflicts, and the job tries again next run)."""
+    days = sorted({t if not isinstance(t, datetime) else utc_day(t) for t in times})
     if not days:
         return 0
     now = now or utcnow()
-    known = {row.day: row for row in session.scalars(select(StatsDay).where(StatsDay.day.in_(days)))}
-    changed = 0
-    for day in sorted(days):
-        row = known.get(day)
-        if row is None:
-            session.add(StatsDay(day=day, state=DayState.DIRTY, dirtied_at=now))
-            changed += 1
-        elif row.state != DayState.DIRTY or row.dirtied_at != now:
-            row.state, row.dirtied_at = DayState.DIRTY, now
-            changed += 1
-    session.flush()
-    return changed
+    rows = [{"day": day, "state": DayState.DIRTY.value, "dirtied_at": now} for day in days]
+    upsert = upsert_insert(session, StatsDay)
+    session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[StatsDay.__table__.c.day],
+            set_={"state": upsert.excluded.state, "dirtied_at": upsert.excluded.dirtied_at},
+        ),
+        rows,
+    )
+    return len(days)

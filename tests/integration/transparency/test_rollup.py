@@ -127,7 +127,7 @@ def test_a_backfill_into_a_closed_day_is_counted_at_once_and_rolled_again(db: Da
                 created_at=old + timedelta(minutes=1),
             )
         )
-        assert history_written(session, [old, old + timedelta(minutes=1)], now=now) == 1
+        assert history_written(session, [old, old + timedelta(minutes=1)], now=now) == 1  # one day
     with db.reading() as session:
         assert session.scalar(select(StatsDay.state).where(StatsDay.day == old.date())) == DayState.DIRTY
         s = series(session, PERIOD, Granularity.TOTAL)[0].statistics
