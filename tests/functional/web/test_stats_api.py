@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from suraksha.app import Platform
 from suraksha.transparency.tally import bucket_upper_s, time_bucket
@@ -105,3 +108,31 @@ def test_openapi_describes_stats(client: TestClient) -> None:
     assert operation["responses"]["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/StatsOut"
     }
+
+
+BOUNDS = st.one_of(
+    st.text(max_size=45),
+    st.dates().map(str),
+    st.datetimes(timezones=st.timezones() | st.none()).map(lambda d: d.isoformat()),
+    st.sampled_from(["1969-12-31", "1970-01-01T00:00:00+14:00", "2200-12-31", "0001-01-01T00:00:00+00:00"]),
+)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_api_stats_never_answers_a_server_error(client: TestClient, keys: Keys) -> None:
+    read = keys.header("read")
+
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @given(
+        start=BOUNDS,
+        end=BOUNDS,
+        by=st.sampled_from(["day", "week", "month", "quarter", "year", "total", "hour"]),
+        group=st.sampled_from([None, "category", "source", "policy", "country", "x"]),
+    )
+    def ask(start: str, end: str, by: str, group: str | None) -> None:
+        params = {"from": start, "to": end, "by": by} | ({"group": group} if group else {})
+        answer = client.get("/api/v1/stats", params=params, headers=read)
+        assert answer.status_code in (200, 400, 422), (params, answer.text)
+
+    ask()
