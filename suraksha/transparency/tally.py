@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, case, func, literal_column, select
 from sqlalchemy.orm import Session
 
 from suraksha.content.models import Item, ItemMatch, ItemRuleHit
@@ -165,52 +165,62 @@ def count_records(session: Session, period: Period) -> Tally:
     tally = Tally()
     counts, times = tally.counts, tally.times
 
-    for at, category, automated, decided_by, ref in session.execute(
-        select(
-            Decision.created_at, Decision.category, Decision.automated, Decision.decided_by,
-            Decision.decided_by_ref,
-        ).where(Decision.created_at >= start, Decision.created_at < end)
-    ):  # fmt: skip
-        policy = ref if decided_by == DecidedBy.POLICY else ""
-        counts[utc_day(at), Cell(Measure.DECISION, category=category, automated=bool(automated),
-                                 decided_by=decided_by, policy=policy)] += 1  # fmt: skip
+    # Plain counts are grouped by UTC day in the database (the day expression of each store), so a
+    # day of many records comes back as a few rows; items' first events are followed one by one below.
+    policy = case((Decision.decided_by == DecidedBy.POLICY.value, Decision.decided_by_ref), else_="")
+    day = _day_of(session, Decision.created_at)
+    decided = (Decision.category, Decision.automated, Decision.decided_by, policy)
+    for when, category, automated, decided_by, ref, n in session.execute(
+        select(day, *decided, func.count())
+        .where(Decision.created_at >= start, Decision.created_at < end)
+        .group_by(day, *decided)
+    ):
+        cell = Cell(Measure.DECISION, category=category, automated=bool(automated), decided_by=decided_by,
+                    policy=ref)  # fmt: skip
+        counts[_as_date(when), cell] += n
 
-    for at, kind, automated, countries, category in session.execute(
-        select(Action.created_at, Action.kind, Action.automated, Action.countries, Decision.category)
+    day = _day_of(session, Action.created_at)
+    countries = case((Action.kind == ActionKind.WITHHOLD.value, Action.countries), else_="")
+    acted = (Action.kind, Action.automated, Decision.category, countries)
+    for when, kind, automated, category, listed, n in session.execute(
+        select(day, *acted, func.count())
         .join(Decision, Decision.id == Action.decision_id)
         .where(Action.created_at >= start, Action.created_at < end, Action.kind.in_(PLATFORM_ACTIONS))
+        .group_by(day, *acted)
     ):
-        day = utc_day(at)
-        counts[day, Cell(Measure.ACTION, kind=kind, automated=bool(automated), category=category)] += 1
-        if kind == ActionKind.WITHHOLD:
-            for country in sorted(set((countries or "").split())):
-                counts[day, Cell(Measure.WITHHELD_COUNTRY, kind=kind, country=country[:40])] += 1
+        on = _as_date(when)
+        counts[on, Cell(Measure.ACTION, kind=kind, automated=bool(automated), category=category)] += n
+        for country in sorted(set((listed or "").split())):
+            counts[on, Cell(Measure.WITHHELD_COUNTRY, kind=kind, country=country[:40])] += n
 
+    day = _day_of(session, CyberTiplineReport.finished_at)
     finished = (
         CyberTiplineReport.state == ReportState.FINISHED,
         CyberTiplineReport.finished_at >= start,
         CyberTiplineReport.finished_at < end,
     )
-    reports = select(CyberTiplineReport.finished_at).where(*finished)
-    for report_at in session.scalars(reports):
-        if report_at is not None:
-            counts[utc_day(report_at), Cell(Measure.CYBERTIPLINE_REPORT)] += 1
-    files = reports.join(CyberTiplineReportFile, CyberTiplineReportFile.report_id == CyberTiplineReport.id)
-    for file_at in session.scalars(files):
-        if file_at is not None:
-            counts[utc_day(file_at), Cell(Measure.CYBERTIPLINE_FILE)] += 1
+    for when, n in session.execute(select(day, func.count()).where(*finished).group_by(day)):
+        counts[_as_date(when), Cell(Measure.CYBERTIPLINE_REPORT)] += n
+    for when, n in session.execute(
+        select(day, func.count())
+        .join(CyberTiplineReportFile, CyberTiplineReportFile.report_id == CyberTiplineReport.id)
+        .where(*finished)
+        .group_by(day)
+    ):
+        counts[_as_date(when), Cell(Measure.CYBERTIPLINE_FILE)] += n
 
     for column, referral in (
         (PoliceReferral.created_at, Measure.REFERRAL_DRAFTED),
         (PoliceReferral.sent_at, Measure.REFERRAL_SENT),
         (PoliceReferral.acknowledged_at, Measure.REFERRAL_ACKNOWLEDGED),
     ):
-        for row in session.execute(
-            select(column, PoliceReferral.jurisdiction).where(column >= start, column < end)
+        day = _day_of(session, column)
+        for when, jurisdiction, n in session.execute(
+            select(day, PoliceReferral.jurisdiction, func.count())
+            .where(column >= start, column < end)
+            .group_by(day, PoliceReferral.jurisdiction)
         ):
-            referral_at: datetime | None = row[0]
-            if referral_at is not None:
-                counts[utc_day(referral_at), Cell(referral, country=row[1])] += 1
+            counts[_as_date(when), Cell(referral, country=jurisdiction)] += n
 
     _identified(session, period, tally)
     for measure, firsts in (
@@ -220,6 +230,19 @@ def count_records(session: Session, period: Period) -> Tally:
         for at, detected in _after_detection(session, firsts):
             times[utc_day(at), measure.value, time_bucket(_seconds(at, detected))] += 1
     return tally
+
+
+def _day_of(session: Session, column: Any) -> ColumnElement[Any]:
+    """The UTC day of a time column, computed by the store: PostgreSQL keeps times with their zone;
+    SQLite keeps them as UTC text (``suraksha.db.base.UTCDateTime``), its first ten characters the day.
+    The zone is a literal, not a parameter, so the select and GROUP BY expressions are the same."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date(func.timezone(literal_column("'UTC'"), column))
+    return func.substr(column, 1, 10)
+
+
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
 def _seconds(later: datetime, earlier: datetime) -> float:
