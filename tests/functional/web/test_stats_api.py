@@ -4,7 +4,7 @@ only a read key may ask; bad input is a clear 400/422, never a 5xx."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,6 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from suraksha.app import Platform
+from suraksha.content.models import Account, Item
+from suraksha.enforcement.models import Action, Decision
+from suraksha.reporting.models import PoliceReferral
 from suraksha.transparency.tally import bucket_upper_s, time_bucket
 from tests.functional.web.conftest import Keys
 from tests.integration.transparency.test_statistics import PERIOD, seed
@@ -60,9 +63,11 @@ def test_api_stats_cell_by_cell(client: TestClient, platform: Platform, keys: Ke
         and q1["notes"] == ["no records in this period"]
     )
     assert q1["receipt_to_detection"] == {"count": 0, "median_s": None, "p90_s": None, "p99_s": None}
-    assert q2["records"] is True and q2["identified_items"] == 2 and q2["identified_by_source"] == {
-        "hash:csam": 1, "text_rule": 1
-    }  # fmt: skip
+    assert (
+        q2["records"] is True
+        and q2["identified_items"] == 2
+        and q2["identified_by_source"] == {"hash:csam": 1, "text_rule": 1}
+    )
     assert (
         q2["decisions"],
         q2["decided_automatically"],
@@ -70,11 +75,20 @@ def test_api_stats_cell_by_cell(client: TestClient, platform: Platform, keys: Ke
         q2["actions_automated"],
     ) == (4, 3, 2, 2)
     assert q2["receipt_to_detection"]["median_s"] == 10.037  # 10 s, as its bucket's upper bound
-    grouped = client.get("/api/v1/stats", params={**YEAR, "by": "total", "group": "category"},
-                         headers=keys.header("read")).json()  # fmt: skip
-    assert grouped["rows"] == [{"start": "2021-01-01T00:00:00+00:00", "end": "2022-01-01T00:00:00+00:00",
-                                "category": "unspecified", "identified": 2, "decisions": 4, "actions": 3,
-                                "note": ""}]  # fmt: skip
+    grouped = client.get(
+        "/api/v1/stats", params={**YEAR, "by": "total", "group": "category"}, headers=keys.header("read")
+    ).json()
+    assert grouped["rows"] == [
+        {
+            "start": "2021-01-01T00:00:00+00:00",
+            "end": "2022-01-01T00:00:00+00:00",
+            "category": "unspecified",
+            "identified": 2,
+            "decisions": 4,
+            "actions": 3,
+            "note": "",
+        }
+    ]
 
 
 def test_api_stats_only_for_read_keys_and_bad_input_is_refused(client: TestClient, keys: Keys) -> None:
@@ -122,8 +136,13 @@ BOUNDS = st.one_of(
 def test_api_stats_never_answers_a_server_error(client: TestClient, keys: Keys) -> None:
     read = keys.header("read")
 
-    @settings(max_examples=150, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))  # fmt: skip
+    @settings(
+        max_examples=150,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(
         start=BOUNDS,
         end=BOUNDS,
@@ -136,3 +155,91 @@ def test_api_stats_never_answers_a_server_error(client: TestClient, keys: Keys) 
         assert answer.status_code in (200, 400, 422), (params, answer.text)
 
     ask()
+
+
+def seed_policy_and_withholds(platform: Platform) -> None:
+    """On 2021-03-10: a policy decision (policy 3) withholding a post in IN and DE, and a legal-desk
+    order withholding it in IN; a referral drafted that day and sent the next."""
+    at = datetime(2021, 3, 10, 9, 0, tzinfo=UTC)
+    with platform.db.session() as session:
+        account = Account(platform_account_id="acct-w", handle="@withheld")
+        session.add(account)
+        session.flush()
+        item = Item(
+            platform_item_id="post-w",
+            payload_digest="0" * 64,
+            kind="post",
+            account_id=account.id,
+            received_at=at - timedelta(minutes=5),
+        )
+        session.add(item)
+        session.flush()
+        by_policy = Decision(
+            item_id=item.id,
+            verdict="violation",
+            category="solicitation",
+            automated=True,
+            decided_by="policy",
+            decided_by_ref="policy 3",
+            created_at=at,
+        )
+        by_legal = Decision(
+            item_id=item.id,
+            verdict="legal_order",
+            category="solicitation",
+            automated=False,
+            decided_by="legal",
+            decided_by_ref="legal_request:7",
+            created_at=at + timedelta(hours=1),
+        )
+        session.add_all([by_policy, by_legal])
+        session.flush()
+        for decision, countries in ((by_policy, "IN DE"), (by_legal, "IN")):
+            session.add(
+                Action(
+                    decision_id=decision.id,
+                    item_id=item.id,
+                    account_id=account.id,
+                    kind="withhold",
+                    target="item",
+                    countries=countries,
+                    automated=decision.automated,
+                    created_at=decision.created_at,
+                )
+            )
+        session.add(
+            PoliceReferral(
+                account_id=account.id,
+                jurisdiction="IN",
+                agency="Cyber cell",
+                created_by="lead",
+                created_at=at,
+                sent_at=at + timedelta(days=1),
+            )
+        )
+
+
+@pytest.mark.parametrize("rolled", [False, True])
+def test_policy_country_and_referrals_cell_by_cell(platform: Platform, rolled: bool) -> None:
+    seed_policy_and_withholds(platform)
+    if rolled:
+        platform.stats_rollup(now=datetime(2021, 4, 1, tzinfo=UTC))
+    march = (datetime(2021, 3, 1, tzinfo=UTC), datetime(2021, 4, 1, tzinfo=UTC))
+    report = platform.stats(*march, by="day")
+    tenth, eleventh = report.buckets[9].statistics, report.buckets[10].statistics
+    # identified once, by its first violation (the policy's, so by the classifier; not the order after)
+    assert tenth.identified_items == 1 and tenth.identified_by_source == {"classifier": 1}
+    assert tenth.identified_by_category == {"solicitation": 1}
+    assert (tenth.decisions, tenth.decided_automatically, tenth.decided_by_people) == (2, 1, 1)
+    assert tenth.decisions_by_policy == {"policy 3": 1}
+    assert tenth.actions["withhold"] == 2 and tenth.actions_automated == 1
+    assert tenth.withheld_by_country == {"DE": 1, "IN": 2}
+    assert tenth.actions_by_category == {"solicitation": 2}
+    assert (tenth.referrals_drafted, tenth.referrals_sent, eleventh.referrals_sent) == (1, 0, 1)
+    assert tenth.receipt_to_detection.median_s == bucket_upper_s(time_bucket(300))
+    assert tenth.detection_to_action.median_s == 0.0 and tenth.detection_to_action.count == 1
+    assert report.buckets[0].statistics.notes == ["no records in this period"]
+    rows = platform.stats(*march, by="total", group="country").rows()
+    assert [(r["country"], r["withheld"]) for r in rows] == [("DE", 1), ("IN", 2)]
+    rows = platform.stats(*march, by="total", group="policy").rows()
+    assert [(r["policy"], r["decisions"]) for r in rows] == [("policy 3", 1)]
