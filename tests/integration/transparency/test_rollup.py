@@ -274,7 +274,9 @@ def write(db: Database, history: dict[str, object]) -> None:
                     )
             if spec["reported"] is not None:
                 report = CyberTiplineReport(
-                    account_id=account.id, state=ReportState.FINISHED, finished_at=later(at, spec["reported"])
+                    account_id=account.id,
+                    state=ReportState.FINISHED,
+                    finished_at=later(at, float(spec["reported"])),  # type: ignore[arg-type]
                 )
                 session.add(report)
                 session.flush()
@@ -313,7 +315,8 @@ def test_any_history_gives_the_same_statistics_by_both_paths(
     dirty: list[int] = history["dirty"]  # type: ignore[assignment]
     with db.session() as session:
         history_written(session, [BASE + timedelta(days=d) for d in dirty], now=now)
-    start_edge, end_edge = history["edges"]  # type: ignore[misc]
+    edges: tuple[int, int] = history["edges"]  # type: ignore[assignment]
+    start_edge, end_edge = edges
     for period in (
         Period(BASE - timedelta(days=1), BASE + timedelta(days=16)),
         Period(BASE + timedelta(seconds=start_edge), BASE + timedelta(days=9, seconds=end_edge)),
