@@ -15,12 +15,24 @@ cell; ``repair`` rolls again the days that differ (and the audit log says so).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    case,
+    delete,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -176,6 +188,63 @@ def stored(session: Session, days: Iterable[date], *, by_day: bool) -> Tally:
         measure, bucket, total = values
         tally.times[day, measure, int(bucket)] += int(total)
     return tally
+
+
+MAX_GROUP_SPANS = 400
+"""Ranges of days one summing query names (a CASE branch each); more are summed a group at a time."""
+
+
+def stored_groups(session: Session, groups: Sequence[Iterable[date]]) -> list[Tally]:
+    """The rollup's cells summed over each group of days (the closed days of each bucket), in one query
+    per table: a CASE names the group of each row's day, and the database sums by it. Each tally is
+    keyed under its group's first day."""
+    spans: list[tuple[int, date, date]] = []
+    firsts: list[date | None] = []
+    for index, days in enumerate(groups):
+        wanted = sorted(set(days))
+        firsts.append(wanted[0] if wanted else None)
+        spans.extend((index, run[0], run[-1] + timedelta(days=1)) for run in runs(wanted, longest=None))
+    tallies = [Tally() for _ in groups]
+    if not spans:
+        return tallies
+    if len(spans) > MAX_GROUP_SPANS:
+        return [stored(session, days, by_day=False) for days in groups]
+    low, high = min(s[1] for s in spans), max(s[2] for s in spans)
+
+    def group_of(column: Any) -> Any:
+        return case(*((and_(column >= a, column < b), i) for i, a, b in spans), else_=-1).label("grp")
+
+    by_group: ColumnElement[Any] = literal_column("grp")
+    columns = [getattr(StatsDayCount, d) for d in DIMENSIONS]
+    for row in session.execute(
+        select(group_of(StatsDayCount.day), StatsDayCount.measure, *columns, func.sum(StatsDayCount.value))
+        .where(StatsDayCount.day >= low, StatsDayCount.day < high)
+        .group_by(by_group, StatsDayCount.measure, *columns)
+    ):
+        index, measure, category, source, kind, automated, decided_by, policy, country, backfilled, total = (
+            row
+        )
+        first = firsts[index] if index >= 0 else None
+        if first is None:
+            continue  # a day of the range that is not closed (dirty): counted from the raw records
+        cell = Cell(
+            measure, category, source, kind, bool(automated), decided_by, policy, country, bool(backfilled)
+        )
+        tallies[index].counts[first, cell] += int(total)
+    for index, measure, bucket, total in session.execute(
+        select(
+            group_of(StatsDayTime.day),
+            StatsDayTime.measure,
+            StatsDayTime.bucket,
+            func.sum(StatsDayTime.count),
+        )
+        .where(StatsDayTime.day >= low, StatsDayTime.day < high)
+        .group_by(by_group, StatsDayTime.measure, StatsDayTime.bucket)
+    ):
+        first = firsts[index] if index >= 0 else None
+        if first is not None:
+            tallies[index].times[first, measure, int(bucket)] += int(total)
+    return tallies
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 
 from suraksha.errors import InvalidInput
-from suraksha.transparency.rollup import closed_days, stored
+from suraksha.transparency.rollup import closed_days, stored, stored_groups
 from suraksha.transparency.statistics import Period, Statistics, assemble
 from suraksha.transparency.tally import Tally, count_records, day_start, days_between, utc_day
 
@@ -105,11 +105,9 @@ def series(session: Session, period: Period, by: Granularity) -> list[Bucket]:
     if rolled and by is Granularity.DAY:
         raw.add(stored(session, rolled, by_day=True))
     elif rolled:
-        for index, bucket in enumerate(cut):
-            first, end = _whole_days(bucket)
-            inside = [day for day in days_between(first, end) if day in rolled]
-            if inside:
-                tallies[index].add(stored(session, inside, by_day=False))
+        closed = [[day for day in days_between(*_whole_days(bucket)) if day in rolled] for bucket in cut]
+        for tally, kept in zip(tallies, stored_groups(session, closed), strict=True):
+            tally.add(kept)
     for (day, cell), value in raw.counts.items():
         tallies[bucket_of[day]].counts[day, cell] += value
     for (day, measure, slot), value in raw.times.items():
