@@ -7,9 +7,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from suraksha.app import Platform
 from suraksha.audit import AuditEvent
@@ -24,6 +26,7 @@ from suraksha.transparency.models import StatsDayCount, StatsDayTime
 from suraksha.transparency.rollup import ROLLUP_JOB
 from suraksha.transparency.series import Granularity, series
 from suraksha.transparency.statistics import Period, statistics
+from suraksha.transparency.tally import Tally
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import run_worker
 from tests.integration.transparency.test_statistics import PERIOD, T, seed
@@ -349,3 +352,46 @@ def test_the_worker_rolls_up_on_its_schedule(db: Database, database_url: str, tm
         assert min(closed) == (T - timedelta(days=400)).date() and len(closed) > 400
     finally:
         platform.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.postgres
+def test_a_day_written_while_it_is_being_rolled_stays_dirty(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A backfill commits into days the rollup is counting (PostgreSQL: two writers at once): a day
+    already in the ledger keeps its new dirty mark, a day new to the ledger makes the roll conflict;
+    neither is closed on counts that miss the write, and the next run closes both."""
+    seed(db)
+    now = datetime(2022, 6, 1, tzinfo=UTC)
+    old = T.date()
+    new = old  # set to another day of the run that counts ``old``
+    with db.session() as session:
+        history_written(session, [old], now=now - timedelta(days=1))  # dirty before the roll starts
+    counted = rollup.count_records
+
+    def count_then_backfill(session: Session, period: Period) -> Tally:
+        nonlocal new
+        tally = counted(session, period)
+        if period.start.date() <= old < period.end.date():
+            last = period.end.date() - timedelta(days=1)
+            new = last if last != old else period.start.date()
+            with db.session() as other:  # another process's transaction, committed mid-roll
+                history_written(other, [old, new], now=now)
+        return tally
+
+    monkeypatch.setattr(rollup, "count_records", count_then_backfill)
+    result = rollup.roll(db, now=now, lag=LAG)
+    assert result.conflicts > 0
+    with db.reading() as session:
+        states = dict(
+            session.execute(select(StatsDay.day, StatsDay.state).where(StatsDay.day.in_([old, new]))).all()
+        )
+    assert states == {old: DayState.DIRTY, new: DayState.DIRTY}
+    monkeypatch.setattr(rollup, "count_records", counted)
+    rollup.roll(db, now=now, lag=LAG)
+    with db.reading() as session:
+        states = dict(
+            session.execute(select(StatsDay.day, StatsDay.state).where(StatsDay.day.in_([old, new]))).all()
+        )
+    assert states == {old: DayState.CLOSED, new: DayState.CLOSED}
