@@ -308,19 +308,53 @@ def compare(stored_tally: Tally, recomputed: Tally) -> list[Difference]:
     return found
 
 
-def check_days(session: Session, run: list[date], *, now: datetime) -> list[Difference]:
-    """Recompute consecutive closed days ``run`` from the raw records and compare with the rollup;
-    records when they were checked."""
-    period = days_period(run)
-    recomputed = count_records(session, period).only(run)
-    kept = stored(session, run, by_day=True)
-    session.execute(
-        update(StatsDay)
-        .where(StatsDay.day.in_(run))
-        .values(checked_at=now)
-        .execution_options(synchronize_session=False)
+def check_days(session: Session, run: list[date]) -> list[Difference]:
+    """Recompute consecutive closed days ``run`` from the raw records and compare with the rollup
+    (reads only: a read transaction will do)."""
+    recomputed = count_records(session, days_period(run)).only(run)
+    return compare(stored(session, run, by_day=True), recomputed)
+
+
+def finish_check(
+    session: Session,
+    check: Check,
+    checked: list[date],
+    period: Period,
+    *,
+    repair: bool,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Record when ``checked`` days were checked; with ``repair``, roll again each day that differed and
+    record it in the audit log (the days, and the first cells that differed)."""
+    for run in runs(checked):
+        session.execute(
+            update(StatsDay)
+            .where(StatsDay.day.in_(run))
+            .values(checked_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if repair and check.differences:
+        for run in runs(check.days_differing):
+            roll_days(session, run, now=now)
+        check.repaired = check.days_differing
+        audit.record(
+            session,
+            actor,
+            AuditAction.STATS_REPAIR,
+            subject=f"{period.start.date()}..{period.end.date()}",
+            details={
+                "days": [d.isoformat() for d in check.repaired],
+                "cells": len(check.differences),
+                "first": [d.as_dict() for d in check.differences[:20]],
+            },
+        )
+    log.info(
+        "event=stats.check days=%d differing=%d repaired=%d",
+        check.days_checked,
+        len(check.days_differing),
+        len(check.repaired),
     )
-    return compare(kept, recomputed)
 
 
 def closed_runs(session: Session, period: Period) -> list[list[date]]:
@@ -381,36 +415,19 @@ def verify(
     progress: Progress | None = None,
 ) -> Check:
     """Recompute every closed day of ``period`` from the raw records and compare it with the rollup,
-    cell by cell. With ``repair``, roll again each day that differs and record it in the audit log
-    (what differed, so the repair can be accounted for)."""
+    cell by cell, in ``session``. With ``repair``, roll again each day that differs and record it in
+    the audit log (what differed, so the repair can be accounted for). ``Platform.stats_check`` runs
+    the same steps with a read transaction a month, so a long check holds no write lock."""
     now = now or utcnow()
     check = Check()
     day_runs = closed_runs(session, period)
     total = sum(len(r) for r in day_runs)
     for run in day_runs:
-        check.differences.extend(check_days(session, run, now=now))
+        check.differences.extend(check_days(session, run))
         check.days_checked += len(run)
         if progress is not None:
             progress(check.days_checked, total)
-    if repair and check.differences:
-        for run in runs(check.days_differing):
-            roll_days(session, run, now=now)
-        check.repaired = check.days_differing
-        audit.record(
-            session,
-            actor,
-            AuditAction.STATS_REPAIR,
-            subject=f"{period.start.date()}..{period.end.date()}",
-            details={
-                "days": [d.isoformat() for d in check.repaired],
-                "cells": len(check.differences),
-                "first": [d.as_dict() for d in check.differences[:20]],
-            },
-        )
-    log.info(
-        "event=stats.check days=%d differing=%d repaired=%d",
-        check.days_checked,
-        len(check.days_differing),
-        len(check.repaired),
+    finish_check(
+        session, check, [d for r in day_runs for d in r], period, repair=repair, actor=actor, now=now
     )
     return check
