@@ -118,7 +118,8 @@ def rollup_command(json_out: bool = typer.Option(False, "--json", help="What was
         print_json(result.as_dict())
         return
     out.print(
-        f"{result.closed} days closed of {result.pending} pending; {result.conflicts} left for the next run"
+        f"{result.closed} days closed of {result.pending} pending; "
+        f"{result.left_dirty} written into meanwhile, left for the next run"
     )
 
 

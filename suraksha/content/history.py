@@ -52,8 +52,8 @@ def history_written(
     """Mark dirty the UTC days of ``times`` (the times of records just written with past dates), in
     the caller's transaction; returns how many days were marked. Safe to call for any time, and never
     fails the caller's write because of a concurrent rollup: each day is upserted (a day not rolled
-    yet gets a dirty row, so a rollup that counted it before this write cannot close it: its own
-    insert of the day conflicts, and the job tries again next run)."""
+    yet gets a dirty row), and a rollup that counted a day before this write sees the mark changed and
+    leaves the day dirty for its next run."""
     days = sorted({t if not isinstance(t, datetime) else utc_day(t) for t in times})
     if not days:
         return 0

@@ -33,13 +33,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from suraksha import audit
 from suraksha.audit import AuditAction
 from suraksha.content.history import DayState, StatsDay
 from suraksha.db import Database, utcnow
+from suraksha.db.inserts import upsert_insert
 from suraksha.transparency.models import StatsDayCount, StatsDayTime
 from suraksha.transparency.statistics import Period
 from suraksha.transparency.tally import (
@@ -95,25 +95,46 @@ def days_period(run: list[date]) -> Period:
     return Period(day_start(run[0]), day_start(run[-1] + timedelta(days=1)))
 
 
-def roll_days(session: Session, run: list[date], *, now: datetime) -> int:
-    """Count consecutive ``run`` days from the raw records and store them as closed; returns how many
-    were closed. A day marked dirty while it was being counted stays dirty (its ``dirtied_at``
-    changed), and a day first marked while it was being counted conflicts, so the job tries again:
-    a day is never closed on counts that miss a write."""
-    ledger = {
-        row.day: row.dirtied_at for row in session.scalars(select(StatsDay).where(StatsDay.day.in_(run)))
-    }
-    tally = count_records(session, days_period(run))
+NOT_IN_LEDGER = "not in the ledger"
+
+
+@dataclass(frozen=True)
+class CountedDays:
+    """Days counted from the raw records, with the ledger's marks as they were before counting."""
+
+    run: list[date]
+    marks: dict[date, datetime | str | None]
+    """Each day's ``dirtied_at`` before counting (``NOT_IN_LEDGER`` for a day without a row)."""
+    tally: Tally
+
+
+def count_days(session: Session, run: list[date]) -> CountedDays:
+    """Read the ledger's marks of consecutive days ``run``, then count them from the raw records
+    (reads only: a read transaction will do)."""
+    marks: dict[date, datetime | str | None] = dict.fromkeys(run, NOT_IN_LEDGER)
+    for day, dirtied in session.execute(
+        select(StatsDay.day, StatsDay.dirtied_at).where(StatsDay.day.in_(run))
+    ):
+        marks[day] = dirtied
+    return CountedDays(run, marks, count_records(session, days_period(run)))
+
+
+def store_days(session: Session, counted: CountedDays, *, now: datetime) -> int:
+    """Store counted days' cells and close each day whose ledger mark is still the one read before
+    counting; returns how many were closed. A day marked dirty since (a backfill wrote into it after
+    it was counted: ``history_written``) stays dirty, its cells unused until the next run: a day is
+    never closed on counts that miss a write."""
+    run = counted.run
     session.execute(delete(StatsDayCount).where(StatsDayCount.day.in_(run)))
     session.execute(delete(StatsDayTime).where(StatsDayTime.day.in_(run)))
     counts = [
         {"day": day, **{d: getattr(cell, d) for d in DIMENSIONS}, "measure": cell.measure, "value": value}
-        for (day, cell), value in tally.counts.items()
+        for (day, cell), value in counted.tally.counts.items()
         if value
     ]
     times = [
         {"day": day, "measure": measure, "bucket": bucket, "count": count}
-        for (day, measure, bucket), count in tally.times.items()
+        for (day, measure, bucket), count in counted.tally.times.items()
         if count
     ]
     if counts:
@@ -121,12 +142,17 @@ def roll_days(session: Session, run: list[date], *, now: datetime) -> int:
     if times:
         session.execute(insert(cast(Table, StatsDayTime.__table__)), times)
     closed = 0
+    new = [day for day in run if counted.marks[day] == NOT_IN_LEDGER]
+    if new:
+        fresh = upsert_insert(session, StatsDay).on_conflict_do_nothing(
+            index_elements=[StatsDay.__table__.c.day]
+        )
+        rows = [{"day": day, "state": DayState.CLOSED.value, "rolled_at": now} for day in new]
+        closed += len(session.execute(fresh.values(rows).returning(StatsDay.__table__.c.day)).all())
     for day in run:
-        if day not in ledger:
-            session.add(StatsDay(day=day, state=DayState.CLOSED, rolled_at=now))
-            closed += 1
+        dirtied = counted.marks[day]
+        if dirtied == NOT_IN_LEDGER:
             continue
-        dirtied = ledger[day]
         same_mark = StatsDay.dirtied_at.is_(None) if dirtied is None else StatsDay.dirtied_at == dirtied
         result = session.execute(
             update(StatsDay)
@@ -135,8 +161,12 @@ def roll_days(session: Session, run: list[date], *, now: datetime) -> int:
             .execution_options(synchronize_session=False)
         )
         closed += result.rowcount or 0  # type: ignore[attr-defined]
-    session.flush()
     return closed
+
+
+def roll_days(session: Session, run: list[date], *, now: datetime) -> int:
+    """Count consecutive ``run`` days and store them as closed, in one transaction (a repair)."""
+    return store_days(session, count_days(session, run), now=now)
 
 
 def closed_days(session: Session, first: date, end: date) -> set[date]:
@@ -370,27 +400,27 @@ Progress = Callable[[int, int], None]
 
 def roll(db: Database, *, now: datetime, lag: timedelta, progress: Progress | None = None) -> RollResult:
     """Close every complete day older than ``lag`` not yet rolled, and roll dirty days again, a month
-    of days per transaction. A run that conflicts with a concurrent backfill is left for the next."""
+    of days at a time: counted in a read transaction (on SQLite the write path never waits on the
+    counting), then stored in a short write transaction. A day a backfill wrote into meanwhile stays
+    dirty for the next run."""
     with db.reading() as session:
         pending = pending_days(session, now=now, lag=lag)
     result = RollResult(pending=len(pending))
     done = 0
     for run in runs(pending):
-        try:
-            with db.session() as session:
-                result.closed += roll_days(session, run, now=now)
-        except IntegrityError:
-            # A backfill marked one of these days first (history_written): it stays dirty, next run.
-            result.conflicts += len(run)
-            log.info("event=stats.rollup_conflict first=%s days=%d", run[0], len(run))
+        with db.reading() as session:
+            counted = count_days(session, run)
+        with db.session() as session:
+            result.closed += store_days(session, counted, now=now)
         done += len(run)
         if progress is not None:
             progress(done, len(pending))
+    result.left_dirty = result.pending - result.closed
     log.info(
-        "event=stats.rollup pending=%d closed=%d conflicts=%d",
+        "event=stats.rollup pending=%d closed=%d left_dirty=%d",
         result.pending,
         result.closed,
-        result.conflicts,
+        result.left_dirty,
     )
     return result
 
@@ -399,10 +429,11 @@ def roll(db: Database, *, now: datetime, lag: timedelta, progress: Progress | No
 class RollResult:
     pending: int = 0
     closed: int = 0
-    conflicts: int = 0
+    left_dirty: int = 0
+    """Days written into while they were being counted: rolled again next run."""
 
     def as_dict(self) -> dict[str, int]:
-        return {"pending": self.pending, "closed": self.closed, "conflicts": self.conflicts}
+        return {"pending": self.pending, "closed": self.closed, "left_dirty": self.left_dirty}
 
 
 def verify(
