@@ -17,10 +17,7 @@ from suraksha.transparency.figures import parse_bound
 from suraksha.transparency.rollup import Progress as Advance
 from suraksha.transparency.statistics import NO_RECORDS
 
-app = typer.Typer(
-    help="Figures for any period: identified, decided, actioned, reported, and how fast.",
-    invoke_without_command=True,
-)
+app = typer.Typer(invoke_without_command=True)  # help: stats_command's docstring
 
 FROM = typer.Option(None, "--from", help="First day (UTC), e.g. 2021-01-01, or a time with its offset.")
 TO = typer.Option(None, "--to", help="Last day (UTC, included), e.g. 2021-12-31, or an end time (excluded).")
@@ -67,10 +64,12 @@ def stats_command(
     json_out: bool = typer.Option(False, "--json", help="Every measure of every bucket as JSON."),
     csv_out: bool = typer.Option(False, "--csv", help="One row per bucket (and group value) as CSV."),
 ) -> None:
-    """Every figure for a period, cut into calendar buckets (UTC): items identified (by source),
-    decisions (automated or by people), actions by kind, CyberTipline reports and files, police
-    referrals, and the time from receipt to detection, detection to action and to report (median,
-    p90, p99). Zero is 0; a bucket without any record says so."""
+    """Every figure for a period, by day, week, month, quarter, year or in total.
+
+    Calendar buckets in UTC: items identified (by source), decisions (automated or by people), actions
+    by kind, CyberTipline reports and files, police referrals, and the time from receipt to detection,
+    detection to action and to report (median, p90, p99). Zero is 0; a bucket without any record says
+    so. `stats rollup` and `stats check` keep the rollup behind it (docs/transparency.md)."""
     if ctx.invoked_subcommand is not None:
         return
     if json_out and csv_out:
