@@ -410,7 +410,7 @@ def _after_detection(session: Session, firsts: dict[int, datetime]) -> Iterator[
                 yield firsts[item_id], detected[item_id]
 
 
-def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
+def _chunks(ids: list[int], size: int = 2000) -> list[list[int]]:
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
