@@ -652,6 +652,20 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "dsa_sor_terms_url", str, "", "Link to those terms (decision_ground_reference_url); empty: none."
     ),
+    Setting(
+        "stats_rollup_every_s",
+        float,
+        600.0,
+        "How often a worker rolls up complete days of statistics and re-rolls dirty ones (0: never; "
+        "statistics are then counted from the raw records).",
+    ),
+    Setting(
+        "stats_rollup_lag_s",
+        float,
+        7200.0,
+        "How long after a UTC day ends its statistics are rolled up (records that arrive late within "
+        "it still land in an open day).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -788,6 +802,8 @@ class Settings:
     dsa_sor_puid_prefix: str
     dsa_sor_terms_ground: str
     dsa_sor_terms_url: str
+    stats_rollup_every_s: float
+    stats_rollup_lag_s: float
     values: Mapping[str, Any]
     sources: Mapping[str, str]
 
@@ -1008,6 +1024,10 @@ def _validate(values: Mapping[str, Any]) -> None:
         problems.append("job_backoff_base_s must be >= 0")
     if values["job_keep_done_days"] < 0:
         problems.append("job_keep_done_days must be >= 0 (0 keeps finished jobs)")
+    if values["stats_rollup_every_s"] < 0:
+        problems.append("stats_rollup_every_s must be >= 0 (0: no rollup)")
+    if values["stats_rollup_lag_s"] < 0:
+        problems.append("stats_rollup_lag_s must be >= 0")
     if values["legal_alert_every_s"] < 0:
         problems.append("legal_alert_every_s must be >= 0 (0: no clock warnings)")
     if values["legal_alert_smtp_host"]:
