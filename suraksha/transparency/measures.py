@@ -264,7 +264,7 @@ def orders(session: Session, period: Period, kinds: Collection[str], states: Col
         for done, into in ((row.acknowledged_at, ack), (row.acted_at, act), (row.answered_at, answer)):
             if done is not None:
                 into.append(max(0.0, (done - row.received_at).total_seconds()))
-    return Orders(count, dict(by_state), Spread.of(ack), Spread.of(act), Spread.of(answer))
+    return Orders(count, dict(by_state), Spread.exact(ack), Spread.exact(act), Spread.exact(answer))
 
 
 def notice_decision_times(session: Session, period: Period) -> Spread:
@@ -281,7 +281,7 @@ def notice_decision_times(session: Session, period: Period) -> Spread:
         )
         .group_by(Item.id, Item.received_at)
     ).all()
-    return Spread.of([max(0.0, (decided - received).total_seconds()) for _, received, decided in rows])
+    return Spread.exact([max(0.0, (decided - received).total_seconds()) for _, received, decided in rows])
 
 
 @dataclass(frozen=True)

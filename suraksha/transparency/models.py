@@ -121,3 +121,5 @@ class StatsDayTime(Base):
     measure: Mapped[str] = mapped_column(String(40))
     bucket: Mapped[int] = mapped_column(Integer)
     count: Mapped[int] = mapped_column(BigInteger)
+    peak_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+    """The longest of those durations, in milliseconds (what a percentile in this bucket reports)."""

@@ -133,7 +133,13 @@ def store_days(session: Session, counted: CountedDays, *, now: datetime) -> int:
         if value
     ]
     times = [
-        {"day": day, "measure": measure, "bucket": bucket, "count": count}
+        {
+            "day": day,
+            "measure": measure,
+            "bucket": bucket,
+            "count": count,
+            "peak_ms": counted.tally.peaks.get((day, measure, bucket), 0),
+        }
         for (day, measure, bucket), count in counted.tally.times.items()
         if count
     ]
@@ -209,14 +215,21 @@ def stored(session: Session, days: Iterable[date], *, by_day: bool) -> Tally:
         tally.counts[day, cell] += int(total)
     time_keys = [StatsDayTime.day] if by_day else []
     for row in session.execute(
-        select(*time_keys, StatsDayTime.measure, StatsDayTime.bucket, func.sum(StatsDayTime.count))
+        select(
+            *time_keys,
+            StatsDayTime.measure,
+            StatsDayTime.bucket,
+            func.sum(StatsDayTime.count),
+            func.max(StatsDayTime.peak_ms),
+        )
         .where(within(StatsDayTime.day))
         .group_by(*time_keys, StatsDayTime.measure, StatsDayTime.bucket)
     ):
         values = list(row)
         day = values.pop(0) if by_day else wanted[0]
-        measure, bucket, total = values
+        measure, bucket, total, peak = values
         tally.times[day, measure, int(bucket)] += int(total)
+        tally.peak((day, measure, int(bucket)), int(peak))
     return tally
 
 
@@ -264,12 +277,13 @@ def stored_groups(session: Session, groups: Sequence[Iterable[date]]) -> list[Ta
             measure, category, source, kind, bool(automated), decided_by, policy, country, bool(backfilled)
         )
         tallies[index].counts[first, cell] += int(total)
-    for index, measure, bucket, total in session.execute(
+    for index, measure, bucket, total, peak in session.execute(
         select(
             group_of(StatsDayTime.day),
             StatsDayTime.measure,
             StatsDayTime.bucket,
             func.sum(StatsDayTime.count),
+            func.max(StatsDayTime.peak_ms),
         )
         .where(StatsDayTime.day >= low, StatsDayTime.day < high)
         .group_by(by_group, StatsDayTime.measure, StatsDayTime.bucket)
@@ -277,6 +291,7 @@ def stored_groups(session: Session, groups: Sequence[Iterable[date]]) -> list[Ta
         first = firsts[index] if index >= 0 else None
         if first is not None:
             tallies[index].times[first, measure, int(bucket)] += int(total)
+            tallies[index].peak((first, measure, int(bucket)), int(peak))
     return tallies
 
 
@@ -338,6 +353,9 @@ def compare(stored_tally: Tally, recomputed: Tally) -> list[Difference]:
         a, b = stored_tally.times.get(tkey, 0), recomputed.times.get(tkey, 0)
         if a != b:
             found.append(Difference(tkey[0], f"{tkey[1]} bucket={tkey[2]}", a, b))
+        a, b = stored_tally.peaks.get(tkey, 0), recomputed.peaks.get(tkey, 0)
+        if a != b:
+            found.append(Difference(tkey[0], f"{tkey[1]} bucket={tkey[2]} longest ms", a, b))
     return found
 
 

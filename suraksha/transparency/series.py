@@ -112,6 +112,7 @@ def series(session: Session, period: Period, by: Granularity) -> list[Bucket]:
         tallies[bucket_of[day]].counts[day, cell] += value
     for (day, measure, slot), value in raw.times.items():
         tallies[bucket_of[day]].times[day, measure, slot] += value
+        tallies[bucket_of[day]].peak((day, measure, slot), raw.peaks.get((day, measure, slot), 0))
     return [Bucket(bucket, assemble(bucket, tally)) for bucket, tally in zip(cut, tallies, strict=True)]
 
 

@@ -24,9 +24,10 @@ words; ``suraksha.transparency.tally`` counts them):
   violation decision) for items identified in the period; from detection to the item's first platform
   action, for items whose first action is in the period; from detection to the first finished report
   that carried one of the item's files, for items whose first such report finished in the period. The
-  median, 90th and 99th percentiles in seconds are nearest-rank over log-scale buckets about 1 % wide,
-  reported as the bucket's upper bound (``tally.time_bucket``), so the rollup and the raw records give
-  the same figure.
+  median, 90th and 99th percentiles in seconds are nearest-rank over log-scale buckets about 1 % wide
+  (``tally.time_bucket``), each reported as the longest duration that fell in the bucket the rank falls
+  in (a duration that occurred, at most 1 % above the exact percentile), so the rollup and the raw
+  records give the same figure.
 
 Zero is zero: every measure is present, with 0 where nothing happened, and a period without any
 record says so in ``notes``.
@@ -55,6 +56,7 @@ from suraksha.transparency.tally import (
     bucket_upper_s,
     count_records,
     time_bucket,
+    to_ms,
 )
 
 __all__ = [
@@ -82,12 +84,18 @@ class Spread:
     @classmethod
     def of(cls, seconds: list[float]) -> Spread:
         """The spread of these durations, through the same buckets as the rollup's."""
-        return cls.of_histogram(Counter(time_bucket(s) for s in seconds))
+        peaks: dict[int, int] = {}
+        for s in seconds:
+            bucket = time_bucket(s)
+            peaks[bucket] = max(peaks.get(bucket, 0), to_ms(s))
+        return cls.of_histogram(Counter(time_bucket(s) for s in seconds), peaks)
 
     @classmethod
-    def of_histogram(cls, histogram: Mapping[int, int]) -> Spread:
-        """Nearest-rank percentiles over a histogram (bucket -> count), each reported as the upper
-        bound of the bucket the rank falls in (never more than 1 % above the value that occurred)."""
+    def of_histogram(cls, histogram: Mapping[int, int], peaks: Mapping[int, int] | None = None) -> Spread:
+        """Nearest-rank percentiles over a histogram (bucket -> count), each reported as the longest
+        duration that fell in the bucket the rank falls in (``peaks``, in ms), or without it as the
+        bucket's upper bound: a duration that occurred, never more than 1 % above the exact
+        percentile."""
         ordered = sorted((b, n) for b, n in histogram.items() if n)
         total = sum(n for _, n in ordered)
         if not total:
@@ -98,10 +106,25 @@ class Spread:
             for bucket, count in ordered:
                 seen += count
                 if seen >= rank:
+                    if peaks is not None and bucket in peaks:
+                        return round(peaks[bucket] / 1000, 3)
                     return bucket_upper_s(bucket)
             raise AssertionError("unreachable: the rank is at most the total")
 
         return cls(total, quantile(0.5), quantile(0.9), quantile(0.99))
+
+    @classmethod
+    def exact(cls, seconds: list[float]) -> Spread:
+        """Nearest-rank percentiles of these durations, values that occurred: for figures counted only
+        from the raw records (the legal desk's and notices' times in the templates), never rolled up."""
+        ordered = sorted(seconds)
+        if not ordered:
+            return cls(0, None, None, None)
+
+        def quantile(q: float) -> float:
+            return round(ordered[max(1, math.ceil(q * len(ordered))) - 1], 3)
+
+        return cls(len(ordered), quantile(0.5), quantile(0.9), quantile(0.99))
 
 
 @dataclass(frozen=True)
@@ -152,9 +175,13 @@ def assemble(period: Period, tally: Tally, days: set[date] | None = None) -> Sta
         if days is None or day in days:
             counts[cell] += value
     histograms: dict[str, Counter[int]] = {m.value: Counter() for m in TimeMeasure}
+    peaks: dict[str, dict[int, int]] = {m.value: {} for m in TimeMeasure}
     for (day, measure, bucket), value in tally.times.items():
         if days is None or day in days:
             histograms[measure][bucket] += value
+            ms = tally.peaks.get((day, measure, bucket))
+            if ms is not None and ms > peaks[measure].get(bucket, -1):
+                peaks[measure][bucket] = ms
 
     def total(measure: Measure, **where: object) -> int:
         return sum(
@@ -201,9 +228,15 @@ def assemble(period: Period, tally: Tally, days: set[date] | None = None) -> Sta
         referrals_drafted=total(Measure.REFERRAL_DRAFTED),
         referrals_sent=total(Measure.REFERRAL_SENT),
         referrals_acknowledged=total(Measure.REFERRAL_ACKNOWLEDGED),
-        receipt_to_detection=Spread.of_histogram(histograms[TimeMeasure.RECEIPT_TO_DETECTION]),
-        detection_to_action=Spread.of_histogram(histograms[TimeMeasure.DETECTION_TO_ACTION]),
-        detection_to_report=Spread.of_histogram(histograms[TimeMeasure.DETECTION_TO_REPORT]),
+        receipt_to_detection=Spread.of_histogram(
+            histograms[TimeMeasure.RECEIPT_TO_DETECTION], peaks[TimeMeasure.RECEIPT_TO_DETECTION]
+        ),
+        detection_to_action=Spread.of_histogram(
+            histograms[TimeMeasure.DETECTION_TO_ACTION], peaks[TimeMeasure.DETECTION_TO_ACTION]
+        ),
+        detection_to_report=Spread.of_histogram(
+            histograms[TimeMeasure.DETECTION_TO_REPORT], peaks[TimeMeasure.DETECTION_TO_REPORT]
+        ),
         notes=notes,
         identified_backfilled=backfilled,
         identified_by_category=by(Measure.IDENTIFIED, "category"),

@@ -123,14 +123,32 @@ def bucket_upper_s(bucket: int) -> float:
     return 0.0 if bucket <= 0 else round(TIME_FLOOR_S * TIME_RATIO ** (bucket - 1), 3)
 
 
+def to_ms(seconds: float) -> int:
+    return max(0, round(seconds * 1000))
+
+
 @dataclass
 class Tally:
     counts: Counter[tuple[date, Cell]] = field(default_factory=Counter)
     times: Counter[tuple[date, str, int]] = field(default_factory=Counter)
+    peaks: dict[tuple[date, str, int], int] = field(default_factory=dict)
+    """The longest duration (ms) that fell in each time bucket: what a percentile in it reports, so
+    a figure is always a duration that occurred (60 s reads 60 s, not the bucket's bound)."""
+
+    def time(self, day: date, measure: str, seconds: float) -> None:
+        key = (day, measure, time_bucket(seconds))
+        self.times[key] += 1
+        self.peak(key, to_ms(seconds))
+
+    def peak(self, key: tuple[date, str, int], ms: int) -> None:
+        if ms > self.peaks.get(key, -1):
+            self.peaks[key] = ms
 
     def add(self, other: Tally) -> None:
         self.counts.update(other.counts)
         self.times.update(other.times)
+        for key, ms in other.peaks.items():
+            self.peak(key, ms)
 
     def days(self) -> set[date]:
         return {d for d, _ in self.counts} | {d for d, _, _ in self.times}
@@ -140,6 +158,7 @@ class Tally:
         return Tally(
             Counter({k: v for k, v in self.counts.items() if k[0] in wanted}),
             Counter({k: v for k, v in self.times.items() if k[0] in wanted}),
+            {k: v for k, v in self.peaks.items() if k[0] in wanted},
         )
 
 
@@ -163,7 +182,7 @@ def count_records(session: Session, period: Period) -> Tally:
     """Every cell of every day of ``period``, from the raw records (module docstring)."""
     start, end = period.start, period.end
     tally = Tally()
-    counts, times = tally.counts, tally.times
+    counts = tally.counts
 
     # Plain counts are grouped by UTC day in the database (the day expression of each store), so a
     # day of many records comes back as a few rows; items' first events are followed one by one below.
@@ -228,7 +247,7 @@ def count_records(session: Session, period: Period) -> Tally:
         (TimeMeasure.DETECTION_TO_REPORT, _first_reports(session, period)),
     ):
         for at, detected in _after_detection(session, firsts):
-            times[utc_day(at), measure.value, time_bucket(_seconds(at, detected))] += 1
+            tally.time(utc_day(at), measure.value, _seconds(at, detected))
     return tally
 
 
@@ -309,7 +328,7 @@ def _identified(session: Session, period: Period, tally: Tally) -> None:
                 tally.counts[day, Cell(Measure.IDENTIFIED_SOURCE, source=source)] += 1
             if item is not None:
                 seconds = _seconds(first.at, item.received_at)
-                tally.times[day, TimeMeasure.RECEIPT_TO_DETECTION.value, time_bucket(seconds)] += 1
+                tally.time(day, TimeMeasure.RECEIPT_TO_DETECTION.value, seconds)
 
 
 def _sources(
@@ -441,5 +460,6 @@ __all__ = [
     "days_between",
     "earliest_record",
     "time_bucket",
+    "to_ms",
     "utc_day",
 ]

@@ -163,7 +163,7 @@ def test_the_worker_runs_statements_when_enabled(store: None, monkeypatch: pytes
 
         registry = HandlerRegistry()
         platform.register_transparency_jobs(registry)
-        assert registry.schedules == {tasks.STATEMENTS: 60.0}
+        assert registry.schedules[tasks.STATEMENTS] == 60.0
         counts = tasks.run_statements(platform.db, platform.sor_api, platform.sor_options, now=T)
         assert counts.submitted == 1
     finally:

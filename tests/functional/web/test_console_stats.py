@@ -214,6 +214,7 @@ def test_the_csv_cell_by_cell(web: TestClient, console_platform: Platform) -> No
         **zero,
         "period_start": "2021-02-01T00:00:00+00:00",
         "period_end": "2021-03-01T00:00:00+00:00",
+        "notes": "no records in this period",
     }
     march = {
         **zero,

@@ -69,6 +69,7 @@ def upgrade() -> None:
         sa.Column("measure", sa.String(40), nullable=False),
         sa.Column("bucket", sa.Integer(), nullable=False),
         sa.Column("count", sa.BigInteger(), nullable=False),
+        sa.Column("peak_ms", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_stats_day_times"),
         sa.UniqueConstraint("day", "measure", "bucket", name="uq_stats_day_times_cell"),
     )
