@@ -14,6 +14,7 @@ import suraksha.banks.models
 import suraksha.content.entities
 import suraksha.content.models
 import suraksha.enforcement.models
+import suraksha.flaggers.models
 import suraksha.legal.models
 import suraksha.reporting.models
 import suraksha.review.models

@@ -1,0 +1,618 @@
+"""The flagger registry and the notices: register, suspend and reinstate flaggers; receive a notice,
+resolve what it names, put it in review, and settle it when the reviewers have decided.
+
+Business rules:
+- A flagger is registered by an administrator with its own API key (role ``flagger`` only) and a
+  webhook secret, both shown once; the secret is kept sealed under the vault's key (it must be read
+  back to sign). A DSA Art. 22 designation names its date and its designating authority.
+- A suspended flagger's notices are refused (403); it still reads those it sent before.
+- A notice is received once per flagger reference: the same reference with the same content answers
+  the notice already received; with other content it is a conflict (409).
+- Each thing named resolves by platform id or post URL (``platform_item_url``; never by our own ids,
+  which a flagger has no business knowing), or for an upload by the exact file (SHA-256 or MD5 of a
+  media file here; the newest item carrying it). What is not held is asked of the platform
+  (``flaggers.fetch``); what neither has is "not found".
+- A thing found is put in review at the flagger's priority: the item's open case when there is one
+  (duplicate notices, and notices about what a detection already queued, join it; its priority only
+  rises), else a new case. Its decision is the reviewer's (``review.case_decided``).
+- The acknowledgement is the answer to the POST and a ``notice.acknowledged`` webhook; when every thing
+  is decided or not found the notice is settled (confirmed when a violation was found in any of them)
+  and a ``notice.decided`` webhook is owed. Clocks come from the jurisdiction file: ``grievance``
+  (IT Rules r.3(2)(a)(i)), or ``grievance_intimate_imagery`` for a depicted person's complaint
+  (r.3(2)(b)).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from suraksha import audit
+from suraksha.access.models import ApiKey, ApiScope
+from suraksha.access.services import create_api_key, revoke_api_key
+from suraksha.content.lookup import UrlPatterns
+from suraksha.content.models import Item, ItemMedia
+from suraksha.db.base import utcnow
+from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
+from suraksha.flaggers.models import (
+    Designation,
+    Flagger,
+    FlaggerAudit,
+    FlaggerMessage,
+    FlaggerState,
+    MessageState,
+    Notice,
+    NoticeOutcome,
+    NoticeState,
+    NoticeTarget,
+    TargetKind,
+    TargetState,
+)
+from suraksha.flaggers.schemas import NoticeCategory, NoticeIn
+from suraksha.legal.clocks import JurisdictionRules, RequestKind, Step
+from suraksha.outbound.webhooks import WebhookDelivery
+from suraksha.review.cases import open_case
+from suraksha.review.models import CaseSource, ReviewCase, ReviewDecision, ViolationCategory
+from suraksha.vault.crypto import EnvelopeCipher
+from suraksha.worker.queue import enqueue
+
+log = logging.getLogger(__name__)
+
+FETCH = "flaggers.fetch"
+NOTIFY = "flaggers.notify"
+ACKNOWLEDGED = "notice.acknowledged"
+DECIDED = "notice.decided"
+_NAME = re.compile(r"[a-z0-9][a-z0-9-]{0,59}")
+_UPLOAD_MATCHES_SHOWN = 20
+
+
+# -- the registry -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewFlagger:
+    name: str
+    organisation: str
+    country: str
+    designation: Designation | str
+    jurisdiction: str = "IN"
+    designated_on: date | None = None
+    designating_authority: str = ""
+    contacts: Sequence[str] = ()
+    expertise: Sequence[str] = ()
+    priority: int = 60
+    webhook_url: str | None = None
+    webhook_allow_private_network: bool = False
+
+
+@dataclass(frozen=True)
+class Registered:
+    flagger: Flagger
+    api_key: str
+    """Shown once."""
+    webhook_secret: str
+    """Shown once: the flagger checks our webhooks' signatures with it (docs/webhooks.md)."""
+
+
+def _check_new(new: NewFlagger, rules: JurisdictionRules) -> list[str]:
+    problems = []
+    if not _NAME.fullmatch(new.name):
+        problems.append(f"name {new.name!r} must be 1-60 lower-case letters, digits or '-'")
+    if not new.organisation.strip() or len(new.organisation) > 300:
+        problems.append("organisation must be 1-300 characters")
+    if not re.fullmatch(r"[A-Z]{2}", new.country):
+        problems.append(f"country {new.country!r} must be an ISO 3166-1 alpha-2 code such as IN")
+    if new.designation not in {d.value for d in Designation}:
+        problems.append(
+            f"designation {new.designation!r} is not one of {', '.join(d.value for d in Designation)}"
+        )
+    if new.designation == Designation.DSA_ART22 and (
+        new.designated_on is None or not new.designating_authority
+    ):
+        problems.append("a DSA Art. 22 designation needs its date and its designating authority")
+    if not re.fullmatch(r"[A-Z]{2}(-[A-Z0-9]{1,3})?", new.jurisdiction) or not rules.knows(
+        new.jurisdiction, RequestKind.GRIEVANCE
+    ):
+        problems.append(
+            f"jurisdiction {new.jurisdiction!r} has no grievance clocks in the jurisdiction files (notices "
+            "run on them): use one that has (IN), or add them (legal_jurisdiction_paths)"
+        )
+    unknown = sorted(set(new.expertise) - {c.value for c in NoticeCategory})
+    if unknown:
+        problems.append(f"expertise {unknown} is not among {', '.join(c.value for c in NoticeCategory)}")
+    if not 0 <= new.priority <= 100:
+        problems.append("priority must be between 0 and 100")
+    if new.webhook_url is not None and (
+        not new.webhook_url.startswith(("https://", "http://")) or len(new.webhook_url) > 2000
+    ):
+        problems.append("webhook_url must be an http(s) URL of at most 2000 characters")
+    if any("\n" in c or len(c) > 300 for c in new.contacts):
+        problems.append("each contact is one line of at most 300 characters")
+    return problems
+
+
+def register(
+    session: Session, new: NewFlagger, rules: JurisdictionRules, cipher: EnvelopeCipher, *, by: str
+) -> Registered:
+    """Register a flagger, its API key and its webhook secret (audited, one transaction)."""
+    new = NewFlagger(
+        **{
+            **new.__dict__,
+            "name": new.name.strip().lower(),
+            "country": new.country.strip().upper(),
+            "jurisdiction": new.jurisdiction.strip().upper(),
+            "contacts": [c.strip() for c in new.contacts if c.strip()],
+            "expertise": sorted({e.strip().lower() for e in new.expertise if e.strip()}),
+            "webhook_url": (new.webhook_url or "").strip() or None,
+        }
+    )
+    problems = _check_new(new, rules)
+    if problems:
+        raise InvalidInput("; ".join(problems))
+    if session.scalar(select(Flagger.id).where(Flagger.name == new.name)) is not None:
+        raise Conflict(f"a flagger named {new.name!r} exists already: `suraksha flaggers show {new.name}`")
+    key, plaintext = create_api_key(
+        session, f"flagger-{new.name}", [ApiScope.FLAGGER], note=new.organisation[:200], by=by
+    )
+    secret = secrets.token_urlsafe(32)
+    flagger = Flagger(
+        name=new.name,
+        organisation=new.organisation.strip(),
+        country=new.country,
+        jurisdiction=new.jurisdiction,
+        designation=str(new.designation),
+        designated_on=new.designated_on,
+        designating_authority=new.designating_authority.strip(),
+        contacts="\n".join(new.contacts),
+        expertise=" ".join(new.expertise),
+        priority=new.priority,
+        state=FlaggerState.ACTIVE,
+        state_reason="",
+        api_key_id=key.id,
+        webhook_url=new.webhook_url,
+        webhook_secret=seal_secret(cipher, secret),
+        webhook_allow_private_network=new.webhook_allow_private_network,
+        status_review_reason="",
+        created_at=utcnow(),
+    )
+    session.add(flagger)
+    session.flush()
+    audit.record(
+        session,
+        by,
+        FlaggerAudit.REGISTER,
+        f"flagger:{flagger.name}",
+        {"designation": flagger.designation, "priority": flagger.priority, "api_key": key.prefix},
+    )
+    log.info("event=flaggers.register flagger=%s designation=%s", flagger.name, flagger.designation)
+    return Registered(flagger, plaintext, secret)
+
+
+def seal_secret(cipher: EnvelopeCipher, secret: str) -> str:
+    data = secret.encode()
+    digest = hashlib.sha256(data).hexdigest()
+    return f"{digest}:{base64.b64encode(cipher.seal(data, digest)).decode()}"
+
+
+def open_secret(cipher: EnvelopeCipher, stored: str) -> str:
+    digest, _, sealed = stored.partition(":")
+    return cipher.open(base64.b64decode(sealed), digest).decode()
+
+
+def get_flagger(session: Session, name: str) -> Flagger:
+    found = session.scalar(select(Flagger).where(Flagger.name == name.strip().lower()))
+    if found is None:
+        raise NotFound(f"no flagger named {name[:100]!r}: `suraksha flaggers list` shows them")
+    return found
+
+
+def list_flaggers(session: Session) -> list[Flagger]:
+    return list(session.scalars(select(Flagger).order_by(Flagger.name)))
+
+
+def flagger_of_key(session: Session, key_prefix: str) -> Flagger:
+    """The flagger an API key belongs to; Forbidden for a key that is not a flagger's."""
+    found = session.scalar(
+        select(Flagger).join(ApiKey, ApiKey.id == Flagger.api_key_id).where(ApiKey.prefix == key_prefix)
+    )
+    if found is None:
+        raise Forbidden("this API key belongs to no registered flagger: `suraksha flaggers add` makes one")
+    return found
+
+
+def set_state(
+    session: Session, name: str, state: FlaggerState, *, reason: str, by: str, now: datetime | None = None
+) -> Flagger:
+    """Suspend or reinstate a flagger (audited, with its reason)."""
+    reason = reason.strip()
+    if not reason or len(reason) > 2000:
+        raise InvalidInput("say why (a reason of 1-2000 characters): the flagger is owed it")
+    flagger = get_flagger(session, name)
+    if flagger.state == state:
+        raise Conflict(f"flagger {flagger.name!r} is {state} already")
+    flagger.state, flagger.state_reason, flagger.state_changed_at = state, reason, now or utcnow()
+    action = FlaggerAudit.SUSPEND if state == FlaggerState.SUSPENDED else FlaggerAudit.REINSTATE
+    audit.record(session, by, action, f"flagger:{flagger.name}", {"reason": reason})
+    return flagger
+
+
+def clear_status_review(session: Session, name: str, *, note: str, by: str) -> Flagger:
+    """A lead has reviewed the flagger's status after its accuracy mark: the mark goes (audited)."""
+    flagger = get_flagger(session, name)
+    if flagger.status_review_at is None:
+        raise Conflict(f"flagger {flagger.name!r} is not marked for a status review")
+    flagger.status_review_at, flagger.status_review_reason = None, ""
+    audit.record(
+        session, by, FlaggerAudit.STATUS_REVIEW_CLEARED, f"flagger:{flagger.name}", {"note": note[:2000]}
+    )
+    return flagger
+
+
+def revoke_key(session: Session, flagger: Flagger, *, by: str) -> None:
+    key = session.get(ApiKey, flagger.api_key_id)
+    if key is not None:
+        revoke_api_key(session, key.name, by=by)
+
+
+# -- notices ----------------------------------------------------------------------------------------
+
+
+def notice_digest(body: NoticeIn) -> str:
+    shown = body.model_dump(mode="json")
+    for target, given in zip(shown["targets"], body.targets, strict=True):
+        data = given.uploaded()
+        if data is not None:
+            target["upload"] = "sha256:" + hashlib.sha256(data).hexdigest()
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+
+
+def submit_notice(
+    session: Session,
+    flagger: Flagger,
+    body: NoticeIn,
+    rules: JurisdictionRules,
+    *,
+    patterns: UrlPatterns,
+    max_upload_bytes: int,
+    now: datetime | None = None,
+) -> tuple[Notice, bool]:
+    """Receive a notice (business rules in the module docstring); returns (notice, created)."""
+    now = now or utcnow()
+    if flagger.state != FlaggerState.ACTIVE:
+        raise Forbidden(f"flagger {flagger.name!r} is suspended: its notices are not received")
+    for position, target in enumerate(body.targets):
+        data = target.uploaded()
+        if data is not None and len(data) > max_upload_bytes:
+            raise InvalidInput(f"upload {position} is {len(data):,} bytes; the limit is {max_upload_bytes:,}")
+    digest = notice_digest(body)
+    existing = session.scalar(
+        select(Notice).where(Notice.flagger_id == flagger.id, Notice.reference == body.reference)
+    )
+    if existing is not None:
+        if existing.digest != digest:
+            raise Conflict(
+                f"notice {body.reference!r} was received before with other content: send a new reference"
+            )
+        return existing, False
+    kind = RequestKind.GRIEVANCE_INTIMATE_IMAGERY if body.depicted_person_complaint else RequestKind.GRIEVANCE
+    notice = Notice(
+        flagger_id=flagger.id,
+        reference=body.reference,
+        digest=digest,
+        category=str(body.category),
+        explanation=body.explanation,
+        clock_kind=kind.value,
+        jurisdiction=flagger.jurisdiction,
+        state=NoticeState.RECEIVED,
+        received_at=now,
+        acknowledged_at=now,
+    )
+    session.add(notice)
+    session.flush()
+    for position, given in enumerate(body.targets):
+        _resolve(session, flagger, notice, position, given.url, given.platform_id, given.uploaded(), patterns)
+    audit.record(
+        session,
+        f"flagger:{flagger.name}",
+        FlaggerAudit.NOTICE,
+        f"notice:{notice.id}",
+        {"reference": notice.reference[:200], "category": notice.category, "targets": len(body.targets)},
+    )
+    _owe(session, flagger, notice, ACKNOWLEDGED, notice_view(session, notice, rules, now=now))
+    settle(session, notice, rules, now=now)
+    log.info(
+        "event=flaggers.notice notice=%d flagger=%s targets=%d", notice.id, flagger.name, len(body.targets)
+    )
+    return notice, True
+
+
+def _resolve(
+    session: Session,
+    flagger: Flagger,
+    notice: Notice,
+    position: int,
+    url: object | None,
+    platform_id: str | None,
+    upload: bytes | None,
+    patterns: UrlPatterns,
+) -> NoticeTarget:
+    target = NoticeTarget(notice_id=notice.id, position=position, state=TargetState.NOT_FOUND, detail="")
+    session.add(target)
+    if upload is not None:
+        sha256, md5 = hashlib.sha256(upload).hexdigest(), hashlib.md5(upload).hexdigest()  # noqa: S324
+        target.kind, target.value = TargetKind.UPLOAD, f"sha256:{sha256}"
+        items = list(
+            session.scalars(
+                select(Item)
+                .join(ItemMedia, ItemMedia.item_id == Item.id)
+                .where(or_(ItemMedia.sha256 == sha256, ItemMedia.md5 == md5))
+                .order_by(Item.received_at.desc(), Item.id.desc())
+                .limit(_UPLOAD_MATCHES_SHOWN)
+            ).unique()
+        )
+        if not items:
+            target.detail = (
+                "no item here carries this file: name the post by its URL or platform id so that it can be "
+                "asked of the platform"
+            )
+            session.flush()
+            return target
+        others = len(items) - 1
+        also = f"; {others} older item(s) carry the same file" if others else ""
+        return _attach(
+            session, flagger, notice, target, items[0], f"held here (the newest item with this file{also})"
+        )
+    if url is not None:
+        target.kind, target.value = TargetKind.URL, str(url)
+        parts = patterns.read(patterns.item, str(url))
+        if parts is None or "item_id" not in parts:
+            target.detail = (
+                f"not a post URL of the platform's (posts read {patterns.item or 'unset: platform_item_url'})"
+            )
+            session.flush()
+            return target
+        platform_id = parts["item_id"]
+    else:
+        target.kind, target.value = TargetKind.PLATFORM_ID, str(platform_id)
+    assert platform_id is not None
+    item = session.scalar(select(Item).where(Item.platform_item_id == platform_id))
+    if item is not None:
+        return _attach(session, flagger, notice, target, item, "held here")
+    target.state, target.detail = TargetState.FETCHING, "not held here: asked of the platform"
+    session.flush()
+    enqueue(
+        session, FETCH, {"target_id": target.id, "platform_item_id": platform_id}, key=f"{FETCH}:{target.id}"
+    )
+    return target
+
+
+def _attach(
+    session: Session, flagger: Flagger, notice: Notice, target: NoticeTarget, item: Item, found: str
+) -> NoticeTarget:
+    """Put the item in review at the flagger's priority: its open case (joined), or a new one."""
+    open_before = session.scalar(select(ReviewCase.id).where(ReviewCase.open_item_id == item.id))
+    case = open_case(
+        session, item, source=CaseSource.TRUSTED_FLAGGER, category=notice.category, priority=flagger.priority
+    )
+    target.item_id, target.case_id, target.joined_existing_case = item.id, case.id, open_before is not None
+    target.state, target.detail = TargetState.IN_REVIEW, found
+    session.flush()
+    return target
+
+
+def attach_fetched(
+    session: Session, target_id: int, item: Item | None, rules: JurisdictionRules, *, detail: str = ""
+) -> NoticeTarget:
+    """The platform's answer for a target that was being fetched: the item (now submitted here) goes to
+    review, or the target is not found. A target no longer fetching is left as it is (a repeated job)."""
+    target = session.get(NoticeTarget, target_id, with_for_update=True)
+    if target is None:
+        raise NotFound(f"notice target {target_id} does not exist")
+    if target.state != TargetState.FETCHING:
+        return target
+    notice = session.get(Notice, target.notice_id)
+    assert notice is not None
+    flagger = session.get(Flagger, notice.flagger_id)
+    assert flagger is not None
+    if item is None:
+        target.state, target.detail = TargetState.NOT_FOUND, detail or "neither held here nor by the platform"
+    else:
+        _attach(session, flagger, notice, target, item, "fetched from the platform")
+    settle(session, notice, rules)
+    return target
+
+
+def on_case_decided(
+    session: Session,
+    case_id: int,
+    review_decision_id: int,
+    rules: JurisdictionRules,
+    *,
+    now: datetime | None = None,
+) -> list[Notice]:
+    """A reviewer's decision closed a case: every notice target in review on it takes the decision, and
+    each notice whose targets are all done is settled. Idempotent (targets already decided stay)."""
+    review_decision = session.get(ReviewDecision, review_decision_id)
+    if review_decision is None:
+        raise NotFound(f"review decision {review_decision_id} does not exist")
+    decided_at = review_decision.approved_at or review_decision.created_at
+    targets = list(
+        session.scalars(
+            select(NoticeTarget).where(
+                NoticeTarget.case_id == case_id, NoticeTarget.state == TargetState.IN_REVIEW
+            )
+        )
+    )
+    notices: dict[int, Notice] = {}
+    for target in targets:
+        target.state, target.violation = TargetState.DECIDED, review_decision.violation
+        target.actions, target.review_decision_id = review_decision.actions, review_decision.id
+        target.decided_at = decided_at
+        notice = session.get(Notice, target.notice_id)
+        assert notice is not None
+        notices[notice.id] = notice
+    session.flush()
+    for notice in notices.values():
+        settle(session, notice, rules, now=now or decided_at)
+    return list(notices.values())
+
+
+def settle(
+    session: Session, notice: Notice, rules: JurisdictionRules, *, now: datetime | None = None
+) -> Notice:
+    """The notice's state from its targets; once every target is decided or not found: its outcome,
+    the ``notice.decided`` webhook, and the flagger's accuracy check."""
+    if notice.state == NoticeState.DECIDED:
+        return notice
+    states = [t.state for t in targets_of(session, notice.id)]
+    if TargetState.FETCHING in states:
+        notice.state = NoticeState.RECEIVED
+        return notice
+    if TargetState.IN_REVIEW in states:
+        notice.state = NoticeState.IN_REVIEW
+        return notice
+    now = now or utcnow()
+    notice.state, notice.decided_at = NoticeState.DECIDED, now
+    notice.outcome = outcome_of(session, notice.id)
+    session.flush()
+    flagger = session.get(Flagger, notice.flagger_id)
+    assert flagger is not None
+    _owe(session, flagger, notice, DECIDED, notice_view(session, notice, rules, now=now))
+    log.info("event=flaggers.notice_decided notice=%d outcome=%s", notice.id, notice.outcome)
+    return notice
+
+
+def outcome_of(session: Session, notice_id: int) -> NoticeOutcome:
+    decided = [t for t in targets_of(session, notice_id) if t.state == TargetState.DECIDED]
+    if any(t.violation != ViolationCategory.BENIGN for t in decided):
+        return NoticeOutcome.CONFIRMED
+    return NoticeOutcome.NOT_CONFIRMED if decided else NoticeOutcome.NOT_FOUND
+
+
+def targets_of(session: Session, notice_id: int) -> list[NoticeTarget]:
+    return list(
+        session.scalars(
+            select(NoticeTarget).where(NoticeTarget.notice_id == notice_id).order_by(NoticeTarget.position)
+        )
+    )
+
+
+def get_notice(session: Session, flagger: Flagger, notice_id: int) -> Notice:
+    """The flagger's own notice; another flagger's is "not found" (its existence is not theirs to know)."""
+    notice = session.get(Notice, notice_id)
+    if notice is None or notice.flagger_id != flagger.id:
+        raise NotFound(f"you sent no notice {notice_id}")
+    return notice
+
+
+def clocks_of(notice: Notice, rules: JurisdictionRules, *, now: datetime) -> list[dict[str, object]]:
+    """The notice's clocks from the jurisdiction file: acknowledge (met by the answer to the POST) and
+    the decision (``answer``, or ``act`` for a depicted person's complaint), met when it is settled."""
+    shown: list[dict[str, object]] = []
+    kind = RequestKind(notice.clock_kind)
+    for rule in rules.steps(notice.jurisdiction, kind):
+        done = notice.acknowledged_at if rule.step == Step.ACKNOWLEDGE else notice.decided_at
+        clock = rules.clock(
+            notice.jurisdiction, kind, rule.step, started_at=notice.received_at, now=now, done_at=done
+        )
+        shown.append(
+            {
+                "step": rule.step.value,
+                "due_at": clock.due_at,
+                "state": clock.state.value,
+                "remaining_s": int(clock.remaining.total_seconds()),
+                "source": rule.source,
+            }
+        )
+    return shown
+
+
+def notice_view(
+    session: Session, notice: Notice, rules: JurisdictionRules, *, now: datetime | None = None
+) -> dict[str, object]:
+    """What the flagger may read about its notice (``NoticeOut``): never our ids, reviewers or other
+    flaggers' notices."""
+    now = now or utcnow()
+    return {
+        "id": notice.id,
+        "reference": notice.reference,
+        "category": notice.category,
+        "state": notice.state,
+        "outcome": notice.outcome,
+        "jurisdiction": notice.jurisdiction,
+        "received_at": notice.received_at,
+        "acknowledged_at": notice.acknowledged_at,
+        "decided_at": notice.decided_at,
+        "clocks": clocks_of(notice, rules, now=now),
+        "targets": [
+            {
+                "position": t.position,
+                "kind": t.kind,
+                "value": t.value,
+                "state": t.state,
+                "detail": t.detail,
+                "joined_existing_case": t.joined_existing_case,
+                "violation": t.violation,
+                "actions": t.actions.split(),
+                "decided_at": t.decided_at,
+            }
+            for t in targets_of(session, notice.id)
+        ],
+    }
+
+
+def _owe(
+    session: Session, flagger: Flagger, notice: Notice, event: str, data: dict[str, object]
+) -> FlaggerMessage:
+    """The webhook owed for ``event`` (one per notice and event), and its delivery job."""
+    existing = session.scalar(
+        select(FlaggerMessage).where(FlaggerMessage.notice_id == notice.id, FlaggerMessage.event == event)
+    )
+    if existing is not None:
+        return existing
+    suffix = "ack" if event == ACKNOWLEDGED else "outcome"
+    delivery = WebhookDelivery.create(
+        event, json.loads(json.dumps(data, default=_iso)), delivery_id=f"notice-{notice.id}-{suffix}"
+    )
+    message = FlaggerMessage(
+        flagger_id=flagger.id,
+        notice_id=notice.id,
+        event=event,
+        delivery_id=delivery.delivery_id,
+        body=delivery.body.decode(),
+        state=MessageState.PENDING if flagger.webhook_url else MessageState.NO_ENDPOINT,
+        attempts=0,
+        last_error="",
+        created_at=utcnow(),
+    )
+    session.add(message)
+    session.flush()
+    if flagger.webhook_url:
+        enqueue(session, NOTIFY, {"message_id": message.id}, key=f"{NOTIFY}:{message.id}")
+    return message
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return str(value)
+
+
+def messages_of(session: Session, notice_ids: Iterable[int]) -> list[FlaggerMessage]:
+    return list(
+        session.scalars(
+            select(FlaggerMessage)
+            .where(FlaggerMessage.notice_id.in_(list(notice_ids)))
+            .order_by(FlaggerMessage.id)
+        )
+    )
