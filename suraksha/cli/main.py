@@ -14,6 +14,7 @@ from suraksha.cli import (
     audit,
     banks,
     demo,
+    flaggers,
     hashing,
     index,
     jobs,
@@ -52,6 +53,7 @@ app.add_typer(legal.app, name="legal")
 app.add_typer(actions.app, name="actions")
 app.add_typer(templates.app, name="templates")
 app.add_typer(sor.app, name="sor")
+app.add_typer(flaggers.app, name="flaggers")
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(scan.match_command)

@@ -1,0 +1,76 @@
+"""`suraksha flaggers` end to end on the default SQLite store: an administrator registers a child-rights
+NGO (its key and secret printed once), lists and shows it, suspends and reinstates it, and a lead reads
+its notices and accuracy."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from suraksha.app import Platform
+from suraksha.cli.main import app
+from suraksha.flaggers.schemas import NoticeIn
+
+runner = CliRunner()
+
+
+def cli(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, ["flaggers", *args], catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_register_list_show_suspend_and_read_notices() -> None:
+    code, output = cli(
+        "add",
+        "bal-suraksha",
+        "--organisation",
+        "Bal Suraksha Trust (DEMO)",
+        "--country",
+        "IN",
+        "--designation",
+        "statutory",
+        "--contact",
+        "Helpline desk <desk@example.org>",
+        "--expertise",
+        "csam",
+        "--priority",
+        "70",
+        "--json",
+    )
+    assert code == 0, output
+    shown = json.loads(output)
+    assert shown["api_key"].startswith("sk_") and shown["webhook_secret"]
+    code, output = cli("add", "x", "--organisation", "X", "--country", "IE", "--designation", "dsa_art22")
+    assert code == 2 and "designating authority" in output
+    platform = Platform()
+    try:
+        prefix = shown["api_key"].split("_")[1]
+        body = {
+            "reference": "BST-1",
+            "category": "csam",
+            "explanation": "benign test",
+            "targets": [{"platform_id": "nothing-here"}],
+        }
+        platform.notice_submit(prefix, NoticeIn.model_validate(body))
+    finally:
+        platform.close()
+    code, output = cli("list")
+    assert code == 0 and "name" in output  # the table (its width is the test terminal's)
+    code, output = cli("list", "--json")
+    (listed,) = json.loads(output)
+    assert listed["designation"] == "statutory" and listed["accuracy"]["notices"] == 1
+    code, output = cli("show", "bal-suraksha", "--json")
+    assert json.loads(output)["accuracy"]["notices"] == 1
+    code, output = cli("notices", "bal-suraksha", "--json")
+    assert [n["reference"] for n in json.loads(output)] == ["BST-1"]
+    code, output = cli("suspend", "bal-suraksha", "--reason", "designation under review")
+    assert code == 0 and "suspended" in output
+    code, output = cli("suspend", "bal-suraksha", "--reason", "again")
+    assert code == 2 and "already" in output
+    code, output = cli("reinstate", "bal-suraksha", "--reason", "review done")
+    assert code == 0
+    code, output = cli("show", "nobody")
+    assert code == 2 and "no flagger" in output
+    code, output = cli("clear-review", "bal-suraksha", "--note", "n/a")
+    assert code == 2 and "not marked" in output
