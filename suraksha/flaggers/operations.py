@@ -9,6 +9,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from suraksha.db.base import utcnow
 from suraksha.flaggers import services
@@ -131,18 +132,27 @@ class FlaggerOperations:
     ) -> tuple[dict[str, object], bool]:
         """Receive a notice from the flagger the key belongs to; (its view, created)."""
         now = now or utcnow()
-        with self.db.session() as session:
-            flagger = services.flagger_of_key(session, key_prefix)
-            notice, created = services.submit_notice(
-                session,
-                flagger,
-                body,
-                self.legal_rules,
-                patterns=self.url_patterns,
-                max_upload_bytes=self.settings.media_max_bytes,
-                now=now,
-            )
-            return services.notice_view(session, notice, self.legal_rules, now=now), created
+        for attempt in (1, 2):
+            try:
+                with self.db.session() as session:
+                    flagger = services.flagger_of_key(session, key_prefix)
+                    notice, created = services.submit_notice(
+                        session,
+                        flagger,
+                        body,
+                        self.legal_rules,
+                        patterns=self.url_patterns,
+                        max_upload_bytes=self.settings.media_max_bytes,
+                        now=now,
+                    )
+                    return services.notice_view(session, notice, self.legal_rules, now=now), created
+            except IntegrityError:
+                # Two writers at once (PostgreSQL): the same reference sent twice, or two notices opening
+                # the same item's case. Once more: the other's rows are there now, and are answered or
+                # joined.
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def notice_read(
         self, key_prefix: str, notice_id: int, *, now: datetime | None = None

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from suraksha import audit
 from suraksha.access.models import ApiKey, ApiScope
-from suraksha.access.services import create_api_key, revoke_api_key
+from suraksha.access.services import create_api_key
 from suraksha.content.lookup import UrlPatterns
 from suraksha.content.models import Item, ItemMedia
 from suraksha.db.base import utcnow
@@ -258,12 +258,6 @@ def clear_status_review(session: Session, name: str, *, note: str, by: str) -> F
     return flagger
 
 
-def revoke_key(session: Session, flagger: Flagger, *, by: str) -> None:
-    key = session.get(ApiKey, flagger.api_key_id)
-    if key is not None:
-        revoke_api_key(session, key.name, by=by)
-
-
 # -- notices ----------------------------------------------------------------------------------------
 
 
@@ -323,7 +317,7 @@ def submit_notice(
         _resolve(session, flagger, notice, position, given.url, given.platform_id, given.uploaded(), patterns)
     audit.record(
         session,
-        f"flagger:{flagger.name}",
+        f"api:flagger-{flagger.name}",
         FlaggerAudit.NOTICE,
         f"notice:{notice.id}",
         {"reference": notice.reference[:200], "category": notice.category, "targets": len(body.targets)},

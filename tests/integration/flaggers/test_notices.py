@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -261,3 +262,13 @@ def test_accuracy_and_the_status_review_mark(world: World) -> None:
     assert len(marks) == 1 and marks[0].subject == "flagger:ngo"
     world.platform.flagger_clear_review("ngo", note="talked to them; new training", actor="cli:lead")
     assert world.platform.flagger_show("ngo")["status_review"] is None
+
+
+def test_the_same_notice_sent_twice_at_once_is_received_once(world: World) -> None:
+    ngo = world.flagger("ngo", webhook=None)
+    world.item("post-1")
+    body = notice("NGO-race", {"platform_id": "post-1"})
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: world.platform.notice_submit(ngo.prefix, body), range(4)))
+    assert len({shown["id"] for shown, _ in answers}) == 1
+    assert sum(created for _, created in answers) == 1
