@@ -183,12 +183,15 @@ def notices(
     if json_out:
         print_json(rows)
         return
-    table = Table("notice", "reference", "category", "state", "outcome", "things", "decision clock")
+    table = Table(
+        "notice", "reference", "category", "state", "outcome", "things", "decision clock", "webhooks"
+    )
     for row in rows:
         clocks: list[dict[str, Any]] = row["clocks"]  # type: ignore[assignment]
         decision = [c for c in clocks if c["step"] != "acknowledge"]
         clock = f"{decision[0]['state']} (due {str(decision[0]['due_at'])[:16]})" if decision else "-"
         targets: list[dict[str, Any]] = row["targets"]  # type: ignore[assignment]
+        webhooks: dict[str, str] = row["webhooks"]  # type: ignore[assignment]
         table.add_row(
             str(row["id"]),
             str(row["reference"]),
@@ -197,5 +200,6 @@ def notices(
             str(row["outcome"] or "-"),
             str(len(targets)),
             clock,
+            ", ".join(f"{event.removeprefix('notice.')}: {state}" for event, state in webhooks.items()),
         )
     out.print(table)

@@ -165,13 +165,28 @@ class FlaggerOperations:
     def flagger_notices(
         self, name: str, *, limit: int = 50, now: datetime | None = None
     ) -> list[dict[str, object]]:
-        """A flagger's latest notices with their state and clocks (leads, the CLI)."""
+        """A flagger's latest notices with their state and clocks (leads, the CLI), and the state of the
+        webhooks owed on each (``webhooks``: event -> pending, delivered, failed or no_endpoint)."""
         with self.db.reading() as session:
             flagger = services.get_flagger(session, name)
-            notices = session.scalars(
-                select(Notice).where(Notice.flagger_id == flagger.id).order_by(Notice.id.desc()).limit(limit)
+            notices = list(
+                session.scalars(
+                    select(Notice)
+                    .where(Notice.flagger_id == flagger.id)
+                    .order_by(Notice.id.desc())
+                    .limit(limit)
+                )
             )
-            return [services.notice_view(session, n, self.legal_rules, now=now) for n in notices]
+            sent: dict[int, dict[str, str]] = {}
+            for message in services.messages_of(session, [n.id for n in notices]):
+                sent.setdefault(message.notice_id, {})[message.event] = message.state
+            return [
+                {
+                    **services.notice_view(session, n, self.legal_rules, now=now),
+                    "webhooks": sent.get(n.id, {}),
+                }
+                for n in notices
+            ]
 
     @staticmethod
     def _flagger_dict(flagger: Flagger) -> dict[str, object]:

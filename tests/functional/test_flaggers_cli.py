@@ -63,7 +63,10 @@ def test_register_list_show_suspend_and_read_notices() -> None:
     code, output = cli("show", "bal-suraksha", "--json")
     assert json.loads(output)["accuracy"]["notices"] == 1
     code, output = cli("notices", "bal-suraksha", "--json")
-    assert [n["reference"] for n in json.loads(output)] == ["BST-1"]
+    (listed_notice,) = json.loads(output)
+    assert listed_notice["reference"] == "BST-1"
+    assert listed_notice["state"] == "received"  # its post is being asked of the platform
+    assert listed_notice["webhooks"] == {"notice.acknowledged": "no_endpoint"}  # no webhook_url given
     code, output = cli("suspend", "bal-suraksha", "--reason", "designation under review")
     assert code == 0 and "suspended" in output
     code, output = cli("suspend", "bal-suraksha", "--reason", "again")
