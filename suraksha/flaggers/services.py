@@ -610,3 +610,29 @@ def messages_of(session: Session, notice_ids: Iterable[int]) -> list[FlaggerMess
             .order_by(FlaggerMessage.id)
         )
     )
+
+
+def notices_on_case(session: Session, case_id: int) -> list[dict[str, object]]:
+    """The notices that named a review case's item, for the reviewer's page: who flagged it (the
+    organisation and its footing), their reference, category and explanation, oldest first."""
+    rows = session.execute(
+        select(Notice, Flagger)
+        .join(NoticeTarget, NoticeTarget.notice_id == Notice.id)
+        .join(Flagger, Flagger.id == Notice.flagger_id)
+        .where(NoticeTarget.case_id == case_id)
+        .order_by(Notice.received_at, Notice.id)
+    ).all()
+    seen: dict[int, dict[str, object]] = {}
+    for notice, flagger in rows:
+        seen.setdefault(
+            notice.id,
+            {
+                "flagger": flagger.organisation,
+                "designation": flagger.designation,
+                "reference": notice.reference,
+                "category": notice.category,
+                "explanation": notice.explanation,
+                "received_at": notice.received_at,
+            },
+        )
+    return list(seen.values())

@@ -10,8 +10,11 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 
 from suraksha.app import Platform
+from suraksha.content.models import Account, Item
 from suraksha.flaggers.models import Flagger
+from suraksha.flaggers.schemas import NoticeIn
 from suraksha.flaggers.services import NewFlagger
+from suraksha.review.models import ReviewCase
 from tests.functional.web.test_console import (  # noqa: F401 - the console's fixtures
     _cheap_hashing,
     audit_rows,
@@ -68,3 +71,32 @@ def test_admins_suspend_and_reinstate(web: TestClient, console_platform: Platfor
     assert web.post("/console/flaggers/nobody/state", data=reinstate).status_code == 404
     short = {"suspend": "true", "reason": "", "csrf_token": csrf}
     assert web.post("/console/flaggers/ngo/state", data=short).status_code == 422
+
+
+def test_the_reviewer_sees_the_notices_on_a_case(web: TestClient, console_platform: Platform) -> None:
+    shown = console_platform.flagger_add(
+        NewFlagger(name="ngo", organisation="Child Rights Foundation", country="IN", designation="partner"),
+        actor="test",
+    )
+    with console_platform.db.session() as session:
+        account = Account(platform_account_id="acct-1", handle="seller")
+        session.add(account)
+        session.flush()
+        item = Item(platform_item_id="post-1", payload_digest="0" * 64, kind="post", account_id=account.id)
+        session.add(item)
+    body = {
+        "reference": "CRF-<1>",
+        "category": "sale_or_solicitation",
+        "explanation": "Sells sets for UPI <b>payments</b> (benign test).",
+        "targets": [{"platform_id": "post-1"}],
+    }
+    console_platform.notice_submit(str(shown["api_key"]).split("_")[1], NoticeIn.model_validate(body))
+    with console_platform.db.reading() as session:
+        case_id = session.query(ReviewCase.id).one()[0]
+    web.cookies.clear()
+    signed_in(web, "lead@example.org")
+    page = web.get(f"/console/cases/{case_id}")
+    assert page.status_code == 200
+    notices = page.text.split('id="flagger-notices"', 1)[1].split("</table>", 1)[0]
+    assert "Child Rights Foundation" in notices and "CRF-&lt;1&gt;" in notices
+    assert "UPI &lt;b&gt;payments&lt;/b&gt;" in notices  # the flagger's words, escaped
