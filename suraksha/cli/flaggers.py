@@ -1,5 +1,5 @@
 """``suraksha flaggers ...``: the trusted-flagger registry (administrators) and the flaggers' accuracy
-(leads): add, list, show, suspend, reinstate, clear-review, notices."""
+(leads): add, list, show, update, new-key, new-secret, suspend, reinstate, clear-review, notices."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rich.table import Table
 from suraksha.cli.common import cli_actor, err, out, platform, print_json
 from suraksha.flaggers.models import Designation, FlaggerState
 from suraksha.flaggers.schemas import NoticeCategory
-from suraksha.flaggers.services import NewFlagger
+from suraksha.flaggers.services import FlaggerChanges, NewFlagger
 
 app = typer.Typer(
     help="Trusted flaggers: register them (each gets its own API key), suspend, and see their accuracy.",
@@ -157,6 +157,67 @@ def reinstate(
     with platform() as p:
         shown = p.flagger_set_state(name, FlaggerState.ACTIVE, reason=reason, actor=cli_actor())
     print_json(shown) if json_out else out.print(f"flagger {name} reinstated")
+
+
+@app.command("update")
+def update(
+    name: str,
+    priority: int = typer.Option(None, min=0, max=100, help="Review priority of what its notices name."),
+    webhook_url: str = typer.Option(None, help="Where its webhooks go; '' removes the webhook."),
+    contact: list[str] = typer.Option(None, "--contact", help="Its contacts (replace them all). Repeatable."),
+    expertise: list[NoticeCategory] = typer.Option(
+        None, "--expertise", help="Its categories (replace them all). Repeatable."
+    ),
+    designation: Designation = typer.Option(None, help="dsa_art22, statutory, hotline or partner."),
+    designated_on: str = typer.Option(None, help="Date of the designation (YYYY-MM-DD)."),
+    authority: str = typer.Option(None, help="The designating authority."),
+    json_out: bool = JSON,
+) -> None:
+    """Change a flagger's registration (audited with what changed)."""
+    try:
+        on = date.fromisoformat(designated_on) if designated_on else None
+    except ValueError:
+        err.print(f"[red]error:[/red] --designated-on {designated_on!r} is not a date such as 2025-05-01")
+        raise typer.Exit(2) from None
+    changes = FlaggerChanges(
+        priority=priority,
+        webhook_url=webhook_url,
+        contacts=contact or None,
+        expertise=[str(e) for e in expertise] if expertise else None,
+        designation=designation,
+        designated_on=on,
+        designating_authority=authority,
+    )
+    with platform() as p:
+        shown = p.flagger_update(name, changes, actor=cli_actor())
+    print_json(shown) if json_out else out.print(f"flagger {name} updated")
+
+
+@app.command("new-key")
+def new_key(name: str, json_out: bool = JSON) -> None:
+    """Replace a flagger's API key (lost or leaked): the old one stops working now; the new one is
+    printed once."""
+    with platform() as p:
+        key = p.flagger_new_key(name, actor=cli_actor())
+    if json_out:
+        print_json({"name": name, "api_key": key})
+        return
+    out.print(f"new API key for {name} (the old one is revoked):")
+    out.print(key, markup=False)
+    err.print("[yellow]Hand it over now:[/yellow] it cannot be shown again.")
+
+
+@app.command("new-secret")
+def new_secret(name: str, json_out: bool = JSON) -> None:
+    """Replace a flagger's webhook secret; webhooks not yet delivered are signed with the new one."""
+    with platform() as p:
+        secret = p.flagger_new_secret(name, actor=cli_actor())
+    if json_out:
+        print_json({"name": name, "webhook_secret": secret})
+        return
+    out.print(f"new webhook secret for {name}:")
+    out.print(secret, markup=False)
+    err.print("[yellow]Hand it over now:[/yellow] it cannot be shown again.")
 
 
 @app.command("clear-review")

@@ -191,4 +191,7 @@ class FlaggerAudit(StrEnum):
     STATUS_REVIEW = "flagger:status_review"
     """Its accuracy fell below the configured level: its status is to be reviewed."""
     STATUS_REVIEW_CLEARED = "flagger:status_review_cleared"
+    UPDATE = "flagger:update"
+    NEW_KEY = "flagger:new_key"
+    """Its API key replaced (the old one revoked), or its webhook secret."""
     NOTICE = "flagger:notice"

@@ -114,6 +114,20 @@ class FlaggerOperations:
         with self.db.session() as session:
             return self._flagger_dict(services.set_state(session, name, state, reason=reason, by=actor))
 
+    def flagger_update(self, name: str, changes: services.FlaggerChanges, *, actor: str) -> dict[str, object]:
+        with self.db.session() as session:
+            return self._flagger_dict(services.update(session, name, changes, self.legal_rules, by=actor))
+
+    def flagger_new_key(self, name: str, *, actor: str) -> str:
+        """A new API key for the flagger, the old one revoked; shown this once."""
+        with self.db.session() as session:
+            return services.new_key(session, name, by=actor)
+
+    def flagger_new_secret(self, name: str, *, actor: str) -> str:
+        """A new webhook secret for the flagger; shown this once."""
+        with self.db.session() as session:
+            return services.new_secret(session, name, self.flagger_cipher, by=actor)
+
     def flagger_clear_review(self, name: str, *, note: str, actor: str) -> dict[str, object]:
         with self.db.session() as session:
             return self._flagger_dict(services.clear_status_review(session, name, note=note, by=actor))

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 from suraksha import audit
 from suraksha.access.models import ApiKey, ApiScope
-from suraksha.access.services import create_api_key
+from suraksha.access.services import create_api_key, revoke_api_key
 from suraksha.content.lookup import UrlPatterns
 from suraksha.content.models import Item, ItemMedia
 from suraksha.db.base import utcnow
@@ -228,6 +228,100 @@ def flagger_of_key(session: Session, key_prefix: str) -> Flagger:
     if found is None:
         raise Forbidden("this API key belongs to no registered flagger: `suraksha flaggers add` makes one")
     return found
+
+
+@dataclass(frozen=True)
+class FlaggerChanges:
+    """What an administrator changes on a registered flagger (None: unchanged)."""
+
+    priority: int | None = None
+    webhook_url: str | None = None
+    """An http(s) URL, or "" to remove the webhook (the flagger then reads the status route)."""
+    contacts: Sequence[str] | None = None
+    expertise: Sequence[str] | None = None
+    designation: Designation | str | None = None
+    designated_on: date | None = None
+    designating_authority: str | None = None
+
+
+def update(
+    session: Session, name: str, changes: FlaggerChanges, rules: JurisdictionRules, *, by: str
+) -> Flagger:
+    """Change a flagger's registration, checked as at registration; audited with what changed."""
+    flagger = get_flagger(session, name)
+    proposed = NewFlagger(
+        name=flagger.name,
+        organisation=flagger.organisation,
+        country=flagger.country,
+        jurisdiction=flagger.jurisdiction,
+        designation=changes.designation if changes.designation is not None else flagger.designation,
+        designated_on=changes.designated_on if changes.designated_on is not None else flagger.designated_on,
+        designating_authority=(
+            changes.designating_authority.strip()
+            if changes.designating_authority is not None
+            else flagger.designating_authority
+        ),
+        contacts=[c.strip() for c in changes.contacts if c.strip()]
+        if changes.contacts is not None
+        else flagger.contacts.splitlines(),
+        expertise=sorted({e.strip().lower() for e in changes.expertise if e.strip()})
+        if changes.expertise is not None
+        else flagger.expertise.split(),
+        priority=changes.priority if changes.priority is not None else flagger.priority,
+        webhook_url=(changes.webhook_url.strip() or None)
+        if changes.webhook_url is not None
+        else flagger.webhook_url,
+    )
+    problems = _check_new(proposed, rules)
+    if problems:
+        raise InvalidInput("; ".join(problems))
+    after = {
+        "designation": str(proposed.designation),
+        "designated_on": proposed.designated_on,
+        "designating_authority": proposed.designating_authority,
+        "contacts": "\n".join(proposed.contacts),
+        "expertise": " ".join(proposed.expertise),
+        "priority": proposed.priority,
+        "webhook_url": proposed.webhook_url,
+    }
+    changed = {k: v for k, v in after.items() if getattr(flagger, k) != v}
+    if not changed:
+        raise InvalidInput("nothing to change: give what changes (--priority, --webhook-url, ...)")
+    for key, value in changed.items():
+        setattr(flagger, key, value)
+    shown = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in changed.items() if k != "contacts"}
+    if "contacts" in changed:
+        shown["contacts"] = "changed"  # people's addresses stay out of the append-only audit log
+    audit.record(session, by, FlaggerAudit.UPDATE, f"flagger:{flagger.name}", shown)
+    return flagger
+
+
+def new_key(session: Session, name: str, *, by: str) -> str:
+    """A new API key for the flagger (a lost or leaked one): the old key is revoked in the same
+    transaction. Returns the new key, shown once."""
+    flagger = get_flagger(session, name)
+    old = session.get(ApiKey, flagger.api_key_id)
+    if old is not None and old.revoked_at is None:
+        revoke_api_key(session, old.name, by=by)
+    for n in range(2, 1000):
+        candidate = f"flagger-{flagger.name}-{n}"
+        if session.scalar(select(ApiKey.id).where(ApiKey.name == candidate)) is None:
+            break
+    key, plaintext = create_api_key(
+        session, candidate, [ApiScope.FLAGGER], note=flagger.organisation[:200], by=by
+    )
+    flagger.api_key_id = key.id
+    audit.record(session, by, FlaggerAudit.NEW_KEY, f"flagger:{flagger.name}", {"api_key": key.prefix})
+    return plaintext
+
+
+def new_secret(session: Session, name: str, cipher: EnvelopeCipher, *, by: str) -> str:
+    """A new webhook secret (shown once); webhooks not yet delivered are signed with it from now on."""
+    flagger = get_flagger(session, name)
+    secret = secrets.token_urlsafe(32)
+    flagger.webhook_secret = seal_secret(cipher, secret)
+    audit.record(session, by, FlaggerAudit.NEW_KEY, f"flagger:{flagger.name}", {"webhook_secret": "replaced"})
+    return secret
 
 
 def set_state(

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from suraksha.app import Platform
 from suraksha.cli.main import app
+from suraksha.errors import Forbidden
 from suraksha.flaggers.schemas import NoticeIn
 
 runner = CliRunner()
@@ -73,6 +75,25 @@ def test_register_list_show_suspend_and_read_notices() -> None:
     assert code == 2 and "already" in output
     code, output = cli("reinstate", "bal-suraksha", "--reason", "review done")
     assert code == 0
+    code, output = cli("update", "bal-suraksha", "--priority", "75", "--webhook-url", "https://ngo.example/h")
+    assert code == 0, output
+    code, output = cli("update", "bal-suraksha", "--priority", "75", "--webhook-url", "https://ngo.example/h")
+    assert code == 2 and "nothing to change" in output
+    code, output = cli("new-key", "bal-suraksha", "--json")
+    renewed = json.loads(output)["api_key"]
+    assert renewed != shown["api_key"]
+    platform = Platform()
+    try:
+        with pytest.raises(Forbidden):  # the old key belongs to no flagger any more (and is revoked)
+            platform.notice_submit(prefix, NoticeIn.model_validate({**body, "reference": "BST-2"}))
+        again, created = platform.notice_submit(renewed.split("_")[1], NoticeIn.model_validate(body))
+        assert not created and again["reference"] == "BST-1"  # the same flagger's notice
+    finally:
+        platform.close()
+    code, output = cli("new-secret", "bal-suraksha", "--json")
+    assert code == 0 and json.loads(output)["webhook_secret"] != shown["webhook_secret"]
+    code, output = cli("show", "bal-suraksha", "--json")
+    assert json.loads(output)["priority"] == 75
     code, output = cli("show", "nobody")
     assert code == 2 and "no flagger" in output
     code, output = cli("clear-review", "bal-suraksha", "--note", "n/a")
