@@ -706,9 +706,13 @@ def messages_of(session: Session, notice_ids: Iterable[int]) -> list[FlaggerMess
     )
 
 
-def notices_on_case(session: Session, case_id: int) -> list[dict[str, object]]:
+def notices_on_case(
+    session: Session, case_id: int, rules: JurisdictionRules, *, now: datetime | None = None
+) -> list[dict[str, object]]:
     """The notices that named a review case's item, for the reviewer's page: who flagged it (the
-    organisation and its footing), their reference, category and explanation, oldest first."""
+    organisation and its footing), their reference, category and explanation, and the notice's decision
+    clock (``due``: the jurisdiction file's, which may be shorter than the queue's), oldest first."""
+    now = now or utcnow()
     rows = session.execute(
         select(Notice, Flagger)
         .join(NoticeTarget, NoticeTarget.notice_id == Notice.id)
@@ -718,15 +722,16 @@ def notices_on_case(session: Session, case_id: int) -> list[dict[str, object]]:
     ).all()
     seen: dict[int, dict[str, object]] = {}
     for notice, flagger in rows:
-        seen.setdefault(
-            notice.id,
-            {
-                "flagger": flagger.organisation,
-                "designation": flagger.designation,
-                "reference": notice.reference,
-                "category": notice.category,
-                "explanation": notice.explanation,
-                "received_at": notice.received_at,
-            },
-        )
+        if notice.id in seen:
+            continue
+        decision = [c for c in clocks_of(notice, rules, now=now) if c["step"] != Step.ACKNOWLEDGE.value]
+        seen[notice.id] = {
+            "flagger": flagger.organisation,
+            "designation": flagger.designation,
+            "reference": notice.reference,
+            "category": notice.category,
+            "explanation": notice.explanation,
+            "received_at": notice.received_at,
+            "due": decision[0] if decision else None,
+        }
     return list(seen.values())

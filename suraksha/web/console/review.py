@@ -281,7 +281,9 @@ def case_page(
 ) -> Response:
     with state.platform.db.reading() as session:
         context = _case_context(session, case_id, who, options_of(state))
-        context["flagger_notices"] = flagger_notices.notices_on_case(session, case_id)
+        context["flagger_notices"] = flagger_notices.notices_on_case(
+            session, case_id, state.platform.legal_rules
+        )
     return render(request, "console/case.html", who, context)
 
 
