@@ -13,6 +13,7 @@ from suraksha.cli.common import cli_actor, err, out, platform, print_json
 from suraksha.flaggers.models import Designation, FlaggerState
 from suraksha.flaggers.schemas import NoticeCategory
 from suraksha.flaggers.services import FlaggerChanges, NewFlagger
+from suraksha.legal.clocks import parse_duration
 
 app = typer.Typer(
     help="Trusted flaggers: register them (each gets its own API key), suspend, and see their accuracy.",
@@ -230,6 +231,39 @@ def clear_review(
     with platform() as p:
         shown = p.flagger_clear_review(name, note=note, actor=cli_actor())
     print_json(shown) if json_out else out.print(f"flagger {name}: status review cleared")
+
+
+@app.command("due")
+def due(
+    within: str = typer.Option(None, help="Only clocks due within, e.g. 24h (overdue always)."),
+    json_out: bool = JSON,
+) -> None:
+    """Every undecided notice's decision clock, overdue first, then soonest (every flagger)."""
+    try:
+        window = parse_duration(within) if within else None
+    except ValueError as exc:
+        err.print(f"[red]error:[/red] --within: {exc}")
+        raise typer.Exit(2) from None
+    with platform() as p:
+        rows = p.notices_due(within=window)
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("no notice is waiting on a clock")
+        return
+    table = Table("notice", "flagger", "reference", "category", "step", "due", "state")
+    for row in rows:
+        table.add_row(
+            str(row["notice"]),
+            str(row["flagger"]),
+            str(row["reference"]),
+            str(row["category"]),
+            str(row["step"]),
+            str(row["due_at"])[:16],
+            str(row["state"]),
+        )
+    out.print(table)
 
 
 @app.command("notices")

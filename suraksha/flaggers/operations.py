@@ -4,7 +4,7 @@ CLI, the web layer and the worker call these, never the modules underneath. Each
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -201,6 +201,13 @@ class FlaggerOperations:
                 }
                 for n in notices
             ]
+
+    def notices_due(
+        self, *, within: timedelta | None = None, now: datetime | None = None
+    ) -> list[dict[str, object]]:
+        """Undecided notices whose decision clock is overdue or due within ``within``, overdue first."""
+        with self.db.reading() as session:
+            return services.notices_due(session, self.legal_rules, within=within, now=now)
 
     @staticmethod
     def _flagger_dict(flagger: Flagger) -> dict[str, object]:

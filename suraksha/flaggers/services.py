@@ -32,7 +32,7 @@ import re
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -735,3 +735,44 @@ def notices_on_case(
             "due": decision[0] if decision else None,
         }
     return list(seen.values())
+
+
+def notices_due(
+    session: Session,
+    rules: JurisdictionRules,
+    *,
+    within: timedelta | None = None,
+    now: datetime | None = None,
+    limit: int = 500,
+) -> list[dict[str, object]]:
+    """Every notice not yet decided whose decision clock is overdue, or due within ``within`` (all, when
+    None), overdue first then soonest: what leads look at so that no flagger's notice runs out of time
+    (``suraksha flaggers due``, the console's flaggers page)."""
+    now = now or utcnow()
+    rows = session.execute(
+        select(Notice, Flagger)
+        .join(Flagger, Flagger.id == Notice.flagger_id)
+        .where(Notice.state != NoticeState.DECIDED)
+        .order_by(Notice.received_at)
+        .limit(max(1, min(limit, 5000)))
+    ).all()
+    due = []
+    for notice, flagger in rows:
+        for clock in clocks_of(notice, rules, now=now):
+            if clock["step"] == Step.ACKNOWLEDGE.value:
+                continue
+            at = clock["due_at"]
+            assert isinstance(at, datetime)
+            if within is not None and at - now > within and clock["state"] != "overdue":
+                continue
+            due.append(
+                {
+                    "notice": notice.id,
+                    "flagger": flagger.name,
+                    "reference": notice.reference,
+                    "category": notice.category,
+                    "notice_state": notice.state,
+                    **clock,
+                }
+            )
+    return sorted(due, key=lambda d: (d["state"] != "overdue", d["due_at"]))

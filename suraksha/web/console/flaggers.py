@@ -1,10 +1,12 @@
 """The trusted flaggers in the console: the registry with each flagger's designation, state, accuracy
-(share of decided notices confirmed), median time to decision and status-review mark (leads and admins,
-``flaggers:view``), and suspending or reinstating a flagger with a reason (admins, ``flaggers:manage``).
-Registering stays on the command line (``suraksha flaggers add``), where the flagger's key and webhook
-secret are shown once."""
+(share of decided notices confirmed), median time to decision and status-review mark, and the notices
+whose decision clock is overdue or due within a day (leads and admins, ``flaggers:view``); suspending or
+reinstating a flagger with a reason (admins, ``flaggers:manage``). Registering stays on the command line
+(``suraksha flaggers add``), where the flagger's key and webhook secret are shown once."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from starlette.responses import Response
@@ -17,6 +19,10 @@ from suraksha.web.state import WebState, get_state
 
 router = APIRouter(prefix="/console", dependencies=ROUTER_CHECKS, include_in_schema=False)
 
+DUE_WITHIN = timedelta(hours=24)
+"""The page lists notices whose decision clock is overdue or due within this (`suraksha flaggers due`
+lists them all)."""
+
 
 @router.get("/flaggers")
 def flaggers_page(
@@ -25,6 +31,7 @@ def flaggers_page(
     settings = state.platform.settings
     context = {
         "flaggers": state.platform.flaggers_list(),
+        "due": state.platform.notices_due(within=DUE_WITHIN),
         "may_manage": who.can(Permission.FLAGGERS_MANAGE),
         "min_accuracy": settings.flagger_min_accuracy,
         "min_notices": settings.flagger_accuracy_min_notices,

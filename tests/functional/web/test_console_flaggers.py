@@ -101,3 +101,5 @@ def test_the_reviewer_sees_the_notices_on_a_case(web: TestClient, console_platfo
     assert "Child Rights Foundation" in notices and "CRF-&lt;1&gt;" in notices
     assert "UPI &lt;b&gt;payments&lt;/b&gt;" in notices  # the flagger's words, escaped
     assert "IT Rules r.3(2)(a)(i)" in notices and "running" in notices  # the notice's own clock
+    due = web.get("/console/flaggers").text.split('id="notices-due"', 1)[1].split("</table>", 1)[0]
+    assert "None: no undecided notice" in due  # 7 days to decide: not within a day yet

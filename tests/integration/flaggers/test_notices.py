@@ -235,6 +235,14 @@ def test_clocks_under_a_fake_clock(world: World) -> None:
     ]
     assert clocks(imagery, 0.75)[1][1] == "warning"
     assert clocks(imagery, 3)[1][1] == "overdue"
+    # what leads look at: overdue first, then soonest; a window leaves out what is due later
+    due = world.platform.notices_due(now=RECEIVED + timedelta(hours=3))
+    assert [(d["reference"], d["step"], d["state"]) for d in due] == [
+        ("G-2", "act", "overdue"),
+        ("G-1", "answer", "running"),
+    ]
+    soon = world.platform.notices_due(within=timedelta(hours=24), now=RECEIVED + timedelta(hours=3))
+    assert [d["reference"] for d in soon] == ["G-2"]
     world.decide(case_of(world, item).id, ViolationCategory.INTIMATE_IMAGERY)
     world.work()
     read = world.platform.notice_read(ngo.prefix, int(str(imagery["id"])), now=RECEIVED + timedelta(days=30))
