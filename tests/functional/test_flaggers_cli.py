@@ -69,6 +69,14 @@ def test_register_list_show_suspend_and_read_notices() -> None:
     assert listed_notice["reference"] == "BST-1"
     assert listed_notice["state"] == "received"  # its post is being asked of the platform
     assert listed_notice["webhooks"] == {"notice.acknowledged": "no_endpoint"}  # no webhook_url given
+    code, output = cli("due", "--json")
+    assert [(d["reference"], d["step"], d["state"]) for d in json.loads(output)] == [
+        ("BST-1", "answer", "running")
+    ]
+    code, output = cli("due", "--within", "24h")
+    assert code == 0 and "no notice is waiting" in output
+    code, output = cli("due", "--within", "soon")
+    assert code == 2
     code, output = cli("suspend", "bal-suraksha", "--reason", "designation under review")
     assert code == 0 and "suspended" in output
     code, output = cli("suspend", "bal-suraksha", "--reason", "again")
