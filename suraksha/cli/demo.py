@@ -457,8 +457,9 @@ def _flagger_notice() -> None:
     from rich.table import Table  # noqa: PLC0415
 
     from suraksha.flaggers.ports import LocalPlatformItems  # noqa: PLC0415
+    from suraksha.flaggers.registry import NewFlagger  # noqa: PLC0415
     from suraksha.flaggers.schemas import NoticeIn  # noqa: PLC0415
-    from suraksha.flaggers.services import FETCH, NewFlagger  # noqa: PLC0415
+    from suraksha.flaggers.services import FETCH  # noqa: PLC0415
     from suraksha.intake.services import PROCESS_ITEM  # noqa: PLC0415
     from suraksha.testing.demo_items import RACKET  # noqa: PLC0415
 

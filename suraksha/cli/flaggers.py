@@ -11,8 +11,8 @@ from rich.table import Table
 
 from suraksha.cli.common import cli_actor, err, out, platform, print_json
 from suraksha.flaggers.models import Designation, FlaggerState
+from suraksha.flaggers.registry import FlaggerChanges, NewFlagger
 from suraksha.flaggers.schemas import NoticeCategory
-from suraksha.flaggers.services import FlaggerChanges, NewFlagger
 from suraksha.legal.clocks import parse_duration
 
 app = typer.Typer(

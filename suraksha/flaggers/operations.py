@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from suraksha.db.base import utcnow
-from suraksha.flaggers import services
+from suraksha.flaggers import registry, services
 from suraksha.flaggers.accuracy import AccuracyOptions, FlaggerAccuracy, flagger_accuracy
 from suraksha.flaggers.models import Flagger, FlaggerState, Notice
 from suraksha.flaggers.ports import HttpPlatformItems, LocalPlatformItems, PlatformItems
@@ -86,10 +86,10 @@ class FlaggerOperations:
 
     # The registry (administrators).
 
-    def flagger_add(self, new: services.NewFlagger, *, actor: str) -> dict[str, object]:
+    def flagger_add(self, new: registry.NewFlagger, *, actor: str) -> dict[str, object]:
         """Register a flagger; the answer holds its API key and webhook secret, shown this once."""
         with self.db.session() as session:
-            made = services.register(session, new, self.legal_rules, self.flagger_cipher, by=actor)
+            made = registry.register(session, new, self.legal_rules, self.flagger_cipher, by=actor)
             shown = self._flagger_dict(made.flagger)
         return {**shown, "api_key": made.api_key, "webhook_secret": made.webhook_secret}
 
@@ -98,12 +98,12 @@ class FlaggerOperations:
             figures = {f.flagger: f for f in flagger_accuracy(session)}
             return [
                 {**self._flagger_dict(f), "accuracy": figures[f.name].as_dict()}
-                for f in services.list_flaggers(session)
+                for f in registry.list_flaggers(session)
             ]
 
     def flagger_show(self, name: str) -> dict[str, object]:
         with self.db.reading() as session:
-            flagger = services.get_flagger(session, name)
+            flagger = registry.get_flagger(session, name)
             (figures,) = flagger_accuracy(session, flagger_id=flagger.id)
             return {**self._flagger_dict(flagger), "accuracy": figures.as_dict()}
 
@@ -112,25 +112,25 @@ class FlaggerOperations:
     ) -> dict[str, object]:
         """Suspend or reinstate (audited, with the reason)."""
         with self.db.session() as session:
-            return self._flagger_dict(services.set_state(session, name, state, reason=reason, by=actor))
+            return self._flagger_dict(registry.set_state(session, name, state, reason=reason, by=actor))
 
-    def flagger_update(self, name: str, changes: services.FlaggerChanges, *, actor: str) -> dict[str, object]:
+    def flagger_update(self, name: str, changes: registry.FlaggerChanges, *, actor: str) -> dict[str, object]:
         with self.db.session() as session:
-            return self._flagger_dict(services.update(session, name, changes, self.legal_rules, by=actor))
+            return self._flagger_dict(registry.update(session, name, changes, self.legal_rules, by=actor))
 
     def flagger_new_key(self, name: str, *, actor: str) -> str:
         """A new API key for the flagger, the old one revoked; shown this once."""
         with self.db.session() as session:
-            return services.new_key(session, name, by=actor)
+            return registry.new_key(session, name, by=actor)
 
     def flagger_new_secret(self, name: str, *, actor: str) -> str:
         """A new webhook secret for the flagger; shown this once."""
         with self.db.session() as session:
-            return services.new_secret(session, name, self.flagger_cipher, by=actor)
+            return registry.new_secret(session, name, self.flagger_cipher, by=actor)
 
     def flagger_clear_review(self, name: str, *, note: str, actor: str) -> dict[str, object]:
         with self.db.session() as session:
-            return self._flagger_dict(services.clear_status_review(session, name, note=note, by=actor))
+            return self._flagger_dict(registry.clear_status_review(session, name, note=note, by=actor))
 
     def flagger_figures(
         self, *, start: datetime | None = None, end: datetime | None = None
@@ -149,7 +149,7 @@ class FlaggerOperations:
         for attempt in (1, 2):
             try:
                 with self.db.session() as session:
-                    flagger = services.flagger_of_key(session, key_prefix)
+                    flagger = registry.flagger_of_key(session, key_prefix)
                     notice, created = services.submit_notice(
                         session,
                         flagger,
@@ -172,7 +172,7 @@ class FlaggerOperations:
         self, key_prefix: str, notice_id: int, *, now: datetime | None = None
     ) -> dict[str, object]:
         with self.db.reading() as session:
-            flagger = services.flagger_of_key(session, key_prefix)
+            flagger = registry.flagger_of_key(session, key_prefix)
             notice = services.get_notice(session, flagger, notice_id)
             return services.notice_view(session, notice, self.legal_rules, now=now)
 
@@ -182,7 +182,7 @@ class FlaggerOperations:
         """A flagger's latest notices with their state and clocks (leads, the CLI), and the state of the
         webhooks owed on each (``webhooks``: event -> pending, delivered, failed or no_endpoint)."""
         with self.db.reading() as session:
-            flagger = services.get_flagger(session, name)
+            flagger = registry.get_flagger(session, name)
             notices = list(
                 session.scalars(
                     select(Notice)

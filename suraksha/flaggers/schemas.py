@@ -25,6 +25,9 @@ class NoticeCategory(StrEnum):
     SALE_OR_SOLICITATION = "sale_or_solicitation"
 
 
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})+$|^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)$"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -34,9 +37,24 @@ class TargetIn(_Strict):
     ``platform_id`` (the platform's id of the post) or ``upload`` (base64 of a file the flagger holds;
     only its hashes are kept)."""
 
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        # What the validator below enforces, said in the OpenAPI document too.
+        json_schema_extra={
+            "oneOf": [{"required": ["url"]}, {"required": ["platform_id"]}, {"required": ["upload"]}]
+        },
+    )
+
     url: AnyHttpUrl | None = Field(default=None, max_length=2000)
     platform_id: str | None = Field(default=None, min_length=1, max_length=200)
-    upload: str | None = Field(default=None, min_length=4, max_length=MAX_UPLOAD_B64)
+    upload: str | None = Field(
+        default=None,
+        min_length=4,
+        max_length=MAX_UPLOAD_B64,
+        pattern=BASE64,
+        description="Base64 of the file.",
+    )
 
     _bytes: bytes | None = PrivateAttr(default=None)
 

@@ -28,7 +28,7 @@ from suraksha.content.models import Item, ReporterKind
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
 from suraksha.errors import Conflict, ExternalServiceError
-from suraksha.flaggers import services
+from suraksha.flaggers import registry, services
 from suraksha.flaggers.accuracy import AccuracyOptions, check_status
 from suraksha.flaggers.models import Flagger, FlaggerMessage, MessageState, Notice, NoticeTarget, TargetState
 from suraksha.flaggers.ports import PlatformItems
@@ -129,7 +129,7 @@ class FlaggerJobs:
                 raise PermanentFailure(f"flagger {flagger.name!r} has no webhook_url any more")
             endpoint = WebhookEndpoint(
                 flagger.webhook_url,
-                (Secret(services.open_secret(self.cipher, flagger.webhook_secret)),),
+                (Secret(registry.open_secret(self.cipher, flagger.webhook_secret)),),
                 allow_private_network=flagger.webhook_allow_private_network,
                 timeout_s=self.webhook_timeout_s,
             )

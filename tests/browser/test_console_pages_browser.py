@@ -17,7 +17,7 @@ from sqlalchemy import select
 from suraksha import audit
 from suraksha.content.models import Account, Item, ItemMedia, ItemRuleHit
 from suraksha.enforcement.models import Action, Decision
-from suraksha.flaggers.services import NewFlagger
+from suraksha.flaggers.registry import NewFlagger
 from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile
 from suraksha.review.models import ReviewCase
 from tests.browser.conftest import Console, sign_in

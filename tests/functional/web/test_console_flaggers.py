@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from suraksha.app import Platform
 from suraksha.content.models import Account, Item
 from suraksha.flaggers.models import Flagger
+from suraksha.flaggers.registry import NewFlagger
 from suraksha.flaggers.schemas import NoticeIn
-from suraksha.flaggers.services import NewFlagger
 from suraksha.review.models import ReviewCase
 from tests.functional.web.test_console import (  # noqa: F401 - the console's fixtures
     _cheap_hashing,

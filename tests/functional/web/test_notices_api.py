@@ -17,7 +17,7 @@ from schemathesis import GenerationMode
 
 from suraksha.app import Platform
 from suraksha.content.models import Account, Item, ItemKind, ItemState
-from suraksha.flaggers.services import NewFlagger
+from suraksha.flaggers.registry import NewFlagger
 from tests.functional.web.conftest import Keys, web_state
 
 NOTICE = {

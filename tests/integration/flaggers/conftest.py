@@ -17,7 +17,8 @@ from suraksha.access.models import ConsoleUser
 from suraksha.app import Platform
 from suraksha.content.models import Account, Item, ItemKind, ItemMedia, ItemState, MediaState
 from suraksha.enforcement.models import ActionKind
-from suraksha.flaggers.services import FETCH, NOTIFY, NewFlagger
+from suraksha.flaggers.registry import NewFlagger
+from suraksha.flaggers.services import FETCH, NOTIFY
 from suraksha.outbound.webhooks import WebhookSender
 from suraksha.review import services as review
 from suraksha.review.decisions import CASE_DECIDED, ReviewChoice, decide

@@ -16,8 +16,8 @@ from suraksha.audit import AuditEvent
 from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
 from suraksha.flaggers.models import FlaggerMessage, FlaggerState, MessageState, NoticeTarget
 from suraksha.flaggers.ports import LocalPlatformItems
+from suraksha.flaggers.registry import NewFlagger
 from suraksha.flaggers.schemas import NoticeIn
-from suraksha.flaggers.services import NewFlagger
 from suraksha.outbound.signatures import verify_signature
 from suraksha.review.models import CaseSource, ReviewCase, ViolationCategory
 
