@@ -82,6 +82,7 @@ class FlaggerOperations:
             accuracy=self.flagger_accuracy_options,
             max_media_bytes=self.settings.media_max_bytes,
             webhook_timeout_s=self.settings.webhook_timeout_s,
+            max_attempts=self.settings.job_max_attempts,
         ).register(registry)
 
     # The registry (administrators).

@@ -2,7 +2,8 @@
 
 - ``flaggers.fetch {"target_id", "platform_item_id"}``: ask the platform for an item a notice names
   that is not held here (``PlatformItems``, outside any transaction), submit it through intake (so the
-  pipeline checks it like any other), and put it in review; "no such item" makes the target not found.
+  pipeline checks it like any other), and put it in review; "no such item" makes the target not found,
+  and so does a platform that could not be asked by the job's last attempt (the detail says why).
 - ``review.case_decided {"case_id", "review_decision_id"}`` (queued by review when a reviewer's decision
   closes a case): the notice targets on that case take the decision, settled notices owe their
   outcome, and the flagger's accuracy is checked. This is how a decision gets from review, below this
@@ -58,6 +59,8 @@ class FlaggerJobs:
     accuracy: AccuracyOptions
     max_media_bytes: int
     webhook_timeout_s: float = 10.0
+    max_attempts: int = 10
+    """The queue's default attempts per job (``job_max_attempts``)."""
 
     def register(self, registry: HandlerRegistry) -> None:
         registry.register(services.FETCH, self.fetch, transactional=False)
@@ -81,7 +84,22 @@ class FlaggerJobs:
             reporter = ReporterIn(
                 kind=ReporterKind.TRUSTED_FLAGGER, id=flagger.name, reason=notice.explanation[:4000]
             )
-        fetched = self.items.fetch(platform_id, target_id=target_id)
+        try:
+            fetched = self.items.fetch(platform_id, target_id=target_id)
+        except ExternalServiceError as exc:
+            if ctx.attempt < (ctx.lease.max_attempts or self.max_attempts):
+                raise  # retried with backoff
+            # The last attempt: the target is settled as not found, saying why, so that the notice
+            # is not left waiting for ever (`suraksha jobs retry` cannot reopen a settled target).
+            with self.db.session() as session:
+                services.attach_fetched(
+                    session,
+                    target_id,
+                    None,
+                    self.rules,
+                    detail=f"the platform could not be asked ({ctx.attempt} attempts): {str(exc)[:300]}",
+                )
+            return
         if fetched is not None and fetched.platform_item_id != platform_id:
             fetched, detail = None, "the platform answered with another item"
         else:

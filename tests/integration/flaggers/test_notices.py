@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from suraksha.audit import AuditEvent
-from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
+from suraksha.errors import Conflict, ExternalServiceError, Forbidden, InvalidInput, NotFound
 from suraksha.flaggers.models import FlaggerMessage, FlaggerState, MessageState, NoticeTarget
 from suraksha.flaggers.ports import LocalPlatformItems
 from suraksha.flaggers.registry import NewFlagger
@@ -280,3 +280,19 @@ def test_the_same_notice_sent_twice_at_once_is_received_once(world: World) -> No
         answers = list(pool.map(lambda _: world.platform.notice_submit(ngo.prefix, body), range(4)))
     assert len({shown["id"] for shown, _ in answers}) == 1
     assert sum(created for _, created in answers) == 1
+
+
+class Unreachable:
+    def fetch(self, platform_item_id: str, *, target_id: int) -> None:
+        raise ExternalServiceError("the platform's item endpoint answered HTTP 503")
+
+
+def test_a_platform_that_cannot_be_asked_leaves_no_notice_waiting(world: World) -> None:
+    ngo = world.flagger("ngo", webhook=None)
+    world.platform.flagger_items = Unreachable()
+    shown, _ = world.platform.notice_submit(ngo.prefix, notice("N-1", {"platform_id": "post-9"}))
+    world.work()  # retried up to job_max_attempts, then settled
+    read = world.platform.notice_read(ngo.prefix, int(str(shown["id"])))
+    (target,) = read["targets"]  # type: ignore[misc]
+    assert target["state"] == "not_found" and "could not be asked" in target["detail"]
+    assert read["state"] == "decided" and read["outcome"] == "not_found"
