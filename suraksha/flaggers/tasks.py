@@ -28,7 +28,7 @@ from suraksha.admin.services import is_on
 from suraksha.content.models import Item, ReporterKind
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
-from suraksha.errors import Conflict, ExternalServiceError
+from suraksha.errors import Conflict, ExternalServiceError, InvalidInput
 from suraksha.flaggers import registry, services
 from suraksha.flaggers.accuracy import AccuracyOptions, check_status
 from suraksha.flaggers.models import Flagger, FlaggerMessage, MessageState, Notice, NoticeTarget, TargetState
@@ -108,7 +108,10 @@ class FlaggerJobs:
         if fetched is not None:
             if fetched.reporter is None:
                 fetched = fetched.model_copy(update={"reporter": reporter})
-            prepared = prepare_item(self.store, fetched, max_media_bytes=self.max_media_bytes)
+            try:
+                prepared = prepare_item(self.store, fetched, max_media_bytes=self.max_media_bytes)
+            except InvalidInput as exc:  # e.g. a file over media_max_bytes: retrying cannot help
+                detail = f"the platform's item could not be taken in: {str(exc)[:300]}"
         with self.db.session() as session:
             item = None
             if prepared is not None:

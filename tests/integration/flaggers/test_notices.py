@@ -20,6 +20,7 @@ from suraksha.flaggers.registry import NewFlagger
 from suraksha.flaggers.schemas import NoticeIn
 from suraksha.outbound.signatures import verify_signature
 from suraksha.review.models import CaseSource, ReviewCase, ViolationCategory
+from suraksha.settings import Settings
 
 from .conftest import World
 
@@ -296,3 +297,24 @@ def test_a_platform_that_cannot_be_asked_leaves_no_notice_waiting(world: World) 
     (target,) = read["targets"]  # type: ignore[misc]
     assert target["state"] == "not_found" and "could not be asked" in target["detail"]
     assert read["state"] == "decided" and read["outcome"] == "not_found"
+
+
+def test_an_item_too_big_to_take_in_is_not_found_saying_why(world: World) -> None:
+    ngo = world.flagger("ngo", webhook=None)
+    world.platform.settings = Settings.load({**world.platform.settings.values, "media_max_bytes": 64})
+    big = base64.b64encode(b"benign bytes " * 20).decode()
+    world.platform.flagger_items = LocalPlatformItems(
+        {
+            "post-9": {
+                "platform_item_id": "post-9",
+                "kind": "post",
+                "account": {"platform_id": "a"},
+                "media": [{"data": big}],
+            }
+        }
+    )
+    shown, _ = world.platform.notice_submit(ngo.prefix, notice("N-1", {"platform_id": "post-9"}))
+    world.work()
+    read = world.platform.notice_read(ngo.prefix, int(str(shown["id"])))
+    (target,) = read["targets"]  # type: ignore[misc]
+    assert target["state"] == "not_found" and "could not be taken in" in target["detail"]
