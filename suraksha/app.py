@@ -32,6 +32,7 @@ from suraksha.enforcement.models import ActionKind
 from suraksha.enforcement.policy import Policy, load_policy
 from suraksha.errors import ConfigError, InvalidInput, NotFound
 from suraksha.files import write_private
+from suraksha.flaggers.operations import FlaggerOperations
 from suraksha.intake import tasks as intake_tasks
 from suraksha.intake.adapters import EngineRules, Fetch
 from suraksha.intake.pipeline import Pipeline
@@ -99,7 +100,7 @@ opens again, saying what failed (``suraksha.enforcement.acknowledgements``)."""
 AUDIT_CHECKPOINT_JOB = "audit.checkpoint"
 
 
-class Platform(TransparencyOperations):
+class Platform(TransparencyOperations, FlaggerOperations):
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.load()
 
@@ -204,10 +205,9 @@ class Platform(TransparencyOperations):
     def job_handlers(self, index: BankIndex, *, sender: WebhookSender | None = None) -> HandlerRegistry:
         """Every job kind this platform runs, with its handler."""
         registry = HandlerRegistry()
+        sender = sender or WebhookSender()
         intake_tasks.register(registry, self.pipeline(index))
-        enforcement_tasks.register(
-            registry, self.db, self.webhook_endpoints, sender or WebhookSender(), ACTION_FAILED_FOLLOW_UP
-        )
+        enforcement_tasks.register(registry, self.db, self.webhook_endpoints, sender, ACTION_FAILED_FOLLOW_UP)
         reporting_tasks.register(
             registry,
             self.db,
@@ -223,6 +223,7 @@ class Platform(TransparencyOperations):
         if self.settings.legal_alert_every_s > 0:
             registry.schedule(legal_tasks.CLOCKS, self.settings.legal_alert_every_s)
         self.register_transparency_jobs(registry)
+        self.register_flagger_jobs(registry, sender)
         return registry
 
     def _legal_clocks_job(self, ctx: JobContext) -> None:

@@ -13,6 +13,9 @@ The mapping follows the review-console issue ("People and access"):
 - ``stats:view`` (the accountability statistics: counts, automated share, time to action) is for those
   who answer for the platform and run it: leads, legal and admin. They are counts, never content; the
   commission's answer, which explains named posts, stays with ``legal:view``.
+- ``flaggers:view`` (the trusted-flagger registry with each flagger's accuracy and status-review mark)
+  is for leads and admins; ``flaggers:manage`` (register, suspend, reinstate) for admins, who run the
+  registry (the CLI is where flaggers are registered, as their keys are shown there once).
 - ``admin`` manages people, configuration, banks and switches but neither reveals CSAM media nor opens
   evidence nor decides items (least privilege: running the service is not a reason to see what it
   holds, and a compromised admin account must not be a way to the worst material). An administrator who
@@ -57,6 +60,10 @@ class Permission(StrEnum):
     """Receive, verify, reject and answer requests from authorities; register authorities."""
     STATS_VIEW = "stats:view"
     """Read the accountability statistics (counts, automated share, time to action) and their CSV."""
+    FLAGGERS_VIEW = "flaggers:view"
+    """Read the trusted-flagger registry, each flagger's accuracy and its status-review mark."""
+    FLAGGERS_MANAGE = "flaggers:manage"
+    """Suspend and reinstate trusted flaggers."""
 
 
 class Role(StrEnum):
@@ -86,6 +93,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         P.EXPORT_CREATE,
         P.LEGAL_VIEW,
         P.STATS_VIEW,
+        P.FLAGGERS_VIEW,
     },
     Role.LEGAL: frozenset(
         {
@@ -109,6 +117,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.SWITCH_SET,
             P.AUDIT_VIEW,
             P.STATS_VIEW,
+            P.FLAGGERS_VIEW,
+            P.FLAGGERS_MANAGE,
         }
     ),
 }

@@ -666,6 +666,27 @@ SETTINGS: tuple[Setting, ...] = (
         "How long after a UTC day ends its statistics are rolled up (records that arrive late within "
         "it still land in an open day).",
     ),
+    Setting(
+        "flagger_min_accuracy",
+        float,
+        0.5,
+        "A trusted flagger whose share of decided notices confirmed (a violation found) falls below this "
+        "is marked for a review of its status (an audit row; `suraksha flaggers list` shows the mark).",
+    ),
+    Setting(
+        "flagger_accuracy_min_notices",
+        int,
+        20,
+        "Decided notices a flagger needs before its accuracy can mark it for review (fewer say too little).",
+    ),
+    Setting(
+        "platform_item_fetch_url",
+        str,
+        None,
+        "The platform's endpoint Suraksha asks for an item a flagger's notice names that it does not hold "
+        "yet (a signed POST, like webhooks with webhook_secrets; docs/flaggers.md). Unset: the local "
+        "stand-in, which knows no items.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -804,6 +825,9 @@ class Settings:
     dsa_sor_terms_url: str
     stats_rollup_every_s: float
     stats_rollup_lag_s: float
+    flagger_min_accuracy: float
+    flagger_accuracy_min_notices: int
+    platform_item_fetch_url: str | None
     values: Mapping[str, Any]
     sources: Mapping[str, str]
 
@@ -995,6 +1019,10 @@ def _validate(values: Mapping[str, Any]) -> None:
     for name in ("media_max_video_seconds", "media_decode_timeout_s", "sqlite_busy_timeout_s"):
         if values[name] <= 0:
             problems.append(f"{name} must be positive")
+    if not 0 <= values["flagger_min_accuracy"] <= 1:
+        problems.append("flagger_min_accuracy must be a share between 0 and 1 (0: never mark)")
+    if values["flagger_accuracy_min_notices"] < 1:
+        problems.append("flagger_accuracy_min_notices must be at least 1")
     if values["dsa_sor_scope"] not in {"eea_effect", "eea_only"}:
         problems.append("dsa_sor_scope must be 'eea_effect' or 'eea_only'")
     if values["dsa_sor_since"]:

@@ -20,8 +20,11 @@ class ApiScope(StrEnum):
     LEGAL = "legal"
     """Forward requests from authorities to the legal desk (a platform's law-enforcement portal) and
     read their state and clocks."""
+    FLAGGER = "flagger"
+    """A trusted flagger's own key (``suraksha flaggers add`` makes it): submit notices and read its own
+    notices, nothing else. Not implied by ``admin``: a notice speaks for the flagger the key belongs to."""
     ADMIN = "admin"
-    """Everything, including bank changes."""
+    """Everything, including bank changes (but not a flagger's notices)."""
 
 
 class ApiKey(Base):

@@ -78,6 +78,8 @@ def demo_command(
         "SURAKSHA_CONSOLE_SECURE_COOKIES": "false",
     }
     demo_env.update(_demo_vault_keys(base))
+    if not settings.platform_item_url:  # so that a flagger can name the demo's posts by their URL
+        demo_env["SURAKSHA_PLATFORM_ITEM_URL"] = DEMO_POST_URL
     previous = {name: os.environ.get(name) for name in demo_env}
     os.environ.update(demo_env)
     try:
@@ -85,6 +87,7 @@ def demo_command(
         _submit_and_process()
         _demo_report()
         _legal_replay(base)
+        _flagger_notice()
         if base == settings.data_path and settings.database_url is None:
             out.print(
                 f"\nThe demo is in the default data dir {base}: the README's commands (`suraksha bank "
@@ -439,6 +442,95 @@ def _legal_replay(base: Path) -> None:
     out.print(
         "A second person approves the disclosure and the reply before they leave: "
         "`suraksha legal disclosure approve ID --user EMAIL` (docs/legal.md)."
+    )
+
+
+DEMO_POST_URL = "https://social.example/p/{item_id}"
+DEMO_NGO = "demo-child-rights"
+
+
+def _flagger_notice() -> None:
+    """A child-rights NGO, registered as a trusted flagger, flags three of the racket's posts: two the
+    demo holds (named by URL and by platform id) and one it does not, which is asked of the platform
+    (here the local stand-in, which knows that one post). They go to review at the NGO's priority; a
+    reviewer decides them in the console and the NGO then reads the outcome (docs/flaggers.md)."""
+    from rich.table import Table  # noqa: PLC0415
+
+    from suraksha.flaggers.ports import LocalPlatformItems  # noqa: PLC0415
+    from suraksha.flaggers.registry import NewFlagger  # noqa: PLC0415
+    from suraksha.flaggers.schemas import NoticeIn  # noqa: PLC0415
+    from suraksha.flaggers.services import FETCH  # noqa: PLC0415
+    from suraksha.intake.services import PROCESS_ITEM  # noqa: PLC0415
+    from suraksha.testing.demo_items import RACKET  # noqa: PLC0415
+
+    unseen, handle, bio = "demo-r5", "@quickdeals_05", "Another backup. UPI demo.seller1@okaxis"
+    with platform() as p:
+        p.flagger_items = LocalPlatformItems(
+            {
+                f"{unseen}-post1": {
+                    "platform_item_id": f"{unseen}-post1",
+                    "kind": "post",
+                    "account": {"platform_id": unseen, "handle": handle, "bio": bio},
+                    "text": "Same set as @quickdeals_01, DM for price. Pay via UPI demo.seller1@okaxis",
+                }
+            }
+        )
+        shown = p.flagger_add(
+            NewFlagger(
+                name=DEMO_NGO,
+                organisation="DEMO Child Rights Foundation",
+                country="IN",
+                designation="partner",
+                contacts=["Online safety desk <desk@ngo.example>"],
+                expertise=["csam", "sale_or_solicitation"],
+                priority=70,
+            ),
+            actor="cli:demo",
+        )
+        prefix = str(shown["api_key"]).split("_")[1]
+        first, second = RACKET[0][0], RACKET[1][0]
+        body = NoticeIn.model_validate(
+            {
+                "reference": "DEMO-CRF-2026-001",
+                "category": "sale_or_solicitation",
+                "explanation": "These accounts sell sets of pictures of children for UPI payments and move "
+                "buyers to a channel (demo: benign stand-ins).",
+                "targets": [
+                    {"url": DEMO_POST_URL.format(item_id=f"{first}-post1")},
+                    {"platform_id": f"{second}-post2"},
+                    {"platform_id": f"{unseen}-post1"},
+                ],
+            }
+        )
+        sent, _ = p.notice_submit(prefix, body)
+        index = p.bank_index().load()
+        try:  # ask the platform for the post not held, and check it like any other
+            p.run_worker(
+                index, kinds=[FETCH, PROCESS_ITEM], until_drained=True, install_signal_handlers=False
+            )
+        finally:
+            index.close()
+        read = p.notice_read(prefix, int(str(sent["id"])))
+    out.print(
+        f"\n[bold]A trusted flagger's notice[/bold]: {DEMO_NGO} sent {read['reference']} "
+        f"(acknowledged at once; {read['state']}):"
+    )
+    table = Table("named", "found", "state")
+    targets = read["targets"]
+    assert isinstance(targets, list)
+    for target in targets:
+        joined = " (joined its open case)" if target["joined_existing_case"] else ""
+        table.add_row(str(target["value"]), f"{target['detail']}{joined}", str(target["state"]))
+    out.print(table)
+    clocks = read["clocks"]
+    assert isinstance(clocks, list)
+    out.print(
+        "Clocks (IT Rules r.3(2)): "
+        + "; ".join(f"{c['step']} due {str(c['due_at'])[:16]} ({c['state']})" for c in clocks)
+    )
+    out.print(
+        "The posts wait in the review queue at the NGO's priority (70); once a reviewer decides them the "
+        f"NGO gets the outcome: `suraksha flaggers notices {DEMO_NGO}`, `suraksha flaggers list` (accuracy)."
     )
 
 

@@ -67,6 +67,11 @@ PREPARE = "report.prepare"
 (``{"review_decision_id": id}``; handled in ``suraksha.reporting.tasks``): review sits below reporting
 and reaches it through this job only."""
 
+CASE_DECIDED = "review.case_decided"
+"""The job a case closed by a reviewer's decision queues (``{"case_id", "review_decision_id"}``, once
+per review decision): the areas above review that wait on a case (a trusted flagger's notice,
+``suraksha.flaggers.tasks``) take the decision from there, as review may not import them."""
+
 REVIEWER_ACTIONS = frozenset(
     {ActionKind.REMOVE, ActionKind.RESTRICT, ActionKind.SUSPEND, ActionKind.WITHHOLD, ActionKind.RESTORE}
 )
@@ -255,6 +260,7 @@ def decide(
         case.state = CaseState.AWAITING_APPROVAL
     else:
         _close(case, now)
+        _announce(session, case, review_decision)
     session.flush()
     audit.record(
         session,
@@ -336,6 +342,16 @@ def _has_viewed(session: Session, user_id: int, item_id: int) -> bool:
 
 def _close(case: ReviewCase, now: datetime) -> None:
     case.state, case.open_item_id, case.closed_at = CaseState.DECIDED, None, now
+
+
+def _announce(session: Session, case: ReviewCase, review_decision: ReviewDecision) -> None:
+    """The ``review.case_decided`` job of a case just closed (``CASE_DECIDED``)."""
+    enqueue(
+        session,
+        CASE_DECIDED,
+        {"case_id": case.id, "review_decision_id": review_decision.id},
+        key=f"{CASE_DECIDED}:{review_decision.id}",
+    )
 
 
 def _apply(
@@ -483,6 +499,7 @@ def approve(
     if review_decision.report_to_clearinghouse:
         _report(session, decision, item, review_decision)
     _close(case, now)
+    _announce(session, case, review_decision)
     case.updated_at = now
     session.flush()
     audit.record(

@@ -29,7 +29,7 @@ from suraksha.web.middleware import (
     RequestObserver,
     SecurityHeaders,
 )
-from suraksha.web.routes import items, legal, ops, stats
+from suraksha.web.routes import items, legal, notices, ops, stats
 from suraksha.web.state import WebState
 
 ROUTERS: Sequence[APIRouter] = (
@@ -37,6 +37,7 @@ ROUTERS: Sequence[APIRouter] = (
     items.router,
     legal.router,
     stats.router,
+    notices.router,
     hashing.router,
     matching.router,
     curation.router,
@@ -48,7 +49,8 @@ DESCRIPTION = """\
 Suraksha's HTTP API. Every route except `/healthz`, `/readyz` and this document needs an API key
 (`suraksha apikey create`), sent as `Authorization: Bearer <key>` or `X-Api-Key: <key>`. Roles:
 `ingest` (submit and check), `read` (lookups, banks), `legal` (forward requests from authorities to the
-legal desk, read their clocks), `admin` (everything). Errors are JSON problem
+legal desk, read their clocks), `flagger` (a trusted flagger's own key: send notices and read its own),
+`admin` (everything but a flagger's notices). Errors are JSON problem
 documents (RFC 9457) whose `detail` (repeated as `message`) says what was wrong. A lookup that cannot
 be answered yet is 503, never an empty result. The `/h`, `/m` and `/c` routes follow
 Hasher-Matcher-Actioner's API (see docs/api.md for the few differences).

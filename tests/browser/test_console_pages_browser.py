@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from PIL import Image
 from playwright.sync_api import Page, Response, expect
@@ -17,6 +17,7 @@ from sqlalchemy import select
 from suraksha import audit
 from suraksha.content.models import Account, Item, ItemMedia, ItemRuleHit
 from suraksha.enforcement.models import Action, Decision
+from suraksha.flaggers.registry import NewFlagger
 from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile
 from suraksha.review.models import ReviewCase
 from tests.browser.conftest import Console, sign_in
@@ -281,6 +282,18 @@ def test_no_missing_files_and_no_stored_names_on_any_page(page: Page, console: C
 
     page.on("response", on_response)
     sign_in(page, console, console.user("pages-admin", ["admin", "lead"]))
+    console.platform.flagger_add(
+        NewFlagger(
+            name="pages-ngo",
+            organisation="Pages NGO",
+            country="IN",
+            designation="dsa_art22",
+            designated_on=date(2025, 5, 1),
+            designating_authority="A coordinator",
+            expertise=("sale_or_solicitation",),
+        ),
+        actor="test",
+    )
     with console.platform.db.reading() as session:
         case = session.get(ReviewCase, case_id)
         assert case is not None
@@ -303,6 +316,7 @@ def test_no_missing_files_and_no_stored_names_on_any_page(page: Page, console: C
         "/console/decisions",
         "/console/stats",
         f"/console/answer?from=2021-01-01&to=2030-12-31&posts=%23{item.id}",
+        "/console/flaggers",
     ]
     for path in pages:
         page.goto(f"{console.url}{path}")

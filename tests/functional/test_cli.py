@@ -192,6 +192,14 @@ def test_demo_runs_and_finds_what_it_planted(tmp_path: Path, monkeypatch: pytest
     code, output = run("vault", "list", "--json")  # the racket's evidence, preserved under demo-only keys
     # the racket's four matched posts, then all eight of its posts for the police's request (legal replay)
     assert code == 0 and [p["state"] for p in json.loads(output)] == ["preserved"] * 12
+    # the child-rights NGO's notice: two posts held, one fetched from the platform's stand-in, in review
+    code, output = run("flaggers", "notices", "demo-child-rights", "--json")
+    (notice,) = json.loads(output)
+    assert [(t["state"], t["detail"]) for t in notice["targets"]] == [
+        ("in_review", "held here"),
+        ("in_review", "held here"),
+        ("in_review", "fetched from the platform"),
+    ]
 
 
 def test_after_the_demo_the_readme_commands_reach_its_data() -> None:

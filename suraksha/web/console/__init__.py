@@ -18,6 +18,7 @@ from suraksha.web.console import (
     answers,
     banks,
     errors,
+    flaggers,
     legal,
     legal_desk,
     operations,
@@ -41,6 +42,7 @@ ROUTERS = (
     legal.router,
     stats.router,
     answers.router,
+    flaggers.router,
 )
 
 

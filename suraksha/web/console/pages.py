@@ -44,6 +44,7 @@ NAV: tuple[NavLink, ...] = (
     NavLink("/console/legal", "Legal desk", Permission.LEGAL_VIEW),
     NavLink("/console/stats", "Statistics", Permission.STATS_VIEW),
     NavLink("/console/answer", "Answer", Permission.LEGAL_VIEW),
+    NavLink("/console/flaggers", "Flaggers", Permission.FLAGGERS_VIEW),
     NavLink("/console/banks", "Banks", Permission.BANK_MANAGE),
     NavLink("/console/debugger", "Match debugger", Permission.BANK_MANAGE),
     NavLink("/console/switches", "Kill switches", Permission.SWITCH_SET),

@@ -32,6 +32,7 @@ from suraksha.db.base import utcnow
 from suraksha.enforcement.models import ActionKind
 from suraksha.enforcement.services import actions_in_force
 from suraksha.errors import Forbidden, InvalidInput, NotFound
+from suraksha.flaggers import services as flagger_notices
 from suraksha.media.video import iter_frames, probe_video
 from suraksha.permissions import Permission, permissions_of
 from suraksha.review import context, reveals
@@ -280,6 +281,9 @@ def case_page(
 ) -> Response:
     with state.platform.db.reading() as session:
         context = _case_context(session, case_id, who, options_of(state))
+        context["flagger_notices"] = flagger_notices.notices_on_case(
+            session, case_id, state.platform.legal_rules
+        )
     return render(request, "console/case.html", who, context)
 
 
