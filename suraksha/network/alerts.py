@@ -1,0 +1,113 @@
+"""Ban evasion: an account outside a suspected racket takes up one of its payment handles or re-uploads
+its media (a new link of an ``EVASION_KINDS`` key that a member of the racket carries). The alert is
+written once per racket and account, and the item that made the link enters review (a case with the
+source ``ban_evasion``) with the racket named in the case's note, so the reviewer sees it with the
+item; ``NetworkAlert.case_id`` ties the case to the racket for the pages above review.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from suraksha.content.models import Account, Item
+from suraksha.db.inserts import upsert_insert
+from suraksha.network.clusters import EVASION_KINDS
+from suraksha.network.graph import NewLink
+from suraksha.network.models import (
+    AlertKind,
+    NetworkAlert,
+    NetworkCluster,
+    NetworkClusterMember,
+    NetworkKey,
+    NetworkLink,
+)
+from suraksha.review.cases import open_case
+from suraksha.review.models import CaseSource
+
+log = logging.getLogger(__name__)
+
+ALERT_PRIORITY = 80
+"""Review priority of a ban-evasion case (banked CSAM is 100, trusted flaggers 60)."""
+
+_ALERTS = NetworkAlert.__table__
+
+
+def check_evasion(session: Session, new_links: Sequence[NewLink]) -> list[NetworkAlert]:
+    """Alerts (and review cases) for the ``new_links`` that join an account to a suspected racket it is
+    not a member of; one query per link of an evasion kind. Answers the alerts written now."""
+    written: list[NetworkAlert] = []
+    for link in new_links:
+        if link.kind not in EVASION_KINDS:
+            continue
+        rows = session.execute(
+            select(NetworkCluster.id, NetworkCluster.accounts, NetworkCluster.score)
+            .join(NetworkClusterMember, NetworkClusterMember.cluster_id == NetworkCluster.id)
+            .join(NetworkLink, NetworkLink.account_id == NetworkClusterMember.account_id)
+            .where(
+                NetworkLink.key_id == link.key_id,
+                NetworkCluster.suspected.is_(True),
+                NetworkCluster.dissolved_at.is_(None),
+                NetworkLink.account_id != link.account_id,
+            )
+            .distinct()
+        ).all()
+        if not rows:
+            continue
+        mine = session.scalar(
+            select(NetworkClusterMember.cluster_id).where(NetworkClusterMember.account_id == link.account_id)
+        )
+        for cluster_id, accounts, score in rows:
+            if cluster_id == mine:
+                continue
+            alert = _alert(session, cluster_id, link, accounts, score)
+            if alert is not None:
+                written.append(alert)
+    return written
+
+
+def _alert(
+    session: Session, cluster_id: int, link: NewLink, accounts: int, score: float
+) -> NetworkAlert | None:
+    inserted = session.execute(
+        upsert_insert(session, NetworkAlert)
+        .values(
+            kind=AlertKind.BAN_EVASION.value,
+            cluster_id=cluster_id,
+            account_id=link.account_id,
+            item_id=link.item_id,
+            key_id=link.key_id,
+        )
+        .on_conflict_do_nothing(index_elements=[_ALERTS.c.kind, _ALERTS.c.cluster_id, _ALERTS.c.account_id])
+        .returning(_ALERTS.c.id)
+    ).scalar_one_or_none()
+    if inserted is None:  # this account already raised an alert for this racket
+        return None
+    alert = session.get(NetworkAlert, inserted)
+    item = session.get(Item, link.item_id)
+    key = session.get(NetworkKey, link.key_id)
+    account = session.get(Account, link.account_id)
+    assert alert is not None
+    assert item is not None
+    assert key is not None
+    assert account is not None
+    case = open_case(session, item, source=CaseSource.BAN_EVASION, priority=ALERT_PRIORITY)
+    note = (
+        f"ban evasion: account {account.handle or account.platform_account_id} took up {key.kind} "
+        f"{key.value[:120]!r} of suspected racket {cluster_id} ({accounts} accounts, score {score:.1f})"
+    )
+    if note not in case.escalation_note:
+        case.escalation_note = (case.escalation_note + "\n" + note).strip()[:4000]
+    alert.case_id = case.id
+    log.info(
+        "event=network.ban_evasion cluster=%d account=%d item=%d key=%d case=%d",
+        cluster_id,
+        link.account_id,
+        link.item_id,
+        link.key_id,
+        case.id,
+    )
+    return alert
