@@ -312,12 +312,18 @@ def store_clusters(
 ) -> list[int]:
     """Replace the stored clusters with these, carrying ids over (``clusters.carry_ids``); clusters not
     found again are marked dissolved. Answers each cluster's id."""
-    old_of = dict(session.execute(select(NetworkClusterMember.account_id, NetworkClusterMember.cluster_id)))
-    old_sizes = dict(
-        session.execute(
+    old_of: dict[int, int] = {  # noqa: C416 - rows, not pairs
+        account: cluster
+        for account, cluster in session.execute(
+            select(NetworkClusterMember.account_id, NetworkClusterMember.cluster_id)
+        )
+    }
+    old_sizes: dict[int, int] = {  # noqa: C416 - rows, not pairs
+        cluster: size
+        for cluster, size in session.execute(
             select(NetworkCluster.id, NetworkCluster.accounts).where(NetworkCluster.dissolved_at.is_(None))
         )
-    )
+    }
     carried = clustering.carry_ids([[int(a) for a in g] for g in members], old_of, old_sizes)
     session.execute(delete(NetworkClusterMember))
     ids: list[int] = []

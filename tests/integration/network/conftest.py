@@ -41,7 +41,7 @@ class NetworkWorld:
     options: NetworkOptions = field(
         default_factory=lambda: NetworkOptions(
             keys=KeyOptions(window_s=3600, pdq_threshold=31, pdq_quality_floor=50),
-            graph=GraphOptions(hub_accounts=10, soft_accounts=4, leiden_min_accounts=60),
+            graph=GraphOptions(hub_accounts=30, soft_accounts=4, leiden_min_accounts=60),
             rackets=RacketThresholds(min_accounts=5, racket_score=4.0),
         )
     )

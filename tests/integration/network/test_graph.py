@@ -50,9 +50,9 @@ def test_the_same_file_links_accounts_and_weights_add_up(world: NetworkWorld) ->
 
 
 def test_a_hub_links_nobody_and_the_evidence_says_so(world: NetworkWorld) -> None:
-    """Eleven accounts behind one NAT address (hub limit 10): the address is cut, listed as a hub;
+    """Thirty-one accounts behind one NAT address (hub limit 30): the address is cut, listed as a hub;
     five on another is down-weighted (soft limit 4), and says so."""
-    for n in range(11):
+    for n in range(31):
         world.item(f"nat-{n}", ip="100.64.0.1")
     for n in range(5):
         world.item(f"cafe-{n}", ip="198.51.100.7")
@@ -61,7 +61,7 @@ def test_a_hub_links_nobody_and_the_evidence_says_so(world: NetworkWorld) -> Non
         cafe = account_network(session, world.accounts["cafe-0"], world.options.graph)
     assert hub.edges == []
     [(kind, value, accounts)] = hub.cut_keys
-    assert kind == "ip" and value.startswith("100.64.0.1@") and accounts == 11
+    assert kind == "ip" and value.startswith("100.64.0.1@") and accounts == 31
     assert len(cafe.edges) == 4
     [key] = cafe.edges[0].keys
     assert key.note == "down-weighted x0.89: shared by 5 accounts"
