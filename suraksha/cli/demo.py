@@ -298,7 +298,8 @@ def _network() -> None:
         why = "; ".join(str(f["detail"]) for f in cluster.explanation.get("factors", []))
         out.print(f"  racket {cluster.id}: {cluster.accounts} accounts, score {cluster.score:.1f} ({why})")
     out.print(
-        "  `suraksha network show-cluster ID --user EMAIL` shows its accounts and the evidence (docs/network.md)."
+        "  `suraksha network show-cluster ID --user EMAIL` shows its accounts and the evidence "
+        "(docs/network.md)."
     )
 
 
