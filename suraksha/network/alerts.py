@@ -38,30 +38,35 @@ _ALERTS = NetworkAlert.__table__
 
 def check_evasion(session: Session, new_links: Sequence[NewLink]) -> list[NetworkAlert]:
     """Alerts (and review cases) for the ``new_links`` that join an account to a suspected racket it is
-    not a member of; one query per link of an evasion kind. Answers the alerts written now."""
-    written: list[NetworkAlert] = []
-    for link in new_links:
-        if link.kind not in EVASION_KINDS:
-            continue
-        rows = session.execute(
-            select(NetworkCluster.id, NetworkCluster.accounts, NetworkCluster.score)
-            .join(NetworkClusterMember, NetworkClusterMember.cluster_id == NetworkCluster.id)
-            .join(NetworkLink, NetworkLink.account_id == NetworkClusterMember.account_id)
-            .where(
-                NetworkLink.key_id == link.key_id,
-                NetworkCluster.suspected.is_(True),
-                NetworkCluster.dissolved_at.is_(None),
-                NetworkLink.account_id != link.account_id,
-            )
-            .distinct()
-        ).all()
-        if not rows:
-            continue
-        mine = session.scalar(
-            select(NetworkClusterMember.cluster_id).where(NetworkClusterMember.account_id == link.account_id)
+    not a member of; one query for the batch. Answers the alerts written now."""
+    candidates = [link for link in new_links if link.kind in EVASION_KINDS]
+    if not candidates:
+        return []
+    # one query for the batch: which suspected rackets carry these keys (through another account)
+    holders: dict[int, set[tuple[int, int, float]]] = {}  # key -> rackets carrying it
+    member_of: dict[int, set[int]] = {}  # account -> its racket (the new links' own accounts among them)
+    for key_id, account_id, cluster_id, accounts, score in session.execute(
+        select(
+            NetworkLink.key_id,
+            NetworkLink.account_id,
+            NetworkCluster.id,
+            NetworkCluster.accounts,
+            NetworkCluster.score,
         )
-        for cluster_id, accounts, score in rows:
-            if cluster_id == mine:
+        .join(NetworkClusterMember, NetworkClusterMember.account_id == NetworkLink.account_id)
+        .join(NetworkCluster, NetworkCluster.id == NetworkClusterMember.cluster_id)
+        .where(
+            NetworkLink.key_id.in_(sorted({link.key_id for link in candidates})),
+            NetworkCluster.suspected.is_(True),
+            NetworkCluster.dissolved_at.is_(None),
+        )
+    ):
+        holders.setdefault(key_id, set()).add((cluster_id, accounts, score))
+        member_of.setdefault(account_id, set()).add(cluster_id)
+    written: list[NetworkAlert] = []
+    for link in candidates:
+        for cluster_id, accounts, score in sorted(holders.get(link.key_id, set())):
+            if cluster_id in member_of.get(link.account_id, set()):
                 continue
             alert = _alert(session, cluster_id, link, accounts, score)
             if alert is not None:

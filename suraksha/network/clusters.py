@@ -73,6 +73,14 @@ class GraphOptions:
     """Keys carried by more accounts than this are down-weighted."""
     min_edge_weight: float = 0.5
     """Edges lighter than this are left out of clustering."""
+    min_key_weight: float = 0.125
+    """Keys lighter than this (after the hub factor) make no pairs: four of them together would not
+    reach ``min_edge_weight``, and a 100-account NAT address (0.11) would make 4,950 pairs for nothing."""
+    core_share: float = 0.15
+    """A member whose edges into its cluster weigh less than this share of the cluster's median member
+    is cut from it: an ordinary account that shares one meme with a racket hangs on by a thread."""
+    core_min_accounts: int = 10
+    """Clusters smaller than this are not cut down (a family on one phone stays whole)."""
     leiden_min_accounts: int = 200
     """Connected components larger than this are split into communities with Leiden."""
     resolution: float = 1.0
@@ -122,10 +130,19 @@ class Edges:
         return int(self.src.shape[0])
 
 
-def project(account: I64, key: I64, key_weight: F64, *, n_accounts: int, hub_accounts: int) -> Edges:
+def project(
+    account: I64,
+    key: I64,
+    key_weight: F64,
+    *,
+    n_accounts: int,
+    hub_accounts: int,
+    min_key_weight: float = 0.0,
+) -> Edges:
     """Account-account edges from links (``account[i]`` carries ``key[i]``; accounts and keys numbered
     from 0; ``key_weight`` per key): each pair of a key's accounts gets its weight, summed over the keys
-    the pair shares. Keys with a zero weight, or more than ``hub_accounts`` accounts, make no pairs.
+    the pair shares. Keys lighter than ``min_key_weight`` (or weightless), or with more than
+    ``hub_accounts`` accounts, make no pairs.
     Built a key size at a time with numpy (a k-account key makes k(k-1)/2 pairs)."""
     if account.size == 0:
         empty = np.zeros(0, dtype=np.int64)
@@ -140,7 +157,7 @@ def project(account: I64, key: I64, key_weight: F64, *, n_accounts: int, hub_acc
     sizes = np.diff(np.r_[starts, acc.size])
     keys = k[starts]
     weights = key_weight[keys]
-    usable = (sizes >= 2) & (sizes <= hub_accounts) & (weights > 0)
+    usable = (sizes >= 2) & (sizes <= hub_accounts) & (weights > 0) & (weights >= min_key_weight)
     srcs, dsts, ws = [], [], []
     for size in np.unique(sizes[usable]):
         chosen = usable & (sizes == size)
@@ -246,11 +263,63 @@ def cluster(
         labels = labels.copy()
         labels[nodes] = n + membership  # apart from every component root (< n)
         split = int(large.size)
+    labels = _cut_to_core(labels, src, dst, weight, options)
     roots, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
     big = sizes >= min_accounts
     numbering = np.full(roots.size, -1, dtype=np.int64)
     numbering[big] = np.arange(int(big.sum()))
     return Clustering(numbering[inverse], int(src.size), split)
+
+
+def cluster_links(
+    n: int,
+    link_node: I64,
+    link_key: I64,
+    key_weight: F64,
+    options: GraphOptions,
+    *,
+    min_accounts: int = 2,
+    progress: Callable[[str], None] | None = None,
+) -> tuple[Edges, Clustering]:
+    """The whole run from links (``project`` then ``cluster``): what ``services.recluster`` and the
+    benchmark both call."""
+    if progress:
+        progress(f"projecting {link_node.size} links of {n} accounts")
+    edges = project(
+        link_node,
+        link_key,
+        key_weight,
+        n_accounts=max(n, 1),
+        hub_accounts=options.hub_accounts,
+        min_key_weight=options.min_key_weight,
+    )
+    return edges, cluster(n, edges, options, min_accounts=min_accounts, progress=progress)
+
+
+def _cut_to_core(labels: I64, src: I64, dst: I64, weight: F64, options: GraphOptions) -> I64:
+    """Members of clusters of ``core_min_accounts`` or more whose edges inside their cluster weigh
+    less than ``core_share`` of the cluster's median member are put in clusters of their own."""
+    n = labels.size
+    if options.core_share <= 0 or n == 0:
+        return labels
+    inside = labels[src] == labels[dst]
+    strength = np.bincount(src[inside], weights=weight[inside], minlength=n) + np.bincount(
+        dst[inside], weights=weight[inside], minlength=n
+    )
+    _roots, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    checked = sizes[inverse] >= options.core_min_accounts
+    if not checked.any():
+        return labels
+    order = np.lexsort((strength, inverse))
+    starts = np.r_[0, np.cumsum(sizes)[:-1]]
+    median = strength[order[starts + sizes // 2]]
+    weak = checked & (strength < options.core_share * median[inverse])
+    if not weak.any():
+        return labels
+    labels = labels.copy()
+    weak_nodes = np.flatnonzero(weak)
+    labels[weak_nodes] = labels.max() + 1 + np.arange(weak_nodes.size)  # each alone
+    return labels
 
 
 def carry_ids(

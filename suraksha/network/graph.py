@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, tuple_, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from suraksha.content.entities import Entity, ItemEntity
@@ -206,20 +206,15 @@ def record_keys(session: Session, found: Iterable[ItemKey]) -> list[NewLink]:
     now = utcnow()
     pairs = sorted({(kind, value) for kind, value, _ in per_link})
     connection = session.connection()
-    connection.execute(
-        upsert_insert(session, NetworkKey).on_conflict_do_nothing(
-            index_elements=[_KEYS.c.kind, _KEYS.c.value]
-        ),
+    # one statement gives every key's id, new or not (DO UPDATE returns the rows it conflicted on)
+    upsert = upsert_insert(session, NetworkKey)
+    returned = connection.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[_KEYS.c.kind, _KEYS.c.value], set_={"last_seen_at": upsert.excluded.last_seen_at}
+        ).returning(_KEYS.c.id, _KEYS.c.kind, _KEYS.c.value),
         [{"kind": k, "value": v, "accounts": 0, "first_seen_at": now, "last_seen_at": now} for k, v in pairs],
-    )
-    key_ids: dict[tuple[str, str], int] = {}
-    for chunk in _chunks(pairs, 500):
-        for row in connection.execute(
-            select(_KEYS.c.id, _KEYS.c.kind, _KEYS.c.value).where(
-                tuple_(_KEYS.c.kind, _KEYS.c.value).in_(chunk)
-            )
-        ):
-            key_ids[(row.kind, row.value)] = row.id
+    ).all()
+    key_ids: dict[tuple[str, str], int] = {(row.kind, row.value): row.id for row in returned}
     rows: list[dict[str, Any]] = []
     for (kind, value, account_id), keys in per_link.items():
         first = min(keys, key=lambda k: (k.at, k.item_id))
@@ -267,23 +262,18 @@ def record_keys(session: Session, found: Iterable[ItemKey]) -> list[NewLink]:
     grown: dict[int, int] = {}
     for key_id, _account in new:
         grown[key_id] = grown.get(key_id, 0) + 1
-    touched = {row["key_id"] for row in rows}
-    connection.execute(
-        update(NetworkKey)
-        .where(NetworkKey.id == bindparam("k"))
-        .values(accounts=NetworkKey.accounts + bindparam("n"), last_seen_at=bindparam("at")),
-        [{"k": key_id, "n": grown.get(key_id, 0), "at": now} for key_id in sorted(touched)],
-    )
+    if grown:
+        connection.execute(
+            update(NetworkKey)
+            .where(NetworkKey.id == bindparam("k"))
+            .values(accounts=NetworkKey.accounts + bindparam("n")),
+            [{"k": key_id, "n": n} for key_id, n in sorted(grown.items())],
+        )
     return [
         NewLink(row["account_id"], row["key_id"], str(row["_kind"]), int(row["last_item_id"]))
         for row in rows
         if (row["key_id"], row["account_id"]) in new
     ]
-
-
-def _chunks(values: Sequence[tuple[str, str]], size: int) -> Iterable[Sequence[tuple[str, str]]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def clear(session: Session) -> None:

@@ -179,17 +179,16 @@ def recluster(db: Database, options: NetworkOptions, *, progress: Progress | Non
         arrays = load_arrays(session)
     n = int(arrays.account_ids.size)
     weights = options.graph.key_weights(arrays.kinds, arrays.key_kind, arrays.key_accounts)
-    say(f"projecting {arrays.link_node.size} links of {n} accounts")
-    edges = clustering.project(
+    edges, found = clustering.cluster_links(
+        n,
         arrays.link_node,
         arrays.link_key,
         weights,
-        n_accounts=max(n, 1),
-        hub_accounts=options.graph.hub_accounts,
+        options.graph,
+        min_accounts=options.cluster_min_accounts,
+        progress=say,
     )
-    found = clustering.cluster(
-        n, edges, options.graph, min_accounts=options.cluster_min_accounts, progress=say
-    )
+    del edges
     groups = found.members()
     handles = payment_handles_per_cluster(arrays, found.labels, len(groups))
     now = utcnow()
