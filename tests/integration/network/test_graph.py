@@ -117,6 +117,9 @@ def test_a_rebuild_finds_what_the_increments_found(world: NetworkWorld) -> None:
     assert graph.rebuild(world.db, world.options.keys) == 3
     after = snapshot()
     assert before < after  # the item never linked joined
-    assert {(k, v) for k, v, _a, _n in after - before} == {("media", sha("b.jpg")), ("email", "o@example.org")}
+    assert {(k, v) for k, v, _a, _n in after - before} == {
+        ("media", sha("b.jpg")),
+        ("email", "o@example.org"),
+    }
     with world.db.reading() as session:
         assert session.scalar(select(func.count()).select_from(NetworkLink)) == len(after)
