@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from suraksha.content.models import Account, Item
@@ -36,6 +36,22 @@ ALERT_PRIORITY = 80
 _ALERTS = NetworkAlert.__table__
 
 
+_LINKS = NetworkLink.__table__
+_MEMBERS = NetworkClusterMember.__table__
+_CLUSTERS = NetworkCluster.__table__
+_HOLDERS = (
+    select(_LINKS.c.key_id, _LINKS.c.account_id, _CLUSTERS.c.id, _CLUSTERS.c.accounts, _CLUSTERS.c.score)
+    .join(_MEMBERS, _MEMBERS.c.account_id == _LINKS.c.account_id)
+    .join(_CLUSTERS, _CLUSTERS.c.id == _MEMBERS.c.cluster_id)
+    .where(
+        _LINKS.c.key_id.in_(bindparam("keys", expanding=True)),
+        _CLUSTERS.c.suspected.is_(True),
+        _CLUSTERS.c.dissolved_at.is_(None),
+    )
+)
+"""Which suspected rackets carry these keys, through which accounts (built once: it runs per item)."""
+
+
 def check_evasion(session: Session, new_links: Sequence[NewLink]) -> list[NetworkAlert]:
     """Alerts (and review cases) for the ``new_links`` that join an account to a suspected racket it is
     not a member of; one query for the batch. Answers the alerts written now."""
@@ -45,21 +61,8 @@ def check_evasion(session: Session, new_links: Sequence[NewLink]) -> list[Networ
     # one query for the batch: which suspected rackets carry these keys (through another account)
     holders: dict[int, set[tuple[int, int, float]]] = {}  # key -> rackets carrying it
     member_of: dict[int, set[int]] = {}  # account -> its racket (the new links' own accounts among them)
-    for key_id, account_id, cluster_id, accounts, score in session.execute(
-        select(
-            NetworkLink.key_id,
-            NetworkLink.account_id,
-            NetworkCluster.id,
-            NetworkCluster.accounts,
-            NetworkCluster.score,
-        )
-        .join(NetworkClusterMember, NetworkClusterMember.account_id == NetworkLink.account_id)
-        .join(NetworkCluster, NetworkCluster.id == NetworkClusterMember.cluster_id)
-        .where(
-            NetworkLink.key_id.in_(sorted({link.key_id for link in candidates})),
-            NetworkCluster.suspected.is_(True),
-            NetworkCluster.dissolved_at.is_(None),
-        )
+    for key_id, account_id, cluster_id, accounts, score in session.connection().execute(
+        _HOLDERS, {"keys": sorted({link.key_id for link in candidates})}
     ):
         holders.setdefault(key_id, set()).add((cluster_id, accounts, score))
         member_of.setdefault(account_id, set()).add(cluster_id)

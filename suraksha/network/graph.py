@@ -10,14 +10,16 @@ batch run twice, or two workers on PostgreSQL, count every link once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from suraksha.content.entities import Entity, ItemEntity
@@ -30,8 +32,8 @@ from suraksha.signals.index import PdqIndex
 
 log = logging.getLogger(__name__)
 
-_KEYS = NetworkKey.__table__
-_LINKS = NetworkLink.__table__
+_KEYS = cast(Table, NetworkKey.__table__)
+_LINKS = cast(Table, NetworkLink.__table__)
 
 
 @dataclass(frozen=True)
@@ -99,6 +101,61 @@ class NearDuplicates:
             self._loaded(session).add([key_id], [pdq])
 
 
+_ITEMS = Item.__table__
+_MEDIA = ItemMedia.__table__
+_ITEM_ENTITIES = ItemEntity.__table__
+_ENTITIES = Entity.__table__
+# Core statements built once (the per-item update runs in a few milliseconds: building statements
+# through the ORM each time took half of it).
+_ITEM_ROWS = select(
+    _ITEMS.c.id,
+    _ITEMS.c.account_id,
+    _ITEMS.c.upload_ip,
+    _ITEMS.c.device_id,
+    _ITEMS.c.posted_at,
+    _ITEMS.c.received_at,
+).where(_ITEMS.c.id.in_(bindparam("ids", expanding=True)))
+_MEDIA_ROWS = (
+    select(_MEDIA.c.item_id, _MEDIA.c.sha256, _MEDIA.c.md5, _MEDIA.c.pdq, _MEDIA.c.pdq_quality)
+    .where(_MEDIA.c.item_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_MEDIA.c.item_id, _MEDIA.c.position)
+)
+_ENTITY_ROWS = (
+    select(_ITEM_ENTITIES.c.item_id, _ENTITIES.c.kind, _ENTITIES.c.value)
+    .join(_ENTITIES, _ENTITIES.c.id == _ITEM_ENTITIES.c.entity_id)
+    .where(_ITEM_ENTITIES.c.item_id.in_(bindparam("ids", expanding=True)))
+)
+_LINK_UPDATE = (
+    update(_LINKS)
+    .where(_LINKS.c.key_id == bindparam("k"), _LINKS.c.account_id == bindparam("a"))
+    .values(
+        items=_LINKS.c["items"] + bindparam("n"),
+        last_item_id=bindparam("last"),
+        last_seen_at=func.coalesce(bindparam("at"), _LINKS.c.last_seen_at),
+    )
+)
+_KEY_GROW = (
+    update(_KEYS).where(_KEYS.c.id == bindparam("k")).values(accounts=_KEYS.c.accounts + bindparam("n"))
+)
+
+
+@functools.cache
+def _upserts(dialect: str) -> tuple[Any, Any]:
+    """The key upsert (answering every key's id) and the link insert (answering the new links), in the
+    dialect's ``INSERT ... ON CONFLICT`` (``suraksha.db.inserts``), built once per dialect."""
+    module: Any = postgresql if dialect == "postgresql" else sqlite
+    keys = module.insert(_KEYS)
+    key_upsert = keys.on_conflict_do_update(
+        index_elements=[_KEYS.c.kind, _KEYS.c.value], set_={"last_seen_at": keys.excluded.last_seen_at}
+    ).returning(_KEYS.c.id, _KEYS.c.kind, _KEYS.c.value)
+    link_insert = (
+        module.insert(_LINKS)
+        .on_conflict_do_nothing(index_elements=[_LINKS.c.key_id, _LINKS.c.account_id])
+        .returning(_LINKS.c.key_id, _LINKS.c.account_id)
+    )
+    return key_upsert, link_insert
+
+
 def window(at: datetime, window_s: int) -> int:
     return int(at.timestamp() // window_s)
 
@@ -110,14 +167,9 @@ def item_keys(
     looked up (and made) here, so this writes new ``near_media`` keys."""
     if not item_ids:
         return []
-    items = {
-        row.id: row
-        for row in session.execute(
-            select(
-                Item.id, Item.account_id, Item.upload_ip, Item.device_id, Item.posted_at, Item.received_at
-            ).where(Item.id.in_(list(item_ids)))
-        )
-    }
+    connection = session.connection()
+    ids = {"ids": list(item_ids)}
+    items = {row.id: row for row in connection.execute(_ITEM_ROWS, ids)}
     keys: list[ItemKey] = []
 
     def when(item_id: int) -> datetime:
@@ -135,11 +187,7 @@ def item_keys(
         if row.device_id:
             device = f"{row.device_id[:400]}@{window(at, options.window_s)}"
             keys.append(ItemKey(row.id, row.account_id, KeyKind.DEVICE, device, at))
-    for m in session.execute(
-        select(ItemMedia.item_id, ItemMedia.sha256, ItemMedia.md5, ItemMedia.pdq, ItemMedia.pdq_quality)
-        .where(ItemMedia.item_id.in_(list(items)))
-        .order_by(ItemMedia.item_id, ItemMedia.position)
-    ):
+    for m in connection.execute(_MEDIA_ROWS, ids):
         owner = items[m.item_id]
         digest = m.sha256 or m.md5
         if digest:
@@ -157,11 +205,7 @@ def item_keys(
             value = session.scalar(select(NetworkKey.value).where(NetworkKey.id == group))
             if value is not None:
                 keys.append(ItemKey(m.item_id, owner.account_id, KeyKind.NEAR_MEDIA, value, when(m.item_id)))
-    for item_id, kind, value in session.execute(
-        select(ItemEntity.item_id, Entity.kind, Entity.value)
-        .join(Entity, Entity.id == ItemEntity.entity_id)
-        .where(ItemEntity.item_id.in_(list(items)))
-    ):
+    for item_id, kind, value in connection.execute(_ENTITY_ROWS, ids):
         keys.append(ItemKey(item_id, items[item_id].account_id, kind, value, when(item_id)))
     return keys
 
@@ -207,11 +251,10 @@ def record_keys(session: Session, found: Iterable[ItemKey]) -> list[NewLink]:
     pairs = sorted({(kind, value) for kind, value, _ in per_link})
     connection = session.connection()
     # one statement gives every key's id, new or not (DO UPDATE returns the rows it conflicted on)
-    upsert = upsert_insert(session, NetworkKey)
+    upsert_insert(session, NetworkKey)  # refuses a store other than SQLite and PostgreSQL
+    key_upsert, link_insert = _upserts(session.get_bind().dialect.name)
     returned = connection.execute(
-        upsert.on_conflict_do_update(
-            index_elements=[_KEYS.c.kind, _KEYS.c.value], set_={"last_seen_at": upsert.excluded.last_seen_at}
-        ).returning(_KEYS.c.id, _KEYS.c.kind, _KEYS.c.value),
+        key_upsert,
         [{"kind": k, "value": v, "accounts": 0, "first_seen_at": now, "last_seen_at": now} for k, v in pairs],
     ).all()
     key_ids: dict[tuple[str, str], int] = {(row.kind, row.value): row.id for row in returned}
@@ -232,22 +275,13 @@ def record_keys(session: Session, found: Iterable[ItemKey]) -> list[NewLink]:
             }
         )
     inserted = connection.execute(
-        upsert_insert(session, NetworkLink)
-        .on_conflict_do_nothing(index_elements=[_LINKS.c.key_id, _LINKS.c.account_id])
-        .returning(_LINKS.c.key_id, _LINKS.c.account_id),
-        [{k: v for k, v in row.items() if k != "_kind"} for row in rows],
+        link_insert, [{k: v for k, v in row.items() if k != "_kind"} for row in rows]
     ).all()
     new = {(r.key_id, r.account_id) for r in inserted}
     old = [row for row in rows if (row["key_id"], row["account_id"]) not in new]
     if old:
         connection.execute(
-            update(NetworkLink)
-            .where(NetworkLink.key_id == bindparam("k"), NetworkLink.account_id == bindparam("a"))
-            .values(
-                items=NetworkLink.items + bindparam("n"),
-                last_item_id=bindparam("last"),
-                last_seen_at=func.coalesce(bindparam("at"), NetworkLink.last_seen_at),
-            ),
+            _LINK_UPDATE,
             [
                 {
                     "k": r["key_id"],
@@ -263,12 +297,7 @@ def record_keys(session: Session, found: Iterable[ItemKey]) -> list[NewLink]:
     for key_id, _account in new:
         grown[key_id] = grown.get(key_id, 0) + 1
     if grown:
-        connection.execute(
-            update(NetworkKey)
-            .where(NetworkKey.id == bindparam("k"))
-            .values(accounts=NetworkKey.accounts + bindparam("n")),
-            [{"k": key_id, "n": n} for key_id, n in sorted(grown.items())],
-        )
+        connection.execute(_KEY_GROW, [{"k": key_id, "n": n} for key_id, n in sorted(grown.items())])
     return [
         NewLink(row["account_id"], row["key_id"], str(row["_kind"]), int(row["last_item_id"]))
         for row in rows
