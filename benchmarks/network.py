@@ -33,7 +33,7 @@ Measured:
   ``network.items`` job runs it, commit included): p50 and p99 over ``--items`` new items of 4 keys
   each, half of which hit keys already carried (a racket's handle, a meme), in a store seeded with
   the links of ``--db-accounts`` accounts of the population (SQLite in a temporary folder, or
-  ``--database-url``).
+  ``--database-url``: a throwaway database is made on that PostgreSQL server and dropped).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ import resource
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -336,7 +337,7 @@ def incremental(
 
     rng = np.random.default_rng(seed + 1)
     with tempfile.TemporaryDirectory() as tmp:
-        url = database_url or f"sqlite:///{Path(tmp) / 'network.sqlite3'}"
+        url, throwaway = _store(database_url, Path(tmp))
         db = open_database(url)
         try:
             chosen = population.link_account < db_accounts
@@ -362,7 +363,7 @@ def incremental(
             new_ids = []
             with db.session() as session:
                 for n in range(items):
-                    account = Account(platform_account_id=f"bench-new-{n}")
+                    account = Account(id=db_accounts + n + 1, platform_account_id=f"bench-new-{n}")
                     session.add(account)
                     session.flush()
                     reuse = rng.random() < 0.5
@@ -399,6 +400,8 @@ def incremental(
                 times.append(time.perf_counter() - started)
         finally:
             db.dispose()
+            if throwaway:
+                _drop(database_url or "", throwaway)
     ms = np.array(times) * 1000
     return {
         "store": url.split(":", 1)[0],
@@ -408,6 +411,30 @@ def incremental(
         "p99_ms": float(np.percentile(ms, 99)),
         "max_ms": float(ms.max()),
     }
+
+
+def _store(database_url: str | None, folder: Path) -> tuple[str, str | None]:
+    """SQLite in ``folder``, or a throwaway database on the PostgreSQL server of ``database_url``."""
+    if not database_url:
+        return f"sqlite:///{folder / 'network.sqlite3'}", None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"suraksha_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(database_url).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop(database_url: str, name: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(database_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @dataclass(frozen=True)
