@@ -198,16 +198,27 @@ def item_keys(
             and m.pdq
             and (m.pdq_quality or 0) >= options.pdq_quality_floor
         ):
-            group = near.group_of(session, m.pdq)
-            if group is None:
-                group = _near_group(session, m.pdq)
-                near.add(session, group, m.pdq)
-            value = session.scalar(select(NetworkKey.value).where(NetworkKey.id == group))
-            if value is not None:
-                keys.append(ItemKey(m.item_id, owner.account_id, KeyKind.NEAR_MEDIA, value, when(m.item_id)))
+            value = _near_value(session, near, m.pdq)
+            keys.append(ItemKey(m.item_id, owner.account_id, KeyKind.NEAR_MEDIA, value, when(m.item_id)))
     for item_id, kind, value in connection.execute(_ENTITY_ROWS, ids):
         keys.append(ItemKey(item_id, items[item_id].account_id, kind, value, when(item_id)))
     return keys
+
+
+def _near_value(session: Session, near: NearDuplicates, pdq: str) -> str:
+    """The value of the near-duplicate group ``pdq`` belongs to (made when there is none). A group
+    this process remembers but the store no longer has (a rebuild elsewhere removed it) sends it back
+    to the store for the groups, once."""
+    for _attempt in range(2):
+        group = near.group_of(session, pdq)
+        if group is None:
+            group = _near_group(session, pdq)
+            near.add(session, group, pdq)
+        value = session.scalar(select(NetworkKey.value).where(NetworkKey.id == group))
+        if value is not None:
+            return value
+        near.reset()
+    return pdq
 
 
 def _near_group(session: Session, pdq: str) -> int:

@@ -233,8 +233,10 @@ def score_groups(
     *,
     now: datetime,
 ) -> list[Explanation]:
-    """Each cluster's facts from the database (module ``scoring``) and its score."""
-    every = [int(a) for group in members for a in group]
+    """Each cluster's facts from the database (module ``scoring``) and its score. Clusters too small
+    to be a racket are scored on their payment handles alone (no reads for them: at millions of
+    accounts most clusters are families)."""
+    every = [int(a) for group in members if len(group) >= thresholds.min_accounts for a in group]
     banked = _accounts_where(
         session,
         lambda ids: (

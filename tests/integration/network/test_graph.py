@@ -123,3 +123,12 @@ def test_a_rebuild_finds_what_the_increments_found(world: NetworkWorld) -> None:
     }
     with world.db.reading() as session:
         assert session.scalar(select(func.count()).select_from(NetworkLink)) == len(after)
+
+
+def test_a_worker_that_remembers_groups_a_rebuild_removed_finds_them_again(world: NetworkWorld) -> None:
+    """A rebuild elsewhere makes the near-duplicate groups afresh; this process's memory of the old ones
+    is dropped on first use, and the next near-duplicate still joins its group."""
+    world.item("first", pdqs=("f" * 64,))
+    graph.rebuild(world.db, world.options.keys)  # its own groups: ``world.near`` now names a removed key
+    world.item("second", pdqs=("0" + "f" * 63,))
+    assert [kind for kind, _v, _n in _edges_of(world, "first")[world.accounts["second"]]] == ["near_media"]
