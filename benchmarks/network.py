@@ -2,7 +2,7 @@
 per item; a networkx baseline on the same edges in the same run.
 
     .venv/bin/python benchmarks/network.py [--accounts 1000000] [--racket-share 0.01] [--seed 7]
-        [--no-baseline] [--items 2000] [--db-accounts 20000] [--database-url URL] [--json]
+        [--social 1.0] [--no-baseline] [--items 2000] [--db-accounts 20000] [--database-url URL] [--json]
 
 The population is generated here, as links from accounts to keys (what ``network_links`` stores),
 with numpy (no object per link):
@@ -12,6 +12,8 @@ with numpy (no object per link):
   a home one; families of 2-5 on one phone, a third of them with one family UPI id; friends sharing a
   small link; second-hand phones (a device id on two accounts); small shops (3-12 staff on two UPI ids
   and a phone: rackets by structure alone, the honest false positives of a benchmark without reviews);
+- the social fabric (``--social``, 1 by default): each account in about that many small groups of 2-6
+  that share a link, so ordinary accounts form a giant component that Leiden has to split;
 - planted rackets of 20-150 accounts (``--racket-share`` of all accounts in all): 2-5 payment handles
   (each account carries one, some two), 1-2 Telegram links (each carried by 60 %), a stock of 10-40
   files (each account posts 2-6 of them), a few shared devices; with noise: sparse members that
@@ -27,8 +29,8 @@ Measured:
   ``clusters.cluster`` (components, Leiden on components over ``leiden_min_accounts``) + scoring, from
   the arrays; time and peak resident memory of the step (VmHWM reset before it, Linux);
 - **baseline**: networkx on the same trustworthy edges: ``Graph.add_weighted_edges_from``,
-  ``connected_components``, ``louvain_communities`` (seeded) on components of the same size, same
-  scoring;
+  ``connected_components``, ``louvain_communities`` (modularity, resolution 1, seeded: networkx has no
+  Leiden or constant Potts model of its own) on components of the same size, same scoring;
 - **incremental update per item** (``services.update_items`` in its own transaction, as the
   ``network.items`` job runs it, commit included): p50 and p99 over ``--items`` new items of 4 keys
   each, half of which hit keys already carried (a racket's handle, a meme), in a store seeded with
@@ -114,7 +116,7 @@ class Builder:
         return keys
 
 
-def generate(n: int, racket_share: float, seed: int) -> Population:
+def generate(n: int, racket_share: float, seed: int, social: float = 0.0) -> Population:
     rng = np.random.default_rng(seed)
     b = Builder()
     everyone = np.arange(n, dtype=np.int64)
@@ -152,6 +154,14 @@ def generate(n: int, racket_share: float, seed: int) -> Population:
     # friends sharing a small link (5 %), second-hand phones (1 %)
     friends = shuffled[int(n * 0.08) : int(n * 0.13)]
     b.groups(friends, np.full(friends.size // 3, 3), "url")
+    # the social fabric: each account in about ``social`` small groups (2-6) that share a link (a
+    # group chat's invite, a club's page): trustworthy edges among ordinary accounts, and a giant
+    # component once ``social`` is about 1 or more
+    if social > 0:
+        memberships = rng.integers(0, n, int(n * social))
+        circle = rng.integers(2, 7, memberships.size // 2)
+        circle = circle[np.cumsum(circle) <= memberships.size]
+        b.groups(memberships, circle, "url")
     used = shuffled[int(n * 0.13) : int(n * 0.14)]
     b.groups(used, np.full(used.size // 2, 2), "device")
     # small shops: 3-12 staff on two UPI ids and a phone (0.05 %)
@@ -251,7 +261,7 @@ def suspects(
 ) -> np.ndarray[Any, Any]:
     """Accounts in clusters that score as suspected rackets (on payment handles in common)."""
     n_clusters = int(labels.max()) + 1 if labels.size and labels.max() >= 0 else 0
-    handles = payment_handles_per_cluster(arrays, labels, n_clusters)
+    handles = payment_handles_per_cluster(arrays, labels, n_clusters, share=thresholds.handle_share)
     sizes = np.bincount(labels[labels >= 0], minlength=n_clusters)
     suspected = np.array(
         [
@@ -305,7 +315,7 @@ def baseline(
                 parts = nx.community.louvain_communities(
                     graph.subgraph(component),
                     weight="weight",
-                    resolution=options.resolution,
+                    resolution=1.0,
                     seed=options.seed,
                 )
             else:
@@ -451,6 +461,12 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=1_000_000)
     parser.add_argument("--racket-share", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--social",
+        type=float,
+        default=1.0,
+        help="Small link-sharing groups per account (the ordinary social fabric; 0: none).",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="Skip networkx (slow at 10M).")
     parser.add_argument("--items", type=int, default=2000, help="New items timed for the incremental update.")
     parser.add_argument("--db-accounts", type=int, default=20_000)
@@ -466,7 +482,7 @@ def main() -> None:
     # load the compiled union-find once, outside the timing (numba's cache, or its first compile)
     clusters.components(2, np.array([0]), np.array([1]))
     started = time.perf_counter()
-    population = generate(args.accounts, args.racket_share, args.seed)
+    population = generate(args.accounts, args.racket_share, args.seed, args.social)
     say(
         f"population: {population.n} accounts, {population.link_key.size} links to "
         f"{population.key_kind.size} keys, {int((population.planted >= 0).sum())} planted in "

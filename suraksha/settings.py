@@ -689,10 +689,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "network_leiden_min_accounts",
         int,
-        200,
+        50,
         "Connected groups of more accounts than this are split into communities (Leiden).",
     ),
-    Setting("network_leiden_resolution", float, 1.0, "Leiden resolution: higher gives smaller communities."),
+    Setting(
+        "network_leiden_resolution",
+        float,
+        0.1,
+        "Leiden (constant Potts model): the least edge weight per pair of accounts a community holds; "
+        "higher gives smaller, denser communities.",
+    ),
     Setting("network_cluster_min_accounts", int, 3, "Clusters of fewer accounts are not stored."),
     Setting("network_racket_min_accounts", int, 5, "A suspected racket has at least this many accounts."),
     Setting(

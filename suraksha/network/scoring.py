@@ -3,7 +3,9 @@
 Pure: the facts come from the database (``services.cluster_facts``) or from a benchmark's arrays.
 The score adds up, each factor capped so that no one kind of evidence decides alone:
 
-- payment handles in common (a handle two or more of its accounts carry): 2 points each, up to 10;
+- payment handles in common (a handle two or more of its accounts carry, and at least ``handle_share``
+  of them: a family's UPI id inside a large community is not the community's): 2 points each, up
+  to 10;
 - accounts with a banked match (a file in a block bank): up to 10 points, by their share;
 - accounts with a confirmed violation (a reviewer's decision other than benign, approved where it
   needed a second person): up to 10 points, by their share;
@@ -65,6 +67,8 @@ class RacketThresholds:
     min_accounts: int = 5
     racket_score: float = 4.0
     young_days: int = 90
+    handle_share: float = 0.05
+    """A payment handle is in common when at least this share of the cluster's accounts carry it."""
 
 
 def score(facts: ClusterFacts, thresholds: RacketThresholds) -> Explanation:
@@ -81,7 +85,7 @@ def score(facts: ClusterFacts, thresholds: RacketThresholds) -> Explanation:
             Factor(
                 "payment_handles",
                 min(2.0 * facts.payment_handles, 10.0),
-                f"{facts.payment_handles} payment handle(s) carried by two or more of its accounts",
+                f"{facts.payment_handles} payment handle(s) in common",
             )
         )
     share("banked_matches", facts.banked, 10.0, "posted a file in a block bank")

@@ -140,17 +140,23 @@ def load_arrays(session: Session, *, chunk: int = 200_000) -> GraphArrays:
     return GraphArrays(account_ids, link_node.astype(np.int64), link_key, key_ids, key_kind, kinds)
 
 
-def payment_handles_per_cluster(arrays: GraphArrays, labels: np.ndarray[Any, Any], n_clusters: int) -> Any:
-    """For each cluster, the payment handles that two or more of its accounts carry."""
+def payment_handles_per_cluster(
+    arrays: GraphArrays, labels: np.ndarray[Any, Any], n_clusters: int, *, share: float = 0.05
+) -> Any:
+    """For each cluster, the payment handles in common: carried by two or more of its accounts, and by
+    at least ``share`` of them (a family's UPI id inside a community of 500 is not the community's)."""
     payment = np.array([k in PAYMENT_KINDS for k in arrays.kinds] or [False], dtype=bool)
     chosen = payment[arrays.key_kind[arrays.link_key]] if arrays.link_key.size else np.zeros(0, bool)
     label = labels[arrays.link_node[chosen]]
     key = arrays.link_key[chosen]
     inside = label >= 0
-    pairs = label[inside] * np.int64(max(arrays.key_ids.size, 1)) + key[inside]
+    width = np.int64(max(arrays.key_ids.size, 1))
+    pairs = label[inside] * width + key[inside]
     unique, counts = np.unique(pairs, return_counts=True)
-    shared = unique[counts >= 2] // np.int64(max(arrays.key_ids.size, 1))
-    return np.bincount(shared, minlength=n_clusters)
+    cluster_of = unique // width
+    sizes = np.bincount(labels[labels >= 0], minlength=n_clusters)
+    needed = np.maximum(2, np.ceil(share * sizes[cluster_of]))
+    return np.bincount(cluster_of[counts >= needed], minlength=n_clusters)
 
 
 # -- clustering run --------------------------------------------------------------------------------
@@ -190,7 +196,9 @@ def recluster(db: Database, options: NetworkOptions, *, progress: Progress | Non
     )
     del edges
     groups = found.members()
-    handles = payment_handles_per_cluster(arrays, found.labels, len(groups))
+    handles = payment_handles_per_cluster(
+        arrays, found.labels, len(groups), share=options.rackets.handle_share
+    )
     now = utcnow()
     with db.session() as session:
         say(f"scoring {len(groups)} clusters")
