@@ -285,6 +285,8 @@ def record_keys(session: Session, found: Iterable[ItemKey]) -> list[NewLink]:
                 "_kind": kind,
             }
         )
+    # rows in one order (key, account) in every writer, so two workers on PostgreSQL lock them alike
+    rows.sort(key=lambda row: (row["key_id"], row["account_id"]))
     inserted = connection.execute(
         link_insert, [{k: v for k, v in row.items() if k != "_kind"} for row in rows]
     ).all()
