@@ -11,8 +11,15 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from suraksha.content.models import Account
-from suraksha.network.models import NetworkAlert, NetworkCluster
-from suraksha.network.services import cluster_accounts, cluster_detail, list_clusters, recluster
+from suraksha.network.models import NetworkAlert, NetworkCluster, NetworkRun
+from suraksha.network.scoring import ClusterFacts, score
+from suraksha.network.services import (
+    cluster_accounts,
+    cluster_detail,
+    list_clusters,
+    recluster,
+    store_clusters,
+)
 from suraksha.review.models import CaseSource, ReviewCase
 from tests.integration.network.conftest import T0, NetworkWorld
 
@@ -111,3 +118,24 @@ def test_clusters_are_stored_with_their_explanation(world: NetworkWorld) -> None
         assert row is not None
         explained = json.loads(row.explanation)
     assert explained["suspected"] is True and explained["facts"]["accounts"] == RACKET
+
+
+def test_a_cluster_not_found_again_is_dissolved_and_a_new_one_gets_a_new_id(world: NetworkWorld) -> None:
+    ids = [world.account(f"acct-{n}") for n in range(10)]
+    explained = score(ClusterFacts(accounts=4, payment_handles=2), world.options.rackets)
+    with world.db.session() as session:
+        run = NetworkRun(kind="cluster")
+        session.add(run)
+        session.flush()
+        [first, second] = store_clusters(session, [ids[:4], ids[4:8]], [explained] * 2, run.id, now=T0)
+    with world.db.session() as session:
+        # the first group stays together (plus one: Jaccard 4/5); the second breaks up, one of it joins
+        # two newcomers (Jaccard 1/6): a new cluster
+        [kept, fresh] = store_clusters(
+            session, [[*ids[:4], ids[4]], ids[7:]], [explained] * 2, run.id, now=T0 + timedelta(days=1)
+        )
+    assert kept == first and fresh not in (first, second)
+    with world.db.reading() as session:
+        gone = session.get(NetworkCluster, second)
+        assert gone is not None and gone.dissolved_at == T0 + timedelta(days=1)
+        assert sorted(cluster_accounts(session, first)) == sorted([*ids[:4], ids[4]])

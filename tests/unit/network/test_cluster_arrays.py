@@ -126,3 +126,16 @@ def test_the_score_adds_capped_factors_and_explains_each() -> None:
     assert racket.suspected and racket.as_dict()["score"] == 20.1
     small = score(ClusterFacts(accounts=4, payment_handles=5), thresholds)
     assert small.score == 10.0 and not small.suspected  # too few accounts to be a racket
+
+
+def test_the_same_graph_gives_the_same_clusters() -> None:
+    rng = np.random.default_rng(3)
+    src = rng.integers(0, 400, 3000)
+    dst = rng.integers(0, 400, 3000)
+    keep = src != dst
+    edges = Edges(
+        np.minimum(src, dst)[keep], np.maximum(src, dst)[keep], rng.uniform(0.5, 3.0, int(keep.sum()))
+    )
+    options = GraphOptions(leiden_min_accounts=10)
+    first = cluster(400, edges, options).labels
+    assert cluster(400, edges, options).labels.tolist() == first.tolist()
