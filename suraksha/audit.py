@@ -91,6 +91,7 @@ class AuditAction(StrEnum):
     BANK_CHANGE = "bank:change"
     EVIDENCE_ACCESS = "evidence:access"
     EXPORT_CREATE = "export:create"
+    STATS_REPAIR = "stats:repair"
 
 
 class AuditEvent(Base):

@@ -653,6 +653,20 @@ SETTINGS: tuple[Setting, ...] = (
         "dsa_sor_terms_url", str, "", "Link to those terms (decision_ground_reference_url); empty: none."
     ),
     Setting(
+        "stats_rollup_every_s",
+        float,
+        600.0,
+        "How often a worker rolls up complete days of statistics and re-rolls dirty ones (0: never; "
+        "statistics are then counted from the raw records).",
+    ),
+    Setting(
+        "stats_rollup_lag_s",
+        float,
+        7200.0,
+        "How long after a UTC day ends its statistics are rolled up (records that arrive late within "
+        "it still land in an open day).",
+    ),
+    Setting(
         "network_hub_accounts",
         int,
         200,
@@ -851,6 +865,8 @@ class Settings:
     dsa_sor_puid_prefix: str
     dsa_sor_terms_ground: str
     dsa_sor_terms_url: str
+    stats_rollup_every_s: float
+    stats_rollup_lag_s: float
     network_hub_accounts: int
     network_soft_accounts: int
     network_min_edge_weight: float
@@ -1082,6 +1098,10 @@ def _validate(values: Mapping[str, Any]) -> None:
         problems.append("job_backoff_base_s must be >= 0")
     if values["job_keep_done_days"] < 0:
         problems.append("job_keep_done_days must be >= 0 (0 keeps finished jobs)")
+    if values["stats_rollup_every_s"] < 0:
+        problems.append("stats_rollup_every_s must be >= 0 (0: no rollup)")
+    if values["stats_rollup_lag_s"] < 0:
+        problems.append("stats_rollup_lag_s must be >= 0")
     if values["network_hub_accounts"] < 2 or values["network_soft_accounts"] < 1:
         problems.append("network_hub_accounts must be >= 2 and network_soft_accounts >= 1")
     if not 0 <= values["network_pdq_threshold"] <= 63:

@@ -23,6 +23,7 @@ from suraksha.cli import (
     scan,
     serve,
     sor,
+    stats,
     switches,
     system,
     templates,
@@ -54,6 +55,7 @@ app.add_typer(network.app, name="network")
 app.add_typer(actions.app, name="actions")
 app.add_typer(templates.app, name="templates")
 app.add_typer(sor.app, name="sor")
+app.add_typer(stats.app, name="stats")
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(scan.match_command)

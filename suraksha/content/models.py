@@ -78,6 +78,8 @@ class Item(Base):
     reporter_kind: Mapped[str | None] = mapped_column(String(20), nullable=True)
     reporter_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     report_reason: Mapped[str] = mapped_column(Text, default="")
+    backfilled: Mapped[bool] = mapped_column(Boolean, default=False)
+    """Imported by the archive backfill with its original times (statistics count it and say so)."""
 
     account: Mapped[Account] = relationship()
     media: Mapped[list[ItemMedia]] = relationship(

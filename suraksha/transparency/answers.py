@@ -29,7 +29,8 @@ from suraksha.enforcement.policy import Policy
 from suraksha.errors import Conflict, NotFound
 from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile, PoliceReferral, ReportState
 from suraksha.rules.models import PackRef
-from suraksha.transparency.statistics import Period, Spread, Statistics, statistics
+from suraksha.transparency.series import Granularity, series
+from suraksha.transparency.statistics import Period, Spread, Statistics
 
 COMMISSION_QUESTIONS = (
     "What steps does the platform take to prevent child sexual abuse material from being posted?",
@@ -221,7 +222,7 @@ def compose(
 ) -> Answer:
     """The answer to a commission's questions for ``period``: each drafted from the records."""
     guards = safeguards(session, policy, packs, now)
-    stats = statistics(session, period)
+    stats = series(session, period, Granularity.TOTAL)[0].statistics  # closed days from the rollup
     explained = [explain(session, ref, patterns) for ref in items]
     block = [b for b in guards.banks if b["kind"] == BankKind.BLOCK and b["enabled"]]
     entries = sum(int(str(b["active_entries"])) for b in block)

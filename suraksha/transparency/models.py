@@ -1,19 +1,26 @@
-"""Statements of reasons (DSA Art. 17, sent to the Transparency Database under Art. 24(5)): one row per
-platform action that owes one, recording what was sent and what came back.
+"""The accountability area's tables.
+
+**Statements of reasons** (DSA Art. 17, sent to the Transparency Database under Art. 24(5)): one row
+per platform action that owes one, recording what was sent and what came back.
 
 A statement moves ``pending -> submitting -> submitted`` (the database's ``uuid``), or to ``refused``
 (the API rejected it: a person must look, ``error`` says why) or ``failed`` (retries ran out). The body
 is fixed when the row is written, so every attempt sends the same statement with the same ``puid``;
 ``submitting`` is written and committed before the call, and an attempt after a lost answer is
 recognised by the API's "identifier not unique" reply, which carries the statement already stored.
+
+**The statistics rollup**: per-day counts and per-day time histograms of closed UTC days.
+
+Written only by ``suraksha.transparency.rollup`` from the raw records (never by the write path), and
+checked against them by ``verify``. Which days are closed is the ledger (``suraksha.content.history``).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from suraksha.db.base import Base, BigId, UTCDateTime, utcnow
@@ -52,3 +59,65 @@ class StatementOfReasons(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+CELL_COLUMNS = (
+    "day",
+    "measure",
+    "category",
+    "source",
+    "kind",
+    "automated",
+    "decided_by",
+    "policy",
+    "country",
+    "backfilled",
+)
+
+
+class StatsDayCount(Base):
+    """How many of ``measure`` happened on ``day`` with these dimensions ('' where one does not apply)."""
+
+    __tablename__ = "stats_day_counts"
+    __table_args__ = (
+        UniqueConstraint(
+            "day",
+            "measure",
+            "category",
+            "source",
+            "kind",
+            "automated",
+            "decided_by",
+            "policy",
+            "country",
+            "backfilled",
+            name="uq_stats_day_counts_cell",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    measure: Mapped[str] = mapped_column(String(40))
+    category: Mapped[str] = mapped_column(String(60), default="")
+    source: Mapped[str] = mapped_column(String(60), default="")
+    kind: Mapped[str] = mapped_column(String(20), default="")
+    automated: Mapped[bool] = mapped_column(Boolean, default=False)
+    decided_by: Mapped[str] = mapped_column(String(20), default="")
+    policy: Mapped[str] = mapped_column(String(200), default="")
+    country: Mapped[str] = mapped_column(String(40), default="")
+    backfilled: Mapped[bool] = mapped_column(Boolean, default=False)
+    value: Mapped[int] = mapped_column(BigInteger)
+
+
+class StatsDayTime(Base):
+    """How many of a time measure keyed to ``day`` fell in histogram ``bucket``
+    (``suraksha.transparency.tally.time_bucket``: log-scale, about 1 % wide)."""
+
+    __tablename__ = "stats_day_times"
+    __table_args__ = (UniqueConstraint("day", "measure", "bucket", name="uq_stats_day_times_cell"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, index=True)
+    measure: Mapped[str] = mapped_column(String(40))
+    bucket: Mapped[int] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(BigInteger)

@@ -1,4 +1,5 @@
-"""The Platform's accountability operations (templates and statements of reasons), as a mixin that
+"""The Platform's accountability operations (figures for a period, the rollup and its check, the
+regulators' templates and statements of reasons), as a mixin that
 ``suraksha.app.Platform`` inherits: the CLI, the web layer and the worker call these, never the modules
 underneath."""
 
@@ -9,7 +10,7 @@ import json
 import logging
 import os
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,9 +19,11 @@ from suraksha.db.base import utcnow
 from suraksha.errors import ConfigError, InvalidInput, NotFound
 from suraksha.files import write_private
 from suraksha.settings import Secret, Settings
-from suraksha.transparency import catalogue, statements, tasks, templates
+from suraksha.transparency import catalogue, rollup, statements, tasks, templates
+from suraksha.transparency.figures import Group, StatsReport, parse_choice
 from suraksha.transparency.models import StatementOfReasons
 from suraksha.transparency.ports import TOKEN_ENV, HttpStatementsApi, LocalStatementsApi, StatementsApi
+from suraksha.transparency.series import MAX_BUCKETS, Granularity, buckets, series
 from suraksha.transparency.statistics import Period
 from suraksha.worker.handlers import HandlerRegistry, JobContext
 
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
     from suraksha.db.engine import Database
 
 log = logging.getLogger(__name__)
+
+ROLLUP_JOB = rollup.ROLLUP_JOB
 
 
 class TransparencyOperations:
@@ -128,10 +133,77 @@ class TransparencyOperations:
             )
             return statements.statement_dict(row)
 
+    # Figures for a period, the rollup and its check.
+
+    def stats(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        by: Granularity | str = Granularity.MONTH,
+        group: Group | str | None = None,
+        max_buckets: int = MAX_BUCKETS,
+    ) -> StatsReport:
+        """Every measure for ``[start, end)`` (UTC) cut into calendar buckets ``by`` (day, week, month,
+        quarter, year, total), each broken down by ``group`` (category, source, policy, country) when
+        given. Closed days come from the rollup, the rest from the raw records: the figures are the
+        same either way. Raises ``InvalidInput`` for a bad period, granularity or group, or too many
+        buckets (``max_buckets``)."""
+        granularity = by if isinstance(by, Granularity) else parse_choice(Granularity, by, "by")
+        grouping = group if group is None or isinstance(group, Group) else parse_choice(Group, group, "group")
+        period = Period(start, end)
+        for count, _ in enumerate(buckets(period, granularity), start=1):  # refused before any query
+            if count > max_buckets:
+                raise InvalidInput(
+                    f"more than {max_buckets} {granularity.value}s from {start.date()} to {end.date()}: "
+                    "choose a coarser granularity (by) or a shorter period"
+                )
+        with self.db.reading() as session:
+            return StatsReport(period, granularity, grouping, series(session, period, granularity))
+
+    def stats_rollup(
+        self, *, now: datetime | None = None, progress: rollup.Progress | None = None
+    ) -> rollup.RollResult:
+        """Roll up every complete day older than ``stats_rollup_lag_s`` not yet rolled, and dirty days."""
+        lag = timedelta(seconds=self.settings.stats_rollup_lag_s)
+        return rollup.roll(self.db, now=now or utcnow(), lag=lag, progress=progress)
+
+    def stats_check(
+        self,
+        start: datetime,
+        end: datetime,
+        *,
+        repair: bool = False,
+        actor: str,
+        progress: rollup.Progress | None = None,
+    ) -> rollup.Check:
+        """Recompute every closed day of ``[start, end)`` from the raw records and compare with the
+        rollup cell by cell; with ``repair``, roll again the days that differ (audited as ``actor``)."""
+        period, now = Period(start, end), utcnow()
+        with self.db.reading() as session:
+            day_runs = rollup.closed_runs(session, period)
+        check, total = rollup.Check(), sum(len(run) for run in day_runs)
+        for run in day_runs:  # a read transaction a month: the write path never waits on a check
+            with self.db.reading() as session:
+                check.differences.extend(rollup.check_days(session, run))
+            check.days_checked += len(run)
+            if progress is not None:
+                progress(check.days_checked, total)
+        checked = [day for run in day_runs for day in run]
+        with self.db.session() as session:
+            rollup.finish_check(session, check, checked, period, repair=repair, actor=actor, now=now)
+        return check
+
     def register_transparency_jobs(self, registry: HandlerRegistry) -> None:
+        registry.register(ROLLUP_JOB, self._stats_rollup_job, transactional=False)
+        if self.settings.stats_rollup_every_s > 0:
+            registry.schedule(ROLLUP_JOB, self.settings.stats_rollup_every_s)
         registry.register(tasks.STATEMENTS, self._statements_job, transactional=False)
         if self.settings.dsa_sor_enabled and self.settings.dsa_sor_every_s > 0:
             registry.schedule(tasks.STATEMENTS, self.settings.dsa_sor_every_s)
+
+    def _stats_rollup_job(self, _ctx: JobContext) -> None:
+        self.stats_rollup()  # a month of days per transaction of its own
 
     def _statements_job(self, _ctx: JobContext) -> None:
         counts = tasks.run_statements(self.db, self.sor_api, self.sor_options, now=utcnow())

@@ -1,26 +1,35 @@
 """One definition of each measure, for any period, counted from the records themselves.
 
-The period is half-open, ``[start, end)`` in UTC, and a record counts in the period its own time falls
-in: a decision by its ``created_at``, an action by its ``created_at``, a CyberTipline report by its
-``finished_at``, a police referral by its ``created_at``. Definitions (docs/transparency.md says them in
-words):
+The period is half-open, ``[start, end)`` in UTC, and every measure is additive over days: a record
+counts on the day its own time falls in (a decision by its ``created_at``, an action by its
+``created_at``, a CyberTipline report by its ``finished_at``, a police referral by each of its times),
+and an item's first event counts on that event's day. Definitions (docs/transparency.md says them in
+words; ``suraksha.transparency.tally`` counts them):
 
-- **identified**: items with a decision of verdict ``violation`` or ``legal_order`` in the period, by
-  the source that identified them: ``hash:<bank category>`` (an unsuppressed bank match), ``text_rule``
-  (a rule hit), ``user_report`` / ``trusted_flagger`` (who reported the item), ``authority`` (the legal
-  desk acting on an order), ``classifier`` or ``reviewer`` otherwise. An item identified by two sources
-  counts once under each, and once in ``identified_items``.
+- **identified**: items whose FIRST decision of verdict ``violation`` or ``legal_order`` falls in the
+  period (an item decided again later is not identified again), by the source that identified them:
+  ``hash:<bank category>`` (an unsuppressed bank match), ``text_rule`` (a rule hit), ``user_report`` /
+  ``trusted_flagger`` (who reported the item), ``authority`` (the legal desk acting on an order),
+  ``classifier`` or ``reviewer`` otherwise. An item identified by two sources counts once under each,
+  and once in ``identified_items``; by the category of that first decision; and how many of them the
+  archive backfill imported (``identified_backfilled``, said in ``notes``).
 - **decided**: decisions in the period, automated (by policy, no person) or by a person (a reviewer, the
-  legal desk).
+  legal desk); by category and by policy version (``decided_by_ref`` of the policy's decisions).
 - **actioned**: platform actions written in the period, by kind (remove, suspend, withhold, restrict,
-  restore), and how many of them were automated.
+  restore), how many of them were automated, by the category of their decision, and withholds by
+  country.
 - **reported**: CyberTipline reports finished in the period and the files in them; police referrals
   drafted, sent and acknowledged in the period.
-- **times**: for items identified in the period, from receipt to the first violation decision
-  (detection), from detection to the first platform action, and from detection to the finished report
-  that carried one of its files; median, 90th and 99th percentiles in seconds.
+- **times**, each counted in the period of its later event: from receipt to detection (the first
+  violation decision) for items identified in the period; from detection to the item's first platform
+  action, for items whose first action is in the period; from detection to the first finished report
+  that carried one of the item's files, for items whose first such report finished in the period. The
+  median, 90th and 99th percentiles in seconds are nearest-rank over log-scale buckets about 1 % wide,
+  reported as the bucket's upper bound (``tally.time_bucket``), so the rollup and the raw records give
+  the same figure.
 
-Zero is zero: every measure is present, with 0 where nothing happened.
+Zero is zero: every measure is present, with 0 where nothing happened, and a period without any
+record says so in ``notes``.
 """
 
 from __future__ import annotations
@@ -28,37 +37,39 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from suraksha.content.models import Item, ItemMatch, ItemRuleHit
-from suraksha.enforcement.models import Action, ActionKind, DecidedBy, Decision, Verdict
-from suraksha.errors import InvalidInput
-from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile, PoliceReferral, ReportState
-
-VIOLATION_VERDICTS = (Verdict.VIOLATION.value, Verdict.LEGAL_ORDER.value)
-PLATFORM_ACTIONS = (
-    ActionKind.REMOVE.value,
-    ActionKind.SUSPEND.value,
-    ActionKind.WITHHOLD.value,
-    ActionKind.RESTRICT.value,
-    ActionKind.RESTORE.value,
+from suraksha.enforcement.models import Decision
+from suraksha.transparency.tally import (
+    PLATFORM_ACTIONS,
+    VIOLATION_VERDICTS,
+    Cell,
+    Measure,
+    Period,
+    Tally,
+    TimeMeasure,
+    bucket_upper_s,
+    count_records,
+    time_bucket,
 )
 
+__all__ = [
+    "PLATFORM_ACTIONS",
+    "VIOLATION_VERDICTS",
+    "Period",
+    "Spread",
+    "Statistics",
+    "assemble",
+    "statistics",
+]
 
-@dataclass(frozen=True)
-class Period:
-    start: datetime
-    end: datetime
-
-    def __post_init__(self) -> None:
-        if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise InvalidInput("a period's start and end need their offset (UTC)")
-        if self.start >= self.end:
-            raise InvalidInput(f"the period starts ({self.start.date()}) after it ends ({self.end.date()})")
+NO_RECORDS = "no records in this period"
+UNSPECIFIED = "unspecified"
+"""The key of records without the dimension asked for (a decision with no category)."""
 
 
 @dataclass(frozen=True)
@@ -70,16 +81,27 @@ class Spread:
 
     @classmethod
     def of(cls, seconds: list[float]) -> Spread:
-        if not seconds:
+        """The spread of these durations, through the same buckets as the rollup's."""
+        return cls.of_histogram(Counter(time_bucket(s) for s in seconds))
+
+    @classmethod
+    def of_histogram(cls, histogram: Mapping[int, int]) -> Spread:
+        """Nearest-rank percentiles over a histogram (bucket -> count), each reported as the upper
+        bound of the bucket the rank falls in (never more than 1 % above the value that occurred)."""
+        ordered = sorted((b, n) for b, n in histogram.items() if n)
+        total = sum(n for _, n in ordered)
+        if not total:
             return cls(0, None, None, None)
-        ordered = sorted(seconds)
-        return cls(len(ordered), _quantile(ordered, 0.5), _quantile(ordered, 0.9), _quantile(ordered, 0.99))
 
+        def quantile(q: float) -> float:
+            rank, seen = max(1, math.ceil(q * total)), 0
+            for bucket, count in ordered:
+                seen += count
+                if seen >= rank:
+                    return bucket_upper_s(bucket)
+            raise AssertionError("unreachable: the rank is at most the total")
 
-def _quantile(ordered: list[float], q: float) -> float:
-    """The nearest-rank quantile (a value that occurred, not an interpolation)."""
-    rank = max(1, math.ceil(q * len(ordered)))
-    return round(ordered[rank - 1], 3)
+        return cls(total, quantile(0.5), quantile(0.9), quantile(0.99))
 
 
 @dataclass(frozen=True)
@@ -102,6 +124,12 @@ class Statistics:
     detection_to_action: Spread
     detection_to_report: Spread
     notes: list[str] = field(default_factory=list)
+    identified_backfilled: int = 0
+    identified_by_category: dict[str, int] = field(default_factory=dict)
+    decisions_by_category: dict[str, int] = field(default_factory=dict)
+    decisions_by_policy: dict[str, int] = field(default_factory=dict)
+    actions_by_category: dict[str, int] = field(default_factory=dict)
+    withheld_by_country: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -113,154 +141,77 @@ class Statistics:
 
 def statistics(session: Session, period: Period) -> Statistics:
     """Every measure of the module docstring for ``period``, from the raw records."""
-    start, end = period.start, period.end
-    decisions = session.execute(
-        select(
-            Decision.id,
-            Decision.item_id,
-            Decision.verdict,
-            Decision.automated,
-            Decision.decided_by,
-            Decision.created_at,
-        )
-        .where(Decision.created_at >= start, Decision.created_at < end)
-        .order_by(Decision.created_at)
-    ).all()
-    automated = sum(1 for d in decisions if d.automated)
-    violations: dict[int, tuple[datetime, str]] = {}
-    for d in decisions:
-        if d.verdict in VIOLATION_VERDICTS and d.item_id not in violations:
-            violations[d.item_id] = (d.created_at, d.decided_by)
-    sources = _sources(session, violations)
-    actions = session.execute(
-        select(Action.kind, Action.automated, func.count())
-        .where(Action.created_at >= start, Action.created_at < end, Action.kind.in_(PLATFORM_ACTIONS))
-        .group_by(Action.kind, Action.automated)
-    ).all()
-    by_kind: Counter[str] = Counter(dict.fromkeys(PLATFORM_ACTIONS, 0))
-    for kind, _automated, count in actions:
-        by_kind[kind] += count
-    reports = (
-        session.execute(
-            select(CyberTiplineReport.id).where(
-                CyberTiplineReport.state == ReportState.FINISHED,
-                CyberTiplineReport.finished_at >= start,
-                CyberTiplineReport.finished_at < end,
-            )
-        )
-        .scalars()
-        .all()
-    )
-    files = (
-        session.scalar(
-            select(func.count())
-            .select_from(CyberTiplineReportFile)
-            .where(CyberTiplineReportFile.report_id.in_(reports))
-        )
-        if reports
-        else 0
-    )
-    referrals = session.execute(
-        select(PoliceReferral.created_at, PoliceReferral.sent_at, PoliceReferral.acknowledged_at)
-    ).all()
+    return assemble(period, count_records(session, period))
 
-    times = _times(session, violations)
 
-    def within(when: datetime | None) -> bool:
-        return when is not None and start <= when < end
+def assemble(period: Period, tally: Tally, days: set[date] | None = None) -> Statistics:
+    """The figures of ``period`` from a tally of its days (of ``days`` only, when given): the one
+    place cells become measures, whichever path counted them."""
+    counts: Counter[Cell] = Counter()
+    for (day, cell), value in tally.counts.items():
+        if days is None or day in days:
+            counts[cell] += value
+    histograms: dict[str, Counter[int]] = {m.value: Counter() for m in TimeMeasure}
+    for (day, measure, bucket), value in tally.times.items():
+        if days is None or day in days:
+            histograms[measure][bucket] += value
 
+    def total(measure: Measure, **where: object) -> int:
+        return sum(
+            v
+            for c, v in counts.items()
+            if c.measure == measure and all(getattr(c, k) == w for k, w in where.items())
+        )
+
+    def by(measure: Measure, dimension: str) -> dict[str, int]:
+        found: Counter[str] = Counter()
+        for cell, value in counts.items():
+            if cell.measure == measure and value:
+                found[str(getattr(cell, dimension)) or UNSPECIFIED] += value
+        return dict(sorted(found.items()))
+
+    decisions = total(Measure.DECISION)
+    automated = total(Measure.DECISION, automated=True)
+    actions = dict.fromkeys(PLATFORM_ACTIONS, 0) | by(Measure.ACTION, "kind")
+    backfilled = total(Measure.IDENTIFIED, backfilled=True)
+    notes = []
+    if backfilled:
+        notes.append(
+            f"{backfilled} of the identified items were imported by the archive backfill, with their "
+            "original times"
+        )
+    if not any(counts.values()) and not any(sum(h.values()) for h in histograms.values()):
+        notes.append(NO_RECORDS)
+    policies = Counter[str]()
+    for cell, value in counts.items():
+        if cell.measure == Measure.DECISION and cell.policy and value:
+            policies[cell.policy] += value
     return Statistics(
-        start=start.isoformat(),
-        end=end.isoformat(),
-        identified_items=len(violations),
-        identified_by_source=dict(sorted(sources.items())),
-        decisions=len(decisions),
+        start=period.start.isoformat(),
+        end=period.end.isoformat(),
+        identified_items=total(Measure.IDENTIFIED),
+        identified_by_source=by(Measure.IDENTIFIED_SOURCE, "source"),
+        decisions=decisions,
         decided_automatically=automated,
-        decided_by_people=len(decisions) - automated,
-        actions=dict(sorted(by_kind.items())),
-        actions_automated=sum(count for _, was_automated, count in actions if was_automated),
-        cybertipline_reports_finished=len(reports),
-        cybertipline_files_reported=int(files or 0),
-        referrals_drafted=sum(1 for r in referrals if within(r.created_at)),
-        referrals_sent=sum(1 for r in referrals if within(r.sent_at)),
-        referrals_acknowledged=sum(1 for r in referrals if within(r.acknowledged_at)),
-        receipt_to_detection=times[0],
-        detection_to_action=times[1],
-        detection_to_report=times[2],
+        decided_by_people=decisions - automated,
+        actions=dict(sorted(actions.items())),
+        actions_automated=total(Measure.ACTION, automated=True),
+        cybertipline_reports_finished=total(Measure.CYBERTIPLINE_REPORT),
+        cybertipline_files_reported=total(Measure.CYBERTIPLINE_FILE),
+        referrals_drafted=total(Measure.REFERRAL_DRAFTED),
+        referrals_sent=total(Measure.REFERRAL_SENT),
+        referrals_acknowledged=total(Measure.REFERRAL_ACKNOWLEDGED),
+        receipt_to_detection=Spread.of_histogram(histograms[TimeMeasure.RECEIPT_TO_DETECTION]),
+        detection_to_action=Spread.of_histogram(histograms[TimeMeasure.DETECTION_TO_ACTION]),
+        detection_to_report=Spread.of_histogram(histograms[TimeMeasure.DETECTION_TO_REPORT]),
+        notes=notes,
+        identified_backfilled=backfilled,
+        identified_by_category=by(Measure.IDENTIFIED, "category"),
+        decisions_by_category=by(Measure.DECISION, "category"),
+        decisions_by_policy=dict(sorted(policies.items())),
+        actions_by_category=by(Measure.ACTION, "category"),
+        withheld_by_country=by(Measure.WITHHELD_COUNTRY, "country"),
     )
-
-
-def _sources(session: Session, violations: dict[int, tuple[datetime, str]]) -> Counter[str]:
-    ids = list(violations)
-    sources: Counter[str] = Counter()
-    for chunk in _chunks(ids):
-        matched = session.execute(
-            select(ItemMatch.item_id, ItemMatch.bank_category)
-            .where(ItemMatch.item_id.in_(chunk), ItemMatch.suppressed.is_(False))
-            .distinct()
-        ).all()
-        ruled = set(
-            session.scalars(select(ItemRuleHit.item_id).where(ItemRuleHit.item_id.in_(chunk)).distinct())
-        )
-        reporters = dict(session.execute(select(Item.id, Item.reporter_kind).where(Item.id.in_(chunk))).all())
-        by_item: dict[int, set[str]] = {}
-        for item_id, category in matched:
-            by_item.setdefault(item_id, set()).add(f"hash:{category}")
-        for item_id in chunk:
-            found = by_item.setdefault(item_id, set())
-            if item_id in ruled:
-                found.add("text_rule")
-            if reporters.get(item_id) in {"user", "trusted_flagger"}:
-                found.add(
-                    f"{reporters[item_id]}_report" if reporters[item_id] == "user" else "trusted_flagger"
-                )
-            if violations[item_id][1] == DecidedBy.LEGAL:
-                found.add("authority")
-            if not found:
-                found.add("reviewer" if violations[item_id][1] == DecidedBy.REVIEWER else "classifier")
-            sources.update(found)
-    return sources
-
-
-def _times(session: Session, violations: dict[int, tuple[datetime, str]]) -> tuple[Spread, Spread, Spread]:
-    to_detection: list[float] = []
-    to_action: list[float] = []
-    to_report: list[float] = []
-    for chunk in _chunks(list(violations)):
-        received = dict(session.execute(select(Item.id, Item.received_at).where(Item.id.in_(chunk))).all())
-        first_action = dict(
-            session.execute(
-                select(Action.item_id, func.min(Action.created_at))
-                .where(Action.item_id.in_(chunk), Action.kind.in_(PLATFORM_ACTIONS[:-1]))
-                .group_by(Action.item_id)
-            ).all()
-        )
-        first_report = dict(
-            session.execute(
-                select(CyberTiplineReportFile.item_id, func.min(CyberTiplineReport.finished_at))
-                .join(CyberTiplineReport, CyberTiplineReport.id == CyberTiplineReportFile.report_id)
-                .where(
-                    CyberTiplineReportFile.item_id.in_(chunk),
-                    CyberTiplineReport.state == ReportState.FINISHED,
-                )
-                .group_by(CyberTiplineReportFile.item_id)
-            ).all()
-        )
-        for item_id in chunk:
-            detected = violations[item_id][0]
-            if item_id in received:
-                to_detection.append(max(0.0, (detected - received[item_id]).total_seconds()))
-            acted = first_action.get(item_id)
-            if acted is not None:
-                to_action.append(max(0.0, (acted - detected).total_seconds()))
-            reported = first_report.get(item_id)
-            if reported is not None:
-                to_report.append(max(0.0, (reported - detected).total_seconds()))
-    return Spread.of(to_detection), Spread.of(to_action), Spread.of(to_report)
-
-
-def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 def basis_of(decision: Decision) -> list[dict[str, object]]:

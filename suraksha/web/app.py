@@ -29,13 +29,14 @@ from suraksha.web.middleware import (
     RequestObserver,
     SecurityHeaders,
 )
-from suraksha.web.routes import items, legal, ops
+from suraksha.web.routes import items, legal, ops, stats
 from suraksha.web.state import WebState
 
 ROUTERS: Sequence[APIRouter] = (
     ops.router,
     items.router,
     legal.router,
+    stats.router,
     hashing.router,
     matching.router,
     curation.router,

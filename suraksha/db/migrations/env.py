@@ -12,6 +12,7 @@ import suraksha.admin.models
 import suraksha.audit
 import suraksha.banks.models
 import suraksha.content.entities
+import suraksha.content.history
 import suraksha.content.models
 import suraksha.enforcement.models
 import suraksha.legal.models

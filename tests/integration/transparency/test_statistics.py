@@ -23,6 +23,7 @@ from suraksha.signals.types import SignalKind
 from suraksha.transparency import documents
 from suraksha.transparency.answers import COMMISSION_QUESTIONS, compose
 from suraksha.transparency.statistics import Period, statistics
+from suraksha.transparency.tally import bucket_upper_s, time_bucket
 
 T = datetime(2021, 6, 1, 12, 0, tzinfo=UTC)
 PERIOD = Period(datetime(2021, 1, 1, tzinfo=UTC), datetime(2022, 1, 1, tzinfo=UTC))
@@ -86,6 +87,10 @@ def seed(db: Database) -> None:
                                            decision_id=a.id, sha256="a" * 64))  # fmt: skip
 
 
+def upper(seconds: float) -> float:
+    return bucket_upper_s(time_bucket(seconds))
+
+
 def test_every_measure_from_known_records(db: Database) -> None:
     seed(db)
     with db.reading() as session:
@@ -97,9 +102,12 @@ def test_every_measure_from_known_records(db: Database) -> None:
     assert s.actions_automated == 2
     assert (s.cybertipline_reports_finished, s.cybertipline_files_reported) == (1, 1)
     assert s.referrals_sent == 0
-    assert s.receipt_to_detection.count == 2 and s.receipt_to_detection.median_s == 10.0
-    assert s.detection_to_action.count == 2 and s.detection_to_action.p99_s == 60.0
-    assert s.detection_to_report.count == 1 and s.detection_to_report.median_s == 7200.0
+    # Percentiles are the upper bounds of the ~1 % buckets the values fall in (10 s -> 10.037 s).
+    assert s.receipt_to_detection.count == 2 and s.receipt_to_detection.median_s == upper(10.0)
+    assert s.detection_to_action.count == 2 and s.detection_to_action.p99_s == upper(60.0)
+    assert s.detection_to_report.count == 1 and s.detection_to_report.median_s == upper(7200.0)
+    assert s.receipt_to_detection.median_s == 10.037
+    assert s.identified_by_category == {"unspecified": 2} and s.identified_backfilled == 0
 
 
 def test_a_period_with_nothing_says_zero(db: Database) -> None:

@@ -1,0 +1,82 @@
+"""``suraksha stats`` (table, --json, --csv, --group), ``stats rollup`` and ``stats check [--repair]``
+on known records, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from sqlalchemy import update
+from typer.testing import CliRunner
+
+from suraksha.cli.main import app
+from suraksha.db import Database
+from suraksha.transparency.models import StatsDayCount
+from tests.integration.transparency.test_statistics import T, seed
+
+runner = CliRunner()
+YEAR = ("--from", "2021-01-01", "--to", "2021-12-31")
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), catch_exceptions=False)
+    return result.exit_code, result.stdout
+
+
+@pytest.fixture
+def seeded(db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Database:
+    monkeypatch.setenv("SURAKSHA_DATABASE_URL", database_url)
+    seed(db)
+    return db
+
+
+def test_stats_csv_json_and_table(seeded: Database) -> None:
+    code, output = run("stats", *YEAR, "--by", "quarter", "--csv")
+    assert code == 0, output
+    rows = list(csv.DictReader(io.StringIO(output)))
+    assert [r["start"][:10] for r in rows] == ["2021-01-01", "2021-04-01", "2021-07-01", "2021-10-01"]
+    q1, q2 = rows[0], rows[1]
+    assert (q1["identified"], q1["decisions"], q1["note"]) == ("0", "0", "no records in this period")
+    assert (q2["identified"], q2["decisions"], q2["decided_automatically"], q2["decided_by_people"]) == (
+        "2",
+        "4",
+        "3",
+        "1",
+    )
+    shown = ("remove", "suspend", "withhold", "cybertipline_reports", "cybertipline_files")
+    assert [q2[name] for name in shown] == ["2", "1", "0", "1", "1"]
+    assert q2["receipt_to_detection_median_s"] == "10.037" and q1["receipt_to_detection_median_s"] == ""
+    code, output = run("stats", *YEAR, "--by", "total", "--group", "source", "--json")
+    body = json.loads(output)
+    assert [(r["source"], r["identified"]) for r in body["rows"]] == [("hash:csam", 1), ("text_rule", 1)]
+    assert body["buckets"][0]["identified_items"] == 2
+    code, output = run("stats", *YEAR, "--by", "month")
+    assert code == 0 and "no records" in output and "2021-06-01" in output
+
+
+def test_stats_refuses_bad_input() -> None:
+    result = runner.invoke(app, ["stats", *YEAR, "--by", "fortnight"])
+    assert result.exit_code == 2 and "fortnight" in result.output and "month" in result.output
+    result = runner.invoke(app, ["stats", "--from", "2021-01-01"])
+    assert result.exit_code == 2 and "--to" in result.output
+    result = runner.invoke(app, ["stats", "--from", "2021-01-01", "--to", "2200-01-01", "--by", "day"])
+    assert result.exit_code == 2 and "more than" in result.output
+
+
+def test_rollup_then_check_and_repair(seeded: Database) -> None:
+    code, output = run("stats", "rollup", "--json")
+    assert code == 0 and json.loads(output)["closed"] > 400
+    code, output = run("stats", "check", *YEAR, "--json")
+    assert code == 0 and json.loads(output)["days_checked"] == 365 and json.loads(output)["agrees"]
+    with seeded.session() as session:
+        session.execute(
+            update(StatsDayCount).where(StatsDayCount.day == T.date()).values(value=StatsDayCount.value + 1)
+        )
+    code, output = run("stats", "check", *YEAR)
+    assert code == 1 and f"{T.date()}" in output and "1 of 365 days differ" in output
+    code, output = run("stats", "check", *YEAR, "--repair")
+    assert code == 0 and "repaired: 1 days" in output
+    code, output = run("stats", "check", *YEAR)
+    assert code == 0 and "the rollup agrees with the records" in output
