@@ -78,6 +78,16 @@ class NetworkOperations:
             )
         return summary
 
+    def network_queue_cluster(self, *, actor: str) -> int | None:
+        """Ask a worker to cluster the graph again (the ``network.cluster`` job), for callers that must
+        not wait for it (the console); one queued run at a time. Answers the job's id, or None when a
+        run is already queued."""
+        with self.db.session() as session:
+            job_id = tasks.queue_cluster(session)
+            if job_id is not None:
+                audit.record(session, actor, NETWORK_RUN, "network:graph", {"run": "cluster", "job": job_id})
+            return job_id
+
     def network_clusters(self, *, suspected_only: bool = True, limit: int = 50) -> list[ClusterSummary]:
         """Clusters ranked by score (counts and factors only: no account or identifier)."""
         with self.db.reading() as session:

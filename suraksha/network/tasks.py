@@ -11,10 +11,13 @@ items do; a worker then links the items' keys to their accounts and checks for b
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from suraksha.worker.models import Job, JobState
 from suraksha.worker.queue import enqueue
 
 ITEMS = "network.items"
@@ -26,6 +29,14 @@ def queue_items(session: Session, item_ids: Sequence[int]) -> None:
     ids = sorted({int(i) for i in item_ids})
     if ids:
         enqueue(session, ITEMS, {"item_ids": ids}, key=f"network:items:{ids[0]}:{ids[-1]}:{len(ids)}")
+
+
+def queue_cluster(session: Session) -> int | None:
+    """A ``network.cluster`` job, unless one is already queued (not yet started); its id, or None."""
+    waiting = session.scalar(select(Job.id).where(Job.kind == CLUSTER, Job.state == JobState.QUEUED).limit(1))
+    if waiting is not None:
+        return None
+    return enqueue(session, CLUSTER, {}, key=f"network:cluster:{uuid.uuid4().hex}")
 
 
 def item_ids_of(payload: object) -> list[int]:

@@ -29,3 +29,12 @@ def test_clustering_is_scheduled_only_when_asked() -> None:
     quiet = HandlerRegistry()
     Platform(Settings.load()).register_network_jobs(quiet)
     assert quiet.schedules == {}
+
+
+def test_a_run_asked_for_twice_is_queued_once(db: Database) -> None:
+    with db.session() as session:
+        first = tasks.queue_cluster(session)
+        again = tasks.queue_cluster(session)
+    assert first is not None and again is None
+    with db.reading() as session:
+        assert len(session.scalars(select(Job).where(Job.kind == tasks.CLUSTER)).all()) == 1
