@@ -83,7 +83,7 @@ def _graph(n: int, src: I64, dst: I64, chunk: int = 1_000_000) -> igraph.Graph:
 
 def _leiden(graph: igraph.Graph, weight: F64, options: GraphOptions) -> Any:
     """igraph's own Leiden (its C core: 17 times faster than leidenalg's ``find_partition`` on the
-    same 33,000-account component, 0.40 s against 7.1 s, with the same communities to within 0.3 %),
+    same 33,000-account component, 0.40 s against 7.1 s, with about as many communities),
     seeded through a private random generator so that the same graph gives the same clusters."""
     with _RNG_LOCK:
         igraph.set_random_number_generator(random.Random(options.seed))  # noqa: S311 - not for secrets
