@@ -53,6 +53,8 @@ from suraksha.legal.ports import (
     MailAlerts,
     MailServer,
 )
+from suraksha.network import tasks as network_tasks
+from suraksha.network.operations import NetworkOperations
 from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
 from suraksha.outbound.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
 from suraksha.permissions import Role
@@ -100,7 +102,7 @@ opens again, saying what failed (``suraksha.enforcement.acknowledgements``)."""
 AUDIT_CHECKPOINT_JOB = "audit.checkpoint"
 
 
-class Platform(TransparencyOperations, FlaggerOperations):
+class Platform(TransparencyOperations, FlaggerOperations, NetworkOperations):
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.load()
 
@@ -165,6 +167,7 @@ class Platform(TransparencyOperations, FlaggerOperations):
             text_rules=EngineRules(self.rule_engine),
             fetch=Fetch(MediaFetcher(FetchPolicy.from_settings(self.settings))),
             classifiers=self.classifiers if self.classifiers.any else None,
+            recorded=network_tasks.queue_items,
         )
 
     @cached_property
@@ -224,6 +227,7 @@ class Platform(TransparencyOperations, FlaggerOperations):
             registry.schedule(legal_tasks.CLOCKS, self.settings.legal_alert_every_s)
         self.register_transparency_jobs(registry)
         self.register_flagger_jobs(registry, sender)
+        self.register_network_jobs(registry)
         return registry
 
     def _legal_clocks_job(self, ctx: JobContext) -> None:

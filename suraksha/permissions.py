@@ -20,6 +20,8 @@ The mapping follows the review-console issue ("People and access"):
   evidence nor decides items (least privilege: running the service is not a reason to see what it
   holds, and a compromised admin account must not be a way to the worst material). An administrator who
   also reviews is given both roles, so the grant is explicit and audited.
+- ``network:view`` (the account graph: suspected rackets, their accounts and the identifiers and items
+  that link them) is for those who investigate and hand rackets to the police: leads and legal.
 - ``decision:approve`` is the second pair of eyes on consequential decisions; the decision service
   (not this table) also refuses an approval by the person who made the decision.
 
@@ -64,6 +66,8 @@ class Permission(StrEnum):
     """Read the trusted-flagger registry, each flagger's accuracy and its status-review mark."""
     FLAGGERS_MANAGE = "flaggers:manage"
     """Suspend and reinstate trusted flaggers."""
+    NETWORK_VIEW = "network:view"
+    """Read the account graph: suspected rackets, the accounts in them and the evidence linking them."""
 
 
 class Role(StrEnum):
@@ -94,6 +98,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         P.LEGAL_VIEW,
         P.STATS_VIEW,
         P.FLAGGERS_VIEW,
+        P.NETWORK_VIEW,
     },
     Role.LEGAL: frozenset(
         {
@@ -105,6 +110,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
             P.LEGAL_VIEW,
             P.LEGAL_MANAGE,
             P.STATS_VIEW,
+            P.NETWORK_VIEW,
         }
     ),
     Role.AUDITOR: frozenset({P.AUDIT_VIEW}),

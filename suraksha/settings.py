@@ -687,6 +687,69 @@ SETTINGS: tuple[Setting, ...] = (
         "yet (a signed POST, like webhooks with webhook_secrets; docs/flaggers.md). Unset: the local "
         "stand-in, which knows no items.",
     ),
+    Setting(
+        "network_hub_accounts",
+        int,
+        200,
+        "Account graph: a key (file, identifier, address, device) shared by more accounts than this is a "
+        "hub, not evidence, and links nobody.",
+    ),
+    Setting(
+        "network_soft_accounts",
+        int,
+        20,
+        "Account graph: a key shared by more accounts than this counts for less, by sqrt(this / accounts).",
+    ),
+    Setting(
+        "network_min_edge_weight",
+        float,
+        0.5,
+        "Account graph: lighter edges (summed key weights) are not clustered: an upload address alone "
+        "weighs 0.25, a payment handle 1.",
+    ),
+    Setting(
+        "network_window_s",
+        int,
+        86400,
+        "Account graph: accounts that upload from one address, or one device, within a window this long "
+        "are linked.",
+    ),
+    Setting(
+        "network_pdq_threshold",
+        int,
+        31,
+        "Account graph: files within this PDQ distance are near-duplicates that link their accounts "
+        "(0: exact copies only).",
+    ),
+    Setting(
+        "network_leiden_min_accounts",
+        int,
+        50,
+        "Connected groups of more accounts than this are split into communities (Leiden).",
+    ),
+    Setting(
+        "network_leiden_resolution",
+        float,
+        0.1,
+        "Leiden (constant Potts model): the least edge weight per pair of accounts a community holds; "
+        "higher gives smaller, denser communities.",
+    ),
+    Setting("network_cluster_min_accounts", int, 3, "Clusters of fewer accounts are not stored."),
+    Setting("network_racket_min_accounts", int, 5, "A suspected racket has at least this many accounts."),
+    Setting(
+        "network_racket_score",
+        float,
+        4.0,
+        "A cluster scoring this much (docs/network.md: payment handles in common, banked matches, "
+        "confirmed violations...) is a suspected racket.",
+    ),
+    Setting(
+        "network_cluster_every_s",
+        float,
+        0.0,
+        "How often a worker clusters the account graph again (0: only by command, `suraksha network "
+        "clusters --run`).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -828,6 +891,17 @@ class Settings:
     flagger_min_accuracy: float
     flagger_accuracy_min_notices: int
     platform_item_fetch_url: str | None
+    network_hub_accounts: int
+    network_soft_accounts: int
+    network_min_edge_weight: float
+    network_window_s: int
+    network_pdq_threshold: int
+    network_leiden_min_accounts: int
+    network_leiden_resolution: float
+    network_cluster_min_accounts: int
+    network_racket_min_accounts: int
+    network_racket_score: float
+    network_cluster_every_s: float
     values: Mapping[str, Any]
     sources: Mapping[str, str]
 
@@ -1056,6 +1130,14 @@ def _validate(values: Mapping[str, Any]) -> None:
         problems.append("stats_rollup_every_s must be >= 0 (0: no rollup)")
     if values["stats_rollup_lag_s"] < 0:
         problems.append("stats_rollup_lag_s must be >= 0")
+    if values["network_hub_accounts"] < 2 or values["network_soft_accounts"] < 1:
+        problems.append("network_hub_accounts must be >= 2 and network_soft_accounts >= 1")
+    if not 0 <= values["network_pdq_threshold"] <= 63:
+        problems.append("network_pdq_threshold must be between 0 and 63")
+    if values["network_window_s"] < 1:
+        problems.append("network_window_s must be >= 1 (seconds)")
+    if values["network_cluster_every_s"] < 0:
+        problems.append("network_cluster_every_s must be >= 0 (0: only by command)")
     if values["legal_alert_every_s"] < 0:
         problems.append("legal_alert_every_s must be >= 0 (0: no clock warnings)")
     if values["legal_alert_smtp_host"]:

@@ -85,6 +85,7 @@ def demo_command(
     try:
         _seed_and_scan(media, build_demo(media))
         _submit_and_process()
+        _network()
         _demo_report()
         _legal_replay(base)
         _flagger_notice()
@@ -257,21 +258,27 @@ def _submit_and_process() -> None:
     from suraksha.content.models import Item  # noqa: PLC0415
     from suraksha.enforcement.models import Decision  # noqa: PLC0415
     from suraksha.intake.services import submit_item  # noqa: PLC0415
-    from suraksha.testing.demo_items import demo_items  # noqa: PLC0415
+    from suraksha.testing.demo_items import demo_items, demo_population  # noqa: PLC0415
 
+    shown = demo_items(KNOWN_SEEDS[:5], UNRELATED_SEEDS)
+    crowd = demo_population()
     with platform() as p:
         with p.db.session() as session:
-            for submission in demo_items(KNOWN_SEEDS[:5], UNRELATED_SEEDS):
+            for submission in [*shown, *crowd]:
                 submit_item(session, p.media_store, submission, max_media_bytes=p.settings.media_max_bytes)
         index = p.bank_index().load()
         p.run_worker(index, until_drained=True, install_signal_handlers=False)
         out.print(
-            "\n[bold]Posts from the demo platform[/bold] (accounts, text, media), through the pipeline:"
+            "\n[bold]Posts from the demo platform[/bold] (accounts, text, media), through the pipeline "
+            f"(and {len(crowd)} more text posts: the rest of the racket hidden among ordinary accounts):"
         )
         table = Table("item", "account", "verdict", "why", "actions")
         with p.db.session() as session:
             rows = session.execute(
-                select(Item, Decision).join(Decision, Decision.item_id == Item.id).order_by(Item.id)
+                select(Item, Decision)
+                .join(Decision, Decision.item_id == Item.id)
+                .where(Item.platform_item_id.in_([s.platform_item_id for s in shown]))
+                .order_by(Item.id)
             ).all()
             for row, decision in rows:
                 actions = ", ".join(a.kind for a in decision.actions) or "-"
@@ -279,6 +286,24 @@ def _submit_and_process() -> None:
                     row.platform_item_id, row.account.handle, decision.verdict, decision.reason, actions
                 )
         out.print(table)
+
+
+def _network() -> None:
+    """Cluster the account graph the pipeline built and show the suspected rackets it found."""
+    with platform() as p:
+        run = p.network_cluster(actor="demo:seed")
+        found = p.network_clusters(limit=3)
+    out.print(
+        f"\n[bold]The account graph[/bold]: {run.accounts} linked accounts clustered in {run.seconds:.2f}s; "
+        f"{run.suspected} suspected racket(s) among {run.clusters} cluster(s):"
+    )
+    for cluster in found:
+        why = "; ".join(str(f["detail"]) for f in cluster.explanation.get("factors", []))
+        out.print(f"  racket {cluster.id}: {cluster.accounts} accounts, score {cluster.score:.1f} ({why})")
+    out.print(
+        "  `suraksha network show-cluster ID --user EMAIL` shows its accounts and the evidence "
+        "(docs/network.md)."
+    )
 
 
 DEMO_APPROVERS = ("demo:seed-approver-1", "demo:seed-approver-2")

@@ -19,6 +19,7 @@ from suraksha.cli import (
     index,
     jobs,
     legal,
+    network,
     reports,
     scan,
     serve,
@@ -51,6 +52,7 @@ app.add_typer(users.app, name="user")
 app.add_typer(vault.app, name="vault")
 app.add_typer(reports.app, name="report")
 app.add_typer(legal.app, name="legal")
+app.add_typer(network.app, name="network")
 app.add_typer(actions.app, name="actions")
 app.add_typer(templates.app, name="templates")
 app.add_typer(sor.app, name="sor")

@@ -54,6 +54,16 @@ class FetchFailed(Exception):
 
 Fetcher = Callable[[str], bytes]
 Finish = Callable[[Session, list[int]], None]
+
+
+class ItemsRecorded(Protocol):
+    def __call__(self, session: Session, item_ids: Sequence[int], /) -> object:
+        """Items whose findings were just written, in the transaction that writes them: the port to the
+        areas above intake that follow each item (``suraksha.network.tasks.queue_items``: the account
+        graph), wired in ``suraksha.app``."""
+        ...
+
+
 """Runs in the write transaction of a batch with the ids of the items done (``process_many``)."""
 _POOL_LOCK = threading.Lock()
 _MEDIA_COLUMNS = (
@@ -148,6 +158,8 @@ class Pipeline:
     delete_clean_media: bool = True
     hash_threads: int = 2
     """Items of a batch hashed at once (decoding and hashing release the GIL)."""
+    recorded: ItemsRecorded | None = None
+    """Told of the items each write recorded (the account graph follows them)."""
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def process(self, item_id: int) -> bool:
@@ -236,6 +248,8 @@ class Pipeline:
                 enforcement.record_decision(session, item, plans[one.item_id], follow_ups=self.follow_ups)
         for one in mine:
             one.verdict = plans[one.item_id].verdict
+        if self.recorded is not None:
+            self.recorded(session, [one.item_id for one in mine])
         return mine
 
     def _record_each(
@@ -356,6 +370,8 @@ class Pipeline:
         record_entities(session, item, analysed.text.entities)
         enforcement.record_decision(session, item, plan, follow_ups=self.follow_ups)
         analysed.verdict = plan.verdict
+        if self.recorded is not None:
+            self.recorded(session, [item_id])
         return True
 
     def _forget_clean(self, recorded: Sequence[_Analysed]) -> None:

@@ -41,6 +41,8 @@ class CaseSource(StrEnum):
     NOT_CHECKED = "not_checked"
     ACTION_FAILED = "action_failed"
     """The platform said it could not carry out an action (suraksha.enforcement.acknowledgements)."""
+    BAN_EVASION = "ban_evasion"
+    """An account took up a suspected racket's payment handle or media (suraksha.network.alerts)."""
 
 
 class ViolationCategory(StrEnum):

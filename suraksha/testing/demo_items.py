@@ -75,3 +75,63 @@ def demo_items(known_seeds: tuple[int, ...], unrelated_seeds: tuple[int, ...]) -
         }
     )
     return [ItemIn.model_validate(item) for item in items]
+
+
+RACKET_TILLS = ("demo.seller1@okaxis", "demo.seller2@okaxis", "demo.seller3@ybl")
+"""The racket's payment handles: the four accounts above use the first; the rest spread over all three."""
+VIRAL_LINK = "https://example.org/viral-cat-video"
+
+
+def demo_population(racket: int = 96, ordinary: int = 3000) -> list[ItemIn]:
+    """Text posts that hide the racket in a crowd (for the account graph): ``racket`` more accounts of
+    it, young, each carrying one or two of its payment handles and its Telegram channel, several on one
+    device; and ``ordinary`` accounts that share what ordinary people share: a viral link (a hub), a
+    few carrier-grade NAT addresses (hubs), and families of three on one phone, some with one family
+    UPI id. Deterministic: the same call gives the same posts."""
+    items: list[dict[str, object]] = []
+    for n in range(racket):
+        account_id = f"demo-r{n + 5}"
+        tills = [RACKET_TILLS[n % 3]] + ([RACKET_TILLS[(n + 1) % 3]] if n % 4 == 0 else [])
+        items.append(
+            {
+                "platform_item_id": f"{account_id}-post1",
+                "kind": "post",
+                "account": {
+                    "platform_id": account_id,
+                    "handle": f"@fresh_sets_{n + 5:03d}",
+                    "bio": "Join t.me/demo_channel_x for the full set",
+                    "created_at": "2026-11-20T00:00:00Z",
+                },
+                "text": "New set today, DM for price. UPI " + " or ".join(tills),
+                "upload_ip": f"198.51.100.{n % 50}",
+                "device_id": f"demo-racket-phone-{n % 6}",
+                "posted_at": "2026-11-28T10:00:00Z",
+            }
+        )
+    for n in range(ordinary):
+        account_id = f"demo-o{n}"
+        family = n // 3 if n < ordinary // 5 else None
+        bio = "Weekend hikes and street food"
+        text = ("Lovely day out", "Sunday rides", "Look at this garden", "Cooking again")[n % 4]
+        if family is not None:
+            bio = f"Family account, call +91 97{family:08d}"
+            if family % 4 == 0:
+                text += f". Send my share to family{family}@oksbi"
+        if n % 5 < 2:
+            text += f" {VIRAL_LINK}"
+        items.append(
+            {
+                "platform_item_id": f"{account_id}-post1",
+                "kind": "post",
+                "account": {
+                    "platform_id": account_id,
+                    "handle": f"@person_{n:05d}",
+                    "bio": bio,
+                    "created_at": "2019-05-01T00:00:00Z",
+                },
+                "text": text,
+                "upload_ip": f"100.64.{n % 8}.1",
+                "posted_at": "2026-11-28T10:00:00Z",
+            }
+        )
+    return [ItemIn.model_validate(item) for item in items]

@@ -180,6 +180,8 @@ def test_demo_runs_and_finds_what_it_planted(tmp_path: Path, monkeypatch: pytest
     assert code == 0, output
     assert "4 matched" in output
     assert output.count("violation") == 4 and "review" in output  # the racket's posts, through the pipeline
+    # the account graph finds the whole racket (100 accounts) among 3,000 ordinary ones
+    assert "1 suspected racket(s)" in output and ": 100 accounts, score" in output
     monkeypatch.setenv("SURAKSHA_DATABASE_URL", f"sqlite:///{tmp_path / 'demo' / 'demo.sqlite3'}")
     code, output = run("scan", str(tmp_path / "demo" / "uploads"), "--json", "--rotations", "--workers", "0")
     results = {Path(str(r["path"])).name: r for r in json_lines(output) if "path" in r}

@@ -17,6 +17,7 @@ import suraksha.content.models
 import suraksha.enforcement.models
 import suraksha.flaggers.models
 import suraksha.legal.models
+import suraksha.network.models
 import suraksha.reporting.models
 import suraksha.review.models
 import suraksha.transparency.models
