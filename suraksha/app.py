@@ -17,6 +17,7 @@ import pluggy
 from sqlalchemy.orm import Session
 
 from suraksha import audit
+from suraksha.appeals.operations import AppealOperations
 from suraksha.banks import services as bank_services
 from suraksha.banks.index import BankIndex
 from suraksha.banks.models import Bank, BankEntry, EntrySource
@@ -99,7 +100,7 @@ opens again, saying what failed (``suraksha.enforcement.acknowledgements``)."""
 AUDIT_CHECKPOINT_JOB = "audit.checkpoint"
 
 
-class Platform(TransparencyOperations):
+class Platform(TransparencyOperations, AppealOperations):
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.load()
 
@@ -204,10 +205,10 @@ class Platform(TransparencyOperations):
     def job_handlers(self, index: BankIndex, *, sender: WebhookSender | None = None) -> HandlerRegistry:
         """Every job kind this platform runs, with its handler."""
         registry = HandlerRegistry()
+        sender = sender or WebhookSender()
         intake_tasks.register(registry, self.pipeline(index))
-        enforcement_tasks.register(
-            registry, self.db, self.webhook_endpoints, sender or WebhookSender(), ACTION_FAILED_FOLLOW_UP
-        )
+        enforcement_tasks.register(registry, self.db, self.webhook_endpoints, sender, ACTION_FAILED_FOLLOW_UP)
+        self.register_notice_jobs(registry, sender)
         reporting_tasks.register(
             registry,
             self.db,

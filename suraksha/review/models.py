@@ -41,6 +41,8 @@ class CaseSource(StrEnum):
     NOT_CHECKED = "not_checked"
     ACTION_FAILED = "action_failed"
     """The platform said it could not carry out an action (suraksha.enforcement.acknowledgements)."""
+    APPEAL = "appeal"
+    """The user appealed a decision (suraksha.appeals): a person who did not make it decides again."""
 
 
 class ViolationCategory(StrEnum):
