@@ -526,3 +526,9 @@ def decision_view(session: Session, decision: Decision) -> dict[str, Any]:
         "created_at": decision.created_at,
         "actions": [(a.id, a.kind, a.target, a.state) for a in actions],
     }
+
+
+def appeal_of_case(session: Session, case_id: int) -> int | None:
+    """The appeal a review case was opened for, if any (the case page links to it)."""
+    query = select(Appeal.id).where(Appeal.case_id == case_id).order_by(Appeal.id.desc()).limit(1)
+    return session.scalar(query)

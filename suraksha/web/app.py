@@ -29,13 +29,14 @@ from suraksha.web.middleware import (
     RequestObserver,
     SecurityHeaders,
 )
-from suraksha.web.routes import items, legal, ops
+from suraksha.web.routes import appeals, items, legal, ops
 from suraksha.web.state import WebState
 
 ROUTERS: Sequence[APIRouter] = (
     ops.router,
     items.router,
     legal.router,
+    appeals.router,
     hashing.router,
     matching.router,
     curation.router,

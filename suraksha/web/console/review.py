@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from suraksha.access.models import ConsoleUser
+from suraksha.appeals.services import appeal_of_case
 from suraksha.content.lookup import find_account, find_item
 from suraksha.content.models import ItemMedia, ItemRuleHit
 from suraksha.db.base import utcnow
@@ -256,6 +257,7 @@ def _case_context(
             ActionKind.WITHHOLD,
             ActionKind.RESTORE,
         ],
+        "appeal_id": appeal_of_case(session, case.id),
         "taken": actions_in_force(session, found.item),  # the decision form: never asked for twice
         "four_eyes": options.needs_second_approval(case.category),
         "reviewers": [
