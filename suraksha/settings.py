@@ -657,7 +657,7 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         "csam",
         "Decision categories (space-separated) whose notices to the user are withheld because telling "
-        "would tip off the offender; a person releases them (`suraksha notices release`).",
+        "would tip off the offender; a person releases them (`suraksha user-notices release`).",
     ),
     Setting(
         "notice_release_every_s",

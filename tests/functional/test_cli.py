@@ -192,6 +192,14 @@ def test_demo_runs_and_finds_what_it_planted(tmp_path: Path, monkeypatch: pytest
     code, output = run("vault", "list", "--json")  # the racket's evidence, preserved under demo-only keys
     # the racket's four matched posts, then all eight of its posts for the police's request (legal replay)
     assert code == 0 and [p["state"] for p in json.loads(output)] == ["preserved"] * 12
+    code, output = run("appeals", "list", "--json")  # the wrongly removed post, appealed and reversed
+    assert code == 0 and [(a["appeal_id"], a["outcome"]) for a in json.loads(output)] == [
+        ("demo-appeal-1", "reversed")
+    ]
+    code, output = run("appeals", "rates", "--json", "--no-flag")
+    rates = {(r["dimension"], r["key"]): r for r in json.loads(output)}
+    assert rates["rule", "rule:default/pay-via-upi"]["reversed"] == 1
+    assert rates["policy", "policy strict-rules-1"]["rate"] == 1.0
 
 
 def test_after_the_demo_the_readme_commands_reach_its_data() -> None:

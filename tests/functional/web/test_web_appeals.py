@@ -110,7 +110,9 @@ def test_wrongly_removed_post_appealed_reversed_and_restored(
             "note": "A bake sale for a school, not a sale of abuse.",
         },
     )
-    assert decided.status_code == 200 and 'id="appeal-outcome">reversed by' in decided.text, decided.text[-3000:]
+    assert decided.status_code == 200 and 'id="appeal-outcome">reversed by' in decided.text, decided.text[
+        -3000:
+    ]
     shown = web.get(f"/api/v1/appeals/{lodged['id']}", headers=ingest).json()
     assert shown["outcome"] == "reversed" and len(shown["restore_action_ids"]) == 1
     work_off(hooked, receiver)
