@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from suraksha.appeals import services as appeals
+from suraksha.appeals.rates import reversal_rates
 from suraksha.appeals.services import AppealOutcome
 from suraksha.content.models import Account, Item
 from suraksha.db.base import utcnow
@@ -42,7 +43,20 @@ def appeals_page(
     with platform.db.reading() as session:
         rows = appeals.list_appeals(session, limit=200)
         shown = [(a, appeals.appeal_dict(session, a, platform.legal_rules, now)) for a in rows]
-    return render(request, "console/appeals.html", who, {"appeals": shown, "now": now})
+        rates = reversal_rates(session)
+    settings = platform.settings
+    return render(
+        request,
+        "console/appeals.html",
+        who,
+        {
+            "appeals": shown,
+            "now": now,
+            "rates": rates,
+            "threshold": settings.appeal_flag_threshold,
+            "min_count": settings.appeal_flag_min_count,
+        },
+    )
 
 
 def _appeal_context(session: Session, state: WebState, appeal_id: int, who: Viewer) -> dict[str, Any]:

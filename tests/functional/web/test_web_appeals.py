@@ -17,8 +17,12 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from sqlalchemy import select
 
 from suraksha.app import Platform
+from suraksha.appeals import rates
+from suraksha.db.base import utcnow
+from suraksha.enforcement.models import UserNotice
 from suraksha.outbound.signatures import verify_signature
 from suraksha.outbound.webhooks import endpoint_secrets
 from suraksha.testing.appeals import wrongly_removed_post
@@ -32,6 +36,7 @@ from tests.functional.web.test_console_decisions import (  # noqa: F401 - fixtur
     web,
     work_off,
 )
+from tests.integration.review.conftest import ReviewWorld
 from tests.unit.outbound.webhooks.conftest import Receiver
 
 
@@ -159,3 +164,47 @@ def test_appeal_routes_never_fail_with_a_server_error(
 
     run()
     assert any(400 <= status < 500 for status in seen), seen
+
+
+def test_console_marks_rules_often_wrong_and_releases_withheld_notices(
+    hooked: Platform, web: TestClient, keys: Keys, receiver: Receiver
+) -> None:
+    post = wrongly_removed_post(hooked.db, hooked.rule_engine, platform_item_id="p-rate", account="@rate")
+    lodged = web.post(
+        "/api/v1/appeals",
+        json={"appeal_id": "rate-1", "decision_id": post.decision_id, "statement": "A bake sale."},
+        headers=keys.header("ingest"),
+    ).json()
+    csrf = signed_in(web, "reviewer@example.org")
+    web.post(f"/console/appeals/{lodged['id']}/claim", data={"csrf_token": csrf})
+    web.post(
+        f"/console/appeals/{lodged['id']}/decide",
+        data={"csrf_token": csrf, "outcome": "reversed", "note": "ok"},
+    )
+    with hooked.db.session() as session:
+        rates.flag_often_wrong(session, threshold=0.5, min_count=1, actor="user:lead", now=utcnow())
+    page = web.get("/console/appeals").text
+    assert "rule:default/pay-via-upi" in page and "often wrong" in page
+
+    seeded = ReviewWorld(hooked.db).item(bank_category="csam")  # notices withheld: tip-off
+    work_off(hooked, receiver)
+    lead = TestClient(web.app)
+    lead_csrf = signed_in(lead, "lead@example.org")
+    listed = lead.get("/console/notices")
+    assert listed.status_code == 200 and "tip off" in listed.text.replace("_", " ")
+    assert web.get("/console/notices").status_code == 403  # a reviewer does not release notices
+    with hooked.db.reading() as session:
+        withheld = session.scalars(
+            select(UserNotice.id).where(UserNotice.item_id == seeded.item_id).order_by(UserNotice.id)
+        ).all()
+    refused = lead.post(f"/console/notices/{withheld[0]}/release", data={"note": "over"})
+    assert refused.status_code == 403  # no CSRF token
+    released = lead.post(
+        f"/console/notices/{withheld[0]}/release",
+        data={"csrf_token": lead_csrf, "note": "the investigation is over"},
+    )
+    assert released.status_code == 200
+    work_off(hooked, receiver)
+    with hooked.db.reading() as session:
+        states = [session.get(UserNotice, n).state for n in withheld]  # type: ignore[union-attr]
+    assert states == ["delivered", "withheld"]
