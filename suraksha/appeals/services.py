@@ -54,10 +54,11 @@ from suraksha.enforcement.user_notices import NOTICE_KINDS, record_outcome_notic
 from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
 from suraksha.legal.clocks import JurisdictionRules, RequestKind, Step
 from suraksha.permissions import Permission
+from suraksha.review import services as review
 from suraksha.review.cases import open_case
 from suraksha.review.decisions import touches_csam
 from suraksha.review.models import CaseSource, CaseState, HumanView, ReviewCase, ReviewDecision
-from suraksha.review.services import actor, held_claim, require
+from suraksha.review.services import ReviewOptions, actor, held_claim, require
 from suraksha.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -532,3 +533,37 @@ def appeal_of_case(session: Session, case_id: int) -> int | None:
     """The appeal a review case was opened for, if any (the case page links to it)."""
     query = select(Appeal.id).where(Appeal.case_id == case_id).order_by(Appeal.id.desc()).limit(1)
     return session.scalar(query)
+
+
+def claim(
+    session: Session,
+    appeal_id: int,
+    reviewer: ConsoleUser,
+    options: ReviewOptions,
+    *,
+    priority: int = 65,
+    now: datetime | None = None,
+) -> ReviewCase:
+    """Claim an open appeal's case. An appeal lodged while its item had another case open joined that
+    case; when that case was decided without it, the appeal gets a case of its own again here."""
+    now = now or utcnow()
+    appeal = get_appeal(session, appeal_id, lock=True)
+    if appeal.state != AppealState.OPEN:
+        raise Conflict(f"appeal {appeal_id} is {appeal.state}: nothing to claim")
+    case = session.get(ReviewCase, appeal.case_id) if appeal.case_id is not None else None
+    if case is None or case.state == CaseState.DECIDED:
+        decision = session.get(Decision, appeal.decision_id)
+        item = session.get(Item, appeal.item_id)
+        assert decision is not None
+        assert item is not None
+        category = (
+            BankCategory.CSAM.value
+            if touches_csam(session, item.id, decision.category)
+            else decision.category
+        )
+        case = open_case(
+            session, item, source=CaseSource.APPEAL, category=category, priority=priority, decision=decision
+        )
+        appeal.case_id = case.id
+        session.flush()
+    return review.claim(session, case.id, reviewer, options, now=now)

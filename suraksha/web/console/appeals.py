@@ -110,10 +110,8 @@ def claim(
     appeal_id: PathId, state: WebState = Depends(get_state), who: Viewer = require(Permission.ITEM_CLAIM)
 ) -> Response:
     with state.platform.db.session() as session:
-        appeal = appeals.get_appeal(session, appeal_id)
-        if appeal.case_id is None:
-            raise NotFound(f"appeal {appeal_id} has no review case")
-        review.claim(session, appeal.case_id, user_of(session, who), options_of(state))
+        priority = state.platform.appeal_options.priority
+        appeals.claim(session, appeal_id, user_of(session, who), options_of(state), priority=priority)
     return see_other(f"/console/appeals/{appeal_id}")
 
 

@@ -15,12 +15,14 @@ from suraksha.appeals import services as appeals
 from suraksha.appeals.models import Appeal, AppealState, ReversalFlag
 from suraksha.appeals.services import AppealOptions, AppealOutcome, NewAppeal
 from suraksha.audit import AuditEvent
+from suraksha.content.models import Item
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import Action, ActionKind, ActionTarget, Decision, UserNotice
 from suraksha.errors import Conflict, Forbidden, InvalidInput
 from suraksha.legal.clocks import JurisdictionRules
 from suraksha.review import decisions, reveals
 from suraksha.review import services as review
+from suraksha.review.cases import open_case
 from suraksha.review.models import CaseSource, CaseState, ReviewCase, ViolationCategory
 
 from .conftest import ReviewWorld, Seeded
@@ -257,3 +259,27 @@ def test_reversal_rates_and_flags(world: ReviewWorld, options: review.ReviewOpti
         rates.flag_often_wrong(s, threshold=0.9, min_count=3, actor="user:lead", now=utcnow())
     with world.db.reading() as s:
         assert s.get(ReversalFlag, "bank:bank-ncii") is None
+
+
+def test_an_appeal_that_joined_a_case_decided_without_it_gets_its_own(
+    world: ReviewWorld, options: review.ReviewOptions
+) -> None:
+    world.user("alice", "reviewer")
+    world.user("bob", "reviewer")
+    seeded = reviewer_removes(world, options, "alice")
+    with world.db.session() as s:  # the item is back in a queue (a report) when the appeal comes
+        item = s.get(Item, seeded.item_id)
+        assert item is not None
+        other = open_case(s, item, source=CaseSource.USER_REPORT).id
+    appeal, _ = lodge(world, seeded.decision_id, "pa-60")
+    assert appeal.case_id == other
+    with world.db.session() as s:
+        review.claim(s, other, world.users["bob"], options)
+    with world.db.session() as s:
+        choice = decisions.ReviewChoice(ViolationCategory.SALE_OR_SOLICITATION, (), note="still spam")
+        decisions.decide(s, other, world.users["bob"], choice, options)
+    with world.db.session() as s:
+        case = appeals.claim(s, appeal.id, world.users["bob"], options)
+        assert case.id != other and case.source == CaseSource.APPEAL
+    done = decide(world, appeal.id, "bob", AppealOutcome.UPHELD)
+    assert done.state == AppealState.UPHELD and done.case_id == case.id
