@@ -4,7 +4,8 @@ port of ``suraksha.enforcement.user_notices``, wired by the Platform).
 Business rules: the user is not told about an item or account that a request's scope covers (the item
 itself, or its account) while
 - the request is confidential (a gag: blocking orders always are) and its confidentiality has not
-  ended (``confidential_until`` passed); a rejected request gags nothing;
+  ended (``confidential_until`` passed); a rejected request gags nothing, nor one the authority
+  withdrew (its order is gone);
 - or it is a preservation request still open: an investigation is going on.
 """
 
@@ -30,7 +31,8 @@ def notice_bar(session: Session, item_id: int, account_id: int, now: datetime) -
         .order_by(LegalRequest.id)
     ).unique()
     for request in requests:
-        if request.state == RequestState.REJECTED:
+        withdrawn = request.state == RequestState.CLOSED and request.state_reason.startswith("withdrawn")
+        if request.state == RequestState.REJECTED or withdrawn:
             continue
         until = request.confidential_until
         if request.confidential and (until is None or until > now):

@@ -19,6 +19,7 @@ from suraksha.enforcement import services as enforcement
 from suraksha.enforcement import user_notices
 from suraksha.enforcement.models import ActionKind, Decision, NoticeState, UserNotice, WithheldReason
 from suraksha.enforcement.user_notices import NoticeOptions
+from suraksha.legal import services as legal
 from suraksha.legal.models import LegalRequest, LegalRequestScope, RequestState
 from suraksha.legal.notice_bars import notice_bar
 from suraksha.outbound.signatures import verify_signature
@@ -148,6 +149,22 @@ def test_a_gag_withholds_the_notice_until_it_ends(world: ReviewWorld) -> None:
     (row,) = notices(world.db, seeded.item_id)
     assert row.state == NoticeState.READY and row.released_by == "system:notices"
     assert row.withheld_reason == WithheldReason.CONFIDENTIALITY  # the record of why it waited stays
+
+
+def test_a_withdrawn_order_gags_no_more(world: ReviewWorld) -> None:
+    seeded = world.item(rule_category="payment_request")
+    order = _request(world.db, seeded.item_id, kind="blocking_order", confidential=True)  # no end date
+    options = NoticeOptions(bars=notice_bar)
+    act(world.db, seeded.decision_id, ActionKind.WITHHOLD)
+    send(world.db, options)
+    assert notices(world.db, seeded.item_id)[0].state == NoticeState.WITHHELD
+    with world.db.session() as s:
+        assert user_notices.release_lifted(s, options, datetime.now(UTC)) == []
+        legal.withdraw(s, order, actor="user:legal-1", now=datetime.now(UTC), note="the ministry revoked it")
+    with world.db.session() as s:
+        assert len(user_notices.release_lifted(s, options, datetime.now(UTC))) == 1
+    send(world.db, options)
+    assert notices(world.db, seeded.item_id)[0].state == NoticeState.READY
 
 
 def test_an_open_preservation_withholds_until_it_closes(world: ReviewWorld) -> None:
