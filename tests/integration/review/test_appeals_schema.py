@@ -9,8 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-import suraksha.appeals.models  # noqa: F401 - registers the tables on Base.metadata
-import suraksha.enforcement.models  # noqa: F401
+import suraksha.appeals.models
+import suraksha.enforcement.models  # noqa: F401 - both register their tables on Base.metadata
 from suraksha.db import Database
 from suraksha.db.base import Base
 from suraksha.db.migrate import current_revision, downgrade, head_revision, upgrade
