@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from suraksha.app import Platform
 from suraksha.appeals import rates
+from suraksha.appeals.models import Appeal
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import UserNotice
 from suraksha.outbound.signatures import verify_signature
@@ -102,6 +103,10 @@ def test_wrongly_removed_post_appealed_reversed_and_restored(
         headers=ingest,
     ).json()
     csrf = signed_in(web, "reviewer@example.org")
+    with hooked.db.reading() as session:
+        case_id = session.get(Appeal, lodged["id"]).case_id  # type: ignore[union-attr]
+    case_page = web.get(f"/console/cases/{case_id}")
+    assert case_page.status_code == 200 and f'href="/console/appeals/{lodged["id"]}"' in case_page.text
     page = web.get(f"/console/appeals/{lodged['id']}")
     assert page.status_code == 200
     assert "It is a bake sale." in page.text and "pay-via-upi" in page.text and "strict-rules-1" in page.text
