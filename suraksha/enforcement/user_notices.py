@@ -396,12 +396,13 @@ def register(registry: HandlerRegistry, db: Database, options: NoticeOptions, se
             notice = session.get(UserNotice, notice_id)
             if notice is None:
                 raise PermanentFailure(f"user notice {notice_id} does not exist")
-            prepare(session, notice, options, options.clock())
+            prepare(session, notice, options, options.clock())  # committed: the feed has it whatever follows
             if notice.state != NoticeState.READY or not options.endpoints:
                 return
+            signed = WebhookDelivery(notice.delivery_id, EVENT, notice.signed_body.encode())
+        with db.reading() as session:
             if is_on(session, KillSwitch.PAUSE_DELIVERY):
                 raise Deferred("outbound delivery is paused by the kill switch", delay_s=PAUSED_RECHECK_S)
-            signed = WebhookDelivery(notice.delivery_id, EVENT, notice.signed_body.encode())
         results = [sender.deliver(endpoint, signed) for _, endpoint in sorted(options.endpoints.items())]
         with db.session() as session:
             notice = session.get(UserNotice, notice_id)

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from suraksha.admin.models import KillSwitch
+from suraksha.admin.services import set_switch
 from suraksha.audit import AuditEvent
 from suraksha.content.models import Item
 from suraksha.db import Database
@@ -25,6 +27,7 @@ from suraksha.legal.notice_bars import notice_bar
 from suraksha.outbound.signatures import verify_signature
 from suraksha.outbound.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
 from suraksha.worker.handlers import HandlerRegistry
+from suraksha.worker.models import Job
 from suraksha.worker.policy import RetryPolicy, WorkerConfig
 from suraksha.worker.runner import run_worker
 
@@ -256,5 +259,41 @@ def test_notices_are_delivered_signed_by_webhook(world: ReviewWorld) -> None:
         (row,) = notices(world.db, seeded.item_id)
         assert row.state == NoticeState.DELIVERED and row.attempts == 2
         assert headers["Suraksha-Delivery-Id"] == row.delivery_id == envelope["delivery_id"]
+    finally:
+        receiver.close()
+
+
+def test_paused_delivery_keeps_the_notice_in_the_feed(world: ReviewWorld) -> None:
+    receiver = Receiver()
+    try:
+        endpoint = WebhookEndpoint(f"http://127.0.0.1:{receiver.port}/hook", endpoint_secrets(["s3cret"]))
+        options = NoticeOptions(bars=notice_bar, endpoints={"platform": endpoint})
+        sender = WebhookSender(allow_loopback_ports_for_testing={receiver.port})
+        with world.db.session() as s:
+            set_switch(s, KillSwitch.PAUSE_DELIVERY, True, by="lead-1")
+        seeded = world.item(rule_category="payment_request")
+        act(world.db, seeded.decision_id, ActionKind.RESTRICT)
+        registry = HandlerRegistry()
+        user_notices.register(registry, world.db, options, sender)
+        stop = threading.Event()
+        threading.Timer(1.0, stop.set).start()
+        run_worker(
+            world.db,
+            registry,
+            kinds={user_notices.SEND},
+            config=CONFIG,
+            stop_event=stop,
+            install_signal_handlers=False,
+        )
+        assert receiver.received == []  # paused: nothing sent
+        (row,) = notices(world.db, seeded.item_id)
+        assert row.state == NoticeState.READY  # but the feed has it
+        with world.db.session() as s:
+            set_switch(s, KillSwitch.PAUSE_DELIVERY, False, by="lead-1")
+            for job in s.scalars(select(Job).where(Job.kind == user_notices.SEND)):
+                job.run_after = job.created_at
+        send(world.db, options, sender)
+        assert len(receiver.received) == 1
+        assert notices(world.db, seeded.item_id)[0].state == NoticeState.DELIVERED
     finally:
         receiver.close()
