@@ -185,17 +185,7 @@ def lodge(
     )
     session.add(appeal)
     session.flush()
-    category = (
-        BankCategory.CSAM.value if touches_csam(session, item.id, decision.category) else decision.category
-    )
-    case = open_case(
-        session,
-        item,
-        source=CaseSource.APPEAL,
-        category=category,
-        priority=options.priority,
-        decision=decision,
-    )
+    case = _appeal_case(session, item, decision, options.priority, now)
     appeal.case_id = case.id
     session.flush()
     audit.record(
@@ -212,6 +202,23 @@ def lodge(
     )
     log.info("event=appeal.lodge appeal=%d decision=%d case=%d", appeal.id, decision.id, case.id)
     return appeal, True
+
+
+def _appeal_case(
+    session: Session, item: Item, decision: Decision, priority: int, now: datetime
+) -> ReviewCase:
+    """The item's open case, or a new appeals case whose queue clock runs from the appeal (not from when
+    the item first reached us): category ``csam`` when the decision touched CSAM."""
+    joined = session.scalar(select(ReviewCase).where(ReviewCase.open_item_id == item.id))
+    category = (
+        BankCategory.CSAM.value if touches_csam(session, item.id, decision.category) else decision.category
+    )
+    case = open_case(
+        session, item, source=CaseSource.APPEAL, category=category, priority=priority, decision=decision
+    )
+    if joined is None:
+        case.detected_at = now
+    return case
 
 
 def _decision_appealed(session: Session, new: NewAppeal) -> Decision:
@@ -556,14 +563,7 @@ def claim(
         item = session.get(Item, appeal.item_id)
         assert decision is not None
         assert item is not None
-        category = (
-            BankCategory.CSAM.value
-            if touches_csam(session, item.id, decision.category)
-            else decision.category
-        )
-        case = open_case(
-            session, item, source=CaseSource.APPEAL, category=category, priority=priority, decision=decision
-        )
+        case = _appeal_case(session, item, decision, priority, now)
         appeal.case_id = case.id
         session.flush()
     return review.claim(session, case.id, reviewer, options, now=now)

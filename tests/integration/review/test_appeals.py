@@ -216,6 +216,9 @@ def test_clocks_from_the_jurisdiction_file_with_a_fake_clock(world: ReviewWorld)
     received = decided_at + timedelta(days=29)
     appeal, _ = lodge(world, seeded.decision_id, "pa-41", now=received)
     assert appeal.due_at == received + timedelta(days=7)  # IN: a grievance, 7 days
+    with world.db.reading() as s:  # the queue's clock runs from the appeal, not from the post
+        case = s.get(ReviewCase, appeal.case_id)
+        assert case is not None and case.detected_at == received
     with world.db.reading() as s:
         row = s.get(Appeal, appeal.id)
         assert row is not None
