@@ -31,6 +31,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from suraksha import audit
@@ -184,7 +185,13 @@ def lodge(
         created_at=now,
     )
     session.add(appeal)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError:  # the same appeal, or another of the decision, lodged at the same moment
+        raise Conflict(
+            f"appeal id {external_id!r} or decision {decision.id} was appealed at the same moment: retry to "
+            "read the appeal lodged"
+        ) from None
     case = _appeal_case(session, item, decision, options.priority, now)
     appeal.case_id = case.id
     session.flush()
