@@ -17,6 +17,7 @@ import pluggy
 from sqlalchemy.orm import Session
 
 from suraksha import audit
+from suraksha.appeals.operations import AppealOperations
 from suraksha.banks import services as bank_services
 from suraksha.banks.index import BankIndex
 from suraksha.banks.models import Bank, BankEntry, EntrySource
@@ -102,7 +103,7 @@ opens again, saying what failed (``suraksha.enforcement.acknowledgements``)."""
 AUDIT_CHECKPOINT_JOB = "audit.checkpoint"
 
 
-class Platform(TransparencyOperations, FlaggerOperations, NetworkOperations):
+class Platform(TransparencyOperations, FlaggerOperations, NetworkOperations, AppealOperations):
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.load()
 
@@ -211,6 +212,7 @@ class Platform(TransparencyOperations, FlaggerOperations, NetworkOperations):
         sender = sender or WebhookSender()
         intake_tasks.register(registry, self.pipeline(index))
         enforcement_tasks.register(registry, self.db, self.webhook_endpoints, sender, ACTION_FAILED_FOLLOW_UP)
+        self.register_notice_jobs(registry, sender)
         reporting_tasks.register(
             registry,
             self.db,

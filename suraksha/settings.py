@@ -750,6 +750,41 @@ SETTINGS: tuple[Setting, ...] = (
         "How often a worker clusters the account graph again (0: only by command, `suraksha network "
         "clusters --run`).",
     ),
+    Setting(
+        "notice_withhold_categories",
+        str,
+        "csam",
+        "Decision categories (space-separated) whose notices to the user are withheld because telling "
+        "would tip off the offender; a person releases them (`suraksha user-notices release`).",
+    ),
+    Setting(
+        "notice_release_every_s",
+        float,
+        300.0,
+        "How often a worker releases notices withheld under a gag or an investigation that has ended "
+        "(0: only by command).",
+    ),
+    Setting(
+        "appeal_jurisdiction",
+        str,
+        "IN",
+        "Jurisdiction file whose 'appeal' deadlines apply when the platform names none: how long a user "
+        "may appeal (lodge) and how soon an appeal is decided (answer).",
+    ),
+    Setting("appeal_priority", int, 65, "Queue priority (0-100) of an appeal's review case."),
+    Setting(
+        "appeal_flag_threshold",
+        float,
+        0.3,
+        "Share of appealed decisions reversed above which a rule, list or classifier is flagged as often "
+        "wrong.",
+    ),
+    Setting(
+        "appeal_flag_min_count",
+        int,
+        5,
+        "Decided appeals a rule, list or classifier needs before it can be flagged as often wrong.",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -902,6 +937,12 @@ class Settings:
     network_racket_min_accounts: int
     network_racket_score: float
     network_cluster_every_s: float
+    notice_withhold_categories: str
+    notice_release_every_s: float
+    appeal_jurisdiction: str
+    appeal_priority: int
+    appeal_flag_threshold: float
+    appeal_flag_min_count: int
     values: Mapping[str, Any]
     sources: Mapping[str, str]
 

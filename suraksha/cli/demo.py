@@ -8,9 +8,11 @@ flat picture), then scans the uploads and shows what was found and why.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -89,6 +91,7 @@ def demo_command(
         _demo_report()
         _legal_replay(base)
         _flagger_notice()
+        _appeal_replay()
         if base == settings.data_path and settings.database_url is None:
             out.print(
                 f"\nThe demo is in the default data dir {base}: the README's commands (`suraksha bank "
@@ -559,14 +562,89 @@ def _flagger_notice() -> None:
     )
 
 
+DEMO_PLATFORM = "demo:platform"
+
+
+def _appeal_replay() -> None:
+    """An ordinary user's post wrongly removed by a text rule (a strict policy that removes on a rule hit,
+    without a person), the statement of reasons she is sent, her appeal through the platform, a
+    reviewer who did not decide reversing it, and the restore and the outcome's notice that follow
+    (docs/appeals.md)."""
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from suraksha.access import users  # noqa: PLC0415
+    from suraksha.appeals import services as appeals  # noqa: PLC0415
+    from suraksha.appeals.services import AppealOutcome, NewAppeal  # noqa: PLC0415
+    from suraksha.enforcement.models import Action, UserNotice  # noqa: PLC0415
+    from suraksha.enforcement.services import DELIVER  # noqa: PLC0415
+    from suraksha.enforcement.user_notices import SEND  # noqa: PLC0415
+    from suraksha.review import services as review  # noqa: PLC0415
+    from suraksha.testing.appeals import wrongly_removed_post  # noqa: PLC0415
+
+    with platform() as p:
+        post = wrongly_removed_post(
+            p.db, p.rule_engine, platform_item_id="demo-cake-1", account="@asha_bakes"
+        )
+        index = p.bank_index().load()
+        # Only the deliveries: the demo's reports wait for NCMEC's credentials (deferred, never drained).
+        kinds = {DELIVER, SEND}
+        p.run_worker(index, kinds=kinds, until_drained=True, install_signal_handlers=False)
+        with p.db.reading() as session:
+            notice = session.scalar(select(UserNotice).where(UserNotice.action_id == post.action_id))
+            told = json.loads(notice.body)["what"] if notice is not None and notice.body else "-"
+        lodged, _ = p.appeal_lodge(
+            NewAppeal(
+                "demo-appeal-1", "It is a bake sale for my son's school library.", action_id=post.action_id
+            ),
+            by=DEMO_PLATFORM,
+        )
+        with p.db.session() as session:
+            # A reviewer for the demo only (its password is random and never shown): not who decided.
+            reviewer = users.create_user(
+                session,
+                f"demo-appeals-{int(time.time())}@example.org",
+                ["reviewer"],
+                secrets.token_urlsafe(16),
+                by="cli:demo",
+            )
+            case_id = appeals.get_appeal(session, int(lodged["id"])).case_id
+            assert case_id is not None
+            review.claim(session, case_id, reviewer, p.review_options)
+        with p.db.session() as session:
+            appeals.decide(
+                session,
+                int(lodged["id"]),
+                reviewer,
+                AppealOutcome.REVERSED,
+                "A school bake sale with a payment handle is not a sale of abuse material.",
+            )
+        p.run_worker(index, kinds=kinds, until_drained=True, install_signal_handlers=False)
+        index.close()
+        shown = p.appeal(int(lodged["id"]))
+        with p.db.reading() as session:
+            restores = [
+                f"{a.kind} {a.target} (#{a.id})"
+                for a in session.scalars(select(Action).where(Action.id.in_(shown["restore_action_ids"])))
+            ]
+    out.print(
+        '\n[bold]An appeal[/bold]: @asha_bakes\'s post "Baking for the school library fundraiser..." was '
+        "removed by a text rule (pay-via-upi) under a strict policy, automatically."
+    )
+    out.print(f"  she was told: {told} (how and by when to appeal with it)")
+    out.print(
+        f"  appeal {shown['id']} ({shown['appeal_id']}) lodged through POST /api/v1/appeals; a reviewer with "
+        f"no part in the decision {shown['outcome']} it; sent: {', '.join(restores) or '-'}; notice of the "
+        f"outcome #{shown['notice_id']} (GET /api/v1/user-notices). `suraksha appeals rates` shows "
+        "the rule's reversal rate."
+    )
+
+
 def _days(n: int) -> timedelta:
     return timedelta(days=n)
 
 
 def _serve(port: int) -> None:
     """Serve the demo: an admin key for this demo only, printed once, and a few requests to try."""
-    import time  # noqa: PLC0415
-
     from suraksha.access import users  # noqa: PLC0415
     from suraksha.access.services import create_api_key  # noqa: PLC0415
     from suraksha.cli.serve import serve_command  # noqa: PLC0415

@@ -11,6 +11,7 @@ from suraksha import __version__
 from suraksha.cli import (
     actions,
     apikeys,
+    appeals,
     audit,
     banks,
     demo,
@@ -54,6 +55,8 @@ app.add_typer(reports.app, name="report")
 app.add_typer(legal.app, name="legal")
 app.add_typer(network.app, name="network")
 app.add_typer(actions.app, name="actions")
+app.add_typer(appeals.app, name="appeals")
+app.add_typer(appeals.notices_app, name="user-notices")
 app.add_typer(templates.app, name="templates")
 app.add_typer(sor.app, name="sor")
 app.add_typer(stats.app, name="stats")

@@ -138,3 +138,78 @@ class Delivery(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class NoticeKind(StrEnum):
+    ACTION = "action"
+    """A statement of reasons for an action on the user's content or account."""
+    APPEAL_OUTCOME = "appeal_outcome"
+    """The outcome of the user's appeal (upheld, or reversed and restored)."""
+
+
+class NoticeState(StrEnum):
+    PENDING = "pending"
+    """Written; the ``notice.send`` job has not looked at it yet."""
+    WITHHELD = "withheld"
+    """Not to be told to the user (``withheld_reason``): a gag, an investigation, a tip-off risk."""
+    READY = "ready"
+    """In the pull feed; not yet taken by the webhook receiver (or no webhook is configured)."""
+    DELIVERED = "delivered"
+    """The platform's webhook receiver took it (2xx)."""
+
+
+class WithheldReason(StrEnum):
+    CONFIDENTIALITY = "confidentiality"
+    """A confidentiality order (gag) of the legal desk covers the item or the account."""
+    PRESERVATION = "preservation"
+    """An open preservation request: an investigation is going on."""
+    TIP_OFF = "tip_off"
+    """The decision's category is one where telling would tip off the offender
+    (``notice_withhold_categories``); a person releases it."""
+
+
+class UserNotice(Base):
+    """What the platform is to tell the user about an action on their content or account (or about
+    their appeal): the statement of reasons to the user, delivered by webhook and the pull feed unless
+    withheld for a recorded reason (``suraksha.enforcement.user_notices``)."""
+
+    __tablename__ = "user_notices"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    """What it is about, once: ``action:ID`` or ``appeal:ID``."""
+    kind: Mapped[str] = mapped_column(String(20))
+    decision_id: Mapped[int] = mapped_column(ForeignKey("decisions.id"), index=True)
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("actions.id"), nullable=True, index=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    body: Mapped[str] = mapped_column(Text, default="")
+    """The statement as JSON (fixed when the notice is first prepared); the appeal's outcome from the
+    start."""
+    state: Mapped[str] = mapped_column(String(20), default=NoticeState.PENDING, index=True)
+    withheld_reason: Mapped[str] = mapped_column(String(30), default="")
+    withheld_ref: Mapped[str] = mapped_column(String(200), default="")
+    """What withholds it: ``legal_request:ID``, or the category."""
+    withheld_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    released_by: Mapped[str] = mapped_column(String(200), default="")
+    release_note: Mapped[str] = mapped_column(Text, default="")
+    delivery_id: Mapped[str] = mapped_column(String(64), default="")
+    """The id the platform dedupes on, fixed with the body: every attempt sends the same bytes."""
+    signed_body: Mapped[str] = mapped_column(Text, default="")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class UserNoticeFeed(Base):
+    """The pull feed's order: one row when a notice becomes ready (a released notice joins the end),
+    its id the cursor."""
+
+    __tablename__ = "user_notice_feed"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("user_notices.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

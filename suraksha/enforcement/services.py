@@ -34,6 +34,7 @@ from suraksha.enforcement.models import (
     Delivery,
 )
 from suraksha.enforcement.policy import Plan, needs_review
+from suraksha.enforcement.user_notices import record_action_notice
 from suraksha.errors import InvalidInput
 from suraksha.outbound.webhooks import WebhookDelivery
 from suraksha.worker.queue import enqueue
@@ -218,6 +219,8 @@ def add_action(
             account.suspended_at = None
     if not internal:
         enqueue(session, DELIVER, {"action": action.id}, key=f"{DELIVER}:{action.id}")
+        # The user is owed a statement of reasons for a restriction (suraksha.enforcement.user_notices).
+        record_action_notice(session, action, decision)
     return action
 
 

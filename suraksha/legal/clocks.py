@@ -40,6 +40,9 @@ class RequestKind(StrEnum):
     COURT_ORDER = "court_order"
     GRIEVANCE = "grievance"
     GRIEVANCE_INTIMATE_IMAGERY = "grievance_intimate_imagery"
+    APPEAL = "appeal"
+    """A user's appeal of a decision on their content or account: lodged through ``POST
+    /api/v1/appeals`` (``suraksha.appeals``), never received at the legal desk."""
 
 
 class Step(StrEnum):
@@ -49,6 +52,7 @@ class Step(StrEnum):
     ACT = "act"  # remove, withhold, preserve
     ANSWER = "answer"  # disclose, reply, resolve
     HOLD = "hold"  # keep what was preserved this long
+    LODGE = "lodge"  # the user may appeal this long after the decision
 
 
 class ClockState(StrEnum):

@@ -168,6 +168,8 @@ def receive(
     scope, external_id, reference, authority_id = new.scope, new.external_id, new.reference, new.authority_id
     code = _jurisdiction(jurisdiction)
     received_at, stated_due_at = _utc(received_at, "received_at"), _utc(stated_due_at, "stated_due_at")
+    if kind is RequestKind.APPEAL:
+        raise InvalidInput("a user's appeal is lodged through POST /api/v1/appeals, not at the legal desk")
     if not rules.knows(code, kind):
         raise InvalidInput(
             f"no deadlines for {kind.value} in {code}: add them to a jurisdiction file "

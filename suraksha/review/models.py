@@ -43,6 +43,8 @@ class CaseSource(StrEnum):
     """The platform said it could not carry out an action (suraksha.enforcement.acknowledgements)."""
     BAN_EVASION = "ban_evasion"
     """An account took up a suspected racket's payment handle or media (suraksha.network.alerts)."""
+    APPEAL = "appeal"
+    """The user appealed a decision (suraksha.appeals): a person who did not make it decides again."""
 
 
 class ViolationCategory(StrEnum):

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from suraksha import audit
 from suraksha.content.models import Item, ItemMatch, ItemMedia, ItemRuleHit
 from suraksha.db.engine import Database
+from suraksha.enforcement.grounds import ILLEGAL_GROUND
 from suraksha.enforcement.models import Action, ActionKind, ActionState, DecidedBy, Decision, Verdict
 from suraksha.errors import InvalidInput, NotFound
 from suraksha.legal.models import LegalRequest
@@ -67,10 +68,7 @@ _CATEGORY = {
     "terrorism": ("STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY", "KEYWORD_TERRORIST_CONTENT"),
     "impersonation": ("STATEMENT_CATEGORY_SCAMS_AND_FRAUD", "KEYWORD_IMPERSONATION_ACCOUNT_HIJACKING"),
 }
-_ILLEGAL_GROUND = {
-    "csam": "Directive 2011/93/EU, Article 5 (child sexual abuse material), and the national law "
-    "implementing it",
-}
+_ILLEGAL_GROUND = ILLEGAL_GROUND
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ from suraksha.web.middleware import (
     RequestObserver,
     SecurityHeaders,
 )
-from suraksha.web.routes import items, legal, notices, ops, stats
+from suraksha.web.routes import appeals, items, legal, notices, ops, stats
 from suraksha.web.state import WebState
 
 ROUTERS: Sequence[APIRouter] = (
@@ -38,6 +38,7 @@ ROUTERS: Sequence[APIRouter] = (
     legal.router,
     stats.router,
     notices.router,
+    appeals.router,
     hashing.router,
     matching.router,
     curation.router,

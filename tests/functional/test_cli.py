@@ -202,6 +202,14 @@ def test_demo_runs_and_finds_what_it_planted(tmp_path: Path, monkeypatch: pytest
         ("in_review", "held here"),
         ("in_review", "fetched from the platform"),
     ]
+    code, output = run("appeals", "list", "--json")  # the wrongly removed post, appealed and reversed
+    assert code == 0 and [(a["appeal_id"], a["outcome"]) for a in json.loads(output)] == [
+        ("demo-appeal-1", "reversed")
+    ]
+    code, output = run("appeals", "rates", "--json", "--no-flag")
+    rates = {(r["dimension"], r["key"]): r for r in json.loads(output)}
+    assert rates["rule", "rule:default/pay-via-upi"]["reversed"] == 1
+    assert rates["policy", "policy strict-rules-1"]["rate"] == 1.0
 
 
 def test_after_the_demo_the_readme_commands_reach_its_data() -> None:

@@ -9,6 +9,7 @@ from alembic import context
 # importing the models registers their tables on Base.metadata
 import suraksha.access.models
 import suraksha.admin.models
+import suraksha.appeals.models
 import suraksha.audit
 import suraksha.banks.models
 import suraksha.content.entities

@@ -16,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from suraksha.web.console import (
     activity,
     answers,
+    appeals,
     banks,
     errors,
     flaggers,
@@ -37,6 +38,7 @@ ROUTERS = (
     activity.router,
     banks.router,
     review.router,
+    appeals.router,
     reports.router,
     legal_desk.router,  # before legal's: /console/legal/new is not a request id
     legal.router,

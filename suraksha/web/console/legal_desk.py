@@ -111,7 +111,7 @@ def _new_form(
 ) -> Response:
     context = {
         "authorities": state.platform.legal_authorities(),
-        "kinds": list(RequestKind),
+        "kinds": [k for k in RequestKind if k is not RequestKind.APPEAL],
         "channels": list(Channel),
         "error": error,
         "v": {**BLANK, "received_at": f"{datetime.now(UTC):%Y-%m-%dT%H:%M}Z", **(values or {})},

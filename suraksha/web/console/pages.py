@@ -40,6 +40,7 @@ NAV: tuple[NavLink, ...] = (
     NavLink("/console/", "Dashboard", None),
     NavLink("/console/queues", "Queues", Permission.QUEUE_VIEW),
     NavLink("/console/approvals", "Approvals", Permission.DECISION_APPROVE),
+    NavLink("/console/appeals", "Appeals", Permission.QUEUE_VIEW),
     NavLink("/console/reports", "Reports", Permission.REPORT_SUBMIT),
     NavLink("/console/legal", "Legal desk", Permission.LEGAL_VIEW),
     NavLink("/console/stats", "Statistics", Permission.STATS_VIEW),

@@ -26,6 +26,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from suraksha.access.models import ConsoleUser
+from suraksha.appeals.models import AppealState
+from suraksha.appeals.services import appeal_of_case, list_appeals
 from suraksha.content.lookup import find_account, find_item
 from suraksha.content.models import ItemMedia, ItemRuleHit
 from suraksha.db.base import utcnow
@@ -257,6 +259,7 @@ def _case_context(
             ActionKind.WITHHOLD,
             ActionKind.RESTORE,
         ],
+        "appeal_id": appeal_of_case(session, case.id),
         "taken": actions_in_force(session, found.item),  # the decision form: never asked for twice
         "four_eyes": options.needs_second_approval(case.category),
         "reviewers": [
@@ -492,7 +495,14 @@ def approvals(
         user = user_of(session, who)
         pending = review_decisions.approval_queue(session, approver=user)
         cases = {rd.id: review.get_case(session, rd.case_id) for rd in pending}
-    return render(request, "console/approvals.html", who, {"pending": pending, "cases": cases})
+        reversals = [
+            a
+            for a in list_appeals(session, state=AppealState.AWAITING_APPROVAL)
+            if a.decided_by_id != user.id
+        ]
+    return render(
+        request, "console/approvals.html", who, {"pending": pending, "cases": cases, "reversals": reversals}
+    )
 
 
 @router.post("/approvals/{review_decision_id}")
