@@ -20,6 +20,7 @@ from suraksha.web.console import (
     errors,
     legal,
     legal_desk,
+    network,
     operations,
     reports,
     review,
@@ -41,6 +42,7 @@ ROUTERS = (
     legal.router,
     stats.router,
     answers.router,
+    network.router,
 )
 
 

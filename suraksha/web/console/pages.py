@@ -42,6 +42,7 @@ NAV: tuple[NavLink, ...] = (
     NavLink("/console/approvals", "Approvals", Permission.DECISION_APPROVE),
     NavLink("/console/reports", "Reports", Permission.REPORT_SUBMIT),
     NavLink("/console/legal", "Legal desk", Permission.LEGAL_VIEW),
+    NavLink("/console/network", "Network", Permission.NETWORK_VIEW),
     NavLink("/console/stats", "Statistics", Permission.STATS_VIEW),
     NavLink("/console/answer", "Answer", Permission.LEGAL_VIEW),
     NavLink("/console/banks", "Banks", Permission.BANK_MANAGE),
