@@ -51,12 +51,16 @@
     var nodes = new vis.DataSet(data.nodes.map(function (n) {
       return {
         id: n.id, label: n.label, title: n.platform_account_id + (n.suspended ? " (suspended)" : ""),
-        shape: "dot", size: 12, color: n.suspended ? "#9a9a9a" : "#c0392b", font: { size: 12 }
+        shape: "dot", size: 14, color: n.suspended ? "#9a9a9a" : "#c0392b",
+        font: { size: 14, strokeWidth: 3, strokeColor: "#ffffff" }
       };
     }));
     var edges = new vis.DataSet([]);
     var network = new vis.Network(container, { nodes: nodes, edges: edges }, {
-      physics: { stabilization: { iterations: 200 }, barnesHut: { springLength: 120 } },
+      physics: {
+        stabilization: { iterations: 300 },
+        barnesHut: { gravitationalConstant: -9000, springLength: 180, avoidOverlap: 0.5 }
+      },
       interaction: { hover: true, tooltipDelay: 150 },
       edges: { smooth: false }
     });
@@ -70,7 +74,7 @@
         if (!keys.length) { return; }
         var main = keys.slice().sort(function (a, b) { return b.weight - a.weight; })[0];
         shown.push({
-          id: index, from: e.from, to: e.to, value: e.weight, dashes: !e.trustworthy,
+          id: index, from: e.from, to: e.to, dashes: !e.trustworthy, width: 0.5 + e.weight,
           color: { color: KIND_COLOURS[main.kind] || "#555555" },
           title: keys.map(function (k) { return k.kind + " " + k.value; }).join("\n")
         });
@@ -93,6 +97,10 @@
       });
     });
     network.once("afterDrawing", function () { container.setAttribute("data-rendered", "yes"); });
+    network.once("stabilizationIterationsDone", function () {
+      network.fit();
+      container.setAttribute("data-stable", "yes");
+    });
     form.addEventListener("change", refresh);
     form.addEventListener("submit", function (event) { event.preventDefault(); });
     refresh();
