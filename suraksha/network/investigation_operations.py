@@ -167,27 +167,26 @@ class InvestigationOperations:
         self, investigation_id: int, out: Path, *, user_id: int, reason: str
     ) -> dict[str, object]:
         """The signed CSV, GraphML and JSON package for police analysts (audited)."""
+        return self._as(user_id, lambda s, u: self._export(s, u, investigation_id, out, reason))
 
-        def run(session: Session, user: ConsoleUser) -> dict[str, object]:
-            investigations.require(user, Permission.NETWORK_VIEW, "export an investigation")
-            investigations.require(user, Permission.EXPORT_CREATE, "export an investigation")
-            why = investigations._text("reason", reason, 1000)
-            found = investigations.detail(
-                session, investigation_id, self.network_options.graph, limit=1_000_000
-            )
-            built = export.build_export(
-                session,
-                found.as_dict(),
-                found.accounts,
-                found.edges,
-                out,
-                signing_key=self.settings.vault_signing_key,
-                actor=investigations.actor_of(user),
-                reason=why,
-            )
-            return built.as_dict()
-
-        return self._as(user_id, run)
+    def _export(
+        self, session: Session, user: ConsoleUser, investigation_id: int, out: Path, reason: str
+    ) -> dict[str, object]:
+        investigations.require(user, Permission.NETWORK_VIEW, "export an investigation")
+        investigations.require(user, Permission.EXPORT_CREATE, "export an investigation")
+        why = investigations._text("reason", reason, 1000)
+        found = investigations.detail(session, investigation_id, self.network_options.graph, limit=1_000_000)
+        built = export.build_export(
+            session,
+            found.as_dict(),
+            found.accounts,
+            found.edges,
+            out,
+            signing_key=self.settings.vault_signing_key,
+            actor=investigations.actor_of(user),
+            reason=why,
+        )
+        return built.as_dict()
 
     def investigation_refer(
         self,
@@ -198,34 +197,40 @@ class InvestigationOperations:
         agency: str,
         evidence_package: Path | None = None,
     ) -> dict[str, object]:
-        """The one police referral for the whole network, with the signed network export inside."""
-        with self.db.reading() as session:
-            found = investigations.get(session, investigation_id)
+        """The one police referral for the whole network, with the signed network export inside (both in
+        one transaction: a refused referral leaves no export behind)."""
+        stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+        package = (
+            self.settings.data_path / "network-exports" / f"investigation-{investigation_id}-{stamp}.zip"
+        )
+
+        def run(session: Session, user: ConsoleUser) -> dict[str, object]:
+            investigations.require(
+                user, Permission.NETWORK_INVESTIGATE, "refer an investigation to the police"
+            )
+            found = investigations.get(session, investigation_id, lock=True)
             if found.referral_id is not None:
                 raise Conflict(
                     f"investigation {investigation_id} was referred already (referral {found.referral_id}): "
                     "one referral is made for the whole network"
                 )
-        folder = self.settings.data_path / "network-exports"
-        stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
-        package = folder / f"investigation-{investigation_id}-{stamp}.zip"
-        self.investigation_export(
-            investigation_id, package, user_id=user_id, reason="attached to the police referral"
-        )
-
-        def run(session: Session, user: ConsoleUser) -> dict[str, object]:
-            referral = investigations.refer(
-                session,
-                investigation_id,
-                user=user,
-                jurisdiction=jurisdiction,
-                agency=agency,
-                out_dir=self.settings.data_path / "referrals",
-                options=self.network_options.graph,
-                organisation=self.settings.platform_name,
-                evidence_package=evidence_package,
-                attachments=[package],
-            )
+            try:
+                self._export(session, user, investigation_id, package, "attached to the police referral")
+                referral = investigations.refer(
+                    session,
+                    investigation_id,
+                    user=user,
+                    jurisdiction=jurisdiction,
+                    agency=agency,
+                    out_dir=self.settings.data_path / "referrals",
+                    options=self.network_options.graph,
+                    organisation=self.settings.platform_name,
+                    evidence_package=evidence_package,
+                    attachments=[package],
+                )
+            except BaseException:
+                package.unlink(missing_ok=True)
+                raise
             return referral_dict(referral)
 
         return self._as(user_id, run)

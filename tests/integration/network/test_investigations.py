@@ -268,6 +268,14 @@ def test_one_police_referral_for_the_whole_network(desk: Desk) -> None:
     p.investigation_close(investigation_id, reason="handed over", user_id=desk.lead)
     with pytest.raises(Conflict):
         p.investigation_note(investigation_id, "after closing", user_id=desk.lead)
+    exports = sorted((p.settings.data_path / "network-exports").iterdir())
+    desk.world.item("newcomer")  # nothing decided about it yet: nothing to refer
+    fresh = p.investigation_open(
+        user_id=desk.lead, title="newcomer", account_id=desk.world.accounts["newcomer"]
+    )
+    with pytest.raises(InvalidInput):
+        p.investigation_refer(int(fresh["id"]), user_id=desk.lead, jurisdiction="IN", agency="Cyber Cell")
+    assert sorted((p.settings.data_path / "network-exports").iterdir()) == exports  # no export left behind
 
 
 def test_the_export_verifies_and_a_changed_byte_fails_it(desk: Desk, tmp_path: Path) -> None:
