@@ -143,6 +143,15 @@ class InvestigationOperations:
             ),
         )
 
+    def investigation_actions_waiting(self, *, user_id: int) -> list[dict[str, Any]]:
+        """Actions on investigations' accounts waiting for a second person (not this one's own)."""
+
+        def run(session: Session, user: ConsoleUser) -> list[dict[str, Any]]:
+            investigations.require(user, Permission.DECISION_APPROVE, "see what waits for approval")
+            return investigations.waiting_for(session, user)
+
+        return self._as(user_id, run)
+
     def investigation_reject(self, action_id: int, *, user_id: int, note: str) -> dict[str, Any]:
         return self._as(
             user_id,

@@ -510,6 +510,21 @@ def reject_action(
     return action
 
 
+def waiting_for(session: Session, user: ConsoleUser, *, limit: int = 100) -> list[dict[str, Any]]:
+    """Proposed actions a second person may approve: every pending one not proposed by ``user``."""
+    rows = session.execute(
+        select(InvestigationAction, Investigation.title)
+        .join(Investigation, Investigation.id == InvestigationAction.investigation_id)
+        .where(
+            InvestigationAction.state == InvestigationActionState.PENDING,
+            InvestigationAction.proposer_id != user.id,
+        )
+        .order_by(InvestigationAction.id)
+        .limit(limit)
+    ).all()
+    return [{**action_dict(a), "investigation_id": a.investigation_id, "title": title} for a, title in rows]
+
+
 def actions(session: Session, investigation_id: int) -> list[InvestigationAction]:
     return list(
         session.scalars(

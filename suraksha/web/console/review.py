@@ -488,7 +488,13 @@ def approvals(
         user = user_of(session, who)
         pending = review_decisions.approval_queue(session, approver=user)
         cases = {rd.id: review.get_case(session, rd.case_id) for rd in pending}
-    return render(request, "console/approvals.html", who, {"pending": pending, "cases": cases})
+    network = (
+        state.platform.investigation_actions_waiting(user_id=who.user_id)
+        if who.can(Permission.NETWORK_VIEW)
+        else []
+    )
+    context = {"pending": pending, "cases": cases, "network": network}
+    return render(request, "console/approvals.html", who, context)
 
 
 @router.post("/approvals/{review_decision_id}")

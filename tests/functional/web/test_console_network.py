@@ -134,11 +134,13 @@ def test_an_investigation_acted_on_with_four_eyes(
     assert post(web, f"{base}/act", csrf, kind="suspend", reason="selling").status_code == 303
     with console_platform.db.reading() as session:
         action_id = session.scalars(select(InvestigationAction.id)).one()
+    assert "#pending-actions" not in web.get("/console/approvals").text  # never one's own
     mine = post(web, f"{base}/actions/{action_id}/approve", csrf, password=PASSWORD)
     assert mine.status_code == 403 and "four eyes" in mine.text
     web.cookies.clear()
     csrf = signed_in(web, SECOND)
     assert f"/actions/{action_id}/approve" in web.get(base).text
+    assert f"/console/investigations/{investigation}#pending-actions" in web.get("/console/approvals").text
     no_password = post(web, f"{base}/actions/{action_id}/approve", csrf, note="checked")
     assert no_password.status_code == 403
     with console_platform.db.reading() as session:
