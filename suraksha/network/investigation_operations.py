@@ -14,8 +14,9 @@ from suraksha.access.models import ConsoleUser
 from suraksha.db.base import utcnow
 from suraksha.enforcement.follow_ups import DecisionFollowUps
 from suraksha.errors import Conflict, Forbidden
-from suraksha.network import export, investigations
-from suraksha.network.investigations import InvestigationDetail, Preserved
+from suraksha.network import export, investigation_detail, investigations
+from suraksha.network.investigation_detail import InvestigationDetail
+from suraksha.network.investigations import Preserved
 from suraksha.network.services import NetworkOptions
 from suraksha.permissions import Permission
 from suraksha.reporting.referrals import referral_dict
@@ -62,7 +63,9 @@ class InvestigationOperations:
             row = investigations.open_investigation(
                 session, title=title, user=user, cluster_id=cluster_id, account_id=account_id
             )
-            return investigations.investigation_dict(row, len(investigations.member_ids(session, row.id)))
+            return investigation_detail.investigation_dict(
+                row, len(investigations.member_ids(session, row.id))
+            )
 
         return self._as(user_id, run)
 
@@ -71,7 +74,7 @@ class InvestigationOperations:
 
         def run(session: Session, user: ConsoleUser) -> list[dict[str, Any]]:
             investigations.require(user, Permission.NETWORK_VIEW, "read investigations")
-            return investigations.list_investigations(session, limit=limit)
+            return investigation_detail.list_investigations(session, limit=limit)
 
         return self._as(user_id, run)
 
@@ -80,8 +83,10 @@ class InvestigationOperations:
 
         def run(session: Session, user: ConsoleUser) -> InvestigationDetail:
             investigations.require(user, Permission.NETWORK_VIEW, "read an investigation")
-            found = investigations.detail(session, investigation_id, self.network_options.graph, limit=limit)
-            investigations.record_view(session, investigation_id, investigations.actor_of(user))
+            found = investigation_detail.detail(
+                session, investigation_id, self.network_options.graph, limit=limit
+            )
+            investigation_detail.record_view(session, investigation_id, investigations.actor_of(user))
             return found
 
         return self._as(user_id, run)
@@ -110,7 +115,7 @@ class InvestigationOperations:
     def investigation_close(self, investigation_id: int, *, reason: str, user_id: int) -> dict[str, Any]:
         return self._as(
             user_id,
-            lambda s, u: investigations.investigation_dict(
+            lambda s, u: investigation_detail.investigation_dict(
                 investigations.close(s, investigation_id, reason=reason, user=u)
             ),
         )
@@ -127,7 +132,7 @@ class InvestigationOperations:
         """Propose suspending every account (or removing their items): waits for a second person."""
         return self._as(
             user_id,
-            lambda s, u: investigations.action_dict(
+            lambda s, u: investigation_detail.action_dict(
                 investigations.propose_action(s, investigation_id, kind, reason=reason, user=u)
             ),
         )
@@ -136,7 +141,7 @@ class InvestigationOperations:
         """The second person approves a proposed action: it is carried out."""
         return self._as(
             user_id,
-            lambda s, u: investigations.action_dict(
+            lambda s, u: investigation_detail.action_dict(
                 investigations.approve_action(
                     s, action_id, approver=u, note=note, follow_ups=self.investigation_follow_ups
                 )
@@ -148,14 +153,14 @@ class InvestigationOperations:
 
         def run(session: Session, user: ConsoleUser) -> list[dict[str, Any]]:
             investigations.require(user, Permission.DECISION_APPROVE, "see what waits for approval")
-            return investigations.waiting_for(session, user)
+            return investigation_detail.waiting_for(session, user)
 
         return self._as(user_id, run)
 
     def investigation_reject(self, action_id: int, *, user_id: int, note: str) -> dict[str, Any]:
         return self._as(
             user_id,
-            lambda s, u: investigations.action_dict(
+            lambda s, u: investigation_detail.action_dict(
                 investigations.reject_action(s, action_id, approver=u, note=note)
             ),
         )
@@ -184,7 +189,9 @@ class InvestigationOperations:
         investigations.require(user, Permission.NETWORK_VIEW, "export an investigation")
         investigations.require(user, Permission.EXPORT_CREATE, "export an investigation")
         why = investigations._text("reason", reason, 1000)
-        found = investigations.detail(session, investigation_id, self.network_options.graph, limit=1_000_000)
+        found = investigation_detail.detail(
+            session, investigation_id, self.network_options.graph, limit=1_000_000
+        )
         built = export.build_export(
             session,
             found.as_dict(),
