@@ -55,6 +55,7 @@ from suraksha.legal.ports import (
     MailServer,
 )
 from suraksha.network import tasks as network_tasks
+from suraksha.network.investigation_operations import InvestigationOperations
 from suraksha.network.operations import NetworkOperations
 from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
 from suraksha.outbound.webhooks import WebhookEndpoint, WebhookSender, endpoint_secrets
@@ -103,7 +104,12 @@ opens again, saying what failed (``suraksha.enforcement.acknowledgements``)."""
 AUDIT_CHECKPOINT_JOB = "audit.checkpoint"
 
 
-class Platform(TransparencyOperations, FlaggerOperations, NetworkOperations, AppealOperations):
+class Platform(
+    TransparencyOperations, FlaggerOperations, NetworkOperations, InvestigationOperations, AppealOperations
+):
+    investigation_follow_ups = DECISION_FOLLOW_UPS
+    """The ports an investigation's approved actions are carried out with."""
+
     def __init__(self, settings: Settings | None = None) -> None:
         self.settings = settings or Settings.load()
 

@@ -22,6 +22,8 @@ The mapping follows the review-console issue ("People and access"):
   also reviews is given both roles, so the grant is explicit and audited.
 - ``network:view`` (the account graph: suspected rackets, their accounts and the identifiers and items
   that link them) is for those who investigate and hand rackets to the police: leads and legal.
+  Running an investigation (``network:investigate``: opening it, its accounts and notes, holds,
+  proposing actions, reports, the referral) is the leads'; legal reads investigations.
 - ``decision:approve`` is the second pair of eyes on consequential decisions; the decision service
   (not this table) also refuses an approval by the person who made the decision.
 
@@ -68,6 +70,8 @@ class Permission(StrEnum):
     """Suspend and reinstate trusted flaggers."""
     NETWORK_VIEW = "network:view"
     """Read the account graph: suspected rackets, the accounts in them and the evidence linking them."""
+    NETWORK_INVESTIGATE = "network:investigate"
+    """Open and run network investigations: accounts, notes, holds, proposed actions, reports, referral."""
 
 
 class Role(StrEnum):
@@ -99,6 +103,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         P.STATS_VIEW,
         P.FLAGGERS_VIEW,
         P.NETWORK_VIEW,
+        P.NETWORK_INVESTIGATE,
     },
     Role.LEGAL: frozenset(
         {

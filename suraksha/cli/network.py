@@ -3,13 +3,15 @@ cluster or an account with the evidence that links them (docs/network.md)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from suraksha.cli import identity
+from suraksha.app import Platform
+from suraksha.cli import identity, investigate
 from suraksha.cli.common import ACCOUNT_HELP, account_id, cli_actor, err, out, platform, print_json
 from suraksha.network.services import AccountNetwork, ClusterDetail, ClusterSummary, Edge
 from suraksha.permissions import Permission
@@ -190,3 +192,34 @@ def _print_account(found: AccountNetwork) -> None:
     out.print(_edges_table(found.edges) if found.edges else "no links to other accounts")
     for kind, value, accounts in found.cut_keys:
         out.print(f"not evidence: {kind} {value[:60]} is shared by {accounts} accounts (a hub)")
+
+
+app.add_typer(investigate.app, name="investigate")
+
+
+@app.command("verify-export")
+def verify_export_command(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, help="The network export (.zip)."),
+    public_key: str = typer.Option(
+        ...,
+        "--public-key",
+        envvar="SURAKSHA_VAULT_VERIFY_KEY",
+        help="The exporter's verify key (base64; `suraksha vault public-key`).",
+    ),
+    json_out: bool = JSON,
+) -> None:
+    """Check a network export offline (no database): signature, every file, the zip byte for byte.
+    Exit 0 when it holds, 1 when it does not."""
+    try:
+        check = Platform.network_verify_export(file, public_key)
+    except Exception as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    if json_out:
+        print_json(check.as_dict())
+    elif check.ok:
+        out.print(f"export ok: signature valid, {check.files} files match the manifest", markup=False)
+    else:
+        for problem in check.problems:
+            err.print(f"[red]export NOT valid:[/red] {problem}")
+    raise typer.Exit(0 if check.ok else 1)

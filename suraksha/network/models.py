@@ -135,3 +135,107 @@ class NetworkRun(Base):
     clusters: Mapped[int] = mapped_column(Integer, default=0)
     suspected: Mapped[int] = mapped_column(Integer, default=0)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+# -- investigations ----------------------------------------------------------------------------------
+
+
+class InvestigationState(StrEnum):
+    OPEN = "open"
+    HANDED_TO_POLICE = "handed_to_police"
+    """The police referral was made; the investigation stays readable and may still be added to."""
+    CLOSED = "closed"
+
+
+class Investigation(Base):
+    """A lead's investigation of a network: the accounts they hold together, with notes, a timeline,
+    state and what was done from it (holds, actions, reports, one police referral)."""
+
+    __tablename__ = "network_investigations"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(20), default=InvestigationState.OPEN, index=True)
+    source: Mapped[str] = mapped_column(String(60))
+    """Where it was opened from: ``cluster:ID`` or ``account:ID``."""
+    cluster_id: Mapped[int | None] = mapped_column(
+        ForeignKey("network_clusters.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    opened_by: Mapped[str] = mapped_column(String(200))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("police_referrals.id"), nullable=True)
+    """The one police referral for the whole network."""
+
+
+class InvestigationAccount(Base):
+    """An account in an investigation: who added it and why; removed ones stay, with who and why."""
+
+    __tablename__ = "network_investigation_accounts"
+    __table_args__ = (UniqueConstraint("investigation_id", "account_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("network_investigations.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    added_by: Mapped[str] = mapped_column(String(200))
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    removed_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    removed_reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class InvestigationEvent(Base):
+    """One line of an investigation's timeline: a note, an account added or removed, a hold placed, an
+    action proposed or approved, a report prepared, the referral, an export, a change of state."""
+
+    __tablename__ = "network_investigation_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("network_investigations.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))
+    text: Mapped[str] = mapped_column(Text, default="")
+    details: Mapped[str] = mapped_column(Text, default="{}")
+    """JSON: the ids involved."""
+
+
+class InvestigationActionState(StrEnum):
+    PENDING = "pending"
+    """Proposed; waits for a second person."""
+    APPROVED = "approved"
+    """Approved by a second person and carried out."""
+    REJECTED = "rejected"
+
+
+class InvestigationAction(Base):
+    """An action on every account of an investigation (suspend them, or remove their items), proposed by
+    one lead and carried out only when a second person approves it (four eyes). The accounts are the
+    ones in the investigation when it was proposed: the approver approves what was proposed."""
+
+    __tablename__ = "network_investigation_actions"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    investigation_id: Mapped[int] = mapped_column(
+        ForeignKey("network_investigations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    account_ids: Mapped[str] = mapped_column(Text)
+    """Space-separated account ids, as proposed."""
+    state: Mapped[str] = mapped_column(String(20), default=InvestigationActionState.PENDING, index=True)
+    proposed_by: Mapped[str] = mapped_column(String(200))
+    proposer_id: Mapped[int] = mapped_column(ForeignKey("console_users.id"))
+    proposed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    approver_ref: Mapped[str] = mapped_column(String(200), default="")
+    approver_id: Mapped[int | None] = mapped_column(ForeignKey("console_users.id"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    actions: Mapped[int] = mapped_column(Integer, default=0)
+    """Platform actions written when it was carried out."""

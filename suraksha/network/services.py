@@ -564,6 +564,11 @@ def list_clusters(
     return [ClusterSummary.of(r) for r in rows]
 
 
+def account_nodes(session: Session, ids: Sequence[int]) -> list[AccountNode]:
+    """The accounts as graph nodes, by id (what an investigation draws)."""
+    return _nodes(session, list(ids))
+
+
 def _nodes(session: Session, ids: Sequence[int]) -> list[AccountNode]:
     nodes = []
     for start in range(0, len(ids), _CHUNK):

@@ -78,6 +78,17 @@ class AccountDisabled:
 
 
 @dataclass(frozen=True)
+class AssociatedAccount:
+    """Another account of the same organised group (NCMEC's ``associatedAccount``)."""
+
+    esp_identifier: str
+    screen_name: str = ""
+    display_name: str = ""
+    esp_service: str = ""
+    prior_reports: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class ReportedUser:
     esp_identifier: str
     screen_name: str = ""
@@ -89,6 +100,10 @@ class ReportedUser:
     prior_reports: tuple[int, ...] = ()
     """reportIds of earlier finished CyberTipline reports about this account."""
     esp_service: str = ""
+    group_identifier: str = ""
+    """The organised group the account is believed to be part of (``groupIdentifier``)."""
+    associated: tuple[AssociatedAccount, ...] = ()
+    """The group's other accounts (``associatedAccount``)."""
 
 
 @dataclass(frozen=True)

@@ -98,6 +98,11 @@ class CyberTiplineReport(Base):
     """Non-empty only when a reviewer flagged a child at immediate risk (then sent as
     escalateToHighPriority)."""
     additional_info: Mapped[str] = mapped_column(Text, default="")
+    group_identifier: Mapped[str] = mapped_column(String(200), default="")
+    """NCMEC's ``groupIdentifier``: the organised group the account is believed to be part of (a network
+    investigation's reference), empty when none."""
+    associated_account_ids: Mapped[str] = mapped_column(Text, default="")
+    """Space-separated ids of the other accounts of that group, sent as ``associatedAccount``."""
     report_xml: Mapped[str] = mapped_column(Text, default="")
     """The exact document submitted, fixed when submission starts (the same bytes on every attempt)."""
     ncmec_report_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)

@@ -17,6 +17,7 @@ import hashlib
 import json
 import shutil
 import zipfile
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
@@ -165,7 +166,11 @@ def render_referral_pdf(
     organisation: str,
     evidence_manifest_sha256: str,
     generated_at: datetime,
+    linked: Sequence[ReferralSummary] = (),
+    network: Sequence[str] = (),
 ) -> bytes:
+    """The referral's PDF. With ``linked`` (a network referral): the other accounts of the network, each
+    with its items, and ``network`` (lines saying what links them) after the first account's."""
     pdf = Pages(f"Police referral {referral_id}", generated_at, shown=f"Referral {referral_id} to {agency}")
     heading, line = pdf.heading, pdf.line
     sender = organisation or "the platform"
@@ -186,6 +191,38 @@ def render_referral_pdf(
         else "No evidence package attached yet (export one with `suraksha vault export`)."
     )
     heading("Items")
+    _items(pdf, summary)
+    if linked or network:
+        heading(f"The network: {len(linked) + 1} accounts referred together")
+        for text in network:
+            line(text)
+        for other in linked:
+            heading(f"Account {other.account_id}")
+            line(
+                f"Handle {other.handle!r}, display name {other.display_name!r}: {len(other.items)} item(s) "
+                f"between {other.first_at} and {other.last_at}. Suspended: {other.suspended_at or 'no'}. "
+                f"CyberTipline reports: {'; '.join(other.cybertipline_reports) or 'none'}"
+            )
+            _items(pdf, other)
+    everyone = [summary, *linked]
+    files = sum(len(f.files) for one in everyone for f in one.items)
+    title, text = certificate_text(
+        jurisdiction,
+        organisation=organisation,
+        system="Suraksha child-safety operations platform and the host platform's systems",
+        referral=str(referral_id),
+        files=files,
+        manifest=evidence_manifest_sha256,
+        period=f"{min(o.first_at for o in everyone)} to {max(o.last_at for o in everyone)}",
+    )
+    pdf.new_page()
+    heading(title)
+    line(text)
+    return pdf.output()
+
+
+def _items(pdf: Pages, summary: ReferralSummary) -> None:
+    line = pdf.line
     for facts in summary.items:
         pdf.bold(f"Item {facts.item_id} ({facts.kind})")
         line(f"Posted {facts.posted_at or 'unknown'}, received {facts.received_at}")
@@ -202,20 +239,6 @@ def render_referral_pdf(
         for text in facts.files:
             line(f"File: {text}")
         pdf.gap()
-    files = sum(len(f.files) for f in summary.items)
-    title, text = certificate_text(
-        jurisdiction,
-        organisation=organisation,
-        system="Suraksha child-safety operations platform and the host platform's systems",
-        referral=str(referral_id),
-        files=files,
-        manifest=evidence_manifest_sha256,
-        period=f"{summary.first_at} to {summary.last_at}",
-    )
-    pdf.new_page()
-    heading(title)
-    line(text)
-    return pdf.output()
 
 
 # -- the referral ---------------------------------------------------------------------------------------
@@ -244,16 +267,34 @@ def create_referral(
     out_dir: Path,
     organisation: str = "",
     evidence_package: Path | None = None,
+    linked_account_ids: Sequence[int] = (),
+    network: Sequence[str] = (),
+    attachments: Sequence[Path] = (),
 ) -> PoliceReferral:
-    """Build the referral package for an account and record it as drafted (audited)."""
+    """Build the referral package for an account and record it as drafted (audited).
+
+    A network referral (one for a whole network of accounts, from an investigation) names the other
+    accounts in ``linked_account_ids`` (those with decided items are set out like the first; the
+    others are listed), says what links them in ``network``, and copies ``attachments`` (the network
+    export) into the package beside the evidence package."""
     jurisdiction = jurisdiction.strip().upper()
     if not (len(jurisdiction) == 2 and jurisdiction.isalpha()):
         raise InvalidInput(f"jurisdiction {jurisdiction!r} must be a two-letter country code such as IN")
     if not agency.strip() or len(agency) > 300:
         raise InvalidInput("name the police agency the referral is for (at most 300 characters)")
     summary = gather_referral(session, account_id)
+    linked: list[ReferralSummary] = []
+    undecided: list[str] = []
+    for other in dict.fromkeys(a for a in linked_account_ids if a != account_id):
+        try:
+            linked.append(gather_referral(session, other))
+        except InvalidInput:
+            found = session.get(Account, other)
+            undecided.append(account_name(found))
+    if undecided:
+        network = [*network, f"Linked accounts with no decided item: {', '.join(undecided)}"]
     manifest = _manifest_sha256(evidence_package) if evidence_package is not None else ""
-    reports = [r.split(" ")[0] for r in summary.cybertipline_reports]
+    reports = [r.split(" ")[0] for one in [summary, *linked] for r in one.cybertipline_reports]
     referral = PoliceReferral(
         account_id=account_id,
         jurisdiction=jurisdiction,
@@ -275,14 +316,17 @@ def create_referral(
         organisation=organisation,
         evidence_manifest_sha256=manifest,
         generated_at=utcnow(),
+        linked=linked,
+        network=network,
     )
     write_private(folder / f"referral-{referral.id}.pdf", pdf)
-    write_private(
-        folder / "summary.json", json.dumps(summary.as_dict(), indent=2, ensure_ascii=False).encode()
-    )
-    if evidence_package is not None:
-        copy = create_private(folder / evidence_package.name, exclusive=False)
-        with open(evidence_package, "rb") as source, copy:
+    facts: dict[str, object] = summary.as_dict()
+    if linked or network:
+        facts = {**facts, "linked_accounts": [o.as_dict() for o in linked], "network": list(network)}
+    write_private(folder / "summary.json", json.dumps(facts, indent=2, ensure_ascii=False).encode())
+    for attached in [*([evidence_package] if evidence_package is not None else []), *attachments]:
+        copy = create_private(folder / attached.name, exclusive=False)
+        with open(attached, "rb") as source, copy:
             shutil.copyfileobj(source, copy)
     referral.package_path = str(folder)
     referral.pdf_sha256 = hashlib.sha256(pdf).hexdigest()
@@ -298,6 +342,7 @@ def create_referral(
             "pdf_sha256": referral.pdf_sha256,
             "evidence_manifest_sha256": manifest,
             "ncmec_report_ids": reports[:20],
+            "linked_accounts": len(linked),
         },
     )
     return referral

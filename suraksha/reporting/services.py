@@ -25,6 +25,7 @@ from suraksha.enforcement.models import Action, ActionKind, ActionTarget, Decide
 from suraksha.errors import ConfigError, Conflict, Forbidden, InvalidInput, NotFound
 from suraksha.reporting.contents import (
     AccountDisabled,
+    AssociatedAccount,
     CaptureEvent,
     DeviceRef,
     IncidentPlace,
@@ -138,6 +139,11 @@ class ReportRequest:
     additional_info: str = ""
     review_decision_id: int | None = None
     approved_by: tuple[str, ...] = ()
+    group_identifier: str = ""
+    """NCMEC's ``groupIdentifier`` (a network investigation's reference): the accounts are believed to
+    be one organised group."""
+    associated_account_ids: tuple[int, ...] = ()
+    """The group's accounts: each report names the others as ``associatedAccount``."""
 
 
 def _open_report(session: Session, account_id: int) -> CyberTiplineReport | None:
@@ -209,6 +215,12 @@ def _merge_request(report: CyberTiplineReport, request: ReportRequest) -> None:
     reason = request.escalate_reason.strip()
     if reason and reason not in report.escalate_reason:
         report.escalate_reason = f"{report.escalate_reason}\n{reason}".strip()
+    if request.group_identifier:
+        report.group_identifier = request.group_identifier[:200]
+    if request.associated_account_ids:
+        known = [int(a) for a in report.associated_account_ids.split()]
+        merged = dict.fromkeys([*known, *request.associated_account_ids])
+        report.associated_account_ids = " ".join(str(a) for a in merged if a != report.account_id)
     info = request.additional_info.strip()
     if info and info not in report.additional_info:
         report.additional_info = f"{report.additional_info}\n{info}".strip()
@@ -470,6 +482,8 @@ def load_report_content(session: Session, report_id: int, options: ReportOptions
         disabled=_account_disabled(session, account),
         prior_reports=tuple(p for p in prior if p is not None),
         esp_service=options.platform,
+        group_identifier=report.group_identifier,
+        associated=_associated(session, report, options),
     )
     reported = tuple(_reported_file(f, items[f.item_id], media[f.media_id]) for f in files)
     reference = f"Reporter reference: suraksha-report-{report.id}-{report.restarts}"
@@ -489,6 +503,39 @@ def load_report_content(session: Session, report_id: int, options: ReportOptions
         annotations=annotations,
         places=_places(options, list(items.values())),
         additional_info=f"{report.additional_info}\n{reference}".strip(),
+    )
+
+
+def _associated(
+    session: Session, report: CyberTiplineReport, options: ReportOptions
+) -> tuple[AssociatedAccount, ...]:
+    """The other accounts of the report's group, each with its own finished reports."""
+    ids = [int(a) for a in report.associated_account_ids.split()]
+    if not ids:
+        return ()
+    prior: dict[int, list[int]] = {}
+    for account_id, ncmec_id in session.execute(
+        select(CyberTiplineReport.account_id, CyberTiplineReport.ncmec_report_id)
+        .where(
+            CyberTiplineReport.account_id.in_(ids),
+            CyberTiplineReport.state == ReportState.FINISHED,
+            CyberTiplineReport.ncmec_report_id.is_not(None),
+        )
+        .order_by(CyberTiplineReport.id)
+    ):
+        if ncmec_id is not None:
+            prior.setdefault(account_id, []).append(ncmec_id)
+    accounts = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(ids)))}
+    return tuple(
+        AssociatedAccount(
+            esp_identifier=accounts[i].platform_account_id,
+            screen_name=accounts[i].handle,
+            display_name=accounts[i].display_name,
+            esp_service=options.platform,
+            prior_reports=tuple(prior.get(i, ())),
+        )
+        for i in ids
+        if i in accounts
     )
 
 

@@ -21,6 +21,7 @@ from lxml import etree
 from suraksha.errors import ConfigError, ExternalServiceError, InvalidInput
 from suraksha.reporting.contents import (
     AccountDisabled,
+    AssociatedAccount,
     DeviceRef,
     IncidentPlace,
     IpCapture,
@@ -181,8 +182,25 @@ def _reported_user(parent: Any, user: ReportedUser) -> None:
         _device(parent, device)
     for prior in user.prior_reports:
         _sub(parent, "priorCTReports", str(prior))
+    if user.group_identifier:
+        _sub(parent, "groupIdentifier", user.group_identifier)
     if user.disabled is not None:
         _disabled(parent, user.disabled)
+    for other in user.associated:
+        # "Linked": an account the reported user is linked to (here: by what the network shares).
+        _associated(_sub(parent, "associatedAccount", type="Linked"), other)
+
+
+def _associated(parent: Any, other: AssociatedAccount) -> None:
+    if other.esp_service:
+        _sub(parent, "espService", other.esp_service)
+    _sub(parent, "espIdentifier", other.esp_identifier)
+    if other.screen_name:
+        _sub(parent, "screenName", other.screen_name)
+    if other.display_name:
+        _sub(parent, "displayName", other.display_name)
+    for prior in other.prior_reports:
+        _sub(parent, "priorCTReport", str(prior))
 
 
 # -- file details -------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ amendment. Built in:
   Ethics Code) Rules 2021, r. 3(1)(g)).
 - ``law_enforcement_request``: 90 days from the request, extendable by further periods (the usual
   term of a preservation request, e.g. 18 USC 2703(f)).
+- ``network_investigation``: 180 days from the hold, extendable: a lead's investigation of a network
+  of accounts, kept until it is handed to the police (``suraksha.network.investigations``).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ BUILTIN_PERIOD_DAYS: Mapping[str, int] = {
     HoldBasis.CYBERTIPLINE_REPORT: 365,
     HoldBasis.INDIA_IT_RULES_3_1_G: 180,
     HoldBasis.LAW_ENFORCEMENT_REQUEST: 90,
+    HoldBasis.NETWORK_INVESTIGATION: 180,
 }
 MAX_PERIOD_DAYS = 36500
 STATUTORY_BASES = frozenset({HoldBasis.CYBERTIPLINE_REPORT.value})

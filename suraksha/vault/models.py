@@ -60,6 +60,9 @@ class HoldBasis(StrEnum):
     """IT (Intermediary Guidelines) Rules 2021, r. 3(1)(g): 180 days after removal."""
     LAW_ENFORCEMENT_REQUEST = "law_enforcement_request"
     """A preservation request from law enforcement: 90 days, extendable."""
+    NETWORK_INVESTIGATION = "network_investigation"
+    """A lead's investigation of a network of accounts, kept for the police: 180 days, extendable (as
+    long as IT Rules r. 3(1)(g) keeps removed content; configurable like every period)."""
 
 
 class EvidenceBlob(Base):

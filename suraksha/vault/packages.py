@@ -24,13 +24,13 @@ import json
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -170,24 +170,10 @@ def build_package(
         "created_by": actor.name,
         "reason": reason,
         "purpose": purpose,
-        "verify_key": crypto.verify_key_text(signing_key),
         "preservations": [preservation_dict(p) for p in preservations],
-        "files": [
-            {"path": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
-            for name, data in entries
-        ],
     }
-    manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=True).encode()
-    signature = signing_key.sign(manifest_bytes)
-    target = Path(out)
-    private_dir(target.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=".package-", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as sink:
-            write_canonical_zip(sink, [(MANIFEST, manifest_bytes), (SIGNATURE, signature), *entries], created)
-            sink.flush()
-            os.fsync(sink.fileno())
-        manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+
+    def record(manifest_sha256: str) -> None:
         audit.record(
             session,
             actor.name,
@@ -204,11 +190,47 @@ def build_package(
             },
         )
         session.flush()
+
+    built = write_signed_package(Path(out), manifest, entries, signing_key, created, before_publish=record)
+    return BuiltPackage(built.path, built.manifest_sha256, len(entries) - 1, built.size)
+
+
+def write_signed_package(
+    target: Path,
+    manifest: dict[str, Any],
+    entries: Sequence[tuple[str, bytes]],
+    signing_key: Ed25519PrivateKey,
+    created: datetime,
+    *,
+    before_publish: Callable[[str], None],
+) -> BuiltPackage:
+    """Sign ``manifest`` (to which the verify key and every entry's path, size and SHA-256 are added) and
+    write the canonical zip to ``target``. ``before_publish(manifest_sha256)`` runs (the caller's
+    audit row) before the file appears at ``target``: a package nobody recorded never exists."""
+    manifest = {
+        **manifest,
+        "verify_key": crypto.verify_key_text(signing_key),
+        "files": [
+            {"path": name, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+            for name, data in entries
+        ],
+    }
+    manifest_bytes = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=True).encode()
+    signature = signing_key.sign(manifest_bytes)
+    private_dir(target.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=".package-", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as sink:
+            write_canonical_zip(sink, [(MANIFEST, manifest_bytes), (SIGNATURE, signature), *entries], created)
+            sink.flush()
+            os.fsync(sink.fileno())
+        manifest_sha256 = hashlib.sha256(manifest_bytes).hexdigest()
+        before_publish(manifest_sha256)
         os.replace(tmp_name, target)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    return BuiltPackage(target, manifest_sha256, len(entries) - 1, target.stat().st_size)
+    return BuiltPackage(target, manifest_sha256, len(entries), target.stat().st_size)
 
 
 # -- verification -------------------------------------------------------------------------------------
@@ -246,10 +268,15 @@ def _read_entry(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limit: int) -> 
 
 
 def verify_package(
-    path: str | os.PathLike[str], public_key: Ed25519PublicKey, *, max_bytes: int = 4 * 1024**3
+    path: str | os.PathLike[str],
+    public_key: Ed25519PublicKey,
+    *,
+    max_bytes: int = 4 * 1024**3,
+    formats: Collection[str] = (FORMAT,),
 ) -> PackageCheck:
-    """Check a package offline. ``ok`` only when the signature holds under ``public_key``, every file
-    matches the manifest, nothing is missing or extra, and the zip is byte for byte canonical."""
+    """Check a package offline. ``ok`` only when the signature holds under ``public_key``, the manifest
+    names one of ``formats`` (other signed packages, e.g. the network export, share this layout), every
+    file matches the manifest, nothing is missing or extra, and the zip is byte for byte canonical."""
     check = PackageCheck()
     source = Path(path)
     try:
@@ -276,7 +303,7 @@ def verify_package(
                 raise _Refused("the manifest's signature does not verify under the given public key")
             manifest = json.loads(manifest_bytes)
             check.manifest = manifest
-            if manifest.get("format") != FORMAT:
+            if manifest.get("format") not in formats:
                 raise _Refused(f"unknown package format {str(manifest.get('format'))[:80]!r}")
             listed = manifest["files"]
             expected = [MANIFEST, SIGNATURE, *(str(f["path"]) for f in listed)]

@@ -17,6 +17,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from suraksha.access.models import ConsoleUser
 from suraksha.admin.models import KillSwitch
 from suraksha.admin.services import set_switch
 from suraksha.banks import services as banks
@@ -38,6 +39,7 @@ from suraksha.vault.services import EvidenceActor
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import run_worker
 from tests.browser.conftest import Console, sign_in
+from tests.browser.network_seed import seed_racket
 from tests.transparency_records import seed_history
 
 TARGET = os.environ.get("SURAKSHA_SCREENSHOTS")
@@ -310,3 +312,33 @@ def test_accountability_screenshots(page: Page, console: Console) -> None:
     page.locator("#answer-form button").click()
     expect(page.locator(".named-post")).to_have_count(3)
     shoot(page, out / "answer.png")
+
+
+def test_network_screenshots(page: Page, console: Console) -> None:
+    """The suspected rackets and an investigation of one: its graph, the action waiting for a second
+    lead, the shared identifiers and the timeline."""
+    assert TARGET is not None
+    out = Path(TARGET)
+    out.mkdir(parents=True, exist_ok=True)
+    lead = console.user("network-demo-lead", ["lead"])
+    investigation = seed_racket(console, "shop", accounts=14, lead=lead)
+    with console.platform.db.reading() as session:
+        user_id = session.scalars(select(ConsoleUser.id).where(ConsoleUser.email == lead)).one()
+    console.platform.investigation_note(
+        investigation,
+        "Every bio names the same Telegram channel; two UPI tills take the payments",
+        user_id=user_id,
+    )
+    console.platform.investigation_preserve(investigation, user_id=user_id)
+    console.platform.investigation_propose(
+        investigation, "suspend", reason="selling abuse material through two tills", user_id=user_id
+    )
+    sign_in(page, console, lead)
+    expect(page.locator("h1")).to_have_text("Dashboard")
+    page.goto(f"{console.url}/console/network")
+    shoot(page, out / "network.png")
+    page.goto(f"{console.url}/console/investigations/{investigation}")
+    expect(page.locator("#network-graph")).to_have_attribute("data-stable", "yes", timeout=20_000)
+    page.wait_for_timeout(500)
+    page.set_viewport_size({"width": 1280, "height": 1250})
+    shoot(page, out / "investigation.png", full_page=False)  # the page's top: facts, graph, what waits

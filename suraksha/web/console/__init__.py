@@ -22,6 +22,7 @@ from suraksha.web.console import (
     flaggers,
     legal,
     legal_desk,
+    network,
     operations,
     reports,
     review,
@@ -45,6 +46,7 @@ ROUTERS = (
     stats.router,
     answers.router,
     flaggers.router,
+    network.router,
 )
 
 

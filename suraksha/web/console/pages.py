@@ -43,6 +43,7 @@ NAV: tuple[NavLink, ...] = (
     NavLink("/console/appeals", "Appeals", Permission.QUEUE_VIEW),
     NavLink("/console/reports", "Reports", Permission.REPORT_SUBMIT),
     NavLink("/console/legal", "Legal desk", Permission.LEGAL_VIEW),
+    NavLink("/console/network", "Network", Permission.NETWORK_VIEW),
     NavLink("/console/stats", "Statistics", Permission.STATS_VIEW),
     NavLink("/console/answer", "Answer", Permission.LEGAL_VIEW),
     NavLink("/console/flaggers", "Flaggers", Permission.FLAGGERS_VIEW),

@@ -500,9 +500,13 @@ def approvals(
             for a in list_appeals(session, state=AppealState.AWAITING_APPROVAL)
             if a.decided_by_id != user.id
         ]
-    return render(
-        request, "console/approvals.html", who, {"pending": pending, "cases": cases, "reversals": reversals}
+    network = (
+        state.platform.investigation_actions_waiting(user_id=who.user_id)
+        if who.can(Permission.NETWORK_VIEW)
+        else []
     )
+    context = {"pending": pending, "cases": cases, "reversals": reversals, "network": network}
+    return render(request, "console/approvals.html", who, context)
 
 
 @router.post("/approvals/{review_decision_id}")

@@ -20,6 +20,10 @@ TABLES = {
     "network_clusters",
     "network_cluster_members",
     "network_alerts",
+    "network_investigations",
+    "network_investigation_accounts",
+    "network_investigation_events",
+    "network_investigation_actions",
 }
 
 
