@@ -491,7 +491,7 @@ def _flagger_notice() -> None:
     from suraksha.intake.services import PROCESS_ITEM  # noqa: PLC0415
     from suraksha.testing.demo_items import RACKET  # noqa: PLC0415
 
-    unseen, handle, bio = "demo-r5", "@quickdeals_05", "Another backup. UPI demo.seller1@okaxis"
+    unseen, handle, bio = "demo-r-new1", "@quickdeals_new1", "Another backup. UPI demo.seller1@okaxis"
     with platform() as p:
         p.flagger_items = LocalPlatformItems(
             {
