@@ -311,7 +311,8 @@ def build_charts(shown: list[Bucket], by: Granularity, span: str) -> list[Chart]
 
 @dataclass(frozen=True)
 class FiguresTables:
-    """The period's notices and appeals as the page's tables: each a header and text rows."""
+    """The period's notices and appeals as the page's tables, as text cells (the template holds the
+    headers)."""
 
     notices: list[str]
     """The row of every flagger's notices together."""
