@@ -14,6 +14,7 @@ from rich.table import Table
 
 from suraksha.cli.common import cli_actor, err, fail, out, platform, print_json
 from suraksha.transparency.figures import parse_bound
+from suraksha.transparency.notices_appeals import NoticesAndAppeals
 from suraksha.transparency.rollup import Progress as Advance
 from suraksha.transparency.statistics import NO_RECORDS
 
@@ -32,6 +33,8 @@ SHOWN = {
 }
 """The columns of the table (``--json`` and ``--csv`` give every measure)."""
 HEAD = ("start", "end", "note")
+TABLES = ("buckets", "flaggers", "appeals")
+"""What ``--csv --table`` writes: the buckets, or the whole period's notices or appeals."""
 
 
 def _bounds(start: str | None, end: str | None) -> tuple[str, str]:
@@ -63,17 +66,30 @@ def stats_command(
     ),
     json_out: bool = typer.Option(False, "--json", help="Every measure of every bucket as JSON."),
     csv_out: bool = typer.Option(False, "--csv", help="One row per bucket (and group value) as CSV."),
+    which: str = typer.Option(
+        "buckets",
+        "--table",
+        help="With --csv: buckets; flaggers (trusted flaggers' notices, all then each flagger); or "
+        "appeals (all, then reversal rates by policy, tool, bank, rule and classifier).",
+    ),
 ) -> None:
     """Every figure for a period, by day, week, month, quarter, year or in total.
 
     Calendar buckets in UTC: items identified (by source), decisions (automated or by people), actions
     by kind, CyberTipline reports and files, police referrals, and the time from receipt to detection,
     detection to action and to report (median, p90, p99). Zero is 0; a bucket without any record says
-    so. `stats rollup` and `stats check` keep the rollup behind it (docs/transparency.md)."""
+    so. Then, for the whole period, trusted flaggers' notices (received, decided, confirmed, accuracy,
+    median time to decision; overall and per flagger) and appeals (lodged, decided, upheld, reversed,
+    median time to decide, reversal rates), counted from the records. `stats rollup` and `stats check`
+    keep the rollup behind the buckets (docs/transparency.md)."""
     if ctx.invoked_subcommand is not None:
         return
     if json_out and csv_out:
         raise fail("choose one of --json and --csv")
+    if which not in TABLES:
+        raise fail(f"--table {which!r} is not one of {', '.join(TABLES)}")
+    if which != "buckets" and not csv_out:
+        raise fail("--table chooses the CSV's table: add --csv (the table and --json show every one)")
     first, last = _bounds(start, end)
     with platform() as p:
         report = p.stats(parse_bound(first, "--from", end=False), parse_bound(last, "--to", end=True), by=by,
@@ -82,6 +98,9 @@ def stats_command(
     if json_out:
         print_json(report.as_dict())
         return
+    extra = report.notices_appeals
+    if csv_out and which != "buckets" and extra is not None:
+        rows = extra.flagger_rows() if which == "flaggers" else extra.appeal_rows()
     if csv_out:
         writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["start", "end"])
         writer.writeheader()
@@ -101,6 +120,51 @@ def stats_command(
         note = "no records" if NO_RECORDS in str(row["note"]) else ""
         table.add_row(str(row["start"])[:10], *(_shown(row.get(c)) for c in columns), note)
     out.print(table)
+    if extra is not None:
+        _print_notices_appeals(extra)
+
+
+def _print_notices_appeals(figures: NoticesAndAppeals) -> None:
+    notices = Table(title="Notices from trusted flaggers (received in the period)")
+    for header in (
+        "flagger",
+        "received",
+        "decided",
+        "confirmed",
+        "not found",
+        "accuracy",
+        "median to decide",
+    ):
+        notices.add_column(header, justify="left" if header == "flagger" else "right")
+    for row in figures.flagger_rows():
+        notices.add_row(
+            str(row["flagger"]),
+            *(str(row[k]) for k in ("notices", "decided", "confirmed", "not_found")),
+            _percent(row["accuracy"]),
+            _seconds(row["median_decision_s"]),
+        )
+    out.print(notices)
+    appeals = Table(title="Appeals (lodged, and decided, in the period) and reversal rates")
+    for header in ("of", "lodged", "decided", "upheld", "reversed", "reversal rate", "median to decide", ""):
+        appeals.add_column(header, justify="left" if header in ("of", "") else "right")
+    for row in figures.appeal_rows():
+        what = "all appeals" if row["dimension"] == "all" else f"{row['dimension']} {row['key']}"
+        appeals.add_row(
+            what,
+            *(_shown(row[k]) for k in ("lodged", "decided", "upheld", "reversed")),
+            _percent(row["rate"]),
+            _seconds(row["median_decision_s"]),
+            "often wrong" if row["flagged"] else "",
+        )
+    out.print(appeals)
+
+
+def _percent(value: object) -> str:
+    return f"{value:.0%}" if isinstance(value, float) else "-"
+
+
+def _seconds(value: object) -> str:
+    return f"{value:g} s" if isinstance(value, float | int) else "-"
 
 
 def _shown(value: object) -> str:

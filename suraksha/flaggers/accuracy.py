@@ -2,8 +2,9 @@
 at least one thing named) and the median time from receipt to decision. Notices where nothing named
 could be found are not counted either way: they say nothing about the flagger's judgement.
 
-``flagger_accuracy`` is what leads see (CLI, console) and what the statistics read
-(``suraksha.transparency`` sits above this area). ``check_status`` marks a flagger for a review of its
+``flagger_accuracy`` is what leads see (CLI, console) and, with ``overall_accuracy`` (every flagger's
+notices together), what the statistics read (``suraksha.transparency.notices_appeals``, above this
+area). ``check_status`` marks a flagger for a review of its
 status when, over at least ``min_notices`` decided notices, its accuracy is below ``min_accuracy``
 (settings ``flagger_accuracy_min_notices`` and ``flagger_min_accuracy``): an audit row and the mark on
 the flagger, which a lead clears after the review (``suraksha flaggers clear-review``). DSA Art. 22(6):
@@ -14,10 +15,11 @@ investigate the status.
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from suraksha import audit
@@ -75,31 +77,62 @@ def flagger_accuracy(
     query = select(Flagger).order_by(Flagger.name)
     if flagger_id is not None:
         query = query.where(Flagger.id == flagger_id)
-    figures = []
-    for flagger in session.scalars(query):
-        notices = select(Notice.state, Notice.outcome, Notice.received_at, Notice.decided_at).where(
-            Notice.flagger_id == flagger.id
+    return [
+        _figures(
+            flagger.name,
+            flagger.organisation,
+            _notices(session, start, end, flagger_id=flagger.id),
+            status_review=flagger.status_review_at is not None,
         )
-        if start is not None:
-            notices = notices.where(Notice.received_at >= start)
-        if end is not None:
-            notices = notices.where(Notice.received_at < end)
-        rows = session.execute(notices).all()
-        judged = [r for r in rows if r.state == NoticeState.DECIDED and r.outcome != NoticeOutcome.NOT_FOUND]
-        waits = [(r.decided_at - r.received_at).total_seconds() for r in judged if r.decided_at is not None]
-        figures.append(
-            FlaggerAccuracy(
-                flagger=flagger.name,
-                organisation=flagger.organisation,
-                notices=len(rows),
-                decided=len(judged),
-                confirmed=sum(1 for r in judged if r.outcome == NoticeOutcome.CONFIRMED),
-                not_found=sum(1 for r in rows if r.outcome == NoticeOutcome.NOT_FOUND),
-                median_decision_s=statistics.median(waits) if waits else None,
-                status_review=flagger.status_review_at is not None,
-            )
-        )
-    return figures
+        for flagger in session.scalars(query)
+    ]
+
+
+_NoticeRow = Row[str, str | None, datetime, datetime | None]
+"""A notice's state, outcome, receipt and decision."""
+
+ALL_FLAGGERS = "all"
+"""The ``flagger`` of ``overall_accuracy``'s figures."""
+
+
+def overall_accuracy(
+    session: Session, *, start: datetime | None = None, end: datetime | None = None
+) -> FlaggerAccuracy:
+    """The same figures over every flagger's notices received in [start, end) together (the median is
+    over all their decided notices, not a median of the flaggers' medians)."""
+    rows = _notices(session, start, end)
+    return _figures(ALL_FLAGGERS, "", rows, status_review=False)
+
+
+def _notices(
+    session: Session, start: datetime | None, end: datetime | None, *, flagger_id: int | None = None
+) -> Sequence[_NoticeRow]:
+    query = select(Notice.state, Notice.outcome, Notice.received_at, Notice.decided_at)
+    if flagger_id is not None:
+        query = query.where(Notice.flagger_id == flagger_id)
+    if start is not None:
+        query = query.where(Notice.received_at >= start)
+    if end is not None:
+        query = query.where(Notice.received_at < end)
+    return session.execute(query).all()
+
+
+def _figures(
+    name: str, organisation: str, rows: Sequence[_NoticeRow], *, status_review: bool
+) -> FlaggerAccuracy:
+    """The module docstring's rule: notices not found are neither confirmed nor not."""
+    judged = [r for r in rows if r.state == NoticeState.DECIDED and r.outcome != NoticeOutcome.NOT_FOUND]
+    waits = [(r.decided_at - r.received_at).total_seconds() for r in judged if r.decided_at is not None]
+    return FlaggerAccuracy(
+        flagger=name,
+        organisation=organisation,
+        notices=len(rows),
+        decided=len(judged),
+        confirmed=sum(1 for r in judged if r.outcome == NoticeOutcome.CONFIRMED),
+        not_found=sum(1 for r in rows if r.outcome == NoticeOutcome.NOT_FOUND),
+        median_decision_s=statistics.median(waits) if waits else None,
+        status_review=status_review,
+    )
 
 
 def check_status(

@@ -91,26 +91,40 @@ def _it_rules_cells() -> tuple[Cell, ...]:
             lambda f: f.grievances_in.items_removed,
         )
     )
-    for kind, words in (("user", "users"), ("trusted_flagger", "trusted flaggers")):
-        cells.append(
-            Cell(
-                f"user_reports_received.{kind}",
-                r,
-                f"Reports received from {words}",
-                f"Items received in the month with reporter_kind {kind}.",
-                _bind(lambda f, k: f.user_reports[k], kind),
-            )
-        )
-        cells.append(
-            Cell(
-                f"user_reports_actioned.{kind}",
-                r,
-                f"Reported items removed or disabled ({words})",
-                f"Distinct items reported by {words} with a remove, withhold or restrict action written "
-                "in the month.",
-                _bind(lambda f, k: f.reported_removed[k], kind),
-            )
-        )
+    cells += [
+        Cell(
+            "user_reports_received.user",
+            r,
+            "Reports received from users",
+            "Items received in the month with reporter_kind user.",
+            lambda f: f.user_reports["user"],
+        ),
+        Cell(
+            "user_reports_actioned.user",
+            r,
+            "Reported items removed or disabled (users)",
+            "Distinct items reported by users with a remove, withhold or restrict action written in the "
+            "month.",
+            lambda f: f.reported_removed["user"],
+        ),
+        Cell(
+            "user_reports_received.trusted_flagger",
+            r,
+            "Reports received from trusted flaggers",
+            "Notices received in the month from registered trusted flaggers (flagger_notices; a notice "
+            "naming several posts counts once). Version 1 counted items with reporter_kind "
+            "trusted_flagger, which misses the posts Suraksha already held when a notice named them.",
+            lambda f: f.flagger_notices.received,
+        ),
+        Cell(
+            "user_reports_actioned.trusted_flagger",
+            r,
+            "Reported items removed or disabled (trusted flaggers)",
+            "Distinct items a trusted flagger's notice named (flagger_notice_targets) with a remove, "
+            "withhold or restrict action written in the month.",
+            lambda f: f.noticed_removed.trusted_flagger,
+        ),
+    ]
     cells.append(
         Cell(
             "proactive.identified_by_hash",
@@ -185,7 +199,7 @@ def _it_rules_cells() -> tuple[Cell, ...]:
 
 IT_RULES_MONTHLY = Template(
     id="it-rules-monthly",
-    version="1",
+    version="2",
     title="Monthly compliance report",
     source="Information Technology (Intermediary Guidelines and Digital Media Ethics Code) Rules, 2021, "
     "rule 4(1)(d)",
@@ -304,15 +318,34 @@ def _dsa_cells() -> tuple[Cell, ...]:
             "notices.received",
             notices,
             "Notices received",
-            "Items received in the period that a user or a trusted flagger reported.",
-            lambda f: sum(f.user_reports.values()),
+            "Items received in the period that a user reported, and notices received in the period from "
+            "trusted flaggers (the row below), added.",
+            lambda f: f.user_reports["user"] + f.flagger_notices.received,
         ),
         Cell(
             "notices.trusted_flaggers",
             notices,
             "Notices from trusted flaggers (Art. 22)",
-            "Items received in the period reported by a trusted flagger.",
-            lambda f: f.user_reports["trusted_flagger"],
+            "Notices received in the period from registered trusted flaggers (flagger_notices; a notice "
+            "naming several posts counts once).",
+            lambda f: f.flagger_notices.received,
+        ),
+        Cell(
+            "notices.trusted_flaggers_confirmed",
+            notices,
+            "Notices from trusted flaggers confirmed",
+            "Of the trusted flaggers' notices received in the period, those a reviewer confirmed (a "
+            "violation found in at least one thing named), as they stand when the report is made.",
+            lambda f: f.flagger_notices.confirmed,
+        ),
+        Cell(
+            "notices.trusted_flaggers_median_time_to_decision_s",
+            notices,
+            "Median time to decide notices from trusted flaggers",
+            "Of the trusted flaggers' notices received in the period and decided by a reviewer: receipt "
+            "to decision (the mean of the middle two for an even count).",
+            lambda f: f.flagger_notices.median_decision_s,
+            unit="seconds",
         ),
         Cell(
             "notices.by_type_of_alleged_illegal_content",
@@ -325,8 +358,9 @@ def _dsa_cells() -> tuple[Cell, ...]:
             "notices.actioned",
             notices,
             "Notices on which action was taken",
-            "Reported items with a remove, withhold or restrict action written in the period.",
-            lambda f: sum(f.reported_removed.values()),
+            "Distinct items a user reported or a trusted flagger's notice named (flagger_notice_targets) "
+            "with a remove, withhold or restrict action written in the period, each once.",
+            lambda f: f.noticed_removed.either,
         ),
         Cell(
             "notices.median_time_to_decision_s",
@@ -377,16 +411,32 @@ def _dsa_cells() -> tuple[Cell, ...]:
             "complaints.received",
             compl,
             "Complaints received through the internal complaint-handling system",
-            "Suraksha holds no record of appeals as such.",
-            None,
+            "Appeals lodged in the period (appeals, received_at).",
+            lambda f: f.appeals.lodged,
         ),
-        Cell("complaints.median_time_s", compl, "Median time to decide complaints", NO_RECORD, None),
+        Cell(
+            "complaints.median_time_s",
+            compl,
+            "Median time to decide complaints",
+            "Of the appeals decided in the period (upheld or reversed, after the second person where "
+            "one is needed): lodging to decision (the mean of the middle two for an even count).",
+            lambda f: f.appeals.median_decision_s,
+            unit="seconds",
+        ),
+        Cell(
+            "complaints.decisions_upheld",
+            compl,
+            "Decisions upheld",
+            "Appeals decided in the period that upheld the decision.",
+            lambda f: f.appeals.upheld,
+        ),
         Cell(
             "complaints.decisions_reversed",
             compl,
             "Decisions reversed",
-            "Restore actions written in the period (statistics: actions restore).",
-            lambda f: f.stats.actions["restore"],
+            "Appeals decided in the period that reversed the decision (version 1 counted restore "
+            "actions, which a person may also write without an appeal).",
+            lambda f: f.appeals.reversed,
         ),
         Cell(
             "out_of_court.disputes",
@@ -453,7 +503,7 @@ def _dsa_cells() -> tuple[Cell, ...]:
 
 DSA_TRANSPARENCY = Template(
     id="dsa-transparency",
-    version="1",
+    version="2",
     title="DSA transparency report (quantitative template)",
     source="Commission Implementing Regulation (EU) 2024/2835, Annex I, Part II, 1. Quantitative template; "
     "Regulation (EU) 2022/2065 Arts. 15, 24 and 42",

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from suraksha.errors import InvalidInput
+from suraksha.transparency.notices_appeals import NoticesAndAppeals
 from suraksha.transparency.series import Bucket, Granularity
 from suraksha.transparency.statistics import NO_RECORDS, Period, Spread, Statistics
 
@@ -100,12 +101,15 @@ def _row(stats: Statistics) -> dict[str, object]:
 
 @dataclass(frozen=True)
 class StatsReport:
-    """The figures of ``period`` cut ``by`` a granularity, broken down by ``group`` when one is given."""
+    """The figures of ``period`` cut ``by`` a granularity, broken down by ``group`` when one is given;
+    and, for the whole period (not per bucket), the trusted flaggers' notices and the appeals
+    (``notices_appeals``, counted from the raw records, never rolled up)."""
 
     period: Period
     by: Granularity
     group: Group | None
     buckets: list[Bucket]
+    notices_appeals: NoticesAndAppeals | None = None
 
     def rows(self) -> list[dict[str, object]]:
         """One flat row per bucket (per bucket and group value, with ``group``): zero is 0, a
@@ -139,4 +143,5 @@ class StatsReport:
                 for b in self.buckets
             ],
             "rows": self.rows() if self.group else None,
+            **(self.notices_appeals.as_dict() if self.notices_appeals is not None else {}),
         }

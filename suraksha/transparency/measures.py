@@ -12,6 +12,10 @@ Definitions (docs/transparency.md says them in words):
 - **user reports**: items received in the period that a user or a trusted flagger reported
   (``reporter_kind``), and the reported items with a remove, withhold or restrict action written in the
   period.
+- **noticed items removed**: distinct items with a remove, withhold or restrict action written in the
+  period that a user reported (``reporter_kind`` ``user``) or that a trusted flagger's notice named (a
+  ``flagger_notice_targets`` row resolved to the item: the flaggers' own record, which also holds the
+  items Suraksha already had when the notice came), by who, and either (each item once).
 - **removed or disabled**: distinct items with a remove, withhold or restrict action written in the
   period, by report category, automated (an automated action) or not.
 - **orders**: requests of the legal desk from authorities of given jurisdictions received in the period,
@@ -32,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from suraksha.content.models import Item
 from suraksha.enforcement.models import Action, ActionKind, DecidedBy, Decision
+from suraksha.flaggers.models import NoticeTarget
 from suraksha.legal.clocks import RequestKind
 from suraksha.legal.models import LegalRequest
 from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile, IncidentType, ReportState
@@ -194,6 +199,37 @@ def reported_items_removed(session: Session, period: Period) -> dict[str, int]:
     counts = _zero(REPORTER_KINDS)
     counts.update(dict(rows))  # type: ignore[arg-type]
     return dict(counts)
+
+
+@dataclass(frozen=True)
+class NoticedRemoved:
+    user: int
+    trusted_flagger: int
+    either: int
+    """Items a user reported or a flagger named, each once."""
+
+
+def noticed_items_removed(session: Session, period: Period) -> NoticedRemoved:
+    """Items users reported or trusted flaggers' notices named with a removing action written in the
+    period (module docstring)."""
+    removed = (
+        Action.kind.in_(REMOVING),
+        Action.created_at >= period.start,
+        Action.created_at < period.end,
+    )
+    by_users = set(
+        session.scalars(
+            select(Action.item_id)
+            .join(Item, Item.id == Action.item_id)
+            .where(Item.reporter_kind == "user", *removed)
+        )
+    )
+    by_flaggers = set(
+        session.scalars(
+            select(Action.item_id).join(NoticeTarget, NoticeTarget.item_id == Action.item_id).where(*removed)
+        )
+    )
+    return NoticedRemoved(len(by_users), len(by_flaggers), len(by_users | by_flaggers))
 
 
 def removed_by_category(session: Session, period: Period, *, automated: bool) -> dict[str, int]:

@@ -22,6 +22,7 @@ from suraksha.settings import Secret, Settings
 from suraksha.transparency import catalogue, rollup, statements, tasks, templates
 from suraksha.transparency.figures import Group, StatsReport, parse_choice
 from suraksha.transparency.models import StatementOfReasons
+from suraksha.transparency.notices_appeals import NoticesAndAppeals, notices_and_appeals
 from suraksha.transparency.ports import TOKEN_ENV, HttpStatementsApi, LocalStatementsApi, StatementsApi
 from suraksha.transparency.series import MAX_BUCKETS, Granularity, buckets, series
 from suraksha.transparency.statistics import Period
@@ -147,8 +148,9 @@ class TransparencyOperations:
         """Every measure for ``[start, end)`` (UTC) cut into calendar buckets ``by`` (day, week, month,
         quarter, year, total), each broken down by ``group`` (category, source, policy, country) when
         given. Closed days come from the rollup, the rest from the raw records: the figures are the
-        same either way. Raises ``InvalidInput`` for a bad period, granularity or group, or too many
-        buckets (``max_buckets``)."""
+        same either way. Beside them, for the whole period, the trusted flaggers' notices and the
+        appeals (``stats_notices_appeals``). Raises ``InvalidInput`` for a bad period, granularity or
+        group, or too many buckets (``max_buckets``)."""
         granularity = by if isinstance(by, Granularity) else parse_choice(Granularity, by, "by")
         grouping = group if group is None or isinstance(group, Group) else parse_choice(Group, group, "group")
         period = Period(start, end)
@@ -159,7 +161,20 @@ class TransparencyOperations:
                     "choose a coarser granularity (by) or a shorter period"
                 )
         with self.db.reading() as session:
-            return StatsReport(period, granularity, grouping, series(session, period, granularity))
+            return StatsReport(
+                period,
+                granularity,
+                grouping,
+                series(session, period, granularity),
+                notices_and_appeals(session, period),
+            )
+
+    def stats_notices_appeals(self, period: Period) -> NoticesAndAppeals:
+        """Trusted flaggers' notices (overall and per flagger) and appeals (with reversal rates by
+        policy, tool, bank, rule and classifier) for ``period``, counted from the raw records
+        (``transparency.notices_appeals``; not rolled up)."""
+        with self.db.reading() as session:
+            return notices_and_appeals(session, period)
 
     def stats_rollup(
         self, *, now: datetime | None = None, progress: rollup.Progress | None = None

@@ -42,6 +42,53 @@ class BucketOut(BaseModel):
     notes: list[str]
 
 
+class FlaggerOut(BaseModel):
+    flagger: str
+    organisation: str
+    notices: int = Field(description="Notices it sent that were received in the period.")
+    decided: int = Field(description="Of those, settled with a reviewer's decision (not 'not found').")
+    confirmed: int
+    not_found: int
+    accuracy: float | None = Field(description="confirmed / decided (null when none was decided).")
+    median_decision_s: float | None
+    status_review: bool = Field(description="Marked for a review of its status (low accuracy).")
+
+
+class NoticesOut(BaseModel):
+    """Notices from trusted flaggers received in the period, counted from the raw records (not rolled
+    up); decided and confirmed are of those notices, as they stand now."""
+
+    received: int
+    decided: int
+    confirmed: int
+    not_found: int
+    accuracy: float | None
+    median_decision_s: float | None = Field(description="Receipt to decision, over the decided notices.")
+    by_flagger: list[FlaggerOut]
+
+
+class ReversalRateOut(BaseModel):
+    dimension: str = Field(description="policy, tool, bank, rule or classifier.")
+    key: str
+    appealed: int = Field(description="Appeals decided in the period of decisions resting on it.")
+    reversed: int
+    rate: float
+    flagged: bool = Field(description="Flagged as often wrong (as it stands now).")
+
+
+class AppealsOut(BaseModel):
+    """Appeals lodged in the period, and those decided in it (upheld or reversed), counted from the raw
+    records (not rolled up)."""
+
+    lodged: int
+    decided: int
+    upheld: int
+    reversed: int
+    reversal_rate: float | None
+    median_decision_s: float | None = Field(description="Lodged to decided, over those decided.")
+    reversal_rates: list[ReversalRateOut]
+
+
 class StatsOut(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
@@ -53,3 +100,5 @@ class StatsOut(BaseModel):
     rows: list[dict[str, str | int | float | None]] | None = Field(
         description="With group: one flat row per bucket and group value (as the CLI's --csv)."
     )
+    notices: NoticesOut = Field(description="Trusted flaggers' notices over the whole period.")
+    appeals: AppealsOut = Field(description="Appeals over the whole period, with reversal rates.")

@@ -2,7 +2,8 @@
 and its cells, each with its definition over the statistics), filled by one generic renderer.
 
 A cell's value comes from ``series()`` (the period as one bucket: the statistics every other reader
-uses) or from a query of ``suraksha.transparency.measures`` where the statistics lack the figure. A
+uses) or from a query of ``suraksha.transparency.measures`` (or of ``notices_appeals``: trusted
+flaggers' notices, appeals) where the statistics lack the figure. A
 field the template asks for and Suraksha holds no record of is ``NOT_COLLECTED`` and says so: unknown is
 never zero. A time with no case to measure is ``None`` ("no case").
 
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from suraksha.errors import InvalidInput
 from suraksha.reporting.pdf import Pages
-from suraksha.transparency import measures
+from suraksha.transparency import measures, notices_appeals
 from suraksha.transparency.series import Granularity, series
 from suraksha.transparency.statistics import Period, Spread, Statistics
 
@@ -95,6 +96,18 @@ class Figures:
     @cached_property
     def notice_times(self) -> Spread:
         return measures.notice_decision_times(self.session, self.period)
+
+    @cached_property
+    def noticed_removed(self) -> measures.NoticedRemoved:
+        return measures.noticed_items_removed(self.session, self.period)
+
+    @cached_property
+    def flagger_notices(self) -> notices_appeals.NoticeFigures:
+        return notices_appeals.notice_figures(self.session, self.period)
+
+    @cached_property
+    def appeals(self) -> notices_appeals.AppealFigures:
+        return notices_appeals.appeal_figures(self.session, self.period)
 
     @cached_property
     def incidents(self) -> dict[str, measures.IncidentCounts]:

@@ -90,9 +90,9 @@ def test_templates_list_and_render(store: None, tmp_path: Path) -> None:
     assert "Items removed or disabled by automated tools: csam: 1" in output
     files = sorted(p.name for p in folder.iterdir())
     assert files == [
-        "it-rules-monthly-v1-2026-11-01.csv",
-        "it-rules-monthly-v1-2026-11-01.json",
-        "it-rules-monthly-v1-2026-11-01.pdf",
+        "it-rules-monthly-v2-2026-11-01.csv",
+        "it-rules-monthly-v2-2026-11-01.json",
+        "it-rules-monthly-v2-2026-11-01.pdf",
     ]
     rows = {r["cell"]: r["value"] for r in csv.DictReader(io.StringIO((folder / files[0]).read_text()))}
     assert rows["proactive.removed.total"] == "1" and rows["grievances_received.total"] == "0"

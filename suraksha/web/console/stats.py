@@ -1,6 +1,7 @@
 """The accountability statistics in the console: a period (from, to: UTC days, both included) cut into
 buckets (day, week, month, quarter, year, or the whole period), drawn as charts with their numbers as
-tables, and the same series as CSV (``/console/stats.csv``, one row per bucket, every measure a column).
+tables, and the same series as CSV (``/console/stats.csv``, one row per bucket, every measure a column);
+below them, for the whole period, trusted flaggers' notices and appeals with their reversal rates.
 
 Open to ``stats:view`` (leads, legal, admin). The figures are ``Platform.stats_series``: the one
 definition of each measure (``suraksha.transparency.statistics``). Zero says zero; a bucket in which
@@ -23,6 +24,7 @@ from suraksha.db.base import utcnow
 from suraksha.errors import InvalidInput
 from suraksha.permissions import Permission
 from suraksha.transparency.columns import series_csv
+from suraksha.transparency.notices_appeals import NoticesAndAppeals
 from suraksha.transparency.series import Bucket, Granularity, buckets
 from suraksha.transparency.statistics import PLATFORM_ACTIONS, Period, Spread, Statistics
 from suraksha.web.console import charts
@@ -307,6 +309,73 @@ def build_charts(shown: list[Bucket], by: Granularity, span: str) -> list[Chart]
     return made
 
 
+@dataclass(frozen=True)
+class FiguresTables:
+    """The period's notices and appeals as the page's tables, as text cells (the template holds the
+    headers)."""
+
+    notices: list[str]
+    """The row of every flagger's notices together."""
+    flaggers: list[list[str]]
+    appeals: list[str]
+    rates: list[list[str]]
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{round(100 * value, 1):g} %"
+
+
+def notices_appeals_tables(figures: NoticesAndAppeals) -> FiguresTables:
+    """What the page shows of ``figures`` (``transparency.notices_appeals``): notices received, decided
+    (a reviewer's decision on something named), confirmed, not found, accuracy and median time to
+    decision, overall and per flagger; appeals lodged, decided, upheld, reversed, the reversal rate and
+    median time to decide; and each reversal rate by policy, tool, bank, rule and classifier."""
+    n, a = figures.notices, figures.appeals
+    return FiguresTables(
+        notices=[
+            str(n.received),
+            str(n.decided),
+            str(n.confirmed),
+            str(n.not_found),
+            _rate(n.accuracy),
+            duration(n.median_decision_s),
+        ],
+        flaggers=[
+            [
+                f.flagger,
+                f.organisation,
+                str(f.notices),
+                str(f.decided),
+                str(f.confirmed),
+                str(f.not_found),
+                _rate(f.accuracy),
+                duration(f.median_decision_s),
+                "status to review" if f.status_review else "",
+            ]
+            for f in figures.by_flagger
+        ],
+        appeals=[
+            str(a.lodged),
+            str(a.decided),
+            str(a.upheld),
+            str(a.reversed),
+            _rate(a.reversal_rate),
+            duration(a.median_decision_s),
+        ],
+        rates=[
+            [
+                r.dimension,
+                r.key,
+                str(r.appealed),
+                str(r.reversed),
+                _rate(r.rate),
+                "often wrong" if r.flagged else "",
+            ]
+            for r in figures.reversal_rates
+        ],
+    )
+
+
 def _asked_or_error(first: str | None, last: str | None, by: str | None, limit: int) -> tuple[Asked, str]:
     asked, error = parse_asked(first, last, by)
     if not error:
@@ -331,13 +400,17 @@ async def stats_page(
     state: WebState = Depends(get_state),
     who: Viewer = require(Permission.STATS_VIEW),
 ) -> Response:
-    """The form, then the charts for the period asked (by default the last twelve months by month)."""
+    """The form, then the charts for the period asked (by default the last twelve months by month), and
+    the period's trusted flaggers' notices and appeals as tables (each flagger's accuracy to those who
+    may read the registry, ``flaggers:view``: leads and admins)."""
     asked, error = _asked_or_error(first, last, by, CHART_MAX_BUCKETS)
     made: list[Chart] = []
     empty = False
+    figures: NoticesAndAppeals | None = None
     if not error:
         try:
             shown = await run_in_threadpool(state.platform.stats_series, asked.period, asked.by)
+            figures = await run_in_threadpool(state.platform.stats_notices_appeals, asked.period)
         except InvalidInput as exc:
             error = str(exc)
         else:
@@ -352,6 +425,8 @@ async def stats_page(
         "charts": made,
         "open_tables": len(made[0].rows) <= OPEN_TABLES if made else False,
         "no_records": NO_RECORDS,
+        "notices_appeals": None if figures is None else notices_appeals_tables(figures),
+        "show_flaggers": who.can(Permission.FLAGGERS_VIEW),
     }
     return render(request, "console/stats.html", who, context, status_code=400 if error else 200)
 

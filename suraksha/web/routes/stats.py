@@ -45,7 +45,11 @@ def read_stats(
     """Items identified (by source), decisions (automated or by people), platform actions by kind,
     CyberTipline reports and files, police referrals, and time from receipt to detection, detection to
     action and detection to report (median, p90, p99 in seconds), per bucket in UTC. Zero is 0; a
-    bucket without any record has ``records: false``. At most 1000 buckets per request."""
+    bucket without any record has ``records: false``. At most 1000 buckets per request. Beside the
+    buckets, for the whole period and counted from the records (not rolled up): ``notices`` from
+    trusted flaggers (received, decided, confirmed, accuracy, median time to decision; ``by_flagger``)
+    and ``appeals`` (lodged, decided, upheld, reversed, median time to decide; ``reversal_rates`` by
+    policy, tool, bank, rule and classifier)."""
     report = state.platform.stats(
         parse_bound(start, "from", end=False),
         parse_bound(end, "to", end=True),

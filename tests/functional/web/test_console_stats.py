@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 from docx import Document
@@ -21,6 +22,7 @@ from suraksha.access import users
 from suraksha.admin.models import KillSwitch
 from suraksha.admin.services import set_switch
 from suraksha.app import Platform
+from suraksha.appeals.models import ReversalFlag
 from suraksha.transparency.answers import COMMISSION_QUESTIONS
 from tests.functional.web.test_console import (  # noqa: F401 - the console's fixtures
     PASSWORD,
@@ -30,7 +32,7 @@ from tests.functional.web.test_console import (  # noqa: F401 - the console's fi
     signed_in,
     web,
 )
-from tests.transparency_records import seed_quarter
+from tests.transparency_records import seed_notices_appeals, seed_quarter
 
 QUARTER = "/console/stats?from=2021-01-01&to=2021-03-31&by=month"
 QUARTER_CSV = "/console/stats.csv?from=2021-01-01&to=2021-03-31&by=month"
@@ -234,7 +236,8 @@ def test_an_empty_period_says_so(web: TestClient, console_platform: Platform) ->
     page = web.get("/console/stats?from=2030-01-01&to=2030-12-31&by=quarter")
     assert page.status_code == 200
     assert "No records from 2030-01-01 to 2030-12-31" in page.text
-    assert "chart-image" not in page.text and "<table" not in page.text.split('id="stats-empty"')[1]
+    charts = page.text.split('id="stats-empty"')[1].split('id="notices-appeals"')[0]
+    assert "chart-image" not in page.text and "<table" not in charts  # the notices' and appeals' zeros follow
     rows = list(
         csv.DictReader(
             io.StringIO(web.get("/console/stats.csv?from=2030-01-01&to=2030-12-31&by=quarter").text)
@@ -357,3 +360,40 @@ def test_read_only_refuses_the_download_but_not_the_pages(
     assert audit_rows(console_platform, "export:create") == []
     assert web.get(QUARTER).status_code == 200 and web.get(QUARTER_CSV).status_code == 200
     assert web.get("/console/answer?from=2021-01-01&to=2021-03-31").status_code == 200
+
+
+def test_notices_and_appeals_below_the_charts(web: TestClient, console_platform: Platform) -> None:
+    seed_notices_appeals(console_platform.db, datetime(2021, 3, 1, tzinfo=UTC))
+    with console_platform.db.session() as session:
+        session.add(ReversalFlag(key="bank:known-na", dimension="bank", appealed=2, reversed=1, rate=0.5))
+    march = "/console/stats?from=2021-03-01&to=2021-03-31&by=week"
+    signed_in(web, "lead@example.org")
+    html = web.get(march).text
+    assert "Trusted flaggers' notices and appeals, from 2021-03-01 to 2021-03-31" in html
+    assert table(html, "table-notices") == [
+        ["all flaggers", "", "5", "3", "2", "1", "66.7 %", "3.0 h", ""],
+        ["alpha-na", "alpha-na (made up)", "3", "2", "1", "1", "50 %", "2.0 h", ""],
+        ["beta-na", "beta-na (made up)", "2", "1", "1", "0", "100 %", "5.0 h", "status to review"],
+        ["gamma-na", "gamma-na (made up)", "0", "0", "0", "0", "-", "-", ""],
+    ]
+    assert table(html, "table-appeals") == [["all appeals", "4", "3", "2", "1", "33.3 %", "24.0 h"]]
+    assert table(html, "table-reversal-rates") == [
+        ["bank", "bank:known-na", "2", "1", "50 %", "often wrong"],
+        ["policy", "policy 3", "3", "1", "33.3 %", ""],
+        ["rule", "rule:default/sale", "1", "0", "0 %", ""],
+        ["tool", "hash_bank", "2", "1", "50 %", ""],
+        ["tool", "text_rule", "1", "0", "0 %", ""],
+    ]
+    # the legal desk reads the statistics but not the flaggers' registry: the totals only
+    add_legal(console_platform)
+    switch_to(web, "legal@example.org")
+    html = web.get(march).text
+    assert table(html, "table-notices") == [["all flaggers", "5", "3", "2", "1", "66.7 %", "3.0 h"]]
+    assert "alpha-na" not in html and table(html, "table-appeals")[0][1] == "4"
+    # a period with nothing: zero says zero, and no rate to show
+    html = web.get("/console/stats?from=2030-01-01&to=2030-01-31&by=month").text
+    assert table(html, "table-notices") == [["all flaggers", "0", "0", "0", "0", "-", "-"]]
+    assert table(html, "table-appeals") == [["all appeals", "0", "0", "0", "0", "-", "-"]]
+    assert 'id="no-reversal-rates"' in html and 'id="stats-empty"' in html
+    # a refused form shows no figures
+    assert 'id="notices-appeals"' not in web.get("/console/stats?from=2021-03-31&to=2021-03-01").text

@@ -17,6 +17,7 @@ from suraksha.enforcement.models import Action, Decision
 from suraksha.reporting.models import PoliceReferral
 from tests.functional.web.conftest import Keys
 from tests.integration.transparency.test_statistics import PERIOD, seed
+from tests.transparency_records import seed_notices_appeals
 
 YEAR = {"from": "2021-01-01", "to": "2021-12-31"}
 
@@ -242,3 +243,56 @@ def test_policy_country_and_referrals_cell_by_cell(platform: Platform, rolled: b
     assert [(r["country"], r["withheld"]) for r in rows] == [("DE", 1), ("IN", 2)]
     rows = platform.stats(*march, by="total", group="policy").rows()
     assert [(r["policy"], r["decisions"]) for r in rows] == [("policy 3", 1)]
+
+
+def test_api_stats_adds_notices_and_appeals(client: TestClient, platform: Platform, keys: Keys) -> None:
+    seed_notices_appeals(platform.db, datetime(2021, 3, 1, tzinfo=UTC))
+    params = {"from": "2021-03-01", "to": "2021-03-31", "by": "week"}
+    answer = client.get("/api/v1/stats", params=params, headers=keys.header("read"))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert len(body["buckets"]) == 5 and body["rows"] is None  # the buckets as before
+    notices = body["notices"]
+    assert {k: v for k, v in notices.items() if k != "by_flagger"} == {
+        "received": 5,
+        "decided": 3,
+        "confirmed": 2,
+        "not_found": 1,
+        "accuracy": 0.6667,
+        "median_decision_s": 10800.0,
+    }
+    assert notices["by_flagger"][1] == {
+        "flagger": "beta-na",
+        "organisation": "beta-na (made up)",
+        "notices": 2,
+        "decided": 1,
+        "confirmed": 1,
+        "not_found": 0,
+        "accuracy": 1.0,
+        "median_decision_s": 18000.0,
+        "status_review": True,
+    }
+    appeals = body["appeals"]
+    assert {k: v for k, v in appeals.items() if k != "reversal_rates"} == {
+        "lodged": 4,
+        "decided": 3,
+        "upheld": 2,
+        "reversed": 1,
+        "reversal_rate": 0.3333,
+        "median_decision_s": 86400.0,
+    }
+    assert appeals["reversal_rates"][0] == {
+        "dimension": "bank",
+        "key": "bank:known-na",
+        "appealed": 2,
+        "reversed": 1,
+        "rate": 0.5,
+        "flagged": False,
+    }
+    february = client.get(
+        "/api/v1/stats", params={"from": "2021-02-01", "to": "2021-02-28"}, headers=keys.header("read")
+    ).json()
+    assert (february["notices"]["received"], february["appeals"]["lodged"]) == (1, 1)
+    assert february["appeals"]["reversal_rates"] == [] and february["appeals"]["median_decision_s"] is None
+    report = platform.stats(datetime(2021, 3, 1, tzinfo=UTC), datetime(2021, 4, 1, tzinfo=UTC), by="total")
+    assert report.notices_appeals is not None and report.notices_appeals.appeals.reversed == 1

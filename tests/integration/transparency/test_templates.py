@@ -31,6 +31,7 @@ from suraksha.transparency.catalogue import (
     get_template,
 )
 from suraksha.transparency.templates import NOT_COLLECTED, fill, month_period, year_period
+from tests.transparency_records import add_appeal, add_flagger, add_notice
 
 NOV = datetime(2026, 11, 1, tzinfo=UTC)
 NOW = datetime(2026, 12, 2, tzinfo=UTC)
@@ -151,6 +152,21 @@ def seed(db: Database) -> None:
         referral = PoliceReferral(account_id=account.id, jurisdiction="IN", agency="Delhi Police",
                                   created_by="lead", created_at=NOV + 8 * d, sent_at=NOV + 8 * d)  # fmt: skip
         session.add(referral)
+        # A trusted flagger's notices: one named B (removed), confirmed in an hour; one named D, not
+        # confirmed in three hours; one named nothing that could be found; one still in review; one in
+        # October. (D's item row says trusted_flagger: the notices, not the items, are counted.)
+        flagger = add_flagger(session, "bal")
+        add_notice(session, flagger, NOV + d, outcome="confirmed", after=h, item_id=b.id)
+        add_notice(session, flagger, NOV + 3 * d, outcome="not_confirmed", after=3 * h, item_id=dd.id)
+        add_notice(session, flagger, NOV + 4 * d, outcome="not_found", after=h)
+        add_notice(session, flagger, NOV + 10 * d)
+        add_notice(session, flagger, NOV - 2 * d, outcome="confirmed", after=h)
+        # Appeals: A's decision reversed in 6 h; C's upheld in 2 days; F's open; E's (lodged in October)
+        # upheld on 1 November after 3 days. No restore action is written here: the appeals are counted.
+        add_appeal(session, da, NOV + 2 * d, "reversed", after=6 * h)
+        add_appeal(session, dc, NOV + 3 * d, "upheld", after=2 * d)
+        add_appeal(session, df, NOV + 5 * d, "open")
+        add_appeal(session, de, NOV - 3 * d, "upheld", after=3 * d)
 
 
 def test_it_rules_monthly_report_every_cell(db: Database) -> None:
@@ -168,8 +184,8 @@ def test_it_rules_monthly_report_every_cell(db: Database) -> None:
         "grievances_items_removed": 1,
         "user_reports_received.user": 1,
         "user_reports_actioned.user": 1,
-        "user_reports_received.trusted_flagger": 1,
-        "user_reports_actioned.trusted_flagger": 0,
+        "user_reports_received.trusted_flagger": 4,
+        "user_reports_actioned.trusted_flagger": 1,
         "proactive.identified_by_hash": 1,
         "proactive.identified_by_text_rule": 1,
         "proactive.identified_by_classifier": 0,
@@ -185,7 +201,7 @@ def test_it_rules_monthly_report_every_cell(db: Database) -> None:
     }
     rows = list(csv.DictReader(io.StringIO(templates.render_csv(filled).decode())))
     assert [r["cell"] for r in rows] == list(filled.values())
-    assert rows[0]["template"] == "it-rules-monthly" and rows[0]["version"] == "1"
+    assert rows[0]["template"] == "it-rules-monthly" and rows[0]["version"] == "2"
     assert templates.render_pdf(filled).startswith(b"%PDF")
 
 
@@ -207,10 +223,12 @@ def test_dsa_transparency_report_every_cell(db: Database) -> None:
         "orders_info.received": 1,
         "orders_info.median_time_to_acknowledge_s": 7200.0,
         "orders_info.median_time_to_give_effect_s": 172800.0,
-        "notices.received": 2,
-        "notices.trusted_flaggers": 1,
+        "notices.received": 5,
+        "notices.trusted_flaggers": 4,
+        "notices.trusted_flaggers_confirmed": 1,
+        "notices.trusted_flaggers_median_time_to_decision_s": 7200.0,
         "notices.by_type_of_alleged_illegal_content": NOT_COLLECTED,
-        "notices.actioned": 1,
+        "notices.actioned": 2,
         "notices.median_time_to_decision_s": 3600.0,
         "notices.processed_by_automated_means": NOT_COLLECTED,
         "own_initiative.actions.remove": 3,
@@ -224,9 +242,10 @@ def test_dsa_transparency_report_every_cell(db: Database) -> None:
         "own_initiative.removed.sale_or_solicitation": 1,
         "own_initiative.removed.other": 1,
         "own_initiative.identified_items": 4,
-        "complaints.received": NOT_COLLECTED,
-        "complaints.median_time_s": NOT_COLLECTED,
-        "complaints.decisions_reversed": 0,
+        "complaints.received": 3,
+        "complaints.median_time_s": 172800.0,
+        "complaints.decisions_upheld": 2,
+        "complaints.decisions_reversed": 1,
         "out_of_court.disputes": NOT_COLLECTED,
         "suspensions.art23_repeat_offenders": 1,
         "suspensions.art23_unfounded_notices": NOT_COLLECTED,
@@ -264,7 +283,9 @@ def test_an_empty_month_says_zero_and_not_collected_stays_not_collected(db: Data
     with db.reading() as session:
         values = fill(DSA_TRANSPARENCY, session, month_period("2030-01"), now=NOW).values()
     assert values["notices.received"] == 0 and values["notices.median_time_to_decision_s"] is None
-    assert values["complaints.received"] is NOT_COLLECTED
+    assert values["complaints.received"] == 0 and values["complaints.median_time_s"] is None
+    assert values["notices.trusted_flaggers_median_time_to_decision_s"] is None
+    assert values["out_of_court.disputes"] is NOT_COLLECTED
 
 
 def test_periods_and_names_are_checked() -> None:
