@@ -124,8 +124,11 @@ class GraphOptions:
     than it brings) or ``modularity`` (RB configuration; ``resolution`` 1 is plain modularity)."""
     resolution: float = 0.1
     """Leiden's resolution: with ``cpm`` the least weight per pair of accounts inside a community."""
-    leiden_iterations: int = 2
-    """Leiden's passes (igraph's default; a negative number runs it until nothing changes)."""
+    leiden_iterations: int = 1
+    """Leiden's passes (a negative number runs it until nothing changes). One, not igraph's default
+    two: on benchmarks/network.py's populations the second pass changed no suspected account at 50,000
+    and 300,000 accounts and one at 1M (recall 99.2 %, precision 93.4 % against 93.6 %), and cost 45 %
+    of the clustering's time (20.6 s against 11.3 s at 1M)."""
     seed: int = 1
     weights: Mapping[str, float] = field(default_factory=lambda: dict(KIND_WEIGHTS))
 
