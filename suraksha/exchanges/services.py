@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from suraksha import audit
@@ -180,6 +180,8 @@ def delete_exchange(session: Session, name: str, *, by: str) -> None:
     """Forget the exchange, its records and runs. The entries it put in the bank stay there (disable
     them, or the bank, the usual way)."""
     exchange = get_exchange(session, name)
+    for model in (ExchangeEntry, ExchangeFetchRun):
+        session.execute(delete(model).where(model.exchange_id == exchange.id))
     session.delete(exchange)
     session.flush()
     audit.record(session, by, audit.AuditAction.EXCHANGE_CHANGE, f"exchange:{name}", {"change": "delete"})
@@ -552,6 +554,21 @@ def _finish(db: Database, exchange_id: int, result: FetchResult, options: FetchO
         exchange = session.get(Exchange, exchange_id)
         if exchange is None:
             return
+        if not result.overlapped:
+            # Runs still "running" before this one ended with their process (killed): say so.
+            session.execute(
+                update(ExchangeFetchRun)
+                .where(
+                    ExchangeFetchRun.exchange_id == exchange_id,
+                    ExchangeFetchRun.id < result.run_id,
+                    ExchangeFetchRun.state == RunState.RUNNING,
+                )
+                .values(
+                    state=RunState.FAILED,
+                    finished_at=now,
+                    error="interrupted: its process ended before the run did (pages it committed stand)",
+                )
+            )
         if result.state == RunState.FAILED:
             if result.overlapped:
                 return  # the other fetch keeps the exchange's schedule

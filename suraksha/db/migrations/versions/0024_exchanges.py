@@ -73,7 +73,7 @@ def upgrade() -> None:
             "exchange_id",
             "upstream_key",
             "signal_type",
-            name=op.f("uq_exchange_entries_exchange_id_upstream_key_signal_type"),
+            name=op.f("uq_exchange_entries_exchange_id"),
         ),
     )
     op.create_index(op.f("ix_exchange_entries_bank_entry_id"), "exchange_entries", ["bank_entry_id"])
