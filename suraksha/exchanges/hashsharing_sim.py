@@ -61,7 +61,7 @@ class HashSharingSimulator:
     password: str
     page_size: int = PAGE_SIZE
     page_delay_s: float = 0.0
-    """Each entries answer waits this long (tests kill a fetch in the middle)."""
+    """Each entries answer that holds entries waits this long (tests kill a fetch in the middle)."""
     entries: dict[tuple[int, str], SimEntry] = field(default_factory=dict)
     requests: int = 0
     _seq: int = 0
@@ -163,7 +163,7 @@ class HashSharingSimulator:
                 f"/v2/entries?from={quote(format_time(start_ts))}&to={quote(format_time(end_ts))}"
                 f"&start={start + size}&size={size}&max={len(in_range)}"
             )
-        if self.page_delay_s:
+        if self.page_delay_s and page:
             time.sleep(self.page_delay_s)
         return _document(root)
 
