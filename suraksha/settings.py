@@ -789,7 +789,7 @@ SETTINGS: tuple[Setting, ...] = (
         "exchange_secrets_file",
         str,
         None,
-        "TOML file of exchange credentials, name = \"user:password\" (mode 0600; docs/exchanges.md). "
+        'TOML file of exchange credentials, name = "user:password" (mode 0600; docs/exchanges.md). '
         "SURAKSHA_EXCHANGE_<NAME>_CREDENTIALS in the environment comes first.",
     ),
     Setting(

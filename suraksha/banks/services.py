@@ -486,7 +486,9 @@ def active_entries(
     return [(b, e) for b, e in session.execute(query.order_by(BankEntry.id))]
 
 
-def ensure_entries(session: Session, bank: Bank, rows: Sequence[NewEntry]) -> dict[tuple[str, str], BankEntry]:
+def ensure_entries(
+    session: Session, bank: Bank, rows: Sequence[NewEntry]
+) -> dict[tuple[str, str], BankEntry]:
     """Each row's entry, added when the bank lacks it (one lookup per 500, one insert, one change-feed
     write): by (signal type, value digest). Values must be normalised already (``validate_signal``).
     For lists that sync into a block bank (exchanges); an allow-list bank is refused here, because the

@@ -37,7 +37,9 @@ def _settings(pairs: list[str], raw_json: str | None) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise fail(f"--setting {pair!r} is not KEY=VALUE")
-        settings[key.strip()] = int(value) if value.strip().isdigit() and key.strip() == "page_size" else value
+        settings[key.strip()] = (
+            int(value) if value.strip().isdigit() and key.strip() == "page_size" else value
+        )
     return settings
 
 
@@ -125,7 +127,10 @@ def show(name: str, json_out: bool = JSON) -> None:
     out.print(_summary(view))
     out.print(f"settings: {json.dumps(view['settings'])}")
     out.print(f"checkpoint: {json.dumps(view['checkpoint'])}")
-    out.print(f"next fetch: {view['next_fetch_at'] or 'when a worker next looks'}; failures in a row: {view['failures']}")
+    out.print(
+        f"next fetch: {view['next_fetch_at'] or 'when a worker next looks'}; "
+        f"failures in a row: {view['failures']}"
+    )
     if view["last_error"]:
         out.print(f"last error: {view['last_error']}")
     runs: list[dict[str, Any]] = view["runs"]  # type: ignore[assignment]
@@ -206,8 +211,15 @@ def status(json_out: bool = JSON) -> None:
                 {
                     k: v[k]
                     for k in (
-                        "name", "enabled", "entries", "last_success_at", "next_fetch_at", "failures",
-                        "last_error", "last_run", "credentials",
+                        "name",
+                        "enabled",
+                        "entries",
+                        "last_success_at",
+                        "next_fetch_at",
+                        "failures",
+                        "last_error",
+                        "last_run",
+                        "credentials",
                     )
                 }
                 for v in views
@@ -242,9 +254,13 @@ def hashsharing_sim_command(
 
     user, sep, password = os.environ.get(SIM_CREDENTIALS_ENV, "").partition(":")
     if not sep or not user or not password:
-        raise fail(f"the stand-in needs credentials like the real API: set {SIM_CREDENTIALS_ENV} to user:password")
+        raise fail(
+            f"the stand-in needs credentials like the real API: set {SIM_CREDENTIALS_ENV} to user:password"
+        )
     simulator = HashSharingSimulator(user, password, page_size=page_size, page_delay_s=page_delay)
     if seed:
         simulator.seed(seed)
     out.print(f"NCMEC hash sharing stand-in on http://{host}:{port} ({len(simulator.entries)} entries)")
-    uvicorn.run(create_hashsharing_app(simulator), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        create_hashsharing_app(simulator), host=host, port=port, log_level="warning", access_log=False
+    )

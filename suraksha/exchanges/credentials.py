@@ -63,10 +63,12 @@ def find_credentials(name: str, secrets_file: str | None) -> Credentials | None:
     try:
         table = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        raise ConfigError(f"exchange_secrets_file {str(path)!r} is not a TOML file of name = \"user:password\"") from None
+        raise ConfigError(
+            f'exchange_secrets_file {str(path)!r} is not a TOML file of name = "user:password"'
+        ) from None
     value = table.get(name)
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ConfigError(f"exchange_secrets_file {str(path)!r}: {name} must be a string \"user:password\"")
+        raise ConfigError(f'exchange_secrets_file {str(path)!r}: {name} must be a string "user:password"')
     return _parse(value, f"{path}:{name}")

@@ -98,7 +98,7 @@ class HashSharingSimulator:
     def seed(self, count: int, *, seed: int = 1, now: int | None = None, span_s: int = 30 * 86400) -> None:
         """``count`` synthetic image entries with random PDQ values (random bits: no picture's hash),
         their timestamps spread over ``span_s`` before ``now`` - 60 s."""
-        rng = random.Random(seed)
+        rng = random.Random(seed)  # noqa: S311 - reproducible test data, not a secret
         end = (now or int(time.time())) - 60
         rows = [
             {
@@ -169,4 +169,7 @@ class HashSharingSimulator:
 
 
 def _document(root: ET.Element) -> bytes:
-    return b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + ET.tostring(root, encoding="unicode").encode()
+    return (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        + ET.tostring(root, encoding="unicode").encode()
+    )

@@ -61,7 +61,7 @@ KIND_OF_TX: dict[str, SignalKind] = {
 MAX_FILE_LINE_BYTES = 64 * 1024
 
 
-class FetchBudgetSpent(Exception):  # noqa: N818 - a signal to stop, not an error
+class FetchBudgetSpent(Exception):
     """The fetch's time budget ran out between two calls: stop; the last committed page stands."""
 
 
@@ -185,7 +185,8 @@ class PagedFileExchange(LocalFileSignalExchangeAPI):
                         break
                     if len(raw) > MAX_FILE_LINE_BYTES:
                         raise ExternalServiceError(
-                            f"line at byte {offset} of {str(path)!r} is longer than {MAX_FILE_LINE_BYTES} bytes"
+                            f"line at byte {offset} of {str(path)!r} is longer than "
+                            f"{MAX_FILE_LINE_BYTES} bytes"
                         )
                     offset += len(raw)
                     lines += 1
@@ -214,7 +215,9 @@ class FileSource:
         for delta in self._api.fetch_iter(list(TX_SIGNAL_TYPES), start):
             records, rejected = _simple_records(PagedFileExchange, self._collab, delta.updates)
             done = delta.checkpoint.done
-            yield Page(records, None if done else asdict(delta.checkpoint), end_of_pass=done, rejected=rejected)
+            yield Page(
+                records, None if done else asdict(delta.checkpoint), end_of_pass=done, rejected=rejected
+            )
 
 
 # NCMEC's hash sharing -----------------------------------------------------------------------------
@@ -236,7 +239,9 @@ def check_base_url(url: str) -> str:
         except ValueError:
             loopback = False
         if not loopback:
-            raise InvalidInput(f"url {url!r}: plain http is only allowed to this machine (the local stand-in)")
+            raise InvalidInput(
+                f"url {url!r}: plain http is only allowed to this machine (the local stand-in)"
+            )
     return url.rstrip("/")
 
 
@@ -269,17 +274,22 @@ class _HashSharingClient(hash_api.NCMECHashAPI):
             allowed_methods=["HEAD", "GET", "OPTIONS"],
             backoff_factor=0.2,
         )
-        session.mount(self._base_url, TimeoutHTTPAdapter(timeout=self._timeout_s, max_retries=retry))
+        adapter = TimeoutHTTPAdapter(timeout=self._timeout_s, max_retries=retry)  # type: ignore[no-untyped-call]
+        session.mount(self._base_url, adapter)
         return session
 
-    def _get(self, endpoint: hash_api.NCMECEndpoint, *, path: str = "", next_: str = "", **params: t.Any) -> t.Any:
+    def _get(
+        self, endpoint: hash_api.NCMECEndpoint, *, path: str = "", next_: str = "", **params: t.Any
+    ) -> t.Any:
         if time.monotonic() > self._deadline:
             raise FetchBudgetSpent
         try:
-            return super()._get(endpoint, path=path, next_=next_, **params)  # type: ignore[no-untyped-call]
+            return super()._get(endpoint, path=path, next_=next_, **params)
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else "?"
-            raise ExternalServiceError(f"NCMEC hash sharing answered HTTP {status} to {endpoint.value}") from None
+            raise ExternalServiceError(
+                f"NCMEC hash sharing answered HTTP {status} to {endpoint.value}"
+            ) from None
         except requests.RequestException as exc:
             raise ExternalServiceError(
                 f"NCMEC hash sharing could not be reached ({type(exc).__name__})"
@@ -294,7 +304,9 @@ class _HashSharingClient(hash_api.NCMECHashAPI):
         try:
             return hash_api.GetEntriesResponse.from_xml(hash_api._XMLWrapper(response), int(time.time()))
         except Exception:
-            raise ExternalServiceError("NCMEC hash sharing sent an entries page that does not parse") from None
+            raise ExternalServiceError(
+                "NCMEC hash sharing sent an entries page that does not parse"
+            ) from None
 
 
 class _BoundedNcmecExchange(NCMECSignalExchangeAPI):

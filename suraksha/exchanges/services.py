@@ -65,6 +65,7 @@ SETTINGS_KEYS: dict[ExchangeApi, dict[str, str]] = {
 }
 NEEDS_CREDENTIALS = {ExchangeApi.NCMEC}
 SETTINGS_MAX_CHARS = 4000
+KEY_MAX = 300
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "credential", "user", "key")
 
 
@@ -82,7 +83,9 @@ def _check_settings(api: ExchangeApi, settings: Mapping[str, Any]) -> dict[str, 
             )
         if key not in allowed:
             known = ", ".join(sorted(allowed)) or "none"
-            raise InvalidInput(f"setting {key!r} is not one the {api.value} exchange takes (it takes: {known})")
+            raise InvalidInput(
+                f"setting {key!r} is not one the {api.value} exchange takes (it takes: {known})"
+            )
     clean = dict(settings)
     if api == ExchangeApi.NCMEC:
         if clean.get("url"):
@@ -262,6 +265,7 @@ class PageCounts:
     added: int = 0
     updated: int = 0
     removed: int = 0
+    skipped: int = 0
     released: set[int] = field(default_factory=set)
     acquired: set[int] = field(default_factory=set)
 
@@ -289,17 +293,20 @@ def _release(session: Session, exchange: Exchange, bank: Bank, entry_ids: set[in
 def apply_page(session: Session, exchange: Exchange, bank: Bank, page: Page) -> PageCounts:
     """Apply one page's records to the exchange's records and the bank (module docstring)."""
     counts = PageCounts()
-    records = {r.key: r for r in page.records}  # a key twice in a page: the last one stands
+    # A key twice in a page: the last one stands. A key too long to store is skipped (none of the
+    # clients makes one: NCMEC's are member-id).
+    records = {r.key: r for r in page.records if len(r.key) <= KEY_MAX}
+    counts.skipped = len({r.key for r in page.records}) - len(records)
     existing: dict[str, dict[str, ExchangeEntry]] = {}
     keys = sorted(records)
     for start in range(0, len(keys), 500):
-        for row in session.scalars(
+        for found in session.scalars(
             select(ExchangeEntry).where(
                 ExchangeEntry.exchange_id == exchange.id,
                 ExchangeEntry.upstream_key.in_(keys[start : start + 500]),
             )
         ):
-            existing.setdefault(row.upstream_key, {})[row.signal_type] = row
+            existing.setdefault(found.upstream_key, {})[found.signal_type] = found
     source_ref = f"exchange:{exchange.name}"
     wanted = [
         bank_services.NewEntry(s.signal_type, s.value, source=EntrySource.EXCHANGE, source_ref=source_ref)
@@ -313,10 +320,10 @@ def apply_page(session: Session, exchange: Exchange, bank: Bank, page: Page) -> 
         current = existing.get(key, {})
         detail = json.dumps(dict(record.detail), sort_keys=True, default=str) if record.detail else ""
         kinds = {s.signal_type.value for s in record.signals}
-        for kind, row in current.items():
-            if kind not in kinds and not row.removed:
-                row.removed, row.updated_at = True, now
-                counts.released.add(row.bank_entry_id)
+        for kind, held in current.items():
+            if kind not in kinds and not held.removed:
+                held.removed, held.updated_at = True, now
+                counts.released.add(held.bank_entry_id)
                 counts.removed += 1
         for signal in record.signals:
             kind = signal.signal_type.value
@@ -327,7 +334,7 @@ def apply_page(session: Session, exchange: Exchange, bank: Bank, page: Page) -> 
                 session.add(
                     ExchangeEntry(
                         exchange_id=exchange.id,
-                        upstream_key=key[:300],
+                        upstream_key=key,
                         signal_type=kind,
                         value_digest=digest,
                         bank_entry_id=entry.id,
@@ -515,7 +522,7 @@ def fetch(
             result.added += counts.added
             result.updated += counts.updated
             result.removed += counts.removed
-            result.rejected += page.rejected
+            result.rejected += page.rejected + counts.skipped
             if after_page is not None:
                 after_page(result.pages)
             if time.monotonic() > deadline:

@@ -86,7 +86,9 @@ def sim() -> Iterator[str]:
 
 def test_create_list_fetch_show_status_and_delete(store: str, sim: str) -> None:
     assert cli("bank", "create", "known", "--category", "csam")[0] == 0
-    code, output = cli("exchange", "create", "nc", "--api", "ncmec", "--bank", "known", "--setting", f"url={sim}")
+    code, output = cli(
+        "exchange", "create", "nc", "--api", "ncmec", "--bank", "known", "--setting", f"url={sim}"
+    )
     assert code == 0, output
     assert "credentials SURAKSHA_EXCHANGE_NC_CREDENTIALS" in output
     code, output = cli(
@@ -100,7 +102,12 @@ def test_create_list_fetch_show_status_and_delete(store: str, sim: str) -> None:
     assert (fetched["state"], fetched["added"]) == ("done", 150)
     code, output = cli("exchange", "list", "--json")
     [listed] = json.loads(output)
-    assert (listed["name"], listed["bank"], listed["entries"], listed["trust"]) == ("nc", "known", 150, "review")
+    assert (listed["name"], listed["bank"], listed["entries"], listed["trust"]) == (
+        "nc",
+        "known",
+        150,
+        "review",
+    )
     code, output = cli("exchange", "status", "--json")
     assert code == 0 and json.loads(output)[0]["failures"] == 0
     code, human = cli("exchange", "show", "nc")
@@ -133,7 +140,10 @@ def test_sigkill_in_the_middle_of_a_fetch_then_resume(store: str) -> None:
     process, url = _start_sim("--seed", "400", "--page-size", "20", "--page-delay", "0.15")
     try:
         assert cli("bank", "create", "known", "--category", "csam")[0] == 0
-        assert cli("exchange", "create", "nc", "--api", "ncmec", "--bank", "known", "--setting", f"url={url}")[0] == 0
+        assert (
+            cli("exchange", "create", "nc", "--api", "ncmec", "--bank", "known", "--setting", f"url={url}")[0]
+            == 0
+        )
         fetch = subprocess.Popen(
             [sys.executable, "-m", "suraksha", "exchange", "fetch-now", "nc"],
             env=dict(os.environ),

@@ -43,7 +43,9 @@ def _wait_past(timestamp: int) -> None:
 def _feed(p: Platform, kind: BankChangeKind) -> list[int]:
     with p.db.reading() as session:
         return list(
-            session.scalars(select(BankChange.entry_id).where(BankChange.kind == kind).order_by(BankChange.id))
+            session.scalars(
+                select(BankChange.entry_id).where(BankChange.kind == kind).order_by(BankChange.id)
+            )
         )
 
 
@@ -99,8 +101,12 @@ def test_removal_and_change_upstream_disable_and_replace(platform: Platform, ups
         assert bank_values(platform) == sorted([pdq(101), pdq(2), pdq(3), pdq(4)])
         assert bank_values(platform, enabled=False) == sorted([md5(1), pdq(0), pdq(1)])
         with platform.db.reading() as session:
-            reasons = set(session.scalars(select(BankEntry.disabled_reason).where(BankEntry.enabled.is_(False))))
-            detail = session.scalar(select(ExchangeEntry.detail).where(ExchangeEntry.upstream_key == "42-img-2"))
+            reasons = set(
+                session.scalars(select(BankEntry.disabled_reason).where(BankEntry.enabled.is_(False)))
+            )
+            detail = session.scalar(
+                select(ExchangeEntry.detail).where(ExchangeEntry.upstream_key == "42-img-2")
+            )
         assert reasons == {"removed upstream (exchange nc)"}
         assert detail is not None and json.loads(detail)["classification"] == "B2"
         assert len(_feed(platform, BankChangeKind.ENTRY_DISABLED)) == 3
@@ -152,7 +158,10 @@ def test_a_crash_after_n_pages_then_resume_loses_and_duplicates_nothing(
     now = int(time.time())
     upstream.sim.upsert([image(n, timestamp=now - 4000 + 40 * n) for n in range(95)])
     upstream.sim.upsert(
-        [{"member": 43, "id": f"v{n}", "type": "video", "md5": md5(n), "timestamp": now - 100} for n in range(20)]
+        [
+            {"member": 43, "id": f"v{n}", "type": "video", "md5": md5(n), "timestamp": now - 100}
+            for n in range(20)
+        ]
     )
     _create(platform, upstream)
 
@@ -196,12 +205,16 @@ def test_the_time_budget_stops_at_a_page_and_the_next_fetch_goes_on(
     first = platform.exchange_fetch("nc", actor="test")
     assert first.state == RunState.PARTIAL
     upstream.sim.page_delay_s = 0
-    platform.settings = platform.settings.__class__.load({**platform.settings.values, "exchange_fetch_budget_s": 60})
+    platform.settings = platform.settings.__class__.load(
+        {**platform.settings.values, "exchange_fetch_budget_s": 60}
+    )
     assert platform.exchange_fetch("nc", actor="test").state == RunState.DONE
     assert len(bank_values(platform)) == 60
 
 
-def test_a_second_fetch_at_once_stops_instead_of_writing_twice(platform: Platform, upstream: Upstream) -> None:
+def test_a_second_fetch_at_once_stops_instead_of_writing_twice(
+    platform: Platform, upstream: Upstream
+) -> None:
     upstream.sim.upsert([image(n) for n in range(30)])
     _create(platform, upstream)
     inner: list[object] = []
