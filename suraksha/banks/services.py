@@ -16,9 +16,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import numpy as np
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from suraksha.banks.formats import ListFormat, ParsedRow, RejectedRow, export_csv, parse_list
@@ -486,47 +487,50 @@ def active_entries(
     return [(b, e) for b, e in session.execute(query.order_by(BankEntry.id))]
 
 
-def ensure_entries(
-    session: Session, bank: Bank, rows: Sequence[NewEntry]
-) -> dict[tuple[str, str], BankEntry]:
-    """Each row's entry, added when the bank lacks it (one lookup per 500, one insert, one change-feed
-    write): by (signal type, value digest). Values must be normalised already (``validate_signal``).
-    For lists that sync into a block bank (exchanges); an allow-list bank is refused here, because the
-    four-eyes checks of ``add_entry`` do not run."""
+def ensure_entries(session: Session, bank: Bank, rows: Sequence[NewEntry]) -> dict[tuple[str, str], int]:
+    """The id of each row's entry, added when the bank lacks it (one lookup per 500, one insert, one
+    change-feed write; Core statements, no ORM objects: lists sync in pages of thousands): by (signal
+    type, value digest). Values must be normalised already (``validate_signal``). For lists that sync
+    into a block bank (exchanges); an allow-list bank is refused here, because the four-eyes checks of
+    ``add_entry`` do not run."""
     if bank.kind == BankKind.ALLOW:
         raise Forbidden(f"bank {bank.name!r} is an allow list: hashes go into it one by one (`bank add`)")
     wanted = {(row.signal_type.value, value_digest(row.signal_type, row.value)): row for row in rows}
-    found: dict[tuple[str, str], BankEntry] = {}
+    found: dict[tuple[str, str], int] = {}
     digests = sorted({d for _, d in wanted})
     for start in range(0, len(digests), 500):
-        query = select(BankEntry).where(
+        query = select(BankEntry.id, BankEntry.signal_type, BankEntry.value_digest).where(
             BankEntry.bank_id == bank.id, BankEntry.value_digest.in_(digests[start : start + 500])
         )
-        for entry in session.scalars(query):
-            if (entry.signal_type, entry.value_digest) in wanted:
-                found[entry.signal_type, entry.value_digest] = entry
+        for entry_id, kind, digest in session.execute(query):
+            if (kind, digest) in wanted:
+                found[kind, digest] = entry_id
     now = utcnow()
     new = [
-        BankEntry(
-            bank_id=bank.id,
-            signal_type=kind,
-            value=row.value,
-            value_digest=digest,
-            quality=row.quality,
-            source=row.source.value,
-            source_ref=row.source_ref[:500],
-            note=row.note,
-            added_at=now,
-            enabled=True,
-        )
+        {
+            "bank_id": bank.id,
+            "signal_type": kind,
+            "value": row.value,
+            "value_digest": digest,
+            "quality": row.quality,
+            "source": row.source.value,
+            "source_ref": row.source_ref[:500],
+            "note": row.note,
+            "added_at": now,
+            "enabled": True,
+            "disabled_reason": "",
+            "confirm_count": 0,
+            "deconfirm_count": 0,
+        }
         for (kind, digest), row in wanted.items()
         if (kind, digest) not in found
     ]
     if new:
-        session.add_all(new)
-        session.flush()
-        record_changes(session, bank.id, BankChangeKind.ENTRY_ADDED, [e.id for e in new])
-        found.update({(e.signal_type, e.value_digest): e for e in new})
+        table = cast(Table, BankEntry.__table__)
+        returning = insert(table).returning(table.c.id, table.c.signal_type, table.c.value_digest)
+        added = {(kind, digest): entry_id for entry_id, kind, digest in session.execute(returning, new)}
+        record_changes(session, bank.id, BankChangeKind.ENTRY_ADDED, sorted(added.values()))
+        found.update(added)
     return found
 
 

@@ -26,9 +26,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from suraksha import audit
@@ -316,6 +316,7 @@ def apply_page(session: Session, exchange: Exchange, bank: Bank, page: Page) -> 
     entries = bank_services.ensure_entries(session, bank, wanted) if wanted else {}
     now = utcnow()
     generation = exchange.generation
+    new_rows: list[dict[str, Any]] = []
     for key, record in records.items():
         current = existing.get(key, {})
         detail = json.dumps(dict(record.detail), sort_keys=True, default=str) if record.detail else ""
@@ -328,21 +329,21 @@ def apply_page(session: Session, exchange: Exchange, bank: Bank, page: Page) -> 
         for signal in record.signals:
             kind = signal.signal_type.value
             digest = bank_services.value_digest(signal.signal_type, signal.value)
-            entry = entries[kind, digest]
+            entry_id = entries[kind, digest]
             row = current.get(kind)
             if row is None:
-                session.add(
-                    ExchangeEntry(
-                        exchange_id=exchange.id,
-                        upstream_key=key,
-                        signal_type=kind,
-                        value_digest=digest,
-                        bank_entry_id=entry.id,
-                        detail=detail,
-                        removed=False,
-                        seen_generation=generation,
-                        updated_at=now,
-                    )
+                new_rows.append(
+                    {
+                        "exchange_id": exchange.id,
+                        "upstream_key": key,
+                        "signal_type": kind,
+                        "value_digest": digest,
+                        "bank_entry_id": entry_id,
+                        "detail": detail,
+                        "removed": False,
+                        "seen_generation": generation,
+                        "updated_at": now,
+                    }
                 )
                 counts.added += 1
             elif row.removed or row.value_digest != digest:
@@ -351,14 +352,16 @@ def apply_page(session: Session, exchange: Exchange, bank: Bank, page: Page) -> 
                     counts.updated += 1
                 else:
                     counts.added += 1
-                row.value_digest, row.bank_entry_id, row.removed = digest, entry.id, False
+                row.value_digest, row.bank_entry_id, row.removed = digest, entry_id, False
                 row.detail, row.seen_generation, row.updated_at = detail, generation, now
             else:
                 if row.detail != detail:
                     row.detail, row.updated_at = detail, now
                     counts.updated += 1
                 row.seen_generation = generation
-            counts.acquired.add(entry.id)
+            counts.acquired.add(entry_id)
+    if new_rows:
+        session.execute(insert(cast(Table, ExchangeEntry.__table__)), new_rows)
     session.flush()
     bank_services.restore_entries(session, bank, sorted(counts.acquired), reason=removal_reason(exchange))
     _release(session, exchange, bank, counts.released - counts.acquired)
