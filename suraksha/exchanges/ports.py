@@ -263,7 +263,7 @@ class _HashSharingClient(hash_api.NCMECHashAPI):
         if base_url:
             self._base_url = base_url
         self._timeout_s = timeout_s
-        self._deadline = deadline
+        self.deadline = deadline
 
     def _get_session(self) -> requests.Session:
         session = requests.Session()
@@ -281,7 +281,7 @@ class _HashSharingClient(hash_api.NCMECHashAPI):
     def _get(
         self, endpoint: hash_api.NCMECEndpoint, *, path: str = "", next_: str = "", **params: t.Any
     ) -> t.Any:
-        if time.monotonic() > self._deadline:
+        if time.monotonic() > self.deadline:
             raise FetchBudgetSpent
         try:
             return super()._get(endpoint, path=path, next_=next_, **params)
@@ -365,8 +365,17 @@ class NcmecSource:
         )
 
     def pages(self, checkpoint: Mapping[str, t.Any] | None) -> Iterator[Page]:
+        start = ncmec_checkpoint(checkpoint)
+        if start is not None and start.paging_info:
+            # fetch_iter asserts that a stored paging URL's range ended before its own end (now - 5 s):
+            # a fetch resumed within seconds of the one it follows waits for that, within its budget.
+            wait = start.paging_info.paging_end_ts - (time.time() - 5) + 1
+            if wait > 0:
+                if time.monotonic() + wait > self._client.deadline:
+                    raise FetchBudgetSpent
+                time.sleep(wait)
         api = _BoundedNcmecExchange(self._collab, self._client)
-        for delta in api.fetch_iter(list(TX_SIGNAL_TYPES), ncmec_checkpoint(checkpoint)):
+        for delta in api.fetch_iter(list(TX_SIGNAL_TYPES), start):
             records = []
             rejected = 0
             for key, entry in delta.updates.items():
