@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import func, inspect, select, text
@@ -15,7 +16,9 @@ from sqlalchemy import func, inspect, select, text
 from suraksha.app import Platform
 from suraksha.banks.models import BankChange, BankChangeKind, BankEntry, EntrySource
 from suraksha.banks.services import NewEntry
+from suraksha.exchanges.hashsharing_sim import format_time
 from suraksha.exchanges.models import Exchange, ExchangeApi, ExchangeEntry, ExchangeFetchRun, RunState, Trust
+from suraksha.exchanges.ports import NcmecSource
 from suraksha.signals.file_signals import FileSignals
 from suraksha.signals.types import SignalKind
 from tests.integration.exchanges.conftest import PASSWORD, Upstream, bank_values, image, md5, pdq
@@ -287,3 +290,21 @@ def test_a_fetch_resumed_at_once_from_a_paging_url_goes_on_from_it(
     done = platform.exchange_fetch("nc", actor="test")
     assert (done.state, done.added) == (RunState.DONE, 35), done.error
     assert len(bank_values(platform)) == 45
+
+
+def test_a_paging_url_whose_range_ends_now_is_followed_after_a_wait(upstream: Upstream) -> None:
+    """The client asserts that a stored paging URL's range ended before now - 5 s; resumed in that very
+    second, the source waits instead of failing."""
+    now = int(time.time())
+    upstream.sim.upsert([image(n, timestamp=now - 5) for n in range(25)])
+    start, end = now - 60, now - 5
+    url = f"/v2/entries?from={quote(format_time(start))}&to={quote(format_time(end))}&start=11&size=10&max=25"
+    checkpoint = {
+        "get_entries_max_ts": start,
+        "paging_info": {"paging_url": url, "paging_end_ts": end, "paging_url_ts": now},
+    }
+    source = NcmecSource("nc", {"url": upstream.url}, ("tester", PASSWORD), timeout_s=10, budget_s=30)
+    pages = list(source.pages(checkpoint))
+    resumed = [r.key for r in pages[0].records] + [r.key for r in pages[1].records]
+    assert sorted(resumed) == sorted(f"42-img-{n}" for n in range(10, 25))  # pages 2 and 3 of that URL
+    # (the next range starts at its end, inclusive: entries of that very second come again, harmlessly)
