@@ -10,7 +10,7 @@ from suraksha.errors import ConfigError
 from suraksha.exchanges import services
 from suraksha.exchanges.credentials import Credentials, credentials_env_var, find_credentials
 from suraksha.exchanges.models import Exchange, ExchangeApi, Trust
-from suraksha.exchanges.ports import ExchangeSource, FileSource, NcmecSource, StaticSampleSource
+from suraksha.exchanges.ports import ExchangeSource
 from suraksha.exchanges.services import FetchOptions, FetchResult
 from suraksha.exchanges.tasks import ExchangeJobs
 from suraksha.settings import Settings
@@ -41,7 +41,10 @@ class ExchangeOperations:
         return find_credentials(name, self.settings.exchange_secrets_file)
 
     def exchange_source(self, exchange: Exchange) -> ExchangeSource:
-        """The client for the exchange's list (``suraksha.exchanges.ports``)."""
+        """The client for the exchange's list (``suraksha.exchanges.clients``, loaded here: only a fetch
+        needs python-threatexchange)."""
+        from suraksha.exchanges.clients import FileSource, NcmecSource, StaticSampleSource  # noqa: PLC0415
+
         api = ExchangeApi(exchange.api)
         settings = services.exchange_settings(exchange)
         if api == ExchangeApi.STATIC_SAMPLE:

@@ -16,9 +16,9 @@ from sqlalchemy import func, inspect, select, text
 from suraksha.app import Platform
 from suraksha.banks.models import BankChange, BankChangeKind, BankEntry, EntrySource
 from suraksha.banks.services import NewEntry
+from suraksha.exchanges.clients import NcmecSource
 from suraksha.exchanges.hashsharing_sim import format_time
 from suraksha.exchanges.models import Exchange, ExchangeApi, ExchangeEntry, ExchangeFetchRun, RunState, Trust
-from suraksha.exchanges.ports import NcmecSource
 from suraksha.signals.file_signals import FileSignals
 from suraksha.signals.types import SignalKind
 from tests.integration.exchanges.conftest import PASSWORD, Upstream, bank_values, image, md5, pdq
