@@ -541,7 +541,7 @@ def retract_entries(session: Session, bank: Bank, entry_ids: Sequence[int], *, r
     Only entries whose source is an exchange and that are enabled are touched; one a person added, or
     disabled, is left as it is. This is not the un-blocking that the four-eyes rule guards (module
     docstring): the authority that listed the hash withdrew it, and the exchange that applies it
-    holds no other record of it (``suraksha.exchanges.services``). ``reason`` is stored on the entry,
+    holds no other record of it (``suraksha.exchanges.sync``). ``reason`` is stored on the entry,
     and ``restore_entries`` with the same reason undoes it when the list lists the hash again."""
     disabled: list[int] = []
     for start in range(0, len(entry_ids), 500):

@@ -7,11 +7,11 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from suraksha.errors import ConfigError
-from suraksha.exchanges import services
+from suraksha.exchanges import services, sync
 from suraksha.exchanges.credentials import Credentials, credentials_env_var, find_credentials
 from suraksha.exchanges.models import Exchange, ExchangeApi, Trust
 from suraksha.exchanges.ports import ExchangeSource
-from suraksha.exchanges.services import FetchOptions, FetchResult
+from suraksha.exchanges.sync import FetchOptions, FetchResult
 from suraksha.exchanges.tasks import ExchangeJobs
 from suraksha.settings import Settings
 from suraksha.worker.handlers import HandlerRegistry
@@ -134,7 +134,7 @@ class ExchangeOperations:
         except ConfigError:
             found = None
         scrub = (found.password.reveal(),) if found else ()
-        return services.fetch(
+        return sync.fetch(
             self.db,
             name,
             self.exchange_source,

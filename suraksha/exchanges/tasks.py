@@ -3,7 +3,7 @@
 - ``exchanges.due`` (scheduled every ``CHECK_EVERY_S`` when ``exchange_fetch_every_s`` > 0): queue a
   fetch for each enabled exchange that is due, and move its next fetch on, so that it is queued once.
 - ``exchanges.fetch {"exchange_id"}``: fetch one exchange from its checkpoint, within the time budget
-  (``suraksha.exchanges.services.fetch``: a transaction per page). Not transactional: the fetch owns
+  (``suraksha.exchanges.sync.fetch``: a transaction per page). Not transactional: the fetch owns
   its transactions. A failed fetch is recorded on its run and the exchange backs off
   (``exchange_backoff_base_s``, doubling); the job itself ends, so the queue does not retry on top.
 """
@@ -17,7 +17,7 @@ from datetime import timedelta
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
 from suraksha.exchanges.models import Exchange
-from suraksha.exchanges.services import FetchResult, due_exchanges
+from suraksha.exchanges.sync import FetchResult, due_exchanges
 from suraksha.worker.handlers import HandlerRegistry, JobContext, PermanentFailure
 from suraksha.worker.queue import enqueue
 
