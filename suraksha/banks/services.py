@@ -33,6 +33,7 @@ from suraksha.banks.models import (
     EntrySource,
 )
 from suraksha.db.base import utcnow
+from suraksha.db.inserts import upsert_insert
 from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
 from suraksha.signals.bits import hamming_distances, hex_to_bytes, pack_hashes
 from suraksha.signals.types import SignalKind, validate_signal
@@ -526,11 +527,28 @@ def ensure_entries(session: Session, bank: Bank, rows: Sequence[NewEntry]) -> di
         if (kind, digest) not in found
     ]
     if new:
+        # Another writer may add one of them meanwhile (two exchanges on one bank, a person): ON CONFLICT
+        # DO NOTHING, and that one is read back below (it is theirs, and in their change feed row).
         table = cast(Table, BankEntry.__table__)
-        returning = insert(table).returning(table.c.id, table.c.signal_type, table.c.value_digest)
-        added = {(kind, digest): entry_id for entry_id, kind, digest in session.execute(returning, new)}
-        record_changes(session, bank.id, BankChangeKind.ENTRY_ADDED, sorted(added.values()))
+        statement = (
+            upsert_insert(session, BankEntry)
+            .on_conflict_do_nothing(
+                index_elements=[table.c.bank_id, table.c.signal_type, table.c.value_digest]
+            )
+            .returning(table.c.id, table.c.signal_type, table.c.value_digest)
+        )
+        added = {(kind, digest): entry_id for entry_id, kind, digest in session.execute(statement, new)}
+        if added:
+            record_changes(session, bank.id, BankChangeKind.ENTRY_ADDED, sorted(added.values()))
         found.update(added)
+        missing = sorted({d for (k, d) in wanted if (k, d) not in found})
+        for start in range(0, len(missing), 500):
+            query = select(BankEntry.id, BankEntry.signal_type, BankEntry.value_digest).where(
+                BankEntry.bank_id == bank.id, BankEntry.value_digest.in_(missing[start : start + 500])
+            )
+            for entry_id, kind, digest in session.execute(query):
+                if (kind, digest) in wanted:
+                    found[kind, digest] = entry_id
     return found
 
 

@@ -73,7 +73,9 @@ def _check_settings(api: ExchangeApi, settings: Mapping[str, Any]) -> dict[str, 
             clean["url"] = check_base_url(str(clean["url"]))
         ids = clean.get("only_esp_ids", [])
         if not isinstance(ids, list) or not all(isinstance(i, int) for i in ids):
-            raise InvalidInput("only_esp_ids must be a list of integers")
+            raise InvalidInput(
+                "only_esp_ids must be a list of integers: --settings-json '{\"only_esp_ids\": [42]}'"
+            )
     if api == ExchangeApi.FILE:
         if not isinstance(clean.get("path"), str) or not clean["path"]:
             raise InvalidInput("a file exchange needs the setting path (the list file)")
