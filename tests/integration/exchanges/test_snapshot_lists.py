@@ -4,6 +4,7 @@ offset; the worker's scheduled job fetches due exchanges; the migration matches 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +135,36 @@ def test_the_migration_matches_and_round_trips(platform: Platform) -> None:
     upgrade(platform.db)
     assert current_revision(platform.db) == head_revision(platform.db) == "0024"
     assert differences() == []
+
+
+def test_two_exchanges_on_one_bank_fetching_at_once_share_its_entries(
+    platform: Platform, tmp_path: Path
+) -> None:
+    """Both lists hold the same hashes; fetched at the same time (PostgreSQL: really at once), neither
+    fails on the other's new entries, and the bank holds each hash once."""
+    lines = [f"pdq {pdq(n)}" for n in range(1500)]
+    for name in ("one", "two"):
+        path = tmp_path / f"{name}.txt"
+        _write(path, lines if name == "one" else list(reversed(lines)))
+        platform.exchange_create(
+            name,
+            ExchangeApi.FILE,
+            "known",
+            settings={"path": str(path), "page_size": 100},
+            trust=Trust.REVIEW,
+            actor="t",
+        )
+    results: dict[str, RunState] = {}
+
+    def run(name: str) -> None:
+        results[name] = platform.exchange_fetch(name, actor="test").state
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in ("one", "two")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert results == {"one": RunState.DONE, "two": RunState.DONE}
+    assert len(bank_values(platform)) == 1500
+    with platform.db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(ExchangeEntry)) == 3000
