@@ -32,6 +32,7 @@ from suraksha.enforcement.follow_ups import DecisionFollowUps
 from suraksha.enforcement.models import ActionKind
 from suraksha.enforcement.policy import Policy, load_policy
 from suraksha.errors import ConfigError, InvalidInput, NotFound
+from suraksha.exchanges.operations import ExchangeOperations
 from suraksha.files import write_private
 from suraksha.flaggers.operations import FlaggerOperations
 from suraksha.intake import tasks as intake_tasks
@@ -105,7 +106,12 @@ AUDIT_CHECKPOINT_JOB = "audit.checkpoint"
 
 
 class Platform(
-    TransparencyOperations, FlaggerOperations, NetworkOperations, InvestigationOperations, AppealOperations
+    TransparencyOperations,
+    FlaggerOperations,
+    NetworkOperations,
+    InvestigationOperations,
+    AppealOperations,
+    ExchangeOperations,
 ):
     investigation_follow_ups = DECISION_FOLLOW_UPS
     """The ports an investigation's approved actions are carried out with."""
@@ -236,6 +242,7 @@ class Platform(
         self.register_transparency_jobs(registry)
         self.register_flagger_jobs(registry, sender)
         self.register_network_jobs(registry)
+        self.register_exchange_jobs(registry)
         return registry
 
     def _legal_clocks_job(self, ctx: JobContext) -> None:

@@ -89,6 +89,7 @@ class AuditAction(StrEnum):
     CONFIG_CHANGE = "config:change"
     SWITCH_SET = "switch:set"
     BANK_CHANGE = "bank:change"
+    EXCHANGE_CHANGE = "exchange:change"
     EVIDENCE_ACCESS = "evidence:access"
     EXPORT_CREATE = "export:create"
     STATS_REPAIR = "stats:repair"

@@ -785,6 +785,35 @@ SETTINGS: tuple[Setting, ...] = (
         5,
         "Decided appeals a rule, list or classifier needs before it can be flagged as often wrong.",
     ),
+    Setting(
+        "exchange_secrets_file",
+        str,
+        None,
+        'TOML file of exchange credentials, name = "user:password" (mode 0600; docs/exchanges.md). '
+        "SURAKSHA_EXCHANGE_<NAME>_CREDENTIALS in the environment comes first.",
+    ),
+    Setting(
+        "exchange_fetch_every_s",
+        float,
+        900.0,
+        "How long after a fetch that caught up an exchange is fetched again by a worker (0: only by "
+        "command, `suraksha exchange fetch-now`).",
+    ),
+    Setting(
+        "exchange_fetch_budget_s",
+        float,
+        120.0,
+        "Longest one fetch of an exchange runs; it stops after the page in hand and goes on from its "
+        "checkpoint in the next one.",
+    ),
+    Setting("exchange_timeout_s", float, 30.0, "Deadline for one call to an exchange's service."),
+    Setting(
+        "exchange_backoff_base_s",
+        float,
+        60.0,
+        "Wait after an exchange's first failed fetch; it doubles with each failure in a row.",
+    ),
+    Setting("exchange_backoff_max_s", float, 21600.0, "Longest wait between failed fetches of an exchange."),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -943,6 +972,12 @@ class Settings:
     appeal_priority: int
     appeal_flag_threshold: float
     appeal_flag_min_count: int
+    exchange_secrets_file: str | None
+    exchange_fetch_every_s: float
+    exchange_fetch_budget_s: float
+    exchange_timeout_s: float
+    exchange_backoff_base_s: float
+    exchange_backoff_max_s: float
     values: Mapping[str, Any]
     sources: Mapping[str, str]
 
@@ -1136,6 +1171,12 @@ def _validate(values: Mapping[str, Any]) -> None:
             problems.append(f"{name} must be positive")
     if not 0 <= values["flagger_min_accuracy"] <= 1:
         problems.append("flagger_min_accuracy must be a share between 0 and 1 (0: never mark)")
+    for name in ("exchange_fetch_budget_s", "exchange_timeout_s", "exchange_backoff_max_s"):
+        if values[name] <= 0:
+            problems.append(f"{name} must be positive")
+    for name in ("exchange_fetch_every_s", "exchange_backoff_base_s"):
+        if values[name] < 0:
+            problems.append(f"{name} must be >= 0")
     if values["flagger_accuracy_min_notices"] < 1:
         problems.append("flagger_accuracy_min_notices must be at least 1")
     if values["dsa_sor_scope"] not in {"eea_effect", "eea_only"}:

@@ -16,9 +16,10 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 import numpy as np
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from suraksha.banks.formats import ListFormat, ParsedRow, RejectedRow, export_csv, parse_list
@@ -32,6 +33,7 @@ from suraksha.banks.models import (
     EntrySource,
 )
 from suraksha.db.base import utcnow
+from suraksha.db.inserts import upsert_insert
 from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
 from suraksha.signals.bits import hamming_distances, hex_to_bytes, pack_hashes
 from suraksha.signals.types import SignalKind, validate_signal
@@ -484,3 +486,114 @@ def active_entries(
             )
         query = query.where(Bank.name.in_(bank_names))
     return [(b, e) for b, e in session.execute(query.order_by(BankEntry.id))]
+
+
+def ensure_entries(session: Session, bank: Bank, rows: Sequence[NewEntry]) -> dict[tuple[str, str], int]:
+    """The id of each row's entry, added when the bank lacks it (one lookup per 500, one insert, one
+    change-feed write; Core statements, no ORM objects: lists sync in pages of thousands): by (signal
+    type, value digest). Values must be normalised already (``validate_signal``). For lists that sync
+    into a block bank (exchanges); an allow-list bank is refused here, because the four-eyes checks of
+    ``add_entry`` do not run."""
+    if bank.kind == BankKind.ALLOW:
+        raise Forbidden(f"bank {bank.name!r} is an allow list: hashes go into it one by one (`bank add`)")
+    wanted = {(row.signal_type.value, value_digest(row.signal_type, row.value)): row for row in rows}
+    found: dict[tuple[str, str], int] = {}
+    digests = sorted({d for _, d in wanted})
+    for start in range(0, len(digests), 500):
+        query = select(BankEntry.id, BankEntry.signal_type, BankEntry.value_digest).where(
+            BankEntry.bank_id == bank.id, BankEntry.value_digest.in_(digests[start : start + 500])
+        )
+        for entry_id, kind, digest in session.execute(query):
+            if (kind, digest) in wanted:
+                found[kind, digest] = entry_id
+    now = utcnow()
+    new = [
+        {
+            "bank_id": bank.id,
+            "signal_type": kind,
+            "value": row.value,
+            "value_digest": digest,
+            "quality": row.quality,
+            "source": row.source.value,
+            "source_ref": row.source_ref[:500],
+            "note": row.note,
+            "added_at": now,
+            "enabled": True,
+            "disabled_reason": "",
+            "confirm_count": 0,
+            "deconfirm_count": 0,
+        }
+        for (kind, digest), row in wanted.items()
+        if (kind, digest) not in found
+    ]
+    if new:
+        # Another writer may add one of them meanwhile (two exchanges on one bank, a person): ON CONFLICT
+        # DO NOTHING, and that one is read back below (it is theirs, and in their change feed row).
+        table = cast(Table, BankEntry.__table__)
+        statement = (
+            upsert_insert(session, BankEntry)
+            .on_conflict_do_nothing(
+                index_elements=[table.c.bank_id, table.c.signal_type, table.c.value_digest]
+            )
+            .returning(table.c.id, table.c.signal_type, table.c.value_digest)
+        )
+        added = {(kind, digest): entry_id for entry_id, kind, digest in session.execute(statement, new)}
+        if added:
+            record_changes(session, bank.id, BankChangeKind.ENTRY_ADDED, sorted(added.values()))
+        found.update(added)
+        missing = sorted({d for (k, d) in wanted if (k, d) not in found})
+        for start in range(0, len(missing), 500):
+            query = select(BankEntry.id, BankEntry.signal_type, BankEntry.value_digest).where(
+                BankEntry.bank_id == bank.id, BankEntry.value_digest.in_(missing[start : start + 500])
+            )
+            for entry_id, kind, digest in session.execute(query):
+                if (kind, digest) in wanted:
+                    found[kind, digest] = entry_id
+    return found
+
+
+def retract_entries(session: Session, bank: Bank, entry_ids: Sequence[int], *, reason: str) -> list[int]:
+    """Disable entries because the list that put them there took them back upstream (an exchange's
+    removal); answers the ids disabled.
+
+    Only entries whose source is an exchange and that are enabled are touched; one a person added, or
+    disabled, is left as it is. This is not the un-blocking that the four-eyes rule guards (module
+    docstring): the authority that listed the hash withdrew it, and the exchange that applies it
+    holds no other record of it (``suraksha.exchanges.sync``). ``reason`` is stored on the entry,
+    and ``restore_entries`` with the same reason undoes it when the list lists the hash again."""
+    disabled: list[int] = []
+    for start in range(0, len(entry_ids), 500):
+        query = select(BankEntry).where(
+            BankEntry.bank_id == bank.id,
+            BankEntry.id.in_(entry_ids[start : start + 500]),
+            BankEntry.source == EntrySource.EXCHANGE,
+            BankEntry.enabled.is_(True),
+        )
+        for entry in session.scalars(query):
+            entry.enabled = False
+            entry.disabled_until = None
+            entry.disabled_reason = reason
+            disabled.append(entry.id)
+    if disabled:
+        record_changes(session, bank.id, BankChangeKind.ENTRY_DISABLED, disabled)
+    return disabled
+
+
+def restore_entries(session: Session, bank: Bank, entry_ids: Sequence[int], *, reason: str) -> list[int]:
+    """Enable again the entries ``retract_entries`` disabled with this ``reason`` (never one a person
+    disabled); answers the ids enabled."""
+    enabled: list[int] = []
+    for start in range(0, len(entry_ids), 500):
+        query = select(BankEntry).where(
+            BankEntry.bank_id == bank.id,
+            BankEntry.id.in_(entry_ids[start : start + 500]),
+            BankEntry.enabled.is_(False),
+            BankEntry.disabled_reason == reason,
+        )
+        for entry in session.scalars(query):
+            entry.enabled = True
+            entry.disabled_reason = ""
+            enabled.append(entry.id)
+    if enabled:
+        record_changes(session, bank.id, BankChangeKind.ENTRY_ENABLED, enabled)
+    return enabled

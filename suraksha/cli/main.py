@@ -15,6 +15,7 @@ from suraksha.cli import (
     audit,
     banks,
     demo,
+    exchanges,
     flaggers,
     hashing,
     index,
@@ -61,6 +62,7 @@ app.add_typer(templates.app, name="templates")
 app.add_typer(sor.app, name="sor")
 app.add_typer(stats.app, name="stats")
 app.add_typer(flaggers.app, name="flaggers")
+app.add_typer(exchanges.app, name="exchange")
 app.command("hash")(hashing.hash_command)
 app.command("scan")(scan.scan_command)
 app.command("match")(scan.match_command)
@@ -70,6 +72,7 @@ app.command("serve")(serve.serve_command)
 app.command("worker")(worker.worker_command)
 app.command("ncmec-sim")(reports.ncmec_sim_command)
 app.command("dsa-sim")(sor.dsa_sim_command)
+app.command("hashsharing-sim")(exchanges.hashsharing_sim_command)
 app.command("answer")(transparency.answer_command)
 
 

@@ -4,7 +4,9 @@ category), not code. The built-in policy is below; a deployment replaces it with
 
 Business rules applied by ``decide`` (in this order):
 1. A hit in an enabled block bank, not suppressed by an allow list, decides by the bank's category
-   (the most severe category wins when several banks hit).
+   (the most severe category wins when several banks hit). A hit on an entry that only exchanges of
+   "review" trust vouch for (``BankFinding.review_only``) never acts by itself: when no other hit
+   does, the item goes to review.
 2. Otherwise text-rule hits and classifier findings send the item to review, at the highest priority
    among them (classifiers never act by themselves).
 3. Otherwise, if any media file could not be checked (fetch, decode, time limit), the verdict is
@@ -114,6 +116,8 @@ class BankFinding:
     entry_id: int
     signal_type: str
     distance: int | None
+    review_only: bool = False
+    """The entry came from exchanges whose matches go to review (``suraksha.exchanges``: trust)."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +164,11 @@ def needs_review(verdict: str, actions: Sequence[str]) -> bool:
 def decide(policy: Policy, findings: Findings, *, automation_paused: bool = False) -> Plan:
     basis: list[dict[str, Any]]
     if findings.banks:
-        ranked = sorted(findings.banks, key=lambda f: -policy.for_bank(f.category).priority)
+        # Entries only exchanges of "review" trust vouch for never act by themselves: the trusted hits
+        # decide when there are any; with none, the plan goes to a person (``_plan``).
+        trusted = [f for f in findings.banks if not f.review_only]
+        ranked = sorted(trusted or findings.banks, key=lambda f: -policy.for_bank(f.category).priority)
+        ranked += [f for f in findings.banks if f not in ranked]
         top = ranked[0]
         outcome = policy.for_bank(top.category)
         basis = [
@@ -170,11 +178,12 @@ def decide(policy: Policy, findings: Findings, *, automation_paused: bool = Fals
                 "entry_id": f.entry_id,
                 "signal": f.signal_type,
                 "distance": f.distance,
+                **({"review_only": True} if f.review_only else {}),
             }
             for f in ranked
         ]
         reason = f"{top.signal_type} match in bank {top.bank} ({top.category})"
-        return _plan(policy, outcome, top.category, basis, reason, automation_paused)
+        return _plan(policy, outcome, top.category, basis, reason, automation_paused, review_only=not trusted)
     if findings.rules or findings.classifiers:
         ranked_rules = sorted(findings.rules, key=lambda r: -r.priority)
         ranked_models = sorted(findings.classifiers, key=lambda c: -c.priority)
@@ -217,10 +226,22 @@ def decide(policy: Policy, findings: Findings, *, automation_paused: bool = Fals
 
 
 def _plan(
-    policy: Policy, outcome: Outcome, category: str, basis: list[dict[str, Any]], reason: str, paused: bool
+    policy: Policy,
+    outcome: Outcome,
+    category: str,
+    basis: list[dict[str, Any]],
+    reason: str,
+    paused: bool,
+    *,
+    review_only: bool = False,
 ) -> Plan:
     automated = outcome.automated and bool(outcome.actions)
-    if automated and paused:
+    if automated and (paused or review_only):
+        why = (
+            "automated enforcement paused"
+            if paused
+            else "the entry comes from an exchange whose matches go to review"
+        )
         return Plan(
             Verdict.REVIEW,
             category,
@@ -229,7 +250,7 @@ def _plan(
             False,
             max(outcome.priority, 90),
             basis,
-            reason + " (automated enforcement paused: a person decides)",
+            reason + f" ({why}: a person decides)",
             policy.version,
         )
     return Plan(

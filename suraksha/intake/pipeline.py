@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -36,6 +36,7 @@ from suraksha.enforcement import services as enforcement
 from suraksha.enforcement.follow_ups import DecisionFollowUps
 from suraksha.enforcement.models import Verdict
 from suraksha.enforcement.policy import BankFinding, Findings, Policy, RuleFinding, decide
+from suraksha.exchanges.trust import review_only_entries
 from suraksha.hookspecs import ClassifierFinding
 from suraksha.intake.store import MediaStore
 from suraksha.plugins import Classifiers
@@ -231,7 +232,11 @@ class Pipeline:
         hits = [_rule_hit_row(one.item_id, hit) for one in mine for hit in one.text.hits]
         if hits:
             connection.execute(insert(_table(ItemRuleHit)), hits)
-        plans = {one.item_id: decide(self.policy, one.findings, automation_paused=paused) for one in mine}
+        review_only = _review_only(session, [one.findings for one in mine])
+        plans = {
+            one.item_id: decide(self.policy, _with_trust(one.findings, review_only), automation_paused=paused)
+            for one in mine
+        }
         plain = [
             one for one in mine if not one.text.entities and enforcement.settles_alone(plans[one.item_id])
         ]
@@ -355,7 +360,8 @@ class Pipeline:
     def _record(self, session: Session, analysed: _Analysed, paused: bool) -> bool:
         """Claim the item and write what was found, the decision and its actions. False (nothing
         written) when another run claimed it first."""
-        plan = decide(self.policy, analysed.findings, automation_paused=paused)
+        findings = _with_trust(analysed.findings, _review_only(session, [analysed.findings]))
+        plan = decide(self.policy, findings, automation_paused=paused)
         item_id = analysed.item_id
         if not enforcement.claim_for_decision(session, item_id):
             return False
@@ -494,3 +500,17 @@ _WRITE_MEDIA = (
     .where(_MEDIA.c.id == bindparam("media_id"), _MEDIA.c.item_id == bindparam("media_item"))
     .values({name: bindparam(name) for name in _MEDIA_COLUMNS})
 )
+
+
+def _review_only(session: Session, findings: Sequence[Findings]) -> set[int]:
+    """Bank entries among the findings that exchange trust sends to review (one query, none when no
+    bank hit)."""
+    ids = [f.entry_id for one in findings for f in one.banks]
+    return review_only_entries(session, ids) if ids else set()
+
+
+def _with_trust(findings: Findings, review_only: set[int]) -> Findings:
+    if not review_only or not any(f.entry_id in review_only for f in findings.banks):
+        return findings
+    banks = [replace(f, review_only=f.entry_id in review_only) for f in findings.banks]
+    return replace(findings, banks=banks)

@@ -16,6 +16,7 @@ import suraksha.content.entities
 import suraksha.content.history
 import suraksha.content.models
 import suraksha.enforcement.models
+import suraksha.exchanges.models
 import suraksha.flaggers.models
 import suraksha.legal.models
 import suraksha.network.models

@@ -1,0 +1,175 @@
+"""A local stand-in for NCMEC's hash sharing API (v2), as python-threatexchange's ``NCMECHashAPI``
+speaks it: Basic auth, XML answers, ``GET /v2/status`` and ``GET /v2/entries?from=&to=`` listing the
+entries changed in a time range, paged with ``<paging><next>`` URLs (``start``, ``size``, ``max``) the
+client follows as they are, images and videos in their own blocks with a ``maxTimestamp``, and removed
+entries as ``deletedImage``/``deletedVideo`` tombstones. The protocol only; the HTTP side is
+``suraksha.web.hashsharing_sim`` (``suraksha hashsharing-sim``).
+
+It holds only what tests and demos put in it (``upsert``) or synthetic entries (``seed``): random bits
+shaped like hashes, never hashes of any picture. Nothing sent to it reaches NCMEC.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from suraksha.errors import InvalidInput
+
+NAMESPACE = "https://hashsharing.ncmec.org/hashsharing/v2"
+PAGE_SIZE = 1000
+MEMBERS = {1: "Suraksha stand-in", 42: "Example Member", 43: "Another Member"}
+FINGERPRINT_TYPES = ("md5", "sha1", "pdq", "pdna")
+
+
+def parse_time(text: str) -> int:
+    for fmt in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%fZ"):
+        try:
+            return int(datetime.strptime(text, fmt).replace(tzinfo=UTC).timestamp())
+        except ValueError:
+            continue
+    raise InvalidInput(f"{text!r} is not a time such as 2017-10-24T15:00:00Z")
+
+
+def format_time(timestamp: int) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class SimEntry:
+    member: int
+    id: str
+    kind: str
+    """image or video"""
+    timestamp: int
+    deleted: bool = False
+    classification: str = ""
+    fingerprints: dict[str, str] = field(default_factory=dict)
+    seq: int = 0
+
+
+@dataclass
+class HashSharingSimulator:
+    username: str
+    password: str
+    page_size: int = PAGE_SIZE
+    page_delay_s: float = 0.0
+    """Each entries answer that holds entries waits this long (tests kill a fetch in the middle)."""
+    entries: dict[tuple[int, str], SimEntry] = field(default_factory=dict)
+    requests: int = 0
+    _seq: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def authorised(self, credentials: tuple[str, str] | None) -> bool:
+        return credentials == (self.username, self.password)
+
+    def upsert(self, rows: Sequence[Mapping[str, Any]], *, now: int | None = None) -> int:
+        """Add, change or remove (``deleted: true``) entries: ``member``, ``id``, ``type`` (image or
+        video), ``timestamp`` (default: now - 60 s), ``classification``, and fingerprints by NCMEC's
+        names (``pdq``, ``md5``, ...)."""
+        default_ts = (now or int(time.time())) - 60
+        with self._lock:
+            for row in rows:
+                member, entry_id = int(row.get("member", 42)), str(row["id"])
+                kind = str(row.get("type", "image"))
+                if kind not in ("image", "video"):
+                    raise InvalidInput(f"entry {entry_id}: type must be image or video")
+                self._seq += 1
+                fingerprints = {k: str(row[k]) for k in FINGERPRINT_TYPES if row.get(k)}
+                self.entries[member, entry_id] = SimEntry(
+                    member=member,
+                    id=entry_id,
+                    kind=kind,
+                    timestamp=int(row.get("timestamp") or default_ts),
+                    deleted=bool(row.get("deleted")),
+                    classification=str(row.get("classification", "")),
+                    fingerprints={} if row.get("deleted") else fingerprints,
+                    seq=self._seq,
+                )
+        return len(rows)
+
+    def seed(self, count: int, *, seed: int = 1, now: int | None = None, span_s: int = 30 * 86400) -> None:
+        """``count`` synthetic image entries with random PDQ values (random bits: no picture's hash),
+        their timestamps spread over ``span_s`` before ``now`` - 60 s."""
+        rng = random.Random(seed)  # noqa: S311 - reproducible test data, not a secret
+        end = (now or int(time.time())) - 60
+        rows = [
+            {
+                "member": rng.choice(list(MEMBERS)),
+                "id": f"synthetic-{n}",
+                "type": "image",
+                "timestamp": end - rng.randrange(span_s),
+                "classification": "A1",
+                "pdq": f"{rng.getrandbits(256):064x}",
+            }
+            for n in range(count)
+        ]
+        self.upsert(rows)
+
+    def status_xml(self) -> bytes:
+        root = ET.Element("status", xmlns=NAMESPACE)
+        ET.SubElement(root, "ipAddress").text = "127.0.0.1"
+        ET.SubElement(root, "username").text = self.username
+        ET.SubElement(root, "member", id="1").text = MEMBERS[1]
+        return _document(root)
+
+    def entries_xml(self, params: Mapping[str, str]) -> bytes:
+        """One page of the entries changed in [from, to] (both inclusive), in a stable order."""
+        start_ts = parse_time(params.get("from", format_time(0)))
+        end_ts = parse_time(params["to"]) if params.get("to") else int(time.time())
+        try:
+            start = int(params.get("start", "1"))
+            size = int(params.get("size", str(self.page_size)))
+        except ValueError:
+            raise InvalidInput("start and size must be integers") from None
+        if start < 1 or not 1 <= size <= 10_000:
+            raise InvalidInput("start must be >= 1 and size between 1 and 10000")
+        with self._lock:
+            self.requests += 1
+            in_range = sorted(
+                (e for e in self.entries.values() if start_ts <= e.timestamp <= end_ts), key=lambda e: e.seq
+            )
+        page = in_range[start - 1 : start - 1 + size]
+        root = ET.Element("queryResult", xmlns=NAMESPACE)
+        for kind, block in (("image", "images"), ("video", "videos")):
+            rows = [e for e in page if e.kind == kind]
+            if not rows:
+                continue
+            element = ET.SubElement(
+                root, block, count=str(len(rows)), maxTimestamp=format_time(max(e.timestamp for e in rows))
+            )
+            for entry in rows:
+                tag = ("deleted" + kind.capitalize()) if entry.deleted else kind
+                node = ET.SubElement(element, tag)
+                ET.SubElement(node, "member", id=str(entry.member)).text = MEMBERS.get(entry.member, "Member")
+                ET.SubElement(node, "timestamp").text = format_time(entry.timestamp)
+                ET.SubElement(node, "id").text = entry.id
+                if not entry.deleted:
+                    if entry.classification:
+                        ET.SubElement(node, "classification").text = entry.classification
+                    prints = ET.SubElement(node, "fingerprints")
+                    for name, value in entry.fingerprints.items():
+                        ET.SubElement(prints, name).text = value
+        if start - 1 + size < len(in_range):
+            paging = ET.SubElement(root, "paging")
+            ET.SubElement(paging, "next").text = (
+                f"/v2/entries?from={quote(format_time(start_ts))}&to={quote(format_time(end_ts))}"
+                f"&start={start + size}&size={size}&max={len(in_range)}"
+            )
+        if self.page_delay_s and page:
+            time.sleep(self.page_delay_s)
+        return _document(root)
+
+
+def _document(root: ET.Element) -> bytes:
+    return (
+        b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        + ET.tostring(root, encoding="unicode").encode()
+    )
