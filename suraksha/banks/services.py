@@ -50,7 +50,7 @@ UNBLOCK_CSAM = (
 def check_unblock(bank: Bank, what: str, four_eyes: str = "") -> None:
     """Forbidden when ``what`` would un-block hashes of a ``csam`` block bank without a four-eyes
     approval (module docstring). Disabling in an allow-list bank blocks more, so it is not guarded."""
-    if bank.category == BankCategory.CSAM and bank.kind == BankKind.BLOCK and not four_eyes:
+    if guards_unblocking(bank) and not four_eyes:
         raise Forbidden(f"{what} (csam bank {bank.name!r}) {UNBLOCK_CSAM}")
 
 
@@ -552,15 +552,33 @@ def ensure_entries(session: Session, bank: Bank, rows: Sequence[NewEntry]) -> di
     return found
 
 
+def guards_unblocking(bank: Bank) -> bool:
+    """Whether un-blocking this bank's hashes takes a four-eyes approval (module docstring)."""
+    return bank.category == BankCategory.CSAM and bank.kind == BankKind.BLOCK
+
+
+def withdrawn_note(reason: str) -> str:
+    """The note an entry of a ``csam`` bank carries while the list that put it there has withdrawn it
+    but it still blocks (``retract_entries``)."""
+    return (
+        f"{reason}: still blocking; un-blocking a csam hash {UNBLOCK_CSAM} "
+        "(or `suraksha bank entry-disable` with that approval)"
+    )
+
+
 def retract_entries(session: Session, bank: Bank, entry_ids: Sequence[int], *, reason: str) -> list[int]:
-    """Disable entries because the list that put them there took them back upstream (an exchange's
-    removal); answers the ids disabled.
+    """The list that put these entries in the bank took them back upstream (an exchange's removal):
+    disable them, and answer the ids disabled.
 
     Only entries whose source is an exchange and that are enabled are touched; one a person added, or
-    disabled, is left as it is. This is not the un-blocking that the four-eyes rule guards (module
-    docstring): the authority that listed the hash withdrew it, and the exchange that applies it
-    holds no other record of it (``suraksha.exchanges.sync``). ``reason`` is stored on the entry,
-    and ``restore_entries`` with the same reason undoes it when the list lists the hash again."""
+    disabled, is left as it is. In a ``csam`` block bank nothing is disabled: un-blocking a CSAM hash
+    is never one person's call, and an exchange is not even one person (a withdrawn hash may be a
+    listing error, or a spoofed or compromised feed). The entry keeps blocking and carries
+    ``withdrawn_note(reason)``, for a reviewer and a second person to un-block through the four-eyes
+    path; the listing shows it. ``reason`` is stored on a disabled entry, and ``restore_entries`` with
+    the same reason undoes either when the list lists the hash again."""
+    guarded = guards_unblocking(bank)
+    note = withdrawn_note(reason)
     disabled: list[int] = []
     for start in range(0, len(entry_ids), 500):
         query = select(BankEntry).where(
@@ -570,23 +588,33 @@ def retract_entries(session: Session, bank: Bank, entry_ids: Sequence[int], *, r
             BankEntry.enabled.is_(True),
         )
         for entry in session.scalars(query):
+            if guarded:
+                if note not in entry.note:
+                    entry.note = f"{entry.note}\n{note}" if entry.note else note
+                continue
             entry.enabled = False
             entry.disabled_until = None
             entry.disabled_reason = reason
             disabled.append(entry.id)
     if disabled:
         record_changes(session, bank.id, BankChangeKind.ENTRY_DISABLED, disabled)
+    elif guarded and entry_ids:
+        log.info(
+            "event=bank.withdrawn_upstream bank=%s entries=%d kept_blocking=true", bank.name, len(entry_ids)
+        )
     return disabled
 
 
 def restore_entries(session: Session, bank: Bank, entry_ids: Sequence[int], *, reason: str) -> list[int]:
     """Enable again the entries ``retract_entries`` disabled with this ``reason`` (never one a person
-    disabled); answers the ids enabled."""
+    disabled), and drop its note from those it kept blocking; answers the ids enabled."""
+    note = withdrawn_note(reason)
     enabled: list[int] = []
     for start in range(0, len(entry_ids), 500):
+        chunk = entry_ids[start : start + 500]
         query = select(BankEntry).where(
             BankEntry.bank_id == bank.id,
-            BankEntry.id.in_(entry_ids[start : start + 500]),
+            BankEntry.id.in_(chunk),
             BankEntry.enabled.is_(False),
             BankEntry.disabled_reason == reason,
         )
@@ -594,6 +622,11 @@ def restore_entries(session: Session, bank: Bank, entry_ids: Sequence[int], *, r
             entry.enabled = True
             entry.disabled_reason = ""
             enabled.append(entry.id)
+        noted = select(BankEntry).where(
+            BankEntry.bank_id == bank.id, BankEntry.id.in_(chunk), BankEntry.note.contains(note)
+        )
+        for entry in session.scalars(noted):
+            entry.note = "\n".join(line for line in entry.note.split("\n") if line != note)
     if enabled:
         record_changes(session, bank.id, BankChangeKind.ENTRY_ENABLED, enabled)
     return enabled

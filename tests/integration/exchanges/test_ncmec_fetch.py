@@ -126,6 +126,40 @@ def test_removal_and_change_upstream_disable_and_replace(platform: Platform, ups
         index.close()
 
 
+@pytest.mark.parametrize("bank_category", ["csam"])
+def test_a_csam_bank_keeps_blocking_what_the_list_withdrew(platform: Platform, upstream: Upstream) -> None:
+    """Un-blocking a CSAM hash is never one person's call, and an exchange is not even one person: a
+    removal upstream leaves the entry blocking, with a note saying so and how to un-block it; the
+    note goes when the list lists the hash again."""
+    upstream.sim.upsert([image(n) for n in range(3)])
+    _create(platform, upstream)
+    index = platform.matcher()
+    try:
+        assert platform.exchange_fetch("nc", actor="test").added == 3
+        checkpoint = _checkpoint_ts(platform)
+        upstream.sim.upsert(
+            [{"member": 42, "id": "img-0", "type": "image", "deleted": True, "timestamp": checkpoint + 1}]
+        )
+        _wait_past(checkpoint + 1)
+        assert platform.exchange_fetch("nc", actor="test").removed == 1
+        assert bank_values(platform) == sorted([pdq(0), pdq(1), pdq(2)])
+        assert bank_values(platform, enabled=False) == []
+        assert _feed(platform, BankChangeKind.ENTRY_DISABLED) == []
+        with platform.db.reading() as session:
+            note = session.scalar(select(BankEntry.note).where(BankEntry.value == pdq(0)))
+        assert note is not None and "removed upstream (exchange nc): still blocking" in note
+        assert "second person" in note
+
+        checkpoint = _checkpoint_ts(platform)
+        upstream.sim.upsert([image(0, timestamp=checkpoint + 1)])
+        _wait_past(checkpoint + 1)
+        platform.exchange_fetch("nc", actor="test")
+        with platform.db.reading() as session:
+            assert session.scalar(select(BankEntry.note).where(BankEntry.value == pdq(0))) == ""
+    finally:
+        index.close()
+
+
 def test_shared_and_manual_entries_are_not_disabled_by_one_removal(
     platform: Platform, upstream: Upstream
 ) -> None:

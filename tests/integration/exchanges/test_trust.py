@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from suraksha.app import DECISION_FOLLOW_UPS, Platform
@@ -22,6 +23,12 @@ from suraksha.testing.synthetic import synthetic_jpeg
 from suraksha.vault.crypto import EnvelopeCipher, KeyEncryptionKey
 
 KNOWN = synthetic_jpeg(101)
+
+
+@pytest.fixture
+def bank_category() -> str:
+    """The policy acts on a ``csam`` bank's matches by itself: what trust decides here."""
+    return "csam"
 
 
 def _item(platform_id: str) -> ItemIn:
