@@ -33,8 +33,26 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal_column, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    distinct,
+    exists,
+    extract,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    type_coerce,
+)
+from sqlalchemy.orm import Session, aliased
 
 from suraksha.content.models import Item, ItemMatch, ItemRuleHit
 from suraksha.enforcement.models import Action, ActionKind, DecidedBy, Decision, Verdict
@@ -242,12 +260,23 @@ def count_records(session: Session, period: Period) -> Tally:
             counts[_as_date(when), Cell(referral, country=jurisdiction)] += n
 
     _identified(session, period, tally)
-    for measure, firsts in (
-        (TimeMeasure.DETECTION_TO_ACTION, _first_actions(session, period)),
-        (TimeMeasure.DETECTION_TO_REPORT, _first_reports(session, period)),
-    ):
-        for at, detected in _after_detection(session, firsts):
-            tally.time(utc_day(at), measure.value, _seconds(at, detected))
+    day_of_first = (
+        (TimeMeasure.DETECTION_TO_ACTION, _first_actions(period)),
+        (TimeMeasure.DETECTION_TO_REPORT, _first_reports(period)),
+    )
+    for measure, firsts in day_of_first:
+        detected = (
+            select(func.min(Decision.created_at))
+            .where(Decision.item_id == firsts.c.item_id, Decision.verdict.in_(VIOLATION_VERDICTS))
+            .scalar_subquery()
+        )
+        timed = select(firsts.c.at.label("at"), detected.label("detected")).subquery()
+        _times(
+            session,
+            tally,
+            measure,
+            select(timed.c.at, timed.c.detected).where(timed.c.detected.is_not(None)).subquery(),
+        )
     return tally
 
 
@@ -264,173 +293,219 @@ def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _seconds(later: datetime, earlier: datetime) -> float:
-    return max(0.0, (later - earlier).total_seconds())
+# -- the items' first events, counted by the store ------------------------------------------------------
+#
+# Each item's first event (its first violation decision, first takedown, first finished report) is
+# found in SQL: an event of the period with no earlier one of the item (an index probe by item), and
+# the time measures are bucketed by the store with the very arithmetic of ``time_bucket`` and
+# ``to_ms``: the duration as whole microseconds, then in IEEE doubles ``s = us / 1e6``, bucket
+# ``1 + ceil(ln(s / F) / ln(R))`` (``ln(R)`` passed in, computed here) and the milliseconds rounded
+# half to even, as Python's ``round``. A day comes back as a few rows per cell, never a row per item.
 
 
-@dataclass(frozen=True)
-class FirstViolation:
-    item_id: int
-    at: datetime
-    category: str
-    decided_by: str
+def _micros(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
+    """``later - earlier`` in whole microseconds (both columns times of ``UTCDateTime``)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(extract("epoch", later - earlier) * 1_000_000, BigInteger)
+
+    def parts(column: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+        # SQLite: 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLAlchemy writes the six digits); whole seconds by
+        # strftime, the fraction by its digits, so no double ever holds a time.
+        whole = cast(func.strftime("%s", func.substr(column, 1, 19)), Integer)  # it rounds a fraction
+        fraction = cast(func.substr(type_coerce(column, String) + literal(".000000", String), 21, 6), Integer)
+        return whole, fraction
+
+    (later_s, later_us), (earlier_s, earlier_us) = parts(later), parts(earlier)
+    return (later_s - earlier_s) * 1_000_000 + later_us - earlier_us
 
 
-def _first_violations(session: Session, item_ids: list[int]) -> dict[int, FirstViolation]:
-    """Each item's first violation or legal-order decision (ties by decision id)."""
-    firsts: dict[int, tuple[datetime, int, FirstViolation]] = {}
-    for decision_id, item_id, at, category, decided_by in session.execute(
-        select(
-            Decision.id, Decision.item_id, Decision.created_at, Decision.category, Decision.decided_by
-        ).where(Decision.item_id.in_(item_ids), Decision.verdict.in_(VIOLATION_VERDICTS))
+def _bucketed(session: Session, micros: ColumnElement[Any]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """(``time_bucket(s)``, ``to_ms(s)``) of a duration in microseconds (``s`` its seconds, at least 0),
+    computed by the store in doubles exactly as Python computes them."""
+    pg = session.get_bind().dialect.name == "postgresql"
+    us = case((micros < 0, 0), else_=micros)
+    seconds = cast(us, Float) / literal(1_000_000.0, Float)
+    ratio = func.ln(seconds / literal(TIME_FLOOR_S, Float)) / literal(_LOG_RATIO, Float)
+
+    def whole(x: ColumnElement[Any], *, up: bool) -> ColumnElement[Any]:
+        # ceil / floor of a positive double, as an integer (SQLite's cast truncates, PostgreSQL's rounds)
+        if pg:
+            return cast(func.ceil(x) if up else func.floor(x), BigInteger)
+        truncated = cast(x, Integer)
+        return truncated + case((x > truncated, 1), else_=0) if up else truncated
+
+    bucket = case(
+        (seconds <= literal(0.0, Float), 0),
+        (seconds <= literal(TIME_FLOOR_S, Float), 1),
+        else_=1 + whole(ratio, up=True),
+    )
+    ms = seconds * literal(1000.0, Float)
+    low = whole(ms, up=False)
+    rest = ms - low
+    half_even = case(
+        (rest > literal(0.5, Float), low + 1),
+        (rest < literal(0.5, Float), low),
+        (low % 2 == 0, low),
+        else_=low + 1,
+    )
+    return bucket, half_even
+
+
+def _times(session: Session, tally: Tally, measure: TimeMeasure, events: Any) -> None:
+    """Add the durations of ``events`` (a subquery of ``at`` and ``detected``, one row per item) to
+    ``tally``: counted and their peaks taken by day and bucket in the store."""
+    bucket, ms = _bucketed(session, _micros(session, events.c.at, events.c.detected))
+    rows = select(
+        _day_of(session, events.c.at).label("day"), bucket.label("bucket"), ms.label("ms")
+    ).subquery()
+    for when, b, n, peak in session.execute(
+        select(rows.c.day, rows.c.bucket, func.count(), func.max(rows.c.ms)).group_by(
+            rows.c.day, rows.c.bucket
+        )
     ):
-        known = firsts.get(item_id)
-        if known is None or (at, decision_id) < known[:2]:
-            firsts[item_id] = (at, decision_id, FirstViolation(item_id, at, category, decided_by))
-    return {item_id: first[2] for item_id, first in firsts.items()}
+        key = (_as_date(when), measure.value, int(b))
+        tally.times[key] += int(n)
+        tally.peak(key, int(peak))
+
+
+def _first_violations(period: Period) -> Any:
+    """Each item whose first violation or legal-order decision (ever; ties by decision id) falls in
+    ``period``: ``item_id``, ``at``, ``category``, ``decided_by``."""
+    first, earlier = aliased(Decision), aliased(Decision)
+    before = or_(
+        earlier.created_at < first.created_at,
+        and_(earlier.created_at == first.created_at, earlier.id < first.id),
+    )
+    return (
+        select(
+            first.item_id.label("item_id"),
+            first.created_at.label("at"),
+            first.category.label("category"),
+            first.decided_by.label("decided_by"),
+        )
+        .where(
+            first.created_at >= period.start,
+            first.created_at < period.end,
+            first.verdict.in_(VIOLATION_VERDICTS),
+            ~exists().where(
+                earlier.item_id == first.item_id, earlier.verdict.in_(VIOLATION_VERDICTS), before
+            ),
+        )
+        .subquery()
+    )
 
 
 def _identified(session: Session, period: Period, tally: Tally) -> None:
-    candidates = list(
-        session.scalars(
-            select(Decision.item_id)
-            .where(
-                Decision.created_at >= period.start,
-                Decision.created_at < period.end,
-                Decision.verdict.in_(VIOLATION_VERDICTS),
-            )
-            .distinct()
+    """``identified`` and ``identified_source`` cells and ``receipt_to_detection`` times of the items
+    first identified in ``period`` (sources: ``_source_names``)."""
+    firsts = _first_violations(period)
+    matched = exists().where(ItemMatch.item_id == firsts.c.item_id, ItemMatch.suppressed.is_(False))
+    ruled = exists().where(ItemRuleHit.item_id == firsts.c.item_id)
+    reporter = case((Item.reporter_kind.in_(("user", "trusted_flagger")), Item.reporter_kind), else_="")
+    flagged = (
+        select(
+            _day_of(session, firsts.c.at).label("day"),
+            firsts.c.category,
+            firsts.c.decided_by,
+            func.coalesce(Item.backfilled, False).label("backfilled"),
+            reporter.label("reporter"),
+            case((matched, 1), else_=0).label("matched"),
+            case((ruled, 1), else_=0).label("ruled"),
         )
+        .select_from(firsts)
+        .outerjoin(Item, Item.id == firsts.c.item_id)
+        .subquery()
     )
-    for chunk in _chunks(sorted(candidates)):
-        firsts = {
-            item_id: first
-            for item_id, first in _first_violations(session, chunk).items()
-            if period.start <= first.at < period.end
-        }
-        if not firsts:
-            continue
-        items = {
-            row.id: row
-            for row in session.execute(
-                select(Item.id, Item.received_at, Item.reporter_kind, Item.backfilled).where(
-                    Item.id.in_(list(firsts))
-                )
-            )
-        }
-        sources = _sources(session, firsts, items)
-        for item_id, first in firsts.items():
-            day = utc_day(first.at)
-            item = items.get(item_id)
-            backfilled = bool(item.backfilled) if item is not None else False
-            tally.counts[day, Cell(Measure.IDENTIFIED, category=first.category, backfilled=backfilled)] += 1
-            for source in sources[item_id]:
-                tally.counts[day, Cell(Measure.IDENTIFIED_SOURCE, source=source)] += 1
-            if item is not None:
-                seconds = _seconds(first.at, item.received_at)
-                tally.time(day, TimeMeasure.RECEIPT_TO_DETECTION.value, seconds)
+    c = flagged.c
+    dims = (c.day, c.category, c.decided_by, c.backfilled, c.reporter, c.matched, c.ruled)
+    for when, category, decided_by, backfilled, reporter_kind, has_match, has_rule, n in session.execute(
+        select(*dims, func.count()).group_by(*dims)
+    ):
+        day = _as_date(when)
+        tally.counts[day, Cell(Measure.IDENTIFIED, category=category, backfilled=bool(backfilled))] += n
+        for source in _source_names(decided_by, reporter_kind, matched=bool(has_match), ruled=bool(has_rule)):
+            tally.counts[day, Cell(Measure.IDENTIFIED_SOURCE, source=source)] += n
+
+    first_day = _day_of(session, firsts.c.at)
+    for when, category, n in session.execute(
+        select(first_day, ItemMatch.bank_category, func.count(distinct(firsts.c.item_id)))
+        .select_from(firsts)
+        .join(ItemMatch, ItemMatch.item_id == firsts.c.item_id)
+        .where(ItemMatch.suppressed.is_(False))
+        .group_by(first_day, ItemMatch.bank_category)
+    ):
+        tally.counts[_as_date(when), Cell(Measure.IDENTIFIED_SOURCE, source=f"hash:{category}")] += n
+
+    received = (
+        select(firsts.c.at.label("at"), Item.received_at.label("detected"))
+        .select_from(firsts)
+        .join(Item, Item.id == firsts.c.item_id)
+        .subquery()
+    )
+    _times(session, tally, TimeMeasure.RECEIPT_TO_DETECTION, received)
 
 
-def _sources(
-    session: Session, firsts: dict[int, FirstViolation], items: dict[int, Any]
-) -> dict[int, set[str]]:
-    """The sources that identified each item: ``hash:<bank category>`` (an unsuppressed bank match),
-    ``text_rule``, ``user_report`` / ``trusted_flagger`` (who reported it), ``authority`` (the legal
-    desk acting on an order), else ``reviewer`` or ``classifier`` (who decided)."""
-    chunk = list(firsts)
-    found: dict[int, set[str]] = {item_id: set() for item_id in chunk}
-    for item_id, category in session.execute(
-        select(ItemMatch.item_id, ItemMatch.bank_category)
-        .where(ItemMatch.item_id.in_(chunk), ItemMatch.suppressed.is_(False))
-        .distinct()
-    ):
-        found[item_id].add(f"hash:{category}")
-    for item_id in session.scalars(
-        select(ItemRuleHit.item_id).where(ItemRuleHit.item_id.in_(chunk)).distinct()
-    ):
-        found[item_id].add("text_rule")
-    for item_id in chunk:
-        reporter = getattr(items.get(item_id), "reporter_kind", None)
-        if reporter == "user":
-            found[item_id].add("user_report")
-        elif reporter == "trusted_flagger":
-            found[item_id].add("trusted_flagger")
-        if firsts[item_id].decided_by == DecidedBy.LEGAL:
-            found[item_id].add("authority")
-        if not found[item_id]:
-            found[item_id].add(
-                "reviewer" if firsts[item_id].decided_by == DecidedBy.REVIEWER else "classifier"
-            )
+def _source_names(decided_by: str, reporter: str, *, matched: bool, ruled: bool) -> list[str]:
+    """The sources that identified an item, a hash list's ``hash:<bank category>`` apart (counted per
+    category in SQL): ``text_rule``, ``user_report`` / ``trusted_flagger`` (who reported it),
+    ``authority`` (the legal desk acting on an order), else ``reviewer`` or ``classifier`` (who
+    decided). ``matched``: the item has an unsuppressed bank match."""
+    found = []
+    if ruled:
+        found.append("text_rule")
+    if reporter == "user":
+        found.append("user_report")
+    elif reporter == "trusted_flagger":
+        found.append("trusted_flagger")
+    if decided_by == DecidedBy.LEGAL:
+        found.append("authority")
+    if not found and not matched:
+        found.append("reviewer" if decided_by == DecidedBy.REVIEWER else "classifier")
     return found
 
 
-def _first_actions(session: Session, period: Period) -> dict[int, datetime]:
-    """Each item whose first platform action (a restore aside) falls in ``period``, with its time."""
-    candidates = session.scalars(
-        select(Action.item_id)
+def _first_actions(period: Period) -> Any:
+    """Each item whose first platform action (a restore aside) falls in ``period``: ``item_id``, ``at``."""
+    action, earlier = aliased(Action), aliased(Action)
+    return (
+        select(action.item_id.label("item_id"), func.min(action.created_at).label("at"))
         .where(
-            Action.created_at >= period.start,
-            Action.created_at < period.end,
-            Action.kind.in_(TAKEDOWN_ACTIONS),
+            action.created_at >= period.start,
+            action.created_at < period.end,
+            action.kind.in_(TAKEDOWN_ACTIONS),
+            ~exists().where(
+                earlier.item_id == action.item_id,
+                earlier.kind.in_(TAKEDOWN_ACTIONS),
+                earlier.created_at < period.start,
+            ),
         )
-        .distinct()
-    ).all()
-    firsts: dict[int, datetime] = {}
-    for chunk in _chunks(sorted(candidates)):
-        for item_id, at in session.execute(
-            select(Action.item_id, func.min(Action.created_at))
-            .where(Action.item_id.in_(chunk), Action.kind.in_(TAKEDOWN_ACTIONS))
-            .group_by(Action.item_id)
-        ):
-            if period.start <= at < period.end:
-                firsts[item_id] = at
-    return firsts
+        .group_by(action.item_id)
+        .subquery()
+    )
 
 
-def _first_reports(session: Session, period: Period) -> dict[int, datetime]:
-    """Each item whose first finished CyberTipline report falls in ``period``, with its finished time."""
-    candidates = session.scalars(
-        select(CyberTiplineReportFile.item_id)
-        .join(CyberTiplineReport, CyberTiplineReport.id == CyberTiplineReportFile.report_id)
+def _first_reports(period: Period) -> Any:
+    """Each item whose first finished CyberTipline report falls in ``period``: ``item_id``, ``at`` (its
+    finished time)."""
+    report, earlier_report = aliased(CyberTiplineReport), aliased(CyberTiplineReport)
+    file, earlier_file = aliased(CyberTiplineReportFile), aliased(CyberTiplineReportFile)
+    return (
+        select(file.item_id.label("item_id"), func.min(report.finished_at).label("at"))
+        .join(report, report.id == file.report_id)
         .where(
-            CyberTiplineReport.state == ReportState.FINISHED,
-            CyberTiplineReport.finished_at >= period.start,
-            CyberTiplineReport.finished_at < period.end,
+            report.state == ReportState.FINISHED,
+            report.finished_at >= period.start,
+            report.finished_at < period.end,
+            ~exists().where(
+                earlier_file.item_id == file.item_id,
+                earlier_report.id == earlier_file.report_id,
+                earlier_report.state == ReportState.FINISHED,
+                earlier_report.finished_at < period.start,
+            ),
         )
-        .distinct()
-    ).all()
-    firsts: dict[int, datetime] = {}
-    for chunk in _chunks(sorted(candidates)):
-        for item_id, at in session.execute(
-            select(CyberTiplineReportFile.item_id, func.min(CyberTiplineReport.finished_at))
-            .join(CyberTiplineReport, CyberTiplineReport.id == CyberTiplineReportFile.report_id)
-            .where(
-                CyberTiplineReportFile.item_id.in_(chunk), CyberTiplineReport.state == ReportState.FINISHED
-            )
-            .group_by(CyberTiplineReportFile.item_id)
-        ):
-            if at is not None and period.start <= at < period.end:
-                firsts[item_id] = at
-    return firsts
-
-
-def _after_detection(session: Session, firsts: dict[int, datetime]) -> Iterator[tuple[datetime, datetime]]:
-    """(time of the item's first event, its detection) for each item of ``firsts`` that was detected."""
-    for chunk in _chunks(sorted(firsts)):
-        detected = dict(
-            session.execute(
-                select(Decision.item_id, func.min(Decision.created_at))
-                .where(Decision.item_id.in_(chunk), Decision.verdict.in_(VIOLATION_VERDICTS))
-                .group_by(Decision.item_id)
-            ).all()
-        )
-        for item_id in chunk:
-            if detected.get(item_id) is not None:
-                yield firsts[item_id], detected[item_id]
-
-
-def _chunks(ids: list[int], size: int = 2000) -> list[list[int]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
+        .group_by(file.item_id)
+        .subquery()
+    )
 
 
 def earliest_record(session: Session) -> datetime | None:
