@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
@@ -38,8 +39,8 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
+    Select,
     String,
-    and_,
     case,
     cast,
     distinct,
@@ -48,7 +49,6 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
-    or_,
     select,
     type_coerce,
 )
@@ -207,7 +207,7 @@ def count_records(session: Session, period: Period) -> Tally:
     policy = case((Decision.decided_by == DecidedBy.POLICY.value, Decision.decided_by_ref), else_="")
     day = _day_of(session, Decision.created_at)
     decided = (Decision.category, Decision.automated, Decision.decided_by, policy)
-    for when, category, automated, decided_by, ref, n in session.execute(
+    for when, category, automated, decided_by, ref, n in session.connection().execute(
         select(day, *decided, func.count())
         .where(Decision.created_at >= start, Decision.created_at < end)
         .group_by(day, *decided)
@@ -216,17 +216,27 @@ def count_records(session: Session, period: Period) -> Tally:
                     policy=ref)  # fmt: skip
         counts[_as_date(when), cell] += n
 
-    day = _day_of(session, Action.created_at)
+    # the decision's category by a probe of its key for each action (a join may read every decision)
+    category = select(Decision.category).where(Decision.id == Action.decision_id).scalar_subquery()
     countries = case((Action.kind == ActionKind.WITHHOLD.value, Action.countries), else_="")
-    acted = (Action.kind, Action.automated, Decision.category, countries)
-    for when, kind, automated, category, listed, n in session.execute(
-        select(day, *acted, func.count())
-        .join(Decision, Decision.id == Action.decision_id)
+    actions = (
+        select(
+            _day_of(session, Action.created_at).label("day"),
+            Action.kind,
+            Action.automated,
+            category.label("category"),
+            countries.label("countries"),
+        )
         .where(Action.created_at >= start, Action.created_at < end, Action.kind.in_(PLATFORM_ACTIONS))
-        .group_by(day, *acted)
+        .cte("actions_in_period")
+        .prefix_with("MATERIALIZED")
+    )
+    acted = (actions.c.day, actions.c.kind, actions.c.automated, actions.c.category, actions.c.countries)
+    for when, kind, automated, category_, listed, n in session.connection().execute(
+        select(*acted, func.count()).group_by(*acted)
     ):
         on = _as_date(when)
-        counts[on, Cell(Measure.ACTION, kind=kind, automated=bool(automated), category=category)] += n
+        counts[on, Cell(Measure.ACTION, kind=kind, automated=bool(automated), category=category_)] += n
         for country in sorted(set((listed or "").split())):
             counts[on, Cell(Measure.WITHHELD_COUNTRY, kind=kind, country=country[:40])] += n
 
@@ -236,9 +246,9 @@ def count_records(session: Session, period: Period) -> Tally:
         CyberTiplineReport.finished_at >= start,
         CyberTiplineReport.finished_at < end,
     )
-    for when, n in session.execute(select(day, func.count()).where(*finished).group_by(day)):
+    for when, n in session.connection().execute(select(day, func.count()).where(*finished).group_by(day)):
         counts[_as_date(when), Cell(Measure.CYBERTIPLINE_REPORT)] += n
-    for when, n in session.execute(
+    for when, n in session.connection().execute(
         select(day, func.count())
         .join(CyberTiplineReportFile, CyberTiplineReportFile.report_id == CyberTiplineReport.id)
         .where(*finished)
@@ -252,7 +262,7 @@ def count_records(session: Session, period: Period) -> Tally:
         (PoliceReferral.acknowledged_at, Measure.REFERRAL_ACKNOWLEDGED),
     ):
         day = _day_of(session, column)
-        for when, jurisdiction, n in session.execute(
+        for when, jurisdiction, n in session.connection().execute(
             select(day, PoliceReferral.jurisdiction, func.count())
             .where(column >= start, column < end)
             .group_by(day, PoliceReferral.jurisdiction)
@@ -270,13 +280,7 @@ def count_records(session: Session, period: Period) -> Tally:
             .where(Decision.item_id == firsts.c.item_id, Decision.verdict.in_(VIOLATION_VERDICTS))
             .scalar_subquery()
         )
-        timed = select(firsts.c.at.label("at"), detected.label("detected")).subquery()
-        _times(
-            session,
-            tally,
-            measure,
-            select(timed.c.at, timed.c.detected).where(timed.c.detected.is_not(None)).subquery(),
-        )
+        _times(session, tally, measure, select(firsts.c.at.label("at"), detected.label("detected")))
     return tally
 
 
@@ -289,6 +293,7 @@ def _day_of(session: Session, column: Any) -> ColumnElement[Any]:
     return func.substr(column, 1, 10)
 
 
+@lru_cache(maxsize=4096)
 def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
@@ -351,14 +356,25 @@ def _bucketed(session: Session, micros: ColumnElement[Any]) -> tuple[ColumnEleme
     return bucket, half_even
 
 
-def _times(session: Session, tally: Tally, measure: TimeMeasure, events: Any) -> None:
-    """Add the durations of ``events`` (a subquery of ``at`` and ``detected``, one row per item) to
-    ``tally``: counted and their peaks taken by day and bucket in the store."""
-    bucket, ms = _bucketed(session, _micros(session, events.c.at, events.c.detected))
-    rows = select(
-        _day_of(session, events.c.at).label("day"), bucket.label("bucket"), ms.label("ms")
-    ).subquery()
-    for when, b, n, peak in session.execute(
+def _times(session: Session, tally: Tally, measure: TimeMeasure, events: Select[Any]) -> None:
+    """Add the durations of ``events`` (a select of ``at`` and ``detected``, one row per item; no
+    duration where ``detected`` is null) to ``tally``: counted and their peaks taken by day and
+    bucket in the store. The events, then their days and microseconds, are materialised: a store
+    that inlines a subquery would otherwise evaluate each (a correlated probe, a parse of a time) as
+    often as the bucket's arithmetic names it."""
+    found = events.cte(f"{measure.value}_events").prefix_with("MATERIALIZED")
+    durations = (
+        select(
+            _day_of(session, found.c.at).label("day"),
+            _micros(session, found.c.at, found.c.detected).label("us"),
+        )
+        .where(found.c.detected.is_not(None))
+        .cte(f"{measure.value}_durations")
+        .prefix_with("MATERIALIZED")
+    )
+    bucket, ms = _bucketed(session, durations.c.us)
+    rows = select(durations.c.day, bucket.label("bucket"), ms.label("ms")).subquery()
+    for when, b, n, peak in session.connection().execute(
         select(rows.c.day, rows.c.bucket, func.count(), func.max(rows.c.ms)).group_by(
             rows.c.day, rows.c.bucket
         )
@@ -370,11 +386,16 @@ def _times(session: Session, tally: Tally, measure: TimeMeasure, events: Any) ->
 
 def _first_violations(period: Period) -> Any:
     """Each item whose first violation or legal-order decision (ever; ties by decision id) falls in
-    ``period``: ``item_id``, ``at``, ``category``, ``decided_by``."""
+    ``period``: ``item_id``, ``at``, ``category``, ``decided_by``. The first is found per decision of
+    the period by a correlated subquery (an index probe by item): PostgreSQL plans ``NOT EXISTS`` as
+    an anti-join that reads every violation of all time, for each period."""
     first, earlier = aliased(Decision), aliased(Decision)
-    before = or_(
-        earlier.created_at < first.created_at,
-        and_(earlier.created_at == first.created_at, earlier.id < first.id),
+    first_id = (
+        select(earlier.id)
+        .where(earlier.item_id == first.item_id, earlier.verdict.in_(VIOLATION_VERDICTS))
+        .order_by(earlier.created_at, earlier.id)
+        .limit(1)
+        .scalar_subquery()
     )
     return (
         select(
@@ -387,9 +408,7 @@ def _first_violations(period: Period) -> Any:
             first.created_at >= period.start,
             first.created_at < period.end,
             first.verdict.in_(VIOLATION_VERDICTS),
-            ~exists().where(
-                earlier.item_id == first.item_id, earlier.verdict.in_(VIOLATION_VERDICTS), before
-            ),
+            first.id == first_id,
         )
         .subquery()
     )
@@ -418,16 +437,23 @@ def _identified(session: Session, period: Period, tally: Tally) -> None:
     )
     c = flagged.c
     dims = (c.day, c.category, c.decided_by, c.backfilled, c.reporter, c.matched, c.ruled)
-    for when, category, decided_by, backfilled, reporter_kind, has_match, has_rule, n in session.execute(
-        select(*dims, func.count()).group_by(*dims)
-    ):
+    for (
+        when,
+        category,
+        decided_by,
+        backfilled,
+        reporter_kind,
+        has_match,
+        has_rule,
+        n,
+    ) in session.connection().execute(select(*dims, func.count()).group_by(*dims)):
         day = _as_date(when)
         tally.counts[day, Cell(Measure.IDENTIFIED, category=category, backfilled=bool(backfilled))] += n
         for source in _source_names(decided_by, reporter_kind, matched=bool(has_match), ruled=bool(has_rule)):
             tally.counts[day, Cell(Measure.IDENTIFIED_SOURCE, source=source)] += n
 
     first_day = _day_of(session, firsts.c.at)
-    for when, category, n in session.execute(
+    for when, category, n in session.connection().execute(
         select(first_day, ItemMatch.bank_category, func.count(distinct(firsts.c.item_id)))
         .select_from(firsts)
         .join(ItemMatch, ItemMatch.item_id == firsts.c.item_id)
@@ -440,7 +466,6 @@ def _identified(session: Session, period: Period, tally: Tally) -> None:
         select(firsts.c.at.label("at"), Item.received_at.label("detected"))
         .select_from(firsts)
         .join(Item, Item.id == firsts.c.item_id)
-        .subquery()
     )
     _times(session, tally, TimeMeasure.RECEIPT_TO_DETECTION, received)
 
@@ -467,17 +492,18 @@ def _source_names(decided_by: str, reporter: str, *, matched: bool, ruled: bool)
 def _first_actions(period: Period) -> Any:
     """Each item whose first platform action (a restore aside) falls in ``period``: ``item_id``, ``at``."""
     action, earlier = aliased(Action), aliased(Action)
+    first_at = (
+        select(func.min(earlier.created_at))
+        .where(earlier.item_id == action.item_id, earlier.kind.in_(TAKEDOWN_ACTIONS))
+        .scalar_subquery()
+    )
     return (
         select(action.item_id.label("item_id"), func.min(action.created_at).label("at"))
         .where(
             action.created_at >= period.start,
             action.created_at < period.end,
             action.kind.in_(TAKEDOWN_ACTIONS),
-            ~exists().where(
-                earlier.item_id == action.item_id,
-                earlier.kind.in_(TAKEDOWN_ACTIONS),
-                earlier.created_at < period.start,
-            ),
+            action.created_at == first_at,
         )
         .group_by(action.item_id)
         .subquery()
@@ -486,26 +512,35 @@ def _first_actions(period: Period) -> Any:
 
 def _first_reports(period: Period) -> Any:
     """Each item whose first finished CyberTipline report falls in ``period``: ``item_id``, ``at`` (its
-    finished time)."""
+    finished time). The items with a report finished in the period are found first; then, for each,
+    its earliest finished report of all time, by the item's files (an index probe)."""
     report, earlier_report = aliased(CyberTiplineReport), aliased(CyberTiplineReport)
     file, earlier_file = aliased(CyberTiplineReportFile), aliased(CyberTiplineReportFile)
-    return (
+    in_period = (
         select(file.item_id.label("item_id"), func.min(report.finished_at).label("at"))
         .join(report, report.id == file.report_id)
         .where(
             report.state == ReportState.FINISHED,
             report.finished_at >= period.start,
             report.finished_at < period.end,
-            ~exists().where(
-                earlier_file.item_id == file.item_id,
-                earlier_report.id == earlier_file.report_id,
-                earlier_report.state == ReportState.FINISHED,
-                earlier_report.finished_at < period.start,
-            ),
         )
         .group_by(file.item_id)
-        .subquery()
+        .cte("reported_in_period")
+        .prefix_with("MATERIALIZED")
     )
+    # the finished time of each of the item's files' reports (null where not finished), the earliest
+    finished = (
+        select(earlier_report.finished_at)
+        .where(earlier_report.id == earlier_file.report_id, earlier_report.state == ReportState.FINISHED)
+        .scalar_subquery()
+    )
+    first_at = (
+        select(func.min(finished))
+        .where(earlier_file.item_id == in_period.c.item_id)
+        .correlate(in_period)
+        .scalar_subquery()
+    )
+    return select(in_period.c.item_id, in_period.c.at).where(in_period.c.at == first_at).subquery()
 
 
 def earliest_record(session: Session) -> datetime | None:
