@@ -41,6 +41,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    bindparam,
     case,
     cast,
     distinct,
@@ -55,6 +56,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, aliased
 
 from suraksha.content.models import Item, ItemMatch, ItemRuleHit
+from suraksha.db.base import UTCDateTime
 from suraksha.enforcement.models import Action, ActionKind, DecidedBy, Decision, Verdict
 from suraksha.errors import InvalidInput
 from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile, PoliceReferral, ReportState
@@ -197,98 +199,154 @@ def days_between(first: date, end: date) -> Iterator[date]:
 
 
 def count_records(session: Session, period: Period) -> Tally:
-    """Every cell of every day of ``period``, from the raw records (module docstring)."""
-    start, end = period.start, period.end
+    """Every cell of every day of ``period``, from the raw records (module docstring). Each measure
+    is counted by the store, grouped by UTC day and cell (``_statements``), so a day comes back as a
+    few rows per cell, never a row per record or item."""
     tally = Tally()
     counts = tally.counts
+    q = _statements(session.get_bind().dialect.name == "postgresql")
+    conn = session.connection()
+    bounds = {"start": period.start, "end": period.end}
 
-    # Plain counts are grouped by UTC day in the database (the day expression of each store), so a
-    # day of many records comes back as a few rows; items' first events are followed one by one below.
-    policy = case((Decision.decided_by == DecidedBy.POLICY.value, Decision.decided_by_ref), else_="")
-    day = _day_of(session, Decision.created_at)
-    decided = (Decision.category, Decision.automated, Decision.decided_by, policy)
-    for when, category, automated, decided_by, ref, n in session.connection().execute(
-        select(day, *decided, func.count())
-        .where(Decision.created_at >= start, Decision.created_at < end)
-        .group_by(day, *decided)
-    ):
+    for when, category, automated, decided_by, ref, n in conn.execute(q.decisions, bounds):
         cell = Cell(Measure.DECISION, category=category, automated=bool(automated), decided_by=decided_by,
                     policy=ref)  # fmt: skip
         counts[_as_date(when), cell] += n
+    for when, kind, automated, category, listed, n in conn.execute(q.actions, bounds):
+        on = _as_date(when)
+        counts[on, Cell(Measure.ACTION, kind=kind, automated=bool(automated), category=category)] += n
+        for country in sorted(set((listed or "").split())):
+            counts[on, Cell(Measure.WITHHELD_COUNTRY, kind=kind, country=country[:40])] += n
+    for measure, statement in q.plain:
+        for when, country, n in conn.execute(statement, bounds):
+            counts[_as_date(when), Cell(measure, country=country)] += n
+
+    for when, category, decided_by, backfilled, reporter, matched, ruled, n in conn.execute(
+        q.identified, bounds
+    ):
+        day = _as_date(when)
+        counts[day, Cell(Measure.IDENTIFIED, category=category, backfilled=bool(backfilled))] += n
+        for source in _source_names(decided_by, reporter, matched=bool(matched), ruled=bool(ruled)):
+            counts[day, Cell(Measure.IDENTIFIED_SOURCE, source=source)] += n
+    for when, category, n in conn.execute(q.hash_sources, bounds):
+        counts[_as_date(when), Cell(Measure.IDENTIFIED_SOURCE, source=f"hash:{category}")] += n
+
+    for time_measure, statement in q.times:
+        for when, bucket, n, peak in conn.execute(statement, bounds):
+            key = (_as_date(when), time_measure.value, int(bucket))
+            tally.times[key] += int(n)
+            tally.peak(key, int(peak))
+    return tally
+
+
+START = bindparam("start", type_=UTCDateTime())
+END = bindparam("end", type_=UTCDateTime())
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """What ``count_records`` runs, built once per store with the period's bounds as parameters."""
+
+    decisions: Select[Any]
+    actions: Select[Any]
+    plain: list[tuple[Measure, Select[Any]]]
+    """Reports, files and referrals: (day, jurisdiction or '', count)."""
+    identified: Select[Any]
+    hash_sources: Select[Any]
+    times: list[tuple[TimeMeasure, Select[Any]]]
+
+
+@lru_cache(maxsize=2)
+def _statements(pg: bool) -> _Statements:
+    policy = case((Decision.decided_by == DecidedBy.POLICY.value, Decision.decided_by_ref), else_="")
+    day = _day_of(pg, Decision.created_at)
+    decided = (Decision.category, Decision.automated, Decision.decided_by, policy)
+    decisions = (
+        select(day, *decided, func.count())
+        .where(Decision.created_at >= START, Decision.created_at < END)
+        .group_by(day, *decided)
+    )
 
     # the decision's category by a probe of its key for each action (a join may read every decision)
     category = select(Decision.category).where(Decision.id == Action.decision_id).scalar_subquery()
     countries = case((Action.kind == ActionKind.WITHHOLD.value, Action.countries), else_="")
-    actions = (
+    in_period = (
         select(
-            _day_of(session, Action.created_at).label("day"),
+            _day_of(pg, Action.created_at).label("day"),
             Action.kind,
             Action.automated,
             category.label("category"),
             countries.label("countries"),
         )
-        .where(Action.created_at >= start, Action.created_at < end, Action.kind.in_(PLATFORM_ACTIONS))
+        .where(Action.created_at >= START, Action.created_at < END, Action.kind.in_(PLATFORM_ACTIONS))
         .cte("actions_in_period")
         .prefix_with("MATERIALIZED")
     )
-    acted = (actions.c.day, actions.c.kind, actions.c.automated, actions.c.category, actions.c.countries)
-    for when, kind, automated, category_, listed, n in session.connection().execute(
-        select(*acted, func.count()).group_by(*acted)
-    ):
-        on = _as_date(when)
-        counts[on, Cell(Measure.ACTION, kind=kind, automated=bool(automated), category=category_)] += n
-        for country in sorted(set((listed or "").split())):
-            counts[on, Cell(Measure.WITHHELD_COUNTRY, kind=kind, country=country[:40])] += n
+    acted = (
+        in_period.c.day,
+        in_period.c.kind,
+        in_period.c.automated,
+        in_period.c.category,
+        in_period.c.countries,
+    )
+    actions = select(*acted, func.count()).group_by(*acted)
 
-    day = _day_of(session, CyberTiplineReport.finished_at)
+    plain: list[tuple[Measure, Select[Any]]] = []
+    day = _day_of(pg, CyberTiplineReport.finished_at)
     finished = (
         CyberTiplineReport.state == ReportState.FINISHED,
-        CyberTiplineReport.finished_at >= start,
-        CyberTiplineReport.finished_at < end,
+        CyberTiplineReport.finished_at >= START,
+        CyberTiplineReport.finished_at < END,
     )
-    for when, n in session.connection().execute(select(day, func.count()).where(*finished).group_by(day)):
-        counts[_as_date(when), Cell(Measure.CYBERTIPLINE_REPORT)] += n
-    for when, n in session.connection().execute(
-        select(day, func.count())
-        .join(CyberTiplineReportFile, CyberTiplineReportFile.report_id == CyberTiplineReport.id)
-        .where(*finished)
-        .group_by(day)
-    ):
-        counts[_as_date(when), Cell(Measure.CYBERTIPLINE_FILE)] += n
-
+    none: ColumnElement[str] = literal_column("''")
+    plain.append(
+        (Measure.CYBERTIPLINE_REPORT, select(day, none, func.count()).where(*finished).group_by(day))
+    )
+    plain.append(
+        (
+            Measure.CYBERTIPLINE_FILE,
+            select(day, none, func.count())
+            .join(CyberTiplineReportFile, CyberTiplineReportFile.report_id == CyberTiplineReport.id)
+            .where(*finished)
+            .group_by(day),
+        )
+    )
     for column, referral in (
         (PoliceReferral.created_at, Measure.REFERRAL_DRAFTED),
         (PoliceReferral.sent_at, Measure.REFERRAL_SENT),
         (PoliceReferral.acknowledged_at, Measure.REFERRAL_ACKNOWLEDGED),
     ):
-        day = _day_of(session, column)
-        for when, jurisdiction, n in session.connection().execute(
-            select(day, PoliceReferral.jurisdiction, func.count())
-            .where(column >= start, column < end)
-            .group_by(day, PoliceReferral.jurisdiction)
-        ):
-            counts[_as_date(when), Cell(referral, country=jurisdiction)] += n
+        day = _day_of(pg, column)
+        plain.append(
+            (
+                referral,
+                select(day, PoliceReferral.jurisdiction, func.count())
+                .where(column >= START, column < END)
+                .group_by(day, PoliceReferral.jurisdiction),
+            )
+        )
 
-    _identified(session, period, tally)
-    day_of_first = (
-        (TimeMeasure.DETECTION_TO_ACTION, _first_actions(period)),
-        (TimeMeasure.DETECTION_TO_REPORT, _first_reports(period)),
-    )
-    for measure, firsts in day_of_first:
+    identified, hash_sources, received = _identified(pg)
+    times = [(TimeMeasure.RECEIPT_TO_DETECTION, _times(pg, TimeMeasure.RECEIPT_TO_DETECTION, received))]
+    for measure, firsts in (
+        (TimeMeasure.DETECTION_TO_ACTION, _first_actions()),
+        (TimeMeasure.DETECTION_TO_REPORT, _first_reports()),
+    ):
         detected = (
             select(func.min(Decision.created_at))
             .where(Decision.item_id == firsts.c.item_id, Decision.verdict.in_(VIOLATION_VERDICTS))
             .scalar_subquery()
         )
-        _times(session, tally, measure, select(firsts.c.at.label("at"), detected.label("detected")))
-    return tally
+        events = select(firsts.c.at.label("at"), detected.label("detected"))
+        times.append((measure, _times(pg, measure, events)))
+    return _Statements(decisions, actions, plain, identified, hash_sources, times)
 
 
-def _day_of(session: Session, column: Any) -> ColumnElement[Any]:
+def _day_of(pg: bool, column: Any) -> ColumnElement[Any]:
     """The UTC day of a time column, computed by the store: PostgreSQL keeps times with their zone;
     SQLite keeps them as UTC text (``suraksha.db.base.UTCDateTime``), its first ten characters the day.
     The zone is a literal, not a parameter, so the select and GROUP BY expressions are the same."""
-    if session.get_bind().dialect.name == "postgresql":
+    if pg:
         return func.date(func.timezone(literal_column("'UTC'"), column))
     return func.substr(column, 1, 10)
 
@@ -308,9 +366,9 @@ def _as_date(value: date | str) -> date:
 # half to even, as Python's ``round``. A day comes back as a few rows per cell, never a row per item.
 
 
-def _micros(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
+def _micros(pg: bool, later: Any, earlier: Any) -> ColumnElement[Any]:
     """``later - earlier`` in whole microseconds (both columns times of ``UTCDateTime``)."""
-    if session.get_bind().dialect.name == "postgresql":
+    if pg:
         return cast(extract("epoch", later - earlier) * 1_000_000, BigInteger)
 
     def parts(column: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
@@ -324,10 +382,9 @@ def _micros(session: Session, later: Any, earlier: Any) -> ColumnElement[Any]:
     return (later_s - earlier_s) * 1_000_000 + later_us - earlier_us
 
 
-def _bucketed(session: Session, micros: ColumnElement[Any]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+def _bucketed(pg: bool, micros: ColumnElement[Any]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     """(``time_bucket(s)``, ``to_ms(s)``) of a duration in microseconds (``s`` its seconds, at least 0),
     computed by the store in doubles exactly as Python computes them."""
-    pg = session.get_bind().dialect.name == "postgresql"
     us = case((micros < 0, 0), else_=micros)
     seconds = cast(us, Float) / literal(1_000_000.0, Float)
     ratio = func.ln(seconds / literal(TIME_FLOOR_S, Float)) / literal(_LOG_RATIO, Float)
@@ -356,35 +413,30 @@ def _bucketed(session: Session, micros: ColumnElement[Any]) -> tuple[ColumnEleme
     return bucket, half_even
 
 
-def _times(session: Session, tally: Tally, measure: TimeMeasure, events: Select[Any]) -> None:
-    """Add the durations of ``events`` (a select of ``at`` and ``detected``, one row per item; no
-    duration where ``detected`` is null) to ``tally``: counted and their peaks taken by day and
-    bucket in the store. The events, then their days and microseconds, are materialised: a store
-    that inlines a subquery would otherwise evaluate each (a correlated probe, a parse of a time) as
-    often as the bucket's arithmetic names it."""
+def _times(pg: bool, measure: TimeMeasure, events: Select[Any]) -> Select[Any]:
+    """The durations of ``events`` (a select of ``at`` and ``detected``, one row per item; no duration
+    where ``detected`` is null), counted and their peaks taken by day and bucket: (day, bucket, count,
+    longest ms). The events, then their days and microseconds, are materialised: a store that inlines
+    a subquery would otherwise evaluate each (a correlated probe, a parse of a time) as often as the
+    bucket's arithmetic names it."""
     found = events.cte(f"{measure.value}_events").prefix_with("MATERIALIZED")
     durations = (
         select(
-            _day_of(session, found.c.at).label("day"),
-            _micros(session, found.c.at, found.c.detected).label("us"),
+            _day_of(pg, found.c.at).label("day"),
+            _micros(pg, found.c.at, found.c.detected).label("us"),
         )
         .where(found.c.detected.is_not(None))
         .cte(f"{measure.value}_durations")
         .prefix_with("MATERIALIZED")
     )
-    bucket, ms = _bucketed(session, durations.c.us)
+    bucket, ms = _bucketed(pg, durations.c.us)
     rows = select(durations.c.day, bucket.label("bucket"), ms.label("ms")).subquery()
-    for when, b, n, peak in session.connection().execute(
-        select(rows.c.day, rows.c.bucket, func.count(), func.max(rows.c.ms)).group_by(
-            rows.c.day, rows.c.bucket
-        )
-    ):
-        key = (_as_date(when), measure.value, int(b))
-        tally.times[key] += int(n)
-        tally.peak(key, int(peak))
+    return select(rows.c.day, rows.c.bucket, func.count(), func.max(rows.c.ms)).group_by(
+        rows.c.day, rows.c.bucket
+    )
 
 
-def _first_violations(period: Period) -> Any:
+def _first_violations() -> Any:
     """Each item whose first violation or legal-order decision (ever; ties by decision id) falls in
     ``period``: ``item_id``, ``at``, ``category``, ``decided_by``. The first is found per decision of
     the period by a correlated subquery (an index probe by item): PostgreSQL plans ``NOT EXISTS`` as
@@ -405,8 +457,8 @@ def _first_violations(period: Period) -> Any:
             first.decided_by.label("decided_by"),
         )
         .where(
-            first.created_at >= period.start,
-            first.created_at < period.end,
+            first.created_at >= START,
+            first.created_at < END,
             first.verdict.in_(VIOLATION_VERDICTS),
             first.id == first_id,
         )
@@ -414,16 +466,18 @@ def _first_violations(period: Period) -> Any:
     )
 
 
-def _identified(session: Session, period: Period, tally: Tally) -> None:
-    """``identified`` and ``identified_source`` cells and ``receipt_to_detection`` times of the items
-    first identified in ``period`` (sources: ``_source_names``)."""
-    firsts = _first_violations(period)
+def _identified(pg: bool) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """For the items first identified in the period: their ``identified`` cells with what decides
+    their sources (day, category, decided_by, backfilled, reporter, matched, ruled, count; sources:
+    ``_source_names``); their hash sources (day, bank category, items); and their receipt and
+    detection times (the events of ``receipt_to_detection``)."""
+    firsts = _first_violations()
     matched = exists().where(ItemMatch.item_id == firsts.c.item_id, ItemMatch.suppressed.is_(False))
     ruled = exists().where(ItemRuleHit.item_id == firsts.c.item_id)
     reporter = case((Item.reporter_kind.in_(("user", "trusted_flagger")), Item.reporter_kind), else_="")
     flagged = (
         select(
-            _day_of(session, firsts.c.at).label("day"),
+            _day_of(pg, firsts.c.at).label("day"),
             firsts.c.category,
             firsts.c.decided_by,
             func.coalesce(Item.backfilled, False).label("backfilled"),
@@ -437,37 +491,22 @@ def _identified(session: Session, period: Period, tally: Tally) -> None:
     )
     c = flagged.c
     dims = (c.day, c.category, c.decided_by, c.backfilled, c.reporter, c.matched, c.ruled)
-    for (
-        when,
-        category,
-        decided_by,
-        backfilled,
-        reporter_kind,
-        has_match,
-        has_rule,
-        n,
-    ) in session.connection().execute(select(*dims, func.count()).group_by(*dims)):
-        day = _as_date(when)
-        tally.counts[day, Cell(Measure.IDENTIFIED, category=category, backfilled=bool(backfilled))] += n
-        for source in _source_names(decided_by, reporter_kind, matched=bool(has_match), ruled=bool(has_rule)):
-            tally.counts[day, Cell(Measure.IDENTIFIED_SOURCE, source=source)] += n
+    identified = select(*dims, func.count()).group_by(*dims)
 
-    first_day = _day_of(session, firsts.c.at)
-    for when, category, n in session.connection().execute(
+    first_day = _day_of(pg, firsts.c.at)
+    hash_sources = (
         select(first_day, ItemMatch.bank_category, func.count(distinct(firsts.c.item_id)))
         .select_from(firsts)
         .join(ItemMatch, ItemMatch.item_id == firsts.c.item_id)
         .where(ItemMatch.suppressed.is_(False))
         .group_by(first_day, ItemMatch.bank_category)
-    ):
-        tally.counts[_as_date(when), Cell(Measure.IDENTIFIED_SOURCE, source=f"hash:{category}")] += n
-
+    )
     received = (
         select(firsts.c.at.label("at"), Item.received_at.label("detected"))
         .select_from(firsts)
         .join(Item, Item.id == firsts.c.item_id)
     )
-    _times(session, tally, TimeMeasure.RECEIPT_TO_DETECTION, received)
+    return identified, hash_sources, received
 
 
 def _source_names(decided_by: str, reporter: str, *, matched: bool, ruled: bool) -> list[str]:
@@ -489,7 +528,7 @@ def _source_names(decided_by: str, reporter: str, *, matched: bool, ruled: bool)
     return found
 
 
-def _first_actions(period: Period) -> Any:
+def _first_actions() -> Any:
     """Each item whose first platform action (a restore aside) falls in ``period``: ``item_id``, ``at``."""
     action, earlier = aliased(Action), aliased(Action)
     first_at = (
@@ -500,8 +539,8 @@ def _first_actions(period: Period) -> Any:
     return (
         select(action.item_id.label("item_id"), func.min(action.created_at).label("at"))
         .where(
-            action.created_at >= period.start,
-            action.created_at < period.end,
+            action.created_at >= START,
+            action.created_at < END,
             action.kind.in_(TAKEDOWN_ACTIONS),
             action.created_at == first_at,
         )
@@ -510,7 +549,7 @@ def _first_actions(period: Period) -> Any:
     )
 
 
-def _first_reports(period: Period) -> Any:
+def _first_reports() -> Any:
     """Each item whose first finished CyberTipline report falls in ``period``: ``item_id``, ``at`` (its
     finished time). The items with a report finished in the period are found first; then, for each,
     its earliest finished report of all time, by the item's files (an index probe)."""
@@ -521,8 +560,8 @@ def _first_reports(period: Period) -> Any:
         .join(report, report.id == file.report_id)
         .where(
             report.state == ReportState.FINISHED,
-            report.finished_at >= period.start,
-            report.finished_at < period.end,
+            report.finished_at >= START,
+            report.finished_at < END,
         )
         .group_by(file.item_id)
         .cte("reported_in_period")
