@@ -4,6 +4,7 @@ known records built around the edge cases, and on generated histories."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import HealthCheck, given, settings
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from suraksha.content.models import Account, Item, ItemMatch, ItemMedia, ItemRuleHit
 from suraksha.db import Database
+from suraksha.db.engine import _ln
 from suraksha.enforcement.models import Action, Decision
 from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile, PoliceReferral, ReportState
 from suraksha.transparency.tally import (
@@ -206,3 +208,10 @@ def test_any_history_counted_alike_by_sql_and_python(db: Database, history: dict
             Period(later(BASE, start_edge), later(BASE, start_edge + end_edge + 1)),
         ):
             assert_same(session, period)
+
+
+def test_a_sqlite_without_math_functions_gets_ln_from_python() -> None:
+    # what suraksha.db.engine registers as ln() where SQLite was built without its math functions:
+    # the same C library call as time_bucket's, null (as SQLite's own) outside its domain
+    assert _ln(2.0) == math.log(2.0)
+    assert _ln(0.0) is None and _ln(-1.0) is None and _ln(None) is None
