@@ -9,6 +9,8 @@ a platform: N/1.2 items (one decision each, a second, by a reviewer, for one in 
 a removal for each violation (a suspension for a third of them, a withhold for one in 30), a finished
 CyberTipline report (one file, a bank match) for one in ten items. Then:
 
+- the rollup's counting alone (``count_records`` over the whole range, 31 days at a time as the rollup
+  counts them, nothing stored), timed once: wall and this process's CPU, per million decisions;
 - the rollup is built (``Platform.stats_rollup``: every day closed), timed once: wall and this
   process's CPU, per million decisions, and as a share of the service's time per item (the service
   benchmark's items/s, ``--service-items-per-s``; a decision write pays nothing for statistics, the
@@ -47,8 +49,10 @@ from suraksha.content.models import Account, Item, ItemMatch, ItemMedia  # noqa:
 from suraksha.enforcement.models import Action, Decision  # noqa: E402
 from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile  # noqa: E402
 from suraksha.settings import Settings  # noqa: E402
+from suraksha.transparency.rollup import days_period, runs  # noqa: E402
 from suraksha.transparency.statistics import Period  # noqa: E402
 from suraksha.transparency.statistics import statistics as raw_statistics  # noqa: E402
+from suraksha.transparency.tally import count_records, days_between  # noqa: E402
 
 T0 = datetime(2021, 1, 1, tzinfo=UTC)
 SPAN_S = 4 * 365 * 86400 + 86400  # 2021-01-01 .. 2025-01-01
@@ -507,6 +511,7 @@ def run(store: str, decisions: int, rounds: int, postgres_url: str, items_per_s:
             generated_s = time.perf_counter() - started
             # the raw path first, before any day is closed
             raw_month = timed(lambda: _raw(platform, MONTH), rounds)
+            count_cpu, count_wall = _count_only(platform)
             cpu, wall = time.process_time(), time.perf_counter()
             rolled = platform.stats_rollup(now=WHOLE.end + timedelta(days=1))
             rollup_cpu, rollup_wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -533,6 +538,10 @@ def run(store: str, decisions: int, rounds: int, postgres_url: str, items_per_s:
         "rollup_cpu_s": round(rollup_cpu, 2),
         "rollup_cpu_s_per_million": round(per_decision_cpu * 1e6, 1),
         "rollup_share_of_service_item": round(per_decision_cpu / service_item_s, 5),
+        "count_wall_s": round(count_wall, 2),
+        "count_cpu_s": round(count_cpu, 2),
+        "count_cpu_s_per_million": round(count_cpu / written * 1e6, 1),
+        "count_wall_s_per_million": round(count_wall / written * 1e6, 1),
         "service_items_per_s": items_per_s,
         "identified_whole_range": check.identified_items,
         "timings_s": {
@@ -544,6 +553,17 @@ def run(store: str, decisions: int, rounds: int, postgres_url: str, items_per_s:
             "one month, raw records": raw_month,
         },
     }
+
+
+def _count_only(platform: Platform) -> tuple[float, float]:
+    """The rollup's counting alone (``count_records``, 31 days at a time as ``roll`` counts them, each
+    in a read transaction, nothing stored): (CPU of this process, wall) in seconds."""
+    days = list(days_between(WHOLE.start.date(), WHOLE.end.date()))
+    cpu, wall = time.process_time(), time.perf_counter()
+    for run in runs(days):
+        with platform.db.reading() as session:
+            count_records(session, days_period(run))
+    return time.process_time() - cpu, time.perf_counter() - wall
 
 
 def _raw(platform: Platform, period: Period) -> object:
@@ -578,6 +598,11 @@ def main() -> None:
         f"{result['rollup_cpu_s']} s CPU in this process ({result['rollup_cpu_s_per_million']} s per million "
         f"decisions) = {100 * result['rollup_share_of_service_item']:.3f} % of the service's time per item "
         f"at {result['service_items_per_s']:g} items/s"
+    )
+    print(
+        f"counting alone (count_records, 31 days at a time, nothing stored): {result['count_wall_s']} s "
+        f"wall, {result['count_cpu_s']} s CPU ({result['count_cpu_s_per_million']} s CPU, "
+        f"{result['count_wall_s_per_million']} s wall per million decisions)"
     )
     print(f"{'query':34} {'median s':>9} {'min':>8} {'max':>8}")
     timings = result["timings_s"]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
+import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -90,6 +92,10 @@ def _private_sqlite_file(path: Path) -> None:
         tighten(name)
 
 
+def _ln(x: float | None) -> float | None:
+    return None if x is None or x <= 0 else math.log(x)
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
     # Writers in this process queue on a Python lock before BEGIN IMMEDIATE: a thread waiting on it
     # wakes the moment the writer commits, where SQLite's busy handler polls with sleeps of up to
@@ -107,6 +113,12 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
+        try:
+            cursor.execute("SELECT ln(1.0)")
+        except sqlite3.OperationalError:
+            # Statistics bucket durations with ln() in SQL (suraksha.transparency.tally); a SQLite
+            # built without its math functions gets Python's (the same C library call).
+            dbapi_connection.create_function("ln", 1, _ln, deterministic=True)
         cursor.close()
 
     @event.listens_for(engine, "begin")

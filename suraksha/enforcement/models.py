@@ -110,7 +110,8 @@ class Action(Base):
     """Space-separated ISO 3166-1 alpha-2 codes, for withhold."""
     automated: Mapped[bool] = mapped_column(Boolean)
     state: Mapped[str] = mapped_column(String(20), default=ActionState.PENDING, index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    """Indexed: statistics count a period's actions by it (``suraksha.transparency.tally``)."""
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     """When the platform said it was done or had failed (``state`` done or failed)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from suraksha.db.base import Base, BigId, UTCDateTime, utcnow
@@ -83,6 +83,10 @@ class ReportAnnotation(StrEnum):
 
 class CyberTiplineReport(Base):
     __tablename__ = "cybertipline_reports"
+    __table_args__ = (
+        # statistics count the reports finished in a period (suraksha.transparency.tally)
+        Index("ix_cybertipline_reports_state_finished_at", "state", "finished_at"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)

@@ -31,12 +31,32 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, literal_column, select
-from sqlalchemy.orm import Session
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Float,
+    Integer,
+    Select,
+    String,
+    bindparam,
+    case,
+    cast,
+    distinct,
+    exists,
+    extract,
+    func,
+    literal,
+    literal_column,
+    select,
+    type_coerce,
+)
+from sqlalchemy.orm import Session, aliased
 
 from suraksha.content.models import Item, ItemMatch, ItemRuleHit
+from suraksha.db.base import UTCDateTime
 from suraksha.enforcement.models import Action, ActionKind, DecidedBy, Decision, Verdict
 from suraksha.errors import InvalidInput
 from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile, PoliceReferral, ReportState
@@ -179,258 +199,387 @@ def days_between(first: date, end: date) -> Iterator[date]:
 
 
 def count_records(session: Session, period: Period) -> Tally:
-    """Every cell of every day of ``period``, from the raw records (module docstring)."""
-    start, end = period.start, period.end
+    """Every cell of every day of ``period``, from the raw records (module docstring). Each measure
+    is counted by the store, grouped by UTC day and cell (``_statements``), so a day comes back as a
+    few rows per cell, never a row per record or item."""
     tally = Tally()
     counts = tally.counts
+    q = _statements(session.get_bind().dialect.name == "postgresql")
+    conn = session.connection()
+    bounds = {"start": period.start, "end": period.end}
 
-    # Plain counts are grouped by UTC day in the database (the day expression of each store), so a
-    # day of many records comes back as a few rows; items' first events are followed one by one below.
-    policy = case((Decision.decided_by == DecidedBy.POLICY.value, Decision.decided_by_ref), else_="")
-    day = _day_of(session, Decision.created_at)
-    decided = (Decision.category, Decision.automated, Decision.decided_by, policy)
-    for when, category, automated, decided_by, ref, n in session.execute(
-        select(day, *decided, func.count())
-        .where(Decision.created_at >= start, Decision.created_at < end)
-        .group_by(day, *decided)
-    ):
+    for when, category, automated, decided_by, ref, n in conn.execute(q.decisions, bounds):
         cell = Cell(Measure.DECISION, category=category, automated=bool(automated), decided_by=decided_by,
                     policy=ref)  # fmt: skip
         counts[_as_date(when), cell] += n
-
-    day = _day_of(session, Action.created_at)
-    countries = case((Action.kind == ActionKind.WITHHOLD.value, Action.countries), else_="")
-    acted = (Action.kind, Action.automated, Decision.category, countries)
-    for when, kind, automated, category, listed, n in session.execute(
-        select(day, *acted, func.count())
-        .join(Decision, Decision.id == Action.decision_id)
-        .where(Action.created_at >= start, Action.created_at < end, Action.kind.in_(PLATFORM_ACTIONS))
-        .group_by(day, *acted)
-    ):
+    for when, kind, automated, category, listed, n in conn.execute(q.actions, bounds):
         on = _as_date(when)
         counts[on, Cell(Measure.ACTION, kind=kind, automated=bool(automated), category=category)] += n
         for country in sorted(set((listed or "").split())):
             counts[on, Cell(Measure.WITHHELD_COUNTRY, kind=kind, country=country[:40])] += n
+    for measure, statement in q.plain:
+        for when, country, n in conn.execute(statement, bounds):
+            counts[_as_date(when), Cell(measure, country=country)] += n
 
-    day = _day_of(session, CyberTiplineReport.finished_at)
+    for when, category, decided_by, backfilled, reporter, matched, ruled, n in conn.execute(
+        q.identified, bounds
+    ):
+        day = _as_date(when)
+        counts[day, Cell(Measure.IDENTIFIED, category=category, backfilled=bool(backfilled))] += n
+        for source in _source_names(decided_by, reporter, matched=bool(matched), ruled=bool(ruled)):
+            counts[day, Cell(Measure.IDENTIFIED_SOURCE, source=source)] += n
+    for when, category, n in conn.execute(q.hash_sources, bounds):
+        counts[_as_date(when), Cell(Measure.IDENTIFIED_SOURCE, source=f"hash:{category}")] += n
+
+    for time_measure, statement in q.times:
+        for when, bucket, n, peak in conn.execute(statement, bounds):
+            key = (_as_date(when), time_measure.value, int(bucket))
+            tally.times[key] += int(n)
+            tally.peak(key, int(peak))
+    return tally
+
+
+START = bindparam("start", type_=UTCDateTime())
+END = bindparam("end", type_=UTCDateTime())
+
+
+@dataclass(frozen=True)
+class _Statements:
+    """What ``count_records`` runs, built once per store with the period's bounds as parameters."""
+
+    decisions: Select[Any]
+    actions: Select[Any]
+    plain: list[tuple[Measure, Select[Any]]]
+    """Reports, files and referrals: (day, jurisdiction or '', count)."""
+    identified: Select[Any]
+    hash_sources: Select[Any]
+    times: list[tuple[TimeMeasure, Select[Any]]]
+
+
+@lru_cache(maxsize=2)
+def _statements(pg: bool) -> _Statements:
+    policy = case((Decision.decided_by == DecidedBy.POLICY.value, Decision.decided_by_ref), else_="")
+    day = _day_of(pg, Decision.created_at)
+    decided = (Decision.category, Decision.automated, Decision.decided_by, policy)
+    decisions = (
+        select(day, *decided, func.count())
+        .where(Decision.created_at >= START, Decision.created_at < END)
+        .group_by(day, *decided)
+    )
+
+    # the decision's category by a probe of its key for each action (a join may read every decision)
+    category = select(Decision.category).where(Decision.id == Action.decision_id).scalar_subquery()
+    countries = case((Action.kind == ActionKind.WITHHOLD.value, Action.countries), else_="")
+    in_period = (
+        select(
+            _day_of(pg, Action.created_at).label("day"),
+            Action.kind,
+            Action.automated,
+            category.label("category"),
+            countries.label("countries"),
+        )
+        .where(Action.created_at >= START, Action.created_at < END, Action.kind.in_(PLATFORM_ACTIONS))
+        .cte("actions_in_period")
+        .prefix_with("MATERIALIZED")
+    )
+    acted = (
+        in_period.c.day,
+        in_period.c.kind,
+        in_period.c.automated,
+        in_period.c.category,
+        in_period.c.countries,
+    )
+    actions = select(*acted, func.count()).group_by(*acted)
+
+    plain: list[tuple[Measure, Select[Any]]] = []
+    day = _day_of(pg, CyberTiplineReport.finished_at)
     finished = (
         CyberTiplineReport.state == ReportState.FINISHED,
-        CyberTiplineReport.finished_at >= start,
-        CyberTiplineReport.finished_at < end,
+        CyberTiplineReport.finished_at >= START,
+        CyberTiplineReport.finished_at < END,
     )
-    for when, n in session.execute(select(day, func.count()).where(*finished).group_by(day)):
-        counts[_as_date(when), Cell(Measure.CYBERTIPLINE_REPORT)] += n
-    for when, n in session.execute(
-        select(day, func.count())
-        .join(CyberTiplineReportFile, CyberTiplineReportFile.report_id == CyberTiplineReport.id)
-        .where(*finished)
-        .group_by(day)
-    ):
-        counts[_as_date(when), Cell(Measure.CYBERTIPLINE_FILE)] += n
-
+    none: ColumnElement[str] = literal_column("''")
+    plain.append(
+        (Measure.CYBERTIPLINE_REPORT, select(day, none, func.count()).where(*finished).group_by(day))
+    )
+    plain.append(
+        (
+            Measure.CYBERTIPLINE_FILE,
+            select(day, none, func.count())
+            .join(CyberTiplineReportFile, CyberTiplineReportFile.report_id == CyberTiplineReport.id)
+            .where(*finished)
+            .group_by(day),
+        )
+    )
     for column, referral in (
         (PoliceReferral.created_at, Measure.REFERRAL_DRAFTED),
         (PoliceReferral.sent_at, Measure.REFERRAL_SENT),
         (PoliceReferral.acknowledged_at, Measure.REFERRAL_ACKNOWLEDGED),
     ):
-        day = _day_of(session, column)
-        for when, jurisdiction, n in session.execute(
-            select(day, PoliceReferral.jurisdiction, func.count())
-            .where(column >= start, column < end)
-            .group_by(day, PoliceReferral.jurisdiction)
-        ):
-            counts[_as_date(when), Cell(referral, country=jurisdiction)] += n
+        day = _day_of(pg, column)
+        plain.append(
+            (
+                referral,
+                select(day, PoliceReferral.jurisdiction, func.count())
+                .where(column >= START, column < END)
+                .group_by(day, PoliceReferral.jurisdiction),
+            )
+        )
 
-    _identified(session, period, tally)
+    identified, hash_sources, received = _identified(pg)
+    times = [(TimeMeasure.RECEIPT_TO_DETECTION, _times(pg, TimeMeasure.RECEIPT_TO_DETECTION, received))]
     for measure, firsts in (
-        (TimeMeasure.DETECTION_TO_ACTION, _first_actions(session, period)),
-        (TimeMeasure.DETECTION_TO_REPORT, _first_reports(session, period)),
+        (TimeMeasure.DETECTION_TO_ACTION, _first_actions()),
+        (TimeMeasure.DETECTION_TO_REPORT, _first_reports()),
     ):
-        for at, detected in _after_detection(session, firsts):
-            tally.time(utc_day(at), measure.value, _seconds(at, detected))
-    return tally
+        detected = (
+            select(func.min(Decision.created_at))
+            .where(Decision.item_id == firsts.c.item_id, Decision.verdict.in_(VIOLATION_VERDICTS))
+            .scalar_subquery()
+        )
+        events = select(firsts.c.at.label("at"), detected.label("detected"))
+        times.append((measure, _times(pg, measure, events)))
+    return _Statements(decisions, actions, plain, identified, hash_sources, times)
 
 
-def _day_of(session: Session, column: Any) -> ColumnElement[Any]:
+def _day_of(pg: bool, column: Any) -> ColumnElement[Any]:
     """The UTC day of a time column, computed by the store: PostgreSQL keeps times with their zone;
     SQLite keeps them as UTC text (``suraksha.db.base.UTCDateTime``), its first ten characters the day.
     The zone is a literal, not a parameter, so the select and GROUP BY expressions are the same."""
-    if session.get_bind().dialect.name == "postgresql":
+    if pg:
         return func.date(func.timezone(literal_column("'UTC'"), column))
     return func.substr(column, 1, 10)
 
 
+@lru_cache(maxsize=4096)
 def _as_date(value: date | str) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def _seconds(later: datetime, earlier: datetime) -> float:
-    return max(0.0, (later - earlier).total_seconds())
+# -- the items' first events, counted by the store ------------------------------------------------------
+#
+# Each item's first event (its first violation decision, first takedown, first finished report) is
+# found in SQL: an event of the period with no earlier one of the item (an index probe by item), and
+# the time measures are bucketed by the store with the very arithmetic of ``time_bucket`` and
+# ``to_ms``: the duration as whole microseconds, then in IEEE doubles ``s = us / 1e6``, bucket
+# ``1 + ceil(ln(s / F) / ln(R))`` (``ln(R)`` passed in, computed here) and the milliseconds rounded
+# half to even, as Python's ``round``. A day comes back as a few rows per cell, never a row per item.
 
 
-@dataclass(frozen=True)
-class FirstViolation:
-    item_id: int
-    at: datetime
-    category: str
-    decided_by: str
+def _micros(pg: bool, later: Any, earlier: Any) -> ColumnElement[Any]:
+    """``later - earlier`` in whole microseconds (both columns times of ``UTCDateTime``)."""
+    if pg:
+        return cast(extract("epoch", later - earlier) * 1_000_000, BigInteger)
+
+    def parts(column: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+        # SQLite: 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLAlchemy writes the six digits); whole seconds by
+        # strftime, the fraction by its digits, so no double ever holds a time.
+        whole = cast(func.strftime("%s", func.substr(column, 1, 19)), Integer)  # it rounds a fraction
+        fraction = cast(func.substr(type_coerce(column, String) + literal(".000000", String), 21, 6), Integer)
+        return whole, fraction
+
+    (later_s, later_us), (earlier_s, earlier_us) = parts(later), parts(earlier)
+    return (later_s - earlier_s) * 1_000_000 + later_us - earlier_us
 
 
-def _first_violations(session: Session, item_ids: list[int]) -> dict[int, FirstViolation]:
-    """Each item's first violation or legal-order decision (ties by decision id)."""
-    firsts: dict[int, tuple[datetime, int, FirstViolation]] = {}
-    for decision_id, item_id, at, category, decided_by in session.execute(
-        select(
-            Decision.id, Decision.item_id, Decision.created_at, Decision.category, Decision.decided_by
-        ).where(Decision.item_id.in_(item_ids), Decision.verdict.in_(VIOLATION_VERDICTS))
-    ):
-        known = firsts.get(item_id)
-        if known is None or (at, decision_id) < known[:2]:
-            firsts[item_id] = (at, decision_id, FirstViolation(item_id, at, category, decided_by))
-    return {item_id: first[2] for item_id, first in firsts.items()}
+def _bucketed(pg: bool, micros: ColumnElement[Any]) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    """(``time_bucket(s)``, ``to_ms(s)``) of a duration in microseconds (``s`` its seconds, at least 0),
+    computed by the store in doubles exactly as Python computes them."""
+    us = case((micros < 0, 0), else_=micros)
+    seconds = cast(us, Float) / literal(1_000_000.0, Float)
+    ratio = func.ln(seconds / literal(TIME_FLOOR_S, Float)) / literal(_LOG_RATIO, Float)
 
+    def whole(x: ColumnElement[Any], *, up: bool) -> ColumnElement[Any]:
+        # ceil / floor of a positive double, as an integer (SQLite's cast truncates, PostgreSQL's rounds)
+        if pg:
+            return cast(func.ceil(x) if up else func.floor(x), BigInteger)
+        truncated = cast(x, Integer)
+        return truncated + case((x > truncated, 1), else_=0) if up else truncated
 
-def _identified(session: Session, period: Period, tally: Tally) -> None:
-    candidates = list(
-        session.scalars(
-            select(Decision.item_id)
-            .where(
-                Decision.created_at >= period.start,
-                Decision.created_at < period.end,
-                Decision.verdict.in_(VIOLATION_VERDICTS),
-            )
-            .distinct()
-        )
+    bucket = case(
+        (seconds <= literal(0.0, Float), 0),
+        (seconds <= literal(TIME_FLOOR_S, Float), 1),
+        else_=1 + whole(ratio, up=True),
     )
-    for chunk in _chunks(sorted(candidates)):
-        firsts = {
-            item_id: first
-            for item_id, first in _first_violations(session, chunk).items()
-            if period.start <= first.at < period.end
-        }
-        if not firsts:
-            continue
-        items = {
-            row.id: row
-            for row in session.execute(
-                select(Item.id, Item.received_at, Item.reporter_kind, Item.backfilled).where(
-                    Item.id.in_(list(firsts))
-                )
-            )
-        }
-        sources = _sources(session, firsts, items)
-        for item_id, first in firsts.items():
-            day = utc_day(first.at)
-            item = items.get(item_id)
-            backfilled = bool(item.backfilled) if item is not None else False
-            tally.counts[day, Cell(Measure.IDENTIFIED, category=first.category, backfilled=backfilled)] += 1
-            for source in sources[item_id]:
-                tally.counts[day, Cell(Measure.IDENTIFIED_SOURCE, source=source)] += 1
-            if item is not None:
-                seconds = _seconds(first.at, item.received_at)
-                tally.time(day, TimeMeasure.RECEIPT_TO_DETECTION.value, seconds)
+    ms = seconds * literal(1000.0, Float)
+    low = whole(ms, up=False)
+    rest = ms - low
+    half_even = case(
+        (rest > literal(0.5, Float), low + 1),
+        (rest < literal(0.5, Float), low),
+        (low % 2 == 0, low),
+        else_=low + 1,
+    )
+    return bucket, half_even
 
 
-def _sources(
-    session: Session, firsts: dict[int, FirstViolation], items: dict[int, Any]
-) -> dict[int, set[str]]:
-    """The sources that identified each item: ``hash:<bank category>`` (an unsuppressed bank match),
-    ``text_rule``, ``user_report`` / ``trusted_flagger`` (who reported it), ``authority`` (the legal
-    desk acting on an order), else ``reviewer`` or ``classifier`` (who decided)."""
-    chunk = list(firsts)
-    found: dict[int, set[str]] = {item_id: set() for item_id in chunk}
-    for item_id, category in session.execute(
-        select(ItemMatch.item_id, ItemMatch.bank_category)
-        .where(ItemMatch.item_id.in_(chunk), ItemMatch.suppressed.is_(False))
-        .distinct()
-    ):
-        found[item_id].add(f"hash:{category}")
-    for item_id in session.scalars(
-        select(ItemRuleHit.item_id).where(ItemRuleHit.item_id.in_(chunk)).distinct()
-    ):
-        found[item_id].add("text_rule")
-    for item_id in chunk:
-        reporter = getattr(items.get(item_id), "reporter_kind", None)
-        if reporter == "user":
-            found[item_id].add("user_report")
-        elif reporter == "trusted_flagger":
-            found[item_id].add("trusted_flagger")
-        if firsts[item_id].decided_by == DecidedBy.LEGAL:
-            found[item_id].add("authority")
-        if not found[item_id]:
-            found[item_id].add(
-                "reviewer" if firsts[item_id].decided_by == DecidedBy.REVIEWER else "classifier"
-            )
+def _times(pg: bool, measure: TimeMeasure, events: Select[Any]) -> Select[Any]:
+    """The durations of ``events`` (a select of ``at`` and ``detected``, one row per item; no duration
+    where ``detected`` is null), counted and their peaks taken by day and bucket: (day, bucket, count,
+    longest ms). The events, then their days and microseconds, are materialised: a store that inlines
+    a subquery would otherwise evaluate each (a correlated probe, a parse of a time) as often as the
+    bucket's arithmetic names it."""
+    found = events.cte(f"{measure.value}_events").prefix_with("MATERIALIZED")
+    durations = (
+        select(
+            _day_of(pg, found.c.at).label("day"),
+            _micros(pg, found.c.at, found.c.detected).label("us"),
+        )
+        .where(found.c.detected.is_not(None))
+        .cte(f"{measure.value}_durations")
+        .prefix_with("MATERIALIZED")
+    )
+    bucket, ms = _bucketed(pg, durations.c.us)
+    rows = select(durations.c.day, bucket.label("bucket"), ms.label("ms")).subquery()
+    return select(rows.c.day, rows.c.bucket, func.count(), func.max(rows.c.ms)).group_by(
+        rows.c.day, rows.c.bucket
+    )
+
+
+def _first_violations() -> Any:
+    """Each item whose first violation or legal-order decision (ever; ties by decision id) falls in
+    ``period``: ``item_id``, ``at``, ``category``, ``decided_by``. The first is found per decision of
+    the period by a correlated subquery (an index probe by item): PostgreSQL plans ``NOT EXISTS`` as
+    an anti-join that reads every violation of all time, for each period."""
+    first, earlier = aliased(Decision), aliased(Decision)
+    first_id = (
+        select(earlier.id)
+        .where(earlier.item_id == first.item_id, earlier.verdict.in_(VIOLATION_VERDICTS))
+        .order_by(earlier.created_at, earlier.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            first.item_id.label("item_id"),
+            first.created_at.label("at"),
+            first.category.label("category"),
+            first.decided_by.label("decided_by"),
+        )
+        .where(
+            first.created_at >= START,
+            first.created_at < END,
+            first.verdict.in_(VIOLATION_VERDICTS),
+            first.id == first_id,
+        )
+        .subquery()
+    )
+
+
+def _identified(pg: bool) -> tuple[Select[Any], Select[Any], Select[Any]]:
+    """For the items first identified in the period: their ``identified`` cells with what decides
+    their sources (day, category, decided_by, backfilled, reporter, matched, ruled, count; sources:
+    ``_source_names``); their hash sources (day, bank category, items); and their receipt and
+    detection times (the events of ``receipt_to_detection``)."""
+    firsts = _first_violations()
+    matched = exists().where(ItemMatch.item_id == firsts.c.item_id, ItemMatch.suppressed.is_(False))
+    ruled = exists().where(ItemRuleHit.item_id == firsts.c.item_id)
+    reporter = case((Item.reporter_kind.in_(("user", "trusted_flagger")), Item.reporter_kind), else_="")
+    flagged = (
+        select(
+            _day_of(pg, firsts.c.at).label("day"),
+            firsts.c.category,
+            firsts.c.decided_by,
+            func.coalesce(Item.backfilled, False).label("backfilled"),
+            reporter.label("reporter"),
+            case((matched, 1), else_=0).label("matched"),
+            case((ruled, 1), else_=0).label("ruled"),
+        )
+        .select_from(firsts)
+        .outerjoin(Item, Item.id == firsts.c.item_id)
+        .subquery()
+    )
+    c = flagged.c
+    dims = (c.day, c.category, c.decided_by, c.backfilled, c.reporter, c.matched, c.ruled)
+    identified = select(*dims, func.count()).group_by(*dims)
+
+    first_day = _day_of(pg, firsts.c.at)
+    hash_sources = (
+        select(first_day, ItemMatch.bank_category, func.count(distinct(firsts.c.item_id)))
+        .select_from(firsts)
+        .join(ItemMatch, ItemMatch.item_id == firsts.c.item_id)
+        .where(ItemMatch.suppressed.is_(False))
+        .group_by(first_day, ItemMatch.bank_category)
+    )
+    received = (
+        select(firsts.c.at.label("at"), Item.received_at.label("detected"))
+        .select_from(firsts)
+        .join(Item, Item.id == firsts.c.item_id)
+    )
+    return identified, hash_sources, received
+
+
+def _source_names(decided_by: str, reporter: str, *, matched: bool, ruled: bool) -> list[str]:
+    """The sources that identified an item, a hash list's ``hash:<bank category>`` apart (counted per
+    category in SQL): ``text_rule``, ``user_report`` / ``trusted_flagger`` (who reported it),
+    ``authority`` (the legal desk acting on an order), else ``reviewer`` or ``classifier`` (who
+    decided). ``matched``: the item has an unsuppressed bank match."""
+    found = []
+    if ruled:
+        found.append("text_rule")
+    if reporter == "user":
+        found.append("user_report")
+    elif reporter == "trusted_flagger":
+        found.append("trusted_flagger")
+    if decided_by == DecidedBy.LEGAL:
+        found.append("authority")
+    if not found and not matched:
+        found.append("reviewer" if decided_by == DecidedBy.REVIEWER else "classifier")
     return found
 
 
-def _first_actions(session: Session, period: Period) -> dict[int, datetime]:
-    """Each item whose first platform action (a restore aside) falls in ``period``, with its time."""
-    candidates = session.scalars(
-        select(Action.item_id)
+def _first_actions() -> Any:
+    """Each item whose first platform action (a restore aside) falls in ``period``: ``item_id``, ``at``."""
+    action, earlier = aliased(Action), aliased(Action)
+    first_at = (
+        select(func.min(earlier.created_at))
+        .where(earlier.item_id == action.item_id, earlier.kind.in_(TAKEDOWN_ACTIONS))
+        .scalar_subquery()
+    )
+    return (
+        select(action.item_id.label("item_id"), func.min(action.created_at).label("at"))
         .where(
-            Action.created_at >= period.start,
-            Action.created_at < period.end,
-            Action.kind.in_(TAKEDOWN_ACTIONS),
+            action.created_at >= START,
+            action.created_at < END,
+            action.kind.in_(TAKEDOWN_ACTIONS),
+            action.created_at == first_at,
         )
-        .distinct()
-    ).all()
-    firsts: dict[int, datetime] = {}
-    for chunk in _chunks(sorted(candidates)):
-        for item_id, at in session.execute(
-            select(Action.item_id, func.min(Action.created_at))
-            .where(Action.item_id.in_(chunk), Action.kind.in_(TAKEDOWN_ACTIONS))
-            .group_by(Action.item_id)
-        ):
-            if period.start <= at < period.end:
-                firsts[item_id] = at
-    return firsts
+        .group_by(action.item_id)
+        .subquery()
+    )
 
 
-def _first_reports(session: Session, period: Period) -> dict[int, datetime]:
-    """Each item whose first finished CyberTipline report falls in ``period``, with its finished time."""
-    candidates = session.scalars(
-        select(CyberTiplineReportFile.item_id)
-        .join(CyberTiplineReport, CyberTiplineReport.id == CyberTiplineReportFile.report_id)
+def _first_reports() -> Any:
+    """Each item whose first finished CyberTipline report falls in ``period``: ``item_id``, ``at`` (its
+    finished time). The items with a report finished in the period are found first; then, for each,
+    its earliest finished report of all time, by the item's files (an index probe)."""
+    report, earlier_report = aliased(CyberTiplineReport), aliased(CyberTiplineReport)
+    file, earlier_file = aliased(CyberTiplineReportFile), aliased(CyberTiplineReportFile)
+    in_period = (
+        select(file.item_id.label("item_id"), func.min(report.finished_at).label("at"))
+        .join(report, report.id == file.report_id)
         .where(
-            CyberTiplineReport.state == ReportState.FINISHED,
-            CyberTiplineReport.finished_at >= period.start,
-            CyberTiplineReport.finished_at < period.end,
+            report.state == ReportState.FINISHED,
+            report.finished_at >= START,
+            report.finished_at < END,
         )
-        .distinct()
-    ).all()
-    firsts: dict[int, datetime] = {}
-    for chunk in _chunks(sorted(candidates)):
-        for item_id, at in session.execute(
-            select(CyberTiplineReportFile.item_id, func.min(CyberTiplineReport.finished_at))
-            .join(CyberTiplineReport, CyberTiplineReport.id == CyberTiplineReportFile.report_id)
-            .where(
-                CyberTiplineReportFile.item_id.in_(chunk), CyberTiplineReport.state == ReportState.FINISHED
-            )
-            .group_by(CyberTiplineReportFile.item_id)
-        ):
-            if at is not None and period.start <= at < period.end:
-                firsts[item_id] = at
-    return firsts
-
-
-def _after_detection(session: Session, firsts: dict[int, datetime]) -> Iterator[tuple[datetime, datetime]]:
-    """(time of the item's first event, its detection) for each item of ``firsts`` that was detected."""
-    for chunk in _chunks(sorted(firsts)):
-        detected = dict(
-            session.execute(
-                select(Decision.item_id, func.min(Decision.created_at))
-                .where(Decision.item_id.in_(chunk), Decision.verdict.in_(VIOLATION_VERDICTS))
-                .group_by(Decision.item_id)
-            ).all()
-        )
-        for item_id in chunk:
-            if detected.get(item_id) is not None:
-                yield firsts[item_id], detected[item_id]
-
-
-def _chunks(ids: list[int], size: int = 2000) -> list[list[int]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
+        .group_by(file.item_id)
+        .cte("reported_in_period")
+        .prefix_with("MATERIALIZED")
+    )
+    # the finished time of each of the item's files' reports (null where not finished), the earliest
+    finished = (
+        select(earlier_report.finished_at)
+        .where(earlier_report.id == earlier_file.report_id, earlier_report.state == ReportState.FINISHED)
+        .scalar_subquery()
+    )
+    first_at = (
+        select(func.min(finished))
+        .where(earlier_file.item_id == in_period.c.item_id)
+        .correlate(in_period)
+        .scalar_subquery()
+    )
+    return select(in_period.c.item_id, in_period.c.at).where(in_period.c.at == first_at).subquery()
 
 
 def earliest_record(session: Session) -> datetime | None:

@@ -1,0 +1,47 @@
+"""Migration 0025 (the indexes statistics count by) matches the models, both ways."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect
+
+import suraksha.enforcement.models
+import suraksha.reporting.models  # noqa: F401 - registers the tables on Base.metadata
+from suraksha.db import Database
+from suraksha.db.base import Base
+from suraksha.db.migrate import current_revision, downgrade, head_revision, upgrade
+
+TABLES = {"actions", "cybertipline_reports"}
+INDEXES = {
+    "actions": "ix_actions_created_at",
+    "cybertipline_reports": "ix_cybertipline_reports_state_finished_at",
+}
+
+
+def _differences(db: Database) -> list[Any]:
+    def include_object(_obj: object, name: str | None, type_: str, _reflected: bool, _to: object) -> bool:
+        table = getattr(_obj, "table", None)
+        owner = name if type_ == "table" else getattr(table, "name", None)
+        return owner in TABLES
+
+    opts = {"compare_type": True, "include_object": include_object}
+    with db.engine.connect() as conn:
+        return list(compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata))
+
+
+def _indexes(db: Database) -> dict[str, set[str]]:
+    inspector = inspect(db.engine)
+    return {table: {str(i["name"]) for i in inspector.get_indexes(table)} for table in TABLES}
+
+
+def test_stats_indexes_migration_matches_and_round_trips(db: Database) -> None:
+    assert _differences(db) == []
+    assert all(INDEXES[table] in names for table, names in _indexes(db).items())
+    downgrade(db, "-1")
+    assert not any(INDEXES[table] in names for table, names in _indexes(db).items())
+    upgrade(db)
+    assert current_revision(db) == head_revision(db)
+    assert _differences(db) == []
