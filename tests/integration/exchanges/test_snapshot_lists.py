@@ -133,7 +133,7 @@ def test_the_migration_matches_and_round_trips(platform: Platform) -> None:
     downgrade(platform.db, "0023")
     assert not TABLES & set(inspect(platform.db.engine).get_table_names())
     upgrade(platform.db)
-    assert current_revision(platform.db) == head_revision(platform.db) == "0024"
+    assert current_revision(platform.db) == head_revision(platform.db)
     assert differences() == []
 
 
