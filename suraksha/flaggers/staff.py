@@ -98,7 +98,7 @@ def users_of(session: Session, name: str) -> list[tuple[ConsoleUser, FlaggerUser
         .where(FlaggerUser.flagger_id == flagger.id)
         .order_by(ConsoleUser.email)
     )
-    return [(user, link) for user, link in rows.tuples()]
+    return [(user, link) for user, link in rows]
 
 
 def flagger_of_user(session: Session, user_id: int) -> Flagger:

@@ -25,9 +25,9 @@ from suraksha.flaggers.registry import NewFlagger
 from suraksha.flaggers.schemas import NoticeIn
 from suraksha.outbound.webhooks import WebhookSender
 from suraksha.review import services as review
-from suraksha.web import console
 from suraksha.review.decisions import CASE_DECIDED, ReviewChoice, decide
 from suraksha.review.models import ReviewCase, ViolationCategory
+from suraksha.web import console
 from suraksha.worker.policy import WorkerConfig
 from suraksha.worker.runner import run_worker
 from tests.functional.web.test_console import (  # noqa: F401 - the console's fixtures

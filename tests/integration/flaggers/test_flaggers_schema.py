@@ -1,4 +1,5 @@
-"""Migrations 0021 (trusted flaggers) and 0028 (their console users) match the models, and goes down and up again."""
+"""Migrations 0021 (trusted flaggers) and 0028 (their console users) match the models, and go down
+and up again."""
 
 from __future__ import annotations
 
