@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Request
 from pydantic import ValidationError
 from starlette.responses import Response
 
@@ -23,13 +23,13 @@ from suraksha.flaggers.operations import StaffMember
 from suraksha.flaggers.schemas import MAX_EXPLANATION, MAX_TARGETS, NoticeCategory, NoticeIn
 from suraksha.permissions import Permission
 from suraksha.web.console.pages import render, see_other
+from suraksha.web.console.params import PathId
 from suraksha.web.console.viewer import FLAGGER_HOME, ROUTER_CHECKS, Viewer, open_to_flaggers, require
 from suraksha.web.state import WebState, get_state
 
 router = APIRouter(prefix="/console", dependencies=ROUTER_CHECKS, include_in_schema=False)
 
 OWN = Permission.NOTICES_OWN
-MAX_ID = 2**63 - 1
 TARGETS_TEXT = MAX_TARGETS * 2100
 """The form's targets box: up to ``MAX_TARGETS`` lines of a URL (2,000 characters at most) each."""
 
@@ -166,7 +166,7 @@ def send_notice(
 @open_to_flaggers
 def notice_page(
     request: Request,
-    notice_id: int = Path(ge=1, le=MAX_ID),
+    notice_id: PathId,
     done: str | None = None,
     state: WebState = Depends(get_state),
     who: Viewer = require(OWN),
