@@ -24,6 +24,12 @@ The mapping follows the review-console issue ("People and access"):
   that link them) is for those who investigate and hand rackets to the police: leads and legal.
   Running an investigation (``network:investigate``: opening it, its accounts and notes, holds,
   proposing actions, reports, the referral) is the leads'; legal reads investigations.
+- ``flagger`` is the role of a trusted flagger's own staff: it holds ``notices:own`` and nothing else
+  (send the organisation's notices and read them: state, clocks, outcome). It goes alone (a console
+  user with it has no other role) and the console confines it to the flagger's own pages
+  (``suraksha.web.console.viewer``); which flagger is the link an administrator makes
+  (``suraksha flaggers add-user``). A user of one organisation must never see another's notices, the
+  queues, media or anything else the console holds.
 - ``decision:approve`` is the second pair of eyes on consequential decisions; the decision service
   (not this table) also refuses an approval by the person who made the decision.
 
@@ -72,6 +78,8 @@ class Permission(StrEnum):
     """Read the account graph: suspected rackets, the accounts in them and the evidence linking them."""
     NETWORK_INVESTIGATE = "network:investigate"
     """Open and run network investigations: accounts, notes, holds, proposed actions, reports, referral."""
+    NOTICES_OWN = "notices:own"
+    """A trusted flagger's staff: send notices for the flagger the user belongs to and read its own."""
 
 
 class Role(StrEnum):
@@ -81,6 +89,8 @@ class Role(StrEnum):
     CHILD_SAFETY_REVIEWER = "child_safety_reviewer"
     LEGAL = "legal"
     AUDITOR = "auditor"
+    FLAGGER = "flagger"
+    """A trusted flagger's staff (goes alone; linked to one flagger by ``suraksha flaggers add-user``)."""
 
 
 P = Permission
@@ -119,6 +129,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = {
         }
     ),
     Role.AUDITOR: frozenset({P.AUDIT_VIEW}),
+    Role.FLAGGER: frozenset({P.NOTICES_OWN}),
     Role.ADMIN: frozenset(
         {
             P.QUEUE_VIEW,

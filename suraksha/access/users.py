@@ -130,6 +130,12 @@ def check_roles(values: Iterable[str | Role]) -> frozenset[Role]:
             ) from None
     if not roles:
         raise InvalidInput(f"a console user needs at least one role: {', '.join(r.value for r in Role)}")
+    if Role.FLAGGER in roles and len(roles) > 1:
+        # A flagger's staff are outsiders confined to their organisation's pages: a role beside it would
+        # open the rest of the console to them.
+        raise InvalidInput(
+            "the flagger role goes alone (a trusted flagger's staff): give it without other roles"
+        )
     return frozenset(roles)
 
 

@@ -643,6 +643,21 @@ def _days(n: int) -> timedelta:
     return timedelta(days=n)
 
 
+def _demo_flagger_desk() -> tuple[str, str]:
+    """A console user of the demo NGO (role ``flagger``, linked to it), with a random password printed
+    once; ("", "") when the demo's flagger is not registered."""
+    from suraksha.access import users  # noqa: PLC0415
+
+    with platform() as p:
+        if not any(f["name"] == DEMO_NGO for f in p.flaggers_list()):
+            return "", ""
+        email, password = f"demo-ngo-desk-{int(time.time())}@example.org", secrets.token_urlsafe(12)
+        with p.db.session() as session:
+            users.create_user(session, email, ["flagger"], password, by="cli:demo")
+        p.flagger_add_user(DEMO_NGO, email, actor="cli:demo")
+    return email, password
+
+
 def _serve(port: int) -> None:
     """Serve the demo: an admin key for this demo only, printed once, and a few requests to try."""
     from suraksha.access import users  # noqa: PLC0415
@@ -655,6 +670,7 @@ def _serve(port: int) -> None:
         # A console user for this demo only, with a random password printed once (never a default one).
         email, password = f"demo-lead-{int(time.time())}@example.org", secrets.token_urlsafe(12)
         users.create_user(session, email, ["lead", "admin"], password, by="cli:demo")
+    desk, desk_password = _demo_flagger_desk()
     base = f"http://127.0.0.1:{port}"
     out.print(f"\n[bold]Serving the demo on {base}[/bold] (Ctrl-C stops). A demo admin API key:\n  {key}")
     out.print(
@@ -668,4 +684,9 @@ def _serve(port: int) -> None:
         f"\n[bold]The review console[/bold]: {base}/console/ — sign in as {email} with the password "
         f"{password} (this demo only; `suraksha user create` makes real accounts)."
     )
+    if desk:
+        out.print(
+            f"The demo NGO's own desk (a trusted flagger's staff: its notices and nothing else): {desk} "
+            f"with the password {desk_password}."
+        )
     serve_command(host="127.0.0.1", port=port, workers=1)

@@ -1,5 +1,6 @@
 """``suraksha flaggers ...``: the trusted-flagger registry (administrators) and the flaggers' accuracy
-(leads): add, list, show, update, new-key, new-secret, suspend, reinstate, clear-review, notices."""
+(leads): add, list, show, update, new-key, new-secret, suspend, reinstate, clear-review, notices, due;
+add-user, remove-user and users link console users to a flagger (its staff)."""
 
 from __future__ import annotations
 
@@ -296,5 +297,58 @@ def notices(
             str(len(targets)),
             clock,
             ", ".join(f"{event.removeprefix('notice.')}: {state}" for event, state in webhooks.items()),
+        )
+    out.print(table)
+
+
+@app.command("add-user")
+def add_user(
+    name: str,
+    email: str = typer.Argument(..., help="A console user whose one role is flagger."),
+    json_out: bool = JSON,
+) -> None:
+    """Link a console user to the flagger, as its staff: they sign in to the console to send its notices
+    and read them, and see nothing else. Make the user first: `suraksha user create EMAIL --role
+    flagger`."""
+    with platform() as p:
+        shown = p.flagger_add_user(name, email, actor=cli_actor())
+    if json_out:
+        print_json(shown)
+    else:
+        out.print(
+            f"console user {shown['email']} ({shown['pseudonym']}) belongs to flagger {shown['flagger']}"
+        )
+
+
+@app.command("remove-user")
+def remove_user(name: str, email: str, json_out: bool = JSON) -> None:
+    """Unlink a console user from the flagger; their console sessions end now."""
+    with platform() as p:
+        p.flagger_remove_user(name, email, actor=cli_actor())
+    if json_out:
+        print_json({"flagger": name, "email": email, "removed": True})
+    else:
+        out.print(f"console user {email} no longer belongs to flagger {name}")
+
+
+@app.command("users")
+def users(name: str, json_out: bool = JSON) -> None:
+    """The console users who belong to the flagger."""
+    with platform() as p:
+        rows = p.flagger_users(name)
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        out.print(f"no console user belongs to flagger {name}: `suraksha flaggers add-user {name} EMAIL`")
+        return
+    table = Table("email", "pseudonym", "linked", "last sign-in", "disabled")
+    for row in rows:
+        table.add_row(
+            str(row["email"]),
+            str(row["pseudonym"]),
+            str(row["linked_at"])[:19],
+            str(row["last_sign_in_at"] or "never")[:19],
+            "yes" if row["disabled"] else "",
         )
     out.print(table)

@@ -73,6 +73,18 @@ class Flagger(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class FlaggerUser(Base):
+    """A console user who belongs to a flagger (its staff, role ``flagger``): they sign in to the console
+    to send its notices and read them, and see nothing else. One flagger per user; an administrator
+    links and unlinks them (``suraksha flaggers add-user``/``remove-user``, audited)."""
+
+    __tablename__ = "flagger_users"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id", ondelete="CASCADE"), primary_key=True)
+    flagger_id: Mapped[int] = mapped_column(ForeignKey("flaggers.id"), index=True)
+    linked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class NoticeState(StrEnum):
     RECEIVED = "received"
     """Some things it names are still being asked of the platform."""
@@ -195,3 +207,6 @@ class FlaggerAudit(StrEnum):
     NEW_KEY = "flagger:new_key"
     """Its API key replaced (the old one revoked), or its webhook secret."""
     NOTICE = "flagger:notice"
+    USER_ADD = "flagger:user_add"
+    """A console user linked to the flagger (its staff)."""
+    USER_REMOVE = "flagger:user_remove"

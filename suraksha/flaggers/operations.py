@@ -4,15 +4,18 @@ CLI, the web layer and the worker call these, never the modules underneath. Each
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from suraksha.access.models import ConsoleUser
 from suraksha.db.base import utcnow
-from suraksha.flaggers import registry, services
+from suraksha.flaggers import registry, services, staff
 from suraksha.flaggers.accuracy import AccuracyOptions, FlaggerAccuracy, flagger_accuracy
 from suraksha.flaggers.models import Flagger, FlaggerState, Notice
 from suraksha.flaggers.ports import HttpPlatformItems, LocalPlatformItems, PlatformItems
@@ -28,6 +31,23 @@ if TYPE_CHECKING:
     from suraksha.db.engine import Database
     from suraksha.intake.store import MediaStore
     from suraksha.legal.clocks import JurisdictionRules
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """A flagger's console user sending or reading notices (the API's callers are named by their key's
+    prefix instead): the flagger is the one they belong to (``suraksha.flaggers.staff``)."""
+
+    user_id: int
+    actor: str
+    """``user:<pseudonym>``: the notice's audit row names them."""
+
+
+def _sender(session: Session, caller: str | StaffMember) -> tuple[Flagger, str | None]:
+    """The flagger a caller speaks for, and the audit actor (None: the key's default)."""
+    if isinstance(caller, StaffMember):
+        return staff.flagger_of_user(session, caller.user_id), caller.actor
+    return registry.flagger_of_key(session, caller), None
 
 
 class FlaggerOperations:
@@ -143,14 +163,15 @@ class FlaggerOperations:
     # Notices (a flagger's own API key).
 
     def notice_submit(
-        self, key_prefix: str, body: NoticeIn, *, now: datetime | None = None
+        self, caller: str | StaffMember, body: NoticeIn, *, now: datetime | None = None
     ) -> tuple[dict[str, object], bool]:
-        """Receive a notice from the flagger the key belongs to; (its view, created)."""
+        """Receive a notice from the flagger the caller speaks for (an API key, by its prefix, or one of
+        its console users: the same path for both); (its view, created)."""
         now = now or utcnow()
         for attempt in (1, 2):
             try:
                 with self.db.session() as session:
-                    flagger = registry.flagger_of_key(session, key_prefix)
+                    flagger, actor = _sender(session, caller)
                     notice, created = services.submit_notice(
                         session,
                         flagger,
@@ -158,6 +179,7 @@ class FlaggerOperations:
                         self.legal_rules,
                         patterns=self.url_patterns,
                         max_upload_bytes=self.settings.media_max_bytes,
+                        actor=actor,
                         now=now,
                     )
                     return services.notice_view(session, notice, self.legal_rules, now=now), created
@@ -170,12 +192,66 @@ class FlaggerOperations:
         raise AssertionError("unreachable")
 
     def notice_read(
-        self, key_prefix: str, notice_id: int, *, now: datetime | None = None
+        self, caller: str | StaffMember, notice_id: int, *, now: datetime | None = None
     ) -> dict[str, object]:
+        """One of the caller's flagger's notices (another flagger's is "not found")."""
         with self.db.reading() as session:
-            flagger = registry.flagger_of_key(session, key_prefix)
+            flagger, _ = _sender(session, caller)
             notice = services.get_notice(session, flagger, notice_id)
             return services.notice_view(session, notice, self.legal_rules, now=now)
+
+    # A flagger's staff in the console.
+
+    def flagger_add_user(self, name: str, email: str, *, actor: str) -> dict[str, object]:
+        """Link a console user (role ``flagger`` alone) to the flagger; audited."""
+        with self.db.session() as session:
+            link = staff.add_user(session, name, email, by=actor)
+            user = session.get(ConsoleUser, link.user_id)
+            assert user is not None
+            return {"flagger": name.strip().lower(), "email": user.email, "pseudonym": user.pseudonym}
+
+    def flagger_remove_user(self, name: str, email: str, *, actor: str) -> None:
+        """Unlink a console user from the flagger; their console sessions end now. Audited."""
+        with self.db.session() as session:
+            staff.remove_user(session, name, email, by=actor)
+
+    def flagger_users(self, name: str) -> list[dict[str, object]]:
+        with self.db.reading() as session:
+            return [
+                {
+                    "email": user.email,
+                    "pseudonym": user.pseudonym,
+                    "linked_at": link.linked_at.isoformat(),
+                    "last_sign_in_at": user.last_sign_in_at.isoformat() if user.last_sign_in_at else None,
+                    "disabled": user.disabled_at is not None,
+                }
+                for user, link in staff.users_of(session, name)
+            ]
+
+    def staff_flagger(self, member: StaffMember) -> dict[str, object]:
+        """The flagger a console user belongs to, as its staff see it: name, organisation, state (never
+        its contacts, key, webhook or accuracy marks). Forbidden when they belong to none."""
+        with self.db.reading() as session:
+            flagger = staff.flagger_of_user(session, member.user_id)
+            return {
+                "name": flagger.name,
+                "organisation": flagger.organisation,
+                "jurisdiction": flagger.jurisdiction,
+                "state": flagger.state,
+                "state_reason": flagger.state_reason if flagger.state != FlaggerState.ACTIVE else "",
+            }
+
+    def staff_notices(
+        self, member: StaffMember, *, limit: int = 100, now: datetime | None = None
+    ) -> list[dict[str, object]]:
+        """The latest notices of the flagger a console user belongs to, newest first, as the API shows
+        them (state, clocks, outcome, what each target resolved to)."""
+        with self.db.reading() as session:
+            flagger = staff.flagger_of_user(session, member.user_id)
+            notices = session.scalars(
+                select(Notice).where(Notice.flagger_id == flagger.id).order_by(Notice.id.desc()).limit(limit)
+            )
+            return [services.notice_view(session, n, self.legal_rules, now=now) for n in notices]
 
     def flagger_notices(
         self, name: str, *, limit: int = 50, now: datetime | None = None

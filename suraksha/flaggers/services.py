@@ -84,9 +84,11 @@ def submit_notice(
     *,
     patterns: UrlPatterns,
     max_upload_bytes: int,
+    actor: str | None = None,
     now: datetime | None = None,
 ) -> tuple[Notice, bool]:
-    """Receive a notice (business rules in the module docstring); returns (notice, created)."""
+    """Receive a notice (business rules in the module docstring); returns (notice, created). ``actor``
+    is who sent it, for the audit row: the flagger's API key (the default) or one of its console users."""
     now = now or utcnow()
     if flagger.state != FlaggerState.ACTIVE:
         raise Forbidden(f"flagger {flagger.name!r} is suspended: its notices are not received")
@@ -123,7 +125,7 @@ def submit_notice(
         _resolve(session, flagger, notice, position, given.url, given.platform_id, given.uploaded(), patterns)
     audit.record(
         session,
-        f"api:flagger-{flagger.name}",
+        actor or f"api:flagger-{flagger.name}",
         FlaggerAudit.NOTICE,
         f"notice:{notice.id}",
         {"reference": notice.reference[:200], "category": notice.category, "targets": len(body.targets)},

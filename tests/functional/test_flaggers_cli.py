@@ -106,3 +106,35 @@ def test_register_list_show_suspend_and_read_notices() -> None:
     assert code == 2 and "no flagger" in output
     code, output = cli("clear-review", "bal-suraksha", "--note", "n/a")
     assert code == 2 and "not marked" in output
+
+
+def test_console_users_are_linked_and_unlinked() -> None:
+    code, output = cli("add", "ngo", "--organisation", "NGO", "--country", "IN", "--designation", "partner")
+    assert code == 0, output
+    made = runner.invoke(
+        app,
+        ["user", "create", "desk@ngo.example", "--role", "flagger", "--password-stdin"],
+        input="tidal-oak-lantern-91\n",
+        catch_exceptions=False,
+    )
+    assert made.exit_code == 0, made.output
+    mixed = runner.invoke(
+        app,
+        ["user", "create", "x@ngo.example", "--role", "flagger", "--role", "lead", "--password-stdin"],
+        input="tidal-oak-lantern-91\n",
+        catch_exceptions=False,
+    )
+    assert mixed.exit_code != 0 and "goes alone" in mixed.output
+    code, output = cli("users", "ngo")
+    assert code == 0 and "no console user belongs" in output
+    code, output = cli("add-user", "ngo", "desk@ngo.example", "--json")
+    assert code == 0, output
+    assert json.loads(output)["email"] == "desk@ngo.example"
+    code, output = cli("add-user", "ngo", "desk@ngo.example")
+    assert code != 0 and "already" in output
+    code, output = cli("users", "ngo", "--json")
+    assert [u["email"] for u in json.loads(output)] == ["desk@ngo.example"]
+    code, output = cli("remove-user", "ngo", "desk@ngo.example")
+    assert code == 0 and "no longer belongs" in output
+    code, output = cli("remove-user", "ngo", "desk@ngo.example")
+    assert code != 0 and "does not belong" in output

@@ -19,6 +19,7 @@ from suraksha.web.console import (
     appeals,
     banks,
     errors,
+    flagger_notices,
     flaggers,
     legal,
     legal_desk,
@@ -46,6 +47,7 @@ ROUTERS = (
     stats.router,
     answers.router,
     flaggers.router,
+    flagger_notices.router,
     network.router,
 )
 

@@ -26,7 +26,15 @@ from suraksha.review.services import ReviewOptions
 from suraksha.web.console import activity, review_link
 from suraksha.web.console.pages import render, see_other
 from suraksha.web.console.params import OptionalQueryId
-from suraksha.web.console.viewer import ROUTER_CHECKS, Viewer, allowed_when_read_only, require, viewer
+from suraksha.web.console.viewer import (
+    FLAGGER_HOME,
+    ROUTER_CHECKS,
+    Viewer,
+    allowed_when_read_only,
+    open_to_flaggers,
+    require,
+    viewer,
+)
 from suraksha.web.state import WebState, get_state
 
 router = APIRouter(prefix="/console", dependencies=ROUTER_CHECKS, include_in_schema=False)
@@ -92,6 +100,7 @@ def dashboard_figures(
 
 
 @router.get("/")
+@open_to_flaggers  # only to send a flagger's staff to their notices
 def dashboard(
     request: Request,
     period: str | None = Query(None, max_length=10),
@@ -101,7 +110,10 @@ def dashboard(
     who: Viewer = Depends(viewer),
 ) -> Response:
     """The dashboard over a period (the picker: last 24 h, 7 days, 30 days, or from-to): what waits
-    now, and what was decided, removed and reported in the period; each tile links to its list."""
+    now, and what was decided, removed and reported in the period; each tile links to its list. A
+    trusted flagger's staff are sent to their notices instead."""
+    if who.can(Permission.NOTICES_OWN):
+        return see_other(FLAGGER_HOME)
     chosen = activity.parse_period(period, first, last)
     with state.platform.db.reading() as session:
         figures = dashboard_figures(session, who, state.platform.review_options, chosen)

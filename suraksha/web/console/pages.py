@@ -38,6 +38,7 @@ class NavLink:
 
 NAV: tuple[NavLink, ...] = (
     NavLink("/console/", "Dashboard", None),
+    NavLink("/console/flagger/notices", "Our notices", Permission.NOTICES_OWN),
     NavLink("/console/queues", "Queues", Permission.QUEUE_VIEW),
     NavLink("/console/approvals", "Approvals", Permission.DECISION_APPROVE),
     NavLink("/console/appeals", "Appeals", Permission.QUEUE_VIEW),
@@ -184,6 +185,8 @@ templates = Jinja2Templates(env=_environment())
 def nav_for(viewer: Viewer | None) -> list[NavLink]:
     if viewer is None:
         return []
+    if viewer.can(Permission.NOTICES_OWN):  # a trusted flagger's staff: their notices, nothing else
+        return [link for link in NAV if link.permission == Permission.NOTICES_OWN]
     return [link for link in NAV if link.permission is None or viewer.can(link.permission)]
 
 

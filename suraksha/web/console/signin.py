@@ -33,6 +33,7 @@ from suraksha.web.console.viewer import (
     Viewer,
     allowed_when_read_only,
     cookie_names,
+    open_to_flaggers,
     safe_next,
     session_of,
     viewer,
@@ -250,6 +251,7 @@ def second_factor(
 
 @router.post("/sign-out")
 @allowed_when_read_only
+@open_to_flaggers
 def sign_out(
     request: Request, state: WebState = Depends(get_state), who: Viewer = Depends(viewer)
 ) -> Response:
@@ -331,6 +333,7 @@ def _reauthenticate(request: Request, state: WebState, who: Viewer, password: st
 
 
 @router.get("/account")
+@open_to_flaggers
 def account(
     request: Request, state: WebState = Depends(get_state), who: Viewer = Depends(viewer)
 ) -> Response:
@@ -338,6 +341,7 @@ def account(
 
 
 @router.post("/account/totp/start")
+@open_to_flaggers
 def totp_start(
     request: Request,
     password: str = Form(..., max_length=MAX_FIELD),
@@ -357,6 +361,7 @@ def totp_start(
 
 
 @router.post("/account/totp")
+@open_to_flaggers
 def totp_enable(
     request: Request,
     code: str = Form(..., max_length=20),
@@ -378,6 +383,7 @@ def totp_enable(
 
 
 @router.post("/account/totp/off")
+@open_to_flaggers
 def totp_disable(
     request: Request,
     password: str = Form(..., max_length=MAX_FIELD),

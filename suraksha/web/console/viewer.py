@@ -37,6 +37,8 @@ from suraksha.web.switches import ReadOnly, read_only
 
 log = logging.getLogger(__name__)
 
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
 SIGN_IN_PATH = "/console/sign-in"
 SECOND_FACTOR_PATH = "/console/sign-in/code"
 
@@ -139,13 +141,37 @@ def session_of(request: Request, state: WebState = Depends(get_state)) -> Viewer
     return viewer
 
 
+FLAGGER_HOME = "/console/flagger/notices"
+"""Where a trusted flagger's staff land: their organisation's notices."""
+_OPEN_TO_FLAGGERS = "_console_open_to_flaggers"
+
+
+def open_to_flaggers(endpoint: Endpoint) -> Endpoint:
+    """Mark a route a trusted flagger's staff (``notices:own``) may open: their organisation's notice
+    pages, their account (password check, second factor), signing out, and the dashboard (which sends
+    them home). Every other console route refuses them (``viewer``)."""
+    setattr(endpoint, _OPEN_TO_FLAGGERS, True)
+    return endpoint
+
+
 def viewer(request: Request, found: Viewer | None = Depends(session_of)) -> Viewer:
-    """The signed-in user (second factor done), or ``SignInRequired``."""
+    """The signed-in user (second factor done), or ``SignInRequired``.
+
+    A trusted flagger's staff (who hold ``notices:own``) are people outside the platform: they get only
+    the routes marked ``open_to_flaggers``, whatever else their roles would allow, and ``Forbidden``
+    (403) on every other, so a route added later is closed to them unless someone opens it."""
     if found is None:
         stale = bool(getattr(request.state, "console_stale_cookie", False))
         raise SignInRequired(_current_path(request), clear_cookie=stale)
     if found.session.second_factor_pending:
         raise SignInRequired(_current_path(request), second_factor=True)
+    if found.can(Permission.NOTICES_OWN) and not getattr(
+        request.scope.get("endpoint"), _OPEN_TO_FLAGGERS, False
+    ):
+        log.info(
+            "event=console.forbidden pseudonym=%s reason=flagger path=%s", found.pseudonym, request.url.path
+        )
+        raise Forbidden(f"a trusted flagger's account opens its own notices only ({FLAGGER_HOME})")
     return found
 
 
@@ -188,7 +214,6 @@ READ_ONLY_MESSAGE = (
     "operator runs `suraksha switch off read_only`)."
 )
 _ALLOWED_WHEN_READ_ONLY = "_console_allowed_when_read_only"
-Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
 
 
 def allowed_when_read_only(endpoint: Endpoint) -> Endpoint:

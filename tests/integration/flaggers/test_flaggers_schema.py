@@ -1,4 +1,5 @@
-"""Migration 0021 (trusted flaggers) matches the models, and goes down and up again."""
+"""Migrations 0021 (trusted flaggers) and 0028 (their console users) match the models, and go down
+and up again."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from suraksha.db import Database
 from suraksha.db.base import Base
 from suraksha.db.migrate import current_revision, downgrade, head_revision, upgrade
 
-TABLES = {"flaggers", "flagger_notices", "flagger_notice_targets", "flagger_messages"}
+TABLES = {"flaggers", "flagger_notices", "flagger_notice_targets", "flagger_messages", "flagger_users"}
 
 
 def _differences(db: Database) -> list[Any]:
