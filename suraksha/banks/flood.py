@@ -1,7 +1,8 @@
 """Flood quarantine: a bank entry that suddenly matches far more items than entries usually do (a flat
 or common picture in an imported list) is quarantined. While quarantined, its matches go to review,
 never to an automated action (``suraksha.enforcement.policy``: ``BankFinding.review_only``), and a lead
-is told: an audit row (``bank:quarantine``) and a warning in the log (``event=banks.flood_quarantine``).
+is told: an audit row (``bank:quarantine``), a warning in the log (``event=banks.flood_quarantine``)
+and the ``suraksha_bank_quarantines`` gauge in ``/metrics``.
 A lead releases it (``release``; ``suraksha bank quarantine release``).
 
 The detection pipeline calls ``count_and_check`` in the transaction that writes a batch's matches.
@@ -82,6 +83,16 @@ def active_quarantines(session: Session, entry_ids: Iterable[int]) -> set[int]:
             )
         )
     return found
+
+
+def count_active(session: Session) -> int:
+    """How many entries are under quarantine now (the ``suraksha_bank_quarantines`` gauge)."""
+    return int(
+        session.scalar(
+            select(func.count()).select_from(EntryQuarantine).where(EntryQuarantine.active.is_(True))
+        )
+        or 0
+    )
 
 
 def count_and_check(
