@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 
 from suraksha import audit
 from suraksha.appeals.operations import AppealOperations
+from suraksha.banks import flood
 from suraksha.banks import services as bank_services
+from suraksha.banks.flood import FloodPolicy
 from suraksha.banks.index import BankIndex
 from suraksha.banks.models import Bank, BankEntry, EntrySource
 from suraksha.banks.services import ImportResult
@@ -181,7 +183,31 @@ class Platform(
             fetch=Fetch(MediaFetcher(FetchPolicy.from_settings(self.settings))),
             classifiers=self.classifiers if self.classifiers.any else None,
             recorded=network_tasks.queue_items,
+            flood=self.flood_policy,
         )
+
+    @property
+    def flood_policy(self) -> FloodPolicy:
+        """Flood quarantine's thresholds (settings ``flood_*``; ``suraksha.banks.flood``)."""
+        s = self.settings
+        return FloodPolicy(
+            s.flood_window_s, s.flood_min_matches_per_hour, s.flood_multiple, s.flood_baseline_s
+        )
+
+    def bank_quarantines(self, *, include_released: bool = False) -> list[dict[str, object]]:
+        """Flood quarantines, newest first (active ones only unless ``include_released``)."""
+        with self.db.reading() as session:
+            return flood.list_quarantines(session, include_released=include_released)
+
+    def bank_quarantine_release(
+        self, entry_id: int, *, actor: str, note: str, now: datetime | None = None
+    ) -> dict[str, object]:
+        """End an entry's flood quarantine (a lead; audited): its matches act by the policy again."""
+        with self.db.session() as session:
+            released = flood.release(
+                session, entry_id, actor=actor, note=note, policy=self.flood_policy, now=now or utcnow()
+            )
+            return {"id": released.id, "entry_id": entry_id, "released_at": str(released.released_at)}
 
     @cached_property
     def plugins(self) -> pluggy.PluginManager:

@@ -814,6 +814,33 @@ SETTINGS: tuple[Setting, ...] = (
         "Wait after an exchange's first failed fetch; it doubles with each failure in a row.",
     ),
     Setting("exchange_backoff_max_s", float, 21600.0, "Longest wait between failed fetches of an exchange."),
+    Setting(
+        "flood_window_s",
+        float,
+        3600.0,
+        "Flood quarantine: the window over which a bank entry's matches per hour are counted.",
+    ),
+    Setting(
+        "flood_min_matches_per_hour",
+        float,
+        100.0,
+        "Flood quarantine: a bank entry matching at least this many items per hour over flood_window_s "
+        "(and flood_multiple times the typical entry) is quarantined: its matches go to review. 0: off.",
+    ),
+    Setting(
+        "flood_multiple",
+        float,
+        20.0,
+        "Flood quarantine: how many times the typical entry's rate (the mean of the other entries that "
+        "matched within flood_baseline_s) an entry's rate must reach as well.",
+    ),
+    Setting(
+        "flood_baseline_s",
+        float,
+        604800.0,
+        "Flood quarantine: how far back the typical entry's rate is measured (match counts older than "
+        "this are dropped).",
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -978,6 +1005,10 @@ class Settings:
     exchange_timeout_s: float
     exchange_backoff_base_s: float
     exchange_backoff_max_s: float
+    flood_window_s: float
+    flood_min_matches_per_hour: float
+    flood_multiple: float
+    flood_baseline_s: float
     values: Mapping[str, Any]
     sources: Mapping[str, str]
 
@@ -1174,6 +1205,13 @@ def _validate(values: Mapping[str, Any]) -> None:
     for name in ("exchange_fetch_budget_s", "exchange_timeout_s", "exchange_backoff_max_s"):
         if values[name] <= 0:
             problems.append(f"{name} must be positive")
+    for name in ("flood_window_s", "flood_baseline_s"):
+        if values[name] <= 0:
+            problems.append(f"{name} must be positive")
+    if values["flood_baseline_s"] < values["flood_window_s"]:
+        problems.append("flood_baseline_s must be at least flood_window_s")
+    if values["flood_min_matches_per_hour"] < 0 or values["flood_multiple"] < 0:
+        problems.append("flood_min_matches_per_hour and flood_multiple must be >= 0")
     for name in ("exchange_fetch_every_s", "exchange_backoff_base_s"):
         if values[name] < 0:
             problems.append(f"{name} must be >= 0")

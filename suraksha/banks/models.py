@@ -110,3 +110,41 @@ class BankChange(Base):
     entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     kind: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class EntryMatchCount(Base):
+    """How many items matched one bank entry in one time bucket (``suraksha.banks.flood`` counts them to
+    find an entry that suddenly matches far more than entries usually do)."""
+
+    __tablename__ = "bank_entry_match_counts"
+
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("bank_entries.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    bucket: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False, index=True)
+    """Start of the bucket, seconds since the epoch (UTC)."""
+    matches: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EntryQuarantine(Base):
+    """A flood quarantine of one bank entry: while ``active``, its matches go to review, never to an
+    automated action. A lead releases it (``suraksha bank quarantine release``)."""
+
+    __tablename__ = "bank_entry_quarantines"
+    __table_args__ = (UniqueConstraint("entry_id", "active"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id", ondelete="CASCADE"), index=True)
+    active: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=True)
+    """True while it holds, NULL once released (so an entry has at most one active quarantine: NULLs
+    never collide in the unique constraint)."""
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    matches: Mapped[int] = mapped_column(Integer, default=0)
+    """Matches in the window when it started."""
+    rate_per_hour: Mapped[float] = mapped_column(Float, default=0.0)
+    threshold_per_hour: Mapped[float] = mapped_column(Float, default=0.0)
+    typical_per_hour: Mapped[float] = mapped_column(Float, default=0.0)
+    """The typical entry's rate it was compared with (the mean of the other entries that matched)."""
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    released_by: Mapped[str] = mapped_column(String(200), default="")
+    release_note: Mapped[str] = mapped_column(Text, default="")

@@ -12,8 +12,10 @@ from sqlalchemy import select
 from suraksha.banks import services
 from suraksha.banks.formats import ListFormat, read_hash_list
 from suraksha.banks.models import BankCategory, BankEntry, BankKind, EntrySource
+from suraksha.cli import identity
 from suraksha.cli.common import EXIT_ERROR, cli_actor, err, fail, out, platform, print_json
 from suraksha.errors import InvalidInput
+from suraksha.permissions import Permission
 from suraksha.signals.file_signals import hash_path
 from suraksha.signals.types import SignalKind
 
@@ -334,3 +336,57 @@ def entry_enable(entry_id: int) -> None:
     with platform() as p:
         p.bank_set_entry_enabled(entry_id, True, actor=cli_actor())
     out.print(f"entry {entry_id} enabled")
+
+
+quarantine_app = typer.Typer(
+    help="Flood quarantine: entries that matched far more than entries usually do; their matches go to "
+    "review until a lead releases them.",
+    no_args_is_help=True,
+)
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    all_: bool = typer.Option(False, "--all", help="Released quarantines too."), json_out: bool = JSON
+) -> None:
+    """Entries under flood quarantine (newest first)."""
+    with platform() as p:
+        rows = p.bank_quarantines(include_released=all_)
+    if json_out:
+        print_json(rows)
+        return
+    if not rows:
+        out.print("no entry is quarantined" if not all_ else "no quarantine yet")
+        return
+    table = Table("entry", "bank", "since", "matches", "per hour", "threshold", "typical", "state")
+    for row in rows:
+        state = "active" if row["active"] else f"released {row['released_at']} by {row['released_by']}"
+        table.add_row(
+            str(row["entry_id"]),
+            str(row["bank"]),
+            str(row["started_at"]),
+            str(row["matches"]),
+            str(row["rate_per_hour"]),
+            str(row["threshold_per_hour"]),
+            str(row["typical_per_hour"]),
+            state,
+        )
+    out.print(table)
+
+
+@quarantine_app.command("release")
+def quarantine_release(
+    entry_id: int = typer.Argument(..., min=1, help="The entry's id (`suraksha bank quarantine list`)."),
+    note: str = typer.Option(..., "--note", help="Why its matches may act by themselves again (audited)."),
+    user: str = identity.USER,
+    password_stdin: bool = identity.PASSWORD_STDIN,
+) -> None:
+    """End an entry's flood quarantine (a lead signs in): its matches act by the policy again, and it is
+    measured afresh."""
+    with platform() as p:
+        person = identity.sign_in(
+            p, user, password_stdin, permission=Permission.BANK_MANAGE, doing="release a quarantined entry"
+        )
+        p.bank_quarantine_release(entry_id, actor=identity.actor(person), note=note)
+    out.print(f"entry {entry_id} released from quarantine: its matches act by the policy again")

@@ -92,6 +92,7 @@ def demo_command(
         _legal_replay(base)
         _flagger_notice()
         _appeal_replay()
+        _exchange_sync()
         if base == settings.data_path and settings.database_url is None:
             out.print(
                 f"\nThe demo is in the default data dir {base}: the README's commands (`suraksha bank "
@@ -113,6 +114,106 @@ def demo_command(
 
 
 DEMO_MARKER = "SURAKSHA-DEMO.txt"
+DEMO_EXCHANGE = "demo-ncmec"
+DEMO_EXCHANGE_BANK = "demo-exchange"
+DEMO_SIM_ENTRIES = 20
+"""Made-up entries the demo's NCMEC stand-in lists beside the demo bank's pictures (random bits)."""
+
+
+def _exchange_sync() -> None:
+    """Sync an exchange: NCMEC's hash sharing stand-in, in this process on a free loopback port, lists
+    made-up hashes and the demo bank's benign pictures' PDQ hashes; an exchange on a bank of its own
+    fetches it once, and what it added is shown."""
+    import socket  # noqa: PLC0415
+    import threading  # noqa: PLC0415
+
+    import uvicorn  # noqa: PLC0415
+    from sqlalchemy import select  # noqa: PLC0415
+
+    from suraksha.banks.models import Bank, BankEntry  # noqa: PLC0415
+    from suraksha.exchanges.hashsharing_sim import HashSharingSimulator  # noqa: PLC0415
+    from suraksha.exchanges.models import ExchangeApi, Trust  # noqa: PLC0415
+    from suraksha.web.hashsharing_sim import create_hashsharing_app  # noqa: PLC0415
+
+    out.print("\n[bold]Hash-list exchange[/bold]: syncing a bank from a local NCMEC hash sharing stand-in")
+    password = secrets.token_urlsafe(18)
+    sim = HashSharingSimulator("demo", password, page_size=10)
+    sim.seed(DEMO_SIM_ENTRIES, seed=2026)
+    with platform() as p, p.db.reading() as session:
+        if session.scalar(select(Bank.id).where(Bank.name == DEMO_EXCHANGE_BANK)) is not None:
+            out.print(f"bank {DEMO_EXCHANGE_BANK} is there already (--keep): not synced again")
+            return
+        known = list(
+            session.scalars(
+                select(BankEntry.value)
+                .join(Bank, Bank.id == BankEntry.bank_id)
+                .where(Bank.name == "demo-known-bad", BankEntry.signal_type == "pdq")
+                .order_by(BankEntry.id)
+            )
+        )
+    sim.upsert(
+        [
+            {"member": 42, "id": f"demo-picture-{n}", "type": "image", "pdq": value, "classification": "A1"}
+            for n, value in enumerate(known, 1)
+        ]
+    )
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_hashsharing_app(sim), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        )
+    )
+    thread = threading.Thread(target=server.run, name="demo-hashsharing-sim", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            err.print("[yellow]the NCMEC stand-in did not start: the exchange step is skipped[/yellow]")
+            server.should_exit = True
+            return
+        time.sleep(0.02)
+    env = "SURAKSHA_EXCHANGE_" + DEMO_EXCHANGE.upper().replace("-", "_") + "_CREDENTIALS"
+    previous = os.environ.get(env)
+    os.environ[env] = f"demo:{password}"  # demo-only, made now; the stand-in forgets it on exit
+    try:
+        with platform() as p:
+            p.bank_create(
+                DEMO_EXCHANGE_BANK,
+                actor="demo",
+                category="csam",
+                description="DEMO: synced from a local NCMEC hash sharing stand-in (benign, made-up)",
+            )
+            p.exchange_create(
+                DEMO_EXCHANGE,
+                ExchangeApi.NCMEC,
+                DEMO_EXCHANGE_BANK,
+                settings={"url": f"http://127.0.0.1:{port}"},
+                trust=Trust.REVIEW,
+                actor="demo",
+            )
+            result = p.exchange_fetch(DEMO_EXCHANGE, actor="demo")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        if previous is None:
+            os.environ.pop(env, None)
+        else:
+            os.environ[env] = previous
+    out.print(
+        f"stand-in: {len(sim.entries)} entries ({DEMO_SIM_ENTRIES} made-up hashes and the PDQ hashes of "
+        f"{len(known)} demo-known-bad pictures) on http://127.0.0.1:{port}"
+    )
+    out.print(
+        f"exchange {DEMO_EXCHANGE} -> bank {DEMO_EXCHANGE_BANK}: {result.state.value}, {result.pages} pages, "
+        f"{result.added} added, {result.updated} updated, {result.removed} removed"
+        + (f" ({result.error})" if result.error else "")
+    )
+    out.print(
+        "its matches go to review (trust 'review'); see `suraksha exchange show demo-ncmec`, "
+        "`suraksha bank show demo-exchange`"
+    )
 
 
 def _demo_place(

@@ -5,8 +5,8 @@ category), not code. The built-in policy is below; a deployment replaces it with
 Business rules applied by ``decide`` (in this order):
 1. A hit in an enabled block bank, not suppressed by an allow list, decides by the bank's category
    (the most severe category wins when several banks hit). A hit on an entry that only exchanges of
-   "review" trust vouch for (``BankFinding.review_only``) never acts by itself: when no other hit
-   does, the item goes to review.
+   "review" trust vouch for, or that is under flood quarantine (``BankFinding.review_only``), never
+   acts by itself: when no other hit does, the item goes to review.
 2. Otherwise text-rule hits and classifier findings send the item to review, at the highest priority
    among them (classifiers never act by themselves).
 3. Otherwise, if any media file could not be checked (fetch, decode, time limit), the verdict is
@@ -117,7 +117,10 @@ class BankFinding:
     signal_type: str
     distance: int | None
     review_only: bool = False
-    """The entry came from exchanges whose matches go to review (``suraksha.exchanges``: trust)."""
+    """The entry's matches go to review: it came from exchanges whose matches go to review
+    (``suraksha.exchanges``: trust), or it is quarantined (``quarantined``)."""
+    quarantined: bool = False
+    """The entry is under flood quarantine (``suraksha.banks.flood``)."""
 
 
 @dataclass(frozen=True)
@@ -179,11 +182,19 @@ def decide(policy: Policy, findings: Findings, *, automation_paused: bool = Fals
                 "signal": f.signal_type,
                 "distance": f.distance,
                 **({"review_only": True} if f.review_only else {}),
+                **({"quarantined": True} if f.quarantined else {}),
             }
             for f in ranked
         ]
         reason = f"{top.signal_type} match in bank {top.bank} ({top.category})"
-        return _plan(policy, outcome, top.category, basis, reason, automation_paused, review_only=not trusted)
+        why = (
+            "the entry is quarantined: it matched far more than entries usually do"
+            if top.quarantined
+            else "the entry comes from an exchange whose matches go to review"
+        )
+        return _plan(
+            policy, outcome, top.category, basis, reason, automation_paused, review_only=not trusted, why=why
+        )
     if findings.rules or findings.classifiers:
         ranked_rules = sorted(findings.rules, key=lambda r: -r.priority)
         ranked_models = sorted(findings.classifiers, key=lambda c: -c.priority)
@@ -234,14 +245,11 @@ def _plan(
     paused: bool,
     *,
     review_only: bool = False,
+    why: str = "",
 ) -> Plan:
     automated = outcome.automated and bool(outcome.actions)
     if automated and (paused or review_only):
-        why = (
-            "automated enforcement paused"
-            if paused
-            else "the entry comes from an exchange whose matches go to review"
-        )
+        why = "automated enforcement paused" if paused else why
         return Plan(
             Verdict.REVIEW,
             category,

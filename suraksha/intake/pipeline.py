@@ -18,6 +18,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Protocol, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
@@ -25,12 +26,13 @@ from sqlalchemy.orm import Session
 
 from suraksha.admin.models import KillSwitch
 from suraksha.admin.services import is_on
+from suraksha.banks.flood import FloodPolicy, count_and_check
 from suraksha.banks.index import BankIndex
 from suraksha.banks.matching import MatchOutcome
 from suraksha.banks.models import BankKind
 from suraksha.content.models import Account, Item, ItemMatch, ItemMedia, ItemRuleHit, ItemState, MediaState
 from suraksha.content.services import record_entities
-from suraksha.db.base import Base
+from suraksha.db.base import Base, utcnow
 from suraksha.db.engine import Database
 from suraksha.enforcement import services as enforcement
 from suraksha.enforcement.follow_ups import DecisionFollowUps
@@ -161,6 +163,9 @@ class Pipeline:
     """Items of a batch hashed at once (decoding and hashing release the GIL)."""
     recorded: ItemsRecorded | None = None
     """Told of the items each write recorded (the account graph follows them)."""
+    flood: FloodPolicy = field(default_factory=FloodPolicy)
+    """Flood quarantine's thresholds (``suraksha.banks.flood``)."""
+    clock: Callable[[], datetime] = utcnow
     _pool: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     def process(self, item_id: int) -> bool:
@@ -232,9 +237,11 @@ class Pipeline:
         hits = [_rule_hit_row(one.item_id, hit) for one in mine for hit in one.text.hits]
         if hits:
             connection.execute(insert(_table(ItemRuleHit)), hits)
-        review_only = _review_only(session, [one.findings for one in mine])
+        review_only, quarantined = self._review_only(session, [one.findings for one in mine])
         plans = {
-            one.item_id: decide(self.policy, _with_trust(one.findings, review_only), automation_paused=paused)
+            one.item_id: decide(
+                self.policy, _with_trust(one.findings, review_only, quarantined), automation_paused=paused
+            )
             for one in mine
         }
         plain = [
@@ -360,11 +367,12 @@ class Pipeline:
     def _record(self, session: Session, analysed: _Analysed, paused: bool) -> bool:
         """Claim the item and write what was found, the decision and its actions. False (nothing
         written) when another run claimed it first."""
-        findings = _with_trust(analysed.findings, _review_only(session, [analysed.findings]))
-        plan = decide(self.policy, findings, automation_paused=paused)
         item_id = analysed.item_id
         if not enforcement.claim_for_decision(session, item_id):
             return False
+        review_only, quarantined = self._review_only(session, [analysed.findings])
+        findings = _with_trust(analysed.findings, review_only, quarantined)
+        plan = decide(self.policy, findings, automation_paused=paused)
         item = session.get(Item, item_id)
         assert item is not None
         for result in analysed.results:
@@ -379,6 +387,15 @@ class Pipeline:
         if self.recorded is not None:
             self.recorded(session, [item_id])
         return True
+
+    def _review_only(self, session: Session, findings: Sequence[Findings]) -> tuple[set[int], set[int]]:
+        """Bank entries among the findings of claimed items whose matches go to review: by exchange
+        trust, and by flood quarantine (this counts the items' matches: claimed items only). Answers
+        (all of them, the quarantined ones)."""
+        quarantined = count_and_check(
+            session, [[f.entry_id for f in one.banks] for one in findings], self.flood, self.clock()
+        )
+        return _review_only(session, findings) | quarantined, quarantined
 
     def _forget_clean(self, recorded: Sequence[_Analysed]) -> None:
         """Delete the stored bytes of media whose items were decided clean, unless another item that
@@ -509,8 +526,11 @@ def _review_only(session: Session, findings: Sequence[Findings]) -> set[int]:
     return review_only_entries(session, ids) if ids else set()
 
 
-def _with_trust(findings: Findings, review_only: set[int]) -> Findings:
+def _with_trust(findings: Findings, review_only: set[int], quarantined: set[int]) -> Findings:
     if not review_only or not any(f.entry_id in review_only for f in findings.banks):
         return findings
-    banks = [replace(f, review_only=f.entry_id in review_only) for f in findings.banks]
+    banks = [
+        replace(f, review_only=f.entry_id in review_only, quarantined=f.entry_id in quarantined)
+        for f in findings.banks
+    ]
     return replace(findings, banks=banks)

@@ -75,6 +75,11 @@ class WebMetrics:
             "Actions the platform said it could not carry out.",
             registry=self.registry,
         )
+        self.bank_quarantines = Gauge(
+            "suraksha_bank_quarantines",
+            "Bank entries under flood quarantine (their matches go to review until a lead releases them).",
+            registry=self.registry,
+        )
         self.ready = Gauge(
             "suraksha_ready",
             "1 when the service is ready (index current, database answering).",

@@ -182,6 +182,8 @@ def test_demo_runs_and_finds_what_it_planted(tmp_path: Path, monkeypatch: pytest
     assert output.count("violation") == 4 and "review" in output  # the racket's posts, through the pipeline
     # the account graph finds the whole racket (100 accounts) among 3,000 ordinary ones
     assert "1 suspected racket(s)" in output and ": 100 accounts, score" in output
+    # the exchange step: the NCMEC stand-in lists 20 made-up hashes and the 6 pictures' PDQ hashes
+    assert "exchange demo-ncmec -> bank demo-exchange: done" in output and "26 added" in output
     monkeypatch.setenv("SURAKSHA_DATABASE_URL", f"sqlite:///{tmp_path / 'demo' / 'demo.sqlite3'}")
     code, output = run("scan", str(tmp_path / "demo" / "uploads"), "--json", "--rotations", "--workers", "0")
     results = {Path(str(r["path"])).name: r for r in json_lines(output) if "path" in r}
@@ -218,9 +220,9 @@ def test_after_the_demo_the_readme_commands_reach_its_data() -> None:
     code, output = run("demo", "--no-serve")
     assert code == 0, output
     banks = {b["name"] for b in json.loads(run("bank", "list", "--json")[1])}
-    assert banks == {"demo-known-bad", "demo-allow"}
+    assert banks == {"demo-known-bad", "demo-allow", "demo-exchange"}  # the last: the exchange's
     assert run("demo", "--no-serve")[0] == 0
-    assert len(json.loads(run("bank", "list", "--json")[1])) == 2
+    assert len(json.loads(run("bank", "list", "--json")[1])) == 3
 
 
 def test_the_demo_never_touches_a_data_dir_with_real_data(tmp_path: Path) -> None:

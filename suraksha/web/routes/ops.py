@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Response
 from starlette.concurrency import run_in_threadpool
 
 from suraksha.access.models import ApiScope
+from suraksha.banks.flood import count_active
 from suraksha.enforcement.acknowledgements import unconfirmed_counts
 from suraksha.web.auth import require
 from suraksha.web.metrics import CONTENT_TYPE_LATEST
@@ -74,11 +75,13 @@ def collect(state: WebState) -> bytes:
         with state.platform.db.reading() as session:
             stats = queue_stats(session)
             actions = unconfirmed_counts(session, state.platform.settings.action_ack_overdue_s)
+            quarantined = count_active(session)
     except Exception:  # the database is down: readiness says so; keep the last values
         stats = None
     if stats is not None:
         metrics.actions_overdue.set(actions["overdue"])
         metrics.actions_failed.set(actions["failed"])
+        metrics.bank_quarantines.set(quarantined)
     if stats is not None:
         for kind, states in stats.counts.items():
             for job_state, count in states.items():

@@ -131,6 +131,7 @@ def test_actions_not_confirmed_in_time_are_overdue_everywhere(
         assert overdue == {"remove": False, "suspend": True, "preserve": False, "report": False}
         metrics = client.get("/metrics", headers=keys.header("read")).text
         assert "suraksha_actions_overdue 1.0" in metrics and "suraksha_actions_failed 0.0" in metrics
+        assert "suraksha_bank_quarantines 0.0" in metrics
 
     env = {
         "SURAKSHA_DATABASE_URL": database_url,

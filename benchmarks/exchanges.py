@@ -1,0 +1,283 @@
+"""Syncing an NCMEC hash sharing list into an empty bank: ours beside python-threatexchange's own
+fetch-and-store loop, on the same data, in the same run.
+
+    .venv/bin/python benchmarks/exchanges.py [--entries 1000000] [--page-size 1000] [--sides ours,pytx]
+        [--json]
+
+``--entries`` takes one size or several (``20000,100000``): memory should stay flat as the list grows.
+For each size the local stand-in (``suraksha hashsharing-sim --seed N``: random PDQ bits, no picture's
+hash) runs in a process of its own on a free loopback port, and each side runs in a fresh child
+process that fetches the whole list from it:
+
+- ``ours``: ``Platform.exchange_fetch`` (python-threatexchange's ``NCMECSignalExchangeAPI.fetch_iter``
+  wrapped by ``suraksha.exchanges``), each page one transaction into a bank on SQLite in a temporary
+  folder, repeated until the run is ``done``; then the time until a loaded match index
+  (``BankIndex``, the worker's) holds the new entries after the fetch committed (``refresh`` from the
+  bank change feed: the worker's follower polls every second, so add up to a second to it).
+- ``pytx``: what ``threatexchange fetch`` does (``threatexchange/cli/fetch_cmd.py``,
+  ``execute_for_collab``): ``NCMECSignalExchangeAPI.fetch_iter`` with the CLI's client
+  (``NCMECHashAPI``, its base URL pointed at the stand-in), each delta ``merge``d into the CLI's own
+  store (``threatexchange.cli.cli_state.CliSimpleState``), ``flush`` every 600 s (its default
+  ``--checkpoint-every``) and at the end. Its index rebuild is not timed.
+
+Throughput: entries per second over the fetch (wall time, from the first request to the last commit
+or flush). Memory: the child's peak resident set (``ru_maxrss``) and its resident set before the fetch
+(imports done), so the growth is the fetch's: the high-water mark (``VmHWM``) is reset just before
+the fetch; for ``ours`` it is read when the fetch is done, and again after the index took the entries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+USER, PASSWORD = "bench", "bench-only-password-5d1c"
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _peak_mb() -> float:
+    """The resident set's high-water mark (VmHWM) since the start or the last ``_reset_peak``."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak() -> None:
+    """Start the high-water mark afresh (Linux: ``5`` to /proc/self/clear_refs)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def child_ours(url: str, entries: int, workdir: Path) -> dict[str, Any]:
+    from suraksha.app import Platform
+    from suraksha.banks.index import BankIndex
+    from suraksha.exchanges.models import ExchangeApi, RunState, Trust
+    from suraksha.settings import Settings
+
+    os.environ["SURAKSHA_EXCHANGE_BENCH_CREDENTIALS"] = f"{USER}:{PASSWORD}"
+    settings = Settings.load(
+        {
+            "database_url": f"sqlite:///{workdir / 'ours.sqlite3'}",
+            "data_dir": str(workdir / "data"),
+            "index_dir": str(workdir / "index"),
+            "exchange_fetch_budget_s": 86400,
+            "exchange_timeout_s": 120,
+        }
+    )
+    p = Platform(settings)
+    try:
+        p.bank_create("bench", actor="bench", category="other")
+        p.exchange_create(
+            "bench", ExchangeApi.NCMEC, "bench", settings={"url": url}, trust=Trust.REVIEW, actor="bench"
+        )
+        index = BankIndex(p.db).load()
+        _reset_peak()
+        before = _rss_mb()
+        started = time.perf_counter()
+        added = pages = 0
+        while True:
+            result = p.exchange_fetch("bench", actor="bench")
+            added += result.added
+            pages += result.pages
+            if result.state != RunState.PARTIAL:
+                break
+        fetched = time.perf_counter()
+        fetch_peak = _peak_mb()
+        if result.state != RunState.DONE:
+            raise RuntimeError(f"the fetch ended {result.state}: {result.error}")
+        index.refresh()
+        in_index = index.entry_count
+        indexed = time.perf_counter()
+        index_peak = _peak_mb()
+        index.close()
+    finally:
+        p.close()
+    seconds = fetched - started
+    return {
+        "side": "ours",
+        "entries": entries,
+        "added": added,
+        "pages": pages,
+        "seconds": round(seconds, 2),
+        "entries_per_s": round(added / seconds, 1),
+        "rss_before_mb": round(before, 1),
+        "peak_mb": round(fetch_peak, 1),
+        "peak_with_index_mb": round(index_peak, 1),
+        "index_entries": in_index,
+        "index_after_commit_s": round(indexed - fetched, 2),
+    }
+
+
+def child_pytx(url: str, entries: int, workdir: Path) -> dict[str, Any]:
+    from threatexchange.cli.cli_state import CliSimpleState
+    from threatexchange.exchanges.clients.ncmec import hash_api
+    from threatexchange.exchanges.impl.ncmec_api import NCMECCollabConfig, NCMECSignalExchangeAPI
+    from threatexchange.signal_type.md5 import VideoMD5Signal
+    from threatexchange.signal_type.pdq.signal import PdqSignal
+
+    environment = hash_api.NCMECEnvironment.Industry
+    client = hash_api.NCMECHashAPI(USER, PASSWORD, environment)
+    client._base_url = url  # the stand-in instead of NCMEC's host; nothing else changed
+
+    class Api(NCMECSignalExchangeAPI):
+        def get_client(self, environment: hash_api.NCMECEnvironment) -> hash_api.NCMECHashAPI:
+            return client
+
+    collab = NCMECCollabConfig(name="bench", environment=environment)
+    api = Api(collab, USER, PASSWORD)
+    store = CliSimpleState(NCMECSignalExchangeAPI, workdir / "pytx-state")
+    (workdir / "pytx-state").mkdir(parents=True, exist_ok=True)
+    checkpoint_every, last_checkpoint = 600, time.time()
+    _reset_peak()
+    before = _rss_mb()
+    started = time.perf_counter()
+    updates = 0
+    try:
+        for delta in api.fetch_iter([PdqSignal, VideoMD5Signal], store.get_checkpoint(collab)):
+            updates += len(delta.updates)
+            store.merge(collab, delta)
+            if time.time() > checkpoint_every + last_checkpoint:
+                store.flush()
+                last_checkpoint = time.time()
+    finally:
+        store.flush()
+    seconds = time.perf_counter() - started
+    return {
+        "side": "pytx",
+        "entries": entries,
+        "added": updates,
+        "seconds": round(seconds, 2),
+        "entries_per_s": round(updates / seconds, 1),
+        "rss_before_mb": round(before, 1),
+        "peak_mb": round(_peak_mb(), 1),
+        "state_file_mb": round(store.collab_file("bench").stat().st_size / 2**20, 1),
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _start_stand_in(entries: int, page_size: int) -> tuple[subprocess.Popen[bytes], str]:
+    import httpx
+
+    port = _free_port()
+    env = dict(os.environ, SURAKSHA_HASHSHARING_SIM_CREDENTIALS=f"{USER}:{PASSWORD}")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "suraksha",
+            "hashsharing-sim",
+            "--port",
+            str(port),
+            "--seed",
+            str(entries),
+            "--page-size",
+            str(page_size),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("the stand-in exited")
+        try:
+            if httpx.get(f"{url}/v2/status", auth=(USER, PASSWORD), timeout=2).status_code == 200:
+                return proc, url
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    proc.kill()
+    raise RuntimeError("the stand-in did not start")
+
+
+def run_size(entries: int, page_size: int, sides: list[str]) -> list[dict[str, Any]]:
+    proc, url = _start_stand_in(entries, page_size)
+    results = []
+    try:
+        for side in sides:
+            with tempfile.TemporaryDirectory(prefix=f"bench-exchanges-{side}-") as workdir:
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        __file__,
+                        "--child",
+                        side,
+                        "--url",
+                        url,
+                        "--entries",
+                        str(entries),
+                        "--workdir",
+                        workdir,
+                    ],
+                    env=dict(os.environ, TZ="UTC"),
+                    capture_output=True,
+                    text=True,
+                    check=False,
+                )
+                if done.returncode != 0:
+                    raise RuntimeError(f"{side} failed:\n{done.stderr[-4000:]}")
+                results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--entries", default="1000000", help="List size, or sizes: 20000,100000")
+    parser.add_argument("--page-size", type=int, default=1000, help="Entries per page of the stand-in.")
+    parser.add_argument("--sides", default="ours,pytx")
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--child", choices=["ours", "pytx"], help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        run = child_ours if args.child == "ours" else child_pytx
+        print(json.dumps(run(args.url, int(args.entries), Path(args.workdir))))
+        return
+    sides = [s.strip() for s in args.sides.split(",") if s.strip()]
+    rows = []
+    for size in (int(n) for n in args.entries.split(",")):
+        rows += run_size(size, args.page_size, sides)
+        if not args.json:
+            for row in rows[-len(sides) :]:
+                print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        by = {(r["entries"], r["side"]): r for r in rows}
+        for size in sorted({r["entries"] for r in rows}):
+            if (size, "ours") in by and (size, "pytx") in by:
+                ratio = by[size, "ours"]["entries_per_s"] / by[size, "pytx"]["entries_per_s"]
+                print(f"{size} entries: ours {ratio:.2f}x python-threatexchange's entries/s")
+
+
+if __name__ == "__main__":
+    main()
