@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from suraksha.errors import ExternalServiceError, InvalidInput
+from suraksha.errors import ExternalServiceError, InvalidInput, TooLarge
 from suraksha.media.detect import MediaKind
 from suraksha.media.errors import CorruptMedia, DecodeTimeout, MediaError, MediaTooLarge, UnsupportedMedia
 from suraksha.outbound.fetch import FetchedMedia, FetchFailureReason
@@ -209,9 +209,9 @@ def fetch_url(state: WebState, url: str) -> bytes:
     )
     reason = outcome.reason
     if reason is FetchFailureReason.TOO_LARGE:
-        raise MediaTooLarge(
-            f"the media at the URL is over the fetch limit of {state.fetcher.policy.max_bytes:,} bytes "
-            "(setting fetch_max_bytes)"
+        raise TooLarge(
+            "Content too large: the media at the URL is over the fetch limit of "
+            f"{state.fetcher.policy.max_bytes:,} bytes (setting fetch_max_bytes)"
         )
     if reason in _FETCH_FAILURES:
         status = f" (HTTP {outcome.status})" if outcome.status is not None else ""

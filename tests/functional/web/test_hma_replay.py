@@ -366,7 +366,9 @@ def test_bank_update_content(hma: Hma) -> None:
     assert add.status_code == 200, add.text
     content_id = add.json()["id"]
     new_disable_ts = int((datetime.now() + timedelta(days=365)).timestamp())
-    response = hma.put(f"/c/bank/TEST_BANK_UPDATE/content/{content_id}", json={"disable_until_ts": new_disable_ts})
+    response = hma.put(
+        f"/c/bank/TEST_BANK_UPDATE/content/{content_id}", json={"disable_until_ts": new_disable_ts}
+    )
     assert response.status_code == 200, response.text
     assert response.json()["disable_until_ts"] == new_disable_ts
     # Disabled until then: the lookup no longer finds it.
@@ -380,7 +382,9 @@ def test_bank_update_content_400(hma: Hma) -> None:
     hma.create_bank("TEST_BANK_UPDATE")
     add = hma.post(f"/c/bank/TEST_BANK_UPDATE/content?url={hma.url('aaa-orig.jpg')}&content_type=photo")
     assert add.status_code == 200, add.text
-    response = hma.put(f"/c/bank/TEST_BANK_UPDATE/content/{add.json()['id']}", json={"disable_until_ts": 9999999999})
+    response = hma.put(
+        f"/c/bank/TEST_BANK_UPDATE/content/{add.json()['id']}", json={"disable_until_ts": 9999999999}
+    )
     assert response.status_code == 400, response.text
 
 
@@ -520,14 +524,25 @@ def test_missing_scheme_or_netloc(hma: Hma, url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "url", ["not a url", "http://", "https://", "http:///example.com", "http://example.com:", "http://example.com:abc"]
+    "url",
+    [
+        "not a url",
+        "http://",
+        "https://",
+        "http:///example.com",
+        "http://example.com:",
+        "http://example.com:abc",
+    ],
 )
 def test_malformed_urls(hma: Hma, url: str) -> None:
     """test_hashing.py::test_malformed_urls"""
     assert hma.get("/h/hash", params={"url": url}).status_code == 400
 
 
-@pytest.mark.skip(reason="test_hashing.py::test_valid_urls, ::test_empty_allowed_hostnames: fetching example.com needs the internet")
+@pytest.mark.skip(
+    reason="test_hashing.py::test_valid_urls, ::test_empty_allowed_hostnames: "
+    "fetching example.com needs the internet"
+)
 def test_valid_urls() -> None:
     """test_hashing.py::test_valid_urls and ::test_empty_allowed_hostnames"""
 
@@ -563,7 +578,10 @@ def test_openapi_json_endpoint(hma: Hma) -> None:
     assert "info" in spec and "paths" in spec and "components" in spec
 
 
-@pytest.mark.skip(reason="HMA's documentation pages (/api/openapi.yaml, /api/docs, /api/redoc, /api/) are not served: /docs is")
+@pytest.mark.skip(
+    reason="HMA's documentation pages (/api/openapi.yaml, /api/docs, /api/redoc, /api/) are not served; "
+    "the document is at /openapi.json and /openapi/openapi.json"
+)
 def test_openapi_yaml_endpoint() -> None:
     """test_openapi_blueprint.py::test_openapi_yaml_endpoint, ::test_swagger_ui_endpoint,
     ::test_redoc_endpoint, ::test_api_home_endpoint"""
@@ -572,12 +590,16 @@ def test_openapi_yaml_endpoint() -> None:
 # -- where we differ on purpose ---------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="docs/api.md: every route needs an API key (HMA has no authentication)")
+@pytest.mark.xfail(
+    strict=True, reason="docs/api.md: every route needs an API key (HMA has no authentication)"
+)
 def test_no_api_key(hma: Hma) -> None:
     """HMA's client fixture sends no credentials: every test above, without our key."""
     assert hma.get("/c/banks", key="").status_code == 200
 
 
-@pytest.mark.skip(reason="exchange routes are added by the exchanges work: test_fetcher.py, test_exchange_credentials.py")
+@pytest.mark.skip(
+    reason="exchange routes are added by the exchanges work: test_fetcher.py, test_exchange_credentials.py"
+)
 def test_exchanges() -> None:
     """test_fetcher.py and test_exchange_credentials.py"""
