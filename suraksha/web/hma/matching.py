@@ -4,10 +4,10 @@ upload), ``/m/index/status`` and ``/m/compare``.
 Shapes follow HMA's ``OpenMediaMatch/blueprints/matching.py``. A lookup answers
 ``{BANK: [{"bank_content_id": id, "distance": "4"}]}``, keyed first by signal type for media. Where we
 differ from HMA: a lookup on an index that is not loaded or is stale answers 503, never an empty
-result; banks are on or off (no coin flip: ``seed`` and ``bypass_coinflip`` are accepted and have no
-effect); allow-list banks suppress block hits of the same signal type (``/m/lookup``; ``raw_lookup``
-reports block hits before allow lists, as HMA's raw lookup skips its own filtering); a bank content id
-is a bank entry id, one per signal.
+result; a bank with a ratio above 0 matches every lookup (no coin flip: ``seed`` and
+``bypass_coinflip`` are accepted and have no effect); allow-list banks suppress block hits of the same
+signal type (``/m/lookup``; ``raw_lookup`` reports block hits before allow lists, as HMA's raw
+lookup skips its own filtering); a bank content id is a bank entry id, one per signal.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ MatchesByBank = dict[str, list[dict[str, Any]]]
 SIGNAL = Query(None, description="The hash (signal string).", max_length=200_000)
 SIGNAL_TYPE = Query(None, description="pdq, vpdq, md5 (or video_md5), sha256.", max_length=40)
 BANKS = Query(None, description="Comma-separated bank names to restrict the lookup to.", max_length=4096)
-IGNORED = Query(None, description="Accepted for HMA clients; banks here are on or off.", max_length=200)
+IGNORED = Query(None, description="Accepted for HMA clients; no coin flip here.", max_length=200)
 MAX_COMPARE_BODY = 1024 * 1024
 
 # What raw signal strings are compared with at /m/compare: far enough that a distance always comes back.
