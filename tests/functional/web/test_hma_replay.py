@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi.testclient import TestClient
 from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
 
@@ -603,3 +604,52 @@ def test_no_api_key(hma: Hma) -> None:
 )
 def test_exchanges() -> None:
     """test_fetcher.py and test_exchange_credentials.py"""
+
+
+# -- HMA routes without an HMA test (shapes from HMA's blueprints/curation.py) ----------------------------
+
+
+def test_signal_and_content_types(hma: Hma) -> None:
+    """HMA's ``/c/signal_type``, ``/c/signal_type/index`` and ``/c/content_type``."""
+    names = {t["name"]: t["enabled_ratio"] for t in hma.get("/c/signal_type").json()}
+    assert names == {"pdq": 1.0, "vpdq": 1.0, "md5": 1.0, "sha256": 1.0}
+    assert hma.put("/c/signal_type/pdq", json={"enabled_ratio": 1.0}).json() == {
+        "name": "pdq",
+        "enabled_ratio": 1.0,
+    }
+    assert hma.put("/c/signal_type/pdq", json={"enabled_ratio": 0.0}).status_code == 400
+    assert hma.get("/c/content_type").json() == [
+        {"name": "photo", "enabled": True},
+        {"name": "video", "enabled": True},
+    ]
+    hma.create_bank("SAMPLE")
+    assert hma.post("/c/bank/SAMPLE/signal", json={"pdq": PdqSignal.get_examples()[0]}).status_code == 200
+    hma.build_all_indices()
+    status = hma.get("/c/signal_type/index", params={"signal_type": "pdq"}).json()
+    assert set(status) == {"pdq"}
+    assert status["pdq"]["db_size"] == 1 and status["pdq"]["index_size"] == 1
+    assert status["pdq"]["index_out_of_date"] is False and status["pdq"]["newest_db_item"] > 0
+    assert hma.get("/c/signal_type/index", params={"signal_type": "nope"}).status_code == 400
+
+
+def test_unknown_fields_are_ignored(hma: Hma) -> None:
+    """HMA's pydantic bodies ignore unknown fields; so do our HMA routes (``/api/v1`` stays strict)."""
+    created = hma.post("/c/banks", json={"name": "EXTRA", "colour": "blue"})
+    assert created.status_code == 201
+    assert (
+        hma.put("/c/bank/EXTRA", json={"enabled": False, "colour": "red"}).json()["matching_enabled_ratio"]
+        == 0
+    )
+
+
+def test_status_while_index_loads(make_platform: Callable[..., Platform]) -> None:
+    """HMA's ``/status`` is 503 until its index is built; ours too (plain text), and also once stale."""
+    platform = make_platform()
+    with platform.db.session() as session:
+        read = create_api_key(session, "hma-read", ["read"])[1]
+    app = create_app(platform, start_index=False)
+    with TestClient(app) as client:
+        response = client.get("/status", headers={"Authorization": f"Bearer {read}"})
+        assert response.status_code == 503 and response.text == "INDEX-NOT-LOADED"
+        live = client.get("/status/live", headers={"Authorization": f"Bearer {read}"})
+        assert live.status_code == 200 and live.text == "I-AM-ALIVE"
