@@ -39,6 +39,7 @@ from suraksha.access.services import create_api_key
 from suraksha.app import Platform
 from suraksha.banks.models import BankCategory
 from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
+from suraksha.outbound.targets import HostAllowList
 from suraksha.signals.file_signals import hash_bytes
 from suraksha.testing.synthetic import synthetic_jpeg
 from suraksha.web.app import create_app
@@ -546,6 +547,26 @@ def test_malformed_urls(hma: Hma, url: str) -> None:
 )
 def test_valid_urls() -> None:
     """test_hashing.py::test_valid_urls and ::test_empty_allowed_hostnames"""
+
+
+def test_allowed_hostnames(make_platform: Callable[..., Platform]) -> None:
+    """test_hashing.py::test_allowed_hostnames, with our setting (``fetch_allowed_hosts``). Its allowed
+    names need the internet; the refused ones are refused before any look-up."""
+    platform = make_platform()
+    with platform.db.session() as session:
+        read = create_api_key(session, "hma-read", ["read"])[1]
+    policy = FetchPolicy(allowed_hosts=HostAllowList.parse("example.com,cdn.example.com,media.example.com"))
+    with live(platform, MediaFetcher(policy)) as (base, _state):
+        for url in (
+            "https://evil.com",
+            "https://malicious-site.com",
+            "https://example.com.evil.com",
+            "https://evil.com/example.com",
+        ):
+            response = httpx.get(
+                f"{base}/h/hash", params={"url": url}, headers={"Authorization": f"Bearer {read}"}, timeout=30
+            )
+            assert response.status_code == 400, (url, response.text)
 
 
 def test_content_length_validation(hma: Hma) -> None:
