@@ -31,8 +31,10 @@ from suraksha.signals.types import SignalKind
 from suraksha.web.auth import ApiCaller, require
 from suraksha.web.hma.media import (
     UPLOAD_BODY,
+    VIDEO_MD5,
     fetch_url,
     hash_content,
+    hma_name,
     parse_content_type,
     parse_signal,
     parse_signal_type,
@@ -252,6 +254,7 @@ def _add_signals(
     source_ref: str = "",
     metadata: ContentMetadata | None = None,
     note: str = "",
+    names: dict[SignalKind, str] | None = None,
 ) -> ContentAdded:
     """Add every signal in one transaction (all or nothing). Adding a value the bank already holds
     changes nothing and returns its existing entry."""
@@ -277,7 +280,7 @@ def _add_signals(
                 entry.content_uri = metadata.content_uri
                 if metadata.json_data is not None:
                     entry.content_json = json.dumps(metadata.json_data, separators=(",", ":"))
-            ids[kind.value] = entry.id
+            ids[(names or {}).get(kind, kind.value)] = entry.id
             added += created
     log.info(
         "event=bank.content_add bank=%s added=%d unchanged=%d by=%s",
@@ -289,7 +292,7 @@ def _add_signals(
     main = next((ids[k.value] for k in (SignalKind.PDQ, SignalKind.VPDQ) if k.value in ids), None)
     return ContentAdded(
         id=main if main is not None else next(iter(ids.values())),
-        signals={k.value: v for k, v in values.items()},
+        signals={(names or {}).get(k, k.value): v for k, v in values.items()},
         ids=ids,
         skipped=skipped or {},
     )
@@ -354,6 +357,7 @@ async def bank_add_content(
                 source_ref=source_ref,
                 metadata=metadata,
                 note=note,
+                names={k: hma_name(k, signals) for k in values},
             )
 
         return await run_in_threadpool(from_url)
@@ -365,7 +369,13 @@ async def bank_add_content(
         signals = hash_content(state, kind, data)
         values, qualities, skipped = _content_signals(state, signals)
         return _add_signals(
-            state, bank_name, values, qualities=qualities, skipped=skipped, source_ref=source_ref
+            state,
+            bank_name,
+            values,
+            qualities=qualities,
+            skipped=skipped,
+            source_ref=source_ref,
+            names={k: hma_name(k, signals) for k in values},
         )
 
     return await run_in_threadpool(from_upload)
@@ -422,12 +432,14 @@ def bank_add_as_signals(
     if not body:
         raise InvalidInput("No signals given")
     values: dict[SignalKind, str] = {}
+    names: dict[SignalKind, str] = {}
     for name, value in body.items():
         kind = parse_signal_type(name)
         if kind in values:
             raise InvalidInput(f"signal type {kind.value} given twice")
         values[kind] = parse_signal(kind, value)
-    return _add_signals(state, bank_name, values, source_ref=f"api-key:{caller.name}")
+        names[kind] = VIDEO_MD5 if name.strip().lower() == VIDEO_MD5 else kind.value
+    return _add_signals(state, bank_name, values, source_ref=f"api-key:{caller.name}", names=names)
 
 
 CONTENT_ID = Path(description="The bank entry's id.", ge=1, le=2**63 - 1)

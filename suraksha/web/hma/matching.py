@@ -29,9 +29,11 @@ from suraksha.signals.types import SignalKind, signal_type
 from suraksha.web.auth import require
 from suraksha.web.hma.media import (
     UPLOAD_BODY,
+    VIDEO_MD5,
     content_type_of,
     fetch_url,
     hash_content,
+    hma_name,
     parse_content_type,
     parse_signal,
     parse_signal_type,
@@ -119,7 +121,7 @@ def lookup_file(
             continue
         if kind is SignalKind.VPDQ and signals.state is HashState.LOW_QUALITY:
             continue
-        result[kind.value] = by_bank(h for h in outcome.hits if h.signal_type == kind)
+        result[hma_name(kind, signals)] = by_bank(h for h in outcome.hits if h.signal_type == kind)
     if signals.state is HashState.LOW_QUALITY and not any(result.values()):
         quality = signals.pdq.quality if signals.pdq is not None else None
         raise Unprocessable(
@@ -180,7 +182,7 @@ def lookup_get(
         kinds = parse_types(types, content_type_of(signals))
         result = lookup_file(state, signals, kinds, names)
         if signal_type is not None:
-            return dict(result.get(parse_signal_type(signal_type).value, {}))
+            return dict(result.get(hma_name(parse_signal_type(signal_type), signals), {}))
         return dict(result)
     if not signal or not signal_type:
         raise InvalidInput("Either url or both signal and signal_type are required")
@@ -222,11 +224,13 @@ def index_status(
     """Per signal type: ``present`` (loaded), ``built_to`` (the change-feed position applied, -1 when
     not loaded), ``size`` (entries), and ``ready`` (loaded and current: lookups answer)."""
     kinds = [parse_signal_type(signal_type)] if signal_type is not None else list(SignalKind)
+    # Asked as HMA names it, answered under that name (the MD5 entries of pictures and videos alike).
+    asked_video_md5 = signal_type is not None and signal_type.strip().lower() == VIDEO_MD5
     index = state.index
     loaded, ready = index.loaded, index.ready
     counts = index.entry_counts() if loaded else {}
     return {
-        kind.value: {
+        (VIDEO_MD5 if asked_video_md5 else kind.value): {
             "present": loaded,
             "built_to": index.position if loaded else -1,
             "size": counts.get(kind.value, 0),

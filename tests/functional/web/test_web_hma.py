@@ -57,8 +57,14 @@ def test_hash_video(client: TestClient, keys: Keys, tmp_path: Path) -> None:
     response = client.post("/h/hash", files=upload("video", video, "clip.mp4"), headers=keys.header("read"))
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"vpdq", "md5", "sha256"}
+    assert set(body) == {"vpdq", "video_md5", "sha256"}  # a video's MD5 is named as HMA names it
     assert len(body["vpdq"].splitlines()) >= 2 and body["vpdq"].count(",") >= 6
+    added = client.post(
+        "/c/bank/known/signal", json={"video_md5": body["video_md5"]}, headers=keys.header("admin")
+    )
+    assert added.status_code == 200 and set(added.json()["signals"]) == {"video_md5"}
+    status = client.get("/m/index/status?signal_type=video_md5", headers=keys.header("read")).json()
+    assert set(status) == {"video_md5"}
 
 
 @pytest.mark.parametrize(
