@@ -40,7 +40,7 @@ def _indexes(db: Database) -> dict[str, set[str]]:
 def test_stats_indexes_migration_matches_and_round_trips(db: Database) -> None:
     assert _differences(db) == []
     assert all(INDEXES[table] in names for table, names in _indexes(db).items())
-    downgrade(db, "0024")
+    downgrade(db, "0024")  # below 0025, whatever follows it
     assert not any(INDEXES[table] in names for table, names in _indexes(db).items())
     upgrade(db)
     assert current_revision(db) == head_revision(db)
