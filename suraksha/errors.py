@@ -19,6 +19,10 @@ class InvalidInput(SurakshaError):
     pass
 
 
+class TooLarge(InvalidInput):
+    """Input over a size limit (web: 413)."""
+
+
 class Unprocessable(InvalidInput):
     """Well-formed input that cannot be processed as asked (e.g. a picture too flat to match)."""
 

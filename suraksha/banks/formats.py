@@ -116,6 +116,11 @@ def detect_format(text: str) -> ListFormat:
     raise InvalidInput("the hash list is empty: no line holds a hash")
 
 
+SIGNAL_TYPE_ALIASES = {"video_md5": SignalKind.MD5.value}
+"""Other tools' names for our signal types: HMA and python-threatexchange name a video's MD5
+``video_md5`` (an MD5 of the file's bytes, as ours)."""
+
+
 def parse_list(text: str, fmt: ListFormat | None = None, signal_type: SignalKind | None = None) -> ParsedList:
     fmt = fmt or detect_format(text)
     if fmt is ListFormat.CSV:
@@ -162,7 +167,8 @@ def _parse_csv(text: str) -> ParsedList:
                 rejected.append(RejectedRow(line, "more cells than header columns", raw_text))
                 continue
             try:
-                kind = SignalKind((record.get("signal_type") or "").strip().lower())
+                name = (record.get("signal_type") or "").strip().lower()
+                kind = SignalKind(SIGNAL_TYPE_ALIASES.get(name, name))
             except ValueError:
                 rejected.append(
                     RejectedRow(

@@ -44,6 +44,9 @@ class Bank(Base):
     vpdq_query_percent: Mapped[float] = mapped_column(Float, default=80.0)
     vpdq_target_percent: Mapped[float] = mapped_column(Float, default=0.0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    enabled_ratio: Mapped[float] = mapped_column(Float, default=1.0, server_default="1.0")
+    """HMA's ``matching_enabled_ratio``, stored and returned as set; a bank with a ratio above 0 is
+    enabled and matches every lookup (no coin flip, docs/api.md)."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -76,6 +79,10 @@ class BankEntry(Base):
     disabled_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     """When set on a disabled entry, the entry comes back by itself at that time."""
     disabled_reason: Mapped[str] = mapped_column(Text, default="")
+    content_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    """HMA content metadata, as given when the content was added: the caller's id, URI and JSON."""
+    content_uri: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    content_json: Mapped[str | None] = mapped_column(Text, nullable=True)
     confirm_count: Mapped[int] = mapped_column(Integer, default=0)
     deconfirm_count: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -20,6 +20,7 @@ from typing import cast
 
 import numpy as np
 from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from suraksha.banks.formats import ListFormat, ParsedRow, RejectedRow, export_csv, parse_list
@@ -216,6 +217,73 @@ def set_bank_enabled(session: Session, name: str, enabled: bool) -> Bank:
     record_changes(session, bank.id, BankChangeKind.BANK_CHANGED)
     log.info("event=bank.%s bank=%s", "enable" if enabled else "disable", name)
     return bank
+
+
+def set_bank_ratio(session: Session, name: str, ratio: float) -> Bank:
+    """HMA's ``matching_enabled_ratio``: stored as given; above 0 the bank is enabled and matches every
+    lookup (no coin flip), 0 disables it (with the ``csam`` guard of ``set_bank_enabled``)."""
+    if not 0.0 <= ratio <= 1.0:
+        raise InvalidInput(f"enabled_ratio {ratio} must be between 0 and 1")
+    bank = get_bank(session, name)
+    if (ratio > 0) != bank.enabled:
+        set_bank_enabled(session, name, ratio > 0)
+    bank.enabled_ratio = ratio
+    return bank
+
+
+def rename_bank(session: Session, name: str, new_name: str) -> Bank:
+    """Rename a bank; its entries, history and matches stay with it. The index reads the new name
+    from the change feed."""
+    bank = get_bank(session, name)
+    new_name = _check_name(new_name)
+    if new_name == bank.name:
+        return bank
+    if session.scalar(select(Bank.id).where(Bank.name == new_name)) is not None:
+        raise Conflict(f"a bank named {new_name!r} already exists")
+    bank.name = new_name
+    record_changes(session, bank.id, BankChangeKind.BANK_CHANGED)
+    log.info("event=bank.rename bank_id=%d from=%s to=%s", bank.id, name, new_name)
+    return bank
+
+
+def delete_bank(session: Session, name: str) -> bool:
+    """Delete a bank and its entries; False when there is no such bank. A ``csam`` bank that holds
+    entries is not deleted (module docstring). Match indexes drop the entries from the change feed."""
+    bank = session.scalar(select(Bank).where(Bank.name == name))
+    if bank is None:
+        return False
+    entry_ids = list(session.scalars(select(BankEntry.id).where(BankEntry.bank_id == bank.id)))
+    if entry_ids:
+        check_unblock(bank, "deleting the whole bank")
+    record_changes(session, bank.id, BankChangeKind.ENTRY_DISABLED, entry_ids or [None])
+    record_changes(session, bank.id, BankChangeKind.BANK_CHANGED)
+    session.delete(bank)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"bank {name!r} is still in use (an exchange fills it): remove what uses it first"
+        ) from None
+    log.info("event=bank.delete bank=%s entries=%d", name, len(entry_ids))
+    return True
+
+
+def get_entry(session: Session, bank: Bank, entry_id: int) -> BankEntry:
+    entry = session.get(BankEntry, entry_id)
+    if entry is None or entry.bank_id != bank.id:
+        raise NotFound(f"no entry {entry_id} in bank {bank.name!r}")
+    return entry
+
+
+def delete_entry(session: Session, bank: Bank, entry_id: int) -> None:
+    """Delete one entry of ``bank`` (a ``csam`` bank's only with ``four_eyes``, which the HMA route
+    never has: module docstring)."""
+    entry = get_entry(session, bank, entry_id)
+    check_unblock(bank, f"deleting entry {entry_id}")
+    record_changes(session, bank.id, BankChangeKind.ENTRY_DISABLED, [entry.id])
+    session.delete(entry)
+    session.flush()
+    log.info("event=bank.entry_delete entry=%d bank=%s", entry_id, bank.name)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from suraksha.errors import (
     NotFound,
     NotReady,
     SurakshaError,
+    TooLarge,
     Unauthenticated,
     Unprocessable,
 )
@@ -44,6 +45,7 @@ STATUS_OF: Sequence[tuple[type[Exception], int]] = (
     (NotFound, 404),
     (Conflict, 409),
     (Unprocessable, 422),
+    (TooLarge, 413),
     (InvalidInput, 400),
     (NotReady, 503),
     (MediaError, 422),

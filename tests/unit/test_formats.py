@@ -47,6 +47,13 @@ def test_csv_values_normalised() -> None:
     assert row.signal_type is SignalKind.MD5 and row.value == "d41d8cd98f00b204e9800998ecf8427e"
 
 
+def test_csv_takes_hma_video_md5() -> None:
+    """HMA's CSV export names a video's MD5 ``video_md5``: imported as our ``md5``."""
+    parsed = parse_list("signal_type,signal\nvideo_md5,d41d8cd98f00b204e9800998ecf8427e\n")
+    [row] = parsed.rows
+    assert row.signal_type is SignalKind.MD5 and not parsed.rejected
+
+
 def test_vpdq_rejects_bad_frame_lines() -> None:
     good = "0,100," + "ab" * 32 + ",0.0"
     parsed = parse_list(f"{good}\n1,100,zz,0.5\n", ListFormat.VPDQ)

@@ -3,31 +3,38 @@ by upload or URL) and ``/c/bank/{name}/signal`` (add hashes directly).
 
 Shapes follow HMA's ``OpenMediaMatch/blueprints/curation.py``: a bank is
 ``{"name", "matching_enabled_ratio"}`` (we add ``kind``, ``category`` and ``enabled``); adding content
-answers ``{"id": ..., "signals": {...}}``. Where we differ: banks are on or off (``enabled_ratio`` 0 or
-1); an existing name is 409 (HMA: 403); one bank entry per signal, so ``id`` is the entry of the
-content's main signal (PDQ or vPDQ) and ``ids`` names every entry; banks are not renamed or deleted
-here (disable one instead). Reading needs the read role; changing a bank needs admin.
+answers ``{"id": ..., "signals": {...}}``; ``/c/bank/{name}/content/{id}`` reads, time-disables,
+annotates and deletes one content item. Unknown fields in a body are ignored, as HMA does. Where we
+differ: a ratio above 0 matches every lookup (no coin flip); one bank entry per signal, so ``id`` is
+the entry of the content's main signal (PDQ or vPDQ) and ``ids`` names every entry; disabling or
+deleting what a ``csam`` bank holds is refused (four eyes, ``banks.services``). Reading needs the read
+role; changing a bank needs admin.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from suraksha.access.models import ApiScope
 from suraksha.banks import services
-from suraksha.banks.models import Bank, BankCategory, BankKind, EntrySource
-from suraksha.errors import InvalidInput
+from suraksha.banks.models import Bank, BankCategory, BankEntry, BankKind, EntrySource
+from suraksha.errors import Conflict, Forbidden, InvalidInput
 from suraksha.signals.file_signals import FileSignals, HashState
 from suraksha.signals.types import SignalKind
 from suraksha.web.auth import ApiCaller, require
 from suraksha.web.hma.media import (
     UPLOAD_BODY,
+    VIDEO_MD5,
     fetch_url,
     hash_content,
+    hma_name,
     parse_content_type,
     parse_signal,
     parse_signal_type,
@@ -55,7 +62,7 @@ class BankConfig(BaseModel):
     def of(cls, bank: Bank) -> BankConfig:
         return cls(
             name=bank.name,
-            matching_enabled_ratio=1.0 if bank.enabled else 0.0,
+            matching_enabled_ratio=bank.enabled_ratio if bank.enabled else 0.0,
             enabled=bank.enabled,
             kind=BankKind(bank.kind),
             category=BankCategory(bank.category),
@@ -63,7 +70,7 @@ class BankConfig(BaseModel):
 
 
 class BankCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     name: str = Field(min_length=1, max_length=100)
     enabled_ratio: float | None = Field(None, ge=0.0, le=1.0)
@@ -74,7 +81,7 @@ class BankCreate(BaseModel):
 
 
 class BankUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     name: str | None = Field(None, min_length=1, max_length=100)
     enabled_ratio: float | None = Field(None, ge=0.0, le=1.0)
@@ -88,15 +95,85 @@ class ContentAdded(BaseModel):
     skipped: dict[str, str] = Field(default_factory=dict, description="Signals not added, and why.")
 
 
-def _enabled_from(ratio: float | None, enabled: bool | None) -> bool | None:
-    """HMA's matching ratio, read as on or off: we do not match a random share of lookups."""
+MAX_NOTE = 255  # HMA: "User-supplied note (max 255 chars)"
+MAX_CONTENT_JSON = 64 * 1024
+
+
+class ContentMetadata(BaseModel):
+    """HMA's ``BankedContentMetadata``: every key optional, no other key allowed (HMA answers 400)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    content_id: str | None = Field(None, max_length=255, description="The caller's id for the content.")
+    content_uri: str | None = Field(None, max_length=2048, description="Where the content came from.")
+    json_data: dict[str, Any] | None = Field(None, alias="json", description="Anything the caller needs.")
+
+
+class ContentUpdate(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    disable_until_ts: int | None = Field(
+        None, description="0 enables, 1 disables for good, a later Unix time disables until then."
+    )
+    note: str | None = None
+
+
+class BankContent(BaseModel):
+    """HMA's ``BankContentResponse``, for one bank entry."""
+
+    id: int
+    disable_until_ts: int = Field(description="0 enabled, 1 disabled for good, else disabled until then.")
+    collab_metadata: dict[str, list[str]] = Field(default_factory=dict)
+    original_media_uri: str | None = None
+    bank: BankConfig
+    signals: dict[str, str] | None = None
+    metadata: dict[str, Any] | None = None
+    note: str | None = None
+
+    @classmethod
+    def of(cls, bank: Bank, entry: BankEntry, *, include_signals: bool) -> BankContent:
+        metadata: dict[str, Any] | None = None
+        if entry.content_id is not None or entry.content_uri is not None or entry.content_json is not None:
+            metadata = {
+                "content_id": entry.content_id,
+                "content_uri": entry.content_uri,
+                "json": json.loads(entry.content_json) if entry.content_json is not None else None,
+            }
+        return cls(
+            id=entry.id,
+            disable_until_ts=_disable_until_ts(entry),
+            original_media_uri=entry.content_uri,
+            bank=BankConfig.of(bank),
+            signals={entry.signal_type: entry.value} if include_signals else None,
+            metadata=metadata,
+            note=entry.note or None,
+        )
+
+
+ENABLED_TS, DISABLED_TS = 0, 1  # HMA's BankContentConfig.ENABLED and .DISABLED
+
+
+def _disable_until_ts(entry: BankEntry) -> int:
+    if entry.enabled:
+        return ENABLED_TS
+    if entry.disabled_until is None:
+        return DISABLED_TS
+    return int(entry.disabled_until.timestamp())
+
+
+def _check_note(note: str) -> str:
+    if len(note) > MAX_NOTE:
+        raise InvalidInput(f"note is {len(note)} characters: at most {MAX_NOTE}")
+    return note
+
+
+def _ratio_from(ratio: float | None, enabled: bool | None) -> float | None:
+    """HMA's order: ``enabled_ratio`` when given, else ``enabled`` as 1 or 0."""
     if ratio is not None:
-        if ratio not in (0.0, 1.0):
-            raise InvalidInput(
-                f"enabled_ratio {ratio}: banks here are on (1) or off (0); partial matching is not supported"
-            )
-        return ratio == 1.0
-    return enabled
+        return ratio
+    if enabled is not None:
+        return 1.0 if enabled else 0.0
+    return None
 
 
 @router.get("/banks", dependencies=[require(ApiScope.READ)], summary="List banks")
@@ -109,21 +186,25 @@ def banks_index(state: WebState = Depends(get_state)) -> list[BankConfig]:
     "/banks", status_code=201, dependencies=[require(ApiScope.ADMIN), WRITABLE], summary="Create a bank"
 )
 def bank_create(body: BankCreate, state: WebState = Depends(get_state)) -> BankConfig:
-    enabled = _enabled_from(body.enabled_ratio, body.enabled)
+    """An existing name is 403 "Bank already exists", as HMA answers."""
+    ratio = _ratio_from(body.enabled_ratio, body.enabled)
     settings = state.settings
     with state.platform.db.session() as session:
-        bank = services.create_bank(
-            session,
-            body.name,
-            category=body.category,
-            kind=body.kind,
-            description=body.description,
-            pdq_threshold=settings.default_pdq_threshold,
-            vpdq_query_percent=settings.vpdq_query_match_percent,
-            vpdq_target_percent=settings.vpdq_target_match_percent,
-        )
-        if enabled is False:
-            services.set_bank_enabled(session, bank.name, False)
+        try:
+            bank = services.create_bank(
+                session,
+                body.name,
+                category=body.category,
+                kind=body.kind,
+                description=body.description,
+                pdq_threshold=settings.default_pdq_threshold,
+                vpdq_query_percent=settings.vpdq_query_match_percent,
+                vpdq_target_percent=settings.vpdq_target_match_percent,
+            )
+        except Conflict as exc:
+            raise Forbidden(f"Bank already exists: {exc}") from None
+        if ratio is not None:
+            services.set_bank_ratio(session, bank.name, ratio)
         return BankConfig.of(bank)
 
 
@@ -134,19 +215,33 @@ def bank_show_by_name(bank_name: str = BANK_NAME, state: WebState = Depends(get_
 
 
 @router.put(
-    "/bank/{bank_name}", dependencies=[require(ApiScope.ADMIN), WRITABLE], summary="Enable or disable a bank"
+    "/bank/{bank_name}",
+    dependencies=[require(ApiScope.ADMIN), WRITABLE],
+    summary="Rename, enable or disable a bank",
 )
 def bank_update(
     body: BankUpdate, bank_name: str = BANK_NAME, state: WebState = Depends(get_state)
 ) -> BankConfig:
-    if body.name is not None and body.name != bank_name:
-        raise InvalidInput("banks are not renamed here: create a bank under the new name and import into it")
-    enabled = _enabled_from(body.enabled_ratio, body.enabled)
+    """``name`` renames (403 when taken, as HMA); ``enabled_ratio`` or ``enabled`` sets the ratio."""
+    ratio = _ratio_from(body.enabled_ratio, body.enabled)
     with state.platform.db.session() as session:
         bank = services.get_bank(session, bank_name)
-        if enabled is not None and enabled != bank.enabled:
-            bank = services.set_bank_enabled(session, bank_name, enabled)
+        if body.name is not None and body.name != bank.name:
+            try:
+                bank = services.rename_bank(session, bank_name, body.name)
+            except Conflict as exc:
+                raise Forbidden(f"Bank name already exists: {exc}") from None
+        if ratio is not None:
+            bank = services.set_bank_ratio(session, bank.name, ratio)
         return BankConfig.of(bank)
+
+
+@router.delete("/bank/{bank_name}", dependencies=[require(ApiScope.ADMIN), WRITABLE], summary="Delete a bank")
+def bank_delete(bank_name: str = BANK_NAME, state: WebState = Depends(get_state)) -> dict[str, str]:
+    """200 whether or not the bank existed, as HMA. A ``csam`` bank holding entries is refused (403)."""
+    with state.platform.db.session() as session:
+        services.delete_bank(session, bank_name)
+    return {"message": "Done"}
 
 
 def _add_signals(
@@ -157,6 +252,9 @@ def _add_signals(
     qualities: dict[SignalKind, int] | None = None,
     skipped: dict[str, str] | None = None,
     source_ref: str = "",
+    metadata: ContentMetadata | None = None,
+    note: str = "",
+    names: dict[SignalKind, str] | None = None,
 ) -> ContentAdded:
     """Add every signal in one transaction (all or nothing). Adding a value the bank already holds
     changes nothing and returns its existing entry."""
@@ -175,8 +273,14 @@ def _add_signals(
                 quality=(qualities or {}).get(kind),
                 source=EntrySource.MANUAL,
                 source_ref=source_ref,
+                note=note,
             )
-            ids[kind.value] = entry.id
+            if created and metadata is not None:
+                entry.content_id = metadata.content_id
+                entry.content_uri = metadata.content_uri
+                if metadata.json_data is not None:
+                    entry.content_json = json.dumps(metadata.json_data, separators=(",", ":"))
+            ids[(names or {}).get(kind, kind.value)] = entry.id
             added += created
     log.info(
         "event=bank.content_add bank=%s added=%d unchanged=%d by=%s",
@@ -188,7 +292,7 @@ def _add_signals(
     main = next((ids[k.value] for k in (SignalKind.PDQ, SignalKind.VPDQ) if k.value in ids), None)
     return ContentAdded(
         id=main if main is not None else next(iter(ids.values())),
-        signals={k.value: v for k, v in values.items()},
+        signals={(names or {}).get(k, k.value): v for k, v in values.items()},
         ids=ids,
         skipped=skipped or {},
     )
@@ -239,12 +343,21 @@ async def bank_add_content(
     await run_in_threadpool(_require_bank, state, bank_name)
     if url:
         wanted = parse_content_type(content_type) if content_type else None
+        metadata, note = await _metadata_from(request)
 
         def from_url() -> ContentAdded:
             signals = hash_content(state, wanted, fetch_url(state, url))
             values, qualities, skipped = _content_signals(state, signals)
             return _add_signals(
-                state, bank_name, values, qualities=qualities, skipped=skipped, source_ref=source_ref
+                state,
+                bank_name,
+                values,
+                qualities=qualities,
+                skipped=skipped,
+                source_ref=source_ref,
+                metadata=metadata,
+                note=note,
+                names={k: hma_name(k, signals) for k in values},
             )
 
         return await run_in_threadpool(from_url)
@@ -256,10 +369,49 @@ async def bank_add_content(
         signals = hash_content(state, kind, data)
         values, qualities, skipped = _content_signals(state, signals)
         return _add_signals(
-            state, bank_name, values, qualities=qualities, skipped=skipped, source_ref=source_ref
+            state,
+            bank_name,
+            values,
+            qualities=qualities,
+            skipped=skipped,
+            source_ref=source_ref,
+            names={k: hma_name(k, signals) for k in values},
         )
 
     return await run_in_threadpool(from_upload)
+
+
+async def _metadata_from(request: Request) -> tuple[ContentMetadata | None, str]:
+    """HMA's optional JSON body beside ``url=``: ``{"metadata": {content_id, content_uri, json},
+    "note": "..."}``, checked as HMA does (400 for any other metadata key). Other keys are ignored."""
+    if not request.headers.get("content-type", "").lower().startswith("application/json"):
+        return None, ""
+    raw = await request.body()
+    if not raw.strip():
+        return None, ""
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        raise InvalidInput("the body is not JSON") from None
+    if not isinstance(body, dict):
+        return None, ""
+    note = body.get("note") or ""
+    if not isinstance(note, str):
+        raise InvalidInput("note should be a string")
+    _check_note(note)
+    metadata = body.get("metadata")
+    if metadata is None:
+        return None, note
+    if not isinstance(metadata, dict):
+        raise InvalidInput("metadata should be a json object")
+    try:
+        parsed = ContentMetadata.model_validate(metadata)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise InvalidInput(f"Invalid metadata: {problems}") from None
+    if parsed.json_data is not None and len(json.dumps(parsed.json_data)) > MAX_CONTENT_JSON:
+        raise InvalidInput(f"metadata json is over {MAX_CONTENT_JSON:,} bytes")
+    return parsed, note
 
 
 def _require_bank(state: WebState, bank_name: str) -> None:
@@ -280,9 +432,89 @@ def bank_add_as_signals(
     if not body:
         raise InvalidInput("No signals given")
     values: dict[SignalKind, str] = {}
+    names: dict[SignalKind, str] = {}
     for name, value in body.items():
         kind = parse_signal_type(name)
         if kind in values:
             raise InvalidInput(f"signal type {kind.value} given twice")
         values[kind] = parse_signal(kind, value)
-    return _add_signals(state, bank_name, values, source_ref=f"api-key:{caller.name}")
+        names[kind] = VIDEO_MD5 if name.strip().lower() == VIDEO_MD5 else kind.value
+    return _add_signals(state, bank_name, values, source_ref=f"api-key:{caller.name}", names=names)
+
+
+CONTENT_ID = Path(description="The bank entry's id.", ge=1, le=2**63 - 1)
+
+
+@router.get(
+    "/bank/{bank_name}/content/{content_id}",
+    dependencies=[require(ApiScope.READ)],
+    summary="Get bank content",
+)
+def bank_get_content(
+    bank_name: str = BANK_NAME,
+    content_id: int = CONTENT_ID,
+    include_signals: bool = Query(False, description="Add the entry's signal."),
+    state: WebState = Depends(get_state),
+) -> dict[str, Any]:
+    """404 for an unknown bank, or an id that is not an entry of this bank."""
+    with state.platform.db.session() as session:
+        bank = services.get_bank(session, bank_name)
+        entry = services.get_entry(session, bank, content_id)
+        return BankContent.of(bank, entry, include_signals=include_signals).model_dump(exclude_none=True)
+
+
+@router.put(
+    "/bank/{bank_name}/content/{content_id}",
+    dependencies=[require(ApiScope.ADMIN), WRITABLE],
+    summary="Disable until a time, enable, or annotate bank content",
+)
+def bank_update_content(
+    body: ContentUpdate,
+    bank_name: str = BANK_NAME,
+    content_id: int = CONTENT_ID,
+    state: WebState = Depends(get_state),
+) -> dict[str, Any]:
+    """``disable_until_ts``: 0 enables, 1 disables for good, a Unix time (at most 5 years ahead, as
+    HMA) disables until then, when the entry matches again by itself. An entry of a ``csam`` bank is
+    not disabled here (403; ``banks.services``). ``note``: at most 255 characters."""
+    with state.platform.db.session() as session:
+        bank = services.get_bank(session, bank_name)
+        entry = services.get_entry(session, bank, content_id)
+        if body.note is not None:
+            entry.note = _check_note(body.note)
+        ts = body.disable_until_ts
+        if ts is not None:
+            now = datetime.now(UTC)
+            if ts < 0:
+                raise InvalidInput("disable_until_ts must be a non-negative integer")
+            if ts > (now + timedelta(days=365 * 5)).timestamp():
+                raise InvalidInput("disable_until_ts must be less than 5 years in the future")
+            if ts == ENABLED_TS:
+                if not entry.enabled:
+                    services.set_entry_enabled(session, entry.id, True)
+            else:
+                until = None if ts == DISABLED_TS else datetime.fromtimestamp(ts, UTC)
+                if until is not None and until <= now:
+                    # A time already past: HMA's entry is enabled again; so is ours.
+                    if not entry.enabled:
+                        services.set_entry_enabled(session, entry.id, True)
+                else:
+                    services.set_entry_enabled(
+                        session, entry.id, False, until=until, reason="disabled over the HMA API"
+                    )
+        return BankContent.of(bank, entry, include_signals=False).model_dump(exclude_none=True)
+
+
+@router.delete(
+    "/bank/{bank_name}/content/{content_id}",
+    dependencies=[require(ApiScope.ADMIN), WRITABLE],
+    summary="Delete bank content",
+)
+def bank_delete_content(
+    bank_name: str = BANK_NAME, content_id: int = CONTENT_ID, state: WebState = Depends(get_state)
+) -> dict[str, int]:
+    """``{"deleted": 1}``; an id that is not in the bank is 404. A ``csam`` bank's entry is refused (403)."""
+    with state.platform.db.session() as session:
+        bank = services.get_bank(session, bank_name)
+        services.delete_entry(session, bank, content_id)
+    return {"deleted": 1}

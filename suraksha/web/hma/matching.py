@@ -4,10 +4,10 @@ upload), ``/m/index/status`` and ``/m/compare``.
 Shapes follow HMA's ``OpenMediaMatch/blueprints/matching.py``. A lookup answers
 ``{BANK: [{"bank_content_id": id, "distance": "4"}]}``, keyed first by signal type for media. Where we
 differ from HMA: a lookup on an index that is not loaded or is stale answers 503, never an empty
-result; banks are on or off (no coin flip: ``seed`` and ``bypass_coinflip`` are accepted and have no
-effect); allow-list banks suppress block hits of the same signal type (``/m/lookup``; ``raw_lookup``
-reports block hits before allow lists, as HMA's raw lookup skips its own filtering); a bank content id
-is a bank entry id, one per signal.
+result; a bank with a ratio above 0 matches every lookup (no coin flip: ``seed`` and
+``bypass_coinflip`` are accepted and have no effect); allow-list banks suppress block hits of the same
+signal type (``/m/lookup``; ``raw_lookup`` reports block hits before allow lists, as HMA's raw
+lookup skips its own filtering); a bank content id is a bank entry id, one per signal.
 """
 
 from __future__ import annotations
@@ -29,9 +29,11 @@ from suraksha.signals.types import SignalKind, signal_type
 from suraksha.web.auth import require
 from suraksha.web.hma.media import (
     UPLOAD_BODY,
+    VIDEO_MD5,
     content_type_of,
     fetch_url,
     hash_content,
+    hma_name,
     parse_content_type,
     parse_signal,
     parse_signal_type,
@@ -49,7 +51,7 @@ MatchesByBank = dict[str, list[dict[str, Any]]]
 SIGNAL = Query(None, description="The hash (signal string).", max_length=200_000)
 SIGNAL_TYPE = Query(None, description="pdq, vpdq, md5 (or video_md5), sha256.", max_length=40)
 BANKS = Query(None, description="Comma-separated bank names to restrict the lookup to.", max_length=4096)
-IGNORED = Query(None, description="Accepted for HMA clients; banks here are on or off.", max_length=200)
+IGNORED = Query(None, description="Accepted for HMA clients; no coin flip here.", max_length=200)
 MAX_COMPARE_BODY = 1024 * 1024
 
 # What raw signal strings are compared with at /m/compare: far enough that a distance always comes back.
@@ -119,7 +121,7 @@ def lookup_file(
             continue
         if kind is SignalKind.VPDQ and signals.state is HashState.LOW_QUALITY:
             continue
-        result[kind.value] = by_bank(h for h in outcome.hits if h.signal_type == kind)
+        result[hma_name(kind, signals)] = by_bank(h for h in outcome.hits if h.signal_type == kind)
     if signals.state is HashState.LOW_QUALITY and not any(result.values()):
         quality = signals.pdq.quality if signals.pdq is not None else None
         raise Unprocessable(
@@ -180,7 +182,7 @@ def lookup_get(
         kinds = parse_types(types, content_type_of(signals))
         result = lookup_file(state, signals, kinds, names)
         if signal_type is not None:
-            return dict(result.get(parse_signal_type(signal_type).value, {}))
+            return dict(result.get(hma_name(parse_signal_type(signal_type), signals), {}))
         return dict(result)
     if not signal or not signal_type:
         raise InvalidInput("Either url or both signal and signal_type are required")
@@ -222,11 +224,13 @@ def index_status(
     """Per signal type: ``present`` (loaded), ``built_to`` (the change-feed position applied, -1 when
     not loaded), ``size`` (entries), and ``ready`` (loaded and current: lookups answer)."""
     kinds = [parse_signal_type(signal_type)] if signal_type is not None else list(SignalKind)
+    # Asked as HMA names it, answered under that name (the MD5 entries of pictures and videos alike).
+    asked_video_md5 = signal_type is not None and signal_type.strip().lower() == VIDEO_MD5
     index = state.index
     loaded, ready = index.loaded, index.ready
     counts = index.entry_counts() if loaded else {}
     return {
-        kind.value: {
+        (VIDEO_MD5 if asked_video_md5 else kind.value): {
             "present": loaded,
             "built_to": index.position if loaded else -1,
             "size": counts.get(kind.value, 0),

@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from suraksha.errors import ExternalServiceError, InvalidInput
+from suraksha.errors import ExternalServiceError, InvalidInput, TooLarge
 from suraksha.media.detect import MediaKind
 from suraksha.media.errors import CorruptMedia, DecodeTimeout, MediaError, MediaTooLarge, UnsupportedMedia
 from suraksha.outbound.fetch import FetchedMedia, FetchFailureReason
@@ -131,8 +131,25 @@ def signals_for_query(kind: SignalKind, value: str) -> FileSignals:
     return signals
 
 
+VIDEO_MD5 = "video_md5"
+
+
+def hma_name(kind: SignalKind, signals: FileSignals | None = None) -> str:
+    """The name HMA gives a signal type: a video's MD5 is ``video_md5`` (HMA's VideoMD5Signal); every
+    other name is ours (a picture's MD5 is ``md5``, which HMA does not produce)."""
+    if (
+        kind is SignalKind.MD5
+        and signals is not None
+        and signals.media_format is not None
+        and signals.media_format.kind is MediaKind.VIDEO
+    ):
+        return VIDEO_MD5
+    return kind.value
+
+
 def signal_values(signals: FileSignals, kinds: tuple[SignalKind, ...]) -> dict[str, str]:
-    """HMA's hash answer: signal-type name to signal string, for the kinds asked for."""
+    """HMA's hash answer: signal-type name to signal string, for the kinds asked for (a video's MD5 as
+    ``video_md5``)."""
     values: dict[str, str] = {}
     for kind in kinds:
         if kind is SignalKind.PDQ and signals.pdq is not None:
@@ -140,7 +157,7 @@ def signal_values(signals: FileSignals, kinds: tuple[SignalKind, ...]) -> dict[s
         elif kind is SignalKind.VPDQ and signals.vpdq:
             values[kind.value] = "\n".join(f.to_line() for f in signals.vpdq)
         elif kind is SignalKind.MD5 and signals.md5:
-            values[kind.value] = signals.md5
+            values[hma_name(kind, signals)] = signals.md5
         elif kind is SignalKind.SHA256 and signals.sha256:
             values[kind.value] = signals.sha256
     return values
@@ -209,9 +226,9 @@ def fetch_url(state: WebState, url: str) -> bytes:
     )
     reason = outcome.reason
     if reason is FetchFailureReason.TOO_LARGE:
-        raise MediaTooLarge(
-            f"the media at the URL is over the fetch limit of {state.fetcher.policy.max_bytes:,} bytes "
-            "(setting fetch_max_bytes)"
+        raise TooLarge(
+            "Content too large: the media at the URL is over the fetch limit of "
+            f"{state.fetcher.policy.max_bytes:,} bytes (setting fetch_max_bytes)"
         )
     if reason in _FETCH_FAILURES:
         status = f" (HTTP {outcome.status})" if outcome.status is not None else ""

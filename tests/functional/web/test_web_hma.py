@@ -57,8 +57,14 @@ def test_hash_video(client: TestClient, keys: Keys, tmp_path: Path) -> None:
     response = client.post("/h/hash", files=upload("video", video, "clip.mp4"), headers=keys.header("read"))
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"vpdq", "md5", "sha256"}
+    assert set(body) == {"vpdq", "video_md5", "sha256"}  # a video's MD5 is named as HMA names it
     assert len(body["vpdq"].splitlines()) >= 2 and body["vpdq"].count(",") >= 6
+    added = client.post(
+        "/c/bank/known/signal", json={"video_md5": body["video_md5"]}, headers=keys.header("admin")
+    )
+    assert added.status_code == 200 and set(added.json()["signals"]) == {"video_md5"}
+    status = client.get("/m/index/status?signal_type=video_md5", headers=keys.header("read")).json()
+    assert set(status) == {"video_md5"}
 
 
 @pytest.mark.parametrize(
@@ -269,19 +275,28 @@ def test_banks(client: TestClient, keys: Keys, platform: Platform) -> None:
     assert updated.json()["enabled"] is True
 
     for body, status, message in (
-        ({"name": "NEW_BANK"}, 409, "already exists"),
+        ({"name": "NEW_BANK"}, 403, "Bank already exists"),
         ({"name": "bad name!"}, 400, "must be 1-100 characters"),
-        ({"name": "half", "enabled_ratio": 0.5}, 400, "on (1) or off (0)"),
-        ({"name": "typo", "enabeld": True}, 422, "enabeld"),
+        ({"name": "half", "enabled_ratio": 1.5}, 422, "enabled_ratio"),
         ({"nme": "x"}, 422, "name"),
     ):
         response = client.post("/c/banks", json=body, headers=admin)
         assert response.status_code == status and message in response.json()["detail"], (body, response.text)
     assert bank_names(platform) == ["NEW_BANK", "known"]
+    # Unknown fields are ignored, as HMA does; a ratio between 0 and 1 is stored and matches fully.
+    typo = client.post(
+        "/c/banks", json={"name": "typo", "enabeld": False, "enabled_ratio": 0.5}, headers=admin
+    )
+    assert typo.status_code == 201 and typo.json()["matching_enabled_ratio"] == 0.5 and typo.json()["enabled"]
     missing = client.get("/c/bank/nope", headers=read)
     assert missing.status_code == 404 and "no bank named 'nope'" in missing.json()["detail"]
     rename = client.put("/c/bank/NEW_BANK", json={"name": "OTHER"}, headers=admin)
-    assert rename.status_code == 400 and "not renamed" in rename.json()["detail"]
+    assert rename.status_code == 200 and rename.json()["name"] == "OTHER"
+    taken = client.put("/c/bank/OTHER", json={"name": "known"}, headers=admin)
+    assert taken.status_code == 403 and "already exists" in taken.json()["detail"]
+    assert client.delete("/c/bank/typo", headers=read).status_code == 403  # admin only
+    assert client.delete("/c/bank/typo", headers=admin).json() == {"message": "Done"}
+    assert bank_names(platform) == ["OTHER", "known"]
 
 
 def test_disabled_bank_stops_matching(client: TestClient, keys: Keys, cold_app: object) -> None:
