@@ -3,7 +3,7 @@ when they were finished (suraksha.transparency.tally counts a month of them at a
 each month read the whole table).
 
 Revision ID: 0025
-Revises: 0023 (to be relinked to 0024 on merge)
+Revises: 0024
 Create Date: 2026-12-07 14:30:00
 """
 

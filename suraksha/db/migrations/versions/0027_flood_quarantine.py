@@ -2,7 +2,7 @@
 (suraksha.banks.flood).
 
 Revision ID: 0027
-Revises: 0024 (on main after 0025 and 0026: the lead relinks down_revision to "0026" when merging)
+Revises: 0026
 Create Date: 2026-12-07 15:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0027"
-down_revision = "0025"
+down_revision = "0026"
 branch_labels = None
 depends_on = None
 

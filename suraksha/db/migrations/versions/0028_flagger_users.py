@@ -1,7 +1,7 @@
 """Console users who belong to a trusted flagger (its staff, role ``flagger``).
 
 Revision ID: 0028
-Revises: 0025 (to be relinked to 0027 on merge)
+Revises: 0027
 Create Date: 2026-12-07 15:00:00
 """
 
