@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import update
 from typer.testing import CliRunner
 
+from suraksha.cli import common as cli_common
 from suraksha.cli.main import app
 from suraksha.db import Database
 from suraksha.transparency.models import StatsDayCount
@@ -139,7 +140,10 @@ def test_stats_shows_notices_and_appeals_in_every_form(
     code, output = run("stats", *month, "--csv")
     buckets = list(csv.DictReader(io.StringIO(output)))
     assert code == 0 and [(b["decisions"], b["remove"]) for b in buckets] == [("1", "1")]
+    # wide enough for the appeals table whatever width the shared console took when it was made
+    # (COLUMNS is read when it has none of its own)
     monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(cli_common.out, "_width", 200)
     code, output = run("stats", *month)
     assert code == 0, output
     lines = [" ".join(line.strip("│┃ ").replace("│", " ").split()) for line in output.splitlines()]
