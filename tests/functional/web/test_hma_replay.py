@@ -172,6 +172,14 @@ def live(platform: Platform, fetcher: MediaFetcher) -> Iterator[tuple[str, WebSt
 
 
 @pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: what is replayed is HMA's HTTP surface, which does not depend on the store (the
+    stores are tested below it, tests/functional/web/test_web_hma.py on both); a live server per test
+    on both stores doubled CI's time for it."""
+    return f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+@pytest.fixture
 def hma(make_platform: Callable[..., Platform], tmp_path: Path) -> Iterator[Hma]:
     """HMA's ``app``/``client`` fixtures: an empty platform (no banks), served live."""
     root = tmp_path / "www"
