@@ -7,6 +7,7 @@ a missing PostgreSQL URL is an error, not a skip: the suite must run on both sto
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from suraksha.db import Database, open_database
+from suraksha.db import Database, migrate, open_database
 from suraksha.testing.database import truncate_all
 from suraksha.vault.crypto import KeyEncryptionKey
 from tests import reference_data
@@ -42,6 +43,53 @@ def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest
     monkeypatch.setenv("SURAKSHA_WEB_AUTH_CACHE_S", "0")
     # Media is only ever stored sealed under the vault's KEK: every test process has one of its own.
     monkeypatch.setenv("SURAKSHA_VAULT_KEK", KeyEncryptionKey.generate().to_text())
+
+
+_real_upgrade = migrate.upgrade
+_template: list[Path] = []  # the SQLite database migrated to head, once per test process
+
+
+def _migrated_template(factory: pytest.TempPathFactory) -> Path:
+    if not _template:
+        path = factory.mktemp("migrated") / "head.sqlite3"
+        database = open_database(f"sqlite:///{path}", migrate=False)
+        _real_upgrade(database)
+        database.dispose()
+        _template.append(path)
+    return _template[0]
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_migrated_from_a_template(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A new, empty SQLite database opened in this process gets the migrated schema copied in (SQLite's
+    backup API) from a database migrated once per process, instead of running every migration again
+    (about half a second a test, minutes of the suite). Anything else migrates for real: a revision
+    other than head, a database that holds tables, PostgreSQL, other processes (the CLI, the demo and
+    the servers the tests start), and the schema tests, which migrate step by step."""
+
+    def upgrade(db: migrate.Migratable, revision: str = "head") -> None:
+        engine = db.engine
+        name = engine.url.database
+        if revision != "head" or engine.dialect.name != "sqlite" or not name or name == ":memory:":
+            _real_upgrade(db, revision)
+            return
+        target = sqlite3.connect(name, timeout=30)
+        try:
+            empty = not target.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+            if empty:
+                source = sqlite3.connect(_migrated_template(tmp_path_factory))
+                try:
+                    source.backup(target)
+                finally:
+                    source.close()
+        finally:
+            target.close()
+        if not empty:
+            _real_upgrade(db, revision)
+
+    monkeypatch.setattr(migrate, "upgrade", upgrade)
 
 
 @pytest.fixture(scope="session")
