@@ -361,15 +361,22 @@ def _submit_and_process() -> None:
 
     from suraksha.content.models import Item  # noqa: PLC0415
     from suraksha.enforcement.models import Decision  # noqa: PLC0415
-    from suraksha.intake.services import submit_item  # noqa: PLC0415
+    from suraksha.intake.services import prepare_item, submit_items  # noqa: PLC0415
     from suraksha.testing.demo_items import demo_items, demo_population  # noqa: PLC0415
 
     shown = demo_items(KNOWN_SEEDS[:5], UNRELATED_SEEDS)
     crowd = demo_population()
     with platform() as p:
-        with p.db.session() as session:
-            for submission in [*shown, *crowd]:
-                submit_item(session, p.media_store, submission, max_media_bytes=p.settings.media_max_bytes)
+        posts = [*shown, *crowd]
+        for start in range(0, len(posts), 500):  # as a platform sends them: batches, one transaction each
+            prepared = [
+                prepare_item(p.media_store, post, max_media_bytes=p.settings.media_max_bytes)
+                for post in posts[start : start + 500]
+            ]
+            with p.db.session() as session:
+                for outcome in submit_items(session, prepared):
+                    if isinstance(outcome, Exception):
+                        raise outcome
         index = p.bank_index().load()
         p.run_worker(index, until_drained=True, install_signal_handlers=False)
         out.print(
