@@ -120,9 +120,28 @@ class ExchangeOperations:
             exchange = services.set_enabled(session, name, enabled, by=actor)
             return services.exchange_view(session, exchange, credentials=self._credentials_source(name))
 
+    def exchange_update(
+        self,
+        name: str,
+        *,
+        trust: Trust | None = None,
+        settings: Mapping[str, Any] | None = None,
+        actor: str,
+    ) -> dict[str, object]:
+        """Change the exchange's trust and/or its API settings (``services.update_exchange``)."""
+        with self.db.session() as session:
+            exchange = services.update_exchange(session, name, trust=trust, settings=settings, by=actor)
+            return services.exchange_view(session, exchange, credentials=self._credentials_source(name))
+
     def exchange_delete(self, name: str, *, actor: str) -> None:
         with self.db.session() as session:
             services.delete_exchange(session, name, by=actor)
+
+    def exchange_fetch_now(self, name: str, *, actor: str) -> FetchResult:
+        """A person's "fetch now": the request audited, then ``exchange_fetch``."""
+        with self.db.session() as session:
+            services.record_fetch_request(session, name, by=actor)
+        return self.exchange_fetch(name, actor=actor)
 
     def exchange_fetch(
         self, name: str, *, actor: str, after_page: Callable[[int], None] | None = None
