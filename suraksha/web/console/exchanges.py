@@ -75,7 +75,9 @@ def exchange_fetch_now(
     """Fetch now, from the checkpoint, within ``exchange_fetch_budget_s`` (the request waits for it);
     the page shows the run. A failed fetch is on the run, not an error page."""
     result = state.platform.exchange_fetch_now(name, actor=who.actor)
-    log.info("event=console.exchange_fetch pseudonym=%s exchange=%s state=%s", who.pseudonym, name, result.state)
+    log.info(
+        "event=console.exchange_fetch pseudonym=%s exchange=%s state=%s", who.pseudonym, name, result.state
+    )
     return _page(request, state, who, name, fetched=result.as_dict())
 
 

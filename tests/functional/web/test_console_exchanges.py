@@ -1,6 +1,7 @@
 """The console's exchange pages over HTTP on SQLite and PostgreSQL: the list and one exchange, fetch
 now, enable and disable (disabling asks for the password again), trust (auto action asks for it too),
 who may see them, CSRF, and the audit rows each action writes."""
+# ruff: noqa: F811  (the console fixtures are imported from test_console and named as test parameters)
 
 from __future__ import annotations
 
