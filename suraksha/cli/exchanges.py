@@ -174,7 +174,7 @@ def set_(
         if setting or settings_json is not None:
             current: dict[str, Any] = {}
             if settings_json is None:
-                current = dict(p.exchange_show(name, runs=0)["settings"])  # type: ignore[call-overload]
+                current = dict(p.exchange_show(name, runs=0)["settings"])
             current.update(_settings(setting, settings_json))
             settings = current
         view = p.exchange_update(name, trust=trust, settings=settings, actor=cli_actor())

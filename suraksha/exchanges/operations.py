@@ -6,6 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from suraksha import audit
+from suraksha.banks import services as bank_services
+from suraksha.banks.models import Bank
 from suraksha.errors import ConfigError
 from suraksha.exchanges import services, sync
 from suraksha.exchanges.credentials import Credentials, credentials_env_var, find_credentials
@@ -93,9 +98,22 @@ class ExchangeOperations:
         settings: Mapping[str, Any],
         trust: Trust,
         enabled: bool = True,
+        new_bank: Mapping[str, Any] | None = None,
         actor: str,
     ) -> dict[str, object]:
+        """Configure an exchange. ``new_bank`` (``banks.services.create_bank``'s fields): create the bank
+        first when there is none of that name, in the same transaction (HMA's ``POST /c/exchanges``
+        makes the exchange's bank), so a refused exchange leaves no bank behind."""
         with self.db.session() as session:
+            if new_bank is not None and session.scalar(select(Bank.id).where(Bank.name == bank)) is None:
+                made = bank_services.create_bank(session, bank, **new_bank)
+                audit.record(
+                    session,
+                    actor,
+                    audit.AuditAction.BANK_CHANGE,
+                    f"bank:{made.name}",
+                    {"change": "bank.create", "category": made.category, "kind": made.kind},
+                )
             exchange = services.create_exchange(
                 session, name, api, bank, settings=settings, trust=trust, enabled=enabled, by=actor
             )
