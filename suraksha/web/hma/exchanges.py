@@ -188,9 +188,10 @@ def exchange_api_config_get(
 def exchange_api_config_update(
     body: CredentialsBody, api_name: str = Path(max_length=50), state: WebState = Depends(get_state)
 ) -> ApiAuth:
-    """A body without ``credential_json`` answers as the GET; with it, 501 (never stored, never echoed)."""
+    """A body without credentials (no ``credential_json``, or an empty one: HMA's "unset", here nothing
+    is stored to unset) answers as the GET; with them, 501 (never stored, never echoed)."""
     answer = _api_auth(state, api_name)
-    if body.credential_json is not None:
+    if body.credential_json:
         raise _no_credentials()
     return answer
 
@@ -216,7 +217,7 @@ def exchange_create(
         raise InvalidInput("Field `api_type` is required")
     if body.api not in HMA_API_NAMES:
         raise InvalidInput(f"No such exchange type {body.api!r}")
-    if body.credential_json is not None:
+    if body.credential_json:
         raise _no_credentials()
     api = HMA_API_NAMES[body.api]
     settings, enabled = _settings_from_hma(api, body.api_json)
@@ -305,10 +306,14 @@ def exchange_credentials_get(
     summary="Set an exchange's credentials (refused: 501)",
 )
 def exchange_credentials_set(
-    exchange_name: str = EXCHANGE_NAME, state: WebState = Depends(get_state)
+    body: CredentialsBody, exchange_name: str = EXCHANGE_NAME, state: WebState = Depends(get_state)
 ) -> CredentialStatus:
-    _show(state, exchange_name)  # an unknown exchange is 404 first, as HMA
-    raise _no_credentials()
+    """Credentials: 501 (an unknown exchange is 404 first, as HMA). None or empty (HMA's "clear"):
+    nothing is stored here to clear, the answer is the GET's."""
+    view = _show(state, exchange_name)
+    if body.credential_json:
+        raise _no_credentials()
+    return _credential_status(exchange_name, view)
 
 
 @router.put(
