@@ -8,7 +8,7 @@ configuration as python-threatexchange's collaboration config (``name``, ``api``
 API's own fields), its fetch status as HMA's ``FetchStatus``. We add ``bank``, ``trust`` and
 ``credential_status`` to an exchange. Where we differ on purpose: credentials are never taken over
 HTTP (HMA stores them in its database; ours come from the environment or the secrets file), so a body
-carrying them is refused with 501, HMA's own answer where its store keeps no credentials; deleting an
+carrying them is refused (403, nothing stored, the value never echoed); deleting an
 exchange keeps its bank and entries. Reading needs the read role; changing needs admin.
 """
 
@@ -19,12 +19,12 @@ import re
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from suraksha.access.models import ApiScope
 from suraksha.banks.models import BankCategory, BankKind
-from suraksha.errors import InvalidInput, NotFound
+from suraksha.errors import Forbidden, InvalidInput, NotFound
 from suraksha.exchanges.credentials import credentials_env_var
 from suraksha.exchanges.models import ExchangeApi, Trust
 from suraksha.exchanges.services import NEEDS_CREDENTIALS
@@ -52,9 +52,9 @@ EXCHANGE_NAME = Path(
 )
 
 
-def _no_credentials() -> HTTPException:
-    """501: HMA's answer when its store keeps no credentials. The body is never echoed."""
-    return HTTPException(status_code=501, detail=NO_CREDENTIALS_OVER_HTTP)
+def _no_credentials() -> Forbidden:
+    """Refused by design (403; HMA answers 501 where its store keeps none). The body is never echoed."""
+    return Forbidden(NO_CREDENTIALS_OVER_HTTP)
 
 
 def _api(name: str) -> ExchangeApi:
@@ -183,13 +183,13 @@ def exchange_api_config_get(
 @router.post(
     "/exchanges/api/{api_name}",
     dependencies=[require(ApiScope.ADMIN), WRITABLE],
-    summary="Set an exchange API's credentials (refused: 501)",
+    summary="Set an exchange API's credentials (refused: 403)",
 )
 def exchange_api_config_update(
     body: CredentialsBody, api_name: str = Path(max_length=50), state: WebState = Depends(get_state)
 ) -> ApiAuth:
     """A body without credentials (no ``credential_json``, or an empty one: HMA's "unset", here nothing
-    is stored to unset) answers as the GET; with them, 501 (never stored, never echoed)."""
+    is stored to unset) answers as the GET; with them, 403 (never stored, never echoed)."""
     answer = _api_auth(state, api_name)
     if body.credential_json:
         raise _no_credentials()
@@ -303,12 +303,12 @@ def exchange_credentials_get(
 @router.post(
     "/exchange/{exchange_name}/credentials",
     dependencies=[require(ApiScope.ADMIN), WRITABLE],
-    summary="Set an exchange's credentials (refused: 501)",
+    summary="Set an exchange's credentials (refused: 403)",
 )
 def exchange_credentials_set(
     body: CredentialsBody, exchange_name: str = EXCHANGE_NAME, state: WebState = Depends(get_state)
 ) -> CredentialStatus:
-    """Credentials: 501 (an unknown exchange is 404 first, as HMA). None or empty (HMA's "clear"):
+    """Credentials: 403 (an unknown exchange is 404 first, as HMA). None or empty (HMA's "clear"):
     nothing is stored here to clear, the answer is the GET's."""
     view = _show(state, exchange_name)
     if body.credential_json:

@@ -361,10 +361,11 @@ def test_exchange_api_set_auth(hma: Hma) -> None:
     assert resp.json() == {"supports_authentification": True, "has_set_authentification": False}
 
     secret = "12345789|000000000000"
-    resp = hma.post(f"/c/exchanges/api/{tx_name}", json={"credential_json": {"user": "u", "password": secret}})
+    creds = {"credential_json": {"user": "u", "password": secret}}
+    resp = hma.post(f"/c/exchanges/api/{tx_name}", json=creds)
     # DIFFERENCE (docs/api.md: credentials are never taken over HTTP, they come from the environment
-    # or the secrets file): 501, HMA's answer where its store keeps no credentials; nothing stored.
-    assert resp.status_code == 501 and secret not in resp.text
+    # or the secrets file): 403, nothing stored, the value not echoed.
+    assert resp.status_code == 403 and secret not in resp.text
 
     resp = hma.get(f"/c/exchanges/api/{tx_name}")
     assert resp.status_code == 200
@@ -679,14 +680,14 @@ def test_invalid_credentials_rejected_without_echo_sample_part(hma: Hma) -> None
     secret = "fake-secret-must-not-echo"
     body = {"api": "sample", "bank": "EX_SAMPLE", "api_json": {}, "credential_json": {"token": secret}}
     resp = hma.post("/c/exchanges", json=body)
-    # DIFFERENCE (docs/api.md: credentials are never taken over HTTP): 501 for every API, not 400.
-    assert resp.status_code == 501 and secret not in resp.text
+    # DIFFERENCE (docs/api.md: credentials are never taken over HTTP): 403 for every API, not 400.
+    assert resp.status_code == 403 and secret not in resp.text
     assert hma.get("/c/exchange/EX_SAMPLE").status_code == 404  # nothing was created
     assert "EX_SAMPLE" not in [b["name"] for b in hma.get("/c/banks").json()]  # not its bank either
     resp = hma.post("/c/exchanges", json={"api": "sample", "bank": "EX_SAMPLE", "api_json": {}})
     assert resp.status_code == 201
     resp = hma.post("/c/exchange/EX_SAMPLE/credentials", json={"credential_json": {"token": secret}})
-    assert resp.status_code == 501 and secret not in resp.text  # DIFFERENCE: HMA 400 (the API takes none)
+    assert resp.status_code == 403 and secret not in resp.text  # DIFFERENCE: HMA 400 (the API takes none)
     assert hma.get("/c/exchange/EX_SAMPLE/credentials").json() == {
         "supports_auth": False,
         "has_credentials": False,
