@@ -12,7 +12,7 @@ from suraksha import audit
 from suraksha.banks import services as bank_services
 from suraksha.banks.models import Bank
 from suraksha.errors import ConfigError
-from suraksha.exchanges import services, sync
+from suraksha.exchanges import services, sync, tasks
 from suraksha.exchanges.credentials import Credentials, credentials_env_var, find_credentials
 from suraksha.exchanges.models import Exchange, ExchangeApi, Trust
 from suraksha.exchanges.ports import ExchangeSource
@@ -78,7 +78,7 @@ class ExchangeOperations:
     def register_exchange_jobs(self, registry: HandlerRegistry) -> None:
         ExchangeJobs(
             db=self.db,
-            fetch=lambda name: self.exchange_fetch(name, actor="system"),
+            fetch=lambda name, by: self.exchange_fetch(name, actor=by),
             every_s=self.settings.exchange_fetch_every_s,
         ).register(registry)
 
@@ -155,11 +155,10 @@ class ExchangeOperations:
         with self.db.session() as session:
             services.delete_exchange(session, name, by=actor)
 
-    def exchange_fetch_now(self, name: str, *, actor: str) -> FetchResult:
-        """A person's "fetch now": the request audited, then ``exchange_fetch``."""
+    def exchange_request_fetch(self, name: str, *, actor: str) -> int | None:
+        """A person's "fetch now": audited, and queued for the worker (``services.request_fetch``)."""
         with self.db.session() as session:
-            services.record_fetch_request(session, name, by=actor)
-        return self.exchange_fetch(name, actor=actor)
+            return tasks.request_fetch(session, name, by=actor)
 
     def exchange_fetch(
         self, name: str, *, actor: str, after_page: Callable[[int], None] | None = None

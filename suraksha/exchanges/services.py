@@ -197,13 +197,6 @@ def update_exchange(
     return exchange
 
 
-def record_fetch_request(session: Session, name: str, *, by: str) -> None:
-    """A person asked for a fetch now (the console): audited before it runs, so the request is on
-    record whatever the fetch does. The run itself records who started it (``ExchangeFetchRun.by``)."""
-    get_exchange(session, name)
-    audit.record(session, by, audit.AuditAction.EXCHANGE_CHANGE, f"exchange:{name}", {"change": "fetch_now"})
-
-
 def delete_exchange(session: Session, name: str, *, by: str) -> None:
     """Forget the exchange, its records and runs. The entries it put in the bank stay there (disable
     them, or the bank, the usual way)."""

@@ -14,7 +14,6 @@ one (un-blocking a CSAM hash). Settings (URL, file path) are changed with ``sura
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import Response
@@ -49,14 +48,14 @@ def _page(
     name: str,
     *,
     error: str = "",
-    fetched: dict[str, Any] | None = None,
+    queued: bool = False,
     status: int = 200,
 ) -> Response:
     context = {
         "exchange": state.platform.exchange_show(name, runs=20),
         "trusts": list(Trust),
         "error": error,
-        "fetched": fetched,
+        "queued": queued,
     }
     return render(request, "console/exchange.html", who, context, status_code=status)
 
@@ -72,13 +71,11 @@ def exchange_show(
 def exchange_fetch_now(
     request: Request, name: str, state: WebState = Depends(get_state), who: Viewer = require(MANAGE)
 ) -> Response:
-    """Fetch now, from the checkpoint, within ``exchange_fetch_budget_s`` (the request waits for it);
-    the page shows the run. A failed fetch is on the run, not an error page."""
-    result = state.platform.exchange_fetch_now(name, actor=who.actor)
-    log.info(
-        "event=console.exchange_fetch pseudonym=%s exchange=%s state=%s", who.pseudonym, name, result.state
-    )
-    return _page(request, state, who, name, fetched=result.as_dict())
+    """Queue a fetch for the worker (audited in the same transaction); the page says so, and the run
+    shows in "Recent fetches" once the worker has it. A disabled exchange: 409, enable it first."""
+    state.platform.exchange_request_fetch(name, actor=who.actor)
+    log.info("event=console.exchange_fetch pseudonym=%s exchange=%s", who.pseudonym, name)
+    return _page(request, state, who, name, queued=True)
 
 
 @router.post("/exchanges/{name}/enabled")
