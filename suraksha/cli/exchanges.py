@@ -1,5 +1,5 @@
 """``suraksha exchange ...``: hash-list exchanges that keep a bank in sync with a list upstream
-(create, list, show, enable, disable, delete, fetch-now, status); and ``suraksha hashsharing-sim``, the
+(create, list, show, set, enable, disable, delete, fetch-now, status); and ``suraksha hashsharing-sim``, the
 local stand-in for NCMEC's hash sharing API."""
 
 from __future__ import annotations
@@ -149,6 +149,39 @@ def show(name: str, json_out: bool = JSON) -> None:
                 str(r["error"])[:80],
             )
         out.print(table)
+
+
+@app.command("set")
+def set_(
+    name: str,
+    trust: Trust = typer.Option(
+        None, "--trust", help="auto_action or review: what a match on its entries may lead to."
+    ),
+    setting: list[str] = typer.Option(
+        [], "--setting", help="KEY=VALUE: set one of the API's settings, keeping the others. Repeatable."
+    ),
+    settings_json: str = typer.Option(
+        None, "--settings-json", help="Replace the settings whole with this JSON object."
+    ),
+    json_out: bool = JSON,
+) -> None:
+    """Change an exchange's trust or settings (audited, old and new values). The checkpoint is kept.
+    Never credentials: those stay in the environment or the exchange_secrets_file."""
+    if trust is None and not setting and settings_json is None:
+        raise fail("nothing to change: give --trust, --setting KEY=VALUE or --settings-json")
+    with platform() as p:
+        settings: dict[str, Any] | None = None
+        if setting or settings_json is not None:
+            current: dict[str, Any] = {}
+            if settings_json is None:
+                current = dict(p.exchange_show(name, runs=0)["settings"])
+            current.update(_settings(setting, settings_json))
+            settings = current
+        view = p.exchange_update(name, trust=trust, settings=settings, actor=cli_actor())
+    if json_out:
+        print_json(view)
+    else:
+        out.print(f"updated {_summary(view)}")
 
 
 @app.command("enable")

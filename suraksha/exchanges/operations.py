@@ -6,8 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from suraksha import audit
+from suraksha.banks import services as bank_services
+from suraksha.banks.models import Bank
 from suraksha.errors import ConfigError
-from suraksha.exchanges import services, sync
+from suraksha.exchanges import services, sync, tasks
 from suraksha.exchanges.credentials import Credentials, credentials_env_var, find_credentials
 from suraksha.exchanges.models import Exchange, ExchangeApi, Trust
 from suraksha.exchanges.ports import ExchangeSource
@@ -73,7 +78,7 @@ class ExchangeOperations:
     def register_exchange_jobs(self, registry: HandlerRegistry) -> None:
         ExchangeJobs(
             db=self.db,
-            fetch=lambda name: self.exchange_fetch(name, actor="system"),
+            fetch=lambda name, by: self.exchange_fetch(name, actor=by),
             every_s=self.settings.exchange_fetch_every_s,
         ).register(registry)
 
@@ -93,9 +98,22 @@ class ExchangeOperations:
         settings: Mapping[str, Any],
         trust: Trust,
         enabled: bool = True,
+        new_bank: Mapping[str, Any] | None = None,
         actor: str,
     ) -> dict[str, object]:
+        """Configure an exchange. ``new_bank`` (``banks.services.create_bank``'s fields): create the bank
+        first when there is none of that name, in the same transaction (HMA's ``POST /c/exchanges``
+        makes the exchange's bank), so a refused exchange leaves no bank behind."""
         with self.db.session() as session:
+            if new_bank is not None and session.scalar(select(Bank.id).where(Bank.name == bank)) is None:
+                made = bank_services.create_bank(session, bank, **new_bank)
+                audit.record(
+                    session,
+                    actor,
+                    audit.AuditAction.BANK_CHANGE,
+                    f"bank:{made.name}",
+                    {"change": "bank.create", "category": made.category, "kind": made.kind},
+                )
             exchange = services.create_exchange(
                 session, name, api, bank, settings=settings, trust=trust, enabled=enabled, by=actor
             )
@@ -120,9 +138,27 @@ class ExchangeOperations:
             exchange = services.set_enabled(session, name, enabled, by=actor)
             return services.exchange_view(session, exchange, credentials=self._credentials_source(name))
 
+    def exchange_update(
+        self,
+        name: str,
+        *,
+        trust: Trust | None = None,
+        settings: Mapping[str, Any] | None = None,
+        actor: str,
+    ) -> dict[str, object]:
+        """Change the exchange's trust and/or its API settings (``services.update_exchange``)."""
+        with self.db.session() as session:
+            exchange = services.update_exchange(session, name, trust=trust, settings=settings, by=actor)
+            return services.exchange_view(session, exchange, credentials=self._credentials_source(name))
+
     def exchange_delete(self, name: str, *, actor: str) -> None:
         with self.db.session() as session:
             services.delete_exchange(session, name, by=actor)
+
+    def exchange_request_fetch(self, name: str, *, actor: str) -> int | None:
+        """A person's "fetch now": audited, and queued for the worker (``services.request_fetch``)."""
+        with self.db.session() as session:
+            return tasks.request_fetch(session, name, by=actor)
 
     def exchange_fetch(
         self, name: str, *, actor: str, after_page: Callable[[int], None] | None = None

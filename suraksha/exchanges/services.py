@@ -30,7 +30,9 @@ from suraksha.exchanges.ports import check_base_url
 
 log = logging.getLogger(__name__)
 
-NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
+"""Upper case too, for HMA's names (``/c/exchanges`` names an exchange after its bank, ``MY_LIST``); two
+names that differ only in case are refused, since the credentials' variable upper-cases the name."""
 SETTINGS_KEYS: dict[ExchangeApi, dict[str, str]] = {
     ExchangeApi.NCMEC: {
         "environment": "NCMEC environment name (python-threatexchange NCMECEnvironment): Industry, NGO, ...",
@@ -101,8 +103,8 @@ def create_exchange(
     by: str,
 ) -> Exchange:
     if not NAME.fullmatch(name):
-        raise InvalidInput(f"exchange name {name!r} must be 1-100 lower-case letters, digits, '_' or '-'")
-    if session.scalar(select(Exchange.id).where(Exchange.name == name)) is not None:
+        raise InvalidInput(f"exchange name {name!r} must be 1-100 letters, digits, '_' or '-'")
+    if session.scalar(select(Exchange.id).where(func.lower(Exchange.name) == name.lower())) is not None:
         raise Conflict(f"an exchange named {name!r} already exists; `suraksha exchange list` shows them")
     bank = bank_services.get_bank(session, bank_name)
     if bank.kind == BankKind.ALLOW:
@@ -159,6 +161,39 @@ def set_enabled(session: Session, name: str, enabled: bool, *, by: str) -> Excha
         f"exchange:{name}",
         {"change": "enable" if enabled else "disable"},
     )
+    return exchange
+
+
+def update_exchange(
+    session: Session,
+    name: str,
+    *,
+    trust: Trust | None = None,
+    settings: Mapping[str, Any] | None = None,
+    by: str,
+) -> Exchange:
+    """Change what a match on the exchange's entries may lead to (``trust``) and/or the API's settings
+    (replaced whole, checked as at creation; never credentials). The checkpoint is kept: a changed URL
+    or file goes on from where the list was. Audited with the old and new values."""
+    exchange = get_exchange(session, name)
+    changes: dict[str, object] = {}
+    if trust is not None and Trust(trust).value != exchange.trust:
+        changes["trust"] = {"from": exchange.trust, "to": Trust(trust).value}
+        exchange.trust = Trust(trust).value
+    if settings is not None:
+        clean = json.dumps(_check_settings(ExchangeApi(exchange.api), settings), sort_keys=True)
+        if clean != exchange.settings:
+            changes["settings"] = {"from": json.loads(exchange.settings or "{}"), "to": json.loads(clean)}
+            exchange.settings = clean
+    if changes:
+        audit.record(
+            session,
+            by,
+            audit.AuditAction.EXCHANGE_CHANGE,
+            f"exchange:{name}",
+            {"change": "update", **changes},
+        )
+        log.info("event=exchange.update exchange=%s changed=%s", name, ",".join(sorted(changes)))
     return exchange
 
 

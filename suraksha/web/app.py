@@ -21,7 +21,7 @@ from suraksha import __version__
 from suraksha.app import Platform
 from suraksha.outbound.fetch import MediaFetcher
 from suraksha.web import console, problems
-from suraksha.web.hma import curation, hashing, matching, system
+from suraksha.web.hma import curation, exchanges, hashing, matching, system
 from suraksha.web.middleware import (
     BodySizeLimit,
     CatchAll,
@@ -42,6 +42,7 @@ ROUTERS: Sequence[APIRouter] = (
     hashing.router,
     matching.router,
     curation.router,
+    exchanges.router,
     system.router,
 )
 """Every router the app serves, besides ``/metrics``. A new area adds its router here (see

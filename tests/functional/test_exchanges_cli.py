@@ -13,12 +13,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from suraksha.app import Platform
+from suraksha.audit import AuditEvent
 from suraksha.banks.models import BankChange, BankChangeKind, BankEntry
 from suraksha.cli.main import app
 from suraksha.exchanges.models import ExchangeEntry, ExchangeFetchRun
@@ -186,3 +188,37 @@ def test_sigkill_in_the_middle_of_a_fetch_then_resume(store: str) -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_set_changes_trust_and_settings(store: str, tmp_path: Path) -> None:
+    """``exchange set``: the trust, one setting (the others kept), the settings whole; refused
+    settings change nothing; each change an audit row with the old and new values."""
+    first, second = tmp_path / "one.txt", tmp_path / "two.txt"
+    assert cli("bank", "create", "partner")[0] == 0
+    code, output = cli(
+        "exchange", "create", "partner-list", "--api", "file", "--bank", "partner",
+        "--setting", f"path={first}", "--setting", "page_size=5",
+    )  # fmt: skip
+    assert code == 0, output
+    assert cli("exchange", "set", "partner-list")[0] != 0  # nothing to change
+    code, output = cli("exchange", "set", "partner-list", "--trust", "auto_action", "--json")
+    assert code == 0 and json.loads(output)["trust"] == "auto_action", output
+    code, output = cli("exchange", "set", "partner-list", "--setting", f"path={second}", "--json")
+    assert code == 0 and json.loads(output)["settings"] == {"path": str(second), "page_size": 5}, output
+    assert cli("exchange", "set", "partner-list", "--setting", "password=x")[0] != 0
+    code, output = cli("exchange", "set", "partner-list", "--settings-json", json.dumps({"path": str(first)}))
+    assert code == 0, output
+    shown = json.loads(cli("exchange", "show", "partner-list", "--json")[1])
+    assert shown["settings"] == {"path": str(first)} and shown["trust"] == "auto_action"
+    p = Platform()
+    try:
+        with p.db.reading() as session:
+            rows = [
+                json.loads(r.details)
+                for r in session.scalars(select(AuditEvent).where(AuditEvent.action == "exchange:change"))
+            ]
+    finally:
+        p.close()
+    updates = [r for r in rows if r["change"] == "update"]
+    assert [sorted(u)[1] for u in updates] == ["trust", "settings", "settings"]
+    assert updates[0]["trust"] == {"from": "review", "to": "auto_action"}

@@ -49,6 +49,7 @@ NAV: tuple[NavLink, ...] = (
     NavLink("/console/answer", "Answer", Permission.LEGAL_VIEW),
     NavLink("/console/flaggers", "Flaggers", Permission.FLAGGERS_VIEW),
     NavLink("/console/banks", "Banks", Permission.BANK_MANAGE),
+    NavLink("/console/exchanges", "Exchanges", Permission.BANK_MANAGE),
     NavLink("/console/debugger", "Match debugger", Permission.BANK_MANAGE),
     NavLink("/console/switches", "Kill switches", Permission.SWITCH_SET),
     NavLink("/console/audit", "Audit log", Permission.AUDIT_VIEW),

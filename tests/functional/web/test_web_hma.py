@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from suraksha.app import Platform
+from suraksha.audit import AuditEvent
+from suraksha.banks import services as banks
 from suraksha.banks.models import BankEntry
 from suraksha.outbound.fetch import FetchPolicy, MediaFetcher
 from suraksha.signals.file_signals import hash_bytes
@@ -297,6 +300,51 @@ def test_banks(client: TestClient, keys: Keys, platform: Platform) -> None:
     assert client.delete("/c/bank/typo", headers=read).status_code == 403  # admin only
     assert client.delete("/c/bank/typo", headers=admin).json() == {"message": "Done"}
     assert bank_names(platform) == ["OTHER", "known"]
+
+
+def test_exchange_routes_write_through_the_platform(
+    client: TestClient, keys: Keys, platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """HMA's ``POST /c/exchanges`` makes the exchange and its bank in one transaction (a refused
+    exchange leaves no bank), into an existing bank too; changes are audited under the API key; the
+    credentials' source is named, never their value."""
+    admin, read = keys.header("admin"), keys.header("read")
+    refused = client.post("/c/exchanges", json={"api": "local_file", "bank": "FILE_LIST"}, headers=admin)
+    assert refused.status_code == 400 and "needs the setting path" in refused.json()["detail"]
+    assert "FILE_LIST" not in bank_names(platform)
+    body = {
+        "api": "ncmec",
+        "bank": "NC_LIST",
+        "api_json": {"environment": "https://exttest.cybertip.org/hashsharing"},
+    }
+    assert client.post("/c/exchanges", json={**body, "category": "csam"}, headers=admin).status_code == 201
+    shown = client.get("/c/exchange/NC_LIST", headers=read).json()
+    assert shown["environment"] == "test_Industry" and shown["bank"] == "NC_LIST"
+    assert shown["credential_status"] == {"supports_auth": True, "has_credentials": False, "source": None}
+    monkeypatch.setenv("SURAKSHA_EXCHANGE_NC_LIST_CREDENTIALS", "user:not-a-real-password")
+    status = client.get("/c/exchange/NC_LIST/credentials", headers=read)
+    assert status.json() == {"supports_auth": True, "has_credentials": True, "source": "environment"}
+    api = client.get("/c/exchanges/api/ncmec", headers=read).json()
+    assert api == {"supports_authentification": True, "has_set_authentification": True}
+    assert "not-a-real-password" not in client.get("/c/exchange/NC_LIST", headers=read).text
+    assert (
+        client.post("/c/exchanges", json={"api": "sample", "bank": "known"}, headers=admin).status_code == 400
+    )
+    assert client.post("/c/banks", json={"name": "OURS"}, headers=admin).status_code == 201
+    into_ours = client.post("/c/exchanges", json={"api": "sample", "bank": "OURS"}, headers=admin)
+    assert into_ours.status_code == 201  # an existing bank is used, not made again
+    assert client.get("/c/exchange/OURS", headers=read).json()["bank"] == "OURS"
+    with platform.db.session() as session:
+        assert banks.get_bank(session, "NC_LIST").category == "csam"
+    changed = client.put(
+        "/c/exchange/NC_LIST", json={"trust": "auto_action", "enabled": False}, headers=admin
+    )
+    assert changed.json()["trust"] == "auto_action" and changed.json()["enabled"] is False
+    with platform.db.reading() as session:
+        actors = {
+            e.actor for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "exchange:change"))
+        }
+    assert actors == {"api-key:admin-key"}
 
 
 def test_disabled_bank_stops_matching(client: TestClient, keys: Keys, cold_app: object) -> None:
