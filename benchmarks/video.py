@@ -17,9 +17,12 @@ follows the CPU affinity, so it is 1 too):
   same frames as ours), libav decode + swscale to RGB + the C++ PDQ;
 - ``decode``: PyAV decoding every frame of the clip and nothing else (the decode limit).
 
-Rates are the clip's frames (every decoded frame, not only the hashed ones) per second of wall time;
-the fastest of ``--rounds`` counts. Fidelity: ours and vpdq's frame lists are compared frame number
-by frame number: identical hashes, differing ones, and the largest bit distance.
+Rates are the clip's frames (every decoded frame, not only the hashed ones) per second, in this
+process's CPU time (all its threads: the work done, whatever else the machine runs) and in wall time
+(what a caller waits for); rounds interleave the paths and the fastest of ``--rounds`` counts.
+
+Fidelity: ours and vpdq's frame lists are compared frame number by frame number: identical hashes,
+differing ones, and the largest bit distance.
 """
 
 from __future__ import annotations
