@@ -28,6 +28,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -144,7 +145,7 @@ TILE_MAX = (512, 400)  # (width, height) of a mosaic tile: most sources hold one
 
 def _camera_sources() -> list[npt.NDArray[np.uint8]]:
     """scikit-image's sample images plus scikit-learn's two sample photos (china, flower)."""
-    from sklearn.datasets import load_sample_images
+    from sklearn.datasets import load_sample_images  # type: ignore[import-untyped]
 
     return _sources() + [np.ascontiguousarray(p[:, :, :3]) for p in load_sample_images().images]
 
@@ -408,6 +409,62 @@ def _fidelity(distances: npt.NDArray[np.int64]) -> dict[str, object]:
     }
 
 
+def _camera_stages(blobs: list[bytes]) -> dict[str, object]:
+    """Where ``hash_bytes``'s time goes, per stage, in CPU ms per image (one pass, each stage timed
+    alone on the same file in turn): the digests, the Pillow header parse with the EXIF orientation
+    (``decode_image`` reads it before libjpeg-turbo decodes), each decode, and PDQ on the decoded
+    pixels; plus how often exact mode fell back to the reference's float32 arithmetic."""
+    import simplejpeg
+
+    from suraksha.media.detect import MediaFormat
+    from suraksha.media.image import _open_header, _orientation
+    from suraksha.media.limits import DEFAULT_LIMITS
+    from suraksha.signals import pdq
+    from suraksha.signals.digests import digests_of_bytes
+
+    def header(data: bytes) -> int:
+        with _open_header(data, MediaFormat.JPEG, DEFAULT_LIMITS) as image:
+            return _orientation(image)
+
+    totals = dict.fromkeys(
+        ("digests", "header_and_orientation", "decode_rgb", "pdq_exact", "decode_luma", "pdq_fast"), 0.0
+    )
+    fallbacks = 0
+    reference_dct = pdq._reference_dct
+
+    def counting_reference(pixels: npt.NDArray[np.generic]) -> tuple[npt.NDArray[np.float32], int]:
+        nonlocal fallbacks
+        fallbacks += 1
+        return reference_dct(pixels)
+
+    def timed(stage: str, function: Callable[..., Any], *args: object) -> Any:
+        started = time.thread_time()
+        result = function(*args)
+        totals[stage] += time.thread_time() - started
+        return result
+
+    def luma_of(data: bytes) -> npt.NDArray[np.uint8]:
+        return simplejpeg.decode_jpeg(data, colorspace="GRAY")[:, :, 0]  # type: ignore[no-any-return]
+
+    pdq._reference_dct = counting_reference
+    try:
+        for blob in blobs:
+            timed("digests", digests_of_bytes, blob)
+            timed("header_and_orientation", header, blob)
+            rgb = timed("decode_rgb", simplejpeg.decode_jpeg, blob)
+            timed("pdq_exact", pdq.pdq_from_rgb, rgb, pdq.PdqMode.EXACT)
+            del rgb
+            luma = timed("decode_luma", luma_of, blob)
+            timed("pdq_fast", pdq.pdq_from_luma, luma, pdq.PdqMode.FAST)
+            del luma
+    finally:
+        pdq._reference_dct = reference_dct
+    return {
+        "cpu_ms_per_image": {stage: round(1000 * total / len(blobs), 3) for stage, total in totals.items()},
+        "exact_reference_fallback_percent": round(100.0 * fallbacks / len(blobs), 1),
+    }
+
+
 def run_camera(count: int = CAMERA_COUNT, rounds: int = 1) -> dict[str, object]:
     """The camera-like corpus through the product's whole per-file path, ``hash_bytes`` (sniff, bounded
     decode, MD5 + SHA-256, PDQ), beside HMA's ``pdq_from_bytes`` and libjpeg-turbo's decode alone
@@ -416,6 +473,7 @@ def run_camera(count: int = CAMERA_COUNT, rounds: int = 1) -> dict[str, object]:
     Each round times every path once, one file at a time; per path the faster round counts."""
     import simplejpeg
 
+    from suraksha.signals import pdq
     from suraksha.signals.file_signals import HashOptions, hash_bytes
     from suraksha.signals.pdq import PdqMode
 
@@ -441,8 +499,9 @@ def run_camera(count: int = CAMERA_COUNT, rounds: int = 1) -> dict[str, object]:
         "exact": ours(PdqMode.EXACT),
         "fast": ours(PdqMode.FAST),
     }
-    for function in paths_under_test.values():
-        function(blobs[0])
+    for function in paths_under_test.values():  # JIT load / first-call costs stay out of the timings,
+        function(blobs[0])  # the reference arithmetic's too (exact mode falls back to it now and then)
+    pdq._reference_dct(simplejpeg.decode_jpeg(blobs[0], colorspace="RGB"))
     # Per file, both the thread's CPU time and the wall clock: on a core shared with other work the
     # wall clock also counts the time other processes held the core, so CPU time is the main figure.
     cpu: dict[str, npt.NDArray[np.float64]] = {}
@@ -462,7 +521,8 @@ def run_camera(count: int = CAMERA_COUNT, rounds: int = 1) -> dict[str, object]:
                 cpu[name], outputs[name] = elapsed, results
             wall[name] = min(round_wall, wall.get(name, round_wall))
 
-    megapixels = np.array([math.prod(shape[:2]) / 1e6 for shape in outputs["decode_luma"]])  # type: ignore[arg-type]
+    shapes = [cast("tuple[int, ...]", shape) for shape in outputs["decode_luma"]]
+    megapixels = np.array([math.prod(shape[:2]) / 1e6 for shape in shapes])
     bands: dict[str, dict[str, object]] = {}
     for low, high, label in (*SIZE_BANDS, (0.0, math.inf, "all")):
         chosen = (megapixels >= low) & (megapixels < high)
@@ -497,6 +557,7 @@ def run_camera(count: int = CAMERA_COUNT, rounds: int = 1) -> dict[str, object]:
         "cpu": pinned,
         "rounds": rounds,
         "bands": bands,
+        "stages": _camera_stages(blobs),
         "wall_clock": {
             "images_per_second": {name: round(rate, 1) for name, rate in wall_rates.items()},
             "ratio_vs_hma": {name: round(rate / wall_rates["hma"], 2) for name, rate in wall_rates.items()},
@@ -537,6 +598,13 @@ def _print_camera(result: dict[str, object]) -> None:
             f"{name} {rate:.1f}/s ({wall_clock['ratio_vs_hma'][name]:.2f}x)"
             for name, rate in wall_clock["images_per_second"].items()
         )
+    )
+    stages = result["stages"]
+    assert isinstance(stages, dict)
+    print(
+        "stages, CPU ms/image: "
+        + ", ".join(f"{stage} {ms:.3f}" for stage, ms in stages["cpu_ms_per_image"].items())
+        + f"; exact mode's reference fallbacks: {stages['exact_reference_fallback_percent']}% of images"
     )
     empty = [label for label, band in bands.items() if not band["images"]]
     if empty:
