@@ -1,6 +1,6 @@
 """PDQ hashing throughput and fidelity: our exact and fast modes against HMA's path, on one core.
 
-    .venv/bin/python benchmarks/hashing.py [--count 1000] [--rounds 1] [--json]
+    .venv/bin/python benchmarks/hashing.py [--corpus current|camera|both] [--count 1000] [--rounds 1] [--json]
 
 The corpus is >= 1,000 benign JPEG photos of 0.3-3 MP made from scikit-image's bundled sample images
 (crops, resizes, collages, flips, colour and noise changes, JPEG quality 70-95), built once into
@@ -15,6 +15,13 @@ image at a time, in this process, pinned to one core where the OS allows:
 
 Fidelity: each mode's hash is compared with ``pdqhash.compute`` on the Pillow-decoded RGB of the same
 file (the reference of ``shared/testdata/pdq/expected.csv``): identical %, p99 and max distance.
+
+``--corpus camera`` (``run_camera``) is the harder case: 600 camera-like JPEGs (0.3-3 MP, mean ~1.18
+MP, made mostly by downscaling native-resolution scikit-image and scikit-learn sample photos, with
+sensor grain, quality 70-95) cached in ``.bench-cache/hashing-corpus-camera-v1/``, hashed through the
+product's whole per-file path (``signals.file_signals.hash_bytes``: sniff, bounded decode, MD5 +
+SHA-256, PDQ) in both modes beside HMA's ``pdq_from_bytes`` and libjpeg-turbo's decode alone, timed
+in CPU time per file and reported by image-size band, with a per-stage breakdown.
 """
 
 from __future__ import annotations
