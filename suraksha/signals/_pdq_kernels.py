@@ -61,7 +61,8 @@ def gather64_rgb(rgb, rs, rl, rw, cs, cl, cw, out):  # type: ignore[no-untyped-d
 
     ``rgb`` is (H, W, 3) uint8, C-contiguous. Luma is linear, so the vertical pass sums the three
     channels separately over whole interleaved rows (contiguous, vectorises) and luma is formed once
-    per kept column.
+    per kept column. The order of the float64 additions differs from a plain left-to-right sum by far
+    less than exact mode's error bound (``pdq._SAMPLE_ERROR_BOUND``).
     """
     H, W, _ = rgb.shape
     flat = rgb.reshape(H, W * 3)
@@ -72,11 +73,22 @@ def gather64_rgb(rgb, rs, rl, rw, cs, cl, cw, out):  # type: ignore[no-untyped-d
     lum = np.empty(x1 - x0, rw.dtype)
     for i in range(64):
         tmp[:] = 0.0
-        for k in range(rl[i]):
+        k = 0
+        while k + 4 <= rl[i]:  # four rows per sweep of ``tmp``: a quarter of its loads and stores
+            w0, w1, w2, w3 = rw[i, k], rw[i, k + 1], rw[i, k + 2], rw[i, k + 3]
+            r0 = flat[rs[i] + k, x0 * 3 : x1 * 3]
+            r1 = flat[rs[i] + k + 1, x0 * 3 : x1 * 3]
+            r2 = flat[rs[i] + k + 2, x0 * 3 : x1 * 3]
+            r3 = flat[rs[i] + k + 3, x0 * 3 : x1 * 3]
+            for x in range(n3):
+                tmp[x] += (w0 * r0[x] + w1 * r1[x]) + (w2 * r2[x] + w3 * r3[x])
+            k += 4
+        while k < rl[i]:
             wgt = rw[i, k]
             row = flat[rs[i] + k, x0 * 3 : x1 * 3]
             for x in range(n3):
                 tmp[x] += wgt * row[x]
+            k += 1
         for x in range(x1 - x0):
             lum[x] = 0.299 * tmp[3 * x] + 0.587 * tmp[3 * x + 1] + 0.114 * tmp[3 * x + 2]
         for j in range(64):
