@@ -56,7 +56,7 @@ def _summary(view: dict[str, Any]) -> str:
 @app.command("create")
 def create(
     name: str = typer.Argument(..., help="Short name: lower-case letters, digits, '_' and '-'."),
-    api: ExchangeApi = typer.Option(..., "--api", help="ncmec, static_sample or file."),
+    api: ExchangeApi = typer.Option(..., "--api", help="ncmec, stopncii, tat, static_sample or file."),
     bank: str = typer.Option(..., "--bank", help="The block bank the list is kept in."),
     trust: Trust = typer.Option(
         Trust.REVIEW, "--trust", help="auto_action or review: what a match on its entries may lead to."
