@@ -41,6 +41,7 @@ class StopNCIISimulator:
     fetch_key: str
     feedback_key: str
     page_size: int = 800
+    """The most records a page holds, whatever ``pageSize`` asks (the client asks 800)."""
     hashes: dict[tuple[str, str], SimHash] = field(default_factory=dict)
     feedback: list[dict[str, Any]] = field(default_factory=list)
     """Every feedback received, as sent (``hashValue``, ``feedbackValue``, ``tags``)."""
@@ -85,6 +86,7 @@ class StopNCIISimulator:
             raise InvalidInput("startTimestamp, pageSize and nextPageToken are integers") from None
         if not 1 <= size <= 10_000 or offset < 0:
             raise InvalidInput("pageSize must be 1-10000")
+        size = min(size, self.page_size)
         with self._lock:
             self.requests += 1
             rows = sorted(
