@@ -12,6 +12,7 @@ sent to it reaches StopNCII.
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -74,6 +75,11 @@ class StopNCIISimulator:
                     old.feedbacks if old else [],
                 )
         return len(rows)
+
+    def seed(self, count: int, *, seed: int = 1) -> None:
+        """``count`` synthetic ImagePDQ hashes: random bits, no picture's hash."""
+        rng = random.Random(seed)  # noqa: S311 - reproducible test data, not a secret
+        self.upsert([{"hashValue": f"{rng.getrandbits(256):064x}"} for _ in range(count)])
 
     def fetch(self, params: Mapping[str, str]) -> dict[str, Any]:
         """Records modified at or after ``startTimestamp``, oldest first; ``nextPageToken`` is the

@@ -11,6 +11,7 @@ It holds only what tests put in it: made-up values, never hashes of any picture.
 
 from __future__ import annotations
 
+import random
 import secrets
 import threading
 import time
@@ -70,6 +71,11 @@ class TATSimulator:
                     bool(row.get("deleted")),
                 )
         return len(rows)
+
+    def seed(self, count: int, *, seed: int = 1) -> None:
+        """``count`` synthetic PDQ records: random bits, no picture's hash."""
+        rng = random.Random(seed)  # noqa: S311 - reproducible test data, not a secret
+        self.upsert([{"id": n + 1, "hash_digest": f"{rng.getrandbits(256):064x}"} for n in range(count)])
 
     def page(self, params: Mapping[str, str], base_url: str) -> dict[str, Any]:
         """Records after ``after`` (``updated_on,id``), oldest first, ``limit`` from ``offset``."""
