@@ -346,11 +346,12 @@ def test_banks_add_hash_index(hma: Hma) -> None:
 def test_exchange_api_set_auth(hma: Hma) -> None:
     """test_api.py::test_exchange_api_set_auth"""
     sample_name, tx_name = "sample", "ncmec"
-    # DIFFERENCE (docs/api.md: the exchange APIs wired are sample, ncmec and local_file): HMA's test
+    # DIFFERENCE (docs/api.md: the exchange APIs wired are sample, ncmec, local_file, stop_ncii and
+    # tat): HMA's test
     # installs sample and fb_threatexchange; NCMEC's hash sharing stands in for the API with credentials.
     resp = hma.get("/c/exchanges/apis")
     assert resp.status_code == 200
-    assert set(resp.json()) == {sample_name, tx_name, "local_file"}
+    assert set(resp.json()) == {sample_name, tx_name, "local_file", "stop_ncii", "tat"}
 
     resp = hma.get(f"/c/exchanges/api/{sample_name}")
     assert resp.status_code == 200
