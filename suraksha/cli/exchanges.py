@@ -56,7 +56,9 @@ def _summary(view: dict[str, Any]) -> str:
 @app.command("create")
 def create(
     name: str = typer.Argument(..., help="Short name: lower-case letters, digits, '_' and '-'."),
-    api: ExchangeApi = typer.Option(..., "--api", help="ncmec, stopncii, tat, static_sample or file."),
+    api: ExchangeApi = typer.Option(
+        ..., "--api", help="ncmec, stopncii, tat, threatexchange, static_sample or file."
+    ),
     bank: str = typer.Option(..., "--bank", help="The block bank the list is kept in."),
     trust: Trust = typer.Option(
         Trust.REVIEW, "--trust", help="auto_action or review: what a match on its entries may lead to."
@@ -351,3 +353,36 @@ def tat_sim_command(
         simulator.seed(seed)
     out.print(f"Tech Against Terrorism stand-in on http://{host}:{port}/ ({len(simulator.listed)} records)")
     uvicorn.run(create_tat_app(simulator), host=host, port=port, log_level="warning", access_log=False)
+
+
+THREATEXCHANGE_SIM_CREDENTIALS_ENV = "SURAKSHA_THREATEXCHANGE_SIM_CREDENTIALS"
+
+
+def threatexchange_sim_command(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8904, min=1, max=65535),
+    privacy_group: int = typer.Option(1, "--privacy-group", min=1, help="The privacy group it serves."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Start with this many synthetic indicators."),
+    page_size: int = typer.Option(100, "--page-size", min=1, max=10_000, help="Most updates a page holds."),
+) -> None:
+    """Serve a local stand-in for ThreatExchange's /threat_updates at http://HOST:PORT/v26.0 (tests,
+    demos, development), as python-threatexchange's client reads it. It accepts the APP_ID:APP_SECRET
+    in SURAKSHA_THREATEXCHANGE_SIM_CREDENTIALS."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    from suraksha.exchanges.threatexchange_sim import ThreatExchangeSimulator  # noqa: PLC0415
+    from suraksha.web.exchange_sims import create_threatexchange_app  # noqa: PLC0415 - nor the web framework
+
+    app_id, sep, secret = os.environ.get(THREATEXCHANGE_SIM_CREDENTIALS_ENV, "").partition(":")
+    if not sep or not app_id.isdigit() or not secret:
+        raise fail(f"set {THREATEXCHANGE_SIM_CREDENTIALS_ENV} to APP_ID:APP_SECRET (APP_ID a number)")
+    simulator = ThreatExchangeSimulator(app_id, secret, privacy_group, page_size=page_size)
+    if seed:
+        simulator.seed(seed)
+    out.print(
+        f"ThreatExchange stand-in on http://{host}:{port}/v26.0, privacy group {privacy_group} "
+        f"({len(simulator.updates)} indicators)"
+    )
+    uvicorn.run(
+        create_threatexchange_app(simulator), host=host, port=port, log_level="warning", access_log=False
+    )

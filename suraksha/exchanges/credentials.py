@@ -7,7 +7,8 @@
 
 The value is ``user:password`` for NCMEC (python-threatexchange's ``NCMECCredentials`` format) and Tech
 Against Terrorism (``TATCredentials``); for StopNCII ``SUBSCRIPTION_KEY:FETCH_KEY`` or
-``SUBSCRIPTION_KEY:FETCH_KEY,FEEDBACK_KEY`` (``suraksha.exchanges.stopncii``).
+``SUBSCRIPTION_KEY:FETCH_KEY,FEEDBACK_KEY`` (``suraksha.exchanges.stopncii``); for ThreatExchange
+``APP_ID:APP_SECRET`` (``suraksha.exchanges.threatexchange``).
 """
 
 from __future__ import annotations

@@ -33,6 +33,9 @@ class ExchangeApi(StrEnum):
     """StopNCII.org's hash API (``StopNCIISignalExchangeAPI``): incremental, withdrawn hashes removed."""
     TAT = "tat"
     """Tech Against Terrorism's hash list (``TATSignalExchangeAPI``): incremental, deletions flagged."""
+    THREATEXCHANGE = "threatexchange"
+    """Meta's ThreatExchange, one privacy group's ``/threat_updates`` (``FBThreatExchangeSignalExchangeAPI``):
+    incremental, deletions flagged."""
 
 
 class Trust(StrEnum):

@@ -68,11 +68,15 @@ class ExchangeOperations:
                 f"exchange {exchange.name!r} has no credentials: set {credentials_env_var(exchange.name)} "
                 "to user:password, or add it to the exchange_secrets_file"
             )
-        if api in (ExchangeApi.STOPNCII, ExchangeApi.TAT):
+        if api in (ExchangeApi.STOPNCII, ExchangeApi.TAT, ExchangeApi.THREATEXCHANGE):
             if api == ExchangeApi.STOPNCII:
                 from suraksha.exchanges.stopncii import StopNCIISource as Source  # noqa: PLC0415
-            else:
+            elif api == ExchangeApi.TAT:
                 from suraksha.exchanges.tat import TATSource as Source  # type: ignore[assignment]  # noqa: PLC0415
+            else:
+                from suraksha.exchanges.threatexchange import (  # type: ignore[assignment]  # noqa: PLC0415
+                    ThreatExchangeSource as Source,
+                )
             return Source(
                 exchange.name,
                 settings,

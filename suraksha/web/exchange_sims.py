@@ -1,5 +1,6 @@
-"""The HTTP side of the StopNCII and Tech Against Terrorism stand-ins (``suraksha.exchanges.stopncii_sim``,
-``suraksha.exchanges.tat_sim``): only HTTP here, the protocol is there."""
+"""The HTTP side of the StopNCII, Tech Against Terrorism and ThreatExchange stand-ins
+(``suraksha.exchanges.stopncii_sim``, ``tat_sim``, ``threatexchange_sim``): only HTTP here, the
+protocol is there."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fastapi import FastAPI, Request, Response
 from suraksha.errors import InvalidInput
 from suraksha.exchanges.stopncii_sim import StopNCIISimulator
 from suraksha.exchanges.tat_sim import TATSimulator
+from suraksha.exchanges.threatexchange_sim import ThreatExchangeSimulator
 from suraksha.web.ncmec_sim import _bounded_body
 
 JSON = "application/json"
@@ -80,5 +82,25 @@ def create_tat_app(simulator: TATSimulator) -> FastAPI:
             return _json(simulator.page(dict(request.query_params), str(request.base_url)))
         except InvalidInput as exc:
             return _json({"error": str(exc)}, 400)
+
+    return app
+
+
+def create_threatexchange_app(simulator: ThreatExchangeSimulator) -> FastAPI:
+    app = FastAPI(title="ThreatExchange stand-in", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/v26.0/{group}/threat_updates/")
+    async def threat_updates(request: Request, group: int) -> Response:
+        params = dict(request.query_params)
+        if not simulator.authorised(params.get("access_token")):
+            error = {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}
+            return _json({"error": error}, 400)
+        url = str(request.url.replace(query=""))
+        try:
+            return _json(simulator.page(group, params, url))
+        except LookupError:
+            return _json({"error": {"message": "Unsupported get request.", "code": 100}}, 400)
+        except InvalidInput as exc:
+            return _json({"error": {"message": str(exc), "code": 100}}, 400)
 
     return app

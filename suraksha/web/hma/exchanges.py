@@ -41,6 +41,7 @@ HMA_API_NAMES: dict[str, ExchangeApi] = {
     "local_file": ExchangeApi.FILE,
     "stop_ncii": ExchangeApi.STOPNCII,
     "tat": ExchangeApi.TAT,
+    "fb_threatexchange": ExchangeApi.THREATEXCHANGE,
 }
 """python-threatexchange's ``get_name()`` of each API we wire, as HMA lists them."""
 OUR_TO_HMA = {ours: hma for hma, ours in HMA_API_NAMES.items()}

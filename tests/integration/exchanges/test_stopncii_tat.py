@@ -1,6 +1,7 @@
-"""StopNCII and Tech Against Terrorism exchanges: fetched from their stand-ins over real HTTP, through
-python-threatexchange's clients, into a bank (incremental, removals upstream, resumable checkpoints),
-and StopNCII's feedback sent once per verdict. Credentials come from the environment only."""
+"""StopNCII, Tech Against Terrorism and ThreatExchange exchanges: fetched from their stand-ins over real
+HTTP, through python-threatexchange's clients, into a bank (incremental, removals upstream, resumable
+checkpoints), and StopNCII's feedback sent once per verdict. Credentials come from the environment
+only, and are stored nowhere."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from suraksha.app import Platform
 from suraksha.exchanges.models import Exchange, ExchangeApi, RunState, Trust
 from suraksha.exchanges.stopncii_sim import StopNCIISimulator
 from suraksha.exchanges.tat_sim import TATSimulator
+from suraksha.exchanges.threatexchange_sim import ThreatExchangeSimulator
 from suraksha.review.models import ViolationCategory
-from suraksha.web.exchange_sims import create_stopncii_app, create_tat_app
+from suraksha.web.exchange_sims import create_stopncii_app, create_tat_app, create_threatexchange_app
 from tests.integration.exchanges.conftest import bank_values, free_port, md5, pdq
 from tests.integration.exchanges.test_feedback import (
     feedback_jobs,
@@ -31,6 +33,7 @@ from tests.integration.exchanges.test_feedback import (
 
 SUBSCRIPTION, FETCH_KEY, FEEDBACK_KEY = "sub-sim-only-1c9e", "fetch-sim-only-77a2", "feedback-sim-only-3b10"
 TAT_USER, TAT_PASSWORD = "tat-tester", "tat-sim-only-password-51d0"
+TE_APP, TE_SECRET, TE_GROUP = "1234567", "te-sim-only-secret-0c4d", 98765
 
 
 @contextmanager
@@ -154,3 +157,53 @@ def test_tat_fetch_incremental_and_deleted(platform: Platform, tat: tuple[TATSim
         exchange = session.scalar(select(Exchange).where(Exchange.name == "tt"))
         assert exchange is not None and exchange.checkpoint and "1700000200" in exchange.checkpoint
     _no_secret_stored(platform, TAT_PASSWORD)
+
+
+@pytest.fixture
+def threatexchange(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[ThreatExchangeSimulator, str]]:
+    sim = ThreatExchangeSimulator(TE_APP, TE_SECRET, TE_GROUP, page_size=4)
+    monkeypatch.setenv("SURAKSHA_EXCHANGE_TE_CREDENTIALS", f"{TE_APP}:{TE_SECRET}")
+    with serve(create_threatexchange_app(sim)) as url:
+        yield sim, url + "/v26.0"
+
+
+def test_threatexchange_fetch_incremental_and_deleted(
+    platform: Platform, threatexchange: tuple[ThreatExchangeSimulator, str]
+) -> None:
+    sim, url = threatexchange
+    sim.upsert([{"id": n, "indicator": pdq(n)} for n in range(1, 10)], now=1_700_000_000)
+    sim.upsert(
+        [
+            {"id": 20, "indicator": md5(20), "type": "HASH_VIDEO_MD5"},
+            {"id": 21, "indicator": md5(21), "type": "HASH_MD5"},  # an MD5 not tagged as a video: skipped
+            {"id": 22, "indicator": "https://example.org/", "type": "URI"},  # a type we do not take
+        ],
+        now=1_700_000_100,
+    )
+    settings = {"url": url, "privacy_group": TE_GROUP}
+    platform.exchange_create(
+        "te", ExchangeApi.THREATEXCHANGE, "known", settings=settings, trust=Trust.REVIEW, actor="test"
+    )
+    first = platform.exchange_fetch("te", actor="test")
+    assert first.state == RunState.DONE, first.error
+    assert first.added == 10 and first.pages >= 3
+    assert bank_values(platform) == sorted([*(pdq(n) for n in range(1, 10)), md5(20)])
+
+    # nothing new: an empty page is no failure (python-threatexchange's own loop asserts on it)
+    assert platform.exchange_fetch("te", actor="test").state == RunState.DONE
+
+    before = sim.requests
+    sim.upsert(
+        [{"id": 4, "indicator": pdq(4), "should_delete": True}, {"id": 30, "indicator": pdq(30)}],
+        now=1_700_000_200,
+    )
+    second = platform.exchange_fetch("te", actor="test")
+    assert (second.state, second.added, second.removed) == (RunState.DONE, 1, 1), second.error
+    # from the checkpoint (start_time is inclusive: the updates of its second again), not 4 pages
+    assert sim.requests - before == 2
+    assert pdq(4) in bank_values(platform, enabled=False) and pdq(30) in bank_values(platform)
+
+    sim.app_secret = "rotated"  # a refused token: the run fails, and the token is nowhere
+    refused = platform.exchange_fetch("te", actor="test")
+    assert refused.state == RunState.FAILED and "HTTP 400" in refused.error and TE_SECRET not in refused.error
+    _no_secret_stored(platform, TE_SECRET)
