@@ -90,6 +90,7 @@ class AuditAction(StrEnum):
     SWITCH_SET = "switch:set"
     BANK_CHANGE = "bank:change"
     EXCHANGE_CHANGE = "exchange:change"
+    EXCHANGE_FEEDBACK = "exchange:feedback"
     EVIDENCE_ACCESS = "evidence:access"
     EXPORT_CREATE = "export:create"
     STATS_REPAIR = "stats:repair"

@@ -56,7 +56,9 @@ def _summary(view: dict[str, Any]) -> str:
 @app.command("create")
 def create(
     name: str = typer.Argument(..., help="Short name: lower-case letters, digits, '_' and '-'."),
-    api: ExchangeApi = typer.Option(..., "--api", help="ncmec, static_sample or file."),
+    api: ExchangeApi = typer.Option(
+        ..., "--api", help="ncmec, stopncii, tat, threatexchange, static_sample or file."
+    ),
     bank: str = typer.Option(..., "--bank", help="The block bank the list is kept in."),
     trust: Trust = typer.Option(
         Trust.REVIEW, "--trust", help="auto_action or review: what a match on its entries may lead to."
@@ -296,4 +298,91 @@ def hashsharing_sim_command(
     out.print(f"NCMEC hash sharing stand-in on http://{host}:{port} ({len(simulator.entries)} entries)")
     uvicorn.run(
         create_hashsharing_app(simulator), host=host, port=port, log_level="warning", access_log=False
+    )
+
+
+STOPNCII_SIM_CREDENTIALS_ENV = "SURAKSHA_STOPNCII_SIM_CREDENTIALS"
+TAT_SIM_CREDENTIALS_ENV = "SURAKSHA_TAT_SIM_CREDENTIALS"
+
+
+def stopncii_sim_command(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8902, min=1, max=65535),
+    seed: int = typer.Option(0, "--seed", min=0, help="Start with this many synthetic hashes."),
+    page_size: int = typer.Option(800, "--page-size", min=1, max=10_000, help="Most records a page holds."),
+) -> None:
+    """Serve a local stand-in for StopNCII.org's hash API at http://HOST:PORT/v1 (tests, demos,
+    development): FetchHashes and SubmitFeedback as python-threatexchange's client calls them. It accepts
+    SUBSCRIPTION_KEY:FETCH_KEY,FEEDBACK_KEY from SURAKSHA_STOPNCII_SIM_CREDENTIALS. Nothing sent to it
+    reaches StopNCII."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    from suraksha.exchanges.stopncii_sim import StopNCIISimulator  # noqa: PLC0415
+    from suraksha.web.exchange_sims import create_stopncii_app  # noqa: PLC0415 - nor the web framework
+
+    subscription, _, keys = os.environ.get(STOPNCII_SIM_CREDENTIALS_ENV, "").partition(":")
+    fetch_key, _, feedback_key = keys.partition(",")
+    if not (subscription and fetch_key and feedback_key):
+        raise fail(f"set {STOPNCII_SIM_CREDENTIALS_ENV} to SUBSCRIPTION_KEY:FETCH_KEY,FEEDBACK_KEY")
+    simulator = StopNCIISimulator(subscription, fetch_key, feedback_key, page_size=page_size)
+    if seed:
+        simulator.seed(seed)
+    out.print(f"StopNCII stand-in on http://{host}:{port}/v1 ({len(simulator.hashes)} hashes)")
+    uvicorn.run(create_stopncii_app(simulator), host=host, port=port, log_level="warning", access_log=False)
+
+
+def tat_sim_command(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8903, min=1, max=65535),
+    seed: int = typer.Option(0, "--seed", min=0, help="Start with this many synthetic records."),
+    page_size: int = typer.Option(100, "--page-size", min=1, max=10_000, help="Records per page."),
+) -> None:
+    """Serve a local stand-in for Tech Against Terrorism's hash list API at http://HOST:PORT/ (tests,
+    demos, development): token-auth/tcap/ and api/hash-list/v2/all as python-threatexchange's client
+    calls them. It accepts the user:password in SURAKSHA_TAT_SIM_CREDENTIALS."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    from suraksha.exchanges.tat_sim import TATSimulator  # noqa: PLC0415
+    from suraksha.web.exchange_sims import create_tat_app  # noqa: PLC0415 - nor the web framework
+
+    user, sep, password = os.environ.get(TAT_SIM_CREDENTIALS_ENV, "").partition(":")
+    if not sep or not user or not password:
+        raise fail(f"set {TAT_SIM_CREDENTIALS_ENV} to user:password")
+    simulator = TATSimulator(user, password, page_size=page_size)
+    if seed:
+        simulator.seed(seed)
+    out.print(f"Tech Against Terrorism stand-in on http://{host}:{port}/ ({len(simulator.listed)} records)")
+    uvicorn.run(create_tat_app(simulator), host=host, port=port, log_level="warning", access_log=False)
+
+
+THREATEXCHANGE_SIM_CREDENTIALS_ENV = "SURAKSHA_THREATEXCHANGE_SIM_CREDENTIALS"
+
+
+def threatexchange_sim_command(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+    port: int = typer.Option(8904, min=1, max=65535),
+    privacy_group: int = typer.Option(1, "--privacy-group", min=1, help="The privacy group it serves."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Start with this many synthetic indicators."),
+    page_size: int = typer.Option(100, "--page-size", min=1, max=10_000, help="Most updates a page holds."),
+) -> None:
+    """Serve a local stand-in for ThreatExchange's /threat_updates at http://HOST:PORT/v26.0 (tests,
+    demos, development), as python-threatexchange's client reads it. It accepts the APP_ID:APP_SECRET
+    in SURAKSHA_THREATEXCHANGE_SIM_CREDENTIALS."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    from suraksha.exchanges.threatexchange_sim import ThreatExchangeSimulator  # noqa: PLC0415
+    from suraksha.web.exchange_sims import create_threatexchange_app  # noqa: PLC0415 - nor the web framework
+
+    app_id, sep, secret = os.environ.get(THREATEXCHANGE_SIM_CREDENTIALS_ENV, "").partition(":")
+    if not sep or not app_id.isdigit() or not secret:
+        raise fail(f"set {THREATEXCHANGE_SIM_CREDENTIALS_ENV} to APP_ID:APP_SECRET (APP_ID a number)")
+    simulator = ThreatExchangeSimulator(app_id, secret, privacy_group, page_size=page_size)
+    if seed:
+        simulator.seed(seed)
+    out.print(
+        f"ThreatExchange stand-in on http://{host}:{port}/v26.0, privacy group {privacy_group} "
+        f"({len(simulator.updates)} indicators)"
+    )
+    uvicorn.run(
+        create_threatexchange_app(simulator), host=host, port=port, log_level="warning", access_log=False
     )

@@ -73,6 +73,9 @@ app.command("worker")(worker.worker_command)
 app.command("ncmec-sim")(reports.ncmec_sim_command)
 app.command("dsa-sim")(sor.dsa_sim_command)
 app.command("hashsharing-sim")(exchanges.hashsharing_sim_command)
+app.command("stopncii-sim")(exchanges.stopncii_sim_command)
+app.command("tat-sim")(exchanges.tat_sim_command)
+app.command("threatexchange-sim")(exchanges.threatexchange_sim_command)
 app.command("answer")(transparency.answer_command)
 
 

@@ -5,7 +5,10 @@
 - a TOML file of ``name = "user:password"`` lines, readable by its owner only (mode 0600 or tighter):
   a file others can read is refused.
 
-The value is python-threatexchange's format for NCMEC (``NCMECCredentials``: ``user:password``).
+The value is ``user:password`` for NCMEC (python-threatexchange's ``NCMECCredentials`` format) and Tech
+Against Terrorism (``TATCredentials``); for StopNCII ``SUBSCRIPTION_KEY:FETCH_KEY`` or
+``SUBSCRIPTION_KEY:FETCH_KEY,FEEDBACK_KEY`` (``suraksha.exchanges.stopncii``); for ThreatExchange
+``APP_ID:APP_SECRET`` (``suraksha.exchanges.threatexchange``).
 """
 
 from __future__ import annotations

@@ -2,7 +2,10 @@
 speaks it: Basic auth, XML answers, ``GET /v2/status`` and ``GET /v2/entries?from=&to=`` listing the
 entries changed in a time range, paged with ``<paging><next>`` URLs (``start``, ``size``, ``max``) the
 client follows as they are, images and videos in their own blocks with a ``maxTimestamp``, and removed
-entries as ``deletedImage``/``deletedVideo`` tombstones. The protocol only; the HTTP side is
+entries as ``deletedImage``/``deletedVideo`` tombstones; feedback on an entry's fingerprint as the
+client sends it (``PUT /v2/entries/{member}/{id}/{PDQ|MD5|...}/feedback`` with a ``feedbackSubmission``
+of ``affirmative`` or ``negative`` with ``reasonIds``, and ``GET /v2/feedback/{type}/reasons``),
+recorded in ``feedback``. The protocol only; the HTTP side is
 ``suraksha.web.hashsharing_sim`` (``suraksha hashsharing-sim``).
 
 It holds only what tests and demos put in it (``upsert``) or synthetic entries (``seed``): random bits
@@ -27,6 +30,19 @@ NAMESPACE = "https://hashsharing.ncmec.org/hashsharing/v2"
 PAGE_SIZE = 1000
 MEMBERS = {1: "Suraksha stand-in", 42: "Example Member", 43: "Another Member"}
 FINGERPRINT_TYPES = ("md5", "sha1", "pdq", "pdna")
+FEEDBACK_REASONS = {"3d2a7c44-0000-4000-8000-000000000001": "Not CSAM (stand-in)"}
+"""The one negative reason the stand-in offers for every fingerprint type (made up)."""
+
+
+@dataclass(frozen=True)
+class SimFeedback:
+    member: int
+    id: str
+    fingerprint: str
+    """NCMEC's name: PDQ, MD5, ..."""
+    vote: str
+    """affirmative or negative"""
+    reasons: tuple[str, ...] = ()
 
 
 def parse_time(text: str) -> int:
@@ -64,6 +80,7 @@ class HashSharingSimulator:
     """Each entries answer that holds entries waits this long (tests kill a fetch in the middle)."""
     entries: dict[tuple[int, str], SimEntry] = field(default_factory=dict)
     requests: int = 0
+    feedback: list[SimFeedback] = field(default_factory=list)
     _seq: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -166,6 +183,36 @@ class HashSharingSimulator:
         if self.page_delay_s and page:
             time.sleep(self.page_delay_s)
         return _document(root)
+
+    def feedback_reasons_xml(self, fingerprint: str) -> bytes:
+        if fingerprint.lower() not in {*FINGERPRINT_TYPES, "netclean", "videntifier"}:
+            raise InvalidInput(f"unknown fingerprint type {fingerprint!r}")
+        root = ET.Element("feedbackReasonsResult", xmlns=NAMESPACE)
+        block = ET.SubElement(root, "availableFeedbackReasons")
+        for guid, name in FEEDBACK_REASONS.items():
+            ET.SubElement(block, "reason", guid=guid, name=name)
+        return _document(root)
+
+    def submit_feedback(self, member: int, entry_id: str, fingerprint: str, body: bytes) -> bool:
+        """Record a vote on one fingerprint of an entry; False when there is no such live entry
+        with that fingerprint (404). InvalidInput when the body is not a feedback submission."""
+        try:
+            root = ET.fromstring(body)  # noqa: S314 - our own tests' bodies, bounded by the HTTP side
+        except ET.ParseError:
+            raise InvalidInput("the body is not XML") from None
+        votes = [el for el in root if el.tag.rpartition("}")[2] in ("affirmative", "negative")]
+        if root.tag.rpartition("}")[2] != "feedbackSubmission" or len(votes) != 1:
+            raise InvalidInput("send a feedbackSubmission with one affirmative or negative element")
+        vote = votes[0].tag.rpartition("}")[2]
+        reasons = tuple(el.text or "" for el in votes[0].iter() if el.tag.rpartition("}")[2] == "guid")
+        if vote == "negative" and (not reasons or any(r not in FEEDBACK_REASONS for r in reasons)):
+            raise InvalidInput("a negative vote names one of the offered reasonIds")
+        with self._lock:
+            entry = self.entries.get((member, entry_id))
+            if entry is None or entry.deleted or fingerprint.lower() not in entry.fingerprints:
+                return False
+            self.feedback.append(SimFeedback(member, entry_id, fingerprint.upper(), vote, reasons))
+        return True
 
 
 def _document(root: ET.Element) -> bytes:

@@ -29,6 +29,13 @@ class ExchangeApi(StrEnum):
     """The example signals python-threatexchange ships (``StaticSampleSignalExchangeAPI``): a snapshot."""
     FILE = "file"
     """A local file of ``TYPE VALUE`` lines (``LocalFileSignalExchangeAPI``): a snapshot, read in pages."""
+    STOPNCII = "stopncii"
+    """StopNCII.org's hash API (``StopNCIISignalExchangeAPI``): incremental, withdrawn hashes removed."""
+    TAT = "tat"
+    """Tech Against Terrorism's hash list (``TATSignalExchangeAPI``): incremental, deletions flagged."""
+    THREATEXCHANGE = "threatexchange"
+    """Meta's ThreatExchange, one privacy group's ``/threat_updates`` (``FBThreatExchangeSignalExchangeAPI``):
+    incremental, deletions flagged."""
 
 
 class Trust(StrEnum):

@@ -14,7 +14,8 @@ from suraksha.banks.models import Bank
 from suraksha.errors import ConfigError
 from suraksha.exchanges import services, sync, tasks
 from suraksha.exchanges.credentials import Credentials, credentials_env_var, find_credentials
-from suraksha.exchanges.models import Exchange, ExchangeApi, Trust
+from suraksha.exchanges.feedback import FeedbackJobs, FeedbackVerdict
+from suraksha.exchanges.models import Exchange, ExchangeApi, ExchangeEntry, Trust
 from suraksha.exchanges.ports import ExchangeSource
 from suraksha.exchanges.sync import FetchOptions, FetchResult
 from suraksha.exchanges.tasks import ExchangeJobs
@@ -67,6 +68,22 @@ class ExchangeOperations:
                 f"exchange {exchange.name!r} has no credentials: set {credentials_env_var(exchange.name)} "
                 "to user:password, or add it to the exchange_secrets_file"
             )
+        if api in (ExchangeApi.STOPNCII, ExchangeApi.TAT, ExchangeApi.THREATEXCHANGE):
+            if api == ExchangeApi.STOPNCII:
+                from suraksha.exchanges.stopncii import StopNCIISource as Source  # noqa: PLC0415
+            elif api == ExchangeApi.TAT:
+                from suraksha.exchanges.tat import TATSource as Source  # type: ignore[assignment]  # noqa: PLC0415
+            else:
+                from suraksha.exchanges.threatexchange import (  # type: ignore[assignment]  # noqa: PLC0415
+                    ThreatExchangeSource as Source,
+                )
+            return Source(
+                exchange.name,
+                settings,
+                credentials,
+                timeout_s=self.settings.exchange_timeout_s,
+                budget_s=self.settings.exchange_fetch_budget_s,
+            )
         return NcmecSource(
             exchange.name,
             settings,
@@ -81,6 +98,29 @@ class ExchangeOperations:
             fetch=lambda name, by: self.exchange_fetch(name, actor=by),
             every_s=self.settings.exchange_fetch_every_s,
         ).register(registry)
+        FeedbackJobs(send=self.exchange_send_feedback).register(registry)
+
+    def exchange_send_feedback(
+        self, exchange: Exchange, record: ExchangeEntry, verdict: FeedbackVerdict
+    ) -> None:
+        """Report a reviewer's verdict on one of the exchange's records to the exchange
+        (``suraksha.exchanges.feedback_clients``, loaded here: only the feedback job needs it)."""
+        from suraksha.exchanges.feedback_clients import send_feedback  # noqa: PLC0415
+
+        credentials = self.exchange_credentials(exchange.name)
+        if credentials is None:
+            raise ConfigError(
+                f"exchange {exchange.name!r} has no credentials: set {credentials_env_var(exchange.name)}, "
+                "or add it to the exchange_secrets_file"
+            )
+        send_feedback(
+            exchange,
+            services.exchange_settings(exchange),
+            record,
+            verdict,
+            credentials,
+            timeout_s=self.settings.exchange_timeout_s,
+        )
 
     def _credentials_source(self, name: str) -> str | None:
         try:

@@ -38,6 +38,7 @@ SETTINGS_KEYS: dict[ExchangeApi, dict[str, str]] = {
         "environment": "NCMEC environment name (python-threatexchange NCMECEnvironment): Industry, NGO, ...",
         "url": "base URL instead of the environment's (the local stand-in: http://127.0.0.1:PORT)",
         "only_esp_ids": "list of member (ESP) ids whose entries are taken; empty: all",
+        "negative_reason": "the reason GUID a false positive is reported with, when NCMEC offers several",
     },
     ExchangeApi.STATIC_SAMPLE: {},
     ExchangeApi.FILE: {
@@ -45,8 +46,18 @@ SETTINGS_KEYS: dict[ExchangeApi, dict[str, str]] = {
         "signal_type": "the type of every line when lines have no type (pdq or video_md5)",
         "page_size": "lines per page (default 1000)",
     },
+    ExchangeApi.STOPNCII: {
+        "url": "base URL instead of https://api.stopncii.org/v1 (the local stand-in: http://127.0.0.1:PORT/v1)",
+    },
+    ExchangeApi.TAT: {
+        "url": "base URL instead of https://app.terrorismanalytics.org/ (the local stand-in: http://127.0.0.1:PORT/)",
+    },
+    ExchangeApi.THREATEXCHANGE: {
+        "privacy_group": "the ThreatExchange privacy group's id (an integer)",
+        "url": "base URL instead of https://graph.facebook.com/v26.0 (the local stand-in: http://127.0.0.1:PORT/v26.0)",
+    },
 }
-NEEDS_CREDENTIALS = {ExchangeApi.NCMEC}
+NEEDS_CREDENTIALS = {ExchangeApi.NCMEC, ExchangeApi.STOPNCII, ExchangeApi.TAT, ExchangeApi.THREATEXCHANGE}
 SETTINGS_MAX_CHARS = 4000
 KEY_MAX = 300
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "credential", "user", "key")
@@ -70,6 +81,16 @@ def _check_settings(api: ExchangeApi, settings: Mapping[str, Any]) -> dict[str, 
                 f"setting {key!r} is not one the {api.value} exchange takes (it takes: {known})"
             )
     clean = dict(settings)
+    if api in (ExchangeApi.STOPNCII, ExchangeApi.TAT, ExchangeApi.THREATEXCHANGE) and clean.get("url"):
+        clean["url"] = check_base_url(str(clean["url"]))
+    if api == ExchangeApi.THREATEXCHANGE:
+        group = clean.get("privacy_group")
+        if isinstance(group, str) and group.isdigit():
+            clean["privacy_group"] = group = int(group)
+        if not isinstance(group, int) or isinstance(group, bool) or group <= 0:
+            raise InvalidInput(
+                "a threatexchange exchange needs the setting privacy_group (its id, an integer)"
+            )
     if api == ExchangeApi.NCMEC:
         if clean.get("url"):
             clean["url"] = check_base_url(str(clean["url"]))

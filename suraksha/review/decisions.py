@@ -46,6 +46,7 @@ from suraksha.db.base import utcnow
 from suraksha.enforcement import services as enforcement
 from suraksha.enforcement.models import Action, ActionKind, ActionTarget, DecidedBy, Decision, Verdict
 from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
+from suraksha.exchanges.feedback import queue_for_decision as queue_exchange_feedback
 from suraksha.permissions import Permission
 from suraksha.review.models import (
     ApprovalState,
@@ -345,12 +346,19 @@ def _close(case: ReviewCase, now: datetime) -> None:
 
 
 def _announce(session: Session, case: ReviewCase, review_decision: ReviewDecision) -> None:
-    """The ``review.case_decided`` job of a case just closed (``CASE_DECIDED``)."""
+    """The ``review.case_decided`` job of a case just closed (``CASE_DECIDED``), and the feedback of
+    its verdict to the exchanges whose entries the item matched (``suraksha.exchanges.feedback``)."""
     enqueue(
         session,
         CASE_DECIDED,
         {"case_id": case.id, "review_decision_id": review_decision.id},
         key=f"{CASE_DECIDED}:{review_decision.id}",
+    )
+    queue_exchange_feedback(
+        session,
+        review_decision.item_id,
+        benign=review_decision.violation == ViolationCategory.BENIGN,
+        review_decision_id=review_decision.id,
     )
 
 

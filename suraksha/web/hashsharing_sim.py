@@ -8,6 +8,7 @@ All the protocol logic is in ``suraksha.exchanges.hashsharing_sim``; this module
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -19,6 +20,7 @@ from suraksha.web.ncmec_sim import _bounded_body, _credentials
 
 XML = "application/xml"
 MAX_CONTROL_BYTES = 32 * 1024 * 1024
+MAX_FEEDBACK_BYTES = 64 * 1024
 
 
 def create_hashsharing_app(simulator: HashSharingSimulator) -> FastAPI:
@@ -46,6 +48,30 @@ def create_hashsharing_app(simulator: HashSharingSimulator) -> FastAPI:
             return Response(str(exc), status_code=400)
         return Response(body, media_type=XML)
 
+    @app.get("/v2/feedback/{fingerprint}/reasons")
+    async def feedback_reasons(request: Request, fingerprint: str) -> Response:
+        denied = refused(request)
+        if denied is not None:
+            return denied
+        try:
+            return Response(simulator.feedback_reasons_xml(fingerprint), media_type=XML)
+        except InvalidInput as exc:
+            return Response(str(exc), status_code=400)
+
+    @app.put("/v2/entries/{member}/{entry_id}/{fingerprint}/feedback")
+    async def feedback(request: Request, member: int, entry_id: str, fingerprint: str) -> Response:
+        denied = refused(request)
+        if denied is not None:
+            return denied
+        raw = await _bounded_body(request, MAX_FEEDBACK_BYTES)
+        if raw is None:
+            return Response("too large", status_code=413)
+        try:
+            found = simulator.submit_feedback(member, entry_id, fingerprint, raw)
+        except InvalidInput as exc:
+            return Response(str(exc), status_code=400)
+        return Response(status_code=200) if found else Response("no such entry", status_code=404)
+
     @app.post("/_sim/entries")
     async def upsert(request: Request) -> Response:
         denied = refused(request)
@@ -68,7 +94,11 @@ def create_hashsharing_app(simulator: HashSharingSimulator) -> FastAPI:
         denied = refused(request)
         if denied is not None:
             return denied
-        answer = {"entries": len(simulator.entries), "requests": simulator.requests}
+        answer = {
+            "entries": len(simulator.entries),
+            "requests": simulator.requests,
+            "feedback": [asdict(f) for f in simulator.feedback],
+        }
         return Response(json.dumps(answer), media_type="application/json")
 
     return app

@@ -39,6 +39,9 @@ HMA_API_NAMES: dict[str, ExchangeApi] = {
     "sample": ExchangeApi.STATIC_SAMPLE,
     "ncmec": ExchangeApi.NCMEC,
     "local_file": ExchangeApi.FILE,
+    "stop_ncii": ExchangeApi.STOPNCII,
+    "tat": ExchangeApi.TAT,
+    "fb_threatexchange": ExchangeApi.THREATEXCHANGE,
 }
 """python-threatexchange's ``get_name()`` of each API we wire, as HMA lists them."""
 OUR_TO_HMA = {ours: hma for hma, ours in HMA_API_NAMES.items()}

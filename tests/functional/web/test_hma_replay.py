@@ -346,11 +346,12 @@ def test_banks_add_hash_index(hma: Hma) -> None:
 def test_exchange_api_set_auth(hma: Hma) -> None:
     """test_api.py::test_exchange_api_set_auth"""
     sample_name, tx_name = "sample", "ncmec"
-    # DIFFERENCE (docs/api.md: the exchange APIs wired are sample, ncmec and local_file): HMA's test
+    # DIFFERENCE (docs/api.md: the exchange APIs wired are sample, ncmec, local_file, stop_ncii, tat
+    # and fb_threatexchange): HMA's test
     # installs sample and fb_threatexchange; NCMEC's hash sharing stands in for the API with credentials.
     resp = hma.get("/c/exchanges/apis")
     assert resp.status_code == 200
-    assert set(resp.json()) == {sample_name, tx_name, "local_file"}
+    assert set(resp.json()) == {sample_name, tx_name, "local_file", "stop_ncii", "tat", "fb_threatexchange"}
 
     resp = hma.get(f"/c/exchanges/api/{sample_name}")
     assert resp.status_code == 200
@@ -728,7 +729,7 @@ def test_exchange_routes(hma: Hma, tmp_path: Path) -> None:
     for body, wording in (
         ({"api": "sample", "bank": "lower_case"}, "Field `bank` must match"),
         ({"bank": "SAMPLE_LIST"}, "Field `api_type` is required"),
-        ({"api": "fb_threatexchange", "bank": "SAMPLE_LIST"}, "No such exchange type"),
+        ({"api": "no_such_api", "bank": "SAMPLE_LIST"}, "No such exchange type"),
         ({"api": "sample", "bank": "SAMPLE_LIST", "api_json": []}, "Field `api_json` must be object"),
     ):
         resp = hma.post("/c/exchanges", json=body)
