@@ -2,7 +2,7 @@
 per item; a networkx baseline on the same edges in the same run.
 
     .venv/bin/python benchmarks/network.py [--accounts 1000000] [--racket-share 0.01] [--seed 7]
-        [--social 1.0] [--no-baseline] [--items 2000] [--db-accounts 20000] [--database-url URL] [--json]
+        [--social 1.0] [--peel-max-degree 8] [--no-baseline] [--items 2000] [--db-accounts 20000] [--database-url URL] [--json]
 
 The population is generated here, as links from accounts to keys (what ``network_links`` stores),
 with numpy (no object per link):
@@ -278,12 +278,21 @@ def suspects(
 def ours(population: Population, options: GraphOptions, thresholds: RacketThresholds) -> dict[str, Any]:
     arrays = population.arrays
 
+    stages: list[tuple[str, float]] = []
+
+    def mark(stage: str) -> None:
+        stages.append((stage, time.perf_counter()))
+
     def run() -> tuple[clusters.Edges, clusters.Clustering, np.ndarray[Any, Any]]:
+        mark("weighing keys")
         weights = options.key_weights(arrays.kinds, arrays.key_kind, arrays.key_accounts)
         edges, found = clusters.cluster_links(
-            population.n, arrays.link_node, arrays.link_key, weights, options, min_accounts=3
+            population.n, arrays.link_node, arrays.link_key, weights, options, min_accounts=3, progress=mark
         )
-        return edges, found, suspects(found.labels, arrays, thresholds)
+        mark("scoring")
+        chosen = suspects(found.labels, arrays, thresholds)
+        mark("done")
+        return edges, found, chosen
 
     (edges, found, chosen), seconds, peak = measured(run)
     return {
@@ -292,6 +301,10 @@ def ours(population: Population, options: GraphOptions, thresholds: RacketThresh
         "split_components": found.split_components,
         "seconds": seconds,
         "peak_mib": peak,
+        "stages": [
+            {"stage": stage, "seconds": round(stages[i + 1][1] - at, 3)}
+            for i, (stage, at) in enumerate(stages[:-1])
+        ],
         **accuracy(population, chosen),
         "_edges": edges,
     }
@@ -473,6 +486,12 @@ def main() -> None:
         default=1.0,
         help="Small link-sharing groups per account (the ordinary social fabric; 0: none).",
     )
+    parser.add_argument(
+        "--peel-max-degree",
+        type=int,
+        default=GraphOptions.peel_max_degree,
+        help="GraphOptions.peel_max_degree (0: Leiden on every account of the large components).",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="Skip networkx (slow at 10M).")
     parser.add_argument("--items", type=int, default=2000, help="New items timed for the incremental update.")
     parser.add_argument("--db-accounts", type=int, default=20_000)
@@ -483,7 +502,7 @@ def main() -> None:
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    options = GraphOptions()
+    options = GraphOptions(peel_max_degree=args.peel_max_degree)
     thresholds = RacketThresholds()
     # load the compiled union-find once, outside the timing (numba's cache, or its first compile)
     clusters.components(2, np.array([0]), np.array([1]))
@@ -502,6 +521,8 @@ def main() -> None:
         f"{mine['seconds']:.2f}s, peak +{mine['peak_mib']:.0f} MiB; racket recall {mine['recall']:.1%} at "
         f"precision {mine['precision']:.1%}"
     )
+    for stage in mine["stages"]:
+        say(f"  {stage['seconds']:8.2f}s  {stage['stage']}")
     result: dict[str, Any] = {
         "accounts": population.n,
         "links": int(population.link_key.size),
