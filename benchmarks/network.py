@@ -2,7 +2,8 @@
 per item; a networkx baseline on the same edges in the same run.
 
     .venv/bin/python benchmarks/network.py [--accounts 1000000] [--racket-share 0.01] [--seed 7]
-        [--social 1.0] [--peel-max-degree 8] [--no-baseline] [--items 2000] [--db-accounts 20000] [--database-url URL] [--json]
+        [--social 1.0] [--peel-max-degree 8] [--no-baseline] [--items 2000] [--db-accounts 20000]
+        [--database-url URL] [--json]
 
 The population is generated here, as links from accounts to keys (what ``network_links`` stores),
 with numpy (no object per link):
