@@ -313,7 +313,7 @@ def cluster(
         labels[in_large] = n + membership[in_large]  # apart from every component root (< n)
         split = int(large.size)
     if progress:
-        progress("cut to core")
+        progress("cutting the members that hang on by a thread")
     labels = _cut_to_core(labels, src, dst, weight, options)
     sizes = np.bincount(labels)  # labels are not negative: counting, not sorting
     big = sizes >= min_accounts
@@ -341,7 +341,7 @@ def _split(
         progress(f"igraph graph of {nodes.size} accounts, {src.size} edges")
     graph = _graph(int(nodes.size), local[src], local[dst])
     if progress:
-        progress("Leiden")
+        progress(f"Leiden over {nodes.size} accounts")
     partition = _leiden(graph, weight, options, None if mass is None else mass[nodes])
     membership = np.full(n, -1, dtype=np.int64)
     membership[nodes] = np.asarray(partition.membership, dtype=np.int64)
@@ -366,12 +366,18 @@ def _peeled_leiden(
     smaller stay whole, as everywhere). The units are then put back, the last peeled first: each
     joins the community it has the most to gain from under the constant Potts model (its edges'
     weight into it less ``resolution`` times its size times the community's) when that gain is
-    positive, or stays a group of its own. Racket members have many neighbours and are never peeled."""
+    positive, or stays a group of its own. Racket members have many neighbours and are never peeled.
+
+    Leiden weighs each account left as one plus its share of the units that hang on it by edges of
+    at least ``resolution * core_min_accounts`` (units that would follow it into a community of that
+    many accounts): without it, two families on their phones and UPI ids, each left with two members
+    joined by a group chat, looked light enough to merge into one cluster with two payment handles in
+    common (precision 83.9 % against 94.1 % at 300,000 accounts)."""
     if progress:
-        progress("adjacency")
+        progress("each account's neighbours")
     indptr, nbr, wt = _adjacency(n, src, dst, weight)
     if progress:
-        progress("peeling")
+        progress("peeling the accounts whose few neighbours form one clique")
     peel_round, unit = _peel(indptr, nbr, chosen, options.peel_max_degree, options.peel_rounds)
     kept = chosen & (peel_round == 0)
     keep_edge = kept[src] & kept[dst]
@@ -389,7 +395,7 @@ def _peeled_leiden(
     in_large = kept & np.isin(labels, large)
     inner = in_large[k_src]
     if progress:
-        progress("the peeled units' weight")
+        progress("weighing what hangs on the accounts left")
     mass = _mass(indptr, nbr, wt, peel_round, unit, options.resolution * options.core_min_accounts)
     membership = _split(n, in_large, k_src[inner], k_dst[inner], k_w[inner], options, progress, mass)
     if progress:
