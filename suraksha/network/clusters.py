@@ -16,8 +16,8 @@ the same clusters), by default with the constant Potts model: a community must h
 the ordinary accounts around it, each tied by an edge or two, fall away.
 With the constant Potts model, accounts whose few trustworthy neighbours are all linked to each other
 (the members of a group chat or a family who share nothing else) are peeled before Leiden and put back
-after it where the model's gain puts them (``_peeled_leiden``): Leiden runs on half the accounts of the
-ordinary giant component.
+after it where the model's gain puts them (``_peeled_leiden``): in benchmarks/network.py's population Leiden
+then runs on half the accounts of the ordinary giant component.
 
 ``carry_ids`` keeps a cluster's id across runs: a new cluster takes the id of the previous cluster
 that most of its accounts came from, when the two overlap by at least half (Jaccard).
