@@ -2,7 +2,8 @@
 per item; a networkx baseline on the same edges in the same run.
 
     .venv/bin/python benchmarks/network.py [--accounts 1000000] [--racket-share 0.01] [--seed 7]
-        [--social 1.0] [--no-baseline] [--items 2000] [--db-accounts 20000] [--database-url URL] [--json]
+        [--social 1.0] [--peel-max-degree 8] [--no-baseline] [--items 2000] [--db-accounts 20000]
+        [--database-url URL] [--json]
 
 The population is generated here, as links from accounts to keys (what ``network_links`` stores),
 with numpy (no object per link):
@@ -232,14 +233,15 @@ def _rss_kib(field: str) -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def measured(step: Callable[[], Any]) -> tuple[Any, float, float]:
-    """``step()``, its seconds and the peak resident memory it added (MiB)."""
+def measured(step: Callable[[], Any]) -> tuple[Any, float, float, float]:
+    """``step()``, its seconds, the peak resident memory it added (MiB) and its CPU seconds (this
+    process's: on a shared machine wall time grows with the other work, CPU time much less)."""
     _reset_peak()
     before = _rss_kib("VmRSS")
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     result = step()
     seconds = time.perf_counter() - started
-    return result, seconds, max(0, _rss_kib("VmHWM") - before) / 1024
+    return result, seconds, max(0, _rss_kib("VmHWM") - before) / 1024, time.process_time() - cpu
 
 
 # -- clustering -------------------------------------------------------------------------------------
@@ -278,20 +280,34 @@ def suspects(
 def ours(population: Population, options: GraphOptions, thresholds: RacketThresholds) -> dict[str, Any]:
     arrays = population.arrays
 
+    stages: list[tuple[str, float]] = []
+
+    def mark(stage: str) -> None:
+        stages.append((stage, time.perf_counter()))
+
     def run() -> tuple[clusters.Edges, clusters.Clustering, np.ndarray[Any, Any]]:
+        mark("weighing keys")
         weights = options.key_weights(arrays.kinds, arrays.key_kind, arrays.key_accounts)
         edges, found = clusters.cluster_links(
-            population.n, arrays.link_node, arrays.link_key, weights, options, min_accounts=3
+            population.n, arrays.link_node, arrays.link_key, weights, options, min_accounts=3, progress=mark
         )
-        return edges, found, suspects(found.labels, arrays, thresholds)
+        mark("scoring")
+        chosen = suspects(found.labels, arrays, thresholds)
+        mark("done")
+        return edges, found, chosen
 
-    (edges, found, chosen), seconds, peak = measured(run)
+    (edges, found, chosen), seconds, peak, cpu = measured(run)
     return {
         "edges": len(edges),
         "trustworthy_edges": found.edges,
         "split_components": found.split_components,
         "seconds": seconds,
+        "cpu_seconds": cpu,
         "peak_mib": peak,
+        "stages": [
+            {"stage": stage, "seconds": round(stages[i + 1][1] - at, 3)}
+            for i, (stage, at) in enumerate(stages[:-1])
+        ],
         **accuracy(population, chosen),
         "_edges": edges,
     }
@@ -328,8 +344,8 @@ def baseline(
                     label += 1
         return suspects(labels, population.arrays, thresholds)
 
-    chosen, seconds, peak = measured(run)
-    return {"seconds": seconds, "peak_mib": peak, **accuracy(population, chosen)}
+    chosen, seconds, peak, cpu = measured(run)
+    return {"seconds": seconds, "cpu_seconds": cpu, "peak_mib": peak, **accuracy(population, chosen)}
 
 
 # -- incremental ------------------------------------------------------------------------------------
@@ -473,6 +489,12 @@ def main() -> None:
         default=1.0,
         help="Small link-sharing groups per account (the ordinary social fabric; 0: none).",
     )
+    parser.add_argument(
+        "--peel-max-degree",
+        type=int,
+        default=GraphOptions.peel_max_degree,
+        help="GraphOptions.peel_max_degree (0: Leiden on every account of the large components).",
+    )
     parser.add_argument("--no-baseline", action="store_true", help="Skip networkx (slow at 10M).")
     parser.add_argument("--items", type=int, default=2000, help="New items timed for the incremental update.")
     parser.add_argument("--db-accounts", type=int, default=20_000)
@@ -483,7 +505,7 @@ def main() -> None:
     def say(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
-    options = GraphOptions()
+    options = GraphOptions(peel_max_degree=args.peel_max_degree)
     thresholds = RacketThresholds()
     # load the compiled union-find once, outside the timing (numba's cache, or its first compile)
     clusters.components(2, np.array([0]), np.array([1]))
@@ -499,9 +521,12 @@ def main() -> None:
     edges = mine.pop("_edges")
     say(
         f"suraksha: {mine['edges']} edges ({mine['trustworthy_edges']} trustworthy), clustered in "
-        f"{mine['seconds']:.2f}s, peak +{mine['peak_mib']:.0f} MiB; racket recall {mine['recall']:.1%} at "
+        f"{mine['seconds']:.2f}s ({mine['cpu_seconds']:.2f}s CPU), peak +{mine['peak_mib']:.0f} MiB; "
+        f"racket recall {mine['recall']:.1%} at "
         f"precision {mine['precision']:.1%}"
     )
+    for stage in mine["stages"]:
+        say(f"  {stage['seconds']:8.2f}s  {stage['stage']}")
     result: dict[str, Any] = {
         "accounts": population.n,
         "links": int(population.link_key.size),
@@ -514,7 +539,8 @@ def main() -> None:
         theirs = baseline(population, edges, options, thresholds)
         result["networkx"] = theirs
         say(
-            f"networkx: clustered in {theirs['seconds']:.2f}s, peak +{theirs['peak_mib']:.0f} MiB; "
+            f"networkx: clustered in {theirs['seconds']:.2f}s ({theirs['cpu_seconds']:.2f}s CPU), "
+            f"peak +{theirs['peak_mib']:.0f} MiB; "
             f"racket recall "
             f"{theirs['recall']:.1%} at precision {theirs['precision']:.1%}; suraksha is "
             f"{theirs['seconds'] / max(mine['seconds'], 1e-9):.1f}x faster"

@@ -14,6 +14,10 @@ components (a union-find compiled with numba), and splits each component larger 
 the same clusters), by default with the constant Potts model: a community must hold at least
 ``resolution`` of edge weight per pair of its accounts, so a racket (many heavy edges) stays whole and
 the ordinary accounts around it, each tied by an edge or two, fall away.
+With the constant Potts model, accounts whose few trustworthy neighbours are all linked to each other
+(the members of a group chat or a family who share nothing else) are peeled before Leiden and put back
+after it where the model's gain puts them (``_peeled_leiden``): in benchmarks/network.py's population Leiden
+then runs on half the accounts of the ordinary giant component.
 
 ``carry_ids`` keeps a cluster's id across runs: a new cluster takes the id of the previous cluster
 that most of its accounts came from, when the two overlap by at least half (Jaccard).
@@ -71,17 +75,17 @@ _QUALITY = {"cpm": "CPM", "modularity": "modularity"}
 _RNG_LOCK = threading.Lock()
 
 
-def _graph(n: int, src: I64, dst: I64, chunk: int = 1_000_000) -> igraph.Graph:
-    """An igraph graph from edge arrays. ``add_edges`` in chunks: 2.5 times faster than the
-    constructor given the same array (0.21 s against 0.54 s for 700,000 edges), without a Python tuple
-    per edge."""
+def _graph(n: int, src: I64, dst: I64) -> igraph.Graph:
+    """An igraph graph from edge arrays, in one ``add_edges`` call: faster than the constructor given
+    the same array (0.21 s against 0.54 s for 700,000 edges) and without a Python tuple per edge. One
+    call, not chunks: each call re-indexes every edge so far (12.3M edges in 1M chunks took 90 s at
+    10M accounts on the loaded 2-core machine)."""
     graph = igraph.Graph(n=n)
-    for start in range(0, src.size, chunk):
-        graph.add_edges(np.column_stack((src[start : start + chunk], dst[start : start + chunk])))
+    graph.add_edges(np.column_stack((src, dst)))
     return graph
 
 
-def _leiden(graph: igraph.Graph, weight: F64, options: GraphOptions) -> Any:
+def _leiden(graph: igraph.Graph, weight: F64, options: GraphOptions, node_weight: F64 | None = None) -> Any:
     """igraph's own Leiden (its C core: 17 times faster than leidenalg's ``find_partition`` on the
     same 33,000-account component, 0.40 s against 7.1 s, with about as many communities),
     seeded through a private random generator so that the same graph gives the same clusters."""
@@ -93,6 +97,7 @@ def _leiden(graph: igraph.Graph, weight: F64, options: GraphOptions) -> Any:
                 weights=weight.tolist(),
                 resolution=options.resolution,
                 n_iterations=options.leiden_iterations,
+                node_weights=None if node_weight is None else node_weight.tolist(),
             )
         finally:
             igraph.set_random_number_generator(random)
@@ -129,6 +134,12 @@ class GraphOptions:
     two: on benchmarks/network.py's populations the second pass changed no suspected account at 50,000
     and 300,000 accounts and one at 1M (recall 99.2 %, precision 93.4 % against 93.6 %), and cost 45 %
     of the clustering's time (20.6 s against 11.3 s at 1M)."""
+    peel_max_degree: int = 8
+    """Before Leiden (``cpm`` only), accounts with at most this many trustworthy neighbours, all of them
+    linked to each other (a family on one phone, a group chat's members who share nothing else), are
+    set aside, again and again as more qualify, and put back after it one group at a time where the
+    constant Potts model would put them (``_peel``); 0 runs Leiden on every account."""
+    peel_rounds: int = 1
     seed: int = 1
     weights: Mapping[str, float] = field(default_factory=lambda: dict(KIND_WEIGHTS))
 
@@ -191,7 +202,7 @@ def project(
     if account.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return Edges(empty, empty.copy(), np.zeros(0, dtype=np.float64))
-    order = np.lexsort((account, key))
+    order = np.argsort(key * np.int64(n_accounts) + account)  # by key, then account: faster than lexsort
     acc, k = account[order], key[order]
     # one link per (key, account): the stored table guarantees it; arrays from elsewhere may not
     fresh = np.ones(acc.size, dtype=bool)
@@ -217,8 +228,12 @@ def project(
     w = np.concatenate(ws)
     lo, hi = np.minimum(a, b), np.maximum(a, b)
     code = lo * np.int64(n_accounts) + hi
-    unique, inverse = np.unique(code, return_inverse=True)
-    summed = np.bincount(inverse, weights=w, minlength=unique.size)
+    del a, b, lo, hi
+    order = np.argsort(code, kind="stable")  # a sort and a sum per run: faster than np.unique
+    code, w = code[order], w[order]
+    first = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+    unique = code[first]
+    summed = np.add.reduceat(w, first)
     return Edges(unique // n_accounts, unique % n_accounts, summed.astype(np.float64))
 
 
@@ -289,24 +304,110 @@ def cluster(
     split = 0
     if large.size:
         in_large = np.isin(labels, large)
-        nodes = np.flatnonzero(in_large)
-        local = np.full(n, -1, dtype=np.int64)
-        local[nodes] = np.arange(nodes.size)
         inner = in_large[src]  # an edge's two ends share a component
-        if progress:
-            progress(f"Leiden over {large.size} large components ({nodes.size} accounts)")
-        graph = _graph(int(nodes.size), local[src[inner]], local[dst[inner]])
-        partition = _leiden(graph, weight[inner], options)
-        membership = np.asarray(partition.membership, dtype=np.int64)
+        if options.quality == "cpm" and options.peel_max_degree > 0:
+            membership = _peeled_leiden(n, in_large, src[inner], dst[inner], weight[inner], options, progress)
+        else:
+            membership = _split(n, in_large, src[inner], dst[inner], weight[inner], options, progress)
         labels = labels.copy()
-        labels[nodes] = n + membership  # apart from every component root (< n)
+        labels[in_large] = n + membership[in_large]  # apart from every component root (< n)
         split = int(large.size)
+    if progress:
+        progress("cutting the members that hang on by a thread")
     labels = _cut_to_core(labels, src, dst, weight, options)
-    roots, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
+    sizes = np.bincount(labels)  # labels are not negative: counting, not sorting
     big = sizes >= min_accounts
-    numbering = np.full(roots.size, -1, dtype=np.int64)
+    numbering = np.full(sizes.size, -1, dtype=np.int64)
     numbering[big] = np.arange(int(big.sum()))
-    return Clustering(numbering[inverse], int(src.size), split)
+    return Clustering(numbering[labels], int(src.size), split)
+
+
+def _split(
+    n: int,
+    chosen: npt.NDArray[np.bool_],
+    src: I64,
+    dst: I64,
+    weight: F64,
+    options: GraphOptions,
+    progress: Callable[[str], None] | None,
+    mass: F64 | None = None,
+) -> I64:
+    """Leiden's community (numbered from 0) of each ``chosen`` node, over ``chosen``'s edges (both ends
+    chosen), with ``mass`` as the nodes' weights when given; -1 elsewhere."""
+    nodes = np.flatnonzero(chosen)
+    local = np.full(n, -1, dtype=np.int64)
+    local[nodes] = np.arange(nodes.size)
+    if progress:
+        progress(f"igraph graph of {nodes.size} accounts, {src.size} edges")
+    graph = _graph(int(nodes.size), local[src], local[dst])
+    if progress:
+        progress(f"Leiden over {nodes.size} accounts")
+    partition = _leiden(graph, weight, options, None if mass is None else mass[nodes])
+    membership = np.full(n, -1, dtype=np.int64)
+    membership[nodes] = np.asarray(partition.membership, dtype=np.int64)
+    return membership
+
+
+def _peeled_leiden(
+    n: int,
+    chosen: npt.NDArray[np.bool_],
+    src: I64,
+    dst: I64,
+    weight: F64,
+    options: GraphOptions,
+    progress: Callable[[str], None] | None,
+) -> I64:
+    """``_split`` with the simplicial accounts peeled first (``GraphOptions.peel_max_degree``).
+
+    An account whose few neighbours are all linked to each other (a clique: the members of a group
+    chat, a family) is peeled, with the neighbours peeled beside it (who then have the same clique),
+    as one unit; peeling repeats on what is left until nothing more qualifies. What is left is
+    split into components again, and Leiden runs on those larger than ``leiden_min_accounts`` (the
+    smaller stay whole, as everywhere). The units are then put back, the last peeled first: each
+    joins the community it has the most to gain from under the constant Potts model (its edges'
+    weight into it less ``resolution`` times its size times the community's) when that gain is
+    positive, or stays a group of its own. Racket members have many neighbours and are never peeled.
+
+    Leiden weighs each account left as one plus its share of the units that hang on it by edges of
+    at least ``resolution * core_min_accounts`` (units that would follow it into a community of that
+    many accounts): without it, two families on their phones and UPI ids, each left with two members
+    joined by a group chat, looked light enough to merge into one cluster with two payment handles in
+    common (precision 83.9 % against 94.1 % at 300,000 accounts)."""
+    if progress:
+        progress("each account's neighbours")
+    indptr, nbr, wt = _adjacency(n, src, dst, weight)
+    if progress:
+        progress("peeling the accounts whose few neighbours form one clique")
+    peel_round, unit = _peel(indptr, nbr, chosen, options.peel_max_degree, options.peel_rounds)
+    kept = chosen & (peel_round == 0)
+    keep_edge = kept[src] & kept[dst]
+    k_src, k_dst, k_w = src[keep_edge], dst[keep_edge], weight[keep_edge]
+    if progress:
+        progress(
+            f"peeled {int(chosen.sum() - kept.sum())} of {int(chosen.sum())} accounts in "
+            f"{int(peel_round.max())} rounds; components over the {int(kept.sum())} left"
+        )
+    labels = components(n, k_src, k_dst)
+    if progress:
+        progress("components of what is left")
+    roots, sizes = np.unique(labels[kept], return_counts=True)
+    large = roots[sizes > options.leiden_min_accounts]
+    in_large = kept & np.isin(labels, large)
+    inner = in_large[k_src]
+    if progress:
+        progress("weighing what hangs on the accounts left")
+    mass = _mass(indptr, nbr, wt, peel_round, unit, options.resolution * options.core_min_accounts)
+    membership = _split(n, in_large, k_src[inner], k_dst[inner], k_w[inner], options, progress, mass)
+    if progress:
+        progress("putting the peeled accounts back")
+    base = np.where(in_large, n + membership, labels)  # Leiden's communities apart from small roots
+    base[~kept] = -1
+    present = np.zeros(2 * n + 1, dtype=bool)
+    present[base[kept]] = True
+    numbering = np.cumsum(present) - 1
+    compact = np.full(n, -1, dtype=np.int64)
+    compact[kept] = numbering[base[kept]]
+    return _attach(indptr, nbr, wt, compact, peel_round, unit, options.resolution)
 
 
 def cluster_links(
@@ -334,6 +435,207 @@ def cluster_links(
     return edges, cluster(n, edges, options, min_accounts=min_accounts, progress=progress)
 
 
+@numba.njit(cache=True)
+def _adjacency(n: int, src: I64, dst: I64, weight: F64) -> tuple[I64, I64, F64]:  # pragma: no cover
+    """Both directions of each edge, grouped by node (CSR), each node's neighbours in order."""
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for e in range(src.shape[0]):
+        indptr[src[e] + 1] += 1
+        indptr[dst[e] + 1] += 1
+    for v in range(n):
+        indptr[v + 1] += indptr[v]
+    fill = indptr[:-1].copy()
+    nbr = np.empty(indptr[n], dtype=np.int64)
+    wt = np.empty(indptr[n], dtype=np.float64)
+    for e in range(src.shape[0]):
+        a, b = src[e], dst[e]
+        nbr[fill[a]] = b
+        wt[fill[a]] = weight[e]
+        fill[a] += 1
+        nbr[fill[b]] = a
+        wt[fill[b]] = weight[e]
+        fill[b] += 1
+    for v in range(n):  # already in order when the edges come sorted, as ``project`` makes them
+        lo, hi = indptr[v], indptr[v + 1]
+        for i in range(lo + 1, hi):
+            if nbr[i] < nbr[i - 1]:
+                order = np.argsort(nbr[lo:hi], kind="mergesort")
+                nbr[lo:hi] = nbr[lo:hi][order]
+                wt[lo:hi] = wt[lo:hi][order]
+                break
+    return indptr, nbr, wt
+
+
+@numba.njit(cache=True)
+def _linked(indptr: I64, nbr: I64, a: int, b: int) -> bool:  # pragma: no cover - compiled
+    lo, hi = indptr[a], indptr[a + 1]
+    i = lo + np.searchsorted(nbr[lo:hi], b)
+    return bool(i < hi and nbr[i] == b)
+
+
+@numba.njit(cache=True)
+def _peel(
+    indptr: I64, nbr: I64, chosen: npt.NDArray[np.bool_], max_degree: int, max_rounds: int
+) -> tuple[I64, I64]:  # pragma: no cover
+    """Each chosen node's peeling round (0: never peeled) and unit (its smallest member): a node is
+    peeled when its neighbours not yet peeled are at most ``max_degree`` and all linked to each other;
+    neighbours peeled in the same round share its closed neighbourhood, so they are one unit."""
+    n = chosen.shape[0]
+    peel_round = np.zeros(n, dtype=np.int64)
+    unit = np.full(n, -1, dtype=np.int64)
+    alive = chosen.copy()
+    buf = np.empty(max_degree + 1, dtype=np.int64)
+    rnd = 0
+    while True:
+        rnd += 1
+        peeled = 0
+        for v in range(n):
+            if not alive[v]:
+                continue
+            count = 0
+            for i in range(indptr[v], indptr[v + 1]):
+                u = nbr[i]
+                if alive[u] or peel_round[u] == rnd:
+                    if count > max_degree - 1:
+                        count = max_degree + 1
+                        break
+                    buf[count] = u
+                    count += 1
+            if count > max_degree:
+                continue
+            clique = True
+            for i in range(count):
+                for j in range(i + 1, count):
+                    if not _linked(indptr, nbr, buf[i], buf[j]):
+                        clique = False
+                        break
+                if not clique:
+                    break
+            if not clique:
+                continue
+            peel_round[v] = rnd
+            alive[v] = False
+            peeled += 1
+            first = v
+            for i in range(count):
+                if peel_round[buf[i]] == rnd and unit[buf[i]] < first:
+                    first = unit[buf[i]]
+            unit[v] = first
+        if peeled == 0 or rnd >= max_rounds:
+            break
+    return peel_round, unit
+
+
+@numba.njit(cache=True)
+def _mass(
+    indptr: I64, nbr: I64, wt: F64, peel_round: I64, unit: I64, bound: float
+) -> F64:  # pragma: no cover - compiled
+    """Each node's own weight plus that of the peeled units that hang on it: a unit's accounts (and
+    what hangs on them) shared equally among its neighbours left after its round, so that Leiden
+    sees a family as heavy as it is even though only its linked members are left."""
+    n = peel_round.shape[0]
+    mass = np.ones(n, dtype=np.float64)
+    by_round = np.argsort(peel_round, kind="mergesort")
+    total = np.zeros(n, dtype=np.float64)
+    for v in range(n):
+        if peel_round[v] > 0:
+            total[unit[v]] += 1.0
+    for idx in range(n):  # the first round first: a unit has all it carries when its turn comes
+        v = by_round[idx]
+        r = peel_round[v]
+        if r == 0 or unit[v] != v:
+            continue
+        anchors = 0
+        for i in range(indptr[v], indptr[v + 1]):
+            y = nbr[i]
+            if unit[y] != v and (peel_round[y] == 0 or peel_round[y] > r) and wt[i] >= bound:
+                anchors += 1
+        if anchors == 0:
+            continue
+        share = total[v] / anchors
+        for i in range(indptr[v], indptr[v + 1]):
+            y = nbr[i]
+            if unit[y] != v and (peel_round[y] == 0 or peel_round[y] > r) and wt[i] >= bound:
+                mass[y] += share
+                if peel_round[y] > 0:
+                    total[unit[y]] += share
+    return mass
+
+
+@numba.njit(cache=True)
+def _attach(
+    indptr: I64, nbr: I64, wt: F64, labels: I64, peel_round: I64, unit: I64, resolution: float
+) -> I64:  # pragma: no cover - compiled
+    """The peeled units put back, the last round first, each into the community (``labels``, from 0)
+    with the largest positive constant-Potts gain (its weight into the community less ``resolution``
+    times both sizes), or into a new community of its own."""
+    n = labels.shape[0]
+    labels = labels.copy()
+    top = labels.max() + 1
+    size = np.zeros(n + top + 1, dtype=np.int64)
+    for v in range(n):
+        if labels[v] >= 0:
+            size[labels[v]] += 1
+    by_round = np.argsort(-peel_round, kind="mergesort")  # the last round first, by node in each
+    cand = np.empty(64, dtype=np.int64)
+    gain = np.empty(64, dtype=np.float64)
+    # each unit's members: nodes sorted by unit
+    order = np.argsort(unit, kind="mergesort")
+    first_of = np.full(n, -1, dtype=np.int64)
+    last_of = np.full(n, -1, dtype=np.int64)
+    for idx in range(n):
+        v = order[idx]
+        u = unit[v]
+        if u < 0:
+            continue
+        if first_of[u] < 0:
+            first_of[u] = idx
+        last_of[u] = idx + 1
+    for idx in range(n):
+        v = by_round[idx]
+        r = peel_round[v]
+        if r == 0:
+            break
+        if unit[v] != v:  # each unit once, from its smallest member
+            continue
+        m = 0
+        p = last_of[v] - first_of[v]
+        for k in range(first_of[v], last_of[v]):
+            x = order[k]
+            for i in range(indptr[x], indptr[x + 1]):
+                y = nbr[i]
+                if unit[y] == v or labels[y] < 0 or (peel_round[y] != 0 and peel_round[y] < r):
+                    continue
+                c = labels[y]
+                found = -1
+                for j in range(m):
+                    if cand[j] == c:
+                        found = j
+                        break
+                if found < 0:
+                    if m == cand.shape[0]:
+                        cand = np.concatenate((cand, np.empty(m, dtype=np.int64)))
+                        gain = np.concatenate((gain, np.empty(m, dtype=np.float64)))
+                    cand[m] = c
+                    gain[m] = 0.0
+                    found = m
+                    m += 1
+                gain[found] += wt[i]
+        best = -1
+        best_gain = 0.0
+        for j in range(m):
+            g = gain[j] - resolution * p * size[cand[j]]
+            if g > best_gain or (g == best_gain and best >= 0 and cand[j] < best):
+                best, best_gain = cand[j], g
+        if best < 0:
+            best = top
+            top += 1
+        size[best] += p
+        for k in range(first_of[v], last_of[v]):
+            labels[order[k]] = best
+    return labels
+
+
 def _cut_to_core(labels: I64, src: I64, dst: I64, weight: F64, options: GraphOptions) -> I64:
     """Members of clusters of ``core_min_accounts`` or more whose edges inside their cluster weigh
     less than ``core_share`` of the cluster's median member are put in clusters of their own."""
@@ -344,14 +646,17 @@ def _cut_to_core(labels: I64, src: I64, dst: I64, weight: F64, options: GraphOpt
     strength = np.bincount(src[inside], weights=weight[inside], minlength=n) + np.bincount(
         dst[inside], weights=weight[inside], minlength=n
     )
-    _roots, inverse, sizes = np.unique(labels, return_inverse=True, return_counts=True)
-    checked = sizes[inverse] >= options.core_min_accounts
+    sizes = np.bincount(labels)  # labels are not negative
+    checked = sizes[labels] >= options.core_min_accounts
     if not checked.any():
         return labels
-    order = np.lexsort((strength, inverse))
-    starts = np.r_[0, np.cumsum(sizes)[:-1]]
-    median = strength[order[starts + sizes // 2]]
-    weak = checked & (strength < options.core_share * median[inverse])
+    nodes = np.flatnonzero(checked)  # the median only where it is used: few accounts are in large clusters
+    order = nodes[np.lexsort((strength[nodes], labels[nodes]))]
+    group_sizes = sizes[labels[order[np.r_[True, labels[order][1:] != labels[order][:-1]]]]]
+    starts = np.r_[0, np.cumsum(group_sizes)[:-1]]
+    median = np.zeros(sizes.size, dtype=np.float64)
+    median[labels[order[starts]]] = strength[order[starts + group_sizes // 2]]
+    weak = checked & (strength < options.core_share * median[labels])
     if not weak.any():
         return labels
     labels = labels.copy()

@@ -70,6 +70,29 @@ def test_leiden_splits_a_large_component_along_its_bridge() -> None:
     assert len(whole.members()) == 1  # not large enough to split
 
 
+def test_accounts_whose_few_neighbours_are_one_clique_are_peeled_and_put_back() -> None:
+    """Two dense groups of 30 joined by one edge; a family of three on one phone with account 0 (a
+    clique of four, light edges) and a pair hanging on account 45 by a heavy edge each. The family and
+    the pair are peeled before Leiden; the family is put back as a group of its own (joining a
+    30-account community would cost more than its edges bring), the pair joins 45's community:
+    what Leiden gives on the whole component."""
+    pairs = _clique(range(30)) + _clique(range(30, 60)) + [(0, 30)]
+    family = [*_clique(range(60, 63)), (0, 60), (0, 61), (0, 62)]
+    pair = [(63, 64), (45, 63), (45, 64)]
+    every = pairs + family + pair
+    src, dst = (arr(*(p[i] for p in every)) for i in (0, 1))
+    weight = np.r_[np.ones(len(pairs)), np.full(len(family), 0.8), np.full(len(pair), 5.0)]
+    order = np.lexsort((dst, src))
+    edges = Edges(src[order], dst[order], weight[order])
+    said: list[str] = []
+    found = cluster(65, edges, GraphOptions(leiden_min_accounts=40), min_accounts=3, progress=said.append)
+    assert any(line.startswith("peeled 5 of 65 accounts") for line in said)
+    groups = sorted(sorted(int(x) for x in g) for g in found.members())
+    assert groups == [list(range(30)), [*range(30, 60), 63, 64], [60, 61, 62]]
+    whole = cluster(65, edges, GraphOptions(leiden_min_accounts=40, peel_max_degree=0), min_accounts=3)
+    assert sorted(sorted(int(x) for x in g) for g in whole.members()) == groups
+
+
 def test_light_edges_are_left_out_and_small_clusters_unlabelled() -> None:
     edges = Edges(arr(0, 1, 3), arr(1, 2, 4), np.array([1.0, 0.3, 1.0]))
     found = cluster(5, edges, GraphOptions(), min_accounts=2)
