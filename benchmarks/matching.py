@@ -551,7 +551,8 @@ def print_table(entry: dict[str, Any], pytx: dict[str, Any] | None) -> None:
         line += f" {num('x_pytx_counted_memory', '9.1f')} {num('x_pytx_build', '7.1f')}"
         print(line)
     print("\nqueries/s (hashes) by batch size: median of the rounds [min-max], x pytx one at a time")
-    print(f"{'index':30} " + " ".join(f"{label:>24}" for label in _labels(entry)))
+    names = {"one": "query_one"}
+    print(f"{'index':30} " + " ".join(f"{names.get(label, label):>24}" for label in _labels(entry)))
     for r in entry["results"]:
         if "error" in r:
             continue
