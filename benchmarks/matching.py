@@ -1,26 +1,40 @@
 """PDQ matching at 1M-50M hashes: our index against python-threatexchange and FAISS, one thread.
 
     .venv/bin/python benchmarks/matching.py [--sizes 1000000,10000000] [--kinds random,clustered]
-        [--queries 10000] [--peer-queries 1000] [--oracle-queries 200] [--skip-peers] [--json]
+        [--queries 10000] [--batches 1,8,64,512,1000] [--rounds 3] [--peers pytx,faiss-mih,faiss-flat]
+        [--peer-queries 1000] [--oracle-queries 200] [--skip-peers] [--json]
 
-Data (benign, synthetic, cached in ``.bench-cache/matching-v1/``): ``random`` hashes, and
+Data (benign, synthetic, cached in ``.bench-cache/matching-v2/``): ``random`` hashes, and
 ``clustered`` ones (families of ~32 near-duplicates within 24 bits of a centre, as re-encoded and
-cropped copies of one image give). Queries: half are an entry with 0..31 bits flipped (uniform), half
-random; threshold 31.
+cropped copies of one image give). Queries: half are an entry with 0..31 bits flipped (planted
+matches), half an entry with 32..40 bits flipped (planted non-matches, just beyond the threshold);
+threshold 31.
+
+Batch sizes are measured the way the product issues them (``banks/index.py``): one photo is
+``query`` of a (1, 1, 32) array with a per-bank threshold mapping (batch 1; ``query_one`` is timed
+beside it), one photo with rotations is its 8 dihedral variants as a (1, 8, 32) array (batch 8),
+and a video's frames are an (n, 32) array (64, 512 and 1,000 frames). Queries/s counts hashes.
+Each batch size is timed over all the queries, ``--rounds`` times interleaved; the median round is
+reported with the spread.
 
 Each index runs in its own child process pinned to one core (OMP, numba and FAISS set to one
 thread) on the same data files:
 
 - ``pytx``: python-threatexchange ``PDQIndex`` (FAISS ``IndexBinaryMultiHash``, what HMA serves),
-  built from hex strings, queried one hash at a time (its API);
+  built from hex strings, queried one hash at a time (its API: the same rate at every batch size),
+  ``--rounds`` times over its queries;
 - ``faiss-flat`` / ``faiss-mih``: ``IndexBinaryFlat`` and ``IndexBinaryMultiHash(256, 16, 16)``
   (nflip 1), batch ``range_search``;
-- ``ours``: ``PdqIndex.build`` then a snapshot write; batch queries and a loop of ``query_one``;
+- ``ours``: ``PdqIndex.build`` then a snapshot write; every batch size, and a loop of ``query_one``;
 - ``ours-snapshot``: a fresh process opening that snapshot (memory-mapped, CRC verified).
 
-Memory: what the index holds: resident-set growth of the child from before the index's input was
-loaded (libraries imported, code warmed up) to after the queries, with the input released; an
-index that keeps its input (pytx keeps every hex string) is charged for it. Peak: the high-water
+Memory, two ways. Resident-set growth of the child from before the index's input was loaded
+(libraries imported, code warmed up) to after the queries, with the input released; an index that
+keeps its input (pytx keeps every hex string) is charged for it. And counted: ours, every array
+the index keeps (`PdqIndex.stats().nbytes`: hashes, ids, groups, tables, id lookup, tombstones,
+delta), or the whole snapshot file when it is memory-mapped; pytx, its FAISS index serialized
+(``serialize_index_binary``: codes, ids and hash tables without allocator slack) plus its Python
+(hex string, id) entries by ``sys.getsizeof``. Peak: the high-water
 mark over loading the input and building, from the same base. For ``ours-snapshot`` the resident
 set counts the mapped snapshot pages the queries touched (shared page cache: a second process adds
 nothing).
@@ -47,8 +61,11 @@ import numpy as np
 import numpy.typing as npt
 
 ROOT = Path(__file__).resolve().parent.parent
-CACHE = ROOT / ".bench-cache" / "matching-v1"
+CACHE = ROOT / ".bench-cache" / "matching-v2"
 THRESHOLD = 31
+NEAR_MISS = (32, 40)
+"""Distances of the planted non-matches."""
+BATCHES = (1, 8, 64, 512, 1000)
 CONTESTANTS = ("pytx", "faiss-flat", "faiss-mih", "ours", "ours-snapshot")
 LABELS = {
     "pytx": "pytx PDQIndex",
@@ -87,7 +104,8 @@ def make_hashes(kind: str, n: int, seed: int) -> npt.NDArray[np.uint8]:
 
 
 def dataset(kind: str, n: int, n_queries: int) -> tuple[Path, Path]:
-    """Paths of the cached hashes (.npy) and queries (.npz: queries, planted row, planted distance)."""
+    """Paths of the cached hashes (.npy) and queries (.npz: queries, planted row, planted distance:
+    within the threshold for half the queries, 32..40 for the others)."""
     CACHE.mkdir(parents=True, exist_ok=True)
     hashes_path = CACHE / f"{kind}-{n}.npy"
     queries_path = CACHE / f"{kind}-{n}-queries-{n_queries}.npz"
@@ -98,12 +116,15 @@ def dataset(kind: str, n: int, n_queries: int) -> tuple[Path, Path]:
         hashes = np.load(hashes_path, mmap_mode="r")
         rng = np.random.default_rng(n_queries + n)
         queries = rng.integers(0, 256, size=(n_queries, 32), dtype=np.uint8)
-        planted = rng.permutation(n_queries)[: n_queries // 2]
-        rows = np.full(n_queries, -1, dtype=np.int64)
-        distances = np.full(n_queries, -1, dtype=np.int64)
-        for q in planted:
-            rows[q] = int(rng.integers(0, n))
-            distances[q] = int(rng.integers(0, THRESHOLD + 1))
+        matching = np.zeros(n_queries, dtype=bool)
+        matching[rng.permutation(n_queries)[: n_queries // 2]] = True
+        rows = rng.integers(0, n, size=n_queries).astype(np.int64)
+        distances = np.where(
+            matching,
+            rng.integers(0, THRESHOLD + 1, size=n_queries),
+            rng.integers(NEAR_MISS[0], NEAR_MISS[1] + 1, size=n_queries),
+        ).astype(np.int64)
+        for q in range(n_queries):
             queries[q] = _flip(rng, np.asarray(hashes[rows[q]]), int(distances[q]))
         np.savez(queries_path, queries=queries, rows=rows, distances=distances)
     return hashes_path, queries_path
@@ -160,7 +181,89 @@ def _trim() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-def child(name: str, hashes_path: Path, queries_path: Path, n_queries: int, snapshot: Path) -> dict[str, Any]:
+def faiss_serialized_bytes(index: Any) -> int:
+    import faiss
+
+    data = faiss.serialize_index_binary(index)
+    size = int(data.nbytes)
+    del data
+    return size
+
+
+def time_batches(
+    index: Any, queries: npt.NDArray[np.uint8], batches: list[int], rounds: int
+) -> tuple[list[tuple[int, int, int]], dict[str, list[float]]]:
+    """Every batch size over all the queries, `rounds` times interleaved (so a burst of load on the
+    machine touches every size alike), shaped as the product issues them (see the module
+    docstring). Returns the matches (checked to agree across sizes) and the seconds of each round."""
+    n = queries.shape[0]
+    by_bank = {0: THRESHOLD}  # the pipeline passes {bank id: threshold}; every entry is in group 0
+    times: dict[str, list[float]] = {str(b): [] for b in batches}
+    times["one"] = []
+    answers: dict[str, set[tuple[int, int, int]]] = {}
+
+    def run(label: str) -> set[tuple[int, int, int]]:
+        got: set[tuple[int, int, int]] = set()
+        start = time.perf_counter()
+        if label == "one":
+            for q in range(n):
+                got.update(
+                    (q, m.entry_id, m.distance) for m in index.query_one(queries[q], threshold=THRESHOLD)
+                )
+        elif label == "1":
+            for q in range(n):
+                one = queries[q : q + 1].reshape(1, 1, 32)
+                got.update(
+                    (q, m.entry_id, m.distance) for m in index.query(one, threshold=by_bank).for_query(0)
+                )
+        elif label == "8":
+            # a photo and its rotations: 8 hashes as the variants of one query
+            for q0 in range(0, n - n % 8, 8):
+                variants = queries[q0 : q0 + 8].reshape(1, 8, 32)
+                matches = index.query(variants, threshold=by_bank).for_query(0)
+                got.update((q0 + int(m.variant or 0), m.entry_id, m.distance) for m in matches)
+        else:
+            b = int(label)
+            for q0 in range(0, n, b):
+                matches = index.query(queries[q0 : q0 + b], threshold=by_bank)
+                got.update(
+                    (q0 + q, e, d)
+                    for q, e, d in zip(
+                        matches.query_index.tolist(),
+                        matches.entry_id.tolist(),
+                        matches.distance.tolist(),
+                        strict=True,
+                    )
+                )
+        times[label].append(time.perf_counter() - start)
+        return got
+
+    labels = ["one"] + [str(b) for b in batches]
+    for _ in range(rounds):
+        for label in labels:
+            answers[label] = run(label)
+    reference = answers[str(max(batches))]
+    for label, got in answers.items():
+        if label == "8":
+            # variants report an entry once, at its closest variant: compare on those queries only
+            expected = {t for t in reference if t[0] < n - n % 8}
+            got_pairs = {(q // 8, e) for q, e, _ in got}
+            if got_pairs != {(q // 8, e) for q, e, _ in expected}:
+                raise SystemExit("batch size 8 (variants) disagrees with the other batch sizes")
+        elif got != reference:
+            raise SystemExit(f"batch size {label} disagrees with batch size {max(batches)}")
+    return sorted(reference), times
+
+
+def child(
+    name: str,
+    hashes_path: Path,
+    queries_path: Path,
+    n_queries: int,
+    snapshot: Path,
+    batches: list[int],
+    rounds: int,
+) -> dict[str, Any]:
     """Build (or open) one index and query it. Memory is what the index holds: resident-set growth
     from before its input was loaded (libraries imported, code warmed up) to after the queries, with
     the input released; an index that keeps its input (pytx keeps its hex strings) is charged for it.
@@ -187,10 +290,23 @@ def child(name: str, hashes_path: Path, queries_path: Path, n_queries: int, snap
         del entries
         _trim()
         found = []
-        start = time.perf_counter()
-        for q, value in enumerate(hex_queries):
-            found.extend((q, int(m.metadata), int(m.similarity_info.distance)) for m in index.query(value))
-        result["query_s"] = time.perf_counter() - start
+        rounds_s = []
+        for round_ in range(rounds):
+            start = time.perf_counter()
+            for q, value in enumerate(hex_queries):
+                matches = index.query(value)
+                if round_ == 0:
+                    found.extend((q, int(m.metadata), int(m.similarity_info.distance)) for m in matches)
+            rounds_s.append(time.perf_counter() - start)
+        result["query_s"] = sorted(rounds_s)[len(rounds_s) // 2]
+        result["peer_s"] = rounds_s
+        _trim()
+        result["index_bytes"] = _status("VmRSS") - base
+        serialized = faiss_serialized_bytes(index.index.faiss_index)
+        strings = sys.getsizeof(index.local_id_to_entry) + sum(
+            sys.getsizeof(entry) + sys.getsizeof(entry[0]) for entry in index.local_id_to_entry
+        )
+        result["counted_bytes"] = serialized + strings
     elif name in ("faiss-flat", "faiss-mih"):
         import faiss
 
@@ -259,24 +375,17 @@ def child(name: str, hashes_path: Path, queries_path: Path, n_queries: int, snap
             PdqIndex.open(snapshot, verify=False)
             result["load_unverified_s"] = time.perf_counter() - start
         result["key_bits"] = index.stats().key_bits
-        index.query(queries[:100], threshold=THRESHOLD)
-        start = time.perf_counter()
-        matches = index.query(queries, threshold=THRESHOLD)
-        result["query_s"] = time.perf_counter() - start
-        found = list(
-            zip(
-                matches.query_index.tolist(),
-                matches.entry_id.tolist(),
-                matches.distance.tolist(),
-                strict=True,
-            )
-        )
-        start = time.perf_counter()
-        for value in queries:
-            index.query_one(value, threshold=THRESHOLD)
-        result["single_query_s"] = time.perf_counter() - start
+        # compile (or load) every kernel variant on this index's arrays before timing
+        index.query(queries[: max(batches)], threshold={0: THRESHOLD})
+        index.query(queries[:8].reshape(1, 8, 32), threshold={0: THRESHOLD})
+        index.query_one(queries[0], threshold=THRESHOLD)
+        found, times = time_batches(index, queries, batches, rounds)
+        result["batch_s"] = times
+        result["query_s"] = sorted(times[str(max(batches))])[len(times[str(max(batches))]) // 2]
+        result["single_query_s"] = sorted(times["one"])[len(times["one"]) // 2]
+        result["counted_bytes"] = index.stats().nbytes if name == "ours" else snapshot.stat().st_size
     _trim()
-    result["index_bytes"] = _status("VmRSS") - base
+    result.setdefault("index_bytes", _status("VmRSS") - base)
     if name == "ours":
         start = time.perf_counter()
         info = index.save(snapshot)
@@ -289,9 +398,12 @@ def child(name: str, hashes_path: Path, queries_path: Path, n_queries: int, snap
 # -- driver ------------------------------------------------------------------------------------------
 
 
-def run_child(name: str, hashes: Path, queries: Path, n_queries: int, snapshot: Path) -> dict[str, Any]:
+def run_child(
+    name: str, hashes: Path, queries: Path, n_queries: int, snapshot: Path, batches: list[int], rounds: int
+) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", name, "--data", str(hashes), "--query-file", str(queries)]
     command += ["--queries", str(n_queries), "--snapshot", str(snapshot)]
+    command += ["--batches", ",".join(map(str, batches)), "--rounds", str(rounds)]
     env = dict(os.environ, OMP_NUM_THREADS="1", NUMBA_NUM_THREADS="1")
     done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
     if done.returncode != 0:
@@ -302,29 +414,57 @@ def run_child(name: str, hashes: Path, queries: Path, n_queries: int, snapshot: 
 def score(
     result: dict[str, Any],
     truth: list[tuple[int, int, int]],
+    hashes_path: Path,
+    queries: npt.NDArray[np.uint8],
     planted: npt.NDArray[np.int64],
     rows: Any,
     n_oracle: int,
 ) -> None:
+    """Recall against the oracle on the first n_oracle queries; on every query, each planted match
+    found at its distance, no planted non-match found, and no result beyond the threshold or with a
+    wrong distance."""
     found = [tuple(t) for t in result.pop("found")]
     sample = {t for t in found if t[0] < n_oracle}
     expected = set(truth)
     result["recall"] = len(sample & expected) / max(1, len(expected))
     result["extra"] = len(sample - expected)
     got = {(q, e): d for q, e, d in found}
-    planted_queries = [q for q in range(result["queries"]) if planted[q] >= 0]
-    hits = sum(got.get((q, int(rows[q]))) == int(planted[q]) for q in planted_queries)
-    result["planted_recall"] = hits / max(1, len(planted_queries))
-    result["queries_per_s"] = result["queries"] / result["query_s"]
+    n = result["queries"]
+    matching = [q for q in range(n) if planted[q] <= THRESHOLD]
+    hits = sum(got.get((q, int(rows[q]))) == int(planted[q]) for q in matching)
+    result["planted_recall"] = hits / max(1, len(matching))
+    result["near_misses_found"] = sum((q, int(rows[q])) in got for q in range(n) if planted[q] > THRESHOLD)
+    if found:
+        words = np.load(hashes_path, mmap_mode="r").view("<u8").reshape(-1, 4)
+        pairs = np.array(found, dtype=np.int64)
+        query_words = queries.view("<u8").reshape(-1, 4)[pairs[:, 0]]
+        true = np.bitwise_count(np.asarray(words[pairs[:, 1]]) ^ query_words).sum(axis=1)
+        result["wrong_results"] = int(np.sum((true != pairs[:, 2]) | (true > THRESHOLD)))
+    else:
+        result["wrong_results"] = 0
+    result["queries_per_s"] = n / result["query_s"]
     if "single_query_s" in result:
-        result["single_queries_per_s"] = result["queries"] / result["single_query_s"]
+        result["single_queries_per_s"] = n / result["single_query_s"]
+    if "peer_s" in result:
+        rates = sorted(n / t for t in result["peer_s"])
+        result["peer_rates"] = {"median": rates[len(rates) // 2], "min": rates[0], "max": rates[-1]}
+    for label, times in result.get("batch_s", {}).items():
+        rates = sorted(n / t for t in times)
+        result.setdefault("batch_rates", {})[label] = {
+            "median": rates[len(rates) // 2],
+            "min": rates[0],
+            "max": rates[-1],
+        }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000000")
-    parser.add_argument("--kinds", default="random,clustered")
+    parser.add_argument("--kinds", default="random")
     parser.add_argument("--queries", type=int, default=10_000)
+    parser.add_argument("--batches", default=",".join(map(str, BATCHES)))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--peers", default="pytx", help="among pytx, faiss-mih, faiss-flat")
     parser.add_argument("--peer-queries", type=int, default=1000)
     parser.add_argument("--oracle-queries", type=int, default=200)
     parser.add_argument("--skip-peers", action="store_true")
@@ -334,9 +474,14 @@ def main() -> None:
     parser.add_argument("--query-file", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--snapshot", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    batches = sorted({int(b) for b in args.batches.split(",")})
     if args.child:
-        print(json.dumps(child(args.child, args.data, args.query_file, args.queries, args.snapshot)))
+        result = child(
+            args.child, args.data, args.query_file, args.queries, args.snapshot, batches, args.rounds
+        )
+        print(json.dumps(result))
         return
+    peers = [] if args.skip_peers else [p for p in args.peers.split(",") if p]
     report: list[dict[str, Any]] = []
     for n in (int(s) for s in args.sizes.split(",")):
         for kind in args.kinds.split(","):
@@ -345,16 +490,23 @@ def main() -> None:
             truth = oracle(hashes, queries, n_oracle)
             stored = np.load(queries)
             snapshot = CACHE / f"{kind}-{n}.snap"
-            names = ["ours", "ours-snapshot"] + (
-                [] if args.skip_peers else ["pytx", "faiss-mih", "faiss-flat"]
-            )
             results = []
-            for name in names:
+            for name in ["ours", "ours-snapshot", *peers]:
                 count = args.queries if name.startswith("ours") else min(args.peer_queries, args.queries)
                 print(f"{kind} {n:,}: {LABELS[name]} ...", file=sys.stderr, flush=True)
-                result = run_child(name, hashes, queries, max(count, n_oracle), snapshot)
+                result = run_child(
+                    name, hashes, queries, max(count, n_oracle), snapshot, batches, args.rounds
+                )
                 if "error" not in result:
-                    score(result, truth, stored["distances"], stored["rows"], n_oracle)
+                    score(
+                        result,
+                        truth,
+                        hashes,
+                        stored["queries"],
+                        stored["distances"],
+                        stored["rows"],
+                        n_oracle,
+                    )
                 results.append(result)
             snapshot.unlink(missing_ok=True)
             pytx = next((r for r in results if r["name"] == "pytx" and "error" not in r), None)
@@ -362,19 +514,27 @@ def main() -> None:
                 if pytx is not None and "error" not in result:
                     result["x_pytx_queries_per_s"] = result["queries_per_s"] / pytx["queries_per_s"]
                     result["x_pytx_memory"] = pytx["index_bytes"] / max(1, result["index_bytes"])
+                    if "counted_bytes" in result:
+                        result["x_pytx_counted_memory"] = pytx["counted_bytes"] / max(
+                            1, result["counted_bytes"]
+                        )
                     if "build_s" in result:
                         result["x_pytx_build"] = pytx["build_s"] / result["build_s"]
-            report.append({"kind": kind, "n": n, "threshold": THRESHOLD, "results": results})
+            load = os.getloadavg()
+            report.append({"kind": kind, "n": n, "threshold": THRESHOLD, "load": load, "results": results})
             if not args.json:
-                print_table(report[-1])
+                print_table(report[-1], pytx)
     if args.json:
         print(json.dumps(report, indent=2))
 
 
-def print_table(entry: dict[str, Any]) -> None:
+def print_table(entry: dict[str, Any], pytx: dict[str, Any] | None) -> None:
+    load = ", ".join(f"{x:.2f}" for x in entry["load"])
     print(f"\n{entry['kind']} hashes, {entry['n']:,} entries, threshold {entry['threshold']}, one thread")
-    head = f"{'index':30} {'build s':>8} {'load s':>7} {'RSS MB':>8} {'peak MB':>8} {'queries/s':>10}"
-    head += f" {'1-by-1 q/s':>10} {'recall':>7} {'extra':>5} {'x pytx q/s':>10} {'mem':>6} {'build':>6}"
+    print(f"load average at the end: {load}")
+    head = f"{'index':30} {'build s':>8} {'load s':>7} {'RSS MB':>8} {'counted MB':>10} {'peak MB':>8}"
+    head += f" {'recall':>7} {'planted':>7} {'near':>5} {'wrong':>5}"
+    head += f" {'x mem RSS':>9} {'x counted':>9} {'x build':>7}"
     print(head)
     for r in entry["results"]:
         if "error" in r:
@@ -385,11 +545,36 @@ def print_table(entry: dict[str, Any]) -> None:
             return format(r[key] * scale, fmt) if key in r else "-"
 
         line = f"{LABELS[r['name']]:30} {num('build_s', '8.2f')} {num('load_s', '7.2f')}"
-        line += f" {num('index_bytes', '8.0f', 1e-6)} {num('peak_bytes', '8.0f', 1e-6)}"
-        line += f" {num('queries_per_s', '10.0f')} {num('single_queries_per_s', '10.0f')}"
-        line += f" {r['recall']:7.2%} {r['extra']:5d} {num('x_pytx_queries_per_s', '10.1f')}"
-        line += f" {num('x_pytx_memory', '6.1f')} {num('x_pytx_build', '6.1f')}"
+        line += f" {num('index_bytes', '8.0f', 1e-6)} {num('counted_bytes', '10.0f', 1e-6)}"
+        line += f" {num('peak_bytes', '8.0f', 1e-6)} {r['recall']:7.2%} {r['planted_recall']:7.2%}"
+        line += f" {r['near_misses_found']:5d} {r['wrong_results']:5d} {num('x_pytx_memory', '9.1f')}"
+        line += f" {num('x_pytx_counted_memory', '9.1f')} {num('x_pytx_build', '7.1f')}"
         print(line)
+    print("\nqueries/s (hashes) by batch size: median of the rounds [min-max], x pytx one at a time")
+    names = {"one": "query_one"}
+    print(f"{'index':30} " + " ".join(f"{names.get(label, label):>24}" for label in _labels(entry)))
+    for r in entry["results"]:
+        if "error" in r:
+            continue
+        cells = []
+        for label in _labels(entry):
+            rate = r.get("batch_rates", {}).get(label)
+            if rate is None:
+                if r["name"] != "pytx":
+                    cells.append(f"{'-':>24}")
+                    continue
+                rate = r["peer_rates"]
+            ratio = "" if pytx is None else f" x{rate['median'] / pytx['queries_per_s']:.1f}"
+            text = f"{rate['median']:,.0f} [{rate['min']:,.0f}-{rate['max']:,.0f}]{ratio}"
+            cells.append(f"{text:>24}")
+        print(f"{LABELS[r['name']]:30} " + " ".join(cells))
+
+
+def _labels(entry: dict[str, Any]) -> list[str]:
+    for r in entry["results"]:
+        if "batch_rates" in r:
+            return list(r["batch_rates"])
+    return []
 
 
 if __name__ == "__main__":

@@ -241,7 +241,10 @@ class PdqIndex:
                 group = np.concatenate([group, delta.groups[d_rows]])
         variant: npt.NDArray[np.int64] | None = None
         query_index = sub
-        if batch.ndim == 3:
+        if batch.ndim == 3 and n_variants == 1:
+            # one variant per query (how the pipeline asks when rotations are off): nothing to merge
+            variant = np.zeros(sub.shape[0], dtype=np.int64)
+        elif batch.ndim == 3:
             query_index, variant = np.divmod(sub, n_variants)
             # best variant per (query, entry): smallest distance, then lowest variant
             order = np.lexsort((variant, distance, entry_id, query_index))
