@@ -124,6 +124,11 @@ def gather64_luma(luma, rs, rl, rw, cs, cl, cw, out):  # type: ignore[no-untyped
 # ---------------------------------------------------------------------------------------------------
 # The reference's own arithmetic (downscaling.cpp), for exact mode's fallback
 
+_ROW_BLOCK = 8
+"""Rows run through the row passes together: each row's float32 running sum is a serial chain of
+dependent additions (latency-bound), so advancing several rows' independent chains in one loop lets the
+CPU overlap them. Every row's own sequence of operations is unchanged, so the results are too."""
+
 
 @njit(cache=True, nogil=True)
 def reference_luma_into(rgb, out):  # type: ignore[no-untyped-def]
@@ -147,43 +152,50 @@ def reference_luma_into(rgb, out):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def _box_along_rows(inp, out, window):  # type: ignore[no-untyped-def]
-    """box1DFloat over every row, float32, four phases, exactly as the reference."""
+    """box1DFloat over every row, float32, four phases, exactly as the reference (``_ROW_BLOCK`` rows
+    at a time, each with its own running sum)."""
     H, N = inp.shape
     half = (window + 2) // 2
     p1 = half - 1
     p2 = window - half + 1
     p3 = N - window
     p4 = half - 1
-    for r in range(H):
-        iv = inp[r]
-        ov = out[r]
-        s = np.float32(0.0)
+    s = np.empty(_ROW_BLOCK, np.float32)
+    for r0 in range(0, H, _ROW_BLOCK):
+        nb = min(H, r0 + _ROW_BLOCK) - r0
+        s[:] = 0.0
         count = 0
         li = 0
         ri = 0
         oi = 0
         for _ in range(p1):
-            s += iv[ri]
+            for b in range(nb):
+                s[b] += inp[r0 + b, ri]
             count += 1
             ri += 1
         for _ in range(p2):
-            s += iv[ri]
             count += 1
-            ov[oi] = s / np.float32(count)
+            c = np.float32(count)
+            for b in range(nb):
+                s[b] += inp[r0 + b, ri]
+                out[r0 + b, oi] = s[b] / c
             ri += 1
             oi += 1
         c = np.float32(count)
         for _ in range(p3):
-            s += iv[ri]
-            s -= iv[li]
-            ov[oi] = s / c
+            for b in range(nb):
+                s[b] += inp[r0 + b, ri]
+                s[b] -= inp[r0 + b, li]
+                out[r0 + b, oi] = s[b] / c
             li += 1
             ri += 1
             oi += 1
         for _ in range(p4):
-            s -= iv[li]
             count -= 1
-            ov[oi] = s / np.float32(count)
+            c = np.float32(count)
+            for b in range(nb):
+                s[b] -= inp[r0 + b, li]
+                out[r0 + b, oi] = s[b] / c
             li += 1
             oi += 1
 
@@ -237,7 +249,7 @@ def _box_along_cols(inp, out, window):  # type: ignore[no-untyped-def]
 @njit(cache=True, nogil=True)
 def _box_along_rows_kept(inp, out, window, kept):  # type: ignore[no-untyped-def]
     """As ``_box_along_rows``, but writes only the outputs at columns ``kept`` (64, non-decreasing):
-    ``out[r, j] = box(inp[r])[kept[j]]``. The running sum still walks the whole row, so every kept
+    ``out[r, j] = box(inp[r])[kept[j]]``. The running sums still walk the whole rows, so every kept
     value is bit-identical to the full pass; the divisions and stores of the other columns are skipped.
     """
     H, N = inp.shape
@@ -246,40 +258,51 @@ def _box_along_rows_kept(inp, out, window, kept):  # type: ignore[no-untyped-def
     p2 = window - half + 1
     p3 = N - window
     p4 = half - 1
-    for r in range(H):
-        iv = inp[r]
-        s = np.float32(0.0)
+    s = np.empty(_ROW_BLOCK, np.float32)
+    for r0 in range(0, H, _ROW_BLOCK):
+        nb = min(H, r0 + _ROW_BLOCK) - r0
+        s[:] = 0.0
         count = 0
         li = 0
         ri = 0
         oi = 0
         j = 0
         for _ in range(p1):
-            s += iv[ri]
+            for b in range(nb):
+                s[b] += inp[r0 + b, ri]
             count += 1
             ri += 1
         for _ in range(p2):
-            s += iv[ri]
             count += 1
+            for b in range(nb):
+                s[b] += inp[r0 + b, ri]
             while j < 64 and kept[j] == oi:
-                out[r, j] = s / np.float32(count)
+                c = np.float32(count)
+                for b in range(nb):
+                    out[r0 + b, j] = s[b] / c
                 j += 1
             ri += 1
             oi += 1
         for _ in range(p3):
-            s += iv[ri]
-            s -= iv[li]
+            for b in range(nb):
+                s[b] += inp[r0 + b, ri]
+                s[b] -= inp[r0 + b, li]
             while j < 64 and kept[j] == oi:
-                out[r, j] = s / np.float32(count)
+                c = np.float32(count)
+                for b in range(nb):
+                    out[r0 + b, j] = s[b] / c
                 j += 1
             li += 1
             ri += 1
             oi += 1
         for _ in range(p4):
-            s -= iv[li]
             count -= 1
+            for b in range(nb):
+                s[b] -= inp[r0 + b, li]
             while j < 64 and kept[j] == oi:
-                out[r, j] = s / np.float32(count)
+                c = np.float32(count)
+                for b in range(nb):
+                    out[r0 + b, j] = s[b] / c
                 j += 1
             li += 1
             oi += 1
