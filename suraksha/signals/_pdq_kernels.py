@@ -56,13 +56,18 @@ def axis_weights(n, starts, lengths, weights):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def gather64_rgb(rgb, rs, rl, rw, cs, cl, cw, out):  # type: ignore[no-untyped-def]
+def gather64_rgb(rgb, rs, rl, rw, rc, rscale, cs, cl, cw, out):  # type: ignore[no-untyped-def]
     """out[i, j] = sum over the (rl[i] x cl[j]) window at (rs[i], cs[j]) of weight x luma(pixel).
 
     ``rgb`` is (H, W, 3) uint8, C-contiguous. Luma is linear, so the vertical pass sums the three
     channels separately over whole interleaved rows (contiguous, vectorises) and luma is formed once
     per kept column. The order of the float64 additions differs from a plain left-to-right sum by far
     less than exact mode's error bound (``pdq._SAMPLE_ERROR_BOUND``).
+
+    Where ``rscale[i] > 0`` the row weights are ``rc[i] * rscale[i]`` with ``rc`` whole numbers small
+    enough that every product and partial sum of the vertical pass is a whole number under 2**24: that
+    pass then runs in float32 with no rounding at all (twice the SIMD lanes of float64), and is scaled
+    once per kept column.
     """
     H, W, _ = rgb.shape
     flat = rgb.reshape(H, W * 3)
@@ -70,33 +75,71 @@ def gather64_rgb(rgb, rs, rl, rw, cs, cl, cw, out):  # type: ignore[no-untyped-d
     x1 = cs[63] + cl[63]
     n3 = (x1 - x0) * 3
     tmp = np.empty(n3, rw.dtype)
+    whole = np.empty(n3, np.float32)
     lum = np.empty(x1 - x0, rw.dtype)
     for i in range(64):
-        tmp[:] = 0.0
-        k = 0
-        while k + 4 <= rl[i]:  # four rows per sweep of ``tmp``: a quarter of its loads and stores
-            w0, w1, w2, w3 = rw[i, k], rw[i, k + 1], rw[i, k + 2], rw[i, k + 3]
-            r0 = flat[rs[i] + k, x0 * 3 : x1 * 3]
-            r1 = flat[rs[i] + k + 1, x0 * 3 : x1 * 3]
-            r2 = flat[rs[i] + k + 2, x0 * 3 : x1 * 3]
-            r3 = flat[rs[i] + k + 3, x0 * 3 : x1 * 3]
-            for x in range(n3):
-                tmp[x] += (w0 * r0[x] + w1 * r1[x]) + (w2 * r2[x] + w3 * r3[x])
-            k += 4
-        while k < rl[i]:
-            wgt = rw[i, k]
-            row = flat[rs[i] + k, x0 * 3 : x1 * 3]
-            for x in range(n3):
-                tmp[x] += wgt * row[x]
-            k += 1
-        for x in range(x1 - x0):
-            lum[x] = 0.299 * tmp[3 * x] + 0.587 * tmp[3 * x + 1] + 0.114 * tmp[3 * x + 2]
-        for j in range(64):
-            s = 0.0
+        if rscale[i] > 0.0:
+            whole[:] = 0.0
+            k = 0
+            while k + 4 <= rl[i]:
+                c0, c1, c2, c3 = rc[i, k], rc[i, k + 1], rc[i, k + 2], rc[i, k + 3]
+                r0 = flat[rs[i] + k, x0 * 3 : x1 * 3]
+                r1 = flat[rs[i] + k + 1, x0 * 3 : x1 * 3]
+                r2 = flat[rs[i] + k + 2, x0 * 3 : x1 * 3]
+                r3 = flat[rs[i] + k + 3, x0 * 3 : x1 * 3]
+                for x in range(n3):
+                    whole[x] += (c0 * np.float32(r0[x]) + c1 * np.float32(r1[x])) + (
+                        c2 * np.float32(r2[x]) + c3 * np.float32(r3[x])
+                    )
+                k += 4
+            while k < rl[i]:
+                c0 = rc[i, k]
+                row = flat[rs[i] + k, x0 * 3 : x1 * 3]
+                for x in range(n3):
+                    whole[x] += c0 * np.float32(row[x])
+                k += 1
+            scale = rscale[i]
+            for x in range(x1 - x0):
+                lum[x] = (
+                    0.299 * np.float64(whole[3 * x])
+                    + 0.587 * np.float64(whole[3 * x + 1])
+                    + 0.114 * np.float64(whole[3 * x + 2])
+                ) * scale
+        else:
+            tmp[:] = 0.0
+            k = 0
+            while k + 4 <= rl[i]:  # four rows per sweep of ``tmp``: a quarter of its loads and stores
+                w0, w1, w2, w3 = rw[i, k], rw[i, k + 1], rw[i, k + 2], rw[i, k + 3]
+                r0 = flat[rs[i] + k, x0 * 3 : x1 * 3]
+                r1 = flat[rs[i] + k + 1, x0 * 3 : x1 * 3]
+                r2 = flat[rs[i] + k + 2, x0 * 3 : x1 * 3]
+                r3 = flat[rs[i] + k + 3, x0 * 3 : x1 * 3]
+                for x in range(n3):
+                    tmp[x] += (w0 * r0[x] + w1 * r1[x]) + (w2 * r2[x] + w3 * r3[x])
+                k += 4
+            while k < rl[i]:
+                wgt = rw[i, k]
+                row = flat[rs[i] + k, x0 * 3 : x1 * 3]
+                for x in range(n3):
+                    tmp[x] += wgt * row[x]
+                k += 1
+            for x in range(x1 - x0):
+                lum[x] = 0.299 * tmp[3 * x] + 0.587 * tmp[3 * x + 1] + 0.114 * tmp[3 * x + 2]
+        for j in range(64):  # four partial sums: independent chains of additions overlap
             base = cs[j] - x0
-            for k in range(cl[j]):
-                s += cw[j, k] * lum[base + k]
-            out[i, j] = s
+            n = cl[j]
+            s0 = s1 = s2 = s3 = 0.0
+            k = 0
+            while k + 4 <= n:
+                s0 += cw[j, k] * lum[base + k]
+                s1 += cw[j, k + 1] * lum[base + k + 1]
+                s2 += cw[j, k + 2] * lum[base + k + 2]
+                s3 += cw[j, k + 3] * lum[base + k + 3]
+                k += 4
+            while k < n:
+                s0 += cw[j, k] * lum[base + k]
+                k += 1
+            out[i, j] = (s0 + s1) + (s2 + s3)
 
 
 @njit(cache=True, nogil=True)
