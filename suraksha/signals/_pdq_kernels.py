@@ -6,7 +6,8 @@ Two ways to get the 64x64 downsample that PDQ hashes:
   passes and decimation is a fixed weighted sum over a small window of pixels (the filter is linear and
   separable), so only the pixels inside those windows are read: a vertical weighted sum of whole rows,
   then a horizontal weighted sum. Weights come from ``pdq._axis_weights``. The accumulator type is the
-  weights' type: float64 for exact mode, float32 for fast mode.
+  weights' type: float64 for exact mode, float32 for fast mode; ``gather64_rgb``'s vertical pass sums
+  whole-number weights (``pdq._whole_weights``) in float32 without rounding where it can.
 - ``reference_*``: the C++ reference's own arithmetic (float32 running sums, divide by the current window
   size, four phases per box), bit for bit. Slower (it touches every pixel four times, and the row passes
   are a serial chain); exact mode uses it for small images and when the fast result sits too close to a
