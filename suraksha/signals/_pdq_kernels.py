@@ -6,7 +6,8 @@ Two ways to get the 64x64 downsample that PDQ hashes:
   passes and decimation is a fixed weighted sum over a small window of pixels (the filter is linear and
   separable), so only the pixels inside those windows are read: a vertical weighted sum of whole rows,
   then a horizontal weighted sum. Weights come from ``pdq._axis_weights``. The accumulator type is the
-  weights' type: float64 for exact mode, float32 for fast mode.
+  weights' type: float64 for exact mode, float32 for fast mode; ``gather64_rgb``'s vertical pass sums
+  whole-number weights (``pdq._whole_weights``) in float32 without rounding where it can.
 - ``reference_*``: the C++ reference's own arithmetic (float32 running sums, divide by the current window
   size, four phases per box), bit for bit. Slower (it touches every pixel four times, and the row passes
   are a serial chain); exact mode uses it for small images and when the fast result sits too close to a
@@ -56,13 +57,18 @@ def axis_weights(n, starts, lengths, weights):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True, nogil=True)
-def gather64_rgb(rgb, rs, rl, rw, cs, cl, cw, out):  # type: ignore[no-untyped-def]
+def gather64_rgb(rgb, rs, rl, rw, rc, rscale, cs, cl, cw, out):  # type: ignore[no-untyped-def]
     """out[i, j] = sum over the (rl[i] x cl[j]) window at (rs[i], cs[j]) of weight x luma(pixel).
 
     ``rgb`` is (H, W, 3) uint8, C-contiguous. Luma is linear, so the vertical pass sums the three
     channels separately over whole interleaved rows (contiguous, vectorises) and luma is formed once
     per kept column. The order of the float64 additions differs from a plain left-to-right sum by far
     less than exact mode's error bound (``pdq._SAMPLE_ERROR_BOUND``).
+
+    Where ``rscale[i] > 0`` the row weights are ``rc[i] * rscale[i]`` with ``rc`` whole numbers small
+    enough that every product and partial sum of the vertical pass is a whole number under 2**24: that
+    pass then runs in float32 with no rounding at all (twice the SIMD lanes of float64), and is scaled
+    once per kept column.
     """
     H, W, _ = rgb.shape
     flat = rgb.reshape(H, W * 3)
@@ -70,33 +76,71 @@ def gather64_rgb(rgb, rs, rl, rw, cs, cl, cw, out):  # type: ignore[no-untyped-d
     x1 = cs[63] + cl[63]
     n3 = (x1 - x0) * 3
     tmp = np.empty(n3, rw.dtype)
+    whole = np.empty(n3, np.float32)
     lum = np.empty(x1 - x0, rw.dtype)
     for i in range(64):
-        tmp[:] = 0.0
-        k = 0
-        while k + 4 <= rl[i]:  # four rows per sweep of ``tmp``: a quarter of its loads and stores
-            w0, w1, w2, w3 = rw[i, k], rw[i, k + 1], rw[i, k + 2], rw[i, k + 3]
-            r0 = flat[rs[i] + k, x0 * 3 : x1 * 3]
-            r1 = flat[rs[i] + k + 1, x0 * 3 : x1 * 3]
-            r2 = flat[rs[i] + k + 2, x0 * 3 : x1 * 3]
-            r3 = flat[rs[i] + k + 3, x0 * 3 : x1 * 3]
-            for x in range(n3):
-                tmp[x] += (w0 * r0[x] + w1 * r1[x]) + (w2 * r2[x] + w3 * r3[x])
-            k += 4
-        while k < rl[i]:
-            wgt = rw[i, k]
-            row = flat[rs[i] + k, x0 * 3 : x1 * 3]
-            for x in range(n3):
-                tmp[x] += wgt * row[x]
-            k += 1
-        for x in range(x1 - x0):
-            lum[x] = 0.299 * tmp[3 * x] + 0.587 * tmp[3 * x + 1] + 0.114 * tmp[3 * x + 2]
-        for j in range(64):
-            s = 0.0
+        if rscale[i] > 0.0:
+            whole[:] = 0.0
+            k = 0
+            while k + 4 <= rl[i]:
+                c0, c1, c2, c3 = rc[i, k], rc[i, k + 1], rc[i, k + 2], rc[i, k + 3]
+                r0 = flat[rs[i] + k, x0 * 3 : x1 * 3]
+                r1 = flat[rs[i] + k + 1, x0 * 3 : x1 * 3]
+                r2 = flat[rs[i] + k + 2, x0 * 3 : x1 * 3]
+                r3 = flat[rs[i] + k + 3, x0 * 3 : x1 * 3]
+                for x in range(n3):
+                    whole[x] += (c0 * np.float32(r0[x]) + c1 * np.float32(r1[x])) + (
+                        c2 * np.float32(r2[x]) + c3 * np.float32(r3[x])
+                    )
+                k += 4
+            while k < rl[i]:
+                c0 = rc[i, k]
+                row = flat[rs[i] + k, x0 * 3 : x1 * 3]
+                for x in range(n3):
+                    whole[x] += c0 * np.float32(row[x])
+                k += 1
+            scale = rscale[i]
+            for x in range(x1 - x0):
+                lum[x] = (
+                    0.299 * np.float64(whole[3 * x])
+                    + 0.587 * np.float64(whole[3 * x + 1])
+                    + 0.114 * np.float64(whole[3 * x + 2])
+                ) * scale
+        else:
+            tmp[:] = 0.0
+            k = 0
+            while k + 4 <= rl[i]:  # four rows per sweep of ``tmp``: a quarter of its loads and stores
+                w0, w1, w2, w3 = rw[i, k], rw[i, k + 1], rw[i, k + 2], rw[i, k + 3]
+                r0 = flat[rs[i] + k, x0 * 3 : x1 * 3]
+                r1 = flat[rs[i] + k + 1, x0 * 3 : x1 * 3]
+                r2 = flat[rs[i] + k + 2, x0 * 3 : x1 * 3]
+                r3 = flat[rs[i] + k + 3, x0 * 3 : x1 * 3]
+                for x in range(n3):
+                    tmp[x] += (w0 * r0[x] + w1 * r1[x]) + (w2 * r2[x] + w3 * r3[x])
+                k += 4
+            while k < rl[i]:
+                wgt = rw[i, k]
+                row = flat[rs[i] + k, x0 * 3 : x1 * 3]
+                for x in range(n3):
+                    tmp[x] += wgt * row[x]
+                k += 1
+            for x in range(x1 - x0):
+                lum[x] = 0.299 * tmp[3 * x] + 0.587 * tmp[3 * x + 1] + 0.114 * tmp[3 * x + 2]
+        for j in range(64):  # four partial sums: independent chains of additions overlap
             base = cs[j] - x0
-            for k in range(cl[j]):
-                s += cw[j, k] * lum[base + k]
-            out[i, j] = s
+            n = cl[j]
+            s0 = s1 = s2 = s3 = 0.0
+            k = 0
+            while k + 4 <= n:
+                s0 += cw[j, k] * lum[base + k]
+                s1 += cw[j, k + 1] * lum[base + k + 1]
+                s2 += cw[j, k + 2] * lum[base + k + 2]
+                s3 += cw[j, k + 3] * lum[base + k + 3]
+                k += 4
+            while k < n:
+                s0 += cw[j, k] * lum[base + k]
+                k += 1
+            out[i, j] = (s0 + s1) + (s2 + s3)
 
 
 @njit(cache=True, nogil=True)
@@ -124,6 +168,11 @@ def gather64_luma(luma, rs, rl, rw, cs, cl, cw, out):  # type: ignore[no-untyped
 # ---------------------------------------------------------------------------------------------------
 # The reference's own arithmetic (downscaling.cpp), for exact mode's fallback
 
+_ROW_BLOCK = 8
+"""Rows run through the row passes together: each row's float32 running sum is a serial chain of
+dependent additions (latency-bound), so advancing several rows' independent chains in one loop lets the
+CPU overlap them. Every row's own sequence of operations is unchanged, so the results are too."""
+
 
 @njit(cache=True, nogil=True)
 def reference_luma_into(rgb, out):  # type: ignore[no-untyped-def]
@@ -147,43 +196,50 @@ def reference_luma_into(rgb, out):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, nogil=True)
 def _box_along_rows(inp, out, window):  # type: ignore[no-untyped-def]
-    """box1DFloat over every row, float32, four phases, exactly as the reference."""
+    """box1DFloat over every row, float32, four phases, exactly as the reference (``_ROW_BLOCK`` rows
+    at a time, each with its own running sum)."""
     H, N = inp.shape
     half = (window + 2) // 2
     p1 = half - 1
     p2 = window - half + 1
     p3 = N - window
     p4 = half - 1
-    for r in range(H):
-        iv = inp[r]
-        ov = out[r]
-        s = np.float32(0.0)
+    s = np.empty(_ROW_BLOCK, np.float32)
+    for r0 in range(0, H, _ROW_BLOCK):
+        nb = min(H, r0 + _ROW_BLOCK) - r0
+        s[:] = 0.0
         count = 0
         li = 0
         ri = 0
         oi = 0
         for _ in range(p1):
-            s += iv[ri]
+            for b in range(nb):
+                s[b] += inp[r0 + b, ri]
             count += 1
             ri += 1
         for _ in range(p2):
-            s += iv[ri]
             count += 1
-            ov[oi] = s / np.float32(count)
+            c = np.float32(count)
+            for b in range(nb):
+                s[b] += inp[r0 + b, ri]
+                out[r0 + b, oi] = s[b] / c
             ri += 1
             oi += 1
         c = np.float32(count)
         for _ in range(p3):
-            s += iv[ri]
-            s -= iv[li]
-            ov[oi] = s / c
+            for b in range(nb):
+                s[b] += inp[r0 + b, ri]
+                s[b] -= inp[r0 + b, li]
+                out[r0 + b, oi] = s[b] / c
             li += 1
             ri += 1
             oi += 1
         for _ in range(p4):
-            s -= iv[li]
             count -= 1
-            ov[oi] = s / np.float32(count)
+            c = np.float32(count)
+            for b in range(nb):
+                s[b] -= inp[r0 + b, li]
+                out[r0 + b, oi] = s[b] / c
             li += 1
             oi += 1
 
@@ -237,7 +293,7 @@ def _box_along_cols(inp, out, window):  # type: ignore[no-untyped-def]
 @njit(cache=True, nogil=True)
 def _box_along_rows_kept(inp, out, window, kept):  # type: ignore[no-untyped-def]
     """As ``_box_along_rows``, but writes only the outputs at columns ``kept`` (64, non-decreasing):
-    ``out[r, j] = box(inp[r])[kept[j]]``. The running sum still walks the whole row, so every kept
+    ``out[r, j] = box(inp[r])[kept[j]]``. The running sums still walk the whole rows, so every kept
     value is bit-identical to the full pass; the divisions and stores of the other columns are skipped.
     """
     H, N = inp.shape
@@ -246,40 +302,51 @@ def _box_along_rows_kept(inp, out, window, kept):  # type: ignore[no-untyped-def
     p2 = window - half + 1
     p3 = N - window
     p4 = half - 1
-    for r in range(H):
-        iv = inp[r]
-        s = np.float32(0.0)
+    s = np.empty(_ROW_BLOCK, np.float32)
+    for r0 in range(0, H, _ROW_BLOCK):
+        nb = min(H, r0 + _ROW_BLOCK) - r0
+        s[:] = 0.0
         count = 0
         li = 0
         ri = 0
         oi = 0
         j = 0
         for _ in range(p1):
-            s += iv[ri]
+            for b in range(nb):
+                s[b] += inp[r0 + b, ri]
             count += 1
             ri += 1
         for _ in range(p2):
-            s += iv[ri]
             count += 1
+            for b in range(nb):
+                s[b] += inp[r0 + b, ri]
             while j < 64 and kept[j] == oi:
-                out[r, j] = s / np.float32(count)
+                c = np.float32(count)
+                for b in range(nb):
+                    out[r0 + b, j] = s[b] / c
                 j += 1
             ri += 1
             oi += 1
         for _ in range(p3):
-            s += iv[ri]
-            s -= iv[li]
+            for b in range(nb):
+                s[b] += inp[r0 + b, ri]
+                s[b] -= inp[r0 + b, li]
             while j < 64 and kept[j] == oi:
-                out[r, j] = s / np.float32(count)
+                c = np.float32(count)
+                for b in range(nb):
+                    out[r0 + b, j] = s[b] / c
                 j += 1
             li += 1
             ri += 1
             oi += 1
         for _ in range(p4):
-            s -= iv[li]
             count -= 1
+            for b in range(nb):
+                s[b] -= inp[r0 + b, li]
             while j < 64 and kept[j] == oi:
-                out[r, j] = s / np.float32(count)
+                c = np.float32(count)
+                for b in range(nb):
+                    out[r0 + b, j] = s[b] / c
                 j += 1
             li += 1
             oi += 1

@@ -219,8 +219,10 @@ def _weighted_dct(
     rows = _axis_weights(pixels.shape[0], dtype)
     cols = _axis_weights(pixels.shape[1], dtype)
     samples = np.empty((64, 64), np.float32)
-    gather = _kernels().gather64_rgb if pixels.ndim == 3 else _kernels().gather64_luma
-    gather(pixels, *rows, *cols, samples)
+    if pixels.ndim == 3:
+        _kernels().gather64_rgb(pixels, *rows, *_whole_weights(pixels.shape[0]), *cols, samples)
+    else:
+        _kernels().gather64_luma(pixels, *rows, *cols, samples)
     dct, gradient_sum = _kernels().dct_and_quality(samples, _DCT_MATRIX)
     return dct, min(int(gradient_sum) // 90, 100), samples, int(gradient_sum)
 
@@ -313,6 +315,28 @@ def _axis_weights(
     weights = np.zeros((64, 2 * window), np.float64)
     _kernels().axis_weights(n, starts, lengths, weights)
     result = (starts, lengths, weights.astype(dtype))
+    for array in result:
+        array.flags.writeable = False
+    return result
+
+
+@lru_cache(maxsize=256)
+def _whole_weights(n: int) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float64]]:
+    """``_axis_weights(n)``'s weights as whole numbers times a scale, where they are: (counts, scale).
+
+    Away from the image edges both box windows are ``w = (n + 127) // 128`` wide, so each weight is a
+    whole count divided by ``w * w``. Row i gets ``counts[i] = weights[i] * w * w`` and
+    ``scale[i] = 1 / (w * w)`` when every count is a whole number and 255 times their sum is under
+    2**24 (so a float32 sum of counts times pixel values is exact); otherwise (the edge rows, where
+    windows shrink) ``scale[i] = 0`` and the kernel uses the float64 weights.
+    """
+    _, _, weights = _axis_weights(n)
+    window = (n + 127) // 128
+    scaled = weights * float(window * window)
+    counts = np.rint(scaled)
+    whole = (np.abs(scaled - counts) <= 1e-6).all(axis=1) & (255 * counts.sum(axis=1) < 2**24)
+    scale = np.where(whole, 1.0 / (window * window), 0.0)
+    result = (np.where(whole[:, None], counts, 0.0).astype(np.float32), scale)
     for array in result:
         array.flags.writeable = False
     return result
