@@ -66,11 +66,34 @@ def _reset_peak() -> None:
         f.write("5")
 
 
-def child_ours(url: str, entries: int, workdir: Path) -> dict[str, Any]:
+def _warm_index_code() -> None:
+    """Compile the PDQ index's numba code before the clock starts (a worker has done so long before an
+    exchange fetch; the first compile takes seconds to tens of seconds on a loaded machine)."""
+    import numpy as np
+
+    from suraksha.signals.index.pdq_index import PdqIndex
+
+    rng = np.random.default_rng(1)
+    hashes = rng.integers(0, 256, (2000, 32), dtype=np.uint8)
+    index = PdqIndex.build(np.arange(1, 1001), hashes[:1000])
+    index.add(np.arange(1001, 2001), hashes[1000:])
+    index.query(hashes[:10])
+    index.remove(np.arange(1, 11))
+    index.compact()
+    index.query(hashes[990:1010])
+    index.close()
+
+
+def child_ours(url: str, entries: int, workdir: Path, *, follow: bool = True) -> dict[str, Any]:
+    from sqlalchemy import select
+
     from suraksha.app import Platform
     from suraksha.banks.index import BankIndex
+    from suraksha.banks.models import BankEntry
     from suraksha.exchanges.models import ExchangeApi, RunState, Trust
     from suraksha.settings import Settings
+    from suraksha.signals.file_signals import FileSignals
+    from suraksha.signals.pdq import PdqHash
 
     os.environ["SURAKSHA_EXCHANGE_BENCH_CREDENTIALS"] = f"{USER}:{PASSWORD}"
     settings = Settings.load(
@@ -88,7 +111,10 @@ def child_ours(url: str, entries: int, workdir: Path) -> dict[str, Any]:
         p.exchange_create(
             "bench", ExchangeApi.NCMEC, "bench", settings={"url": url}, trust=Trust.REVIEW, actor="bench"
         )
+        _warm_index_code()
         index = BankIndex(p.db).load()
+        if follow:
+            index.follow(1.0)  # as the worker does: the feed applied every second, during the fetch
         _reset_peak()
         before = _rss_mb()
         started = time.perf_counter()
@@ -103,9 +129,21 @@ def child_ours(url: str, entries: int, workdir: Path) -> dict[str, Any]:
         fetch_peak = _peak_mb()
         if result.state != RunState.DONE:
             raise RuntimeError(f"the fetch ended {result.state}: {result.error}")
-        index.refresh()
-        in_index = index.entry_count
+        # The last entry the fetch committed: how long until the index answers a match for it.
+        with p.db.reading() as session:
+            last = session.execute(
+                select(BankEntry.value).where(BankEntry.signal_type == "pdq").order_by(BankEntry.id.desc())
+            ).first()
+        assert last is not None
+        probe = FileSignals(path=None, size=0, pdq=PdqHash.from_hex(last[0], quality=100))
+        while True:
+            if not follow:
+                index.refresh()
+            if index.match(probe).hits:
+                break
+            time.sleep(0.01)
         indexed = time.perf_counter()
+        in_index = index.entry_count
         index_peak = _peak_mb()
         index.close()
     finally:
@@ -123,6 +161,7 @@ def child_ours(url: str, entries: int, workdir: Path) -> dict[str, Any]:
         "peak_with_index_mb": round(index_peak, 1),
         "index_entries": in_index,
         "index_after_commit_s": round(indexed - fetched, 2),
+        "index_followed": follow,
     }
 
 
@@ -218,8 +257,16 @@ def _start_stand_in(entries: int, page_size: int) -> tuple[subprocess.Popen[byte
 def run_size(entries: int, page_size: int, sides: list[str]) -> list[dict[str, Any]]:
     proc, url = _start_stand_in(entries, page_size)
     results = []
+
+    def stand_in_state() -> dict[str, Any]:
+        import httpx
+
+        answer: dict[str, Any] = httpx.get(f"{url}/_sim/state", auth=(USER, PASSWORD), timeout=30).json()
+        return answer
+
     try:
         for side in sides:
+            before = stand_in_state()
             with tempfile.TemporaryDirectory(prefix=f"bench-exchanges-{side}-") as workdir:
                 done = subprocess.run(
                     [
@@ -241,7 +288,12 @@ def run_size(entries: int, page_size: int, sides: list[str]) -> list[dict[str, A
                 )
                 if done.returncode != 0:
                     raise RuntimeError(f"{side} failed:\n{done.stderr[-4000:]}")
-                results.append(json.loads(done.stdout.strip().splitlines()[-1]))
+                row = json.loads(done.stdout.strip().splitlines()[-1])
+                after = stand_in_state()
+                row["requests"] = after["requests"] - before["requests"]
+                row["stand_in_s"] = round(after["serve_s"] - before["serve_s"], 2)
+                row["stand_in_share"] = round(row["stand_in_s"] / row["seconds"], 2)
+                results.append(row)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -68,7 +68,11 @@ def create_hashsharing_app(simulator: HashSharingSimulator) -> FastAPI:
         denied = refused(request)
         if denied is not None:
             return denied
-        answer = {"entries": len(simulator.entries), "requests": simulator.requests}
+        answer = {
+            "entries": len(simulator.entries),
+            "requests": simulator.requests,
+            "serve_s": round(simulator.serve_s, 3),
+        }
         return Response(json.dumps(answer), media_type="application/json")
 
     return app
