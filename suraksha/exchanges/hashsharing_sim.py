@@ -15,6 +15,7 @@ import random
 import threading
 import time
 import xml.etree.ElementTree as ET
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -69,6 +70,9 @@ class HashSharingSimulator:
     """Seconds spent answering entries requests (benchmarks report the stand-in's share)."""
     _seq: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _by_time: list[SimEntry] | None = None
+    _times: list[int] = field(default_factory=list)
+    """The entries by timestamp (a time range is two bisections), rebuilt after a change."""
     _ranges: dict[tuple[int, int], list[SimEntry]] = field(default_factory=dict)
     """The entries of time ranges being paged through, as a server keeps a cursor: a page of a range
     costs its page, not a scan of the whole list. Dropped on every change."""
@@ -83,6 +87,7 @@ class HashSharingSimulator:
         default_ts = (now or int(time.time())) - 60
         with self._lock:
             self._ranges.clear()
+            self._by_time = None
             for row in rows:
                 member, entry_id = int(row.get("member", 42)), str(row["id"])
                 kind = str(row.get("type", "image"))
@@ -143,10 +148,11 @@ class HashSharingSimulator:
             self.requests += 1
             in_range = self._ranges.get((start_ts, end_ts)) if start > 1 else None
             if in_range is None:
-                in_range = sorted(
-                    (e for e in self.entries.values() if start_ts <= e.timestamp <= end_ts),
-                    key=lambda e: e.seq,
-                )
+                if self._by_time is None:
+                    self._by_time = sorted(self.entries.values(), key=lambda e: e.timestamp)
+                    self._times = [e.timestamp for e in self._by_time]
+                low, high = bisect_left(self._times, start_ts), bisect_right(self._times, end_ts)
+                in_range = sorted(self._by_time[low:high], key=lambda e: e.seq)
                 if len(self._ranges) >= 8:
                     self._ranges.pop(next(iter(self._ranges)))
                 self._ranges[start_ts, end_ts] = in_range
