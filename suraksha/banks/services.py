@@ -114,8 +114,8 @@ def record_changes(
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("LOCK TABLE bank_changes IN SHARE ROW EXCLUSIVE MODE"))
     now = utcnow()
-    session.execute(
-        insert(BankChange),
+    session.connection().execute(  # Core, not the ORM's bulk insert: lists sync in pages of thousands
+        insert(cast(Table, BankChange.__table__)),
         [{"bank_id": bank_id, "entry_id": e, "kind": kind.value, "created_at": now} for e in entry_ids],
     )
 
@@ -556,8 +556,11 @@ def active_entries(
     return [(b, e) for b, e in session.execute(query.order_by(BankEntry.id))]
 
 
-def ensure_entries(session: Session, bank: Bank, rows: Sequence[NewEntry]) -> dict[tuple[str, str], int]:
-    """The id of each row's entry, added when the bank lacks it (one lookup per 500, one insert, one
+def ensure_entries(
+    session: Session, bank: Bank, rows: Sequence[NewEntry], *, added_ids: set[int] | None = None
+) -> dict[tuple[str, str], int]:
+    """The id of each row's entry, added when the bank lacks it (``added_ids``, when given, receives
+    the ids this call added) (one lookup per 500, one insert, one
     change-feed write; Core statements, no ORM objects: lists sync in pages of thousands): by (signal
     type, value digest). Values must be normalised already (``validate_signal``). For lists that sync
     into a block bank (exchanges); an allow-list bank is refused here, because the four-eyes checks of
@@ -605,9 +608,12 @@ def ensure_entries(session: Session, bank: Bank, rows: Sequence[NewEntry]) -> di
             )
             .returning(table.c.id, table.c.signal_type, table.c.value_digest)
         )
-        added = {(kind, digest): entry_id for entry_id, kind, digest in session.execute(statement, new)}
+        returned = session.connection().execute(statement, new)
+        added = {(kind, digest): entry_id for entry_id, kind, digest in returned}
         if added:
             record_changes(session, bank.id, BankChangeKind.ENTRY_ADDED, sorted(added.values()))
+            if added_ids is not None:
+                added_ids.update(added.values())
         found.update(added)
         missing = sorted({d for (k, d) in wanted if (k, d) not in found})
         for start in range(0, len(missing), 500):

@@ -11,6 +11,15 @@ wrong or unbounded, it is fixed around, here, and said so:
 - ``LocalFileSignalExchangeAPI.fetch_iter`` reads the whole file into memory and yields it as one
   update: ``PagedFileExchange`` reads it in pages of ``page_size`` lines from a byte offset (its
   checkpoint), with a bounded line length.
+- Speed (a first sync of a list of millions): ``NCMECHashAPI`` opens a new HTTP session (and
+  connection) for every call, and parses each entries page through its ``_XMLWrapper`` (a Python
+  object and a ``findall`` per field): ``_HashSharingClient`` keeps one session for the fetch and
+  parses entries pages with lxml into the client's own ``GetEntriesResponse``/``NCMECEntryUpdate``
+  (a page holding feedback is parsed by the client's own code); ``NcmecSource`` converts with the
+  client's own fingerprint-to-signal-type mapping (``_get_conversion``, what
+  ``naive_convert_to_signal_type`` uses) once per page instead of calling that function per entry,
+  and runs ``fetch_iter`` on a thread a few pages ahead of the pages being written, so fetching and
+  parsing overlap the database writes. ``fetch_iter``'s paging and checkpoints are its own.
 
 The interface (``ExchangeSource``, ``Page``) is in ``suraksha.exchanges.ports``; the local stand-in
 for NCMEC's service is ``suraksha.exchanges.hashsharing_sim`` (served by ``suraksha hashsharing-sim``).
@@ -18,8 +27,11 @@ for NCMEC's service is ``suraksha.exchanges.hashsharing_sim`` (served by ``surak
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 import typing as t
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -35,6 +47,7 @@ from threatexchange.exchanges.impl.ncmec_api import (
     NCMECCheckpoint,
     NCMECCollabConfig,
     NCMECSignalExchangeAPI,
+    _get_conversion,
     _NCMECPagingInfo,
 )
 from threatexchange.exchanges.impl.static_sample import StaticSampleSignalExchangeAPI
@@ -55,6 +68,8 @@ KIND_OF_TX: dict[str, SignalKind] = {
     VideoMD5Signal.get_name(): SignalKind.MD5,
 }
 MAX_FILE_LINE_BYTES = 64 * 1024
+_CONVERSION = _get_conversion(TX_SIGNAL_TYPES)
+"""NCMEC's (entry type, fingerprint name) -> signal type, python-threatexchange's own."""
 
 
 def _normalise(tx_type: str, value: str) -> UpstreamSignal | None:
@@ -184,9 +199,69 @@ def _utc(timestamp: int) -> str:
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+_PAGE_AHEAD = 3
+"""Pages ``NcmecSource`` fetches and parses ahead of the page being written."""
+
+
+def _timestamp(text: str | None) -> int:
+    return int(
+        datetime.strptime(hash_api.nullthrows(text), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
+    )
+
+
+def parse_entries_page(content: bytes, fallback_max_time: int) -> hash_api.GetEntriesResponse:
+    """An entries page as ``GetEntriesResponse.from_xml`` reads it (same objects, same fields), read
+    straight off the parsed tree (module docstring). A page holding feedback goes through the client's
+    own parser. Parsed with the standard library's parser, as the client's own ``_get`` does."""
+    root = ET.fromstring(content)  # noqa: S314 - what python-threatexchange parses these pages with
+    namespace, _, _ = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", "")
+    prefix = f"{{{namespace}}}" if namespace else ""
+    if root.find(f".//{prefix}feedback") is not None:
+        for el in root.iter():
+            el.tag = el.tag.partition("}")[2] or el.tag
+        return hash_api.GetEntriesResponse.from_xml(hash_api._XMLWrapper(root), fallback_max_time)
+    cut = len(prefix)
+    id_tag, member_tag, prints_tag = prefix + "id", prefix + "member", prefix + "fingerprints"
+    classification_tag = prefix + "classification"
+    updates: list[hash_api.NCMECEntryUpdate] = []
+    max_ts = 0
+    for block in ("images", "videos"):
+        element = root.find(prefix + block)
+        if element is None or not len(element):
+            continue
+        max_ts = max(max_ts, _timestamp(element.get("maxTimestamp")))
+        for node in element:
+            kind = node.tag[cut:].lower()
+            deleted = kind.startswith("deleted")
+            member = node.find(member_tag)
+            prints = node.find(prints_tag)
+            updates.append(
+                hash_api.NCMECEntryUpdate(
+                    id=hash_api.nullthrows(node.findtext(id_tag)),
+                    member_id=int(hash_api.nullthrows(None if member is None else member.get("id"))),
+                    entry_type=hash_api.NCMECEntryType(kind[len("deleted") :] if deleted else kind),
+                    deleted=deleted,
+                    classification=node.findtext(classification_tag),
+                    fingerprints={}
+                    if prints is None
+                    else {x.tag[cut:]: x.text for x in prints if x.text is not None},
+                    feedback={},
+                )
+            )
+    next_ = root.findtext(f"{prefix}paging/{prefix}next") or ""
+    return hash_api.GetEntriesResponse(updates, max_ts or fallback_max_time, next_)
+
+
+class _KeptSession(requests.Session):
+    """A session that outlives the client's ``with session:`` blocks: one connection for a fetch."""
+
+    def __exit__(self, *args: object) -> None:
+        return None
+
+
 class _HashSharingClient(hash_api.NCMECHashAPI):
-    """python-threatexchange's NCMEC client with a base URL of our choosing, bounded calls, and UTC
-    dates (module docstring)."""
+    """python-threatexchange's NCMEC client with a base URL of our choosing, bounded calls, UTC dates,
+    one kept session and entries pages parsed with lxml (module docstring)."""
 
     def __init__(
         self,
@@ -203,27 +278,33 @@ class _HashSharingClient(hash_api.NCMECHashAPI):
             self._base_url = base_url
         self._timeout_s = timeout_s
         self.deadline = deadline
+        self._session: _KeptSession | None = None
 
     def _get_session(self) -> requests.Session:
-        session = requests.Session()
-        session.auth = (self.username, self.password)
-        retry = Retry(
-            total=2,
-            status_forcelist=[429, 500, 502, 503, 504],
-            allowed_methods=["HEAD", "GET", "OPTIONS"],
-            backoff_factor=0.2,
-        )
-        adapter = TimeoutHTTPAdapter(timeout=self._timeout_s, max_retries=retry)  # type: ignore[no-untyped-call]
-        session.mount(self._base_url, adapter)
-        return session
+        if self._session is None:
+            session = _KeptSession()
+            session.auth = (self.username, self.password)
+            retry = Retry(
+                total=2,
+                status_forcelist=[429, 500, 502, 503, 504],
+                allowed_methods=["HEAD", "GET", "OPTIONS"],
+                backoff_factor=0.2,
+            )
+            adapter = TimeoutHTTPAdapter(timeout=self._timeout_s, max_retries=retry)  # type: ignore[no-untyped-call]
+            session.mount(self._base_url, adapter)
+            self._session = session
+        return self._session
 
-    def _get(
-        self, endpoint: hash_api.NCMECEndpoint, *, path: str = "", next_: str = "", **params: t.Any
-    ) -> t.Any:
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    def _bounded(self, call: t.Callable[[], t.Any], endpoint: hash_api.NCMECEndpoint) -> t.Any:
         if time.monotonic() > self.deadline:
             raise FetchBudgetSpent
         try:
-            return super()._get(endpoint, path=path, next_=next_, **params)
+            return call()
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else "?"
             raise ExternalServiceError(
@@ -234,14 +315,35 @@ class _HashSharingClient(hash_api.NCMECHashAPI):
                 f"NCMEC hash sharing could not be reached ({type(exc).__name__})"
             ) from None
 
+    def _get(
+        self, endpoint: hash_api.NCMECEndpoint, *, path: str = "", next_: str = "", **params: t.Any
+    ) -> t.Any:
+        return self._bounded(
+            lambda: super(_HashSharingClient, self)._get(endpoint, path=path, next_=next_, **params), endpoint
+        )
+
+    def _get_raw(self, endpoint: hash_api.NCMECEndpoint, *, next_: str, params: dict[str, str]) -> bytes:
+        """The body of a GET, as the client's ``_get`` builds its URL (a ``next`` URL followed as given)."""
+        url = "/".join((self._base_url, self.VERSION, endpoint.value))
+        if next_:
+            url, params = self._base_url + next_, {}
+
+        def call() -> bytes:
+            response = self._get_session().get(url, params=params)
+            response.raise_for_status()
+            return response.content
+
+        content: bytes = self._bounded(call, endpoint)
+        return content
+
     def get_entries(
         self, *, start_timestamp: int = 0, end_timestamp: int = 0, next_: str = ""
     ) -> hash_api.GetEntriesResponse:
         end_timestamp = end_timestamp or int(time.time())
         params = {"from": _utc(start_timestamp), "to": _utc(end_timestamp)}
-        response = self._get(hash_api.NCMECEndpoint.entries, next_=next_, **params)
+        content = self._get_raw(hash_api.NCMECEndpoint.entries, next_=next_, params=params)
         try:
-            return hash_api.GetEntriesResponse.from_xml(hash_api._XMLWrapper(response), int(time.time()))
+            return parse_entries_page(content, int(time.time()))
         except Exception:
             raise ExternalServiceError(
                 "NCMEC hash sharing sent an entries page that does not parse"
@@ -313,25 +415,64 @@ class NcmecSource:
                 if time.monotonic() + wait > self._client.deadline:
                     raise FetchBudgetSpent
                 time.sleep(wait)
-        api = _BoundedNcmecExchange(self._collab, self._client)
-        for delta in api.fetch_iter(list(TX_SIGNAL_TYPES), start):
-            records = []
-            rejected = 0
-            for key, entry in delta.updates.items():
-                if entry is None or entry.deleted:
-                    records.append(UpstreamRecord(str(key), ()))
+        pages: queue.Queue[tuple[Page | None, BaseException | None]] = queue.Queue(_PAGE_AHEAD)
+        stop = threading.Event()
+
+        def put(item: tuple[Page | None, BaseException | None]) -> bool:
+            while not stop.is_set():
+                try:
+                    pages.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
                     continue
-                converted = NCMECSignalExchangeAPI.naive_convert_to_signal_type(
-                    list(TX_SIGNAL_TYPES), self._collab, {key: entry}
-                )
-                signals = []
-                for tx_type, values in converted.items():
-                    for value in values:
-                        signal = _normalise(tx_type.get_name(), value)
-                        if signal is None:
-                            rejected += 1
-                        else:
-                            signals.append(signal)
-                detail = {"member": entry.member_id, "classification": entry.classification or ""}
-                records.append(UpstreamRecord(str(key), tuple(signals), detail))
-            yield Page(records, asdict(delta.checkpoint), rejected=rejected)
+            return False
+
+        def produce() -> None:
+            try:
+                api = _BoundedNcmecExchange(self._collab, self._client)
+                for delta in api.fetch_iter(list(TX_SIGNAL_TYPES), start):
+                    if not put((self._page(delta), None)):
+                        return
+                put((None, None))
+            except BaseException as exc:  # handed to the consumer, raised there
+                put((None, exc))
+            finally:
+                self._client.close()
+
+        producer = threading.Thread(target=produce, name="ncmec-fetch-ahead", daemon=True)
+        producer.start()
+        try:
+            while True:
+                page, error = pages.get()
+                if error is not None:
+                    raise error
+                if page is None:
+                    return
+                yield page
+        finally:
+            stop.set()
+            producer.join(timeout=self._client._timeout_s + 5)
+
+    def _page(self, delta: state.FetchDelta[str, hash_api.NCMECEntryUpdate, NCMECCheckpoint]) -> Page:
+        """A delta as a page: each entry converted by the client's own mapping (module docstring)."""
+        only = self._collab.only_esp_ids
+        records = []
+        rejected = 0
+        for key, entry in delta.updates.items():
+            if entry is None or entry.deleted:
+                records.append(UpstreamRecord(str(key), ()))
+                continue
+            signals = []
+            if not only or entry.member_id in only:
+                for fingerprint, value in entry.fingerprints.items():
+                    tx_type = _CONVERSION.get((entry.entry_type, fingerprint))
+                    if tx_type is None:
+                        continue
+                    signal = _normalise(tx_type.get_name(), value)
+                    if signal is None:
+                        rejected += 1
+                    else:
+                        signals.append(signal)
+            detail = {"member": entry.member_id, "classification": entry.classification or ""}
+            records.append(UpstreamRecord(str(key), tuple(signals), detail))
+        return Page(records, asdict(delta.checkpoint), rejected=rejected)

@@ -99,7 +99,8 @@ def apply_page(session: Session, exchange: Exchange, bank: Bank, page: Page) -> 
         for r in records.values()
         for s in r.signals
     ]
-    entries = bank_services.ensure_entries(session, bank, wanted) if wanted else {}
+    fresh: set[int] = set()  # added to the bank by this page: nothing of theirs to restore
+    entries = bank_services.ensure_entries(session, bank, wanted, added_ids=fresh) if wanted else {}
     now = utcnow()
     generation = exchange.generation
     new_rows: list[dict[str, Any]] = []
@@ -147,9 +148,11 @@ def apply_page(session: Session, exchange: Exchange, bank: Bank, page: Page) -> 
                 row.seen_generation = generation
             counts.acquired.add(entry_id)
     if new_rows:
-        session.execute(insert(cast(Table, ExchangeEntry.__table__)), new_rows)
+        session.connection().execute(insert(cast(Table, ExchangeEntry.__table__)), new_rows)
     session.flush()
-    bank_services.restore_entries(session, bank, sorted(counts.acquired), reason=removal_reason(exchange))
+    bank_services.restore_entries(
+        session, bank, sorted(counts.acquired - fresh), reason=removal_reason(exchange)
+    )
     _release(session, exchange, bank, counts.released - counts.acquired)
     return counts
 

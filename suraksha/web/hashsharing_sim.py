@@ -98,6 +98,7 @@ def create_hashsharing_app(simulator: HashSharingSimulator) -> FastAPI:
             "entries": len(simulator.entries),
             "requests": simulator.requests,
             "feedback": [asdict(f) for f in simulator.feedback],
+            "serve_s": round(simulator.serve_s, 3),
         }
         return Response(json.dumps(answer), media_type="application/json")
 
