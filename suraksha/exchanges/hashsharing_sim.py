@@ -82,12 +82,9 @@ class HashSharingSimulator:
     """Each entries answer that holds entries waits this long (tests kill a fetch in the middle)."""
     entries: dict[tuple[int, str], SimEntry] = field(default_factory=dict)
     requests: int = 0
-<<<<<<< HEAD
     feedback: list[SimFeedback] = field(default_factory=list)
-=======
     serve_s: float = 0.0
     """Seconds spent answering entries requests (benchmarks report the stand-in's share)."""
->>>>>>> exsync
     _seq: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _by_time: list[SimEntry] | None = None
@@ -214,9 +211,6 @@ class HashSharingSimulator:
             time.sleep(self.page_delay_s)
         return document
 
-
-_XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-
     def feedback_reasons_xml(self, fingerprint: str) -> bytes:
         if fingerprint.lower() not in {*FINGERPRINT_TYPES, "netclean", "videntifier"}:
             raise InvalidInput(f"unknown fingerprint type {fingerprint!r}")
@@ -246,6 +240,9 @@ _XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
                 return False
             self.feedback.append(SimFeedback(member, entry_id, fingerprint.upper(), vote, reasons))
         return True
+
+
+_XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 
 
 def _document(root: ET.Element) -> bytes:
