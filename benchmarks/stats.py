@@ -1,11 +1,12 @@
 """Statistics over years of records: the rollup against a plain GROUP BY over the raw tables.
 
     .venv/bin/python benchmarks/stats.py --store sqlite|postgres --decisions N [--rounds R]
-        [--postgres-url URL] [--service-items-per-s 120] [--json]
+        [--postgres-url URL] [--service-items-per-s 120] [--skip-count-only] [--json]
 
 A history of N decisions over four years (2021-2024) is written straight into a fresh database with
-bulk SQL (``generate_series`` on PostgreSQL, chunked ``executemany`` on SQLite), in the proportions of
-a platform: N/1.2 items (one decision each, a second, by a reviewer, for one in five), 30 % violations,
+bulk SQL (on PostgreSQL a bulk load: secondary indexes and foreign keys dropped, ``INSERT ... SELECT
+FROM generate_series`` on two connections, indexes rebuilt; chunked ``executemany`` on SQLite), in the
+proportions of a platform: N/1.2 items (one decision each, a second, by a reviewer, for one in five), 30 % violations,
 a removal for each violation (a suspension for a third of them, a withhold for one in 30), a finished
 CyberTipline report (one file, a bank match) for one in ten items. Then:
 
@@ -20,8 +21,9 @@ CyberTipline report (one file, a bank match) for one in ten items. Then:
   ratio; one month's figures by category through the rollup; the same month from the raw records
   (``statistics()``); the IT Rules monthly report filled for that month (``template_fill``).
 
-Prints medians with min and max. Run small sizes to check it works; the issue's sizes (100M on
-PostgreSQL, 10M on SQLite) take a machine of their own.
+Prints medians with min and max. Run small sizes to check it works; the issue's sizes take long:
+100M on PostgreSQL took 106 minutes and 54 GB of disk here (docs/performance.md), 10M on SQLite
+about an hour.
 """
 
 from __future__ import annotations

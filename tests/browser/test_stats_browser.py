@@ -43,7 +43,7 @@ def test_the_charts_render_with_their_tables(page: Page, console: Console) -> No
     charts = page.locator("img.chart-image")
     # the period's figures are counted when the form is sent: on a loaded 2-core machine that and
     # the page's load can take longer than expect's default 5 s
-    expect(charts).to_have_count(5, timeout=30_000)
+    expect(charts).to_have_count(5, timeout=90_000)
     page.wait_for_function(
         "() => [...document.querySelectorAll('img.chart-image')].every(i => i.complete && i.naturalWidth > 0)"
     )
