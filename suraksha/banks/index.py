@@ -157,6 +157,7 @@ class BankIndex:
     def load(self) -> BankIndex:
         """Load the index: from the published generation when there is a usable one (then catch up
         from the feed), else from the database. Ready once this returns."""
+        warm_kernels()
         if self.index_dir is not None and self._load_generation():
             return self
         return self._load_from_database()
@@ -602,6 +603,34 @@ def _read_entries(session: Session, entry_ids: Sequence[int], now: datetime) -> 
         )
         found.update((row.id, row) for row in rows)
     return found
+
+
+_warm_lock = threading.Lock()
+_warmed: list[bool] = []
+
+
+def warm_kernels() -> None:
+    """Compile the match kernels (or load them from numba's cache), once per process, before an index
+    says it is ready. Otherwise a process's first query compiles them while holding the index's lock:
+    the follower cannot refresh meanwhile, and on a loaded machine a fresh install's first scan went
+    past the staleness limit and answered "stale" (30 s of compiling). On a small index of random
+    bits: one query, eight variants, a batch as long as a video's frames, the delta's scan, digests."""
+    with _warm_lock:
+        if _warmed:
+            return
+        rng = np.random.default_rng(0)
+        hashes = rng.integers(0, 256, (600, 32), dtype=np.uint8)
+        ids = np.arange(1, 601, dtype=np.int64)
+        groups = np.ones(600, np.uint16)
+        pdq = PdqIndex.build(ids, hashes, groups)
+        pdq.add(np.array([1000], np.int64), hashes[:1], np.ones(1, np.uint16))
+        threshold = {1: 31}
+        pdq.query(hashes[:1].reshape(1, 1, 32), threshold=threshold)
+        pdq.query(hashes[:8].reshape(1, 8, 32), threshold=threshold)
+        pdq.query(hashes[:520], threshold=threshold)
+        digests = DigestIndex.build(ids, hashes[:, :16], groups, digest_size=16)
+        digests.lookup_one(bytes(hashes[0, :16]), groups={1})
+        _warmed.append(True)
 
 
 def _build_pdq(rows: Iterable[Any]) -> PdqIndex:
