@@ -7,12 +7,14 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from suraksha.banks.index import BankIndex
 from suraksha.banks.matching import MatchOutcome
 from suraksha.cli.common import err, fail, out, platform, print_json, scan_exit_code
 from suraksha.cli.pool import hash_files
@@ -70,9 +72,8 @@ def scan_command(
     SHA-256 were still matched) and no match; 3 a match AND some file not fully checked. An unchecked
     file is never reported as clean.
     """
-    with platform() as p:
+    with platform() as p, _following(p.matcher(bank or None)) as matcher:
         options = p.hash_options(fast=fast or None, video_fps=parse_fps(video_fps))
-        matcher = p.matcher(bank or None)
         files = list(walk(paths))
         started = time.perf_counter()
         states: Counter[str] = Counter()
@@ -208,3 +209,15 @@ def match_command(
         code = scan_exit_code(matched=bool(outcome.hits), unchecked=unchecked)
         if code:
             raise typer.Exit(code)
+
+
+@contextmanager
+def _following(index: BankIndex) -> Iterator[BankIndex]:
+    """The index following the bank change feed for as long as the scan runs: a scan of a large folder
+    keeps up with the banks as they change, and an index no longer refreshed refuses to answer once
+    ``index_stale_after_s`` has passed (a scan that took longer than that failed with "stale")."""
+    index.follow()
+    try:
+        yield index
+    finally:
+        index.close()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -12,6 +14,7 @@ from typer.testing import CliRunner
 
 from suraksha.banks.models import BankEntry
 from suraksha.cli import pool
+from suraksha.cli import scan as scan_module
 from suraksha.cli.main import app
 from suraksha.media.limits import MediaLimits
 from suraksha.signals.file_signals import FileSignals, HashOptions, HashState
@@ -290,3 +293,25 @@ def test_every_bank_change_on_the_command_line_is_audited_as_in_the_console() ->
         (me, "bank:list-a", "entry.enable"),
         (me, "bank:list-a", "bank.disable"),
     ]
+
+
+def test_a_scan_longer_than_the_staleness_limit_keeps_its_index_fresh(
+    media: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan's index follows the change feed while the scan runs: one that outlasted
+    index_stale_after_s answered "the match index is stale" for the rest of its files."""
+    assert run("bank", "create", "known", "--category", "csam")[0] == 0
+    assert run("bank", "add", "known", str(media["known"] / "a.jpg"))[0] == 0
+    monkeypatch.setenv("SURAKSHA_INDEX_STALE_AFTER_S", "1.5")
+    hash_files = scan_module.hash_files
+
+    def slow(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        for signals in hash_files(*args, **kwargs):
+            time.sleep(1.2)  # three files: 3.6 s in all, past the limit
+            yield signals
+
+    monkeypatch.setattr(scan_module, "hash_files", slow)
+    code, output = run("scan", str(media["uploads"]), "--json", "--workers", "0")
+    assert code == 1, output
+    summary = json_lines(output)[-1]["summary"]
+    assert isinstance(summary, dict) and summary["files"] == 3 and summary["matched_files"] == 1
