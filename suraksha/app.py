@@ -318,17 +318,26 @@ class Platform(
     ) -> WorkerCounters:
         """Run jobs with every handler of this platform, configured from settings, until SIGTERM/SIGINT
         (or ``stop_event``, or, with ``until_drained``, until no job is queued or leased). The one way
-        ``suraksha worker``, ``suraksha serve`` and ``suraksha demo`` run jobs."""
-        return run_worker(
-            self.db,
-            self.job_handlers(index),
-            worker_id=worker_id,
-            kinds=kinds,
-            stop_event=stop_event,
-            config=WorkerConfig.from_settings(self.settings),
-            until_drained=until_drained,
-            install_signal_handlers=install_signal_handlers,
-        )
+        ``suraksha worker``, ``suraksha serve`` and ``suraksha demo`` run jobs. An index nobody follows
+        is followed while the jobs run (one left unrefreshed answers not-ready after
+        ``index_stale_after_s``, and the pipeline's jobs would wait for ever)."""
+        ours = not index.following
+        if ours:
+            index.follow(interval_s=1.0)
+        try:
+            return run_worker(
+                self.db,
+                self.job_handlers(index),
+                worker_id=worker_id,
+                kinds=kinds,
+                stop_event=stop_event,
+                config=WorkerConfig.from_settings(self.settings),
+                until_drained=until_drained,
+                install_signal_handlers=install_signal_handlers,
+            )
+        finally:
+            if ours:
+                index.close()
 
     @contextmanager
     def worker_threads(self, index: BankIndex, count: int) -> Iterator[None]:

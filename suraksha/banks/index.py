@@ -398,6 +398,11 @@ class BankIndex:
             if len(changes) < FEED_BATCH:
                 return touched
 
+    @property
+    def following(self) -> bool:
+        """A follower thread applies the change feed (``follow``)."""
+        return self._follower is not None
+
     def follow(self, interval_s: float = 1.0, *, generation_check_s: float = 10.0) -> None:
         """In a background thread until ``close``: apply the feed every ``interval_s``; with an index
         folder, every ``generation_check_s`` (jittered, so workers do not move in step) swap to a
