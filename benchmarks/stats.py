@@ -6,9 +6,9 @@
 A history of N decisions over four years (2021-2024) is written straight into a fresh database with
 bulk SQL (on PostgreSQL a bulk load: secondary indexes and foreign keys dropped, ``INSERT ... SELECT
 FROM generate_series`` on two connections, indexes rebuilt; chunked ``executemany`` on SQLite), in the
-proportions of a platform: N/1.2 items (one decision each, a second, by a reviewer, for one in five), 30 % violations,
-a removal for each violation (a suspension for a third of them, a withhold for one in 30), a finished
-CyberTipline report (one file, a bank match) for one in ten items. Then:
+proportions of a platform: N/1.2 items (one decision each, a second, by a reviewer, for one in five),
+30 % violations, a removal for each violation (a suspension for a third of them, a withhold for one in
+30), a finished CyberTipline report (one file, a bank match) for one in ten items. Then:
 
 - the rollup's counting alone (``count_records`` over the whole range, 31 days at a time as the rollup
   counts them, nothing stored), timed once: wall and this process's CPU, per million decisions;
