@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 import av
 import numpy as np
 import numpy.typing as npt
+from av.video.reformatter import VideoReformatter
 
 from suraksha.media.container import check_not_truncated
 from suraksha.media.detect import SNIFF_BYTES, MediaFormat, MediaKind, sniff
@@ -128,6 +129,10 @@ def _frames(source: bytes | pathlib.Path, limits: MediaLimits, fps: float | None
         next_boundary: int | None = None
         returned = 0
         index = -1
+        # A converter of this video's own, made in this process: PyAV's default one is kept per thread
+        # and its FFmpeg slice threads do not survive a fork. A scan worker forked after its parent had
+        # converted a frame waited forever on threads that were not there (the demo's video "timed out").
+        reformatter = VideoReformatter()
         for index, frame in enumerate(_decoded(fmt, container, stream)):
             elapsed = time.monotonic() - started
             if elapsed > limits.decode_timeout_s:
@@ -155,7 +160,7 @@ def _frames(source: bytes | pathlib.Path, limits: MediaLimits, fps: float | None
                     f"the {fmt.value} video gives more than {limits.max_frames:,} frames to hash "
                     "(SURAKSHA_MEDIA_MAX_FRAMES); sample fewer frames per second or raise the limit"
                 )
-            yield VideoFrame(index, float(seconds), _to_rgb(fmt, frame, index))
+            yield VideoFrame(index, float(seconds), _to_rgb(fmt, reformatter, frame, index))
         if index < 0:
             raise CorruptMedia(
                 f"the {fmt.value} file has a video stream but no decodable frames: it is empty or damaged"
@@ -216,9 +221,9 @@ def _decoded(fmt: MediaFormat, container: Any, stream: Any) -> Iterator[Any]:
         ) from exc
 
 
-def _to_rgb(fmt: MediaFormat, frame: Any, index: int) -> npt.NDArray[np.uint8]:
+def _to_rgb(fmt: MediaFormat, reformatter: VideoReformatter, frame: Any, index: int) -> npt.NDArray[np.uint8]:
     try:
-        rgb = frame.to_ndarray(format="rgb24")  # strips the decoder's line padding
+        rgb = reformatter.reformat(frame, format="rgb24").to_ndarray()  # strips the decoder's line padding
     except _DECODER_ERRORS as exc:
         raise CorruptMedia(
             f"frame {index} of the {fmt.value} video could not be converted to RGB: {exc}"

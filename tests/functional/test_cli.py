@@ -18,7 +18,7 @@ from suraksha.cli import scan as scan_module
 from suraksha.cli.main import app
 from suraksha.media.limits import MediaLimits
 from suraksha.signals.file_signals import FileSignals, HashOptions, HashState
-from suraksha.testing.synthetic import encode, synthetic_image
+from suraksha.testing.synthetic import encode, synthetic_image, write_synthetic_video
 
 runner = CliRunner()
 
@@ -176,6 +176,17 @@ def test_pool_kills_a_file_past_its_time_limit(tmp_path: Path, monkeypatch: pyte
     results = {Path(str(r.path)).name: r.state for r in pool.hash_files(paths, options, workers=2)}
     assert results == {"a.jpg": "hashed", "slow.jpg": "timed_out", "b.jpg": "hashed", "c.jpg": "hashed"}
     assert time.monotonic() - started < 15
+
+
+def test_pool_hashes_videos_after_this_process_converted_frames(tmp_path: Path) -> None:
+    """PyAV keeps one frame converter per thread, with FFmpeg slice threads a fork does not copy: a
+    worker forked after its parent had converted a frame (written or hashed a video, as the demo does)
+    waited forever on the first frame of its own video, and the scan said "timed out"."""
+    clips = [write_synthetic_video(tmp_path / f"clip-{seed}.mp4", seed=seed) for seed in (107, 108)]
+    options = HashOptions(limits=MediaLimits(decode_timeout_s=20.0))
+    assert pool._hash_one(str(clips[0]), options).state == HashState.HASHED  # this process converts too
+    results = {Path(str(r.path)).name: r.state for r in pool.hash_files(clips * 2, options, workers=2)}
+    assert results == {"clip-107.mp4": "hashed", "clip-108.mp4": "hashed"}
 
 
 def test_demo_runs_and_finds_what_it_planted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
