@@ -9,6 +9,7 @@ from suraksha.errors import InvalidInput, NotFound
 from suraksha.reporting.models import IncidentType
 from suraksha.transparency import measures
 from suraksha.transparency.statistics import Spread
+from suraksha.transparency.tally import REPORT_CATEGORIES
 from suraksha.transparency.templates import (
     NOT_COLLECTED,
     Cell,
@@ -146,7 +147,7 @@ def _it_rules_cells() -> tuple[Cell, ...]:
                 _bind(lambda f, s: f.stats.identified_by_source.get(s, 0), source),
             )
         )
-    for category in measures.REPORT_CATEGORIES:
+    for category in REPORT_CATEGORIES:
         cells.append(
             Cell(
                 f"proactive.removed.{category}",
@@ -388,7 +389,7 @@ def _dsa_cells() -> tuple[Cell, ...]:
                 _bind(lambda f, k: f.stats.actions[k], kind),
             )
         )
-    for category in measures.REPORT_CATEGORIES:
+    for category in REPORT_CATEGORIES:
         c.append(
             Cell(
                 f"own_initiative.removed.{category}",

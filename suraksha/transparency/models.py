@@ -91,6 +91,7 @@ class StatsDayCount(Base):
             "policy",
             "country",
             "backfilled",
+            "since",
             name="uq_stats_day_counts_cell",
         ),
     )
@@ -106,6 +107,8 @@ class StatsDayCount(Base):
     policy: Mapped[str] = mapped_column(String(200), default="")
     country: Mapped[str] = mapped_column(String(40), default="")
     backfilled: Mapped[bool] = mapped_column(Boolean, default=False)
+    since: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    """Removal measures: the day of the item's previous removal (``suraksha.transparency.tally``)."""
     value: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -208,11 +208,7 @@ def stored(session: Session, days: Iterable[date], *, by_day: bool) -> Tally:
     ):
         values = list(row)
         day = values.pop(0) if by_day else wanted[0]
-        measure, category, source, kind, automated, decided_by, policy, country, backfilled, total = values
-        cell = Cell(
-            measure, category, source, kind, bool(automated), decided_by, policy, country, bool(backfilled)
-        )
-        tally.counts[day, cell] += int(total)
+        tally.counts[day, _cell(values[0], values[1:-1])] += int(values[-1])
     time_keys = [StatsDayTime.day] if by_day else []
     for row in session.execute(
         select(
@@ -231,6 +227,13 @@ def stored(session: Session, days: Iterable[date], *, by_day: bool) -> Tally:
         tally.times[day, measure, int(bucket)] += int(total)
         tally.peak((day, measure, int(bucket)), int(peak))
     return tally
+
+
+def _cell(measure: str, dimensions: Sequence[Any]) -> Cell:
+    """A cell from a row's dimensions, in ``DIMENSIONS`` order (the flags as booleans)."""
+    given = dict(zip(DIMENSIONS, dimensions, strict=True))
+    given["automated"], given["backfilled"] = bool(given["automated"]), bool(given["backfilled"])
+    return Cell(measure, **given)
 
 
 MAX_GROUP_SPANS = 400
@@ -267,16 +270,11 @@ def stored_groups(session: Session, groups: Sequence[Iterable[date]]) -> list[Ta
         .where(StatsDayCount.day >= low, StatsDayCount.day < high)
         .group_by(by_group, StatsDayCount.measure, *columns)
     ):
-        index, measure, category, source, kind, automated, decided_by, policy, country, backfilled, total = (
-            row
-        )
+        index, measure, *dimensions, total = row
         first = firsts[index] if index >= 0 else None
         if first is None:
             continue  # a day of the range that is not closed (dirty): counted from the raw records
-        cell = Cell(
-            measure, category, source, kind, bool(automated), decided_by, policy, country, bool(backfilled)
-        )
-        tallies[index].counts[first, cell] += int(total)
+        tallies[index].counts[first, _cell(measure, dimensions)] += int(total)
     for index, measure, bucket, total, peak in session.execute(
         select(
             group_of(StatsDayTime.day),

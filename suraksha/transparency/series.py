@@ -14,7 +14,7 @@ exactly those ``statistics()`` gives for it.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
@@ -44,6 +44,8 @@ class Granularity(StrEnum):
 class Bucket:
     period: Period
     statistics: Statistics
+    tally: Tally = field(default_factory=Tally, compare=False, repr=False)
+    """The cells the statistics were assembled from (the templates read the removal measures)."""
 
 
 def _floor(when: datetime, by: Granularity) -> datetime:
@@ -113,7 +115,9 @@ def series(session: Session, period: Period, by: Granularity) -> list[Bucket]:
     for (day, measure, slot), value in raw.times.items():
         tallies[bucket_of[day]].times[day, measure, slot] += value
         tallies[bucket_of[day]].peak((day, measure, slot), raw.peaks.get((day, measure, slot), 0))
-    return [Bucket(bucket, assemble(bucket, tally)) for bucket, tally in zip(cut, tallies, strict=True)]
+    return [
+        Bucket(bucket, assemble(bucket, tally), tally) for bucket, tally in zip(cut, tallies, strict=True)
+    ]
 
 
 _TICK = timedelta(microseconds=1)

@@ -47,6 +47,7 @@ from sqlalchemy.orm import Session
 from suraksha.enforcement.models import Decision
 from suraksha.transparency.tally import (
     PLATFORM_ACTIONS,
+    REMOVAL_MEASURES,
     VIOLATION_VERDICTS,
     Cell,
     Measure,
@@ -70,6 +71,9 @@ __all__ = [
 ]
 
 NO_RECORDS = "no records in this period"
+TEMPLATE_MEASURES = (*REMOVAL_MEASURES, Measure.REPORTED_ITEM)
+"""Cells only the regulators' templates read (``transparency.measures.removals``): not statistics, and
+not what makes a period one "with records" (something decided, actioned or reported)."""
 UNSPECIFIED = "unspecified"
 """The key of records without the dimension asked for (a decision with no category)."""
 
@@ -207,7 +211,8 @@ def assemble(period: Period, tally: Tally, days: set[date] | None = None) -> Sta
             f"{backfilled} of the identified items were imported by the archive backfill, with their "
             "original times"
         )
-    if not any(counts.values()) and not any(sum(h.values()) for h in histograms.values()):
+    counted = (v for c, v in counts.items() if c.measure not in TEMPLATE_MEASURES)
+    if not any(counted) and not any(sum(h.values()) for h in histograms.values()):
         notes.append(NO_RECORDS)
     policies = Counter[str]()
     for cell, value in counts.items():

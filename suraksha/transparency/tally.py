@@ -18,6 +18,15 @@ exactly one day:
   ``withheld_country``: each country a withhold names.
 - ``cybertipline_report`` / ``cybertipline_file``: a finished report (and each of its files) on its
   finished day; ``referral_drafted`` / ``_sent`` / ``_acknowledged``: on each of those days.
+- ``removed_item`` / ``removed_item_tool`` / ``removed_item_category``: distinct items with a removing
+  action (remove, withhold, restrict), without counting an item twice in a period. An item counts on
+  each day it had a removing action, once that day, with ``since`` the day of its previous removing
+  action ('' if none): a period ``[S, E)`` of whole days counts the cells with ``since`` before ``S``,
+  which is each item's first day in the period, once. By reporter kind (``source``); by whether a tool
+  acted (``automated``: the item's automated and non-automated removals are kept apart, each with its
+  own previous day); and by report category of the decision and ``automated`` (an item removed under
+  two categories counts once in each). ``transparency.measures`` reads them. ``reported_item``: each
+  item a user or a trusted flagger reported, on the day it was received (``source``: who).
 - time measures: ``receipt_to_detection`` on the detection day, ``detection_to_action`` on the day of
   the item's first platform action, ``detection_to_report`` on the finished day of the first report
   carrying one of its files (detection: the first violation decision).
@@ -41,6 +50,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    and_,
     bindparam,
     case,
     cast,
@@ -50,8 +60,10 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     type_coerce,
+    union_all,
 )
 from sqlalchemy.orm import Session, aliased
 
@@ -71,6 +83,26 @@ PLATFORM_ACTIONS = (
 )
 TAKEDOWN_ACTIONS = PLATFORM_ACTIONS[:-1]
 """The actions that count as acting on an item (a restore undoes one)."""
+REMOVING = (ActionKind.REMOVE.value, ActionKind.WITHHOLD.value, ActionKind.RESTRICT.value)
+"""Actions that take an item down or disable access to it."""
+
+REPORT_CATEGORIES = ("csam", "intimate_imagery", "sexual_violence", "sale_or_solicitation", "other")
+"""The categories the templates count by, in their order."""
+
+CATEGORY_OF = {
+    "csam": "csam",
+    "ncii": "intimate_imagery",
+    "intimate_imagery": "intimate_imagery",
+    "sexual_violence": "sexual_violence",
+    "sale_or_solicitation": "sale_or_solicitation",
+    "sale_solicitation": "sale_or_solicitation",
+    "solicitation": "sale_or_solicitation",
+    "payment_request": "sale_or_solicitation",
+    "contact_offsite": "sale_or_solicitation",
+}
+"""A decision's category (trimmed, lower case) to its report category; anything else is ``other``."""
+REPORTER_KINDS = ("user", "trusted_flagger")
+"""Who reported an item (``Item.reporter_kind``), where someone did."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +128,13 @@ class Measure(StrEnum):
     REFERRAL_DRAFTED = "referral_drafted"
     REFERRAL_SENT = "referral_sent"
     REFERRAL_ACKNOWLEDGED = "referral_acknowledged"
+    REMOVED_ITEM = "removed_item"
+    REMOVED_ITEM_TOOL = "removed_item_tool"
+    REMOVED_ITEM_CATEGORY = "removed_item_category"
+    REPORTED_ITEM = "reported_item"
+
+
+REMOVAL_MEASURES = (Measure.REMOVED_ITEM, Measure.REMOVED_ITEM_TOOL, Measure.REMOVED_ITEM_CATEGORY)
 
 
 class TimeMeasure(StrEnum):
@@ -117,9 +156,21 @@ class Cell:
     policy: str = ""
     country: str = ""
     backfilled: bool = False
+    since: str = ""
+    """Removal measures: the ISO day of the item's previous removal ('' if none; module docstring)."""
 
 
-DIMENSIONS = ("category", "source", "kind", "automated", "decided_by", "policy", "country", "backfilled")
+DIMENSIONS = (
+    "category",
+    "source",
+    "kind",
+    "automated",
+    "decided_by",
+    "policy",
+    "country",
+    "backfilled",
+    "since",
+)
 
 # Log-scale time buckets: bucket 0 is exactly 0 s; bucket b >= 1 holds (F·R^(b-2), F·R^(b-1)] seconds
 # (F = 1 ms, R = 1.01: about 1 % wide), so four years fit in about 2,600 buckets.
@@ -221,6 +272,10 @@ def count_records(session: Session, period: Period) -> Tally:
         for when, country, n in conn.execute(statement, bounds):
             counts[_as_date(when), Cell(measure, country=country)] += n
 
+    for measure, when, automated, category, reporter, since, n in conn.execute(q.removals, bounds):
+        cell = Cell(measure, category=category, source=reporter, automated=bool(automated), since=since)
+        counts[_as_date(when), cell] += n
+
     for when, category, decided_by, backfilled, reporter, matched, ruled, n in conn.execute(
         q.identified, bounds
     ):
@@ -254,6 +309,8 @@ class _Statements:
     identified: Select[Any]
     hash_sources: Select[Any]
     times: list[tuple[TimeMeasure, Select[Any]]]
+    removals: Any
+    """(measure, day, automated, category, reporter kind, since, count) of the removal measures."""
 
 
 @lru_cache(maxsize=2)
@@ -339,7 +396,110 @@ def _statements(pg: bool) -> _Statements:
         )
         events = select(firsts.c.at.label("at"), detected.label("detected"))
         times.append((measure, _times(pg, measure, events)))
-    return _Statements(decisions, actions, plain, identified, hash_sources, times)
+    return _Statements(decisions, actions, plain, identified, hash_sources, times, _removals(pg))
+
+
+def report_category_of(raw: Any) -> ColumnElement[str]:
+    """``CATEGORY_OF`` in SQL: a decision's category folded into a report category."""
+    folded = func.lower(func.trim(raw))
+    groups: dict[str, list[str]] = {}
+    for name, category in CATEGORY_OF.items():
+        groups.setdefault(category, []).append(name)
+    return case(*((folded.in_(names), category) for category, names in groups.items()), else_="other")
+
+
+def _removals(pg: bool) -> Any:
+    """The removal measures (module docstring), counted by the store: the period's removing actions
+    with their decision's report category and the item's reporter kind, then for each the day of the
+    same item's previous removing action (of the same tool use, of the same tool use and category: an
+    index probe of the item's actions), then the actions that are their item's first of the day,
+    grouped by day, dimensions and that previous day."""
+    action = aliased(Action)
+    category = select(Decision.category).where(Decision.id == action.decision_id).scalar_subquery()
+    reporter = select(Item.reporter_kind).where(Item.id == action.item_id).scalar_subquery()
+    removals = (
+        select(
+            action.id.label("id"),
+            action.item_id.label("item_id"),
+            action.created_at.label("at"),
+            action.automated.label("automated"),
+            report_category_of(category).label("category"),
+            func.coalesce(reporter, "").label("reporter"),
+        )
+        .where(action.created_at >= START, action.created_at < END, action.kind.in_(REMOVING))
+        .cte("removals_in_period")
+        .prefix_with("MATERIALIZED")
+    )
+    r = removals.c
+    earlier, decision = aliased(Action), aliased(Decision)
+    before = (
+        earlier.item_id == r.item_id,
+        earlier.kind.in_(REMOVING),
+        or_(earlier.created_at < r.at, and_(earlier.created_at == r.at, earlier.id < r.id)),
+    )
+    same_tool = earlier.automated == r.automated
+
+    def previous(*where: Any, joined: bool = False) -> ColumnElement[Any]:
+        query = select(func.max(earlier.created_at)).where(*before, *where)
+        if joined:
+            query = query.join(decision, decision.id == earlier.decision_id)
+        return _day_of(pg, query.correlate(removals).scalar_subquery())
+
+    day = _day_of(pg, r.at)
+    with_previous = (
+        select(
+            day.label("day"),
+            r.automated,
+            r.category,
+            r.reporter,
+            previous().label("p_item"),
+            previous(same_tool).label("p_tool"),
+            previous(same_tool, report_category_of(decision.category) == r.category, joined=True).label(
+                "p_cat"
+            ),
+        )
+        .cte("removals_with_previous")
+        .prefix_with("MATERIALIZED")
+    )
+    w = with_previous.c
+    false_, none = literal(False), literal("")
+
+    def counted(measure: Measure, automated: Any, category: Any, reporter: Any, since: Any) -> Select[Any]:
+        shown = cast(since, String) if pg else since
+        return (
+            select(
+                literal(measure.value).label("measure"),
+                w.day,
+                automated,
+                category,
+                reporter,
+                func.coalesce(shown, "").label("since"),
+                func.count(),
+            )
+            .where(or_(since.is_(None), since < w.day))
+            .group_by(w.day, automated, category, reporter, since)
+        )
+
+    received = _day_of(pg, Item.received_at)
+    reported = (
+        select(
+            literal(Measure.REPORTED_ITEM.value),
+            received,
+            false_,
+            none,
+            Item.reporter_kind,
+            none,
+            func.count(),
+        )
+        .where(Item.received_at >= START, Item.received_at < END, Item.reporter_kind.in_(REPORTER_KINDS))
+        .group_by(received, Item.reporter_kind)
+    )
+    return union_all(
+        reported,
+        counted(Measure.REMOVED_ITEM, false_, none, w.reporter, w.p_item),
+        counted(Measure.REMOVED_ITEM_TOOL, w.automated, none, none, w.p_tool),
+        counted(Measure.REMOVED_ITEM_CATEGORY, w.automated, w.category, none, w.p_cat),
+    )
 
 
 def _day_of(pg: bool, column: Any) -> ColumnElement[Any]:
@@ -598,7 +758,12 @@ def earliest_record(session: Session) -> datetime | None:
 
 
 __all__ = [
+    "CATEGORY_OF",
     "DIMENSIONS",
+    "REMOVAL_MEASURES",
+    "REMOVING",
+    "REPORTER_KINDS",
+    "REPORT_CATEGORIES",
     "Cell",
     "Measure",
     "Tally",
@@ -608,6 +773,7 @@ __all__ = [
     "day_start",
     "days_between",
     "earliest_record",
+    "report_category_of",
     "time_bucket",
     "to_ms",
     "utc_day",

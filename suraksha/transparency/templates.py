@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from suraksha.errors import InvalidInput
 from suraksha.reporting.pdf import Pages
 from suraksha.transparency import measures, notices_appeals
-from suraksha.transparency.series import Granularity, series
+from suraksha.transparency.series import Bucket, Granularity, series
 from suraksha.transparency.statistics import Period, Spread, Statistics
 
 
@@ -52,8 +52,20 @@ class Figures:
         self.session, self.period, self.organisation = session, period, organisation
 
     @cached_property
+    def _total(self) -> Bucket:
+        return series(self.session, self.period, Granularity.TOTAL)[0]
+
+    @cached_property
     def stats(self) -> Statistics:
-        return series(self.session, self.period, Granularity.TOTAL)[0].statistics
+        return self._total.statistics
+
+    @cached_property
+    def removals(self) -> measures.Removals | None:
+        """The distinct items removed, read from the rollup's days (None for a period that is not
+        whole UTC days: then each figure is counted from the records)."""
+        if not measures.whole_days(self.period):
+            return None
+        return measures.removals(self._total.tally, self.period)
 
     @cached_property
     def grievances_in(self) -> measures.Grievances:
@@ -61,26 +73,38 @@ class Figures:
 
     @cached_property
     def user_reports(self) -> dict[str, int]:
+        if self.removals is not None:
+            return self.removals.reports
         return measures.user_reports(self.session, self.period)
 
     @cached_property
     def reported_removed(self) -> dict[str, int]:
+        if self.removals is not None:
+            return self.removals.by_reporter
         return measures.reported_items_removed(self.session, self.period)
 
     @cached_property
     def removed_automated(self) -> dict[str, int]:
+        if self.removals is not None:
+            return self.removals.by_category[True]
         return measures.removed_by_category(self.session, self.period, automated=True)
 
     @cached_property
     def removed_by_people(self) -> dict[str, int]:
+        if self.removals is not None:
+            return self.removals.by_category[False]
         return measures.removed_by_category(self.session, self.period, automated=False)
 
     @cached_property
     def removed_items_automated(self) -> int:
+        if self.removals is not None:
+            return self.removals.by_tool[True]
         return measures.items_removed(self.session, self.period, automated=True)
 
     @cached_property
     def removed_items_by_people(self) -> int:
+        if self.removals is not None:
+            return self.removals.by_tool[False]
         return measures.items_removed(self.session, self.period, automated=False)
 
     @cached_property
@@ -99,7 +123,8 @@ class Figures:
 
     @cached_property
     def noticed_removed(self) -> measures.NoticedRemoved:
-        return measures.noticed_items_removed(self.session, self.period)
+        users = None if self.removals is None else self.removals.by_reporter["user"]
+        return measures.noticed_items_removed(self.session, self.period, users_removed=users)
 
     @cached_property
     def flagger_notices(self) -> notices_appeals.NoticeFigures:

@@ -15,8 +15,11 @@ from sqlalchemy.orm import Session
 from suraksha.content.models import Item, ItemMatch, ItemRuleHit
 from suraksha.enforcement.models import Action, ActionKind, DecidedBy, Decision
 from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile, PoliceReferral, ReportState
+from suraksha.transparency.measures import report_category
 from suraksha.transparency.tally import (
     PLATFORM_ACTIONS,
+    REMOVING,
+    REPORTER_KINDS,
     TAKEDOWN_ACTIONS,
     VIOLATION_VERDICTS,
     Cell,
@@ -92,6 +95,7 @@ def count_records_in_python(session: Session, period: Period) -> Tally:
             counts[_as_date(when), Cell(referral, country=jurisdiction)] += n
 
     _identified(session, period, tally)
+    _removals(session, period, tally)
     for measure, firsts in (
         (TimeMeasure.DETECTION_TO_ACTION, _first_actions(session, period)),
         (TimeMeasure.DETECTION_TO_REPORT, _first_reports(session, period)),
@@ -99,6 +103,66 @@ def count_records_in_python(session: Session, period: Period) -> Tally:
         for at, detected in _after_detection(session, firsts):
             tally.time(utc_day(at), measure.value, _seconds(at, detected))
     return tally
+
+
+def _removals(session: Session, period: Period, tally: Tally) -> None:
+    """Items reported (on the day received) and the removal measures, each removing action of the
+    period checked against the item's removing actions of all time, in Python."""
+    for received, reporter in session.execute(
+        select(Item.received_at, Item.reporter_kind).where(
+            Item.received_at >= period.start,
+            Item.received_at < period.end,
+            Item.reporter_kind.in_(REPORTER_KINDS),
+        )
+    ):
+        tally.counts[utc_day(received), Cell(Measure.REPORTED_ITEM, source=reporter)] += 1
+    items = sorted(
+        set(
+            session.scalars(
+                select(Action.item_id).where(
+                    Action.created_at >= period.start,
+                    Action.created_at < period.end,
+                    Action.kind.in_(REMOVING),
+                )
+            )
+        )
+    )
+    for chunk in _chunks(items):
+        reporters = dict(session.execute(select(Item.id, Item.reporter_kind).where(Item.id.in_(chunk))).all())
+        history: dict[int, list[tuple[datetime, int, bool, str]]] = {}
+        for action_id, item_id, at, automated, category in session.execute(
+            select(Action.id, Action.item_id, Action.created_at, Action.automated, Decision.category)
+            .join(Decision, Decision.id == Action.decision_id)
+            .where(Action.item_id.in_(chunk), Action.kind.in_(REMOVING))
+        ):
+            history.setdefault(item_id, []).append(
+                (at, action_id, bool(automated), report_category(category))
+            )
+        for item_id, actions in history.items():
+            actions.sort()
+            for index, (at, _, automated, category) in enumerate(actions):
+                if not period.start <= at < period.end:
+                    continue
+                day = utc_day(at)
+                earlier = actions[:index]
+                keys = (
+                    (Measure.REMOVED_ITEM, earlier, {"source": reporters.get(item_id) or ""}),
+                    (
+                        Measure.REMOVED_ITEM_TOOL,
+                        [a for a in earlier if a[2] == automated],
+                        {"automated": automated},
+                    ),
+                    (
+                        Measure.REMOVED_ITEM_CATEGORY,
+                        [a for a in earlier if a[2] == automated and a[3] == category],
+                        {"automated": automated, "category": category},
+                    ),
+                )
+                for measure, before, dimensions in keys:
+                    since = utc_day(before[-1][0]) if before else None
+                    if since is None or since < day:
+                        cell = Cell(measure, since=since.isoformat() if since else "", **dimensions)  # type: ignore[arg-type]
+                        tally.counts[day, cell] += 1
 
 
 def _day_of(session: Session, column: Any) -> ColumnElement[Any]:

@@ -21,7 +21,7 @@ from suraksha.db import Database
 from suraksha.enforcement.models import Action, Decision
 from suraksha.reporting.models import CyberTiplineReport, CyberTiplineReportFile, PoliceReferral, ReportState
 from suraksha.settings import Settings
-from suraksha.transparency import rollup
+from suraksha.transparency import measures, rollup
 from suraksha.transparency.models import StatsDayCount, StatsDayTime
 from suraksha.transparency.rollup import ROLLUP_JOB
 from suraksha.transparency.series import Granularity, series
@@ -327,6 +327,37 @@ def test_any_history_gives_the_same_statistics_by_both_paths(
         assert_same_by_both_paths(db, period)
     with db.session() as session:
         assert rollup.verify(session, Period(BASE - timedelta(days=1), BASE + timedelta(days=16))).agrees
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(history=histories())
+def test_distinct_items_removed_from_the_rollup_are_those_of_the_records(
+    db: Database, history: dict[str, object]
+) -> None:
+    """The templates' distinct items removed (overall, by tool, by report category, by reporter) and
+    items reported, read from the removal measures of closed and open days (an item removed on several
+    days of a period counts once: ``since``), equal what ``measures`` counts from the records."""
+    empty(db)
+    write(db, history)
+    rollup.roll(db, now=later(BASE, history["rolled_until"]), lag=LAG)  # type: ignore[arg-type]
+    edges: tuple[int, int] = history["edges"]  # type: ignore[assignment]
+    first, last = (edge // 86400 for edge in edges)
+    for period in (
+        Period(BASE - timedelta(days=1), BASE + timedelta(days=16)),
+        Period(BASE + timedelta(days=first), BASE + timedelta(days=4 + last)),
+        Period(BASE + timedelta(days=3), BASE + timedelta(days=4)),
+    ):
+        with db.reading() as session:
+            found = measures.removals(series(session, period, Granularity.TOTAL)[0].tally, period)
+            assert found.items == measures.items_removed(session, period), period
+            assert found.by_tool == {
+                tool: measures.items_removed(session, period, automated=tool) for tool in (True, False)
+            }
+            assert found.by_category == {
+                tool: measures.removed_by_category(session, period, automated=tool) for tool in (True, False)
+            }
+            assert found.by_reporter == measures.reported_items_removed(session, period)
+            assert found.reports == measures.user_reports(session, period)
 
 
 def test_the_worker_rolls_up_on_its_schedule(db: Database, database_url: str, tmp_path: Path) -> None:
