@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import and_, func, literal_column, or_, select
+from sqlalchemy import and_, case, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from suraksha.content.models import Item
@@ -387,33 +387,33 @@ class IncidentCounts:
 
 def reports_by_incident_type(session: Session, period: Period) -> dict[str, IncidentCounts]:
     """CyberTipline reports finished in the period and their files, by incident type (every type
-    present, zero where none); ``escalated``: those sent as a child at immediate risk."""
-    reports = session.execute(
-        select(
-            CyberTiplineReport.id, CyberTiplineReport.incident_type, CyberTiplineReport.escalate_reason
-        ).where(
-            CyberTiplineReport.state == ReportState.FINISHED,
-            CyberTiplineReport.finished_at >= period.start,
-            CyberTiplineReport.finished_at < period.end,
-        )
-    ).all()
-    files: Counter[int] = Counter()
-    for chunk in _chunks([r.id for r in reports]):
-        files.update(
-            dict(
-                session.execute(
-                    select(CyberTiplineReportFile.report_id, func.count())
-                    .where(CyberTiplineReportFile.report_id.in_(chunk))
-                    .group_by(CyberTiplineReportFile.report_id)
-                ).all()
-            )
-        )
+    present, zero where none); ``escalated``: those sent as a child at immediate risk. Counted by the
+    store, grouped by type (a year holds millions of reports)."""
+    finished = (
+        CyberTiplineReport.state == ReportState.FINISHED,
+        CyberTiplineReport.finished_at >= period.start,
+        CyberTiplineReport.finished_at < period.end,
+    )
+    escalated = case(
+        (and_(CyberTiplineReport.escalate_reason.is_not(None), CyberTiplineReport.escalate_reason != ""), 1),
+        else_=0,
+    )
     counts = {t.value: [0, 0, 0] for t in IncidentType}
-    for report in reports:
-        entry = counts.setdefault(report.incident_type, [0, 0, 0])
-        entry[0] += 1
-        entry[1] += files[report.id]
-        entry[2] += bool(report.escalate_reason)
+    for incident_type, reports, urgent in session.execute(
+        select(CyberTiplineReport.incident_type, func.count(), func.sum(escalated))
+        .where(*finished)
+        .group_by(CyberTiplineReport.incident_type)
+    ):
+        entry = counts.setdefault(incident_type, [0, 0, 0])
+        entry[0] += int(reports)
+        entry[2] += int(urgent or 0)
+    for incident_type, files in session.execute(
+        select(CyberTiplineReport.incident_type, func.count())
+        .join(CyberTiplineReportFile, CyberTiplineReportFile.report_id == CyberTiplineReport.id)
+        .where(*finished)
+        .group_by(CyberTiplineReport.incident_type)
+    ):
+        counts.setdefault(incident_type, [0, 0, 0])[1] += int(files)
     return {k: IncidentCounts(*v) for k, v in counts.items()}
 
 
