@@ -24,6 +24,7 @@ from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, T
 from sqlalchemy.orm import Mapped, mapped_column
 
 from suraksha.db.base import Base, BigId, UTCDateTime, utcnow
+from suraksha.transparency.tally import DIMENSIONS
 
 
 class StatementState(StrEnum):
@@ -79,22 +80,7 @@ class StatsDayCount(Base):
     """How many of ``measure`` happened on ``day`` with these dimensions ('' where one does not apply)."""
 
     __tablename__ = "stats_day_counts"
-    __table_args__ = (
-        UniqueConstraint(
-            "day",
-            "measure",
-            "category",
-            "source",
-            "kind",
-            "automated",
-            "decided_by",
-            "policy",
-            "country",
-            "backfilled",
-            "since",
-            name="uq_stats_day_counts_cell",
-        ),
-    )
+    __table_args__ = (UniqueConstraint("day", "measure", *DIMENSIONS, name="uq_stats_day_counts_cell"),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     day: Mapped[date] = mapped_column(Date, index=True)

@@ -5,29 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 import suraksha.banks.models  # noqa: F401 - registers the tables on Base.metadata
 from suraksha.db import Database
-from suraksha.db.base import Base
 from suraksha.db.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
+from tests.schema_support import schema_differences
 
 TABLES = {"banks", "bank_entries"}
 COLUMNS = {"banks": {"enabled_ratio"}, "bank_entries": {"content_id", "content_uri", "content_json"}}
 
 
 def _differences(db: Database) -> list[Any]:
-    def include_object(_obj: object, name: str | None, type_: str, _reflected: bool, _to: object) -> bool:
-        table = getattr(_obj, "table", None)
-        owner = name if type_ == "table" else getattr(table, "name", None)
-        return owner in TABLES
-
-    opts = {"compare_type": True, "include_object": include_object}
-    with db.engine.connect() as conn:
-        return list(compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata))
+    return schema_differences(db, TABLES)
 
 
 def below_0026(db: Database) -> str:

@@ -4,26 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-
 import suraksha.review.models  # noqa: F401 - registers the review tables on Base.metadata
 from suraksha.db import Database
-from suraksha.db.base import Base
 from suraksha.db.migrate import current_revision, downgrade, head_revision, upgrade
+from tests.schema_support import schema_differences
 
 REVIEW_TABLES = {"review_cases", "human_views", "review_decisions", "reviewer_preferences"}
 
 
 def _differences(db: Database) -> list[Any]:
-    def include_object(_obj: object, name: str | None, type_: str, _reflected: bool, _to: object) -> bool:
-        table = getattr(_obj, "table", None)
-        owner = name if type_ == "table" else getattr(table, "name", None)
-        return owner in REVIEW_TABLES
-
-    opts = {"compare_type": True, "include_object": include_object}
-    with db.engine.connect() as conn:
-        return list(compare_metadata(MigrationContext.configure(conn, opts=opts), Base.metadata))
+    return schema_differences(db, REVIEW_TABLES)
 
 
 def test_review_tables_match_their_migration(db: Database) -> None:
