@@ -1,7 +1,7 @@
 """Statistics over years of records: the rollup against a plain GROUP BY over the raw tables.
 
     .venv/bin/python benchmarks/stats.py --store sqlite|postgres --decisions N [--rounds R]
-        [--postgres-url URL] [--service-items-per-s 120] [--skip-count-only] [--json]
+        [--postgres-url URL] [--service-items-per-s 120] [--skip-count-only] [--skip-raw-timings] [--json]
 
 A history of N decisions over four years (2021-2024) is written straight into a fresh database with
 bulk SQL (on PostgreSQL a bulk load: secondary indexes and foreign keys dropped, ``INSERT ... SELECT
@@ -570,7 +570,14 @@ def _postgres_database(url: str) -> tuple[str, Callable[[], None]]:
 
 
 def run(
-    store: str, decisions: int, rounds: int, postgres_url: str, items_per_s: float, *, count_only: bool = True
+    store: str,
+    decisions: int,
+    rounds: int,
+    postgres_url: str,
+    items_per_s: float,
+    *,
+    count_only: bool = True,
+    raw: bool = True,
 ) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="suraksha-stats-bench-") as folder:
         drop: Callable[[], None] = lambda: None  # noqa: E731
@@ -584,9 +591,9 @@ def run(
             written = generate(platform, decisions)
             generated_s = time.perf_counter() - started
             # the raw path first, before any day is closed
-            raw_month = timed(lambda: _raw(platform, MONTH), rounds)
+            raw_month = timed(lambda: _raw(platform, MONTH), rounds if raw else 0)
             count_cpu, count_wall = _count_only(platform) if count_only else (float("nan"), float("nan"))
-            removal_wall = _removal_counting(platform)
+            removal_wall = _removal_counting(platform) if count_only else float("nan")
             cpu, wall = time.process_time(), time.perf_counter()
             rolled = platform.stats_rollup(now=WHOLE.end + timedelta(days=1))
             rollup_cpu, rollup_wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -601,8 +608,8 @@ def run(
             annual = timed(lambda: platform.template_fill("ncmec-annual", YEAR), rounds)
             half_year = timed(lambda: platform.template_fill("dsa-transparency", HALF_YEAR), rounds)
             with platform.db.engine.connect() as conn:
-                plain_month = timed(lambda: group_by(conn, WHOLE, monthly=True), rounds)
-                plain_total = timed(lambda: group_by(conn, WHOLE, monthly=False), rounds)
+                plain_month = timed(lambda: group_by(conn, WHOLE, monthly=True), rounds if raw else 0)
+                plain_total = timed(lambda: group_by(conn, WHOLE, monthly=False), rounds if raw else 0)
             check = platform.stats(WHOLE.start, WHOLE.end, by="total").buckets[0].statistics
         finally:
             platform.close()
@@ -694,7 +701,15 @@ def main() -> None:
         help="benchmarks/service.py's items/s on this machine (docs/performance.md: 105-143 here)",
     )
     parser.add_argument(
-        "--skip-count-only", action="store_true", help="do not time the rollup's counting on its own"
+        "--skip-count-only",
+        action="store_true",
+        help="do not time the rollup's counting on its own (nor its removal measures alone)",
+    )
+    parser.add_argument(
+        "--skip-raw-timings",
+        action="store_true",
+        help="do not time the raw-record paths (statistics() over a month, the plain GROUP BY): for a "
+        "rerun that needs only the rollup's and the templates' figures",
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -705,6 +720,7 @@ def main() -> None:
         args.postgres_url,
         args.service_items_per_s,
         count_only=not args.skip_count_only,
+        raw=not args.skip_raw_timings,
     )
     if args.json:
         print(json.dumps(result, indent=2))
@@ -731,11 +747,16 @@ def main() -> None:
     print(f"{'query':38} {'median s':>9} {'min':>8} {'max':>8}")
     timings = result["timings_s"]
     for name, times in timings.items():
+        if not times:
+            print(f"{name:38} not timed (--skip-raw-timings)")
+            continue
         print(f"{name:38} {statistics.median(times):9.4f} {min(times):8.4f} {max(times):8.4f}")
     for rolled, plain in (
         ("series by month, 4 years", "GROUP BY by month, 4 years"),
         ("series total, 4 years", "GROUP BY total, 4 years"),
     ):
+        if not timings[plain]:
+            continue
         ratio = statistics.median(timings[rolled]) / statistics.median(timings[plain])
         print(f"{rolled} / {plain}: {ratio:.3f}")
 
