@@ -62,20 +62,6 @@ class StatementOfReasons(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
-CELL_COLUMNS = (
-    "day",
-    "measure",
-    "category",
-    "source",
-    "kind",
-    "automated",
-    "decided_by",
-    "policy",
-    "country",
-    "backfilled",
-)
-
-
 class StatsDayCount(Base):
     """How many of ``measure`` happened on ``day`` with these dimensions ('' where one does not apply)."""
 

@@ -310,7 +310,8 @@ class _Statements:
     hash_sources: Select[Any]
     times: list[tuple[TimeMeasure, Select[Any]]]
     removals: Any
-    """(measure, day, automated, category, reporter kind, since, count) of the removal measures."""
+    """(measure, day, automated, category, reporter kind, since, count) of the removal measures and of
+    ``reported_item``."""
 
 
 @lru_cache(maxsize=2)
@@ -409,7 +410,8 @@ def report_category_of(raw: Any) -> ColumnElement[str]:
 
 
 def _removals(pg: bool) -> Any:
-    """The removal measures (module docstring), counted by the store: the period's removing actions
+    """The removal measures and ``reported_item`` (module docstring), counted by the store. Removals:
+    the period's removing actions
     with their decision's report category and the item's reporter kind, then for each the day of the
     same item's previous removing action (of the same tool use, of the same tool use and category: an
     index probe of the item's actions), then the actions that are their item's first of the day,
