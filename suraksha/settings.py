@@ -808,6 +808,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("exchange_timeout_s", float, 30.0, "Deadline for one call to an exchange's service."),
     Setting(
+        "exchange_commit_entries",
+        int,
+        5000,
+        "A fetch commits the list's pages together, up to about this many entries a transaction, each "
+        "with the checkpoint that resumes after it (1: every page alone).",
+    ),
+    Setting(
         "exchange_backoff_base_s",
         float,
         60.0,
@@ -1003,6 +1010,7 @@ class Settings:
     exchange_fetch_every_s: float
     exchange_fetch_budget_s: float
     exchange_timeout_s: float
+    exchange_commit_entries: int
     exchange_backoff_base_s: float
     exchange_backoff_max_s: float
     flood_window_s: float
@@ -1212,6 +1220,8 @@ def _validate(values: Mapping[str, Any]) -> None:
         problems.append("flood_baseline_s must be at least flood_window_s")
     if values["flood_min_matches_per_hour"] < 0 or values["flood_multiple"] < 0:
         problems.append("flood_min_matches_per_hour and flood_multiple must be >= 0")
+    if values["exchange_commit_entries"] < 1:
+        problems.append("exchange_commit_entries must be at least 1")
     for name in ("exchange_fetch_every_s", "exchange_backoff_base_s"):
         if values[name] < 0:
             problems.append(f"{name} must be >= 0")

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
 import numpy as np
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,7 +34,7 @@ from suraksha.banks.models import (
     EntrySource,
 )
 from suraksha.db.base import utcnow
-from suraksha.db.inserts import upsert_insert
+from suraksha.db.inserts import insert_many, upsert_insert
 from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
 from suraksha.signals.bits import hamming_distances, hex_to_bytes, pack_hashes
 from suraksha.signals.types import SignalKind, validate_signal
@@ -55,20 +55,31 @@ def check_unblock(bank: Bank, what: str, four_eyes: str = "") -> None:
         raise Forbidden(f"{what} (csam bank {bank.name!r}) {UNBLOCK_CSAM}")
 
 
+def digest_chunks(pairs: Iterable[tuple[str, str]], size: int = 500) -> Iterator[tuple[str, list[str]]]:
+    """(signal type, value digest) pairs as (signal type, up to ``size`` digests) lookups: a lookup
+    names the signal type so that it seeks the unique (bank, signal type, digest) index instead of
+    reading every entry of the bank (a list of millions syncs page by page against it)."""
+    by_kind: dict[str, set[str]] = {}
+    for kind, digest in pairs:
+        by_kind.setdefault(kind, set()).add(digest)
+    for kind, digests in sorted(by_kind.items()):
+        ordered = sorted(digests)
+        for start in range(0, len(ordered), size):
+            yield kind, ordered[start : start + size]
+
+
 def csam_banks_holding(session: Session, pairs: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str]:
     """For (signal type, value digest) pairs: the name of a ``csam`` block bank holding each one held."""
     found: dict[tuple[str, str], str] = {}
-    digests = sorted({d for _, d in pairs})
-    for start in range(0, len(digests), 500):
-        chunk = digests[start : start + 500]
+    for signal_type, chunk in digest_chunks(pairs):
         query = (
             select(BankEntry.signal_type, BankEntry.value_digest, Bank.name)
             .join(Bank, Bank.id == BankEntry.bank_id)
             .where(Bank.category == BankCategory.CSAM, Bank.kind == BankKind.BLOCK)
-            .where(BankEntry.value_digest.in_(chunk))
+            .where(BankEntry.signal_type == signal_type, BankEntry.value_digest.in_(chunk))
         )
-        for signal_type, digest, name in session.execute(query):
-            found.setdefault((signal_type, digest), name)
+        for kind, digest, name in session.execute(query):
+            found.setdefault((kind, digest), name)
     wanted = set(pairs)
     return {pair: name for pair, name in found.items() if pair in wanted}
 
@@ -114,9 +125,11 @@ def record_changes(
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("LOCK TABLE bank_changes IN SHARE ROW EXCLUSIVE MODE"))
     now = utcnow()
-    session.connection().execute(  # Core, not the ORM's bulk insert: lists sync in pages of thousands
-        insert(cast(Table, BankChange.__table__)),
-        [{"bank_id": bank_id, "entry_id": e, "kind": kind.value, "created_at": now} for e in entry_ids],
+    insert_many(  # the driver's executemany: lists sync in pages of thousands
+        session,
+        BankChange,
+        ("bank_id", "entry_id", "kind", "created_at"),
+        [(bank_id, e, kind.value, now) for e in entry_ids],
     )
 
 
@@ -296,6 +309,8 @@ class NewEntry:
     source: EntrySource = EntrySource.MANUAL
     source_ref: str = ""
     note: str = ""
+    digest: str = ""
+    """``value_digest(signal_type, value)``, when the caller has it already (``ensure_entries``)."""
 
 
 def add_entry(
@@ -431,7 +446,7 @@ def import_entries(
         if (held or near) and not skip_invalid:
             result.committed = False
             return result
-    existing = _existing_digests(session, bank.id, [d for _, d in unique])
+    existing = _existing_digests(session, bank.id, unique)
     now = utcnow()
     new_entries = []
     for (kind, digest), row in unique.items():
@@ -468,14 +483,18 @@ def import_entries(
     return result
 
 
-def _existing_digests(session: Session, bank_id: int, digests: Sequence[str]) -> set[tuple[str, str]]:
-    found: set[tuple[str, str]] = set()
-    for start in range(0, len(digests), 500):
-        chunk = digests[start : start + 500]
-        query = select(BankEntry.signal_type, BankEntry.value_digest).where(
-            BankEntry.bank_id == bank_id, BankEntry.value_digest.in_(chunk)
+def _existing_digests(
+    session: Session, bank_id: int, pairs: Iterable[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The ids of the bank's entries among (signal type, value digest) pairs."""
+    found: dict[tuple[str, str], int] = {}
+    for signal_type, chunk in digest_chunks(pairs):
+        query = select(BankEntry.id, BankEntry.value_digest).where(
+            BankEntry.bank_id == bank_id,
+            BankEntry.signal_type == signal_type,
+            BankEntry.value_digest.in_(chunk),
         )
-        found.update((signal_type, digest) for signal_type, digest in session.execute(query))
+        found.update(((signal_type, digest), entry_id) for entry_id, digest in session.execute(query))
     return found
 
 
@@ -560,70 +579,81 @@ def ensure_entries(
     session: Session, bank: Bank, rows: Sequence[NewEntry], *, added_ids: set[int] | None = None
 ) -> dict[tuple[str, str], int]:
     """The id of each row's entry, added when the bank lacks it (``added_ids``, when given, receives
-    the ids this call added) (one lookup per 500, one insert, one
-    change-feed write; Core statements, no ORM objects: lists sync in pages of thousands): by (signal
-    type, value digest). Values must be normalised already (``validate_signal``). For lists that sync
-    into a block bank (exchanges); an allow-list bank is refused here, because the four-eyes checks of
-    ``add_entry`` do not run."""
+    the ids this call added) (lookups by signal type and digest, one insert, one change-feed write; no
+    ORM objects: lists sync in pages of thousands): by (signal type, value digest). Values must be
+    normalised already (``validate_signal``). For lists that sync into a block bank (exchanges); an
+    allow-list bank is refused here, because the four-eyes checks of ``add_entry`` do not run."""
     if bank.kind == BankKind.ALLOW:
         raise Forbidden(f"bank {bank.name!r} is an allow list: hashes go into it one by one (`bank add`)")
-    wanted = {(row.signal_type.value, value_digest(row.signal_type, row.value)): row for row in rows}
-    found: dict[tuple[str, str], int] = {}
-    digests = sorted({d for _, d in wanted})
-    for start in range(0, len(digests), 500):
-        query = select(BankEntry.id, BankEntry.signal_type, BankEntry.value_digest).where(
-            BankEntry.bank_id == bank.id, BankEntry.value_digest.in_(digests[start : start + 500])
-        )
-        for entry_id, kind, digest in session.execute(query):
-            if (kind, digest) in wanted:
-                found[kind, digest] = entry_id
+    wanted = {
+        (str(row.signal_type), row.digest or value_digest(row.signal_type, row.value)): row for row in rows
+    }
+    found = _existing_digests(session, bank.id, wanted)
+    new = [(pair, row) for pair, row in wanted.items() if pair not in found]
+    if not new:
+        return found
     now = utcnow()
-    new = [
-        {
-            "bank_id": bank.id,
-            "signal_type": kind,
-            "value": row.value,
-            "value_digest": digest,
-            "quality": row.quality,
-            "source": row.source.value,
-            "source_ref": row.source_ref[:500],
-            "note": row.note,
-            "added_at": now,
-            "enabled": True,
-            "disabled_reason": "",
-            "confirm_count": 0,
-            "deconfirm_count": 0,
-        }
-        for (kind, digest), row in wanted.items()
-        if (kind, digest) not in found
+    values = [
+        (
+            bank.id,
+            kind,
+            row.value,
+            digest,
+            row.quality,
+            str(row.source),
+            row.source_ref[:500],
+            row.note,
+            now,
+            True,
+            "",
+            0,
+            0,
+        )
+        for (kind, digest), row in new
     ]
-    if new:
-        # Another writer may add one of them meanwhile (two exchanges on one bank, a person): ON CONFLICT
-        # DO NOTHING, and that one is read back below (it is theirs, and in their change feed row).
+    # Another writer may add one of them meanwhile (two exchanges on one bank, a person): ON CONFLICT
+    # DO NOTHING, and that one is read back (it is theirs, and in their change feed row).
+    unique = ("bank_id", "signal_type", "value_digest")
+    if session.get_bind().dialect.name == "sqlite":
+        # One writer at a time (BEGIN IMMEDIATE): what was missing before the insert and is there after
+        # it is this call's. The driver's executemany, without RETURNING, which it cannot do.
+        insert_many(session, BankEntry, ENTRY_INSERT_COLUMNS, values, skip_conflicts_on=unique)
+        added = _existing_digests(session, bank.id, [pair for pair, _ in new])
+    else:
         table = cast(Table, BankEntry.__table__)
         statement = (
             upsert_insert(session, BankEntry)
-            .on_conflict_do_nothing(
-                index_elements=[table.c.bank_id, table.c.signal_type, table.c.value_digest]
-            )
+            .on_conflict_do_nothing(index_elements=[table.c[c] for c in unique])
             .returning(table.c.id, table.c.signal_type, table.c.value_digest)
         )
-        returned = session.connection().execute(statement, new)
+        params = [dict(zip(ENTRY_INSERT_COLUMNS, v, strict=True)) for v in values]
+        returned = session.connection().execute(statement, params)
         added = {(kind, digest): entry_id for entry_id, kind, digest in returned}
-        if added:
-            record_changes(session, bank.id, BankChangeKind.ENTRY_ADDED, sorted(added.values()))
-            if added_ids is not None:
-                added_ids.update(added.values())
-        found.update(added)
-        missing = sorted({d for (k, d) in wanted if (k, d) not in found})
-        for start in range(0, len(missing), 500):
-            query = select(BankEntry.id, BankEntry.signal_type, BankEntry.value_digest).where(
-                BankEntry.bank_id == bank.id, BankEntry.value_digest.in_(missing[start : start + 500])
-            )
-            for entry_id, kind, digest in session.execute(query):
-                if (kind, digest) in wanted:
-                    found[kind, digest] = entry_id
+    if added:
+        record_changes(session, bank.id, BankChangeKind.ENTRY_ADDED, sorted(added.values()))
+        if added_ids is not None:
+            added_ids.update(added.values())
+    found.update(added)
+    if len(found) < len(wanted):
+        found.update(_existing_digests(session, bank.id, [pair for pair in wanted if pair not in found]))
     return found
+
+
+ENTRY_INSERT_COLUMNS = (
+    "bank_id",
+    "signal_type",
+    "value",
+    "value_digest",
+    "quality",
+    "source",
+    "source_ref",
+    "note",
+    "added_at",
+    "enabled",
+    "disabled_reason",
+    "confirm_count",
+    "deconfirm_count",
+)
 
 
 def guards_unblocking(bank: Bank) -> bool:

@@ -14,8 +14,9 @@ wrong or unbounded, it is fixed around, here, and said so:
 - Speed (a first sync of a list of millions): ``NCMECHashAPI`` opens a new HTTP session (and
   connection) for every call, and parses each entries page through its ``_XMLWrapper`` (a Python
   object and a ``findall`` per field): ``_HashSharingClient`` keeps one session for the fetch and
-  parses entries pages with lxml into the client's own ``GetEntriesResponse``/``NCMECEntryUpdate``
-  (a page holding feedback is parsed by the client's own code); ``NcmecSource`` converts with the
+  reads entries pages straight off the parsed tree into the client's own ``GetEntriesResponse``/
+  ``NCMECEntryUpdate`` (a page holding feedback is parsed by the client's own code); ``NcmecSource``
+  converts with the
   client's own fingerprint-to-signal-type mapping (``_get_conversion``, what
   ``naive_convert_to_signal_type`` uses) once per page instead of calling that function per entry,
   and runs ``fetch_iter`` on a thread a few pages ahead of the pages being written, so fetching and
@@ -70,6 +71,10 @@ KIND_OF_TX: dict[str, SignalKind] = {
 MAX_FILE_LINE_BYTES = 64 * 1024
 _CONVERSION = _get_conversion(TX_SIGNAL_TYPES)
 """NCMEC's (entry type, fingerprint name) -> signal type, python-threatexchange's own."""
+_KIND_OF_CONVERSION: dict[tuple[hash_api.NCMECEntryType, str], str] = {
+    key: tx_type.get_name() for key, tx_type in _CONVERSION.items()
+}
+"""The same, to the signal type's name (``get_name`` runs regular expressions: once, not per entry)."""
 
 
 def _normalise(tx_type: str, value: str) -> UpstreamSignal | None:
@@ -212,7 +217,8 @@ def _timestamp(text: str | None) -> int:
 def parse_entries_page(content: bytes, fallback_max_time: int) -> hash_api.GetEntriesResponse:
     """An entries page as ``GetEntriesResponse.from_xml`` reads it (same objects, same fields), read
     straight off the parsed tree (module docstring). A page holding feedback goes through the client's
-    own parser. Parsed with the standard library's parser, as the client's own ``_get`` does."""
+    own parser. Parsed with the standard library's parser, as the client's own ``_get`` does (lxml's
+    element proxies made reading the fields slower)."""
     root = ET.fromstring(content)  # noqa: S314 - what python-threatexchange parses these pages with
     namespace, _, _ = root.tag[1:].partition("}") if root.tag.startswith("{") else ("", "", "")
     prefix = f"{{{namespace}}}" if namespace else ""
@@ -223,6 +229,7 @@ def parse_entries_page(content: bytes, fallback_max_time: int) -> hash_api.GetEn
     cut = len(prefix)
     id_tag, member_tag, prints_tag = prefix + "id", prefix + "member", prefix + "fingerprints"
     classification_tag = prefix + "classification"
+    entry_types = {t.value: t for t in hash_api.NCMECEntryType}
     updates: list[hash_api.NCMECEntryUpdate] = []
     max_ts = 0
     for block in ("images", "videos"):
@@ -235,11 +242,12 @@ def parse_entries_page(content: bytes, fallback_max_time: int) -> hash_api.GetEn
             deleted = kind.startswith("deleted")
             member = node.find(member_tag)
             prints = node.find(prints_tag)
+            entry_type = entry_types.get(kind[len("deleted") :] if deleted else kind)
             updates.append(
                 hash_api.NCMECEntryUpdate(
                     id=hash_api.nullthrows(node.findtext(id_tag)),
                     member_id=int(hash_api.nullthrows(None if member is None else member.get("id"))),
-                    entry_type=hash_api.NCMECEntryType(kind[len("deleted") :] if deleted else kind),
+                    entry_type=hash_api.nullthrows(entry_type),
                     deleted=deleted,
                     classification=node.findtext(classification_tag),
                     fingerprints={}
@@ -465,10 +473,10 @@ class NcmecSource:
             signals = []
             if not only or entry.member_id in only:
                 for fingerprint, value in entry.fingerprints.items():
-                    tx_type = _CONVERSION.get((entry.entry_type, fingerprint))
-                    if tx_type is None:
+                    tx_name = _KIND_OF_CONVERSION.get((entry.entry_type, fingerprint))
+                    if tx_name is None:
                         continue
-                    signal = _normalise(tx_type.get_name(), value)
+                    signal = _normalise(tx_name, value)
                     if signal is None:
                         rejected += 1
                     else:

@@ -41,6 +41,7 @@ class ExchangeOperations:
             every_s=s.exchange_fetch_every_s,
             backoff_base_s=s.exchange_backoff_base_s,
             backoff_max_s=s.exchange_backoff_max_s,
+            commit_entries=s.exchange_commit_entries,
         )
 
     def exchange_credentials(self, name: str) -> Credentials | None:

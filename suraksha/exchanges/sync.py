@@ -20,12 +20,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from suraksha import audit
@@ -33,6 +33,7 @@ from suraksha.banks import services as bank_services
 from suraksha.banks.models import Bank, EntrySource
 from suraksha.db.base import utcnow
 from suraksha.db.engine import Database
+from suraksha.db.inserts import insert_many
 from suraksha.errors import Conflict, InvalidInput, NotFound, SurakshaError
 from suraksha.exchanges.models import (
     Exchange,
@@ -76,6 +77,19 @@ def _release(session: Session, exchange: Exchange, bank: Bank, entry_ids: set[in
         bank_services.retract_entries(session, bank, free, reason=removal_reason(exchange))
 
 
+_RECORD_COLUMNS = (
+    "exchange_id",
+    "upstream_key",
+    "signal_type",
+    "value_digest",
+    "bank_entry_id",
+    "detail",
+    "removed",
+    "seen_generation",
+    "updated_at",
+)
+
+
 def apply_page(session: Session, exchange: Exchange, bank: Bank, page: Page) -> PageCounts:
     """Apply one page's records to the exchange's records and the bank (module docstring)."""
     counts = PageCounts()
@@ -94,44 +108,38 @@ def apply_page(session: Session, exchange: Exchange, bank: Bank, page: Page) -> 
         ):
             existing.setdefault(found.upstream_key, {})[found.signal_type] = found
     source_ref = f"exchange:{exchange.name}"
-    wanted = [
-        bank_services.NewEntry(s.signal_type, s.value, source=EntrySource.EXCHANGE, source_ref=source_ref)
+    digests = {
+        (s.signal_type, s.value): (str(s.signal_type), bank_services.value_digest(s.signal_type, s.value))
         for r in records.values()
         for s in r.signals
+    }  # each signal's (kind, digest), worked out once
+    wanted = [
+        bank_services.NewEntry(
+            signal_type, value, source=EntrySource.EXCHANGE, source_ref=source_ref, digest=digest
+        )
+        for (signal_type, value), (_, digest) in digests.items()
     ]
     fresh: set[int] = set()  # added to the bank by this page: nothing of theirs to restore
     entries = bank_services.ensure_entries(session, bank, wanted, added_ids=fresh) if wanted else {}
     now = utcnow()
     generation = exchange.generation
-    new_rows: list[dict[str, Any]] = []
+    new_rows: list[tuple[Any, ...]] = []
     for key, record in records.items():
         current = existing.get(key, {})
         detail = json.dumps(dict(record.detail), sort_keys=True, default=str) if record.detail else ""
-        kinds = {s.signal_type.value for s in record.signals}
-        for kind, held in current.items():
-            if kind not in kinds and not held.removed:
-                held.removed, held.updated_at = True, now
-                counts.released.add(held.bank_entry_id)
-                counts.removed += 1
-        for signal in record.signals:
-            kind = signal.signal_type.value
-            digest = bank_services.value_digest(signal.signal_type, signal.value)
+        signals = [digests[s.signal_type, s.value] for s in record.signals]
+        if current:
+            kinds = {kind for kind, _ in signals}
+            for kind, held in current.items():
+                if kind not in kinds and not held.removed:
+                    held.removed, held.updated_at = True, now
+                    counts.released.add(held.bank_entry_id)
+                    counts.removed += 1
+        for kind, digest in signals:
             entry_id = entries[kind, digest]
             row = current.get(kind)
             if row is None:
-                new_rows.append(
-                    {
-                        "exchange_id": exchange.id,
-                        "upstream_key": key,
-                        "signal_type": kind,
-                        "value_digest": digest,
-                        "bank_entry_id": entry_id,
-                        "detail": detail,
-                        "removed": False,
-                        "seen_generation": generation,
-                        "updated_at": now,
-                    }
-                )
+                new_rows.append((exchange.id, key, kind, digest, entry_id, detail, False, generation, now))
                 counts.added += 1
             elif row.removed or row.value_digest != digest:
                 if not row.removed:
@@ -147,8 +155,7 @@ def apply_page(session: Session, exchange: Exchange, bank: Bank, page: Page) -> 
                     counts.updated += 1
                 row.seen_generation = generation
             counts.acquired.add(entry_id)
-    if new_rows:
-        session.connection().execute(insert(cast(Table, ExchangeEntry.__table__)), new_rows)
+    insert_many(session, ExchangeEntry, _RECORD_COLUMNS, new_rows)
     session.flush()
     bank_services.restore_entries(
         session, bank, sorted(counts.acquired - fresh), reason=removal_reason(exchange)
@@ -196,6 +203,8 @@ class FetchOptions:
     """After a fetch that caught up, the next is due this much later (0: only by command)."""
     backoff_base_s: float = 60.0
     backoff_max_s: float = 6 * 3600.0
+    commit_entries: int = 5000
+    """Pages are committed together up to about this many records a transaction (``_groups``)."""
 
 
 @dataclass
@@ -226,6 +235,42 @@ class FetchResult:
         }
 
 
+def _groups(pages: Iterator[Page], entries: int) -> Iterator[list[Page]]:
+    """The pages in order, gathered until they hold ``entries`` records or one ends a pass (``entries``
+    1: every page alone, empty ones too): each group is one transaction with its last page's
+    checkpoint. A list's pages are small (NCMEC's fetch loop
+    yields a few hundred entries a page), and a transaction a page spends more on committing, on the
+    checkpoint and on rewriting the same index pages of the bank than on the entries. A crash loses
+    nothing either way: the checkpoint commits with the pages it follows. A failure fetching a page
+    hands over the pages gathered before it first, then is raised."""
+    group: list[Page] = []
+    held = 0
+    try:
+        for page in pages:
+            group.append(page)
+            held += len(page.records)
+            if held >= entries or page.end_of_pass or entries <= 1:
+                yield group
+                group, held = [], 0
+    except Exception:
+        if group:
+            yield group
+        raise
+    if group:
+        yield group
+
+
+def _merged(group: list[Page]) -> Page:
+    """Pages as one, in order (a key twice: the later page's record stands, as ``apply_page`` keeps)."""
+    if len(group) == 1:
+        return group[0]
+    last = group[-1]
+    records = [record for page in group for record in page.records]
+    return Page(
+        records, last.checkpoint, end_of_pass=last.end_of_pass, rejected=sum(p.rejected for p in group)
+    )
+
+
 class FetchOverlap(Conflict):
     """Another fetch of the same exchange wrote a page since this one started: this one stops."""
 
@@ -251,7 +296,8 @@ def fetch(
     time budget is spent (the run is then ``partial`` and the exchange due again at once). A failure
     is recorded on the run and the exchange (backing off), never raised, except for configuration
     errors found before the run starts. ``scrub``: strings (credentials) that must never appear in a
-    stored error. ``after_page``: called with the page number after each commit (tests, progress)."""
+    stored error. ``after_page``: called with the number of pages so far after each commit (tests,
+    progress)."""
     with db.session() as session:
         exchange = get_exchange(session, name)
         try:
@@ -270,7 +316,8 @@ def fetch(
     try:
         if source is None:
             raise InvalidInput(setup_error)
-        for page in source.pages(checkpoint):
+        for group in _groups(source.pages(checkpoint), max(1, options.commit_entries)):
+            page = _merged(group)
             with db.session() as session:
                 exchange_row = _lock_exchange(session, exchange_id)
                 if exchange_row is None:
@@ -289,7 +336,7 @@ def fetch(
                     update(ExchangeFetchRun)
                     .where(ExchangeFetchRun.id == run_id)
                     .values(
-                        pages=ExchangeFetchRun.pages + 1,
+                        pages=ExchangeFetchRun.pages + len(group),
                         added=ExchangeFetchRun.added + counts.added,
                         updated=ExchangeFetchRun.updated + counts.updated,
                         removed=ExchangeFetchRun.removed + counts.removed,
@@ -310,7 +357,7 @@ def fetch(
                             "removed": counts.removed,
                         },
                     )
-            result.pages += 1
+            result.pages += len(group)
             result.added += counts.added
             result.updated += counts.updated
             result.removed += counts.removed

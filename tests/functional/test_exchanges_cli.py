@@ -138,7 +138,9 @@ def test_create_list_fetch_show_status_and_delete(store: str, sim: str) -> None:
 
 
 @pytest.mark.slow
-def test_sigkill_in_the_middle_of_a_fetch_then_resume(store: str) -> None:
+def test_sigkill_in_the_middle_of_a_fetch_then_resume(store: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed while pages are committed together (three of the stand-in's pages a transaction)."""
+    monkeypatch.setenv("SURAKSHA_EXCHANGE_COMMIT_ENTRIES", "60")
     process, url = _start_sim("--seed", "400", "--page-size", "20", "--page-delay", "0.15")
     try:
         assert cli("bank", "create", "known", "--category", "csam")[0] == 0

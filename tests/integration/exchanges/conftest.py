@@ -77,6 +77,9 @@ def platform(
             "data_dir": str(tmp_path / "data"),
             "index_dir": str(tmp_path / "index"),
             "exchange_backoff_base_s": 60,
+            # A transaction a page: these tests crash between the stand-in's small pages. Pages
+            # committed together: test_pages_committed_together_lose_and_repeat_nothing.
+            "exchange_commit_entries": 1,
         }
     )
     p = Platform(settings)

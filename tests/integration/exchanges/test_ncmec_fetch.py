@@ -230,6 +230,40 @@ def test_a_crash_after_n_pages_then_resume_loses_and_duplicates_nothing(
     assert len(added) == len(set(added)) == 115
 
 
+def _commit_entries(p: Platform, entries: int) -> None:
+    p.settings = p.settings.__class__.load({**p.settings.values, "exchange_commit_entries": entries})
+
+
+def test_pages_committed_together_lose_and_repeat_nothing(platform: Platform, upstream: Upstream) -> None:
+    """Pages of 10 committed about 25 entries a transaction: a crash after a commit keeps whole
+    groups (never part of one), and the resumed fetch adds each entry once, changes included."""
+    now = int(time.time())
+    upstream.sim.upsert([image(n, timestamp=now - 4000 + 40 * n) for n in range(95)])
+    _create(platform, upstream)
+    _commit_entries(platform, 25)
+    commits: list[int] = []
+
+    def crash_after_second_commit(pages: int) -> None:
+        commits.append(len(bank_values(platform)))
+        if len(commits) == 2:
+            raise RuntimeError("killed")
+
+    first = platform.exchange_fetch("nc", actor="test", after_page=crash_after_second_commit)
+    assert first.state == RunState.FAILED and first.pages >= 3
+    assert commits[0] >= 25 and commits[1] >= 50  # pages of 10, at least 25 entries a commit
+    assert len(bank_values(platform)) == commits[1]
+    upstream.sim.upsert([image(n, timestamp=int(time.time()) - 30, pdq=pdq(n + 500)) for n in range(5)])
+    done = platform.exchange_fetch("nc", actor="test")
+    assert done.state == RunState.DONE, done.error
+    with platform.db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(ExchangeEntry)) == 95
+        runs = list(session.scalars(select(ExchangeFetchRun).order_by(ExchangeFetchRun.id)))
+    assert sum(r.added for r in runs) == 95
+    assert bank_values(platform) == sorted([pdq(n) for n in range(5, 95)] + [pdq(n + 500) for n in range(5)])
+    added = _feed(platform, BankChangeKind.ENTRY_ADDED)
+    assert len(added) == len(set(added)) == 100
+
+
 def test_the_time_budget_stops_at_a_page_and_the_next_fetch_goes_on(
     platform: Platform, upstream: Upstream
 ) -> None:
