@@ -53,6 +53,7 @@ from suraksha.enforcement.models import (
 )
 from suraksha.enforcement.user_notices import NOTICE_KINDS, record_outcome_notice
 from suraksha.errors import Conflict, Forbidden, InvalidInput, NotFound
+from suraksha.exchanges.feedback import queue_for_reversal as queue_exchange_reversal
 from suraksha.legal.clocks import JurisdictionRules, RequestKind, Step
 from suraksha.permissions import Permission
 from suraksha.review import services as review
@@ -442,6 +443,7 @@ def _settle(
                 session, reversal, item, ActionKind.RESTORE, automated=False, target=ActionTarget.ACCOUNT
             )
         appeal.reversal_decision_id = reversal.id
+        queue_exchange_reversal(session, item.id, appeal_id=appeal.id)
     appeal.state = AppealState(outcome.value)
     appeal.decided_at = now
     case.state, case.open_item_id, case.closed_at, case.updated_at = CaseState.DECIDED, None, now, now

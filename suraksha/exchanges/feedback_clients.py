@@ -10,11 +10,14 @@ nor the StopNCII ``SignalExchangeAPI`` implements it; their clients do take feed
   ``GET /v2/feedback/{type}/reasons`` and takes when there is exactly one, else the exchange's
   ``negative_reason`` setting).
 - StopNCII: ``StopNCIIAPI.submit_feedback`` (``POST /SubmitFeedback`` with the feedback function key:
-  ``Blocked`` or ``NotBlocked``).
+  ``PendingReview`` for "seen", ``Blocked`` or ``NotBlocked``).
+- ThreatExchange: ``ThreatExchangeAPI.react_to_threat_descriptor`` on each descriptor the record was
+  fetched with (``SAW_THIS_TOO``, ``HELPFUL``, ``NOT_HELPFUL``; ``suraksha.exchanges.threatexchange``).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -82,7 +85,22 @@ def send_feedback(
 ) -> None:
     api = ExchangeApi(exchange.api)
     if api == ExchangeApi.NCMEC:
+        if verdict == FeedbackVerdict.SEEN:
+            raise PermanentFailure("NCMEC hash sharing takes votes, not 'seen'")
         _ncmec(settings, record, verdict, credentials, timeout_s)
+    elif api == ExchangeApi.THREATEXCHANGE:
+        from suraksha.exchanges.threatexchange import send_threatexchange_feedback  # noqa: PLC0415
+
+        try:
+            descriptors = [int(d) for d in json.loads(record.detail or "{}").get("descriptors", [])]
+        except (ValueError, TypeError, AttributeError):
+            descriptors = []
+        if not descriptors:
+            raise PermanentFailure(
+                f"record {record.upstream_key!r} names no ThreatExchange descriptor to react to "
+                "(fetched before descriptors were kept: the next change upstream brings them)"
+            )
+        send_threatexchange_feedback(settings, descriptors, verdict.value, credentials, timeout_s=timeout_s)
     elif api == ExchangeApi.STOPNCII:
         from suraksha.exchanges.stopncii import send_stopncii_feedback  # noqa: PLC0415
 

@@ -189,5 +189,9 @@ def send_stopncii_feedback(
     if signal_type is None or not value:
         raise PermanentFailure(f"record {record.upstream_key!r} is not a StopNCII hash we can rate")
     value_ = api.StopNCIICSPFeedbackValue
-    feedback = value_.Blocked if verdict == FeedbackVerdict.TRUE_POSITIVE else value_.NotBlocked
+    feedback = {
+        FeedbackVerdict.SEEN: value_.PendingReview,
+        FeedbackVerdict.TRUE_POSITIVE: value_.Blocked,
+        FeedbackVerdict.FALSE_POSITIVE: value_.NotBlocked,
+    }[verdict]
     _client(settings, credentials, timeout_s, 4 * timeout_s).submit_feedback(signal_type, value, feedback)

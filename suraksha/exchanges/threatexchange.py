@@ -80,6 +80,52 @@ class _BoundedThreatExchangeAPI(ThreatExchangeAPI):
                     f"ThreatExchange could not be read ({type(exc).__name__})"
                 ) from None
 
+    def _get_session(self) -> requests.Session:
+        """The session the client posts reactions with: bounded by ``exchange_timeout_s``, not retried
+        (a POST)."""
+        session = requests.Session()
+        session.mount(self._base_url, TimeoutHTTPAdapter(timeout=self._timeout_s, max_retries=0))  # type: ignore[no-untyped-call]
+        return session
+
+
+REACTIONS = {"seen": "SAW_THIS_TOO", "true_positive": "HELPFUL", "false_positive": "NOT_HELPFUL"}
+"""Our feedback verdicts -> ThreatExchange's reactions (``ThreatExchangeAPI.react_matched_threat_descriptor``,
+``react_upvote_threat_descriptor``, ``react_downvote_threat_descriptor``)."""
+
+
+def send_threatexchange_feedback(
+    settings: Mapping[str, t.Any],
+    descriptors: t.Sequence[int],
+    verdict: str,
+    credentials: Credentials,
+    *,
+    timeout_s: float,
+) -> None:
+    """React to each descriptor of the record (the privacy group's opinions on the indicator, stored
+    with the record when it was fetched) through the client's ``react_to_threat_descriptor``. Its
+    ``_postThreatDescriptor`` raises on nothing (an error comes back as JSON), so the answer is read:
+    anything but ``{"success": true}`` is a failure, without the URL (it carries the token)."""
+    url = settings.get("url")
+    client = _BoundedThreatExchangeAPI(
+        credentials,
+        base_url=check_base_url(str(url)) if url else None,
+        timeout_s=timeout_s,
+        deadline=time.monotonic() + 4 * timeout_s,
+    )
+    for descriptor in descriptors:
+        try:
+            _, _, answer = client.react_to_threat_descriptor(descriptor, REACTIONS[verdict])  # type: ignore[no-untyped-call]
+        except (requests.RequestException, ValueError) as exc:
+            raise ExternalServiceError(
+                f"ThreatExchange could not take the reaction ({type(exc).__name__})"
+            ) from None
+        if not isinstance(answer, dict) or answer.get("success") is not True:
+            error = answer.get("error", {}) if isinstance(answer, dict) else {}
+            message = error.get("message", "no success") if isinstance(error, dict) else "no success"
+            raise ExternalServiceError(
+                f"ThreatExchange refused the reaction on descriptor {descriptor}: {message}"[:300]
+            )
+
 
 class _ThreatExchange(FBThreatExchangeSignalExchangeAPI):
     def fetch_iter(  # type: ignore[override]
@@ -147,13 +193,21 @@ class ThreatExchangeSource:
             records: dict[str, UpstreamRecord] = {}
             rejected = 0
             for tx_type, signals in converted.items():
-                for value in signals:
+                for value, metadata in signals.items():
                     signal = _normalise(tx_type.get_name(), value)
                     if signal is None:
                         rejected += 1
                         continue
                     key = f"{signal.signal_type.value}:{signal.value}"
-                    records[key] = UpstreamRecord(key, (signal,))
+                    descriptors = sorted(
+                        {
+                            o.descriptor_id
+                            for o in metadata.opinions
+                            if o.descriptor_id and o.descriptor_id > 0
+                        }
+                    )
+                    detail = {"descriptors": descriptors} if descriptors else {}
+                    records[key] = UpstreamRecord(key, (signal,), detail)
             for (te_type, value), record in updates.items():
                 ours = TE_TYPES.get(te_type)
                 signal = _normalise(ours, value) if ours and record is None else None

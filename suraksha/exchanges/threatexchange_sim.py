@@ -3,7 +3,8 @@
 ``access_token`` (``APP_ID|APP_SECRET``), ``start_time``, ``limit`` and ``fields``, answering Graph API
 JSON: ``data`` (``id``, ``indicator``, ``type``, ``last_updated``, ``should_delete``, ``descriptors``
 with ``id``, ``owner{id}``, ``status``, ``tags``, ``reactions``) and ``paging.next``, a URL with every
-parameter (the token too, as the Graph API's) and an ``after`` cursor. The protocol only; the HTTP
+parameter (the token too, as the Graph API's) and an ``after`` cursor; reactions on a descriptor
+(``POST /v26.0/{descriptor_id}/`` with ``reactions``), recorded in ``reactions``. The protocol only; the HTTP
 side is ``suraksha.web.exchange_sims``.
 
 It holds only what tests put in it: made-up values, never hashes of any picture.
@@ -22,7 +23,9 @@ from urllib.parse import urlencode
 from suraksha.errors import InvalidInput
 
 OWNER = 4242
-"""The made-up app that owns every descriptor."""
+"""The made-up app that owns every descriptor (an indicator's one descriptor is its id times 10)."""
+REACTIONS = frozenset({"HELPFUL", "NOT_HELPFUL", "OUTDATED", "SAW_THIS_TOO", "WANT_MORE_INFO"})
+"""ThreatExchange's reaction types."""
 
 
 @dataclass
@@ -43,6 +46,8 @@ class ThreatExchangeSimulator:
     page_size: int = 100
     """The most updates a page holds, whatever ``limit`` asks (the client asks 100)."""
     updates: dict[int, SimUpdate] = field(default_factory=dict)
+    reactions: list[tuple[int, str]] = field(default_factory=list)
+    """(descriptor id, reaction) as the client posted them (``react``)."""
     requests: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -91,6 +96,19 @@ class ThreatExchangeSimulator:
             query = {k: v for k, v in params.items() if k != "after"} | {"after": str(after + limit)}
             answer["paging"] = {"next": f"{url}?{urlencode(query)}"}
         return answer
+
+    def react(self, descriptor_id: int, reaction: str) -> bool:
+        """A reaction on a descriptor (``POST /{descriptor_id}/?reactions=...``, as the client's
+        ``react_to_threat_descriptor`` sends it); False when no live indicator has that descriptor.
+        InvalidInput for a reaction ThreatExchange does not have."""
+        if reaction not in REACTIONS:
+            raise InvalidInput(f"(#100) reactions must be one of {', '.join(sorted(REACTIONS))}")
+        with self._lock:
+            update = self.updates.get(descriptor_id // 10) if descriptor_id % 10 == 0 else None
+            if update is None or update.deleted:
+                return False
+            self.reactions.append((descriptor_id, reaction))
+        return True
 
     @staticmethod
     def _json(update: SimUpdate) -> dict[str, Any]:

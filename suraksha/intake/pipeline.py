@@ -38,6 +38,7 @@ from suraksha.enforcement import services as enforcement
 from suraksha.enforcement.follow_ups import DecisionFollowUps
 from suraksha.enforcement.models import Verdict
 from suraksha.enforcement.policy import BankFinding, Findings, Policy, RuleFinding, decide
+from suraksha.exchanges.feedback import queue_seen
 from suraksha.exchanges.trust import review_only_entries
 from suraksha.hookspecs import ClassifierFinding
 from suraksha.intake.store import MediaStore
@@ -234,6 +235,7 @@ class Pipeline:
         matches = [row for one in mine for result in one.results for row in _match_rows(one.item_id, result)]
         if matches:
             connection.execute(insert(_table(ItemMatch)), matches)
+            queue_seen(session, _seen(matches))
         hits = [_rule_hit_row(one.item_id, hit) for one in mine for hit in one.text.hits]
         if hits:
             connection.execute(insert(_table(ItemRuleHit)), hits)
@@ -450,6 +452,7 @@ class Pipeline:
         matches = _match_rows(item_id, result)
         if matches:
             session.execute(insert(_table(ItemMatch)), matches)
+            queue_seen(session, _seen(matches))
 
 
 def _media_values(item_id: int, result: MediaResult) -> dict[str, object]:
@@ -490,6 +493,15 @@ def _match_rows(item_id: int, result: MediaResult) -> list[dict[str, object]]:
         }
         for hit, suppressed in [(h, False) for h in outcome.hits] + [(h, True) for h in outcome.suppressed]
     ]
+
+
+def _seen(matches: Sequence[Mapping[str, object]]) -> dict[int, list[int]]:
+    """The bank entries each item matched (not suppressed), for the exchanges' "seen" feedback."""
+    seen: dict[int, list[int]] = {}
+    for row in matches:
+        if not row["suppressed"]:
+            seen.setdefault(cast(int, row["item_id"]), []).append(cast(int, row["entry_id"]))
+    return seen
 
 
 def _rule_hit_row(item_id: int, hit: TextHit) -> dict[str, object]:

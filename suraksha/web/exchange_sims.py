@@ -103,4 +103,17 @@ def create_threatexchange_app(simulator: ThreatExchangeSimulator) -> FastAPI:
         except InvalidInput as exc:
             return _json({"error": {"message": str(exc), "code": 100}}, 400)
 
+    @app.post("/v26.0/{descriptor}/")
+    async def react(request: Request, descriptor: int) -> Response:
+        params = dict(request.query_params)
+        if not simulator.authorised(params.get("access_token")):
+            error = {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}
+            return _json({"error": error}, 400)
+        try:
+            if not simulator.react(descriptor, params.get("reactions", "")):
+                return _json({"error": {"message": "Unsupported post request.", "code": 100}}, 400)
+        except InvalidInput as exc:
+            return _json({"error": {"message": str(exc), "code": 100}}, 400)
+        return _json({"success": True})
+
     return app

@@ -5,22 +5,37 @@ only, and are stored nowhere."""
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
-from suraksha.app import Platform
+from suraksha.app import DECISION_FOLLOW_UPS, Platform
+from suraksha.audit import AuditEvent
+from suraksha.banks.index import BankIndex
+from suraksha.banks.models import BankEntry
+from suraksha.enforcement.policy import BUILTIN
+from suraksha.exchanges.feedback import queue_for_reversal, queue_seen
 from suraksha.exchanges.models import Exchange, ExchangeApi, RunState, Trust
 from suraksha.exchanges.stopncii_sim import StopNCIISimulator
 from suraksha.exchanges.tat_sim import TATSimulator
 from suraksha.exchanges.threatexchange_sim import ThreatExchangeSimulator
+from suraksha.intake.pipeline import Pipeline
+from suraksha.intake.schemas import ItemIn
+from suraksha.intake.services import submit_item
+from suraksha.intake.store import MediaStore
 from suraksha.review.models import ViolationCategory
+from suraksha.signals.file_signals import HashOptions, hash_bytes
+from suraksha.testing.synthetic import synthetic_jpeg
+from suraksha.vault.crypto import EnvelopeCipher, KeyEncryptionKey
 from suraksha.web.exchange_sims import create_stopncii_app, create_tat_app, create_threatexchange_app
 from tests.integration.exchanges.conftest import bank_values, free_port, md5, pdq
 from tests.integration.exchanges.test_feedback import (
@@ -207,3 +222,134 @@ def test_threatexchange_fetch_incremental_and_deleted(
     refused = platform.exchange_fetch("te", actor="test")
     assert refused.state == RunState.FAILED and "HTTP 400" in refused.error and TE_SECRET not in refused.error
     _no_secret_stored(platform, TE_SECRET)
+
+
+def _entry_id(p: Platform, value: str) -> int:
+    with p.db.reading() as session:
+        entry_id = session.scalar(select(BankEntry.id).where(BankEntry.value == value))
+        assert entry_id is not None
+        return entry_id
+
+
+def _seen(p: Platform, item_id: int, value: str) -> int:
+    """What intake does when it records an item's matches."""
+    with p.db.session() as session:
+        return queue_seen(session, {item_id: [_entry_id(p, value)]})
+
+
+def test_threatexchange_feedback_reacts_on_the_descriptors(
+    platform: Platform, threatexchange: tuple[ThreatExchangeSimulator, str]
+) -> None:
+    """Seen, true and false positives as ThreatExchange's reactions on the descriptors each record was
+    fetched with, once each; an appeal's reversal follows a confirmation with a false positive."""
+    sim, url = threatexchange
+    sim.upsert([{"id": n, "indicator": pdq(n)} for n in range(1, 4)], now=1_700_000_000)
+    settings = {"url": url, "privacy_group": TE_GROUP}
+    platform.exchange_create(
+        "te", ExchangeApi.THREATEXCHANGE, "known", settings=settings, trust=Trust.REVIEW, actor="test"
+    )
+    assert platform.exchange_fetch("te", actor="test").state == RunState.DONE
+    user = reviewer(platform)
+    confirmed = matched_item(platform, pdq(1))
+    assert _seen(platform, confirmed.item_id, pdq(1)) == 1
+    assert _seen(platform, matched_item(platform, pdq(1)).item_id, pdq(1)) == 0  # seen once a record
+    review_decide(platform, user, confirmed.case_id, ViolationCategory.SEXUAL_VIOLENCE)
+    review_decide(platform, user, matched_item(platform, pdq(2)).case_id, ViolationCategory.BENIGN)
+    assert run_feedback_jobs(platform) == 3
+    assert sorted(sim.reactions) == [(10, "HELPFUL"), (10, "SAW_THIS_TOO"), (20, "NOT_HELPFUL")]
+
+    with platform.db.session() as session:
+        assert queue_for_reversal(session, confirmed.item_id, appeal_id=99) == 1
+        assert queue_for_reversal(session, confirmed.item_id, appeal_id=99) == 0
+    assert run_feedback_jobs(platform) == 1
+    assert sim.reactions[-1] == (10, "NOT_HELPFUL")
+    assert {state for _, state in feedback_jobs(platform)} == {"done"}
+    with platform.db.reading() as session:
+        details = [
+            json.loads(e.details)
+            for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "exchange:feedback"))
+        ]
+    assert sorted(d["verdict"] for d in details) == [
+        "false_positive",
+        "false_positive",
+        "seen",
+        "true_positive",
+    ]
+    assert {d.get("appeal") for d in details} == {None, 99} and all(d["sent"] for d in details)
+    _no_secret_stored(platform, TE_SECRET)
+
+
+def test_threatexchange_refused_reaction_fails_the_job(
+    platform: Platform, threatexchange: tuple[ThreatExchangeSimulator, str]
+) -> None:
+    sim, url = threatexchange
+    sim.upsert([{"id": 5, "indicator": pdq(5)}], now=1_700_000_000)
+    settings = {"url": url, "privacy_group": TE_GROUP}
+    platform.exchange_create(
+        "te", ExchangeApi.THREATEXCHANGE, "known", settings=settings, trust=Trust.REVIEW, actor="test"
+    )
+    assert platform.exchange_fetch("te", actor="test").state == RunState.DONE
+    sim.upsert([{"id": 5, "indicator": pdq(5), "should_delete": True}], now=1_700_000_100)  # gone upstream
+    assert _seen(platform, matched_item(platform, pdq(5)).item_id, pdq(5)) == 1
+    run_feedback_jobs(platform)
+    assert sim.reactions == []
+    [(_, state)] = feedback_jobs(platform)
+    assert state != "done"
+
+
+def test_stopncii_seen_is_pending_review_and_ncmec_gets_no_seen(
+    platform: Platform, stopncii: tuple[StopNCIISimulator, str]
+) -> None:
+    sim, url = stopncii
+    sim.upsert([{"hashValue": pdq(1)}], now=1_700_000_000)
+    platform.exchange_create(
+        "sn", ExchangeApi.STOPNCII, "known", settings={"url": url}, trust=Trust.REVIEW, actor="test"
+    )
+    assert platform.exchange_fetch("sn", actor="test").state == RunState.DONE
+    assert _seen(platform, matched_item(platform, pdq(1)).item_id, pdq(1)) == 1
+    assert run_feedback_jobs(platform) == 1
+    assert [(f["hashValue"], f["feedbackValue"]) for f in sim.feedback] == [(pdq(1), "PendingReview")]
+
+
+def test_an_item_matching_a_stopncii_hash_queues_seen_once(
+    platform: Platform, stopncii: tuple[StopNCIISimulator, str], tmp_path: Path
+) -> None:
+    """Through intake: the pipeline that records the item's match queues the record's "seen"."""
+    picture = synthetic_jpeg(202)
+    signals = hash_bytes(picture, HashOptions())
+    assert signals.pdq is not None
+    sim, url = stopncii
+    sim.upsert([{"hashValue": signals.pdq.hex}], now=1_700_000_000)
+    platform.exchange_create(
+        "sn", ExchangeApi.STOPNCII, "known", settings={"url": url}, trust=Trust.REVIEW, actor="test"
+    )
+    assert platform.exchange_fetch("sn", actor="test").state == RunState.DONE
+    index = BankIndex(platform.db).load()
+    pipeline = Pipeline(
+        db=platform.db,
+        index=index,
+        store=MediaStore(tmp_path / "media", EnvelopeCipher(KeyEncryptionKey.generate())),
+        options=HashOptions(),
+        policy=BUILTIN,
+        follow_ups=DECISION_FOLLOW_UPS,
+    )
+    try:
+        for n in range(2):
+            item = ItemIn.model_validate(
+                {
+                    "platform_item_id": f"seen-{n}",
+                    "kind": "post",
+                    "account": {"platform_id": f"acct-seen-{n}", "handle": f"@seen{n}"},
+                    "media": [{"data": base64.b64encode(picture).decode(), "content_type": "image/jpeg"}],
+                }
+            )
+            with platform.db.session() as s:
+                item_id = submit_item(s, pipeline.store, item, max_media_bytes=10_000_000).item_id
+            assert pipeline.process(item_id)
+    finally:
+        index.close()
+    assert [key.rpartition(":")[2] for key, _ in feedback_jobs(platform)] == ["seen"]
+    assert run_feedback_jobs(platform) == 1
+    assert [(f["hashValue"], f["feedbackValue"]) for f in sim.feedback] == [
+        (signals.pdq.hex, "PendingReview")
+    ]

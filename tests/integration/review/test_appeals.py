@@ -15,15 +15,19 @@ from suraksha.appeals import services as appeals
 from suraksha.appeals.models import Appeal, AppealState, ReversalFlag
 from suraksha.appeals.services import AppealOptions, AppealOutcome, NewAppeal
 from suraksha.audit import AuditEvent
+from suraksha.banks.models import Bank
 from suraksha.content.models import Item
 from suraksha.db.base import utcnow
 from suraksha.enforcement.models import Action, ActionKind, ActionTarget, Decision, UserNotice
 from suraksha.errors import Conflict, Forbidden, InvalidInput
+from suraksha.exchanges.feedback import FEEDBACK
+from suraksha.exchanges.models import Exchange, ExchangeApi, ExchangeEntry
 from suraksha.legal.clocks import JurisdictionRules
 from suraksha.review import decisions, reveals
 from suraksha.review import services as review
 from suraksha.review.cases import open_case
 from suraksha.review.models import CaseSource, CaseState, ReviewCase, ViolationCategory
+from suraksha.worker.models import Job
 
 from .conftest import ReviewWorld, Seeded
 
@@ -286,3 +290,33 @@ def test_an_appeal_that_joined_a_case_decided_without_it_gets_its_own(
         assert case.id != other and case.source == CaseSource.APPEAL
     done = decide(world, appeal.id, "bob", AppealOutcome.UPHELD)
     assert done.state == AppealState.UPHELD and done.case_id == case.id
+
+
+def test_a_reversal_tells_the_exchange_whose_entry_matched(
+    world: ReviewWorld, options: review.ReviewOptions
+) -> None:
+    """The entry the item matched came from an exchange that takes feedback: the reversal queues a
+    false positive for its record (``suraksha.exchanges.feedback.queue_for_reversal``), once."""
+    world.user("erin", "reviewer")
+    seeded = world.item(bank_category="ncii")
+    assert seeded.entry_id is not None
+    with world.db.session() as s:
+        bank_id = s.scalar(select(Bank.id).where(Bank.name == "bank-ncii"))
+        exchange = Exchange(name="sn", api=ExchangeApi.STOPNCII, bank_id=bank_id, settings="{}")
+        s.add(exchange)
+        s.flush()
+        s.add(
+            ExchangeEntry(
+                exchange_id=exchange.id,
+                upstream_key="video_md5:" + "0" * 32,
+                signal_type="md5",
+                value_digest="0" * 64,
+                bank_entry_id=seeded.entry_id,
+            )
+        )
+    appeal, _ = lodge(world, seeded.decision_id, "pa-fb-1")
+    claim(world, appeal.id, "erin", options)
+    decide(world, appeal.id, "erin", AppealOutcome.REVERSED)
+    with world.db.reading() as s:
+        jobs = list(s.scalars(select(Job).where(Job.kind == FEEDBACK)))
+    assert [(j.payload["verdict"], j.payload["appeal_id"]) for j in jobs] == [("false_positive", appeal.id)]
