@@ -1,7 +1,7 @@
 """Syncing an NCMEC hash sharing list into an empty bank: ours beside python-threatexchange's own
 fetch-and-store loop, on the same data, in the same run.
 
-    .venv/bin/python benchmarks/exchanges.py [--entries 1000000] [--page-size 1000] [--sides pytx,ours]
+    .venv/bin/python benchmarks/exchanges.py [--entries 1000000] [--page-size 1000] [--sides pytx,ours,fetch]
         [--json]
 
 ``--entries`` takes one size or several (``20000,100000``): memory should stay flat as the list grows.
@@ -10,12 +10,15 @@ hash) runs in a process of its own on a free loopback port, and each side runs i
 process that fetches the whole list from it:
 
 - ``ours``: ``Platform.exchange_fetch`` (python-threatexchange's ``NCMECSignalExchangeAPI.fetch_iter``
-  wrapped by ``suraksha.exchanges``), each page one transaction into a bank on SQLite in a temporary
-  folder, repeated until the run is ``done``. A loaded match index (``BankIndex``, the worker's)
+  wrapped by ``suraksha.exchanges``), its pages committed together (``exchange_commit_entries``, 5000
+  entries a transaction by default) into a bank on SQLite in a temporary folder, repeated until the
+  run is ``done``. A loaded match index (``BankIndex``, the worker's)
   follows the bank change feed in the same process during the fetch, every second, as the worker's
   follower does (its CPU is charged to ours; its numba code is compiled before the clock starts, as a
   worker has long done before a fetch). "Index after commit": from the fetch's last commit until the
   index answers a match for the last entry the fetch added.
+- ``fetch``: our client's pages alone (``NcmecSource.pages``), read and dropped, no database: the
+  ceiling of any sync that goes through python-threatexchange's ``fetch_iter``.
 - ``pytx``: what ``threatexchange fetch`` does (``threatexchange/cli/fetch_cmd.py``,
   ``execute_for_collab``): ``NCMECSignalExchangeAPI.fetch_iter`` with the CLI's client
   (``NCMECHashAPI``, its base URL pointed at the stand-in), each delta ``merge``d into the CLI's own
@@ -171,6 +174,33 @@ def child_ours(url: str, entries: int, workdir: Path, *, follow: bool = True) ->
     }
 
 
+def child_fetch(url: str, entries: int, workdir: Path) -> dict[str, Any]:
+    """Our client's pages (``NcmecSource.pages``: python-threatexchange's ``fetch_iter`` with our
+    client and conversion), read and dropped: no database. The ceiling of any sync through
+    ``fetch_iter`` on this machine, against this stand-in."""
+    from suraksha.exchanges.clients import NcmecSource
+
+    source = NcmecSource("bench", {"url": url}, (USER, PASSWORD), timeout_s=120, budget_s=86400)
+    _reset_peak()
+    before = _rss_mb()
+    started = time.perf_counter()
+    records = pages = 0
+    for page in source.pages(None):
+        records += len(page.records)
+        pages += 1
+    seconds = time.perf_counter() - started
+    return {
+        "side": "fetch",
+        "entries": entries,
+        "added": records,
+        "pages": pages,
+        "seconds": round(seconds, 2),
+        "entries_per_s": round(records / seconds, 1),
+        "rss_before_mb": round(before, 1),
+        "peak_mb": round(_peak_mb(), 1),
+    }
+
+
 def child_pytx(url: str, entries: int, workdir: Path) -> dict[str, Any]:
     from threatexchange.cli.cli_state import CliSimpleState
     from threatexchange.exchanges.clients.ncmec import hash_api
@@ -260,7 +290,7 @@ def _start_stand_in(entries: int, page_size: int) -> tuple[subprocess.Popen[byte
     raise RuntimeError("the stand-in did not start")
 
 
-def run_size(entries: int, page_size: int, sides: list[str]) -> list[dict[str, Any]]:
+def run_size(entries: int, page_size: int, sides: list[str], *, follow: bool = True) -> list[dict[str, Any]]:
     proc, url = _start_stand_in(entries, page_size)
     results = []
 
@@ -286,6 +316,7 @@ def run_size(entries: int, page_size: int, sides: list[str]) -> list[dict[str, A
                         str(entries),
                         "--workdir",
                         workdir,
+                        *([] if follow else ["--no-follow"]),
                     ],
                     env=dict(os.environ, TZ="UTC"),
                     capture_output=True,
@@ -311,20 +342,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entries", default="1000000", help="List size, or sizes: 20000,100000")
     parser.add_argument("--page-size", type=int, default=1000, help="Entries per page of the stand-in.")
-    parser.add_argument("--sides", default="pytx,ours")
+    parser.add_argument(
+        "--sides", default="pytx,ours", help="pytx, ours, and fetch (our client's pages read and dropped)"
+    )
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--child", choices=["ours", "pytx"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--no-follow",
+        action="store_true",
+        help="ours: no index follows the feed during the fetch (it loads once after): the fetch's own memory",
+    )
+    parser.add_argument("--child", choices=["ours", "pytx", "fetch"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        run = child_ours if args.child == "ours" else child_pytx
-        print(json.dumps(run(args.url, int(args.entries), Path(args.workdir))))
+        if args.child == "ours":
+            answer = child_ours(args.url, int(args.entries), Path(args.workdir), follow=not args.no_follow)
+        else:
+            answer = {"pytx": child_pytx, "fetch": child_fetch}[args.child](
+                args.url, int(args.entries), Path(args.workdir)
+            )
+        print(json.dumps(answer))
         return
     sides = [s.strip() for s in args.sides.split(",") if s.strip()]
     rows = []
     for size in (int(n) for n in args.entries.split(",")):
-        rows += run_size(size, args.page_size, sides)
+        rows += run_size(size, args.page_size, sides, follow=not args.no_follow)
         if not args.json:
             for row in rows[-len(sides) :]:
                 print(" ".join(f"{k}={v}" for k, v in row.items()), flush=True)
@@ -333,9 +376,10 @@ def main() -> None:
     else:
         by = {(r["entries"], r["side"]): r for r in rows}
         for size in sorted({r["entries"] for r in rows}):
-            if (size, "ours") in by and (size, "pytx") in by:
-                ratio = by[size, "ours"]["entries_per_s"] / by[size, "pytx"]["entries_per_s"]
-                print(f"{size} entries: ours {ratio:.2f}x python-threatexchange's entries/s")
+            for side in ("ours", "fetch"):
+                if (size, side) in by and (size, "pytx") in by:
+                    ratio = by[size, side]["entries_per_s"] / by[size, "pytx"]["entries_per_s"]
+                    print(f"{size} entries: {side} {ratio:.2f}x python-threatexchange's entries/s")
 
 
 if __name__ == "__main__":

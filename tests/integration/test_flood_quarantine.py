@@ -4,7 +4,6 @@ row); a lead's release lets its matches act again."""
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,8 +21,6 @@ from suraksha.enforcement.models import Decision, Verdict
 from suraksha.enforcement.policy import BUILTIN
 from suraksha.errors import InvalidInput, NotFound
 from suraksha.intake.pipeline import Pipeline
-from suraksha.intake.schemas import ItemIn
-from suraksha.intake.services import submit_item
 from suraksha.intake.store import MediaStore
 from suraksha.settings import Settings
 from suraksha.signals.file_signals import HashOptions, hash_bytes
@@ -31,6 +28,7 @@ from suraksha.signals.types import SignalKind
 from suraksha.testing.database import truncate_all
 from suraksha.testing.synthetic import synthetic_jpeg
 from suraksha.vault.crypto import EnvelopeCipher, KeyEncryptionKey
+from tests.pipeline_support import real_pipeline, submit_picture
 
 FLAT = synthetic_jpeg(101)
 """Stands for the flat, common picture an imported list should not have held (benign, synthetic)."""
@@ -82,38 +80,12 @@ def clock() -> Clock:
 
 @pytest.fixture
 def pipeline(platform: Platform, tmp_path: Path, clock: Clock) -> Iterator[Pipeline]:
-    index = BankIndex(platform.db).load()
-    pipeline = Pipeline(
-        db=platform.db,
-        index=index,
-        store=MediaStore(tmp_path / "media", EnvelopeCipher(KeyEncryptionKey.generate())),
-        options=HashOptions(),
-        policy=BUILTIN,
-        follow_ups=DECISION_FOLLOW_UPS,
-        flood=platform.flood_policy,
-        clock=clock,
-    )
-    try:
+    with real_pipeline(platform, tmp_path, flood=platform.flood_policy, clock=clock) as pipeline:
         yield pipeline
-    finally:
-        index.close()
-
-
-_SEQ = iter(range(1_000_000))
 
 
 def _submit(pipeline: Pipeline, data: bytes) -> int:
-    n = next(_SEQ)
-    item = ItemIn.model_validate(
-        {
-            "platform_item_id": f"p{n}",
-            "kind": "post",
-            "account": {"platform_id": f"acct-{n}", "handle": f"@a{n}"},
-            "media": [{"data": base64.b64encode(data).decode(), "content_type": "image/jpeg"}],
-        }
-    )
-    with pipeline.db.session() as s:
-        return submit_item(s, pipeline.store, item, max_media_bytes=10_000_000).item_id
+    return submit_picture(pipeline, data)
 
 
 def _decision(pipeline: Pipeline, item_id: int) -> Decision:

@@ -5,7 +5,6 @@ only, and are stored nowhere."""
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -18,24 +17,17 @@ import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import select, text
 
-from suraksha.app import DECISION_FOLLOW_UPS, Platform
+from suraksha.app import Platform
 from suraksha.audit import AuditEvent
-from suraksha.banks.index import BankIndex
 from suraksha.banks.models import BankEntry
-from suraksha.enforcement.policy import BUILTIN
 from suraksha.exchanges.feedback import queue_for_reversal, queue_seen
 from suraksha.exchanges.models import Exchange, ExchangeApi, RunState, Trust
 from suraksha.exchanges.stopncii_sim import StopNCIISimulator
 from suraksha.exchanges.tat_sim import TATSimulator
 from suraksha.exchanges.threatexchange_sim import ThreatExchangeSimulator
-from suraksha.intake.pipeline import Pipeline
-from suraksha.intake.schemas import ItemIn
-from suraksha.intake.services import submit_item
-from suraksha.intake.store import MediaStore
 from suraksha.review.models import ViolationCategory
 from suraksha.signals.file_signals import HashOptions, hash_bytes
 from suraksha.testing.synthetic import synthetic_jpeg
-from suraksha.vault.crypto import EnvelopeCipher, KeyEncryptionKey
 from suraksha.web.exchange_sims import create_stopncii_app, create_tat_app, create_threatexchange_app
 from tests.integration.exchanges.conftest import bank_values, free_port, md5, pdq
 from tests.integration.exchanges.test_feedback import (
@@ -45,6 +37,7 @@ from tests.integration.exchanges.test_feedback import (
     reviewer,
     run_feedback_jobs,
 )
+from tests.pipeline_support import real_pipeline, submit_picture
 
 SUBSCRIPTION, FETCH_KEY, FEEDBACK_KEY = "sub-sim-only-1c9e", "fetch-sim-only-77a2", "feedback-sim-only-3b10"
 TAT_USER, TAT_PASSWORD = "tat-tester", "tat-sim-only-password-51d0"
@@ -324,30 +317,9 @@ def test_an_item_matching_a_stopncii_hash_queues_seen_once(
         "sn", ExchangeApi.STOPNCII, "known", settings={"url": url}, trust=Trust.REVIEW, actor="test"
     )
     assert platform.exchange_fetch("sn", actor="test").state == RunState.DONE
-    index = BankIndex(platform.db).load()
-    pipeline = Pipeline(
-        db=platform.db,
-        index=index,
-        store=MediaStore(tmp_path / "media", EnvelopeCipher(KeyEncryptionKey.generate())),
-        options=HashOptions(),
-        policy=BUILTIN,
-        follow_ups=DECISION_FOLLOW_UPS,
-    )
-    try:
+    with real_pipeline(platform, tmp_path) as pipeline:
         for n in range(2):
-            item = ItemIn.model_validate(
-                {
-                    "platform_item_id": f"seen-{n}",
-                    "kind": "post",
-                    "account": {"platform_id": f"acct-seen-{n}", "handle": f"@seen{n}"},
-                    "media": [{"data": base64.b64encode(picture).decode(), "content_type": "image/jpeg"}],
-                }
-            )
-            with platform.db.session() as s:
-                item_id = submit_item(s, pipeline.store, item, max_media_bytes=10_000_000).item_id
-            assert pipeline.process(item_id)
-    finally:
-        index.close()
+            assert pipeline.process(submit_picture(pipeline, picture, f"seen-{n}"))
     assert [key.rpartition(":")[2] for key, _ in feedback_jobs(platform)] == ["seen"]
     assert run_feedback_jobs(platform) == 1
     assert [(f["hashValue"], f["feedbackValue"]) for f in sim.feedback] == [

@@ -3,24 +3,18 @@ person; once an "auto_action" exchange lists it too, the bank's policy acts."""
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from suraksha.app import DECISION_FOLLOW_UPS, Platform
-from suraksha.banks.index import BankIndex
+from suraksha.app import Platform
 from suraksha.enforcement.models import Action, Decision, Verdict
-from suraksha.enforcement.policy import BUILTIN
 from suraksha.exchanges.models import ExchangeApi, RunState, Trust
 from suraksha.intake.pipeline import Pipeline
-from suraksha.intake.schemas import ItemIn
-from suraksha.intake.services import submit_item
-from suraksha.intake.store import MediaStore
 from suraksha.signals.file_signals import HashOptions, hash_bytes
 from suraksha.testing.synthetic import synthetic_jpeg
-from suraksha.vault.crypto import EnvelopeCipher, KeyEncryptionKey
+from tests.pipeline_support import real_pipeline, submit_picture
 
 KNOWN = synthetic_jpeg(101)
 
@@ -31,20 +25,8 @@ def bank_category() -> str:
     return "csam"
 
 
-def _item(platform_id: str) -> ItemIn:
-    return ItemIn.model_validate(
-        {
-            "platform_item_id": platform_id,
-            "kind": "post",
-            "account": {"platform_id": f"acct-{platform_id}", "handle": f"@{platform_id}"},
-            "media": [{"data": base64.b64encode(KNOWN).decode(), "content_type": "image/jpeg"}],
-        }
-    )
-
-
 def _decide(pipeline: Pipeline, platform_id: str) -> Decision:
-    with pipeline.db.session() as s:
-        item_id = submit_item(s, pipeline.store, _item(platform_id), max_media_bytes=10_000_000).item_id
+    item_id = submit_picture(pipeline, KNOWN, platform_id)
     assert pipeline.process(item_id)
     with pipeline.db.session() as s:
         [decision] = s.scalars(select(Decision).where(Decision.item_id == item_id)).all()
@@ -67,16 +49,7 @@ def test_review_trust_sends_matches_to_a_person_until_a_trusted_exchange_lists_t
     path = tmp_path / "list.txt"
     path.write_text(f"pdq {signals.pdq.hex}\n")
     _exchange(platform, "reviewed", path, Trust.REVIEW)
-    index = BankIndex(platform.db).load()
-    pipeline = Pipeline(
-        db=platform.db,
-        index=index,
-        store=MediaStore(tmp_path / "media", EnvelopeCipher(KeyEncryptionKey.generate())),
-        options=HashOptions(),
-        policy=BUILTIN,
-        follow_ups=DECISION_FOLLOW_UPS,
-    )
-    try:
+    with real_pipeline(platform, tmp_path) as pipeline:
         first = _decide(pipeline, "p1")
         assert first.verdict == Verdict.REVIEW and not first.automated
         assert "exchange whose matches go to review" in first.reason and "review_only" in first.basis
@@ -84,8 +57,6 @@ def test_review_trust_sends_matches_to_a_person_until_a_trusted_exchange_lists_t
             assert s.scalar(select(func.count()).select_from(Action)) == 0
 
         _exchange(platform, "trusted", path, Trust.AUTO_ACTION)
-        index.refresh()
+        pipeline.index.refresh()
         second = _decide(pipeline, "p2")
         assert second.verdict == Verdict.VIOLATION and second.automated
-    finally:
-        index.close()
