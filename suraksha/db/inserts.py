@@ -38,7 +38,8 @@ def insert_many(
     its per-row parameter processing (most of a bulk write's time when lists sync in pages of
     thousands). ``skip_conflicts_on``: columns of a unique constraint; a row that would break it is
     skipped (``ON CONFLICT DO NOTHING``). Nothing is returned: callers that need the new ids read
-    them back."""
+    them back. Values of a column with a bind processor must be hashable (each distinct one is
+    processed once)."""
     if not rows:
         return
     table = getattr(model, "__table__", model)
