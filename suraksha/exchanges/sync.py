@@ -238,11 +238,11 @@ class FetchResult:
 def _groups(pages: Iterator[Page], entries: int) -> Iterator[list[Page]]:
     """The pages in order, gathered until they hold ``entries`` records or one ends a pass (``entries``
     1: every page alone, empty ones too): each group is one transaction with its last page's
-    checkpoint. A list's pages are small (NCMEC's fetch loop
-    yields a few hundred entries a page), and a transaction a page spends more on committing, on the
-    checkpoint and on rewriting the same index pages of the bank than on the entries. A crash loses
-    nothing either way: the checkpoint commits with the pages it follows. A failure fetching a page
-    hands over the pages gathered before it first, then is raised."""
+    checkpoint. A list's pages are small (NCMEC's fetch loop yields a few hundred entries a page), and
+    a transaction a page spends more on committing, on the checkpoint and on rewriting the same index
+    pages of the bank than on the entries. A crash loses nothing either way: the checkpoint commits
+    with the pages it follows. A failure fetching a page hands over the pages gathered before it
+    first, then is raised (unless the fetch stops after that group: its budget spent)."""
     group: list[Page] = []
     held = 0
     try:
