@@ -89,12 +89,17 @@ def create_tat_app(simulator: TATSimulator) -> FastAPI:
 def create_threatexchange_app(simulator: ThreatExchangeSimulator) -> FastAPI:
     app = FastAPI(title="ThreatExchange stand-in", docs_url=None, redoc_url=None, openapi_url=None)
 
+    def refused(params: dict[str, str]) -> Response | None:
+        if simulator.authorised(params.get("access_token")):
+            return None
+        error = {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}
+        return _json({"error": error}, 400)
+
     @app.get("/v26.0/{group}/threat_updates/")
     async def threat_updates(request: Request, group: int) -> Response:
         params = dict(request.query_params)
-        if not simulator.authorised(params.get("access_token")):
-            error = {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}
-            return _json({"error": error}, 400)
+        if (refusal := refused(params)) is not None:
+            return refusal
         url = str(request.url.replace(query=""))
         try:
             return _json(simulator.page(group, params, url))
@@ -106,9 +111,8 @@ def create_threatexchange_app(simulator: ThreatExchangeSimulator) -> FastAPI:
     @app.post("/v26.0/{descriptor}/")
     async def react(request: Request, descriptor: int) -> Response:
         params = dict(request.query_params)
-        if not simulator.authorised(params.get("access_token")):
-            error = {"message": "Invalid OAuth access token.", "type": "OAuthException", "code": 190}
-            return _json({"error": error}, 400)
+        if (refusal := refused(params)) is not None:
+            return refusal
         try:
             if not simulator.react(descriptor, params.get("reactions", "")):
                 return _json({"error": {"message": "Unsupported post request.", "code": 100}}, 400)

@@ -11,23 +11,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from suraksha.app import DECISION_FOLLOW_UPS, Platform
+from suraksha.app import Platform
 from suraksha.audit import AuditEvent
 from suraksha.banks.flood import FloodPolicy
-from suraksha.banks.index import BankIndex
 from suraksha.banks.models import EntryMatchCount
 from suraksha.banks.services import NewEntry
 from suraksha.enforcement.models import Decision, Verdict
-from suraksha.enforcement.policy import BUILTIN
 from suraksha.errors import InvalidInput, NotFound
 from suraksha.intake.pipeline import Pipeline
-from suraksha.intake.store import MediaStore
 from suraksha.settings import Settings
 from suraksha.signals.file_signals import HashOptions, hash_bytes
 from suraksha.signals.types import SignalKind
 from suraksha.testing.database import truncate_all
 from suraksha.testing.synthetic import synthetic_jpeg
-from suraksha.vault.crypto import EnvelopeCipher, KeyEncryptionKey
 from tests.pipeline_support import real_pipeline, submit_picture
 
 FLAT = synthetic_jpeg(101)
@@ -183,21 +179,8 @@ def test_a_batch_counts_and_quarantines_together(platform: Platform, pipeline: P
 
 
 def test_quarantine_off_counts_nothing(platform: Platform, tmp_path: Path, clock: Clock) -> None:
-    index = BankIndex(platform.db).load()
-    pipeline = Pipeline(
-        db=platform.db,
-        index=index,
-        store=MediaStore(tmp_path / "media2", EnvelopeCipher(KeyEncryptionKey.generate())),
-        options=HashOptions(),
-        policy=BUILTIN,
-        follow_ups=DECISION_FOLLOW_UPS,
-        flood=FloodPolicy(min_per_hour=0),
-        clock=clock,
-    )
-    try:
+    with real_pipeline(platform, tmp_path / "2", flood=FloodPolicy(min_per_hour=0), clock=clock) as pipeline:
         for _ in range(5):
             assert _decide(pipeline, FLAT).verdict == Verdict.VIOLATION
-    finally:
-        index.close()
     with platform.db.reading() as s:
         assert s.scalar(select(func.count()).select_from(EntryMatchCount)) == 0
