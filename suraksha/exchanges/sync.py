@@ -1,9 +1,9 @@
-"""Fetching an exchange's list into its bank. ``fetch`` owns its transactions: one per page of the
-list, holding that page's bank changes (through the bank services, so the change feed, and every match
-index following it, sees each one), the exchange's own records, and the checkpoint that resumes after
-the page. A fetch killed at any point therefore resumes from the last committed page with nothing lost
-and nothing twice; applying a page is also idempotent by upstream key, so a page fetched again changes
-nothing.
+"""Fetching an exchange's list into its bank. ``fetch`` owns its transactions: one per group of the
+list's pages (``_groups``: up to ``FetchOptions.commit_entries`` entries), holding those pages' bank
+changes (through the bank services, so the change feed, and every match index following it, sees each
+one), the exchange's own records, and the checkpoint that resumes after the last of them. A fetch
+killed at any point therefore resumes from the last committed group with nothing lost and nothing
+twice; applying a page is also idempotent by upstream key, so a page fetched again changes nothing.
 
 What a page does to the bank:
 
@@ -292,7 +292,7 @@ def fetch(
     scrub: Sequence[str] = (),
     after_page: Callable[[int], None] | None = None,
 ) -> FetchResult:
-    """Fetch the exchange's list from its checkpoint, a page per transaction, until caught up or the
+    """Fetch the exchange's list from its checkpoint, a group of pages a transaction, until caught up or the
     time budget is spent (the run is then ``partial`` and the exchange due again at once). A failure
     is recorded on the run and the exchange (backing off), never raised, except for configuration
     errors found before the run starts. ``scrub``: strings (credentials) that must never appear in a
