@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from suraksha.banks import index_store
@@ -371,13 +371,7 @@ class BankIndex:
                 ).all()
                 entry_ids = {c.entry_id for c in changes if c.entry_id is not None}
                 assert self._checked_at is not None
-                returned = session.scalars(
-                    select(BankEntry.id).where(
-                        BankEntry.enabled.is_(False),
-                        BankEntry.disabled_until > self._checked_at,
-                        BankEntry.disabled_until <= now,
-                    )
-                ).all()
+                returned = session.scalars(came_back(self._checked_at, now)).all()
                 entry_ids.update(returned)
                 # A bank created after the load is new to us: its first entries bring its row along.
                 banks = (
@@ -611,6 +605,16 @@ class BankIndex:
                 raise NotFound(
                     f"no bank named {', '.join(sorted(missing))}; `suraksha bank list` shows the banks"
                 )
+
+
+def came_back(after: datetime, now: datetime) -> Select[int]:
+    """The entries whose timed disable ran out in (after, now]: a seek of the partial index
+    ``ix_bank_entries_disabled_until`` (a follower asks every second)."""
+    return select(BankEntry.id).where(
+        BankEntry.enabled.is_(False),
+        BankEntry.disabled_until > after,
+        BankEntry.disabled_until <= now,
+    )
 
 
 def _read_entries(session: Session, entry_ids: Sequence[int], now: datetime) -> dict[int, Any]:

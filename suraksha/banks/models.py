@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from suraksha.db.base import Base, UTCDateTime, utcnow
@@ -63,7 +74,18 @@ class BankEntry(Base):
     """
 
     __tablename__ = "bank_entries"
-    __table_args__ = (UniqueConstraint("bank_id", "signal_type", "value_digest"),)
+    __table_args__ = (
+        UniqueConstraint("bank_id", "signal_type", "value_digest"),
+        # Only the entries disabled for a time (a few among millions): every index follower asks, every
+        # second, which of them came back; without it each refresh read the whole table (1.2-1.5 s at
+        # 10M entries, so a follower fell behind the feed).
+        Index(
+            "ix_bank_entries_disabled_until",
+            "disabled_until",
+            postgresql_where=text("disabled_until IS NOT NULL"),
+            sqlite_where=text("disabled_until IS NOT NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)

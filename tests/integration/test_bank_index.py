@@ -11,9 +11,10 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from suraksha.banks import services
-from suraksha.banks.index import BankIndex
+from suraksha.banks.index import BankIndex, came_back
 from suraksha.banks.matching import BruteForceMatcher, MatchOutcome
 from suraksha.banks.models import BankCategory, BankKind
 from suraksha.db import Database, open_database, utcnow
@@ -232,3 +233,16 @@ def test_the_feed_is_applied_while_a_compacted_generation_is_published(
     finally:
         release.set()
         index.close()
+
+
+def test_the_followers_question_seeks_the_timed_disables(db: Database) -> None:
+    """Which entries came back is asked every second by every follower: on SQLite its plan searches
+    the partial index, never the whole table (the whole table took 1.2-1.5 s at 10M entries)."""
+    if db.dialect != "sqlite":
+        pytest.skip("the plan is SQLite's (PostgreSQL plans by its statistics)")
+    now = utcnow()
+    statement = came_back(now - timedelta(seconds=1), now)
+    with db.reading() as session:
+        compiled = statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        plan = session.execute(text(f"EXPLAIN QUERY PLAN {compiled}")).all()
+    assert any("USING INDEX ix_bank_entries_disabled_until" in str(row) for row in plan), plan
