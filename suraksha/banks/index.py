@@ -102,8 +102,6 @@ class BankIndex:
         self._frame_entry: dict[int, int] = {}
         self._next_frame_id = 1
         self._follower: threading.Thread | None = None
-        self._publisher: threading.Thread | None = None
-        """The follower's publish of a compacted generation, on a thread of its own (``follow``)."""
         self._stop = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------------------
@@ -407,12 +405,6 @@ class BankIndex:
         if self._follower is not None:
             return
 
-        def publish() -> None:
-            try:
-                self.publish(wait=False)
-            except Exception:  # the next check tries again
-                log.exception("event=index.publish_failed")
-
         def loop() -> None:
             next_check = time.monotonic() + generation_check_s * random.uniform(0.5, 1.5)  # noqa: S311 (jitter)
             while not self._stop.wait(interval_s):
@@ -420,14 +412,8 @@ class BankIndex:
                     self.refresh()
                     if self.index_dir is not None and time.monotonic() >= next_check:
                         next_check = time.monotonic() + generation_check_s * random.uniform(0.5, 1.5)  # noqa: S311 (jitter)
-                        busy = self._publisher is not None and self._publisher.is_alive()
-                        if not busy and not self.adopt_current() and self.needs_compaction:
-                            # On a thread of its own: compacting millions of entries takes seconds,
-                            # and the feed goes on being applied meanwhile (compaction is built aside).
-                            self._publisher = threading.Thread(
-                                target=publish, name="bank-index-publisher", daemon=True
-                            )
-                            self._publisher.start()
+                        if not self.adopt_current() and self.needs_compaction:
+                            self.publish(wait=False)
                 except Exception:  # keep following; staleness makes the failure visible
                     log.exception("event=index.refresh_failed")
 
@@ -439,8 +425,6 @@ class BankIndex:
         self._stop.set()
         if self._follower is not None:
             self._follower.join(timeout=5)
-        if self._publisher is not None:
-            self._publisher.join(timeout=60)
 
     # -- matching --------------------------------------------------------------------------------
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import multiprocessing
 import random
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -198,41 +197,6 @@ def test_a_bank_created_after_the_load_matches_once_followed(db: Database) -> No
     index.refresh()
     [hit] = index.match(FileSignals(path=None, size=0, pdq=PdqHash(bytes.fromhex(value), 100))).hits
     assert hit.bank == "late" and hit.distance == 0
-
-
-def test_the_feed_is_applied_while_a_compacted_generation_is_published(
-    db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The follower publishes on a thread of its own: a publish that takes long (compacting millions
-    of entries) does not hold back the feed, and the index answers for a new entry meanwhile."""
-    rng = random.Random(31)
-    with db.session() as s:
-        bank = services.create_bank(s, "b")
-        services.add_entry(s, bank, SignalKind.PDQ, pdq_like(rng))
-    started, release = threading.Event(), threading.Event()
-
-    def slow_publish(self: BankIndex, *, compact: bool = True, wait: bool = True) -> None:
-        started.set()
-        release.wait(30)
-
-    monkeypatch.setattr(BankIndex, "publish", slow_publish)
-    monkeypatch.setattr(BankIndex, "needs_compaction", property(lambda self: True))
-    index = BankIndex(db, stale_after_s=30, index_dir=tmp_path / "index").load()
-    try:
-        index.follow(interval_s=0.1, generation_check_s=0.1)
-        assert started.wait(30), "the follower did not start a publish"
-        added = pdq_like(rng)
-        with db.session() as s:
-            services.add_entry(s, services.get_bank(s, "b"), SignalKind.PDQ, added)
-        query = FileSignals(path=None, size=0, pdq=PdqHash.from_hex(added, 90))
-        deadline = time.monotonic() + 10
-        while not index.match(query).hits:
-            assert time.monotonic() < deadline, "the feed waited for the publish"
-            time.sleep(0.05)
-        assert not release.is_set()  # still publishing
-    finally:
-        release.set()
-        index.close()
 
 
 def test_the_followers_question_seeks_the_timed_disables(db: Database) -> None:
